@@ -1,0 +1,63 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up they share.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+SEED_PASSWORD ?= icp-demo-2024
+# PostgreSQL used by the concurrency tests (started by `make services`).
+TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test worker install install-test migrate seed services browser check-deploy bench clean
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11-compatible interpreter" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo --password "$(SEED_PASSWORD)"
+
+# Web server and one worker; Ctrl-C stops both.
+run: seed
+	@echo "Starting one qcluster worker and the web server on http://127.0.0.1:$(PORT)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py qcluster & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & \
+	wait
+
+worker: migrate
+	$(PY) manage.py qcluster
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# PostgreSQL and Redis for the concurrency and broker tests, started without systemd.
+services:
+	@bash .ci/services
+
+test: install browser services
+	$(PY) manage.py makemigrations --check --dry-run >/dev/null
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		$(PY) -m pytest -q -m "postgres or redis" -p no:randomly
+
+check-deploy: install
+	DJANGO_ENV=production DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \
+		DJANGO_ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+bench: migrate
+	$(PY) manage.py bench_dispatch --jobs 10000
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

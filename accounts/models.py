@@ -1,0 +1,214 @@
+"""The company tree, its users and the audit log.
+
+The tree (distributor → reseller → customer, any depth) is stored as a materialized
+path: every company keeps the chain of its ancestors' ids, so a whole subtree is one
+indexed `path LIKE 'prefix%'` query however deep or wide the tree is.
+"""
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models, transaction
+from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext_lazy as _
+
+PATH_SEGMENT_WIDTH = 10  # zero-padded primary key per level: fixed width keeps prefixes unambiguous
+
+
+class AccountNumber(models.Model):
+    """A single increasing sequence of ICP account ids, shared by companies and subscriptions.
+
+    Allocating an id inserts a row; the database hands out the number, so concurrent
+    workers never collide.
+    """
+
+    class Meta:
+        verbose_name = _("account number")
+        verbose_name_plural = _("account numbers")
+
+    # Ids start above the manual's demo ids (466158, 734772, 793131).
+    FIRST_ID = 900000
+
+    def __str__(self):
+        return str(self.pk)
+
+
+class Company(models.Model):
+    class Kind(models.TextChoices):
+        DISTRIBUTOR = "distributor", _("Distributor")
+        RESELLER = "reseller", _("Reseller")
+        CUSTOMER = "customer", _("Customer")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Terminated")
+
+    name = models.CharField(_("company name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.CUSTOMER)
+    status = models.CharField(_("account status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent company"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(editable=False, default=0)
+
+    # Identifiers of the manual: the account id is shown in the breadcrumb, the numeric id in the overview.
+    account_id = models.PositiveBigIntegerField(_("account id"), unique=True)
+    numeric_id = models.PositiveBigIntegerField(_("numeric ID"), unique=True)
+
+    # COMPANY DETAILS
+    domain = models.CharField(_("domain"), max_length=255, blank=True)
+    vat_id = models.CharField(_("VAT ID"), max_length=50, blank=True)
+    # ACCOUNT INFORMATION
+    language = models.CharField(_("language"), max_length=50, blank=True, default="English")
+    sales_manager = models.CharField(_("sales manager"), max_length=200, blank=True)
+    marketplace = models.CharField(_("marketplaces"), max_length=200, blank=True)
+    send_to_backend = models.BooleanField(_("send to backend"), default=True)
+    create_user_id_service = models.BooleanField(_("CreateUserIdService"), default=False)
+    # CONTRACT DETAILS
+    contract_id = models.CharField(_("contract ID"), max_length=100, blank=True)
+    customer_id = models.CharField(_("customer ID"), max_length=100, blank=True)
+    contract_end_date = models.DateTimeField(_("company contract end date"), null=True, blank=True)
+    # CONTACT DETAILS
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    zip_code = models.CharField(_("zip code"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
+    contact_person = models.CharField(_("contact person"), max_length=200, blank=True)
+    technical_contact = models.CharField(_("technical contact"), max_length=200, blank=True)
+    technical_account_manager = models.CharField(_("technical account manager"), max_length=200, blank=True)
+    technical_contact_email = models.EmailField(_("technical contact email"), blank=True)
+    # PAYMENT DETAILS
+    billing_start_date = models.DateTimeField(_("billing start date"), null=True, blank=True)
+    is_billable = models.BooleanField(_("is billable"), default=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    bank_name = models.CharField(_("bank name"), max_length=200, blank=True)
+    bank_identifier_code = models.CharField(_("bank identifier code"), max_length=50, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(parent=models.F("id")), name="company_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def parent_numeric_id(self):
+        return self.parent.numeric_id if self.parent_id else None
+
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to this company (inclusive), read from the path."""
+        return [int(part) for part in self.path.split("/") if part]
+
+    def ancestors(self):
+        """The chain from the root to the parent, in order, in one query."""
+        ids = self.ancestor_ids()[:-1]
+        by_id = Company.objects.in_bulk(ids)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def subtree(self):
+        return Company.objects.filter(path__startswith=self.path)
+
+    def _computed_path(self) -> str:
+        prefix = self.parent.path if self.parent_id else ""
+        return f"{prefix}{self.pk:0{PATH_SEGMENT_WIDTH}d}/"
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            if self.parent_id and self.pk:
+                parent_path = Company.objects.values_list("path", flat=True).get(pk=self.parent_id)
+                if parent_path.startswith(self.path) and self.path:
+                    raise ValueError("A company cannot be moved below itself.")
+            old_path = self.path
+            super().save(*args, **kwargs)
+            if self.parent_id:
+                self.parent.refresh_from_db(fields=["path", "depth"])
+            new_path = self._computed_path()
+            if new_path != old_path:
+                self.path = new_path
+                self.depth = new_path.count("/") - 1
+                Company.objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
+                if old_path:
+                    # Re-parenting: rewrite every descendant's prefix in one UPDATE.
+                    shift = self.depth - (old_path.count("/") - 1)
+                    Company.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                        path=Concat(models.Value(new_path), Substr("path", len(old_path) + 1)),
+                        depth=models.F("depth") + shift,
+                    )
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("The email must be set.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A portal user; logs in with its email and belongs to one company."""
+
+    username = None
+    email = models.EmailField(_("email address"), unique=True)
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.email
+
+
+class AuditLogEntry(models.Model):
+    """Who did what, when, on which company. Written by services only."""
+
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.CASCADE, related_name="audit_log")
+    actor = models.ForeignKey(
+        User, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=64)
+    message = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["company", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"

@@ -1,0 +1,69 @@
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+
+from accounts.models import Company
+
+
+@dataclass(frozen=True)
+class CompanySubscriptionInfo:
+    """What an integration may know about one of the company's existing subscriptions."""
+
+    account_id: int
+    service_code: str
+    name: str
+    attributes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntegrationContext:
+    company: Company
+    config: dict[str, Any]  # the vendor fields of the order, as cleaned by the configuration form
+    subscriptions: Sequence[CompanySubscriptionInfo] = ()
+    # Service.integration_options of the ordered service, e.g. {"creates_tenant": true}.
+    service_options: dict[str, Any] = field(default_factory=dict)
+
+
+# A due-time check returns None when it passes, or the user-facing reason it failed.
+DueTimeCheck = Callable[[IntegrationContext], str | None]
+
+
+class VendorIntegration:
+    key: str = ""
+
+    def form_fields(self, context: IntegrationContext) -> dict[str, forms.Field]:
+        """Extra configuration fields, in display order, with their initial values set."""
+        return {}
+
+    def due_time_checks(self) -> Sequence[DueTimeCheck]:
+        return ()
+
+    def subscription_attributes(self, context: IntegrationContext) -> dict[str, Any]:
+        """Attributes stored on the subscription this order creates (e.g. a new tenant's id)."""
+        return {}
+
+    def subscription_display_name(self, name: str, attributes: dict[str, Any]) -> str:
+        return name
+
+    def run_checks(self, context: IntegrationContext) -> list[str]:
+        return [reason for check in self.due_time_checks() if (reason := check(context))]
+
+
+_registry: dict[str, VendorIntegration] = {}
+_no_integration = VendorIntegration()
+
+
+def register(integration_class: type[VendorIntegration]) -> type[VendorIntegration]:
+    _registry[integration_class.key] = integration_class()
+    return integration_class
+
+
+def get_integration(key: str) -> VendorIntegration:
+    """The integration for a vendor's key; vendors without one get a no-op integration."""
+    return _registry.get(key or "", _no_integration)
+
+
+def registered_keys() -> list[str]:
+    return sorted(_registry)

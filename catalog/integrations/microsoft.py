@@ -1,0 +1,148 @@
+"""Microsoft: tenant id, MPN ID (Reseller) and subscription end date alignment.
+
+A service with integration option {"creates_tenant": true} (Microsoft Organization tenant)
+asks for the new tenant's domain instead and, when provisioned, holds the tenant id that
+other Microsoft services then refer to.
+"""
+
+import re
+import uuid
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from .base import IntegrationContext, VendorIntegration, register
+
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+MPN_RE = re.compile(r"^\d{1,10}$")
+TENANT_DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,25}[a-z0-9])?$")
+TENANT_ATTRIBUTE = "tenant_id"
+DOMAIN_ATTRIBUTE = "domain"
+TENANT_DOMAIN_SUFFIX = ".onmicrosoft.com"
+
+ALIGNMENT_NONE = ""
+ALIGNMENT_CALENDAR_MONTH = "calendar_month"
+ALIGNMENT_COTERM_PREFIX = "coterm:"
+
+TENANT_ID_INVALID = _("Microsoft Tenant Id must be a GUID, e.g. e0d72b05-fb92-4d65-9424-7b58ea99d5d3.")
+TENANT_ID_REQUIRED = _("Microsoft Tenant Id is required.")
+TENANT_NOT_OF_COMPANY = _("Microsoft Tenant Id does not belong to a Microsoft Organization tenant of this company.")
+TENANT_DOMAIN_INVALID = _(
+    "Tenant domain must be 1 to 27 lower-case letters, digits or hyphens (it becomes <domain>.onmicrosoft.com)."
+)
+MPN_ID_INVALID = _("MPN ID (Reseller) must contain digits only (at most 10).")
+ALIGNMENT_INVALID = _("Subscription end date alignment must be one of the listed options.")
+
+
+def creates_tenant(context: IntegrationContext) -> bool:
+    return bool(context.service_options.get("creates_tenant"))
+
+
+def tenant_ids_of(context: IntegrationContext) -> dict[str, str]:
+    """Tenant id (lower case) → display name of the company's tenant subscriptions."""
+    return {
+        str(sub.attributes[TENANT_ATTRIBUTE]).lower(): sub.name
+        for sub in context.subscriptions
+        if sub.attributes.get(TENANT_ATTRIBUTE)
+    }
+
+
+def check_tenant_id(context: IntegrationContext) -> str | None:
+    if creates_tenant(context):
+        return None
+    tenant_id = str(context.config.get("microsoft_tenant_id") or "").strip()
+    if not tenant_id:
+        return str(TENANT_ID_REQUIRED)
+    if not GUID_RE.match(tenant_id):
+        return str(TENANT_ID_INVALID)
+    if tenant_id.lower() not in tenant_ids_of(context):
+        return str(TENANT_NOT_OF_COMPANY)
+    return None
+
+
+def check_tenant_domain(context: IntegrationContext) -> str | None:
+    if not creates_tenant(context):
+        return None
+    if not TENANT_DOMAIN_RE.match(str(context.config.get("tenant_domain") or "")):
+        return str(TENANT_DOMAIN_INVALID)
+    return None
+
+
+def check_mpn_id(context: IntegrationContext) -> str | None:
+    mpn_id = str(context.config.get("mpn_id") or "").strip()
+    if mpn_id and not MPN_RE.match(mpn_id):
+        return str(MPN_ID_INVALID)
+    return None
+
+
+def check_alignment(context: IntegrationContext) -> str | None:
+    value = str(context.config.get("end_date_alignment") or "")
+    if value in (ALIGNMENT_NONE, ALIGNMENT_CALENDAR_MONTH):
+        return None
+    if value.startswith(ALIGNMENT_COTERM_PREFIX):
+        account_id = value.removeprefix(ALIGNMENT_COTERM_PREFIX)
+        if any(str(sub.account_id) == account_id for sub in context.subscriptions):
+            return None
+    return str(ALIGNMENT_INVALID)
+
+
+@register
+class MicrosoftIntegration(VendorIntegration):
+    key = "microsoft"
+
+    def form_fields(self, context: IntegrationContext) -> dict[str, forms.Field]:
+        alignment_choices = [
+            (ALIGNMENT_NONE, "—"),
+            (ALIGNMENT_CALENDAR_MONTH, _("End of calendar month")),
+        ] + [
+            (f"{ALIGNMENT_COTERM_PREFIX}{sub.account_id}", _("Co-term with %(name)s") % {"name": sub.name})
+            for sub in context.subscriptions
+        ]
+        fields: dict[str, forms.Field] = {
+            "end_date_alignment": forms.ChoiceField(
+                label=_("Subscription end date alignment"),
+                choices=alignment_choices,
+                required=False,
+                initial=context.config.get("end_date_alignment", ALIGNMENT_NONE),
+                error_messages={"invalid_choice": ALIGNMENT_INVALID},
+            ),
+        }
+        if creates_tenant(context):
+            fields["tenant_domain"] = forms.CharField(
+                label=_("Tenant domain"),
+                help_text=_("The new tenant is <domain>.onmicrosoft.com."),
+                max_length=27,
+                validators=[RegexValidator(TENANT_DOMAIN_RE, message=TENANT_DOMAIN_INVALID)],
+                initial=context.config.get("tenant_domain", ""),
+            )
+        else:
+            fields["microsoft_tenant_id"] = forms.CharField(
+                label=_("Microsoft Tenant Id"),
+                max_length=36,
+                validators=[RegexValidator(GUID_RE, message=TENANT_ID_INVALID)],
+                initial=context.config.get("microsoft_tenant_id") or next(iter(tenant_ids_of(context)), ""),
+                error_messages={"required": TENANT_ID_REQUIRED},
+            )
+        fields["mpn_id"] = forms.CharField(
+            label=_("MPN ID (Reseller)"),
+            max_length=10,
+            required=False,
+            validators=[RegexValidator(MPN_RE, message=MPN_ID_INVALID)],
+            initial=context.config.get("mpn_id", ""),
+        )
+        return fields
+
+    def due_time_checks(self):
+        return (check_tenant_id, check_tenant_domain, check_mpn_id, check_alignment)
+
+    def subscription_attributes(self, context: IntegrationContext) -> dict:
+        if creates_tenant(context):
+            domain = f"{context.config['tenant_domain']}{TENANT_DOMAIN_SUFFIX}"
+            return {TENANT_ATTRIBUTE: str(uuid.uuid4()), DOMAIN_ATTRIBUTE: domain}
+        return {TENANT_ATTRIBUTE: str(context.config.get("microsoft_tenant_id", "")).lower()}
+
+    def subscription_display_name(self, name: str, attributes: dict) -> str:
+        if attributes.get(DOMAIN_ATTRIBUTE):
+            return f"{name} ({attributes[DOMAIN_ATTRIBUTE]})"
+        return name

@@ -1,0 +1,209 @@
+"""Vendors, services, terms and price lists."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Company
+
+
+class Vendor(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    # Key of the vendor integration (catalog.integrations) that adds fields and due-time checks.
+    integration = models.CharField(_("integration"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("vendor")
+        verbose_name_plural = _("vendors")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TermsAndConditions(models.Model):
+    """One version of a terms text. A new version is a new row; acceptances point at a version."""
+
+    title = models.CharField(_("title"), max_length=200)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("terms and conditions")
+        verbose_name_plural = _("terms and conditions")
+        ordering = ["title", "-version"]
+        constraints = [models.UniqueConstraint(fields=["title", "version"], name="terms_title_version_unique")]
+
+    def __str__(self):
+        return f"{self.title} (v{self.version})"
+
+
+class Service(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("code"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    vendor = models.ForeignKey(Vendor, verbose_name=_("vendor"), on_delete=models.PROTECT, related_name="services")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="services")
+    active = models.BooleanField(_("active"), default=True)
+    once_per_account = models.BooleanField(
+        _("once per account"), default=False, help_text=_("Can be ordered only once for the same company.")
+    )
+    dependencies = models.ManyToManyField(
+        "self",
+        verbose_name=_("requires"),
+        symmetrical=False,
+        blank=True,
+        related_name="required_by",
+        help_text=_("The company must already hold a subscription to one of these services."),
+    )
+    terms = models.ForeignKey(
+        TermsAndConditions,
+        verbose_name=_("terms and conditions"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="services",
+    )
+    max_quantity = models.PositiveIntegerField(_("maximum quantity"), default=10000)
+    integration_options = models.JSONField(
+        _("integration options"),
+        default=dict,
+        blank=True,
+        help_text=_('Options for the vendor integration, e.g. {"creates_tenant": true} for a Microsoft tenant.'),
+    )
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Term(models.TextChoices):
+    P1M = "P1M", _("1-month commitment")
+    P1Y = "P1Y", _("1-year commitment")
+    P3Y = "P3Y", _("3-year commitment")
+
+
+class BillingFrequency(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly")
+    ANNUAL = "annual", _("Annual")
+    TRIENNIAL = "triennial", _("Triennial")
+
+
+class PriceList(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey(Company, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_price_lists")
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+
+    class Meta:
+        verbose_name = _("price list")
+        verbose_name_plural = _("price lists")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PriceListAssignment(models.Model):
+    """The price list a company buys from (one per company)."""
+
+    company = models.OneToOneField(
+        Company, verbose_name=_("company"), on_delete=models.CASCADE, related_name="price_list_assignment"
+    )
+    price_list = models.ForeignKey(PriceList, verbose_name=_("price list"), on_delete=models.PROTECT, related_name="assignments")
+
+    class Meta:
+        verbose_name = _("price list assignment")
+        verbose_name_plural = _("price list assignments")
+
+    def __str__(self):
+        return f"{self.company} → {self.price_list}"
+
+
+class PriceListItem(models.Model):
+    """The price of a service for one billing type, effective from a day until the next item's day."""
+
+    price_list = models.ForeignKey(PriceList, verbose_name=_("price list"), on_delete=models.CASCADE, related_name="items")
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="price_items")
+    term = models.CharField(_("term"), max_length=3, choices=Term.choices)
+    billing_frequency = models.CharField(
+        _("billing frequency"), max_length=10, choices=BillingFrequency.choices, default=BillingFrequency.MONTHLY
+    )
+    effective_from = models.DateField(_("effective from"))
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=5)
+    selling_price = models.DecimalField(_("selling price"), max_digits=14, decimal_places=5)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+
+    class Meta:
+        verbose_name = _("price list item")
+        verbose_name_plural = _("price list items")
+        ordering = ["service__name", "term", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "service", "term", "billing_frequency", "effective_from"],
+                name="price_item_unique_per_day",
+            ),
+            models.CheckConstraint(condition=models.Q(cost__gte=0), name="price_item_cost_non_negative"),
+            models.CheckConstraint(condition=models.Q(selling_price__gte=0), name="price_item_price_non_negative"),
+        ]
+        indexes = [models.Index(fields=["price_list", "service", "effective_from"])]
+
+    def __str__(self):
+        return f"{self.service} {self.term} from {self.effective_from}"
+
+    @property
+    def billing_type_key(self) -> str:
+        return f"{self.billing_frequency}:{self.term}"
+
+
+class TermsAcceptance(models.Model):
+    """Terms of a service accepted for a whole price list: later orders on it skip the terms step."""
+
+    price_list = models.ForeignKey(PriceList, verbose_name=_("price list"), on_delete=models.CASCADE, related_name="acceptances")
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="acceptances")
+    terms = models.ForeignKey(TermsAndConditions, verbose_name=_("terms"), on_delete=models.PROTECT, related_name="acceptances")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("accepted by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("terms acceptance")
+        verbose_name_plural = _("terms acceptances")
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "service", "terms"], name="terms_accepted_once_per_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.price_list}: {self.service} ({self.terms})"

@@ -1,0 +1,32 @@
+"""Writes on the catalog."""
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Company, User
+from accounts.services import audit_log_record
+
+from .models import PriceList, Service, TermsAcceptance
+
+
+@transaction.atomic
+def terms_accept(*, price_list: PriceList, service: Service, user: User | None, company: Company) -> TermsAcceptance:
+    """Accept the service's current terms for the whole price list (idempotent) and audit it."""
+    if service.terms_id is None:
+        raise ValueError("This service has no terms to accept.")
+    existing = TermsAcceptance.objects.filter(price_list=price_list, service=service, terms_id=service.terms_id).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            acceptance = TermsAcceptance.objects.create(
+                price_list=price_list, service=service, terms_id=service.terms_id, accepted_by=user
+            )
+    except IntegrityError:  # accepted at the same moment in another tab
+        return TermsAcceptance.objects.get(price_list=price_list, service=service, terms_id=service.terms_id)
+    audit_log_record(
+        company=company,
+        actor=user,
+        action="terms.accepted",
+        message=f"Terms and conditions '{service.terms}' accepted for {service.name} on price list {price_list.name}.",
+    )
+    return acceptance

@@ -1,0 +1,115 @@
+"""Import jobs (My imports) and their rows.
+
+A job is either one scheduled provisioning (one row, Source "Scheduled provisioning") or a
+bulk import (many rows, Source "Import"). Its status moves only through imports.states.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Company
+from orders.models import Order, Subscription
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class AccountType(models.TextChoices):
+        PRODUCTS = "products", _("Products")
+        COMPANIES = "companies", _("Companies")
+        USERS = "users", _("Users")
+
+    class Source(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled provisioning")
+        IMPORT = "import", _("Import")
+
+    name = models.CharField(_("Import name"), max_length=255, blank=True)
+    account_type = models.CharField(_("Account type"), max_length=20, choices=AccountType.choices, default=AccountType.PRODUCTS)
+    source = models.CharField(_("Source"), max_length=20, choices=Source.choices, default=Source.SCHEDULED)
+    status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    due_at = models.DateTimeField(_("Import schedule date (UTC)"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("Creator"), on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    # The company whose subtree the job belongs to (the parent account of its rows), for visibility.
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="import_jobs")
+    created_at = models.DateTimeField(_("Date created UTC"), auto_now_add=True, db_index=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    imported_count = models.PositiveIntegerField(_("Imported accounts (No.)"), default=0)
+    error_count = models.PositiveIntegerField(_("Errors (No.)"), default=0)
+    # Set when the "Your import is completed" email has been handed to the mail backend.
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+    # Recipients besides the creator (the company contact when Notify me was checked).
+    notify_emails = models.JSONField(_("also notify"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="import_job_status_due"),
+            models.Index(fields=["status", "lease_expires_at"], name="import_job_status_lease"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="in_progress") | models.Q(lease_expires_at__isnull=False),
+                name="import_job_in_progress_has_lease",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or f"{self.get_source_display()} #{self.pk}"
+
+
+class ImportRow(models.Model):
+    class ImportType(models.TextChoices):
+        PRODUCT = "product", _("Product")
+        COMPANY = "company", _("Company")
+        USER = "user", _("User")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="rows")
+    position = models.PositiveIntegerField(_("line"), default=1)
+    import_type = models.CharField(_("Import type"), max_length=20, choices=ImportType.choices, default=ImportType.PRODUCT)
+    parent_company = models.ForeignKey(
+        Company, verbose_name=_("Parent account"), on_delete=models.PROTECT, related_name="import_rows"
+    )
+    # A scheduled provisioning row carries its order; one order can be scheduled only once.
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.PROTECT, related_name="import_row"
+    )
+    # A bulk import row carries what the file said instead.
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(_("error"), blank=True)
+    subscription = models.OneToOneField(
+        Subscription, verbose_name=_("subscription"), null=True, blank=True, on_delete=models.SET_NULL, related_name="import_row"
+    )
+    result_account_id = models.PositiveBigIntegerField(_("Account Id"), null=True, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import row")
+        verbose_name_plural = _("import rows")
+        ordering = ["job", "position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="import_row_unique_position")]
+
+    def __str__(self):
+        return f"{self.job} #{self.position}"
+
+    @property
+    def provisioning_key(self) -> str:
+        """The Subscription.provisioning_key this row writes: unique, so a row provisions at most once."""
+        return f"import-row:{self.pk}"

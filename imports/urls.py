@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "imports"
+urlpatterns = [
+    path("", views.my_imports, name="my_imports"),
+]

@@ -1,0 +1,112 @@
+"""The wizard's draft order and the subscriptions it finally creates."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Company
+from catalog.models import BillingFrequency, Service, Term
+
+
+class Order(models.Model):
+    """A NEW SERVICE order, saved step by step while the reseller walks the wizard."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+
+    # Shown as QuoteId on the Configuration step.
+    uuid = models.UUIDField(_("QuoteId"), default=uuid.uuid4, unique=True, editable=False)
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.CASCADE, related_name="orders")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="orders"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+
+    # Step 1: Select service
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    # Step 3: Configuration (None until the step has been saved)
+    configured_at = models.DateTimeField(_("configured at"), null=True, blank=True)
+    subscription_name = models.CharField(_("Subscription Name"), max_length=200, blank=True)
+    quantity = models.PositiveIntegerField(_("Quantity"), null=True, blank=True)
+    term = models.CharField(_("term"), max_length=3, choices=Term.choices, blank=True)
+    billing_frequency = models.CharField(_("billing frequency"), max_length=10, choices=BillingFrequency.choices, blank=True)
+    send_to_backend = models.BooleanField(_("Send to backend"), default=True)
+    notify_me = models.BooleanField(_("Notify me"), default=False)
+    billing_start_date = models.DateTimeField(_("Billing start date"), null=True, blank=True)
+    is_billable = models.BooleanField(_("Is billable"), default=True)
+    contract_id = models.CharField(_("Contract ID"), max_length=100, blank=True)
+    # Fields declared by the vendor integration (e.g. microsoft_tenant_id, mpn_id, end_date_alignment).
+    vendor_config = models.JSONField(_("vendor fields"), default=dict, blank=True)
+
+    # Step 4: Order review
+    scheduled_for = models.DateTimeField(_("Schedule provisioning (UTC)"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__isnull=True) | models.Q(quantity__gt=0), name="order_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(submitted_at__isnull=False),
+                name="order_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service or _('New service')} for {self.company} ({self.uuid})"
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Terminated")
+
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="subscriptions")
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="subscriptions")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions"
+    )
+    name = models.CharField(_("name"), max_length=255)
+    account_id = models.PositiveBigIntegerField(_("account id"), unique=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    term = models.CharField(_("term"), max_length=3, choices=Term.choices, blank=True)
+    billing_frequency = models.CharField(_("billing frequency"), max_length=10, choices=BillingFrequency.choices, blank=True)
+    # Prices of the price-list item in force on the day the subscription was created.
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=5)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=5)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    # Who provisioned it, e.g. "import-row:42". Unique, so a repeated provisioning run cannot create a second one.
+    provisioning_key = models.CharField(_("provisioning key"), max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["company", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="subscription_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["company", "service"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        """As in the company structure: licence-based services show their quantity, "(NCE) Exchange Online Kiosk (1)"."""
+        return f"{self.name} ({self.quantity})" if self.term else self.name

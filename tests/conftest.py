@@ -1,0 +1,36 @@
+import os
+
+import pytest
+from django.core.management import call_command
+
+# live_server tests drive Playwright's sync API, which runs an event loop in this thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+DEMO_PASSWORD = "icp-demo-2024"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium: Playwright cannot download its own browser here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def demo(db):
+    """The manual's scenario, built by the real seed_demo command."""
+    from orders.management.commands.seed_demo import DemoRefs
+
+    call_command("seed_demo", "--password", DEMO_PASSWORD, verbosity=0)
+    return DemoRefs.load()
