@@ -5,5 +5,4 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
-    path("companies/<int:account_id>/", views.company_detail, name="company_detail"),
 ]

@@ -10,8 +10,3 @@ def home(request):
 @login_required
 def search(request):
     return HttpResponse("search")
-
-
-@login_required
-def company_detail(request, account_id):
-    return HttpResponse("company")
