@@ -1,6 +1,6 @@
 """Reads: which companies a user may see, and lookups scoped to that."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from .models import AuditLogEntry, Company, User
@@ -36,3 +36,60 @@ def company_children(company: Company) -> QuerySet[Company]:
 
 def audit_log_for(company: Company) -> QuerySet[AuditLogEntry]:
     return AuditLogEntry.objects.filter(company=company).select_related("actor")
+
+
+# --- Company page, home and search (brief A) --------------------------------------------
+
+# Ids above this cannot be stored in a PositiveBigIntegerField; matching them is pointless.
+_MAX_STORED_ID = 2**63 - 1
+
+
+def home_companies_for(user: User) -> list[Company]:
+    """Where "home" leads: the user's own company, or for staff every root company (distributors)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_staff:
+        return list(Company.objects.filter(parent__isnull=True).order_by("name"))
+    if user.company_id is None:
+        return []
+    return list(companies_visible_to(user).filter(pk=user.company_id))
+
+
+def company_breadcrumb(user: User, company: Company) -> list[tuple[Company, bool]]:
+    """The ancestors of `company`, root first, each with whether the user may open it.
+
+    Ancestors above the user's own company are shown (the manual's breadcrumb names the
+    distributor) but not linked: opening them would answer 404. One query, read from the path.
+    """
+    ancestors = company.ancestors()
+    ids = [a.pk for a in ancestors]
+    if user.is_staff:
+        first_visible = 0
+    elif user.company_id in ids:
+        first_visible = ids.index(user.company_id)
+    else:
+        first_visible = len(ids)
+    return [(ancestor, index >= first_visible) for index, ancestor in enumerate(ancestors)]
+
+
+def structure_children(company: Company, *, query: str = "") -> QuerySet[Company]:
+    """Child companies for the COMPANY STRUCTURE sidebar, filtered by its search box."""
+    children = company_children(company)
+    if query:
+        children = children.filter(_company_match(query))
+    return children
+
+
+def search_companies(user: User, query: str) -> QuerySet[Company]:
+    """Visible companies whose name or domain contains `query`, or whose account id / numeric ID is it."""
+    if not query:
+        return Company.objects.none()
+    return companies_visible_to(user).filter(_company_match(query)).select_related("parent").order_by("name", "pk")
+
+
+def _company_match(query: str) -> Q:
+    # icontains escapes LIKE wildcards, so "%" and "_" are matched literally.
+    condition = Q(name__icontains=query) | Q(domain__icontains=query)
+    if query.isascii() and query.isdigit() and int(query) <= _MAX_STORED_ID:
+        condition |= Q(account_id=int(query)) | Q(numeric_id=int(query))
+    return condition

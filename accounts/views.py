@@ -1,12 +1,18 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from .selectors import home_companies_for
 
 
 @login_required
+@require_GET
 def home(request):
-    return HttpResponse("home")
+    """A user lands on its own company's page; staff on the root distributor (or choose among several).
 
-
-@login_required
-def search(request):
-    return HttpResponse("search")
+    A user without a company gets a page that says so instead of an error.
+    """
+    companies = home_companies_for(request.user)
+    if len(companies) == 1:
+        return redirect("company_detail", account_id=companies[0].account_id)
+    return render(request, "accounts/home.html", {"companies": companies})

@@ -68,3 +68,13 @@ def terms_accepted(*, price_list: PriceList, service: Service) -> bool:
     if service.terms_id is None:
         return True
     return TermsAcceptance.objects.filter(price_list=price_list, service=service, terms_id=service.terms_id).exists()
+
+
+def available_price_items_on(*, price_list: PriceList | None, day: dt.date) -> list[PriceListItem]:
+    """AVAILABLE SERVICES of a company page: the items in force on `day` whose service is active,
+    ordered by service name, then P1M / P1Y / P3Y."""
+    if price_list is None:
+        return []
+    term_order = {"P1M": 0, "P1Y": 1, "P3Y": 2}
+    items = [item for item in price_items_on(price_list=price_list, day=day) if item.service.active]
+    return sorted(items, key=lambda i: (i.service.name, term_order.get(i.term, 9), i.billing_frequency))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,3 +10,8 @@ class ImportsConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects to orders.signals)
+        from .schedule import ensure_schedule_after_migrate
+
+        # sender=self: once per migrate run (post_migrate fires once per app), after every
+        # app's tables, django_q's included, exist.
+        post_migrate.connect(ensure_schedule_after_migrate, sender=self, dispatch_uid="imports.dispatch_schedule")

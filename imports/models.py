@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Company
 from orders.models import Order, Subscription
 
+# Subscription.provisioning_key of the subscription an import row creates: "import-row:<row id>".
+PROVISIONING_KEY_PREFIX = "import-row:"
+
 
 class ImportJob(models.Model):
     class Status(models.TextChoices):
@@ -112,4 +115,4 @@ class ImportRow(models.Model):
     @property
     def provisioning_key(self) -> str:
         """The Subscription.provisioning_key this row writes: unique, so a row provisions at most once."""
-        return f"import-row:{self.pk}"
+        return f"{PROVISIONING_KEY_PREFIX}{self.pk}"

@@ -1,7 +1,47 @@
+"""Orders > My imports: the list of import jobs and cancelling a pending one."""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from .models import ImportJob
+from .selectors import import_for_user, imports_for
+from .services import JOB_CANCELLED, JOB_NOT_CANCELLABLE, import_cancel
+
+ROWS_PER_PAGE = 10
+
+
+def _my_imports_url(page) -> str:
+    """Back to the page the user came from; anything but a plain number is ignored."""
+    url = reverse("imports:my_imports")
+    page = str(page or "")
+    return f"{url}?page={page}" if page.isdigit() and len(page) < 7 else url
 
 
 @login_required
 def my_imports(request):
-    return HttpResponse("imports")
+    paginator = Paginator(imports_for(request.user), ROWS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "imports/my_imports.html", {"page": page, "paginator": paginator})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, job_id):
+    """GET: the confirm question as a page (what the X opens when JavaScript is off).
+    POST: cancel, as long as no worker has claimed the job yet."""
+    job = import_for_user(request.user, job_id=job_id)
+    back = _my_imports_url(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
+    if request.method == "POST":
+        if import_cancel(job_id=job.pk, user=request.user):
+            messages.success(request, JOB_CANCELLED % {"name": job.name or "-"})
+        else:
+            messages.error(request, JOB_NOT_CANCELLABLE)
+        return redirect(back)
+    if job.status != ImportJob.Status.PENDING:
+        messages.error(request, JOB_NOT_CANCELLABLE)
+        return redirect(back)
+    return render(request, "imports/cancel_confirm.html", {"job": job, "back": back, "page": request.GET.get("page", "")})

@@ -1,10 +1,127 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+"""The company page and the global search.
 
-from accounts.selectors import company_for_user
+Both show subscriptions (orders) and prices (catalog) next to companies, so they live in orders:
+accounts must not import the apps above it.
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from accounts.models import Company
+from accounts.selectors import (
+    audit_log_for,
+    company_breadcrumb,
+    company_for_user,
+    search_companies,
+    structure_children,
+)
+from catalog.billing import billing_type_label
+from catalog.selectors import available_price_items_on, price_list_for
+
+from .company_selectors import search_subscriptions, structure_subscriptions
+
+# Longer queries are cut here (the search box has the same maxlength); never an error.
+SEARCH_MAX_LENGTH = 200
+SEARCH_RESULTS_LIMIT = 50
+AUDIT_LOG_PAGE_SIZE = 20
+
+SEARCH_TRUNCATED = _("The search text was shortened to %(limit)s characters.")
+SEARCH_TOO_MANY = _("Showing the first %(limit)s matches; type more to narrow the search.")
+TAB_NOT_AVAILABLE = _("This tab is not available yet.")
+NOT_AVAILABLE_YET = _("Not available yet")
+
+# (key used in ?tab=, label as in the manual). Keys overview / services / audit are part of the URL contract.
+TABS = (
+    ("overview", _("OVERVIEW")),
+    ("services", _("AVAILABLE SERVICES")),
+    ("custom-charge", _("CUSTOM CHARGE")),
+    ("billing", _("BILLING")),
+    ("provisioning", _("PROVISIONING")),
+    ("security", _("SECURITY")),
+    ("audit", _("AUDIT LOG")),
+)
+TAB_KEYS = {key for key, _label in TABS}
+PLACEHOLDER_TABS = {"custom-charge", "billing", "provisioning", "security"}
+
+
+def clean_query(raw: str | None) -> tuple[str, bool]:
+    """A search text safe to query with: NUL characters dropped (PostgreSQL rejects them),
+    whitespace collapsed, at most SEARCH_MAX_LENGTH characters. Returns (text, was_truncated)."""
+    text = " ".join((raw or "").replace("\x00", "").split())
+    if len(text) <= SEARCH_MAX_LENGTH:
+        return text, False
+    return text[:SEARCH_MAX_LENGTH].rstrip(), True
+
+
+def plain_decimal(value: Decimal) -> str:
+    """6.02175000 → "6.02175", 10.00000 → "10": the manual shows prices at their own precision."""
+    return format(value.normalize(), "f")
 
 
 @login_required
+@require_GET
 def company_detail(request, account_id):
-    company_for_user(request.user, account_id=account_id)
-    return HttpResponse("company")
+    company = company_for_user(request.user, account_id=account_id)
+    tab = request.GET.get("tab") or "overview"
+    if tab not in TAB_KEYS:
+        tab = "overview"
+    structure_q, _truncated = clean_query(request.GET.get("structure_q"))
+    price_list = price_list_for(company)
+
+    context = {
+        "company": company,
+        "breadcrumb": company_breadcrumb(request.user, company),
+        "structure_q": structure_q,
+        "children": list(structure_children(company, query=structure_q)),
+        "subscriptions": list(structure_subscriptions(company, query=structure_q)),
+        "tabs": TABS,
+        "tab": tab,
+        "placeholder_tab": tab in PLACEHOLDER_TABS,
+        "price_list": price_list,
+        "can_order": company.kind == Company.Kind.CUSTOMER and price_list is not None,
+        "tab_not_available": TAB_NOT_AVAILABLE,
+        "not_available_yet": NOT_AVAILABLE_YET,
+    }
+    if tab == "services":
+        items = available_price_items_on(price_list=price_list, day=timezone.now().date())
+        context["services"] = [
+            {
+                "service": item.service,
+                "billing_type": billing_type_label(item.billing_frequency, item.term),
+                "selling_price": plain_decimal(item.selling_price),
+                "currency": item.currency,
+            }
+            for item in items
+        ]
+    elif tab == "audit":
+        context["audit_page"] = Paginator(audit_log_for(company), AUDIT_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/company_detail.html", context)
+
+
+@login_required
+@require_GET
+def search(request):
+    query, truncated = clean_query(request.GET.get("q"))
+    companies = list(search_companies(request.user, query)[: SEARCH_RESULTS_LIMIT + 1])
+    subscriptions = list(search_subscriptions(request.user, query)[: SEARCH_RESULTS_LIMIT + 1])
+    return render(
+        request,
+        "accounts/search.html",
+        {
+            "search_query": query,
+            "truncated_message": SEARCH_TRUNCATED % {"limit": SEARCH_MAX_LENGTH} if truncated else "",
+            "companies": companies[:SEARCH_RESULTS_LIMIT],
+            "subscriptions": subscriptions[:SEARCH_RESULTS_LIMIT],
+            "too_many_message": (
+                SEARCH_TOO_MANY % {"limit": SEARCH_RESULTS_LIMIT}
+                if len(companies) > SEARCH_RESULTS_LIMIT or len(subscriptions) > SEARCH_RESULTS_LIMIT
+                else ""
+            ),
+        },
+    )

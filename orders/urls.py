@@ -6,4 +6,9 @@ app_name = "orders"
 urlpatterns = [
     # POST from the company page's NEW SERVICE button: creates a draft and opens its first step.
     path("new/<int:account_id>/", views.order_new, name="new"),
+    # The wizard: one view per step, addressed by the draft's uuid (the QuoteId).
+    path("<uuid:order_uuid>/select/", views.step_select, name="select"),
+    path("<uuid:order_uuid>/terms/", views.step_terms, name="terms"),
+    path("<uuid:order_uuid>/configuration/", views.step_configure, name="configure"),
+    path("<uuid:order_uuid>/review/", views.step_review, name="review"),
 ]

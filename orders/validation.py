@@ -108,3 +108,26 @@ def validate_order(order: Order, *, day: dt.date) -> list[str]:
     integration = get_integration(order.service.vendor.integration)
     reasons += integration.run_checks(integration_context_for(order))
     return reasons
+
+
+# --- Schedule provisioning (UTC): when a scheduled order may be due -------------------------------
+
+SCHEDULE_MAX_DAYS = 365
+SCHEDULE_IN_PAST = _(
+    "The schedule time is in the past. Enter a later UTC time, or leave the field empty for as soon as possible."
+)
+SCHEDULE_TOO_FAR = _("The schedule time can be at most 365 days ahead.")
+
+
+def schedule_time_error(due_at: dt.datetime, *, now: dt.datetime) -> str | None:
+    """Why `due_at` cannot be a schedule time at `now`, or None.
+
+    The field has minute precision, so the current minute still counts as "now" (as soon as possible).
+    """
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    if due_at < now.replace(second=0, microsecond=0):
+        return str(SCHEDULE_IN_PAST)
+    if due_at > now + dt.timedelta(days=SCHEDULE_MAX_DAYS):
+        return str(SCHEDULE_TOO_FAR)
+    return None

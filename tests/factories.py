@@ -124,3 +124,11 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     quantity = 1
     unit_cost = Decimal("1.00000")
     unit_price = Decimal("1.25000")
+
+
+class TreeCompanyFactory(CompanyFactory):
+    """A CompanyFactory whose ids stay clear of seed_demo's (CompanyFactory's 100000 + n meets
+    INTCOMEX PERU's account id 100001), for tests that add companies next to the `demo` data."""
+
+    account_id = factory.Sequence(lambda n: 5_000_000 + n)
+    numeric_id = factory.Sequence(lambda n: 6_000_000 + n)

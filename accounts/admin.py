@@ -1,0 +1,172 @@
+"""Django admin for the company tree, users (email login) and the audit log. Made for staff."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import AccountNumber, AuditLogEntry, Company, User
+from .services import account_ids_allocate, audit_log_record
+
+COMPANY_BELOW_ITSELF = _("A company cannot be moved below itself or one of its own child companies.")
+
+
+def parent_chain(company: Company) -> str:
+    """"INTCOMEX PERU S.A.C. > ABBIE BOX S.A.C. > ERITECH PERU S.A." (one query, from the path)."""
+    if not company.pk:
+        return ""
+    return " > ".join([a.name for a in company.ancestors()] + [company.name])
+
+
+class CompanyAdminForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty, the ids come from the shared ICP account-number sequence (see save_model).
+        for name in ("account_id", "numeric_id"):
+            if name in self.fields:
+                self.fields[name].required = False
+                self.fields[name].help_text = _("Leave empty to allocate the next ICP id.")
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        # Company.save() refuses a cycle with a ValueError; say it here as a form error instead.
+        if parent is not None and self.instance.pk and self.instance.path and parent.path.startswith(self.instance.path):
+            raise forms.ValidationError(COMPANY_BELOW_ITSELF)
+        return parent
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    form = CompanyAdminForm
+    list_display = ("name", "account_id", "numeric_id", "kind", "status", "parent", "country", "created_at")
+    list_display_links = ("name",)
+    list_filter = ("kind", "status", "country", "is_billable")
+    list_select_related = ("parent",)
+    search_fields = ("name", "account_id__exact", "numeric_id__exact", "domain", "email", "contact_person")
+    autocomplete_fields = ("parent",)
+    readonly_fields = ("parent_chain", "depth", "created_at")
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "status", "parent", "parent_chain", "depth", "account_id", "numeric_id")}),
+        (_("Company details"), {"fields": ("domain", "vat_id")}),
+        (
+            _("Account information"),
+            {"fields": ("language", "sales_manager", "marketplace", "send_to_backend", "create_user_id_service")},
+        ),
+        (_("Contract details"), {"fields": ("contract_id", "customer_id", "contract_end_date")}),
+        (
+            _("Contact details"),
+            {
+                "fields": (
+                    "address",
+                    "city",
+                    "country",
+                    "zip_code",
+                    "email",
+                    "contact_phone",
+                    "contact_person",
+                    "technical_contact",
+                    "technical_account_manager",
+                    "technical_contact_email",
+                )
+            },
+        ),
+        (
+            _("Payment details"),
+            {"fields": ("billing_start_date", "is_billable", "currency", "bank_name", "bank_identifier_code")},
+        ),
+        (_("Record"), {"fields": ("created_at",)}),
+    )
+
+    @admin.display(description=_("parent chain"))
+    def parent_chain(self, obj):
+        return parent_chain(obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            missing = [name for name in ("account_id", "numeric_id") if getattr(obj, name) is None]
+            for name, value in zip(missing, account_ids_allocate(count=len(missing))):
+                setattr(obj, name, value)
+        super().save_model(request, obj, form, change)
+        action = "company.changed" if change else "company.created"
+        message = f"Company {obj.name} {'changed' if change else 'created'} in the admin."
+        audit_log_record(company=obj, actor=request.user, action=action, message=message)
+
+
+class EmailUserCreationForm(AdminUserCreationForm):
+    """Add form for the email-login user: email, company and the password pair."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email", "company")
+        field_classes = {}
+
+
+class EmailUserChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+        field_classes = {}
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = EmailUserChangeForm
+    add_form = EmailUserCreationForm
+    list_display = ("email", "first_name", "last_name", "company", "is_staff", "is_active", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    list_select_related = ("company",)
+    search_fields = ("email", "first_name", "last_name", "company__name")
+    ordering = ("email",)
+    autocomplete_fields = ("company",)
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "company")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "company", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by code: staff may look, never add, edit or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "company", "actor", "action", "message")
+    list_filter = ("action", "created_at")
+    list_select_related = ("company", "actor")
+    search_fields = ("company__name", "company__account_id__exact", "actor__email", "action", "message")
+    date_hierarchy = "created_at"
+
+
+@admin.register(AccountNumber)
+class AccountNumberAdmin(ReadOnlyAdmin):
+    list_display = ("id",)
+    search_fields = ("id__exact",)

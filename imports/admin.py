@@ -1,0 +1,73 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import ImportJob, ImportRow
+from .services import import_cancel
+
+
+class ImportRowInline(admin.TabularInline):
+    model = ImportRow
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("position", "import_type", "parent_company", "order", "status", "result_account_id", "subscription", "error", "processed_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__", "account_type", "source", "created_at", "due_at", "imported_count", "status", "error_count",
+        "created_by", "company", "finished_at",
+    )
+    list_filter = ("status", "source", "account_type")
+    search_fields = ("name", "company__name", "company__account_id", "created_by__email")
+    date_hierarchy = "created_at"
+    list_select_related = ("created_by", "company")
+    autocomplete_fields = ("created_by", "company")
+    # Status and the worker's bookkeeping move only through imports.states, never by hand.
+    readonly_fields = (
+        "status", "created_at", "claimed_at", "lease_expires_at", "finished_at", "imported_count", "error_count",
+        "notified_at",
+    )
+    inlines = [ImportRowInline]
+    actions = ["cancel_pending"]
+
+    @admin.action(description=_("Cancel selected pending imports"), permissions=["change"])
+    def cancel_pending(self, request, queryset):
+        cancelled = sum(import_cancel(job_id=pk, user=request.user) for pk in queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - cancelled
+        if cancelled:
+            self.message_user(
+                request,
+                ngettext("%(count)d import cancelled.", "%(count)d imports cancelled.", cancelled) % {"count": cancelled},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d import was not pending and can no longer be cancelled.",
+                    "%(count)d imports were not pending and can no longer be cancelled.",
+                    skipped,
+                ) % {"count": skipped},
+                messages.WARNING,
+            )
+
+
+@admin.register(ImportRow)
+class ImportRowAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "import_type", "parent_company", "status", "result_account_id", "processed_at")
+    list_filter = ("status", "import_type")
+    search_fields = ("job__name", "parent_company__name", "parent_company__account_id", "error")
+    list_select_related = ("job", "parent_company")
+    autocomplete_fields = ("job", "parent_company")
+    raw_id_fields = ("order", "subscription")
+    readonly_fields = ("status", "error", "subscription", "result_account_id", "processed_at")

@@ -1,0 +1,218 @@
+"""Benchmark of the dispatch: N import jobs due at once, run by one pass.
+
+Never touches the developer's database: the command re-runs itself in a child process whose
+DATABASE_URL points at a SQLite file in a fresh temporary directory, migrates it, seeds a
+scenario (the demo data plus `--companies` customers with a Microsoft tenant), creates the
+jobs, then measures, in that one run:
+- the dispatch pass: seconds, jobs per second, SQL queries per job (every statement counted
+  with connection.execute_wrapper, emails included);
+- the floor: the same number of subscriptions written with one plain bulk_create.
+"""
+
+import argparse
+import cProfile
+import io
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+BENCH_DB_ENV = "ICP_BENCH_DATABASE_FILE"
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+class Command(BaseCommand):
+    help = "Benchmark the import dispatch on a temporary SQLite database (never the configured one)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--jobs", type=int, nargs="+", default=[10000], help="Number of due jobs; several values run one after the other.")
+        parser.add_argument("--companies", type=int, default=100, help="Customer companies the jobs are spread over.")
+        parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+
+    def handle(self, *args, jobs, companies, child, **options):
+        if any(n < 1 for n in jobs) or companies < 1:
+            raise CommandError("--jobs and --companies must be positive.")
+        if child:
+            return self.run_child(jobs[0], companies)
+        manage_py = Path(settings.BASE_DIR) / "manage.py"
+        for n in jobs:
+            with tempfile.TemporaryDirectory(prefix="icp-bench-") as tmp:
+                db_file = Path(tmp) / "bench.sqlite3"
+                env = {
+                    **os.environ,
+                    "DATABASE_URL": f"sqlite:///{db_file}",
+                    BENCH_DB_ENV: str(db_file),
+                    "EMAIL_URL": "memorymail://",  # count the emails, print none
+                    "REDIS_URL": "",
+                    "LOG_LEVEL": "WARNING",
+                }
+                self.stdout.write(f"--- {n} due jobs (temporary database {db_file})")
+                self.stdout.flush()
+                result = subprocess.run(
+                    [sys.executable, str(manage_py), "bench_dispatch", "--child", "--jobs", str(n), "--companies", str(companies)],
+                    env=env,
+                    cwd=settings.BASE_DIR,
+                )
+                if result.returncode:
+                    raise CommandError(f"The benchmark run for {n} jobs failed.")
+
+    # --- the child: runs against the temporary database only -----------------------------------
+
+    def run_child(self, n: int, companies: int):
+        expected = os.environ.get(BENCH_DB_ENV, "")
+        db = settings.DATABASES["default"]
+        if not expected or db["ENGINE"] != "django.db.backends.sqlite3" or str(db["NAME"]) != expected:
+            raise CommandError("Refusing to run: the database is not the benchmark's temporary SQLite file.")
+        call_command("migrate", verbosity=0, interactive=False)
+        now = timezone.now().replace(microsecond=0)
+        self.stdout.write(f"seeding {n} jobs over {companies} companies ...")
+        self.stdout.flush()
+        started = time.perf_counter()
+        self.seed(n, companies, now=now)
+        self.stdout.write(f"seeded in {time.perf_counter() - started:.1f} s")
+        self.measure(n, now=now)
+
+    def seed(self, n: int, companies: int, *, now: dt.datetime):
+        from accounts.models import Company
+        from catalog.models import BillingFrequency, PriceListAssignment, Term, TermsAcceptance
+        from imports.models import ImportJob, ImportRow
+        from imports.services import import_job_name_for
+        from orders.management.commands.seed_demo import BASIC, KIOSK, PREMIUM, TENANT, DemoRefs
+        from orders.models import Order, Subscription
+
+        call_command("seed_demo", verbosity=0, stdout=io.StringIO())
+        demo = DemoRefs.load()
+        basic, kiosk, premium, tenant = (demo.service(code) for code in (BASIC, KIOSK, PREMIUM, TENANT))
+        with transaction.atomic():
+            for service in (basic, premium):  # the demo price list has accepted Kiosk and Standard only
+                TermsAcceptance.objects.get_or_create(
+                    price_list=demo.abbie_price_list, service=service, terms_id=service.terms_id
+                )
+            customers = []
+            for i in range(companies):
+                customers.append(
+                    Company.objects.create(
+                        name=f"BENCH CUSTOMER {i:04d} S.A.C.", parent=demo.abbiebox, kind=Company.Kind.CUSTOMER,
+                        account_id=5_000_000 + i, numeric_id=6_000_000 + i, email=f"it@bench{i}.example",
+                        billing_start_date=now,
+                    )
+                )
+            PriceListAssignment.objects.bulk_create(
+                [PriceListAssignment(company=c, price_list=demo.abbie_price_list) for c in customers]
+            )
+            tenant_ids = {c.pk: f"{c.pk:08x}-0000-4000-8000-{c.pk:012x}" for c in customers}
+            Subscription.objects.bulk_create(
+                [
+                    Subscription(
+                        company=c, service=tenant, name=f"Microsoft Organization tenant (bench{i}.onmicrosoft.com)",
+                        account_id=7_000_000 + i, unit_cost=Decimal(0), unit_price=Decimal(0),
+                        attributes={"tenant_id": tenant_ids[c.pk], "domain": f"bench{i}.onmicrosoft.com"},
+                    )
+                    for i, c in enumerate(customers)
+                ]
+            )
+            # A realistic mix: Business Basic yearly, Exchange Kiosk monthly, Business Premium
+            # (needs the tenant), and one job in ten for the suspended PACIFICO RETAIL (fails).
+            plans = [(basic, Term.P1Y), (kiosk, Term.P1M), (premium, Term.P1Y)]
+            orders = []
+            for i in range(n):
+                service, term = plans[i % len(plans)]
+                company = demo.pacifico if i % 10 == 9 else customers[i % companies]
+                orders.append(
+                    Order(
+                        company=company, created_by=demo.admin_abbie, status=Order.Status.SUBMITTED, service=service,
+                        configured_at=now, subscription_name=f"{service.name} #{i}", quantity=1 + i % 5, term=term,
+                        billing_frequency=BillingFrequency.MONTHLY, notify_me=i % 2 == 0,
+                        vendor_config={"microsoft_tenant_id": tenant_ids.get(company.pk, "e0d72b05-fb92-4d65-9424-7b58ea99d5d3"),
+                                       "mpn_id": "", "end_date_alignment": ""},
+                        scheduled_for=now - dt.timedelta(minutes=1), submitted_at=now - dt.timedelta(hours=1),
+                    )
+                )
+            orders = Order.objects.bulk_create(orders, batch_size=500)
+            jobs = ImportJob.objects.bulk_create(
+                [
+                    ImportJob(
+                        name=import_job_name_for(order), due_at=now - dt.timedelta(minutes=1), created_by=demo.admin_abbie,
+                        company=order.company, notify_emails=[order.company.email] if order.notify_me else [],
+                    )
+                    for order in orders
+                ],
+                batch_size=500,
+            )
+            ImportRow.objects.bulk_create(
+                [
+                    ImportRow(job=job, position=1, parent_company=order.company, order=order)
+                    for job, order in zip(jobs, orders)
+                ],
+                batch_size=500,
+            )
+
+    def measure(self, n: int, *, now: dt.datetime):
+        from accounts.services import account_ids_allocate
+        from imports.models import ImportJob
+        from imports.services import dispatch_due_imports
+        from orders.models import Subscription
+
+        before = Subscription.objects.count()
+        counter = QueryCounter()
+        mail.outbox = []
+        with connection.execute_wrapper(counter):
+            started = time.perf_counter()
+            if os.environ.get("ICP_BENCH_PROFILE"):
+                profile = cProfile.Profile()
+                summary = profile.runcall(dispatch_due_imports, now=now)
+                profile.dump_stats(os.environ["ICP_BENCH_PROFILE"])
+            else:
+                summary = dispatch_due_imports(now=now)
+            elapsed = time.perf_counter() - started
+        created = Subscription.objects.count() - before
+        left = ImportJob.objects.exclude(status__in=[ImportJob.Status.COMPLETED, ImportJob.Status.FAILED]).count()
+        if summary.claimed != n or left or created != summary.completed:
+            raise CommandError(f"Inconsistent run: {summary}, {left} jobs unfinished, {created} subscriptions created.")
+
+        # The floor: the same number of subscriptions, written with one plain bulk_create.
+        template = Subscription.objects.exclude(provisioning_key=None).select_related("service").first()
+        account_ids = account_ids_allocate(count=n)
+        floor_rows = [
+            Subscription(
+                company_id=template.company_id, service_id=template.service_id, order_id=template.order_id,
+                name=template.name, account_id=account_id, quantity=template.quantity, term=template.term,
+                billing_frequency=template.billing_frequency, unit_cost=template.unit_cost, unit_price=template.unit_price,
+                currency=template.currency, attributes=template.attributes, provisioning_key=f"bench-floor:{account_id}",
+            )
+            for account_id in account_ids
+        ]
+        floor_counter = QueryCounter()
+        with connection.execute_wrapper(floor_counter):
+            started = time.perf_counter()
+            with transaction.atomic():
+                Subscription.objects.bulk_create(floor_rows)
+            floor = time.perf_counter() - started
+
+        self.stdout.write(
+            f"jobs: {n}  completed: {summary.completed}  failed: {summary.failed}  emails sent: {len(mail.outbox)}\n"
+            f"dispatch: {elapsed:.2f} s  ->  {n / elapsed:,.0f} jobs/s, "
+            f"{counter.count} queries = {counter.count / n:.2f} queries/job\n"
+            f"floor (bulk_create of {n} subscriptions): {floor:.2f} s  ->  {n / floor:,.0f} rows/s, "
+            f"{floor_counter.count} queries\n"
+            f"dispatch / floor: {elapsed / floor:.1f}x"
+        )
