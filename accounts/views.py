@@ -1,12 +1,12 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .selectors import home_companies_for
 
 
 @login_required
-@require_GET
+@require_safe
 def home(request):
     """A user lands on its own company's page; staff on the root distributor (or choose among several).
 

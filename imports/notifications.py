@@ -56,8 +56,8 @@ def _import_type(row: ImportRow) -> str:
     return f"{row.get_import_type_display()} {code}".strip()
 
 
-def import_email_context(job: ImportJob) -> dict:
-    rows = list(job.rows.all())
+def import_email_context(job: ImportJob, rows: list[ImportRow] | None = None) -> dict:
+    rows = list(job.rows.all()) if rows is None else rows
     import_types = list(dict.fromkeys(_import_type(row) for row in rows))
     failed_rows = [row for row in rows if row.status == ImportRow.Status.FAILED]
     many = len(rows) > 1
@@ -79,17 +79,37 @@ def import_email_context(job: ImportJob) -> dict:
     }
 
 
-def import_email_build(job: ImportJob, *, connection=None) -> EmailMultiAlternatives:
-    context = import_email_context(job)
-    subject = " ".join(render_to_string(SUBJECT_TEMPLATE, context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(TEXT_TEMPLATE, context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=import_recipients(job),
-        connection=connection,
+def _render(context: dict) -> tuple[str, str, str]:
+    return (
+        " ".join(render_to_string(SUBJECT_TEMPLATE, context).split()),
+        render_to_string(TEXT_TEMPLATE, context),
+        render_to_string(HTML_TEMPLATE, context),
     )
-    message.attach_alternative(render_to_string(HTML_TEMPLATE, context), "text/html")
+
+
+def _render_key(context: dict) -> tuple:
+    """Everything the templates show (the job object itself is only there for overrides)."""
+    return tuple((key, tuple(value) if isinstance(value, list) else value) for key, value in sorted(context.items()) if key != "job")
+
+
+def import_email_build(
+    job: ImportJob, rows: list[ImportRow] | None = None, *, connection=None, rendered: dict | None = None
+) -> EmailMultiAlternatives:
+    """The email of a finished job. `rendered` (a dict kept for one sending run) remembers
+    rendered bodies: the jobs a reseller scheduled together usually produce the very same
+    email (same creator, minute, product and counts), and rendering is most of its cost."""
+    context = import_email_context(job, rows)
+    if rendered is None:
+        subject, text, html = _render(context)
+    else:
+        key = _render_key(context)
+        if key not in rendered:
+            rendered[key] = _render(context)
+        subject, text, html = rendered[key]
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=import_recipients(job), connection=connection
+    )
+    message.attach_alternative(html, "text/html")
     return message
 
 
@@ -104,31 +124,45 @@ def _claim(job_ids: list[int], *, stamp: dt.datetime) -> list[int]:
         )
 
 
-def import_notifications_send(*, job_ids: list[int]) -> int:
-    """Email each finished job of `job_ids` that has not been emailed yet; returns how many were sent."""
+def _load(job_ids: list[int]) -> dict[int, tuple[ImportJob, list[ImportRow]]]:
+    jobs = (
+        ImportJob.objects.filter(pk__in=job_ids)
+        .select_related("created_by")
+        .prefetch_related(
+            Prefetch("rows", queryset=ImportRow.objects.select_related("order__service").order_by("position"))
+        )
+    )
+    return {job.pk: (job, list(job.rows.all())) for job in jobs}
+
+
+def import_notifications_send(
+    *, job_ids: list[int], loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None
+) -> int:
+    """Email each finished job of `job_ids` that has not been emailed yet; returns how many were sent.
+
+    `loaded` (job id → the job and its rows, as the run that just finished them left them in
+    memory) spares reading them again; jobs missing from it are read from the database.
+    """
     if not job_ids:
         return 0
     stamp = timezone.now()
     claimed = _claim(list(job_ids), stamp=stamp)
     if not claimed:
         return 0
-    jobs = (
-        ImportJob.objects.filter(pk__in=claimed)
-        .select_related("created_by")
-        .prefetch_related(
-            Prefetch("rows", queryset=ImportRow.objects.select_related("order__service").order_by("position"))
-        )
-        .order_by("id")
-    )
+    loaded = dict(loaded or {})
+    missing = [pk for pk in claimed if pk not in loaded]
+    if missing:
+        loaded.update(_load(missing))
     sent = 0
     unsent: list[int] = []
+    rendered: dict = {}
     mail = get_connection()
     with mail:
-        for job in jobs:
+        for job, rows in (loaded[pk] for pk in sorted(claimed) if pk in loaded):
             try:
                 if not import_recipients(job):
                     continue
-                import_email_build(job, connection=mail).send()
+                import_email_build(job, rows, connection=mail, rendered=rendered).send()
                 sent += 1
             except Exception:
                 logger.exception("Could not send the import email of job %s; a later pass retries.", job.pk)

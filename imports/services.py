@@ -32,6 +32,7 @@ from accounts.selectors import companies_visible_to
 from accounts.services import account_ids_allocate, audit_log_record
 from catalog.billing import billing_type_label
 from catalog.integrations import get_integration
+from catalog.models import Service
 from orders.models import Order, Subscription
 from orders.validation import NO_PRICE_ON_DAY
 
@@ -165,6 +166,9 @@ class _Batch:
     validator: BatchValidator
     provisioned: dict[str, Subscription]  # by provisioning key: rows an earlier run provisioned
     account_ids: list[int]
+    # Subscriptions are written with one bulk INSERT at the end of the batch (the checks of
+    # later orders see them through BatchData.hold), unless a check reads the database itself.
+    deferred: list[Subscription] | None
 
 
 def _creation_day(now: dt.datetime) -> dt.date:
@@ -182,7 +186,8 @@ def _load_batch(rows: list[ImportRow], *, now: dt.datetime) -> _Batch:
     # the sequence, which is harmless: account ids must be unique, not dense.
     account_ids = account_ids_allocate(count=sum(1 for row in pending if row.order_id))
     account_ids.reverse()  # pop() hands them out in increasing order
-    return _Batch(data, BatchValidator(data), provisioned, account_ids)
+    validator = BatchValidator(data)
+    return _Batch(data, validator, provisioned, account_ids, None if validator.reads_database else [])
 
 
 def _provision(row: ImportRow, batch: _Batch) -> Subscription | str:
@@ -219,7 +224,10 @@ def _provision(row: ImportRow, batch: _Batch) -> Subscription | str:
     # provisioning key) is enforced by the INSERT itself: checking them first would add three
     # queries per subscription and still race.
     subscription.full_clean(exclude=["company", "service", "order"], validate_unique=False, validate_constraints=False)
-    subscription.save(force_insert=True)
+    if batch.deferred is None:
+        subscription.save(force_insert=True)
+    else:
+        batch.deferred.append(subscription)
     batch.data.hold(subscription)  # later orders of the batch for this company see it
     return subscription
 
@@ -300,27 +308,45 @@ def _save_rows(rows: list[ImportRow], *, now: dt.datetime) -> None:
         ImportRow.objects.filter(pk__in=ids).update(status=ImportRow.Status.FAILED, error=error, processed_at=now)
 
 
+def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
+    """Read the batch's companies, services (with vendor and dependencies) and creators once
+    and attach the shared instances, instead of one copy per row through select_related."""
+    orders = [row.order for row in rows if row.order_id]
+    companies_qs = Company.objects.filter(pk__in={job.company_id for job in jobs} | {o.company_id for o in orders})
+    if connection.features.has_select_for_update:
+        # One batch at a time per company across workers: the once-per-account and dependency
+        # checks read the company's subscriptions, and two workers validating two orders of the
+        # same company at once could otherwise both pass. Locked in id order, so two batches
+        # never deadlock. (SQLite has a single writer: nothing to do.)
+        companies_qs = companies_qs.order_by("pk").select_for_update()
+    companies = {company.pk: company for company in companies_qs}
+    services = (
+        Service.objects.select_related("vendor")
+        .prefetch_related("dependencies")
+        .in_bulk({o.service_id for o in orders if o.service_id})
+    )
+    users = User.objects.in_bulk({job.created_by_id for job in jobs})
+    for order in orders:
+        order.company = companies[order.company_id]
+        if order.service_id:
+            order.service = services[order.service_id]
+    for job in jobs:
+        job.company, job.created_by = companies[job.company_id], users[job.created_by_id]
+
+
 def _run_batch(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
     """Run claimed jobs inside the caller's transaction; returns job id → final status."""
-    jobs_qs = ImportJob.objects.filter(pk__in=job_ids, status=Status.IN_PROGRESS).select_related("company", "created_by")
+    jobs_qs = ImportJob.objects.filter(pk__in=job_ids, status=Status.IN_PROGRESS)
     if connection.features.has_select_for_update:
         # Holding the job rows keeps lease recovery (a conditional UPDATE) waiting until we commit.
-        jobs_qs = jobs_qs.select_for_update(of=("self",))
+        jobs_qs = jobs_qs.select_for_update()
     jobs = list(jobs_qs.order_by("due_at", "id"))
     if not jobs:
         return {}
     rows = list(
-        ImportRow.objects.filter(job__in=[job.pk for job in jobs])
-        .select_related("order__company", "order__service__vendor")
-        .prefetch_related("order__service__dependencies")
-        .order_by("job_id", "position")
+        ImportRow.objects.filter(job__in=[job.pk for job in jobs]).select_related("order").order_by("job_id", "position")
     )
-    if connection.features.has_select_for_update:
-        # One batch at a time per company across workers: the once-per-account and dependency
-        # checks read the company's subscriptions, and two workers validating two orders of
-        # the same company at once could otherwise both pass. (SQLite has a single writer.)
-        company_ids = sorted({row.order.company_id for row in rows if row.order_id})
-        list(Company.objects.filter(pk__in=company_ids).order_by("pk").select_for_update().values_list("pk", flat=True))
+    _attach_related(jobs, rows)
     batch = _load_batch(rows, now=now)
     rows_of_job: dict[int, list[ImportRow]] = defaultdict(list)
     for row in rows:
@@ -340,7 +366,11 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
         finished[(status, completed, failed)].append(job.pk)
         audit.append(_audit_entry(job, job_rows, status))
         results[job.pk] = status
+        # The same values the UPDATE below writes, so the email can be built from memory.
+        job.status, job.imported_count, job.error_count, job.finished_at = status, completed, failed, now
 
+    if batch.deferred:
+        Subscription.objects.bulk_create(batch.deferred)
     _save_rows(changed, now=now)
     for (status, completed, failed), ids in finished.items():
         moved = states.transition_many(
@@ -350,7 +380,8 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
         if moved != len(ids):
             raise LostClaim(f"{len(ids) - moved} import job(s) were no longer in progress; rolling back.")
     AuditLogEntry.objects.bulk_create(audit)
-    transaction.on_commit(partial(import_notifications_send, job_ids=list(results)))
+    loaded = {job.pk: (job, rows_of_job[job.pk]) for job in jobs}
+    transaction.on_commit(partial(import_notifications_send, job_ids=list(results), loaded=loaded))
     return results
 
 

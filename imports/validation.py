@@ -32,12 +32,6 @@ from orders.models import Order, Subscription
 
 
 @dataclass
-class _HeldSubscription:
-    service_id: int
-    info: CompanySubscriptionInfo
-
-
-@dataclass
 class BatchData:
     """Everything the checks and the provisioning of a batch read, fetched once."""
 
@@ -46,7 +40,10 @@ class BatchData:
     items_in_force: dict[tuple[int, int, str, str], PriceListItem]
     services_on_price_list: set[tuple[int, int]]
     acceptances: set[tuple[int, int, int]]
-    held: dict[int, list[_HeldSubscription]] = field(default_factory=lambda: defaultdict(list))
+    # Per company: the service ids and the integration's view of its live subscriptions.
+    held_services: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    held_infos: dict[int, list[CompanySubscriptionInfo]] = field(default_factory=lambda: defaultdict(list))
+    _contexts: dict[int, tuple[CompanySubscriptionInfo, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, orders: Iterable[Order], *, day: dt.date) -> "BatchData":
@@ -73,31 +70,30 @@ class BatchData:
             )
         )
         data = cls(day, price_list_of_company, items_in_force, services_on_price_list, acceptances)
-        # The same set as orders.selectors.subscriptions_of: terminated ones do not count.
+        # The same set as orders.selectors.subscriptions_of (terminated ones do not count), as
+        # plain values: a company may hold many subscriptions and only these fields are read.
         live = (
             Subscription.objects.filter(company_id__in=company_ids)
             .exclude(status=Subscription.Status.TERMINATED)
-            .select_related("service")
             .order_by("name", "id")
+            .values_list("company_id", "service_id", "account_id", "service__code", "name", "attributes")
         )
-        for subscription in live:
-            data.hold(subscription)
+        for company_id, service_id, account_id, code, name, attributes in live:
+            data._hold(company_id, service_id, CompanySubscriptionInfo(account_id, code, name, attributes))
         return data
 
+    def _hold(self, company_id: int, service_id: int, info: CompanySubscriptionInfo) -> None:
+        self.held_services[company_id].add(service_id)
+        self.held_infos[company_id].append(info)
+        self._contexts.pop(company_id, None)
+
     def hold(self, subscription: Subscription) -> None:
-        """Record a subscription of the company, e.g. one the batch has just created, so the
-        checks of later orders in the batch see it (a tenant created for a later Premium)."""
-        self.held[subscription.company_id].append(
-            _HeldSubscription(
-                subscription.service_id,
-                CompanySubscriptionInfo(
-                    account_id=subscription.account_id,
-                    service_code=subscription.service.code,
-                    name=subscription.name,
-                    attributes=subscription.attributes,
-                ),
-            )
+        """Record a subscription the batch has just created, so the checks of later orders of
+        the batch see it (e.g. a tenant created for a Premium scheduled after it)."""
+        info = CompanySubscriptionInfo(
+            subscription.account_id, subscription.service.code, subscription.name, subscription.attributes
         )
+        self._hold(subscription.company_id, subscription.service_id, info)
 
     def price_item(self, order: Order) -> PriceListItem | None:
         price_list = self.price_list_of_company.get(order.company_id)
@@ -107,12 +103,19 @@ class BatchData:
 
     def integration_context(self, order: Order) -> IntegrationContext:
         """orders.selectors.integration_context_for, from the prefetched subscriptions."""
+        subscriptions = self._contexts.get(order.company_id)
+        if subscriptions is None:
+            subscriptions = self._contexts[order.company_id] = tuple(self.held_infos[order.company_id])
         return IntegrationContext(
             company=order.company,
             config=order.vendor_config,
-            subscriptions=tuple(held.info for held in self.held[order.company_id]),
+            subscriptions=subscriptions,
             service_options=order.service.integration_options if order.service_id else {},
         )
+
+
+# Checks of orders.validation that read only the order and its related objects.
+QUERYLESS_CHECKS = frozenset({order_validation.check_parent_account_active, order_validation.check_quantity_limit})
 
 
 class BatchValidator:
@@ -123,6 +126,11 @@ class BatchValidator:
             order_validation.check_not_duplicate: self.check_not_duplicate,
             order_validation.check_dependencies_present: self.check_dependencies_present,
         }
+        # True when a check of orders.validation has no mirror here and reads the database
+        # itself: the batch must then write each subscription at once so that check sees it.
+        self.reads_database = any(
+            check not in self._mirrors and check not in QUERYLESS_CHECKS for check in order_validation.CHECKS[1:]
+        )
 
     def validate(self, order: Order) -> list[str]:
         """What validate_order(order, day=data.day) returns; see the module docstring."""
@@ -164,7 +172,7 @@ class BatchValidator:
 
     def check_not_duplicate(self, order: Order) -> str | None:
         service = order.service
-        if service.once_per_account and any(h.service_id == service.pk for h in self.data.held[order.company_id]):
+        if service.once_per_account and service.pk in self.data.held_services[order.company_id]:
             return str(order_validation.DUPLICATE_SERVICE % {"company": order.company.name, "service": service.name})
         return None
 
@@ -172,7 +180,7 @@ class BatchValidator:
         required = list(order.service.dependencies.all())
         if not required:
             return None
-        held = {h.service_id for h in self.data.held[order.company_id]}
+        held = self.data.held_services[order.company_id]
         if not any(dep.pk in held for dep in required):
             return str(
                 order_validation.REQUIRED_SUBSCRIPTION_MISSING

@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.models import Company
 from accounts.selectors import (
@@ -60,12 +60,16 @@ def clean_query(raw: str | None) -> tuple[str, bool]:
 
 
 def plain_decimal(value: Decimal) -> str:
-    """6.02175000 → "6.02175", 10.00000 → "10": the manual shows prices at their own precision."""
-    return format(value.normalize(), "f")
+    """6.02175000 → "6.02175", 10.00000 → "10.00": the manual shows prices at their own precision,
+    never fewer than cents."""
+    value = value.normalize()
+    if value.as_tuple().exponent > -2:
+        value = value.quantize(Decimal("0.01"))
+    return format(value, "f")
 
 
 @login_required
-@require_GET
+@require_safe
 def company_detail(request, account_id):
     company = company_for_user(request.user, account_id=account_id)
     tab = request.GET.get("tab") or "overview"
@@ -105,7 +109,7 @@ def company_detail(request, account_id):
 
 
 @login_required
-@require_GET
+@require_safe
 def search(request):
     query, truncated = clean_query(request.GET.get("q"))
     companies = list(search_companies(request.user, query)[: SEARCH_RESULTS_LIMIT + 1])

@@ -208,7 +208,7 @@ def test_unknown_tab_falls_back_to_overview(abbie_client):
 def test_action_bar(abbie_client, demo):
     html = abbie_client.get(ERITECH_URL).content.decode()
     bar = re.search(r'<div class="actionbar".*?</div>', html, flags=re.S).group(0)
-    disabled = re.findall(r'<button type="button"[^>]*disabled title="([^"]*)">([^<]*)</button>', bar)
+    disabled = re.findall(r"<button type=\"button\"[^>]*disabled title=\"([^\"]*)\">([^<]*)</button>", bar)
     assert [label for _title, label in disabled] == [
         "+ NEW", "RECREATE PROVISIONING", "TERMINATE", "EXPORT", "CREDENTIALS TO ALL USERS"
     ]
@@ -216,7 +216,7 @@ def test_action_bar(abbie_client, demo):
     form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', bar, flags=re.S)
     assert form.group(1) == reverse("orders:new", kwargs={"account_id": 466158})
     assert "csrfmiddlewaretoken" in form.group(2)
-    assert re.search(r'<button type="submit">NEW SERVICE</button>', form.group(2))
+    assert re.search(r"<button type=\"submit\"[^>]*>NEW SERVICE</button>", form.group(2))
 
 
 def test_new_service_only_for_customers_with_a_price_list(abbie_client, demo):
@@ -294,3 +294,15 @@ def test_company_page_query_count_does_not_grow_with_the_tree(abbie_client, demo
 
 def test_company_page_refuses_post(abbie_client):
     assert abbie_client.post(ERITECH_URL).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [("6.02175", "6.02175"), ("7.22610", "7.2261"), ("2.00000", "2.00"), ("0", "0.00"), ("10", "10.00"), ("12.5", "12.50"), ("1234567.1", "1234567.10")],
+)
+def test_prices_keep_their_precision_with_at_least_cents(value, shown):
+    from decimal import Decimal
+
+    from orders.company_views import plain_decimal
+
+    assert plain_decimal(Decimal(value)) == shown

@@ -128,7 +128,7 @@ def test_walk_the_whole_wizard_as_in_the_manual(abbie_client, new_draft, basic, 
     assert form["notify_me"].value() is False
     assert form["is_billable"].value() is True
     # Now, rounded to the minute, in UTC.
-    assert form["billing_start_date"].value().isoformat() == "2024-07-18T22:01:00+00:00"
+    assert form["billing_start_date"].value() == "2024-07-18 22:01"
     page = text(response)
     for label in ("Order details", "Technical details", "Billing", "Subscription Name", "Quantity", "Billing Type",
                   "Subscription end date alignment", "Microsoft Tenant Id", "MPN ID (Reseller)", "Send to backend",

@@ -1,0 +1,117 @@
+"""In Chromium: a reseller orders (NCE) Microsoft 365 Business Basic for ERITECH PERU S.A. through the whole
+NEW SERVICE wizard and finds the Pending job on My imports."""
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from imports.models import ImportJob
+from orders.models import Order
+from tests.conftest import DEMO_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SERVICE = "(NCE) Microsoft 365 Business Basic"
+
+
+def log_in(page, live_server, email):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def current_step(page):
+    return page.locator(".wizard-steps li[aria-current=step]")
+
+
+def test_schedule_business_basic_through_the_wizard(page, live_server, demo):
+    log_in(page, live_server, "admin@abbiebox.com")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+
+    # Select service
+    expect(page.get_by_role("heading", level=1)).to_have_text("Order service")
+    expect(page.locator(".wizard-steps")).to_contain_text(
+        re.compile(r"Select service\s+Terms and Conditions\s+Configuration\s+Order review")
+    )
+    expect(current_step(page)).to_have_text("Select service")
+    page.get_by_role("searchbox", name="Search services").fill("business basic")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=f"Details of {SERVICE}").click()
+    detail = page.locator(".wz-detail")
+    expect(detail.get_by_role("heading")).to_have_text(SERVICE)
+    expect(detail).to_contain_text("Communication & Office")
+    expect(detail).to_contain_text("PROMO")
+    page.get_by_label(SERVICE, exact=True).check()
+    page.get_by_role("button", name="Next").click()
+
+    # Terms and Conditions: not accepted yet for ABBIE BOX's price list
+    expect(current_step(page)).to_have_text("Terms and Conditions")
+    expect(page.locator(".terms-text")).to_contain_text("SPECIAL PRODUCT TERMS")
+    page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_text("You have accepted these Terms and Conditions.")).to_be_visible()
+    page.get_by_role("button", name="Next").click()
+
+    # Configuration: keep what is prefilled
+    expect(current_step(page)).to_have_text("Configuration")
+    expect(page.get_by_label("Subscription Name")).to_have_value(SERVICE)
+    expect(page.get_by_label("Quantity")).to_have_value("1")
+    expect(page.get_by_label("Billing Type")).to_have_value("monthly:P1Y")
+    expect(page.get_by_label("Microsoft Tenant Id")).to_have_value("e0d72b05-fb92-4d65-9424-7b58ea99d5d3")
+    expect(page.get_by_label("Send to backend")).to_be_checked()
+    expect(page.get_by_label("Is billable")).to_be_checked()
+    order = Order.objects.get(created_by=demo.admin_abbie)
+    expect(page.get_by_label("QuoteId")).to_have_value(str(order.uuid))
+    page.get_by_role("button", name="Next").click()
+
+    # Order review: the manual's prices
+    expect(current_step(page)).to_have_text("Order review")
+    expect(page.locator(".wz-price .amount")).to_have_text("6.02 $")
+    expect(page.locator(".wz-cost .amount")).to_have_text("4.82 $")
+    table = page.locator("table.billing-information")
+    expect(table).to_contain_text("Monthly (with 1-year commitment) - P1Y")
+    expect(table.locator(".wz-total-monthly td")).to_have_text("6.02175 $")
+    expect(table.locator(".wz-total-commitment td")).to_have_text("72.261 $")
+    expect(page.get_by_text("You will have 7 day cancellation window")).to_be_visible()
+
+    due = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    page.get_by_label("Schedule provisioning (UTC)").fill(due)
+    page.get_by_role("button", name="Schedule provisioning", exact=True).click()
+
+    # My imports
+    expect(page).to_have_url(f"{live_server.url}/imports/")
+    expect(page.get_by_text(f"Provisioning of {SERVICE} scheduled for {due} (UTC).")).to_be_visible()
+    row = page.locator("tr", has_text=f"{SERVICE}(Microsoft)").first
+    expect(row).to_contain_text("Pending")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.PENDING
+    assert job.due_at.strftime("%Y-%m-%d %H:%M") == due
+
+
+def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_server, demo):
+    log_in(page, live_server, "admin@abbiebox.com")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+    page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+    page.get_by_role("button", name="Next").click()
+
+    # Kiosk's terms were accepted for the price list already: straight to Configuration.
+    expect(current_step(page)).to_have_text("Configuration")
+    page.get_by_label("Quantity").fill("0")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Quantity must be at least 1.")).to_be_visible()
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Next").click()
+
+    expect(current_step(page)).to_have_text("Order review")
+    page.get_by_label("Schedule provisioning (UTC)").fill("2020-01-01 10:00")
+    page.get_by_role("button", name="Schedule provisioning", exact=True).click()
+    expect(page.get_by_text("The schedule time is in the past.")).to_be_visible()
+
+    # Back keeps the configuration.
+    page.get_by_role("link", name="Back").click()
+    expect(page.get_by_label("Quantity")).to_have_value("2")
+    assert not ImportJob.objects.exists()
