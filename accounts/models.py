@@ -159,6 +159,10 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username):
+        # Emails are stored lower-cased; logging in as Admin@AbbieBox.com must find admin@abbiebox.com.
+        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username.strip()})
+
     def create_user(self, email, password=None, **extra_fields):
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)

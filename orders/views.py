@@ -99,6 +99,8 @@ def wizard_step(step: str):
                 order = draft_for_user(request.user, order_uuid=order_uuid)
             except Http404:
                 order = order_for_user(request.user, order_uuid=order_uuid)  # 404 unless it is the user's own
+                if order.status == Order.Status.DRAFT:
+                    raise
                 return _already_scheduled(request, order)
             first_unfinished = wizard_first_unfinished_step(order)
             if WIZARD_STEPS.index(step) > WIZARD_STEPS.index(first_unfinished):
@@ -107,6 +109,8 @@ def wizard_step(step: str):
                 return view(request, order, first_unfinished)
             except OrderNotDraft as exc:
                 return _already_scheduled(request, exc.order)
+            except Order.DoesNotExist:  # deleted (e.g. by staff in admin) while the page was open
+                raise Http404 from None
             except WizardStepError as exc:
                 for message in exc.messages:
                     messages.error(request, message)
@@ -247,8 +251,6 @@ def step_review(request, order: Order, first_unfinished: str):
         if form.is_valid():
             try:
                 result = order_schedule(order_id=order.pk, user=request.user, due_at=form.due_at())
-            except Order.DoesNotExist:
-                raise Http404 from None
             except ValidationError as exc:
                 # A time that went out of range between the form check and the lock: shown on its field.
                 form.add_error(None, exc)

@@ -27,6 +27,12 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """seed_demo hashes three passwords per test; the production hasher's cost is not what tests check."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def demo(db):
     """The manual's scenario, built by the real seed_demo command."""

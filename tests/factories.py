@@ -27,8 +27,9 @@ class CompanyFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Company {n} S.A.C.")
     kind = Company.Kind.CUSTOMER
-    account_id = factory.Sequence(lambda n: 100000 + n)
-    numeric_id = factory.Sequence(lambda n: 200000 + n)
+    # Far from the demo data's ids (100001, 466158, 734772, ...) so factories and seed_demo can mix.
+    account_id = factory.Sequence(lambda n: 5_000_000 + n)
+    numeric_id = factory.Sequence(lambda n: 6_000_000 + n)
     email = factory.Sequence(lambda n: f"contact{n}@company.example")
 
 
@@ -127,8 +128,4 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
 
 
 class TreeCompanyFactory(CompanyFactory):
-    """A CompanyFactory whose ids stay clear of seed_demo's (CompanyFactory's 100000 + n meets
-    INTCOMEX PERU's account id 100001), for tests that add companies next to the `demo` data."""
-
-    account_id = factory.Sequence(lambda n: 5_000_000 + n)
-    numeric_id = factory.Sequence(lambda n: 6_000_000 + n)
+    """Kept for readability in tree tests; CompanyFactory's ids already stay clear of seed_demo's."""
