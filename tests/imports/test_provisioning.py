@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from freezegun import freeze_time
 
-from accounts.models import AuditLogEntry
+from accounts.models import AccountNumber, AuditLogEntry
 from catalog.integrations import base as integrations
 from catalog.models import BillingFrequency, PriceListItem, Service, Term, Vendor
 from imports.models import ImportJob, ImportRow
@@ -59,7 +59,7 @@ def test_the_subscription_carries_the_order_and_shows_in_the_company_structure(d
     assert (subscription.quantity, subscription.term, subscription.billing_frequency) == (2, Term.P1M, BillingFrequency.MONTHLY)
     assert subscription.attributes == {"tenant_id": ERITECH_TENANT_ID}
     assert subscription.provisioning_key == row.provisioning_key == f"import-row:{row.pk}"
-    assert subscription.account_id >= 900000
+    assert AccountNumber.objects.filter(pk=subscription.account_id).exists()  # its own id from the shared sequence
     assert row.result_account_id == subscription.account_id
     assert row.processed_at == DUE
     assert subscription.display_name == "<b>Kiosk</b> for Lima (2)"
