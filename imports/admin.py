@@ -40,6 +40,10 @@ class ImportJobAdmin(admin.ModelAdmin):
     inlines = [ImportRowInline]
     actions = ["cancel_pending"]
 
+    def has_add_permission(self, request):
+        # Jobs come from the wizard (Schedule provisioning) or a bulk import, with their rows.
+        return False
+
     @admin.action(description=_("Cancel selected pending imports"), permissions=["change"])
     def cancel_pending(self, request, queryset):
         cancelled = sum(import_cancel(job_id=pk, user=request.user) for pk in queryset.values_list("pk", flat=True))
@@ -71,3 +75,6 @@ class ImportRowAdmin(admin.ModelAdmin):
     autocomplete_fields = ("job", "parent_company")
     raw_id_fields = ("order", "subscription")
     readonly_fields = ("status", "error", "subscription", "result_account_id", "processed_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -36,7 +37,11 @@ def cancel(request, job_id):
     job = import_for_user(request.user, job_id=job_id)
     back = _my_imports_url(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
     if request.method == "POST":
-        if import_cancel(job_id=job.pk, user=request.user):
+        try:
+            cancelled = import_cancel(job_id=job.pk, user=request.user)
+        except ImportJob.DoesNotExist:  # deleted (admin) since it was read above
+            raise Http404 from None
+        if cancelled:
             messages.success(request, JOB_CANCELLED % {"name": job.name or "-"})
         else:
             messages.error(request, JOB_NOT_CANCELLABLE)

@@ -85,13 +85,19 @@ class Command(BaseCommand):
                 }
                 self.stdout.write(f"--- {n} due jobs (temporary database {db_file})")
                 self.stdout.flush()
-                result = subprocess.run(
+                child = subprocess.Popen(
                     [sys.executable, str(manage_py), "bench_dispatch", "--child", "--jobs", str(n),
                      "--companies", str(companies or max(100, n // 10))],
                     env=env,
                     cwd=settings.BASE_DIR,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
                 )
-                if result.returncode:
+                for line in child.stdout:  # relayed as it comes: seeding 10,000 jobs takes a while
+                    self.stdout.write(line.rstrip("\n"))
+                    self.stdout.flush()
+                if child.wait():
                     raise CommandError(f"The benchmark run for {n} jobs failed.")
 
     # --- the child: runs against the temporary database only -----------------------------------
