@@ -111,14 +111,21 @@ def run_worker_until_the_job_completes(tmp_path: Path, **extra_env):
 
 
 def stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is not None:
-        return
-    os.killpg(worker.pid, signal.SIGTERM)
+    """Stop the cluster and all its processes (its own process group). A graceful stop waits
+    for the running dispatch task, which may be watching for up to a minute; killing is safe
+    (nothing is half-written: lease recovery), so after a short grace period it is killed."""
     try:
-        worker.wait(timeout=20)
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=5)
     except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    try:
         os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    worker.wait(timeout=10)
 
 
 def test_the_real_qcluster_completes_a_due_job_on_the_orm_broker(tmp_path):
