@@ -150,6 +150,12 @@ IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=Q_TIMEOUT + 60)
 if IMPORT_LEASE_SECONDS <= Q_TIMEOUT:
     raise ImproperlyConfigured("IMPORT_LEASE_SECONDS must be greater than Q_TIMEOUT.")
 
+# The every-minute dispatch task keeps watching this long for jobs falling due, so a job runs at
+# its due time rather than up to a scheduler tick (30 s) plus a minute later. Below Q_TIMEOUT.
+IMPORT_DISPATCH_WATCH_SECONDS = env.float("IMPORT_DISPATCH_WATCH_SECONDS", default=55)
+if IMPORT_DISPATCH_WATCH_SECONDS >= Q_TIMEOUT:
+    raise ImproperlyConfigured("IMPORT_DISPATCH_WATCH_SECONDS must be less than Q_TIMEOUT.")
+
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="icp"),
     "workers": env.int("Q_WORKERS", default=1),

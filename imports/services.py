@@ -500,9 +500,9 @@ def dispatch_watch_seconds() -> float:
     also catches "as soon as possible" jobs scheduled meanwhile). The next task then takes
     over, so a job runs within about a second of its due time, and at worst ~30 s after it
     when the scheduler is late. Bounded by the budget, so it still returns before Q_TIMEOUT.
-    IMPORT_DISPATCH_WATCH_SECONDS (optional setting) changes it; 0 turns the watch off.
+    IMPORT_DISPATCH_WATCH_SECONDS changes it; 0 turns the watch off.
     """
-    return min(float(getattr(settings, "IMPORT_DISPATCH_WATCH_SECONDS", 55)), dispatch_budget_seconds() / 2)
+    return min(settings.IMPORT_DISPATCH_WATCH_SECONDS, dispatch_budget_seconds() / 2)
 
 
 def _next_pending_due() -> dt.datetime | None:

@@ -28,6 +28,19 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(autouse=True)
+def _skip_without_backend(request):
+    """PostgreSQL tests run only when the database is PostgreSQL, Redis tests only with REDIS_URL
+    (`make test` runs them in a second pass against the servers it starts)."""
+    from django.conf import settings
+    from django.db import connection
+
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    if request.node.get_closest_marker("redis") and not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """seed_demo hashes three passwords per test; the production hasher's cost is not what tests check."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
