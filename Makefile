@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 SEED_PASSWORD ?= icp-demo-2024
+# How long `make run` lets the worker finish its task on Ctrl-C before killing it.
+WORKER_STOP_SECONDS ?= 5
 # PostgreSQL used by the concurrency tests (started by `make services`).
 TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -27,13 +29,18 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo --password "$(SEED_PASSWORD)"
 
-# Web server and one worker; Ctrl-C stops both.
+# Web server and one worker; Ctrl-C stops both. Each runs in its own process group (set -m) so
+# the shell decides how they stop: the web server at once, the worker gracefully for a few
+# seconds and then killed (safe: a job it had claimed returns to Pending after its lease).
 run: seed
 	@echo "Starting one qcluster worker and the web server on http://127.0.0.1:$(PORT)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & \
-	wait
+	@bash -c 'set -m; \
+	  $(PY) manage.py qcluster & worker=$$!; \
+	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & web=$$!; \
+	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM -- -$$web 2>/dev/null; kill -TERM -- -$$worker 2>/dev/null; \
+	    for _ in $$(seq 1 $(WORKER_STOP_SECONDS)); do kill -0 $$worker 2>/dev/null || break; sleep 1; done; \
+	    kill -KILL -- -$$worker 2>/dev/null; wait; exit 0; }; \
+	  trap stop INT TERM; wait -n; stop'
 
 worker: migrate
 	$(PY) manage.py qcluster

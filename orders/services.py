@@ -27,7 +27,7 @@ from .validation import schedule_time_error
 
 NO_PRICE_LIST = _("%(company)s has no price list, so no service can be ordered for it yet.")
 ORDER_NOT_DRAFT = _("This order has already been scheduled; it can no longer be changed.")
-SERVICE_NOT_AVAILABLE = _("The service %(service)s is not available on the price list of %(company)s.")
+SERVICE_NOT_AVAILABLE = _("The price list of %(company)s does not offer the service %(service)s.")
 SERVICE_NOT_SELECTED = _("Select a service to continue.")
 TERMS_NOT_ACCEPTED_YET = _("Accept the Terms and Conditions to continue.")
 CONFIGURATION_MISSING = _("Complete the configuration to continue.")

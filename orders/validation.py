@@ -19,12 +19,13 @@ from .selectors import integration_context_for, subscriptions_of
 
 PARENT_ACCOUNT_INACTIVE = _("The parent account %(company)s is not active (status: %(status)s).")
 SERVICE_INACTIVE = _("The service %(service)s is no longer active.")
-SERVICE_NOT_ON_PRICE_LIST = _("The service %(service)s is not available on the price list of %(company)s.")
+# Messages never end with a company name: names such as "S.A.C." would end in a double period.
+SERVICE_NOT_ON_PRICE_LIST = _("The price list of %(company)s does not offer the service %(service)s.")
 TERMS_NOT_ACCEPTED = _("The terms and conditions of %(service)s have not been accepted for the price list %(price_list)s.")
 NO_PRICE_ON_DAY = _("The price list has no price for %(service)s (%(billing_type)s) on %(day)s.")
 DUPLICATE_SERVICE = _("%(company)s already has %(service)s; it can be ordered only once per account.")
 REQUIRED_SUBSCRIPTION_MISSING = _(
-    "Required subscription missing: %(service)s needs %(required)s on the account %(company)s."
+    "Required subscription missing: the account %(company)s has no %(required)s, which %(service)s needs."
 )
 QUANTITY_ABOVE_LIMIT = _("Quantity %(quantity)s is above the limit of %(limit)s for %(service)s.")
 
