@@ -4,8 +4,6 @@ Both show subscriptions (orders) and prices (catalog) next to companies, so they
 accounts must not import the apps above it.
 """
 
-from decimal import Decimal
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -24,6 +22,7 @@ from accounts.selectors import (
 from catalog.billing import billing_type_label
 from catalog.selectors import available_price_items_on, price_list_for
 
+from .pricing import format_exact
 from .company_selectors import search_subscriptions, structure_subscriptions
 
 # Longer queries are cut here (the search box has the same maxlength); never an error.
@@ -59,15 +58,6 @@ def clean_query(raw: str | None) -> tuple[str, bool]:
     return text[:SEARCH_MAX_LENGTH].rstrip(), True
 
 
-def plain_decimal(value: Decimal) -> str:
-    """6.02175000 → "6.02175", 10.00000 → "10.00": the manual shows prices at their own precision,
-    never fewer than cents."""
-    value = value.normalize()
-    if value.as_tuple().exponent > -2:
-        value = value.quantize(Decimal("0.01"))
-    return format(value, "f")
-
-
 @login_required
 @require_safe
 def company_detail(request, account_id):
@@ -98,7 +88,7 @@ def company_detail(request, account_id):
             {
                 "service": item.service,
                 "billing_type": billing_type_label(item.billing_frequency, item.term),
-                "selling_price": plain_decimal(item.selling_price),
+                "selling_price": format_exact(item.selling_price),
                 "currency": item.currency,
             }
             for item in items

@@ -41,8 +41,11 @@ def format_box(value: Decimal) -> str:
 
 
 def format_exact(value: Decimal) -> str:
-    """The exact amount without trailing zeros and never in exponent form: 6.02175, 72.261, 100, 0."""
+    """The exact amount at its own precision, never fewer than cents and never in exponent form:
+    6.02175, 72.261, 100.00, 0.00 (the manual's billing table)."""
     normalized = _amount(value).normalize()
+    if normalized.as_tuple().exponent > -2:
+        normalized = normalized.quantize(CENTS)
     return f"{normalized:f}"
 
 

@@ -241,13 +241,14 @@ def test_foreign_and_unknown_companies_answer_the_same_404(client, demo):
     foreign = client.get(ERITECH_URL)
     unknown = client.get("/companies/999999/")
     assert foreign.status_code == unknown.status_code == 404
-    # The pages differ only in the per-request CSRF token of the logout form.
+    # The pages differ only in the per-request CSRF token and the language switch's return address.
     assert _without_csrf(foreign.content) == _without_csrf(unknown.content)
     assert "ERITECH" not in foreign.content.decode()
 
 
 def _without_csrf(content: bytes) -> bytes:
-    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+    content = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+    return re.sub(rb'name="next" value="[^"]+"', b"", content)
 
 
 @pytest.mark.parametrize("path", ["/companies/999999/", "/companies/99999999999999999999999999/", "/companies/abc/", "/companies/-1/"])
@@ -300,15 +301,3 @@ def test_company_page_query_count_does_not_grow_with_the_tree(abbie_client, demo
 
 def test_company_page_refuses_post(abbie_client):
     assert abbie_client.post(ERITECH_URL).status_code == 405
-
-
-@pytest.mark.parametrize(
-    "value, shown",
-    [("6.02175", "6.02175"), ("7.22610", "7.2261"), ("2.00000", "2.00"), ("0", "0.00"), ("10", "10.00"), ("12.5", "12.50"), ("1234567.1", "1234567.10")],
-)
-def test_prices_keep_their_precision_with_at_least_cents(value, shown):
-    from decimal import Decimal
-
-    from orders.company_views import plain_decimal
-
-    assert plain_decimal(Decimal(value)) == shown

@@ -5,24 +5,18 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page, live_server, email):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def overview_value(page, label):
     return page.locator(f"dl.details dt:text-is('{label}') + dd")
 
 
-def test_reseller_opens_eritech_from_the_company_structure(page, live_server, demo):
-    log_in(page, live_server, "admin@abbiebox.com")
+def test_reseller_opens_eritech_from_the_company_structure(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
 
     # Home is ABBIE BOX's own page; its sidebar lists the customer companies.
     expect(page).to_have_url(f"{live_server.url}/companies/{demo.abbiebox.account_id}/")
@@ -68,11 +62,11 @@ def test_reseller_opens_eritech_from_the_company_structure(page, live_server, de
     expect(page.get_by_role("heading", level=1)).to_have_text("ABBIE BOX S.A.C.")
 
 
-def test_structure_search_and_tabs_work_without_javascript(browser, live_server, demo):
+def test_structure_search_and_tabs_work_without_javascript(browser, live_server, demo, log_in):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        log_in(page, live_server, "admin@abbiebox.com")
+        log_in("admin@abbiebox.com", on=page)
         structure = page.locator("aside.acc-structure")
         structure.get_by_role("searchbox").fill("norte")
         structure.get_by_role("button", name="Search").click()
@@ -87,16 +81,16 @@ def test_structure_search_and_tabs_work_without_javascript(browser, live_server,
         context.close()
 
 
-def test_other_reseller_gets_404_at_eritechs_address(page, live_server, demo):
-    log_in(page, live_server, "admin@andescloud.example")
+def test_other_reseller_gets_404_at_eritechs_address(page, live_server, demo, log_in):
+    log_in("admin@andescloud.example")
     expect(page.get_by_role("heading", level=1)).to_have_text("ANDES CLOUD S.A.C.")
     response = page.goto(f"{live_server.url}/companies/466158/")
     assert response.status == 404
     expect(page.locator("body")).not_to_contain_text("ERITECH")
 
 
-def test_global_search_shows_escaped_text(page, live_server, demo):
-    log_in(page, live_server, "admin@abbiebox.com")
+def test_global_search_shows_escaped_text(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
     box = page.get_by_placeholder("Search by account, service name...")
     box.fill("<script>window.hacked=1</script>")
     box.press("Enter")

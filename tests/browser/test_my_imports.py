@@ -8,23 +8,16 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from imports.models import ImportJob
-from tests.conftest import DEMO_PASSWORD
 from tests.imports.helpers import schedule
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page, live_server, email):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def test_cancel_a_pending_import_from_my_imports(page, live_server, demo):
+def test_cancel_a_pending_import_from_my_imports(page, live_server, demo, log_in):
     job = schedule(demo, due_at=timezone.now() + dt.timedelta(days=9))
-    log_in(page, live_server, "admin@abbiebox.com")
+    log_in("admin@abbiebox.com")
 
     page.get_by_text("Orders", exact=True).click()
     page.get_by_role("link", name="My imports").click()
@@ -54,9 +47,9 @@ def test_cancel_a_pending_import_from_my_imports(page, live_server, demo):
     assert job.status == ImportJob.Status.CANCELLED
 
 
-def test_the_details_of_a_job_expand(page, live_server, demo):
+def test_the_details_of_a_job_expand(page, live_server, demo, log_in):
     job = schedule(demo, due_at=timezone.now() + dt.timedelta(days=9))
-    log_in(page, live_server, "admin@abbiebox.com")
+    log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/imports/")
     details = page.locator(f"#import-{job.pk} details")
     expect(details.get_by_role("cell", name="ERITECH PERU S.A.")).to_be_hidden()

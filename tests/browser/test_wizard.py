@@ -9,26 +9,20 @@ from playwright.sync_api import expect
 
 from imports.models import ImportJob
 from orders.models import Order
-from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SERVICE = "(NCE) Microsoft 365 Business Basic"
 
 
-def log_in(page, live_server, email):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def current_step(page):
     return page.locator(".wizard-steps li[aria-current=step]")
 
 
-def test_schedule_business_basic_through_the_wizard(page, live_server, demo):
-    log_in(page, live_server, "admin@abbiebox.com")
+def test_schedule_business_basic_through_the_wizard(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
 
@@ -91,8 +85,8 @@ def test_schedule_business_basic_through_the_wizard(page, live_server, demo):
     assert job.due_at.strftime("%Y-%m-%d %H:%M") == due
 
 
-def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_server, demo):
-    log_in(page, live_server, "admin@abbiebox.com")
+def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
     page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
