@@ -336,7 +336,7 @@ def test_review_shows_the_price_in_force_today(abbie_client, configured_draft, b
             effective_from="2024-09-01", cost=Decimal("5"), selling_price=Decimal("6.5"),
         )
         page = text(abbie_client.get(step_url(order, "review")))
-        assert "6.5 $" in page and "78 $" in page
+        assert "6.50 $" in page and "78.00 $" in page
     with freeze_time("2024-08-31 23:59"):
         page = text(abbie_client.get(step_url(order, "review")))
         assert "6.02175 $" in page
