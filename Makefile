@@ -10,7 +10,7 @@ WORKER_STOP_SECONDS ?= 5
 TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test worker install install-test migrate seed services browser check-deploy bench clean
+.PHONY: run test worker install migrate seed services browser check-deploy bench bench-tree messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11-compatible interpreter" >&2; exit 1; }
@@ -65,6 +65,14 @@ check-deploy: install
 
 bench: migrate
 	$(PY) manage.py bench_dispatch --jobs 10000
+
+bench-tree: migrate
+	$(PY) manage.py bench_tree --depth 40 --width 20000
+
+# Refresh the Spanish catalogue after changing user-facing strings (needs Debian's gettext).
+messages: install
+	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=tests --ignore=staticfiles --no-obsolete
+	$(PY) manage.py compilemessages -l es --ignore=.venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

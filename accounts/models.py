@@ -10,7 +10,7 @@ from django.db import models, transaction
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
-PATH_SEGMENT_WIDTH = 10  # zero-padded primary key per level: fixed width keeps prefixes unambiguous
+from .tree import PATH_SEGMENT_WIDTH, TreePathField
 
 
 class AccountNumber(models.Model):
@@ -48,7 +48,7 @@ class Company(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("parent company"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
+    path = TreePathField(max_length=1000, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(editable=False, default=0)
 
     # Identifiers of the manual: the account id is shown in the breadcrumb, the numeric id in the overview.
@@ -118,7 +118,7 @@ class Company(models.Model):
         return [by_id[i] for i in ids if i in by_id]
 
     def subtree(self):
-        return Company.objects.filter(path__startswith=self.path)
+        return Company.objects.filter(path__under=self.path)
 
     def _computed_path(self) -> str:
         prefix = self.parent.path if self.parent_id else ""
@@ -142,7 +142,7 @@ class Company(models.Model):
                 if old_path:
                     # Re-parenting: rewrite every descendant's prefix in one UPDATE.
                     shift = self.depth - (old_path.count("/") - 1)
-                    Company.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    Company.objects.filter(path__under=old_path).exclude(pk=self.pk).update(
                         path=Concat(models.Value(new_path), Substr("path", len(old_path) + 1)),
                         depth=models.F("depth") + shift,
                     )

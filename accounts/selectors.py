@@ -15,7 +15,7 @@ def companies_visible_to(user: User) -> QuerySet[Company]:
     if user.company_id is None:
         return Company.objects.none()
     own_path = Company.objects.filter(pk=user.company_id).values("path")
-    return Company.objects.filter(path__startswith=own_path.get()["path"])
+    return Company.objects.filter(path__under=own_path.get()["path"])
 
 
 def company_for_user(user: User, *, account_id) -> Company:
@@ -87,9 +87,16 @@ def search_companies(user: User, query: str) -> QuerySet[Company]:
     return companies_visible_to(user).filter(_company_match(query)).select_related("parent").order_by("name", "pk")
 
 
+def id_in_query(query: str) -> int | None:
+    """The search text as an id (account id, numeric ID), or None when it cannot be one that is stored."""
+    if query.isascii() and query.isdigit() and int(query) <= _MAX_STORED_ID:
+        return int(query)
+    return None
+
+
 def _company_match(query: str) -> Q:
     # icontains escapes LIKE wildcards, so "%" and "_" are matched literally.
     condition = Q(name__icontains=query) | Q(domain__icontains=query)
-    if query.isascii() and query.isdigit() and int(query) <= _MAX_STORED_ID:
-        condition |= Q(account_id=int(query)) | Q(numeric_id=int(query))
+    if (number := id_in_query(query)) is not None:
+        condition |= Q(account_id=number) | Q(numeric_id=number)
     return condition

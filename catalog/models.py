@@ -182,10 +182,6 @@ class PriceListItem(models.Model):
     def __str__(self):
         return f"{self.service} {self.term} from {self.effective_from}"
 
-    @property
-    def billing_type_key(self) -> str:
-        return f"{self.billing_frequency}:{self.term}"
-
 
 class TermsAcceptance(models.Model):
     """Terms of a service accepted for a whole price list: later orders on it skip the terms step."""

@@ -9,6 +9,9 @@ from accounts.models import Company
 from .billing import billing_type_key, billing_type_label
 from .models import PriceList, PriceListItem, Service, TermsAcceptance
 
+# Billing types are listed P1M, P1Y, P3Y (then by frequency), as in the manual.
+_TERM_ORDER = {"P1M": 0, "P1Y": 1, "P3Y": 2}
+
 
 def price_list_for(company: Company) -> PriceList | None:
     return PriceList.objects.filter(assignments__company=company).first()
@@ -56,10 +59,9 @@ def billing_types_for(*, price_list: PriceList, service: Service, day: dt.date) 
         .values_list("billing_frequency", "term")
         .distinct()
     )
-    order = {"P1M": 0, "P1Y": 1, "P3Y": 2}
     return [
         (billing_type_key(freq, term), billing_type_label(freq, term))
-        for freq, term in sorted(set(pairs), key=lambda p: (order.get(p[1], 9), p[0]), reverse=False)
+        for freq, term in sorted(set(pairs), key=lambda p: (_TERM_ORDER.get(p[1], 9), p[0]))
     ]
 
 
@@ -75,6 +77,5 @@ def available_price_items_on(*, price_list: PriceList | None, day: dt.date) -> l
     ordered by service name, then P1M / P1Y / P3Y."""
     if price_list is None:
         return []
-    term_order = {"P1M": 0, "P1Y": 1, "P3Y": 2}
     items = [item for item in price_items_on(price_list=price_list, day=day) if item.service.active]
-    return sorted(items, key=lambda i: (i.service.name, term_order.get(i.term, 9), i.billing_frequency))
+    return sorted(items, key=lambda i: (i.service.name, _TERM_ORDER.get(i.term, 9), i.billing_frequency))

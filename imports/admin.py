@@ -14,6 +14,13 @@ class ImportRowInline(admin.TabularInline):
     fields = ("position", "import_type", "parent_company", "order", "status", "result_account_id", "subscription", "error", "processed_at")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # Each row prints str() of itself (its job) and of its read-only foreign keys (Order.__str__
+        # reads the service and the company): fetched here rather than a few queries per row.
+        return super().get_queryset(request).select_related(
+            "job", "parent_company", "order__service", "order__company", "subscription"
+        )
+
     def has_add_permission(self, request, obj=None):
         return False
 

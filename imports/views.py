@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from .models import ImportJob
 from .selectors import import_for_user, imports_for
@@ -23,6 +23,7 @@ def _my_imports_url(page) -> str:
 
 
 @login_required
+@require_safe
 def my_imports(request):
     paginator = Paginator(imports_for(request.user), ROWS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))

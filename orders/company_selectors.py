@@ -7,12 +7,10 @@ in accounts.selectors.
 from django.db.models import Q, QuerySet
 
 from accounts.models import Company, User
-from accounts.selectors import companies_visible_to
+from accounts.selectors import companies_visible_to, id_in_query
 
 from .models import Subscription
 from .selectors import subscriptions_of
-
-_MAX_STORED_ID = 2**63 - 1
 
 
 def structure_subscriptions(company: Company, *, query: str = "") -> QuerySet[Subscription]:
@@ -39,6 +37,6 @@ def search_subscriptions(user: User, query: str) -> QuerySet[Subscription]:
 def _subscription_match(query: str) -> Q:
     # icontains escapes LIKE wildcards, so "%" and "_" are matched literally.
     condition = Q(name__icontains=query) | Q(service__name__icontains=query)
-    if query.isascii() and query.isdigit() and int(query) <= _MAX_STORED_ID:
-        condition |= Q(account_id=int(query))
+    if (number := id_in_query(query)) is not None:
+        condition |= Q(account_id=number)
     return condition

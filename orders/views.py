@@ -61,7 +61,6 @@ STEP_URL_NAMES = {step: f"orders:{step}" for step in WIZARD_STEPS}
 
 SCHEDULED = _("Provisioning of %(service)s scheduled for %(due)s (UTC).")
 ALREADY_SCHEDULED = _("This order was already scheduled: provisioning of %(service)s for %(due)s (UTC).")
-CONFIGURATION_SAVED = _("Configuration saved.")
 INVOICE_NOTE = _(
     "Your invoice is based on the price of the subscription on the day it is created, "
     "not on the day you schedule the provisioning."
@@ -155,14 +154,19 @@ def order_new(request, account_id):
 def step_select(request, order: Order, first_unfinished: str):
     price_list = price_list_for(order.company)
     offered = wizard_services(price_list)
-    query = request.GET.get("q", "").strip()[:SERVICE_QUERY_MAX_LENGTH]
+    # NUL characters dropped: PostgreSQL rejects them in a query parameter (a 500 otherwise).
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:SERVICE_QUERY_MAX_LENGTH]
 
     if request.method == "POST":
         form = ServiceChoiceForm(request.POST, services=offered)
         if form.is_valid():
-            order = order_service_select(order=order, service=form.cleaned_data["service"], user=request.user)
-            next_step = STEP_CONFIGURE if terms_accepted(price_list=price_list, service=order.service) else STEP_TERMS
-            return redirect(step_url(order, next_step))
+            try:
+                order = order_service_select(order=order, service=form.cleaned_data["service"], user=request.user)
+            except ValidationError as error:  # the price list changed between the list and the click
+                form.add_error("service", error)
+            else:
+                next_step = STEP_CONFIGURE if terms_accepted(price_list=price_list, service=order.service) else STEP_TERMS
+                return redirect(step_url(order, next_step))
         if form.tampered:
             # Only a hand-made request can name a service that the list did not offer.
             raise Http404
@@ -172,7 +176,7 @@ def step_select(request, order: Order, first_unfinished: str):
     services = list(wizard_services(price_list, query=query))
     highlighted = None
     highlight_id = request.GET.get("highlight", "")
-    if highlight_id.isdigit():
+    if highlight_id.isascii() and highlight_id.isdigit():  # "²".isdigit() is True, but int("²") fails
         highlighted = offered.filter(pk=int(highlight_id)).first()
     if highlighted is None and order.service_id:
         highlighted = offered.filter(pk=order.service_id).first()
