@@ -19,17 +19,9 @@ from django.db import connection
 
 from accounts.models import Company, User
 from accounts.selectors import companies_visible_to
+from icp.benchmarking import QueryCounter
 
 REPEAT = 50
-
-
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 class Command(BaseCommand):

@@ -27,6 +27,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from icp.benchmarking import QueryCounter
+
 BENCH_DB_ENV = "ICP_BENCH_DATABASE_FILE"
 
 
@@ -42,15 +44,6 @@ class CountingEmailBackend(BaseEmailBackend):
             message.message().as_bytes()
         CountingEmailBackend.sent += len(email_messages)
         return len(email_messages)
-
-
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 class Command(BaseCommand):
