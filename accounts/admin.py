@@ -7,9 +7,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccountNumber, AuditLogEntry, Company, User
-from .services import account_ids_allocate, audit_log_record
-
-COMPANY_BELOW_ITSELF = _("A company cannot be moved below itself or one of its own child companies.")
+from .services import COMPANY_ID_FIELDS, company_create, company_update
 
 
 def parent_chain(company: Company) -> str:
@@ -26,18 +24,14 @@ class CompanyAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Left empty, the ids come from the shared ICP account-number sequence (see save_model).
-        for name in ("account_id", "numeric_id"):
+        # Left empty on a new company, the ids come from the shared ICP account-number sequence
+        # (company_create). An existing company keeps its ids: emptying one is an error, not a new id.
+        if self.instance.pk:
+            return
+        for name in COMPANY_ID_FIELDS:
             if name in self.fields:
                 self.fields[name].required = False
                 self.fields[name].help_text = _("Leave empty to allocate the next ICP id.")
-
-    def clean_parent(self):
-        parent = self.cleaned_data.get("parent")
-        # Company.save() refuses a cycle with a ValueError; say it here as a form error instead.
-        if parent is not None and self.instance.pk and self.instance.path and parent.path.startswith(self.instance.path):
-            raise forms.ValidationError(COMPANY_BELOW_ITSELF)
-        return parent
 
 
 @admin.register(Company)
@@ -88,14 +82,15 @@ class CompanyAdmin(admin.ModelAdmin):
         return parent_chain(obj)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            missing = [name for name in ("account_id", "numeric_id") if getattr(obj, name) is None]
-            for name, value in zip(missing, account_ids_allocate(count=len(missing))):
-                setattr(obj, name, value)
-        super().save_model(request, obj, form, change)
-        action = "company.changed" if change else "company.created"
-        message = f"Company {obj.name} {'changed' if change else 'created'} in the admin."
-        audit_log_record(company=obj, actor=request.user, action=action, message=message)
+        # The form has validated; the services write (ids, tree path, audit log) as for every caller.
+        if change:
+            company_update(company=obj, actor=request.user, **form.cleaned_data)
+            return
+        company = company_create(actor=request.user, **form.cleaned_data)
+        # The admin goes on with `obj` (its history entry, the redirect to the change page): make it the saved company.
+        obj.pk = company.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
 
 class EmailUserCreationForm(AdminUserCreationForm):

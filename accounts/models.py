@@ -6,11 +6,14 @@ indexed `path LIKE 'prefix%'` query however deep or wide the tree is.
 """
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
 from .tree import PATH_SEGMENT_WIDTH, TreePathField
+
+COMPANY_BELOW_ITSELF = _("A company cannot be moved below itself or one of its own child companies.")
 
 
 class AccountNumber(models.Model):
@@ -119,6 +122,16 @@ class Company(models.Model):
 
     def subtree(self):
         return Company.objects.filter(path__under=self.path)
+
+    def is_in_subtree_of(self, other: "Company") -> bool:
+        """This company is `other` or below it (read from the stored paths)."""
+        return bool(other.path) and self.path.startswith(other.path)
+
+    def clean(self):
+        # save() refuses a cycle too (as a last resort, with a ValueError); here it is a validation
+        # error, so the admin form and the services say it on the parent field.
+        if self.pk and self.parent_id and self.parent.is_in_subtree_of(self):
+            raise ValidationError({"parent": COMPANY_BELOW_ITSELF})
 
     def _computed_path(self) -> str:
         prefix = self.parent.path if self.parent_id else ""

@@ -20,15 +20,36 @@ def audit_log_record(*, company: Company, actor: User | None, action: str, messa
     return AuditLogEntry.objects.create(company=company, actor=actor, action=action, message=message)
 
 
+# The ICP ids of a company: left out (or None), they come from the shared account-number sequence.
+COMPANY_ID_FIELDS = ("account_id", "numeric_id")
+
+
 @transaction.atomic
-def company_create(*, name: str, parent: Company | None, kind: str = Company.Kind.CUSTOMER, actor: User | None = None, **fields) -> Company:
-    if "account_id" not in fields or "numeric_id" not in fields:
-        account_id, numeric_id = account_ids_allocate(count=2)
-        fields.setdefault("account_id", account_id)
-        fields.setdefault("numeric_id", numeric_id)
+def company_create(
+    *, name: str, parent: Company | None, kind: str = Company.Kind.CUSTOMER, actor: User | None = None, **fields
+) -> Company:
+    """A new company in the tree (its path below `parent`), with its ids allocated when not given; audited."""
+    missing = [field for field in COMPANY_ID_FIELDS if fields.get(field) is None]
+    fields.update(zip(missing, account_ids_allocate(count=len(missing))))
     company = Company(name=name, parent=parent, kind=kind, **fields)
     company.full_clean()
     company.save()
-    if parent is not None:
-        audit_log_record(company=company, actor=actor, action="company.created", message=f"Company {name} created.")
+    audit_log_record(company=company, actor=actor, action="company.created", message=f"Company {name} created.")
+    return company
+
+
+@transaction.atomic
+def company_update(*, company: Company, actor: User | None, **fields) -> Company:
+    """Change a company's details; a new parent moves its whole subtree (Company.save). Audited with
+    the names of the fields that changed; nothing is written when nothing changed."""
+    stored = Company.objects.get(pk=company.pk)
+    changed = sorted(name for name, value in fields.items() if getattr(stored, name) != value)
+    for name, value in fields.items():
+        setattr(company, name, value)
+    if not changed:
+        return company
+    company.full_clean()
+    company.save()
+    message = f"Company {company.name} changed: {', '.join(changed)}."
+    audit_log_record(company=company, actor=actor, action="company.changed", message=message)
     return company

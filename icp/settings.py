@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "imports",
+    # The project package: its management command seed_demo builds demo data spanning every app.
+    "icp",
 ]
 
 MIDDLEWARE = [

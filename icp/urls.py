@@ -10,6 +10,4 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("imports/", include("imports.urls")),
     path("", include("accounts.urls")),
-    # The company page shows subscriptions and prices, so it lives in orders (accounts must not import them).
-    path("", include("orders.company_urls")),
 ]

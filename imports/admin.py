@@ -38,11 +38,17 @@ class ImportJobAdmin(admin.ModelAdmin):
     search_fields = ("name", "company__name", "company__account_id", "created_by__email")
     date_hierarchy = "created_at"
     list_select_related = ("created_by", "company")
-    autocomplete_fields = ("created_by", "company")
-    # Status and the worker's bookkeeping move only through imports.states, never by hand.
+    fields = (
+        "name", "account_type", "source", "status", "due_at", "created_by", "company", "notify_emails", "created_at",
+        "claimed_at", "lease_expires_at", "finished_at", "imported_count", "error_count", "notified_at",
+    )
+    # Status and the worker's bookkeeping move only through imports.states, never by hand. The due
+    # time is a service's to change (rescheduling moves the worker's schedule too). What the job is,
+    # for whom and by whom were settled when it was created with its rows; only the label and the
+    # extra recipients of the email may be corrected here.
     readonly_fields = (
-        "status", "created_at", "claimed_at", "lease_expires_at", "finished_at", "imported_count", "error_count",
-        "notified_at",
+        "account_type", "source", "status", "due_at", "created_by", "company", "created_at", "claimed_at",
+        "lease_expires_at", "finished_at", "imported_count", "error_count", "notified_at",
     )
     inlines = [ImportRowInline]
     actions = ["cancel_pending"]
@@ -84,4 +90,9 @@ class ImportRowAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "error", "subscription", "result_account_id", "processed_at")
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # View-only, like the inline on its job: what a row provisions (its order or file line, its
+        # parent account, its job) was settled when the job was created, and its outcome is the worker's.
         return False

@@ -9,7 +9,6 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Imports")
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects to orders.signals)
         from .schedule import ensure_schedule_after_migrate
 
         # sender=self: once per migrate run (post_migrate fires once per app), after every

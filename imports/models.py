@@ -32,6 +32,13 @@ class ImportJob(models.Model):
         SCHEDULED = "scheduled", _("Scheduled provisioning")
         IMPORT = "import", _("Import")
 
+    # The statuses a job never leaves. imports.states reads them from here and allows no move out of them.
+    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+    # Cancelling is possible only before a worker claims the job; imports.states builds its cancel moves from this.
+    CANCELLABLE_STATUSES = frozenset({Status.PENDING})
+    # The final statuses reached by running: a cancelled job never ran, so it has no end of run to show.
+    RAN_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
+
     name = models.CharField(_("Import name"), max_length=255, blank=True)
     account_type = models.CharField(_("Account type"), max_length=20, choices=AccountType.choices, default=AccountType.PRODUCTS)
     source = models.CharField(_("Source"), max_length=20, choices=Source.choices, default=Source.SCHEDULED)
@@ -70,6 +77,23 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return self.name or f"{self.get_source_display()} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @property
+    def is_cancellable(self) -> bool:
+        """Whether My imports offers the X (import_cancel still decides, atomically, who wins)."""
+        return self.status in self.CANCELLABLE_STATUSES
+
+    @property
+    def schedule_end(self):
+        """The right end of the "Import schedule date (UTC)" column ("due - end"): when the run
+        finished for a job that ran, otherwise the due time again."""
+        if self.finished_at and self.status in self.RAN_STATUSES:
+            return self.finished_at
+        return self.due_at
 
 
 class ImportRow(models.Model):
@@ -111,6 +135,24 @@ class ImportRow(models.Model):
 
     def __str__(self):
         return f"{self.job} #{self.position}"
+
+    @property
+    def product_code(self) -> str:
+        """The service code the row provisions: its order's service, or what the bulk file said."""
+        if self.order_id:
+            return self.order.service.code if self.order.service_id else ""
+        value = self.payload.get("product_code") if isinstance(self.payload, dict) else None
+        return "" if value is None else str(value)
+
+    @property
+    def is_direct_payment(self) -> bool:
+        """Scheduled provisioning is always billed through the reseller; bulk rows say so in their file."""
+        return bool(self.payload.get("is_direct_payment")) if isinstance(self.payload, dict) else False
+
+    @property
+    def failure_reason(self) -> str:
+        """The reason shown under the row on My imports: only a failed row has one to show."""
+        return self.error if self.status == self.Status.FAILED else ""
 
     @property
     def provisioning_key(self) -> str:

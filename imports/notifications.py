@@ -52,8 +52,7 @@ def import_recipients(job: ImportJob) -> list[str]:
 
 def _import_type(row: ImportRow) -> str:
     """"Product 100113_Micros365BusineBasic_14991": the row's type and what it provisions."""
-    code = row.order.service.code if row.order_id else str(row.payload.get("product_code", ""))
-    return f"{row.get_import_type_display()} {code}".strip()
+    return f"{row.get_import_type_display()} {row.product_code}".strip()
 
 
 def import_email_context(job: ImportJob, rows: list[ImportRow] | None = None) -> dict:

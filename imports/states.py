@@ -18,10 +18,15 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (Status.PENDING, Status.IN_PROGRESS): "a dispatch pass claims a due job (with a lease)",
     (Status.IN_PROGRESS, Status.COMPLETED): "every row of the run was provisioned",
     (Status.IN_PROGRESS, Status.FAILED): "at least one row failed its validation or provisioning",
-    (Status.PENDING, Status.CANCELLED): "the reseller cancelled it before a worker claimed it",
     (Status.IN_PROGRESS, Status.PENDING): "the worker's lease expired (it died); a later pass runs it again",
+    # Built from the model, which My imports asks whether to offer the X: the two cannot disagree.
+    **{
+        (from_, Status.CANCELLED): "the reseller cancelled it before a worker claimed it"
+        for from_ in ImportJob.CANCELLABLE_STATUSES
+    },
 }
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+# Which statuses are final is the model's to say (ImportJob.is_finished); no move leaves them.
+FINAL_STATUSES = ImportJob.FINAL_STATUSES
 
 
 class IllegalTransition(ValueError):

@@ -1,7 +1,7 @@
 """django-q2 task functions. They receive ids or nothing (never model instances: a task is
 pickled into the broker and may run much later, in another process) and stay thin."""
 
-from .services import dispatch_due_imports, dispatch_watch_seconds
+from .dispatch import dispatch_due_imports, dispatch_watch_seconds
 
 
 def dispatch_due_imports_task() -> dict[str, int]:

@@ -1,6 +1,8 @@
-"""Orders > My imports: the list of import jobs and cancelling a pending one."""
+"""Orders > My imports (the list of import jobs, cancelling a pending one) and the Order review's
+"Schedule provisioning" button, which creates the job."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -8,9 +10,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from orders.fields import format_utc
+from orders.forms import ScheduleForm
+from orders.views import ALREADY_SCHEDULED, SCHEDULED, review_response, wizard_step
+from orders.wizard import STEP_REVIEW, Wizard
+
 from .models import ImportJob
 from .selectors import import_for_user, imports_for
-from .services import JOB_CANCELLED, JOB_NOT_CANCELLABLE, import_cancel
+from .services import JOB_CANCELLED, JOB_NOT_CANCELLABLE, import_cancel, provisioning_schedule
 
 ROWS_PER_PAGE = 10
 
@@ -47,7 +54,34 @@ def cancel(request, job_id):
         else:
             messages.error(request, JOB_NOT_CANCELLABLE)
         return redirect(back)
-    if job.status != ImportJob.Status.PENDING:
+    if not job.is_cancellable:
         messages.error(request, JOB_NOT_CANCELLABLE)
         return redirect(back)
     return render(request, "imports/cancel_confirm.html", {"job": job, "back": back, "page": request.GET.get("page", "")})
+
+
+@wizard_step(STEP_REVIEW, methods=("POST",))
+def schedule_provisioning(request, wizard: Wizard):
+    """Schedule provisioning (UTC) on the Order review: the draft becomes a Pending job, then My imports.
+
+    The path to the job is this view → imports.services.provisioning_schedule → orders.services.order_submit
+    (lock, re-validate every step, mark Submitted) → import_job_create_for_order, in one transaction.
+    """
+    if problem := wizard.problem():
+        raise problem  # wizard_step sends the reseller back to that step with the reason
+    form = ScheduleForm(request.POST, now=wizard.now)
+    if form.is_valid():
+        try:
+            result = provisioning_schedule(order_id=wizard.order.pk, user=request.user, due_at=form.due_at())
+        except ValidationError as exc:
+            # A time that went out of range between the form check and the lock: shown on its field.
+            form.add_error(None, exc)
+        else:
+            order = result.order
+            names = {"service": order.service.name, "due": format_utc(order.scheduled_for)}
+            if result.created:
+                messages.success(request, SCHEDULED % names)
+            else:
+                messages.info(request, ALREADY_SCHEDULED % names)
+            return redirect("imports:my_imports")
+    return review_response(request, wizard, form)

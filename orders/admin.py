@@ -55,6 +55,13 @@ class OrderAdmin(admin.ModelAdmin):
         (_("Order review"), {"fields": ("scheduled_for", "submitted_at", "created_at", "updated_at")}),
     )
 
+    def has_change_permission(self, request, obj=None):
+        # A submitted order is view-only: every field shows read-only and a POST is refused, since
+        # its import job provisions exactly what was submitted. A draft may still be corrected.
+        if obj is not None and not obj.is_editable:
+            return False
+        return super().has_change_permission(request, obj)
+
 
 class SubscriptionAdminForm(forms.ModelForm):
     class Meta:

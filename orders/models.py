@@ -67,6 +67,19 @@ class Order(models.Model):
     def __str__(self):
         return f"{self.service or _('New service')} for {self.company} ({self.uuid})"
 
+    @property
+    def is_editable(self) -> bool:
+        """Only a draft may change: a submitted order is what its import job will provision."""
+        return self.status == self.Status.DRAFT
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def live(self) -> "SubscriptionQuerySet":
+        """The one rule for which subscriptions a company holds: every one not terminated. A suspended
+        subscription still exists (it can be resumed), so it still counts for "once per account",
+        for the dependencies of other services and for the vendor checks."""
+        return self.exclude(status=Subscription.Status.TERMINATED)
+
 
 class Subscription(models.Model):
     class Status(models.TextChoices):
@@ -93,6 +106,8 @@ class Subscription(models.Model):
     # Who provisioned it, e.g. "import-row:42". Unique, so a repeated provisioning run cannot create a second one.
     provisioning_key = models.CharField(_("provisioning key"), max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("subscription")

@@ -4,10 +4,9 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Company, User
-from accounts.selectors import companies_visible_to
-from catalog.integrations import CompanySubscriptionInfo, IntegrationContext
+from accounts.selectors import companies_visible_to, id_in_query
 from catalog.models import PriceList, Service
-from catalog.selectors import price_list_for, services_on_price_list, terms_accepted
+from catalog.selectors import services_on_price_list
 
 from .models import Order, Subscription
 
@@ -15,27 +14,10 @@ from .models import Order, Subscription
 def subscriptions_of(company: Company) -> QuerySet[Subscription]:
     """Live subscriptions of a company (terminated ones no longer count for checks or the sidebar)."""
     return (
-        Subscription.objects.filter(company=company)
-        .exclude(status=Subscription.Status.TERMINATED)
+        Subscription.objects.live()
+        .filter(company=company)
         .select_related("service")
         .order_by("name", "id")
-    )
-
-
-def subscription_infos_for(company: Company) -> list[CompanySubscriptionInfo]:
-    return [
-        CompanySubscriptionInfo(account_id=s.account_id, service_code=s.service.code, name=s.name, attributes=s.attributes)
-        for s in subscriptions_of(company)
-    ]
-
-
-def integration_context_for(order: Order, *, config: dict | None = None) -> IntegrationContext:
-    """What the vendor integration needs to build its fields or run its checks for this order."""
-    return IntegrationContext(
-        company=order.company,
-        config=order.vendor_config if config is None else config,
-        subscriptions=subscription_infos_for(order.company),
-        service_options=order.service.integration_options if order.service_id else {},
     )
 
 
@@ -52,14 +34,7 @@ def draft_for_user(user: User, *, order_uuid) -> Order:
     return order
 
 
-# --- The NEW SERVICE wizard -------------------------------------------------------------------
-
-# The wizard's steps, in order. Each is its own view (orders:select, orders:terms, ...).
-STEP_SELECT = "select"
-STEP_TERMS = "terms"
-STEP_CONFIGURE = "configure"
-STEP_REVIEW = "review"
-WIZARD_STEPS = (STEP_SELECT, STEP_TERMS, STEP_CONFIGURE, STEP_REVIEW)
+# --- The NEW SERVICE wizard (where a draft stands is orders.wizard's) --------------------------
 
 # How long the wizard's service search may be; longer input is cut, not refused.
 SERVICE_QUERY_MAX_LENGTH = 200
@@ -108,23 +83,30 @@ def wizard_services(price_list: PriceList | None, *, query: str = "") -> QuerySe
     return services
 
 
-def wizard_step_done(order: Order, step: str) -> bool:
-    """Whether a step's part of the draft is complete. Review is never done while the order is a draft."""
-    if step == STEP_SELECT:
-        if not order.service_id:
-            return False
-        return services_on_price_list(price_list_for(order.company)).filter(pk=order.service_id).exists()
-    if step == STEP_TERMS:
-        price_list = price_list_for(order.company)
-        return bool(order.service_id and price_list and terms_accepted(price_list=price_list, service=order.service))
-    if step == STEP_CONFIGURE:
-        return order.configured_at is not None
-    return False
+def structure_subscriptions(company: Company, *, query: str = "") -> QuerySet[Subscription]:
+    """Subscriptions for the COMPANY STRUCTURE sidebar, filtered by its search box."""
+    subscriptions = subscriptions_of(company)
+    if query:
+        subscriptions = subscriptions.filter(_subscription_match(query))
+    return subscriptions
 
 
-def wizard_first_unfinished_step(order: Order) -> str:
-    """The one place that decides where a draft stands: the first step not done yet (else the review)."""
-    for step in WIZARD_STEPS[:-1]:
-        if not wizard_step_done(order, step):
-            return step
-    return STEP_REVIEW
+def search_subscriptions(user: User, query: str) -> QuerySet[Subscription]:
+    """Live subscriptions of the companies the user may see, matching by name, service or account id."""
+    if not query:
+        return Subscription.objects.none()
+    return (
+        Subscription.objects.live()
+        .filter(company__in=companies_visible_to(user))
+        .filter(_subscription_match(query))
+        .select_related("company", "service")
+        .order_by("name", "pk")
+    )
+
+
+def _subscription_match(query: str) -> Q:
+    # icontains escapes LIKE wildcards, so "%" and "_" are matched literally.
+    condition = Q(name__icontains=query) | Q(service__name__icontains=query)
+    if (number := id_in_query(query)) is not None:
+        condition |= Q(account_id=number)
+    return condition

@@ -1,21 +1,24 @@
-"""Due-time validation of an order: the checks the worker runs before creating anything, and that
-the Order review step runs early as a pre-check.
+"""The due-time checks: the one implementation of the rules an order must pass to be provisioned.
 
-Each check is a small function returning None when it passes or the user-facing reason it failed.
-The reasons are module constants so tests and templates reuse them.
+The worker runs them at the due time, before anything is created, for a whole batch of orders;
+the wizard's Order review runs them early as a pre-check, for its one order (a batch of one);
+bulk imports and the API run the same. Each check reads only the order and OrderFacts (loaded
+once per batch), so the cost per order is flat however many are checked together.
+
+Each check returns None when it passes or the user-facing reason it failed. The reasons are
+module constants so tests and templates reuse them.
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.utils.translation import gettext_lazy as _
 
 from catalog.billing import billing_type_label
 from catalog.integrations import get_integration
-from catalog.selectors import price_item_on, price_list_for, terms_accepted
 
+from .facts import OrderFacts
 from .models import Order
-from .selectors import integration_context_for, subscriptions_of
 
 PARENT_ACCOUNT_INACTIVE = _("The parent account %(company)s is not active (status: %(status)s).")
 SERVICE_INACTIVE = _("The service %(service)s is no longer active.")
@@ -29,48 +32,47 @@ REQUIRED_SUBSCRIPTION_MISSING = _(
 )
 QUANTITY_ABOVE_LIMIT = _("Quantity %(quantity)s is above the limit of %(limit)s for %(service)s.")
 
-Check = Callable[[Order, dt.date], str | None]
+Check = Callable[[Order, OrderFacts], str | None]
 
 
-def check_parent_account_active(order: Order, day: dt.date) -> str | None:
+def check_parent_account_active(order: Order, facts: OrderFacts) -> str | None:
     company = order.company
     if company.status != company.Status.ACTIVE:
         return str(PARENT_ACCOUNT_INACTIVE % {"company": company.name, "status": company.get_status_display()})
     return None
 
 
-def check_service_accessible(order: Order, day: dt.date) -> str | None:
-    service, company = order.service, order.company
+def no_price_on_day(order: Order, day: dt.date) -> str:
+    billing_type = billing_type_label(order.billing_frequency, order.term)
+    return str(NO_PRICE_ON_DAY % {"service": order.service.name, "billing_type": billing_type, "day": day})
+
+
+def check_service_accessible(order: Order, facts: OrderFacts) -> str | None:
+    service, company, book = order.service, order.company, facts.book
     if not service.active:
         return str(SERVICE_INACTIVE % {"service": service.name})
-    price_list = price_list_for(company)
-    if price_list is None or price_item_on(
-        price_list=price_list, service=service, frequency=order.billing_frequency, term=order.term, day=day
-    ) is None:
-        if price_list is not None and service.price_items.filter(price_list=price_list).exists():
-            return str(
-                NO_PRICE_ON_DAY
-                % {"service": service.name, "billing_type": billing_type_label(order.billing_frequency, order.term), "day": day}
-            )
+    if not book.is_priced(company.pk, service.pk):
         return str(SERVICE_NOT_ON_PRICE_LIST % {"service": service.name, "company": company.name})
-    if not terms_accepted(price_list=price_list, service=service):
-        return str(TERMS_NOT_ACCEPTED % {"service": service.name, "price_list": price_list.name})
+    if facts.price_item(order) is None:
+        return no_price_on_day(order, facts.day)
+    if not book.terms_accepted(company.pk, service):
+        return str(TERMS_NOT_ACCEPTED % {"service": service.name, "price_list": book.price_list(company.pk).name})
     return None
 
 
-def check_not_duplicate(order: Order, day: dt.date) -> str | None:
+def check_not_duplicate(order: Order, facts: OrderFacts) -> str | None:
     service = order.service
-    if service.once_per_account and subscriptions_of(order.company).filter(service=service).exists():
+    if service.once_per_account and service.pk in facts.held_services[order.company_id]:
         return str(DUPLICATE_SERVICE % {"company": order.company.name, "service": service.name})
     return None
 
 
-def check_dependencies_present(order: Order, day: dt.date) -> str | None:
+def check_dependencies_present(order: Order, facts: OrderFacts) -> str | None:
+    """A service with dependencies needs one of them (any one: they are alternatives, e.g. a tenant
+    of either kind), live on the same account."""
     required = list(order.service.dependencies.all())
-    if not required:
-        return None
-    held = set(subscriptions_of(order.company).values_list("service_id", flat=True))
-    if not any(dep.pk in held for dep in required):
+    held = facts.held_services[order.company_id]
+    if required and not any(dep.pk in held for dep in required):
         return str(
             REQUIRED_SUBSCRIPTION_MISSING
             % {
@@ -82,14 +84,14 @@ def check_dependencies_present(order: Order, day: dt.date) -> str | None:
     return None
 
 
-def check_quantity_limit(order: Order, day: dt.date) -> str | None:
+def check_quantity_limit(order: Order, facts: OrderFacts) -> str | None:
     if order.quantity and order.quantity > order.service.max_quantity:
         return str(QUANTITY_ABOVE_LIMIT % {"quantity": order.quantity, "limit": order.service.max_quantity, "service": order.service.name})
     return None
 
 
+# The parent account is checked first; when it is not active nothing else is worth saying.
 CHECKS: tuple[Check, ...] = (
-    check_parent_account_active,
     check_service_accessible,
     check_not_duplicate,
     check_dependencies_present,
@@ -97,18 +99,30 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def validate_order(order: Order, *, day: dt.date) -> list[str]:
-    """Every reason the order cannot be provisioned on `day` (empty when it can).
+def order_problems(order: Order, facts: OrderFacts) -> list[str]:
+    """Every reason the order cannot be provisioned on facts.day (empty when it can).
 
-    The parent account is checked first; when it is not active nothing else is worth saying.
+    `order.company` and `order.service` (with its vendor) must be loaded; `facts` must cover the order.
     """
-    inactive = check_parent_account_active(order, day)
+    inactive = check_parent_account_active(order, facts)
     if inactive:
         return [inactive]
-    reasons = [reason for check in CHECKS[1:] if (reason := check(order, day))]
+    reasons = [reason for check in CHECKS if (reason := check(order, facts))]
     integration = get_integration(order.service.vendor.integration)
-    reasons += integration.run_checks(integration_context_for(order))
+    reasons += integration.run_checks(facts.integration_context(order))
     return reasons
+
+
+def validate_orders(orders: Iterable[Order], *, day: dt.date) -> dict[int, list[str]]:
+    """order id → its reasons, for a batch checked against the same facts (nothing created between)."""
+    orders = list(orders)
+    facts = OrderFacts.load(orders, day=day)
+    return {order.pk: order_problems(order, facts) for order in orders}
+
+
+def validate_order(order: Order, *, day: dt.date) -> list[str]:
+    """The checks for one order: a batch of one."""
+    return order_problems(order, OrderFacts.load([order], day=day))
 
 
 # --- Schedule provisioning (UTC): when a scheduled order may be due -------------------------------

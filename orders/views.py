@@ -1,8 +1,10 @@
 """The NEW SERVICE wizard: Select service → Terms and Conditions → Configuration → Order review.
 
-Views stay thin: reads come from selectors, writes go through orders.services, input through orders.forms.
-Each step loads the user's draft (404 for anyone else's), and a step cannot be opened before the steps
-it depends on are done: wizard_first_unfinished_step decides where the draft stands.
+Views stay thin: where a draft stands and where Next and Back lead is orders.wizard's, writes go
+through orders.services, input through orders.forms. Each step loads the user's draft (404 for
+anyone else's), and a step cannot be opened before the steps it depends on are done. The review's
+"Schedule provisioning" button posts to imports (imports.views.schedule_provisioning), which owns
+the job it creates.
 """
 
 from functools import wraps
@@ -10,53 +12,35 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from accounts.selectors import company_for_user
 from catalog.billing import billing_type_label, cancellation_notice
-from catalog.selectors import price_item_on, price_list_for, terms_accepted
 
-from .forms import DATETIME_PLACEHOLDER, ConfigurationForm, ScheduleForm, ServiceChoiceForm, format_utc
+from .configuration import configuration_data
+from .fields import DATETIME_PLACEHOLDER, format_utc
+from .forms import ConfigurationForm, ScheduleForm, ServiceChoiceForm
 from .models import Order
 from .pricing import quote_for
-from .selectors import (
-    SERVICE_QUERY_MAX_LENGTH,
+from .selectors import SERVICE_QUERY_MAX_LENGTH, draft_for_user, drafts_of, order_for_user, wizard_services
+from .services import OrderNotDraft, order_configure, order_create, order_service_select, order_terms_accept
+from .wizard import (
     STEP_CONFIGURE,
     STEP_REVIEW,
     STEP_SELECT,
     STEP_TERMS,
-    WIZARD_STEPS,
-    draft_for_user,
-    drafts_of,
-    order_for_user,
-    wizard_first_unfinished_step,
-    wizard_services,
-)
-from .services import (
     TERMS_NOT_ACCEPTED_YET,
-    OrderNotDraft,
+    WIZARD_STEPS,
+    Wizard,
     WizardStepError,
-    order_configure,
-    order_create,
-    order_schedule,
-    order_service_select,
-    order_terms_accept,
-    order_wizard_problem,
 )
-from .validation import validate_order
 
-STEP_LABELS = {
-    STEP_SELECT: _("Select service"),
-    STEP_TERMS: _("Terms and Conditions"),
-    STEP_CONFIGURE: _("Configuration"),
-    STEP_REVIEW: _("Order review"),
-}
 STEP_URL_NAMES = {step: f"orders:{step}" for step in WIZARD_STEPS}
 
 SCHEDULED = _("Provisioning of %(service)s scheduled for %(due)s (UTC).")
@@ -81,8 +65,8 @@ def _already_scheduled(request, order: Order):
     return redirect("imports:my_imports")
 
 
-def wizard_step(step: str):
-    """Load the draft for a step view, or send the user where the draft really stands.
+def wizard_step(step: str, *, methods=("GET", "POST")):
+    """Load the draft and its Wizard for a step view, or send the user where the draft really stands.
 
     Someone else's draft, an unknown uuid or a company outside the user's subtree: 404.
     The user's own order that has been scheduled meanwhile (back button, second tab): My imports.
@@ -91,7 +75,6 @@ def wizard_step(step: str):
 
     def decorator(view):
         @login_required
-        @require_http_methods(["GET", "POST"])
         @wraps(view)
         def wrapper(request, order_uuid):
             try:
@@ -101,11 +84,13 @@ def wizard_step(step: str):
                 if order.status == Order.Status.DRAFT:
                     raise
                 return _already_scheduled(request, order)
-            first_unfinished = wizard_first_unfinished_step(order)
-            if WIZARD_STEPS.index(step) > WIZARD_STEPS.index(first_unfinished):
-                return redirect(step_url(order, first_unfinished))
+            if request.method not in methods:  # after the lookup: someone else's draft is 404 whatever the method
+                return HttpResponseNotAllowed(methods)
+            wizard = Wizard(order, now=timezone.now())
+            if not wizard.reachable(step):
+                return redirect(step_url(order, wizard.first_unfinished))
             try:
-                return view(request, order, first_unfinished)
+                return view(request, wizard)
             except OrderNotDraft as exc:
                 return _already_scheduled(request, exc.order)
             except Order.DoesNotExist:  # deleted (e.g. by staff in admin) while the page was open
@@ -120,19 +105,11 @@ def wizard_step(step: str):
     return decorator
 
 
-def _wizard_context(order: Order, step: str, first_unfinished: str, **extra) -> dict:
-    reachable = WIZARD_STEPS.index(first_unfinished)
-    steps = []
-    for index, key in enumerate(WIZARD_STEPS):
-        steps.append(
-            {
-                "key": key,
-                "label": STEP_LABELS[key],
-                "current": key == step,
-                "done": index < reachable,
-                "url": step_url(order, key) if index <= reachable else "",
-            }
-        )
+def _wizard_context(wizard: Wizard, step: str, **extra) -> dict:
+    order = wizard.order
+    steps = [
+        {**item, "url": step_url(order, item["key"]) if item["reachable"] else ""} for item in wizard.progress(step)
+    ]
     return {"order": order, "company": order.company, "step": step, "steps": steps, **extra}
 
 
@@ -150,9 +127,15 @@ def order_new(request, account_id):
     return redirect(step_url(order, STEP_SELECT))
 
 
+def _where_next(order: Order) -> str:
+    """After a step was saved: the first unfinished step of the draft as it is now."""
+    return step_url(order, Wizard(order, now=timezone.now()).first_unfinished)
+
+
 @wizard_step(STEP_SELECT)
-def step_select(request, order: Order, first_unfinished: str):
-    price_list = price_list_for(order.company)
+def step_select(request, wizard: Wizard):
+    order = wizard.order
+    price_list = wizard.facts.book.price_list(order.company_id)
     offered = wizard_services(price_list)
     # NUL characters dropped: PostgreSQL rejects them in a query parameter (a 500 otherwise).
     query = request.GET.get("q", "").replace("\x00", "").strip()[:SERVICE_QUERY_MAX_LENGTH]
@@ -165,8 +148,7 @@ def step_select(request, order: Order, first_unfinished: str):
             except ValidationError as error:  # the price list changed between the list and the click
                 form.add_error("service", error)
             else:
-                next_step = STEP_CONFIGURE if terms_accepted(price_list=price_list, service=order.service) else STEP_TERMS
-                return redirect(step_url(order, next_step))
+                return redirect(_where_next(order))
         if form.tampered:
             # Only a hand-made request can name a service that the list did not offer.
             raise Http404
@@ -191,9 +173,8 @@ def step_select(request, order: Order, first_unfinished: str):
         return f"?{urlencode(params)}"
 
     context = _wizard_context(
-        order,
+        wizard,
         STEP_SELECT,
-        first_unfinished,
         form=form,
         query=query,
         services=[(service, highlight_url(service)) for service in services],
@@ -205,88 +186,71 @@ def step_select(request, order: Order, first_unfinished: str):
 
 
 @wizard_step(STEP_TERMS)
-def step_terms(request, order: Order, first_unfinished: str):
-    price_list = price_list_for(order.company)
+def step_terms(request, wizard: Wizard):
+    order = wizard.order
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "accept":
             order_terms_accept(order=order, user=request.user)
             return redirect(step_url(order, STEP_TERMS))
         if action == "next":
-            if wizard_first_unfinished_step(order) != STEP_TERMS:
+            if wizard.done(STEP_TERMS):
                 return redirect(step_url(order, STEP_CONFIGURE))
             messages.error(request, TERMS_NOT_ACCEPTED_YET)
             return redirect(step_url(order, STEP_TERMS))
-    accepted = terms_accepted(price_list=price_list, service=order.service)
-    context = _wizard_context(order, STEP_TERMS, first_unfinished, terms=order.service.terms, accepted=accepted)
+    context = _wizard_context(
+        wizard, STEP_TERMS, terms=order.service.terms, accepted=wizard.done(STEP_TERMS),
+        back_url=step_url(order, wizard.previous_before(STEP_TERMS)),
+    )
     return render(request, "orders/wizard/terms.html", context)
 
 
 @wizard_step(STEP_CONFIGURE)
-def step_configure(request, order: Order, first_unfinished: str):
-    now = timezone.now()
-    today = now.date()
+def step_configure(request, wizard: Wizard):
+    order = wizard.order
     if request.method == "POST":
-        form = ConfigurationForm(request.POST, order=order, day=today)
+        form = ConfigurationForm(request.POST, spec=wizard.configuration_fields)
         if form.is_valid():
             order_configure(order=order, user=request.user, **form.configuration_values())
             return redirect(step_url(order, STEP_REVIEW))
     elif order.configured_at is not None:
         # Back / resume: show what was saved, validated again so anything no longer valid is marked.
-        form = ConfigurationForm(ConfigurationForm.data_from_order(order), order=order, day=today)
+        form = ConfigurationForm(configuration_data(order), spec=wizard.configuration_fields)
         form.is_valid()
     else:
-        form = ConfigurationForm(order=order, day=today)
-        form.initial = ConfigurationForm.initial_for(order, now=now, billing_types=form.billing_types)
-    previous = STEP_TERMS if order.service.terms_id else STEP_SELECT
-    context = _wizard_context(order, STEP_CONFIGURE, first_unfinished, form=form, back_url=step_url(order, previous))
+        form = ConfigurationForm(spec=wizard.configuration_fields)
+        form.initial = wizard.configuration_fields.initial(now=wizard.now)
+    context = _wizard_context(
+        wizard, STEP_CONFIGURE, form=form, back_url=step_url(order, wizard.previous_before(STEP_CONFIGURE))
+    )
     return render(request, "orders/wizard/configure.html", context)
 
 
-@wizard_step(STEP_REVIEW)
-def step_review(request, order: Order, first_unfinished: str):
-    now = timezone.now()
-    today = now.date()
-    if problem := order_wizard_problem(order, day=today):
+@wizard_step(STEP_REVIEW, methods=("GET",))
+def step_review(request, wizard: Wizard):
+    if problem := wizard.problem():
         raise problem
+    form = ScheduleForm(now=wizard.now, initial={"scheduled_for": wizard.order.scheduled_for})
+    return review_response(request, wizard, form)
 
-    if request.method == "POST":
-        form = ScheduleForm(request.POST, now=now)
-        if form.is_valid():
-            try:
-                result = order_schedule(order_id=order.pk, user=request.user, due_at=form.due_at())
-            except ValidationError as exc:
-                # A time that went out of range between the form check and the lock: shown on its field.
-                form.add_error(None, exc)
-            else:
-                if not result.created:
-                    return _already_scheduled(request, result.order)
-                messages.success(
-                    request,
-                    SCHEDULED % {"service": result.order.service.name, "due": format_utc(result.order.scheduled_for)},
-                )
-                return redirect("imports:my_imports")
-    else:
-        form = ScheduleForm(now=now, initial={"scheduled_for": order.scheduled_for})
 
-    price_list = price_list_for(order.company)
-    item = price_item_on(
-        price_list=price_list, service=order.service, frequency=order.billing_frequency, term=order.term, day=today
-    )
-    configuration = ConfigurationForm(ConfigurationForm.data_from_order(order), order=order, day=today)
-    configuration.is_valid()  # order_wizard_problem has just checked it
+def review_response(request, wizard: Wizard, form: ScheduleForm):
+    """The Order review page for a draft that wizard.problem() found complete, with `form` (the
+    Schedule provisioning field, possibly with errors from imports.views.schedule_provisioning)."""
+    order = wizard.order
+    item = wizard.price_item()
     context = _wizard_context(
-        order,
+        wizard,
         STEP_REVIEW,
-        first_unfinished,
         form=form,
         quote=quote_for(item, order.quantity) if item else None,
         billing_type=billing_type_label(order.billing_frequency, order.term),
         notice=cancellation_notice(order.billing_frequency, order.term),
-        warnings=validate_order(order, day=today),
-        summary=configuration.summary(),
+        warnings=wizard.precheck(),
+        summary=wizard.summary(),
         invoice_note=INVOICE_NOTE,
         no_price_today=NO_PRICE_TODAY,
         placeholder=DATETIME_PLACEHOLDER,
+        back_url=step_url(order, wizard.previous_before(STEP_REVIEW)),
     )
     return render(request, "orders/wizard/review.html", context)

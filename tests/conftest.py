@@ -1,7 +1,6 @@
 import os
 
 import pytest
-from django.core.management import call_command
 
 # live_server tests drive Playwright's sync API, which runs an event loop in this thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -48,8 +47,8 @@ def fast_password_hasher(settings):
 
 @pytest.fixture
 def demo(db):
-    """The manual's scenario, built by the real seed_demo command."""
-    from orders.management.commands.seed_demo import DemoRefs
+    """The manual's scenario, built by icp.demo (what the seed_demo command runs)."""
+    from icp.demo import DemoRefs, seed_demo
 
-    call_command("seed_demo", "--password", DEMO_PASSWORD, verbosity=0)
+    seed_demo(password=DEMO_PASSWORD)
     return DemoRefs.load()

@@ -15,6 +15,7 @@ class CompanySubscriptionInfo:
     service_code: str
     name: str
     attributes: dict = field(default_factory=dict)
+    service_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.admin import COMPANY_BELOW_ITSELF
-from accounts.models import AccountNumber, AuditLogEntry, Company, User
+from accounts.models import COMPANY_BELOW_ITSELF, AccountNumber, AuditLogEntry, Company, User
 from accounts.services import account_ids_allocate, audit_log_record
 from orders.models import Order, Subscription
 

@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from accounts.models import Company
 from accounts.services import audit_log_record
 from catalog.models import PriceListItem, Service
-from orders.company_views import AUDIT_LOG_PAGE_SIZE, NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE
+from accounts.views import AUDIT_LOG_PAGE_SIZE, NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE
 from tests.factories import PriceListAssignmentFactory, SubscriptionFactory, UserFactory
 from tests.factories import TreeCompanyFactory as CompanyFactory
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Company
-from orders.company_views import SEARCH_MAX_LENGTH, SEARCH_RESULTS_LIMIT, SEARCH_TOO_MANY, SEARCH_TRUNCATED, clean_query
+from accounts.views import SEARCH_MAX_LENGTH, SEARCH_RESULTS_LIMIT, SEARCH_TOO_MANY, SEARCH_TRUNCATED, clean_query
 from tests.factories import SubscriptionFactory, UserFactory
 from tests.factories import TreeCompanyFactory as CompanyFactory
 

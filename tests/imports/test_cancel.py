@@ -6,7 +6,9 @@ from freezegun import freeze_time
 
 from accounts.models import AuditLogEntry
 from imports.models import ImportJob
-from imports.services import dispatch_due_imports, import_cancel, imports_claim_due
+from imports.dispatch import dispatch_due_imports
+from imports.leases import imports_claim_due
+from imports.services import import_cancel
 
 from .helpers import UTC, schedule
 

@@ -8,7 +8,9 @@ from django.db import connection
 from django.utils import timezone
 
 from imports.models import ImportJob
-from imports.services import dispatch_due_imports, import_cancel, imports_claim_due
+from imports.dispatch import dispatch_due_imports
+from imports.leases import imports_claim_due
+from imports.services import import_cancel
 from orders.models import Subscription
 
 from .helpers import schedule

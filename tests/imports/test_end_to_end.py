@@ -7,9 +7,10 @@ from freezegun import freeze_time
 
 from catalog.models import BillingFrequency, Term
 from imports.models import ImportJob
-from imports.services import dispatch_due_imports
+from imports.dispatch import dispatch_due_imports
 from orders.selectors import subscriptions_of
-from orders.services import order_configure, order_create, order_schedule, order_service_select, order_terms_accept
+from imports.services import provisioning_schedule
+from orders.services import order_configure, order_create, order_service_select, order_terms_accept
 from orders.validation import REQUIRED_SUBSCRIPTION_MISSING
 
 from .helpers import BASIC, ERITECH_TENANT_ID, PREMIUM, UTC
@@ -23,11 +24,11 @@ def schedule_through_the_wizard(demo, company, code, tenant_id, due_at):
     order = order_service_select(order=order, service=demo.service(code), user=user)
     order_terms_accept(order=order, user=user)
     order = order_configure(
-        order=order, user=user, subscription_name=order.service.name, quantity=1, frequency=BillingFrequency.MONTHLY,
+        order=order, user=user, subscription_name=order.service.name, quantity=1, billing_frequency=BillingFrequency.MONTHLY,
         term=Term.P1Y, send_to_backend=True, notify_me=False, billing_start_date=NOW, is_billable=True, contract_id="",
         vendor_config={"microsoft_tenant_id": tenant_id, "mpn_id": "", "end_date_alignment": ""},
     )
-    order_schedule(order_id=order.pk, user=user, due_at=due_at)
+    provisioning_schedule(order_id=order.pk, user=user, due_at=due_at)
     return ImportJob.objects.get(rows__order=order)
 
 

@@ -7,7 +7,8 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from imports.models import ImportJob, ImportRow
-from imports.services import JOB_NOT_CANCELLABLE, dispatch_due_imports
+from imports.dispatch import dispatch_due_imports
+from imports.services import JOB_NOT_CANCELLABLE
 from imports.views import ROWS_PER_PAGE
 
 from .helpers import UTC, schedule

@@ -7,7 +7,7 @@ from freezegun import freeze_time
 
 from imports.models import ImportJob
 from imports.notifications import import_notifications_send, import_notify
-from imports.services import dispatch_due_imports
+from imports.dispatch import dispatch_due_imports
 
 from .helpers import BASIC, UTC, accept_terms, schedule
 

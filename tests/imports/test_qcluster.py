@@ -22,12 +22,11 @@ DEADLINE_SECONDS = 120
 
 CREATE_DUE_JOB = """
 import datetime as dt
-from django.core.management import call_command
 from django.utils import timezone
+from icp.demo import DemoRefs, ERITECH_TENANT_ID, KIOSK, seed_demo
 from imports.services import import_job_create_for_order
-from orders.management.commands.seed_demo import DemoRefs, ERITECH_TENANT_ID, KIOSK
 from orders.models import Order
-call_command("seed_demo", verbosity=0)
+seed_demo()
 demo = DemoRefs.load()
 now = timezone.now()
 order = Order.objects.create(

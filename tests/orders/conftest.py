@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from orders.management.commands.seed_demo import BASIC, ERITECH_TENANT_ID, KIOSK
+from icp.demo import BASIC, ERITECH_TENANT_ID, KIOSK
 from orders.models import Order
 
 # The moment of the manual's Configuration screenshot (Billing start date 2024-07-18 22:01).
@@ -12,6 +12,11 @@ MANUAL_NOW = "2024-07-18 22:01:30"
 
 def step_url(order: Order, step: str) -> str:
     return reverse(f"orders:{step}", kwargs={"order_uuid": order.uuid})
+
+
+def schedule_url(order: Order) -> str:
+    """Where the Order review's Schedule provisioning button posts (imports owns the job it creates)."""
+    return reverse("imports:schedule_provisioning", kwargs={"order_uuid": order.uuid})
 
 
 def config_data(**overrides) -> dict:

@@ -1,4 +1,5 @@
-"""orders.services.order_schedule: one job per order whatever happens, every step re-validated."""
+"""imports.services.provisioning_schedule (orders.services.order_submit, then the job): one job per order
+whatever happens, every step re-validated, all in one transaction."""
 
 import datetime as dt
 import threading
@@ -14,19 +15,20 @@ from accounts.models import AuditLogEntry
 from catalog.models import Service, TermsAndConditions
 from imports.models import ImportJob, ImportRow
 from orders.models import Order
+from imports import services as import_services
+from imports.services import provisioning_schedule as order_schedule
 from orders.services import (
     CONFIGURATION_INVALID,
     SERVICE_NOT_AVAILABLE,
     TERMS_NOT_ACCEPTED_YET,
     WizardStepError,
     order_create,
-    order_schedule,
+    order_submit,
 )
-from orders.signals import order_submitted
 from orders.validation import SCHEDULE_IN_PAST
 from tests.factories import UserFactory
 
-from .conftest import MANUAL_NOW, step_url
+from .conftest import MANUAL_NOW, schedule_url, step_url
 
 UTC = dt.timezone.utc
 DUE = dt.datetime(2024, 8, 1, 10, 0, tzinfo=UTC)
@@ -70,8 +72,8 @@ def test_calling_order_schedule_twice_makes_one_job(configured_draft, demo):
 @freeze_time(MANUAL_NOW)
 def test_double_submit_makes_one_job_and_lands_on_my_imports_with_a_message(abbie_client, configured_draft):
     order = configured_draft()
-    first = abbie_client.post(step_url(order, "review"), {"scheduled_for": "2024-08-01 10:00"})
-    second = abbie_client.post(step_url(order, "review"), {"scheduled_for": "2024-08-01 10:00"})
+    first = abbie_client.post(schedule_url(order), {"scheduled_for": "2024-08-01 10:00"})
+    second = abbie_client.post(schedule_url(order), {"scheduled_for": "2024-08-01 10:00"})
     assert first["Location"] == second["Location"] == reverse("imports:my_imports")
     assert ImportJob.objects.count() == 1
     # The first message was not shown yet (nobody opened My imports in between), so both are queued.
@@ -87,8 +89,8 @@ def test_second_tab_with_another_time_does_not_reschedule(abbie_client, client, 
     client.force_login(demo.admin_abbie)  # the second tab: another session of the same user
     assert abbie_client.get(step_url(order, "review")).status_code == 200
     assert client.get(step_url(order, "review")).status_code == 200
-    abbie_client.post(step_url(order, "review"), {"scheduled_for": "2024-08-01 10:00"})
-    response = client.post(step_url(order, "review"), {"scheduled_for": "2024-09-01 10:00"})
+    abbie_client.post(schedule_url(order), {"scheduled_for": "2024-08-01 10:00"})
+    response = client.post(schedule_url(order), {"scheduled_for": "2024-09-01 10:00"})
     assert response["Location"] == reverse("imports:my_imports")
     assert list(ImportJob.objects.values_list("due_at", flat=True)) == [DUE]
 
@@ -168,24 +170,32 @@ def test_only_the_creator_can_schedule(configured_draft, demo):
 
 @pytest.mark.django_db
 @freeze_time(MANUAL_NOW)
-def test_a_failing_job_creation_rolls_everything_back(configured_draft, demo):
+def test_a_failing_job_creation_rolls_everything_back(configured_draft, demo, monkeypatch):
     order = configured_draft()
 
-    def refuse(sender, **kwargs):
+    def refuse(**kwargs):
         raise RuntimeError("imports is down")
 
-    order_submitted.connect(refuse, dispatch_uid="test.refuse")
-    try:
-        with pytest.raises(RuntimeError):
-            order_schedule(order_id=order.pk, user=demo.admin_abbie, due_at=DUE)
-    finally:
-        order_submitted.disconnect(dispatch_uid="test.refuse")
+    monkeypatch.setattr(import_services, "import_job_create_for_order", refuse)
+    with pytest.raises(RuntimeError):
+        order_schedule(order_id=order.pk, user=demo.admin_abbie, due_at=DUE)
     order.refresh_from_db()
     assert order.status == Order.Status.DRAFT and order.submitted_at is None
     assert not ImportJob.objects.exists()
     assert not AuditLogEntry.objects.filter(action="order.scheduled").exists()
-    # ...and the user can try again.
+    # ...and the user can try again once imports works again.
+    monkeypatch.undo()
     assert order_schedule(order_id=order.pk, user=demo.admin_abbie, due_at=DUE).created
+
+
+@pytest.mark.django_db(transaction=True)
+@freeze_time(MANUAL_NOW)
+def test_order_submit_refuses_to_run_outside_the_transaction_that_creates_the_job(configured_draft, demo):
+    order = configured_draft()
+    with pytest.raises(RuntimeError):
+        order_submit(order_id=order.pk, user=demo.admin_abbie, due_at=DUE)
+    order.refresh_from_db()
+    assert order.status == Order.Status.DRAFT
 
 
 @pytest.mark.django_db

@@ -4,6 +4,8 @@ never a 500, never half-written data."""
 import uuid
 
 import pytest
+from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
@@ -11,6 +13,7 @@ from freezegun import freeze_time
 from accounts.models import Company
 from catalog.integrations.microsoft import ALIGNMENT_INVALID, MPN_ID_INVALID, TENANT_ID_INVALID, TENANT_ID_REQUIRED
 from catalog.models import Service
+from icp.demo import AZURE, BASIC
 from imports.models import ImportJob
 from orders.forms import (
     BILLING_START_INVALID,
@@ -25,17 +28,20 @@ from orders.forms import (
     SERVICE_REQUIRED,
     SUBSCRIPTION_NAME_TOO_LONG,
 )
-from orders.management.commands.seed_demo import AZURE, BASIC
 from orders.models import Order
-from orders.services import NO_PRICE_LIST
+from orders.services import NO_PRICE_LIST, NOT_A_CUSTOMER, order_create
 from orders.validation import SCHEDULE_IN_PAST, SCHEDULE_TOO_FAR
-from tests.factories import PriceListItemFactory, ServiceFactory, UserFactory
+from tests.factories import CompanyFactory, PriceListItemFactory, ServiceFactory, UserFactory
 
-from .conftest import MANUAL_NOW, config_data, step_url
+from .conftest import MANUAL_NOW, config_data, schedule_url, step_url
 
 pytestmark = pytest.mark.django_db
 
 STEPS = ["select", "terms", "configure", "review"]
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def field_errors(response, field) -> list[str]:
@@ -57,11 +63,23 @@ def test_unknown_company_is_404(abbie_client):
 
 
 def test_company_without_price_list_gets_a_message_on_its_page(abbie_client, demo):
+    company = CompanyFactory(name="SIN LISTA S.A.C.", parent=demo.abbiebox)  # a customer with no price list
+    response = abbie_client.post(reverse("orders:new", kwargs={"account_id": company.account_id}))
+    assert response["Location"] == reverse("company_detail", kwargs={"account_id": company.account_id})
+    assert messages_of(response) == [str(NO_PRICE_LIST % {"company": "SIN LISTA S.A.C."})]
+    assert not Order.objects.exists()
+
+
+def test_a_crafted_new_service_post_for_a_reseller_is_refused_with_a_message(abbie_client, demo):
+    """The company page hides NEW SERVICE on resellers; a hand-made POST must not create a draft either."""
     response = abbie_client.post(reverse("orders:new", kwargs={"account_id": demo.abbiebox.account_id}))
     assert response["Location"] == reverse("company_detail", kwargs={"account_id": demo.abbiebox.account_id})
-    from django.contrib.messages import get_messages
-
-    assert [str(m) for m in get_messages(response.wsgi_request)] == [str(NO_PRICE_LIST % {"company": "ABBIE BOX S.A.C."})]
+    assert messages_of(response) == [
+        str(NOT_A_CUSTOMER % {"company": "ABBIE BOX S.A.C.", "kind": demo.abbiebox.get_kind_display()})
+    ]
+    assert not Order.objects.exists()
+    with pytest.raises(ValidationError):
+        order_create(company=demo.abbiebox, user=demo.admin_abbie)
     assert not Order.objects.exists()
 
 
@@ -103,7 +121,7 @@ def test_unknown_draft_is_404(abbie_client, step):
 @pytest.mark.parametrize("step", STEPS)
 def test_a_scheduled_order_leads_to_my_imports_not_to_an_error(abbie_client, configured_draft, step):
     order = configured_draft()
-    abbie_client.post(step_url(order, "review"), {"scheduled_for": ""})
+    abbie_client.post(schedule_url(order), {"scheduled_for": ""})
     response = abbie_client.get(step_url(order, step))
     assert response["Location"] == reverse("imports:my_imports")
 
@@ -313,7 +331,7 @@ def test_tenant_service_asks_for_a_domain_instead(abbie_client, new_draft, demo)
 )
 def test_bad_schedule_time_is_a_field_error(abbie_client, configured_draft, value, message):
     order = configured_draft()
-    response = abbie_client.post(step_url(order, "review"), {"scheduled_for": value})
+    response = abbie_client.post(schedule_url(order), {"scheduled_for": value})
     assert field_errors(response, "scheduled_for") == [str(message)]
     assert str(message) in response.content.decode()
     order.refresh_from_db()
@@ -325,7 +343,7 @@ def test_bad_schedule_time_is_a_field_error(abbie_client, configured_draft, valu
 @pytest.mark.parametrize("value", ["2024-07-18 22:01", "2024-07-18 22:02", "2025-07-18 22:01"])
 def test_schedule_time_limits_that_are_accepted(abbie_client, configured_draft, value):
     order = configured_draft()
-    response = abbie_client.post(step_url(order, "review"), {"scheduled_for": value})
+    response = abbie_client.post(schedule_url(order), {"scheduled_for": value})
     assert response["Location"] == reverse("imports:my_imports")
     assert ImportJob.objects.get().due_at.strftime("%Y-%m-%d %H:%M") == value
 
@@ -333,7 +351,7 @@ def test_schedule_time_limits_that_are_accepted(abbie_client, configured_draft, 
 def test_review_refuses_a_configuration_that_is_no_longer_valid(abbie_client, configured_draft, basic):
     order = configured_draft(quantity="50")
     Service.objects.filter(pk=basic.pk).update(max_quantity=10)
-    response = abbie_client.post(step_url(order, "review"), {"scheduled_for": ""})
+    response = abbie_client.post(schedule_url(order), {"scheduled_for": ""})
     assert response["Location"] == step_url(order, "configure")
     assert not ImportJob.objects.exists()
     response = abbie_client.get(step_url(order, "configure"))

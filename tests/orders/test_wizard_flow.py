@@ -8,18 +8,25 @@ from freezegun import freeze_time
 from accounts.models import AuditLogEntry
 from catalog.models import TermsAcceptance
 from catalog.services import terms_accept
+from icp.demo import AZURE, ERITECH_TENANT_ID, STANDARD
 from imports.models import ImportJob
-from orders.management.commands.seed_demo import ERITECH_TENANT_ID, STANDARD
 from orders.models import Order
-from orders.selectors import wizard_first_unfinished_step
+from django.utils import timezone
+
+from orders.wizard import Wizard
 from orders.services import TERMS_NOT_ACCEPTED_YET
 from orders.views import INVOICE_NOTE
 
-from .conftest import MANUAL_NOW, config_data, step_url
+from .conftest import MANUAL_NOW, config_data, schedule_url, step_url
 
 pytestmark = pytest.mark.django_db
 
 STEP_LABELS = ["Select service", "Terms and Conditions", "Configuration", "Order review"]
+
+
+def first_unfinished(order):
+    order = type(order).objects.select_related("company", "service__vendor").get(pk=order.pk)
+    return Wizard(order, now=timezone.now()).first_unfinished
 
 
 def text(response) -> str:
@@ -161,7 +168,7 @@ def test_walk_the_whole_wizard_as_in_the_manual(abbie_client, new_draft, basic, 
     assert "Schedule provisioning (UTC)" in page
     assert response.context["warnings"] == []
 
-    response = abbie_client.post(step_url(order, "review"), {"scheduled_for": "2024-08-01 10:00"})
+    response = abbie_client.post(schedule_url(order), {"scheduled_for": "2024-08-01 10:00"})
     assert response["Location"] == reverse("imports:my_imports")
     order.refresh_from_db()
     assert order.status == Order.Status.SUBMITTED
@@ -222,8 +229,6 @@ def test_terms_already_accepted_are_skipped_and_shown_done(abbie_client, new_dra
 
 
 def test_a_service_without_terms_skips_the_terms_step(abbie_client, new_draft, demo):
-    from orders.management.commands.seed_demo import AZURE
-
     order = new_draft()
     response = abbie_client.post(step_url(order, "select"), {"service": demo.service(AZURE).pk})
     assert response["Location"] == step_url(order, "configure")
@@ -241,17 +246,17 @@ def test_later_steps_redirect_to_the_first_unfinished_one(abbie_client, new_draf
 
 def test_first_unfinished_step_follows_the_draft(abbie_client, new_draft, basic, demo):
     order = new_draft()
-    assert wizard_first_unfinished_step(order) == "select"
+    assert first_unfinished(order) == "select"
     abbie_client.post(step_url(order, "select"), {"service": basic.pk})
     order.refresh_from_db()
-    assert wizard_first_unfinished_step(order) == "terms"
+    assert first_unfinished(order) == "terms"
     assert abbie_client.get(step_url(order, "review"))["Location"] == step_url(order, "terms")
     abbie_client.post(step_url(order, "terms"), {"action": "accept"})
-    assert wizard_first_unfinished_step(order) == "configure"
+    assert first_unfinished(order) == "configure"
     assert abbie_client.get(step_url(order, "review"))["Location"] == step_url(order, "configure")
     abbie_client.post(step_url(order, "configure"), config_data())
     order.refresh_from_db()
-    assert wizard_first_unfinished_step(order) == "review"
+    assert first_unfinished(order) == "review"
     assert abbie_client.get(step_url(order, "review")).status_code == 200
 
 
@@ -311,7 +316,7 @@ def test_review_lists_failing_due_time_checks_as_warnings_but_allows_scheduling(
     warnings = response.context["warnings"]
     assert warnings == ["Microsoft Tenant Id does not belong to a Microsoft Organization tenant of this company."]
     assert warnings[0] in text(response)
-    response = abbie_client.post(step_url(order, "review"), {"scheduled_for": ""})
+    response = abbie_client.post(schedule_url(order), {"scheduled_for": ""})
     assert response["Location"] == reverse("imports:my_imports")
     assert ImportJob.objects.count() == 1
 
@@ -319,7 +324,7 @@ def test_review_lists_failing_due_time_checks_as_warnings_but_allows_scheduling(
 @freeze_time(MANUAL_NOW)
 def test_empty_schedule_time_means_as_soon_as_possible(abbie_client, configured_draft):
     order = configured_draft()
-    abbie_client.post(step_url(order, "review"), {"scheduled_for": ""})
+    abbie_client.post(schedule_url(order), {"scheduled_for": ""})
     job = ImportJob.objects.get()
     assert job.due_at.isoformat() == "2024-07-18T22:01:30+00:00"
 
@@ -347,3 +352,15 @@ def test_terms_accepted_elsewhere_counts(abbie_client, new_draft, basic, demo):
     abbie_client.post(step_url(order, "select"), {"service": basic.pk})
     terms_accept(price_list=demo.abbie_price_list, service=basic, user=demo.admin_abbie, company=demo.eritech)
     assert abbie_client.get(step_url(order, "configure")).status_code == 200
+
+
+@pytest.mark.django_db
+@freeze_time(MANUAL_NOW)
+def test_the_review_page_reads_at_most_twelve_queries(abbie_client, configured_draft, django_assert_max_num_queries):
+    """Session, user, the draft, the Wizard's facts (price list, items, acceptance, subscriptions,
+    dependencies) and the page: the saved configuration is validated once, not once per question."""
+    order = configured_draft()
+    with django_assert_max_num_queries(12) as queries:
+        response = abbie_client.get(step_url(order, "review"))
+    assert response.status_code == 200
+    print(f"review GET: {len(queries)} queries")

@@ -111,9 +111,9 @@ class Command(BaseCommand):
     def seed(self, n: int, companies: int, *, now: dt.datetime):
         from accounts.models import Company
         from catalog.models import BillingFrequency, PriceListAssignment, Term, TermsAcceptance
+        from icp.demo import BASIC, KIOSK, PREMIUM, TENANT, DemoRefs
         from imports.models import ImportJob, ImportRow
         from imports.services import import_job_name_for
-        from orders.management.commands.seed_demo import BASIC, KIOSK, PREMIUM, TENANT, DemoRefs
         from orders.models import Order, Subscription
 
         call_command("seed_demo", verbosity=0, stdout=io.StringIO())
@@ -186,7 +186,7 @@ class Command(BaseCommand):
     def measure(self, n: int, *, now: dt.datetime):
         from accounts.services import account_ids_allocate
         from imports.models import ImportJob
-        from imports.services import dispatch_due_imports
+        from imports.dispatch import dispatch_due_imports
         from orders.models import Subscription
 
         before = Subscription.objects.count()

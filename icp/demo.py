@@ -1,14 +1,15 @@
-"""Builds the manual's demo scenario. Idempotent: what exists is left exactly as it is.
+"""The manual's demo scenario as plain data and functions: the `seed_demo` command, the benchmarks
+and the tests all build it from here.
 
-Lives in orders because it writes companies (accounts), the catalog and subscriptions (orders),
-and a lower app must not import a higher one.
+It lives in icp, the project package, because it writes companies (accounts), the catalog and
+subscriptions (orders): only the top of the dependency graph may import every app. Building is
+idempotent: what exists is left exactly as it is (an operator's later edits survive a reseed).
 """
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Company, User
@@ -28,6 +29,8 @@ from catalog.models import (
 from orders.models import Subscription
 
 DEFAULT_PASSWORD = "icp-demo-2024"
+# The demo users, in the order the seed_demo command lists them.
+DEMO_LOGINS = ("admin@abbiebox.com", "admin@andescloud.example", "staff@intcomex.example")
 UTC = dt.timezone.utc
 PRICES_FROM = dt.date(2024, 1, 1)
 ERITECH_TENANT_ID = "e0d72b05-fb92-4d65-9424-7b58ea99d5d3"
@@ -145,24 +148,19 @@ class DemoRefs:
         return Service.objects.get(code=code)
 
 
-class Command(BaseCommand):
-    help = "Load the demo data of the manual (idempotent)."
+def seed_demo(*, password: str = DEFAULT_PASSWORD) -> int:
+    """Build the scenario in one transaction; returns how many objects were created (0 on a reseed)."""
+    builder = _Builder()
+    with transaction.atomic():
+        builder.build(password)
+    return builder.created
 
-    def add_arguments(self, parser):
-        parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for the demo users.")
 
-    def handle(self, *args, password, **options):
+class _Builder:
+    """Creates what is missing and counts it, so a reseed can say that nothing changed."""
+
+    def __init__(self):
         self.created = 0
-        with transaction.atomic():
-            self.seed(password)
-        if self.created:
-            self.stdout.write(self.style.SUCCESS(f"Demo data loaded ({self.created} objects created)."))
-        else:
-            self.stdout.write("Demo data already present; nothing changed.")
-        self.stdout.write("Log in at /login/ with:")
-        for email in ("admin@abbiebox.com", "admin@andescloud.example", "staff@intcomex.example"):
-            self.stdout.write(f"  {email}")
-        self.stdout.write(f"Password: {password} (existing users keep the password they have)")
 
     def ensure(self, model, lookup: dict, defaults: dict | None = None):
         obj, created = model.objects.get_or_create(**lookup, defaults=defaults or {})
@@ -183,7 +181,7 @@ class Command(BaseCommand):
             self.created += 1
         return user
 
-    def seed(self, password):
+    def build(self, password):
         intcomex = self.company(
             "INTCOMEX PERU S.A.C.", None, Company.Kind.DISTRIBUTOR, 100001, 700001,
             domain="intcomex.example", city="Lima", country="Peru", marketplace="INTCOMEX - Marketplace",

@@ -1,0 +1,126 @@
+"""Contribution points of the company page and the global search.
+
+Why this registry exists: the company page and the search belong to accounts (that is where a newcomer
+looks for them), yet they show subscriptions (orders) and prices (catalog). Dependencies point one way,
+`imports → orders → catalog → accounts`, so accounts may not import those apps. Instead accounts names
+the places where a higher app may add to its pages, and the higher app registers what it adds from its
+`AppConfig.ready()` (see `orders/apps.py`). Accounts never learns who contributes; a project without
+orders still renders the pages, with no subscriptions and no services.
+
+The hook points:
+- structure items: entries of the COMPANY STRUCTURE sidebar below the child companies, filtered by the
+  sidebar's search box (any number of contributors, shown in registration order);
+- the service offer: the AVAILABLE SERVICES tab and whether NEW SERVICE can be offered (one contributor:
+  two apps deciding what a company may buy would be two homes for one rule);
+- search groups: result tables of the global search after the companies (any number of contributors).
+
+Contributions hand over plain data (labels, formatted amounts, URLs); accounts' templates render it.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .models import Company, User
+
+
+@dataclass(frozen=True)
+class StructureItem:
+    """One line of the COMPANY STRUCTURE sidebar below the child companies."""
+
+    label: str
+    css_class: str
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """One row of the AVAILABLE SERVICES tab, already formatted for display."""
+
+    name: str
+    code: str
+    billing_type: str
+    selling_price: str
+    currency: str
+
+
+def _no_rows() -> list[ServiceRow]:
+    return []
+
+
+@dataclass(frozen=True)
+class ServiceOffer:
+    """What a company may buy: the AVAILABLE SERVICES tab and the NEW SERVICE button.
+
+    `rows` is called only when the tab is shown, so the other tabs do not pay for reading prices.
+    `price_list_name` is None when the company has no price list (the tab says so).
+    """
+
+    price_list_name: str | None = None
+    can_order: bool = False
+    order_url: str = ""
+    rows: Callable[[], Sequence[ServiceRow]] = _no_rows
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell of a search result table; linked when `url` is set."""
+
+    text: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    """A result table of the global search. `key` names its CSS class (acc-results-<key>)."""
+
+    key: str
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Cell]] = field(default_factory=list)
+    # More rows matched than the limit the search asked for (the page then says "type more").
+    more: bool = False
+
+
+StructureProvider = Callable[[Company, str], Sequence[StructureItem]]
+ServiceOfferProvider = Callable[[Company], ServiceOffer]
+# (user, query, limit): at most `limit` rows, `more` set when there were more.
+SearchProvider = Callable[[User, str, int], SearchGroup | None]
+
+_structure_providers: list[StructureProvider] = []
+_search_providers: list[SearchProvider] = []
+_service_offer_provider: ServiceOfferProvider | None = None
+
+
+def register_structure_items(provider: StructureProvider) -> None:
+    # Registering twice (ready() run again by a test runner) must not show the items twice.
+    if provider not in _structure_providers:
+        _structure_providers.append(provider)
+
+
+def register_search_group(provider: SearchProvider) -> None:
+    if provider not in _search_providers:
+        _search_providers.append(provider)
+
+
+def register_service_offer(provider: ServiceOfferProvider) -> None:
+    global _service_offer_provider
+    if _service_offer_provider is not None and _service_offer_provider is not provider:
+        raise ImproperlyConfigured("Only one app may decide which services a company can order.")
+    _service_offer_provider = provider
+
+
+def structure_items(company: Company, *, query: str = "") -> list[StructureItem]:
+    return [item for provider in _structure_providers for item in provider(company, query)]
+
+
+def service_offer(company: Company) -> ServiceOffer:
+    if _service_offer_provider is None:
+        return ServiceOffer()
+    return _service_offer_provider(company)
+
+
+def search_groups(user: User, query: str, *, limit: int) -> list[SearchGroup]:
+    """The contributed result tables that found something, in registration order."""
+    groups = (provider(user, query, limit) for provider in _search_providers)
+    return [group for group in groups if group is not None and group.rows]

@@ -1,0 +1,84 @@
+"""What the due-time checks, the wizard and provisioning read about a set of orders, loaded once.
+
+OrderFacts is batch-native: the worker loads it for a batch of due jobs, the wizard for its one
+order (a batch of one). Every lookup the checks use has its one implementation here or in
+catalog.selectors.PriceBook: the price in force on a day, terms accepted, the live subscriptions
+of a company (Subscription.objects.live) and the vendor integration's context.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import prefetch_related_objects
+
+from catalog.integrations import CompanySubscriptionInfo, IntegrationContext
+from catalog.models import PriceListItem
+from catalog.selectors import PriceBook, price_book
+
+from .models import Order, Subscription
+
+
+def subscription_info(subscription: Subscription) -> CompanySubscriptionInfo:
+    return CompanySubscriptionInfo(
+        account_id=subscription.account_id,
+        service_code=subscription.service.code,
+        name=subscription.name,
+        attributes=subscription.attributes,
+        service_id=subscription.service_id,
+    )
+
+
+@dataclass
+class OrderFacts:
+    day: dt.date
+    book: PriceBook
+    # Company id → what the integration may know of its live subscriptions, by name.
+    held: dict[int, list[CompanySubscriptionInfo]] = field(default_factory=lambda: defaultdict(list))
+    # Company id → the service ids among them, kept beside `held` so a check is a set lookup.
+    held_services: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def load(cls, orders: Iterable[Order], *, day: dt.date) -> "OrderFacts":
+        """Five queries whatever the number of orders: price lists, items, acceptances, live
+        subscriptions, and the services' dependencies (when not prefetched already)."""
+        orders = list(orders)
+        company_ids = {order.company_id for order in orders}
+        services = [order.service for order in orders if order.service_id]
+        prefetch_related_objects(services, "dependencies")
+        facts = cls(day=day, book=price_book(company_ids=company_ids, service_ids={s.pk for s in services}, day=day))
+        live = (
+            Subscription.objects.live()
+            .filter(company_id__in=company_ids)
+            .order_by("name", "id")
+            .values_list("company_id", "service_id", "account_id", "service__code", "name", "attributes")
+        )
+        for company_id, service_id, account_id, code, name, attributes in live:
+            facts._add(company_id, CompanySubscriptionInfo(account_id, code, name, attributes, service_id))
+        return facts
+
+    def _add(self, company_id: int, info: CompanySubscriptionInfo) -> None:
+        self.held[company_id].append(info)
+        self.held_services[company_id].add(info.service_id)
+
+    def hold(self, subscription: Subscription) -> None:
+        """Record a subscription just created, so later orders of the same batch see it (e.g. a
+        tenant created for a Premium scheduled after it)."""
+        self._add(subscription.company_id, subscription_info(subscription))
+
+    def price_item(self, order: Order) -> PriceListItem | None:
+        """The price in force on the day for the order's service and billing type."""
+        if not order.service_id:
+            return None
+        return self.book.item(order.company_id, order.service_id, order.billing_frequency, order.term)
+
+    def integration_context(self, order: Order, *, config: dict | None = None) -> IntegrationContext:
+        """What the vendor integration needs to build its fields, run its checks or provision."""
+        return IntegrationContext(
+            company=order.company,
+            config=order.vendor_config if config is None else config,
+            # The list itself, not a copy: integrations only read it, and a batch asks once per order.
+            subscriptions=self.held[order.company_id],
+            service_options=order.service.integration_options if order.service_id else {},
+        )

@@ -1,0 +1,42 @@
+"""Building the subscription an order provisions, priced on the creation day.
+
+Called by the worker (imports) after the due-time checks of orders.validation have passed, with
+the same OrderFacts, so the price and the vendor's attributes come from what was just checked.
+"""
+
+from catalog.integrations import get_integration
+
+from .facts import OrderFacts
+from .models import Order, Subscription
+from .validation import no_price_on_day
+
+
+def subscription_build(*, order: Order, facts: OrderFacts, account_id: int, provisioning_key: str) -> Subscription | str:
+    """The order's subscription, not yet saved, and recorded in `facts` so later orders of the batch
+    see it; or the reason it cannot be built."""
+    item = facts.price_item(order)
+    if item is None:  # the checks have just found one; unreachable unless the data is inconsistent
+        return no_price_on_day(order, facts.day)
+    integration = get_integration(order.service.vendor.integration)
+    attributes = integration.subscription_attributes(facts.integration_context(order))
+    subscription = Subscription(
+        company=order.company,
+        service=order.service,
+        order=order,
+        name=integration.subscription_display_name(order.subscription_name or order.service.name, attributes),
+        account_id=account_id,
+        quantity=order.quantity,
+        term=order.term,
+        billing_frequency=order.billing_frequency,
+        unit_cost=item.cost,
+        unit_price=item.selling_price,
+        currency=item.currency,
+        attributes=attributes,
+        provisioning_key=provisioning_key,
+    )
+    # The foreign keys are the validated order's own rows, and uniqueness (account id,
+    # provisioning key) is enforced by the INSERT itself: checking them first would add three
+    # queries per subscription and still race.
+    subscription.full_clean(exclude=["company", "service", "order"], validate_unique=False, validate_constraints=False)
+    facts.hold(subscription)
+    return subscription
