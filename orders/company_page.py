@@ -26,6 +26,7 @@ from catalog.selectors import available_price_items_on, price_list_for
 
 from .pricing import format_exact
 from .selectors import search_subscriptions, structure_subscriptions
+from .services import new_service_refusal
 
 
 def subscription_structure_items(company: Company, query: str) -> list[StructureItem]:
@@ -37,8 +38,7 @@ def subscription_structure_items(company: Company, query: str) -> list[Structure
 
 def service_offer(company: Company) -> ServiceOffer:
     price_list = price_list_for(company)
-    # NEW SERVICE is for customers only, and only when a price list says what they may buy.
-    can_order = company.kind == Company.Kind.CUSTOMER and price_list is not None
+    can_order = new_service_refusal(company, price_list) is None
 
     def rows() -> list[ServiceRow]:
         return [

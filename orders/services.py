@@ -76,17 +76,24 @@ def _lock_draft(order_id: int, user: User) -> Order:
     return order
 
 
+def new_service_refusal(company: Company, price_list) -> ValidationError | None:
+    """Why NEW SERVICE cannot be used on `company` (buying from `price_list`), or None when it can:
+    services are ordered for customers only, and only when a price list says what they may buy.
+    The company page shows the button by this rule; order_create enforces it for crafted POSTs."""
+    if company.kind != Company.Kind.CUSTOMER:
+        params = {"company": company.name, "kind": company.get_kind_display()}
+        return ValidationError(NOT_A_CUSTOMER, code="not_a_customer", params=params)
+    if price_list is None:
+        return ValidationError(NO_PRICE_LIST, code="no_price_list", params={"company": company.name})
+    return None
+
+
 @transaction.atomic
 def order_create(*, company: Company, user: User) -> Order:
     """A new Draft for NEW SERVICE on `company` (its uuid is the QuoteId)."""
     _require_visible(user, company)
-    if company.kind != Company.Kind.CUSTOMER:
-        # The page offers NEW SERVICE on customers only; a crafted POST gets the reason instead.
-        raise ValidationError(
-            NOT_A_CUSTOMER, code="not_a_customer", params={"company": company.name, "kind": company.get_kind_display()}
-        )
-    if price_list_for(company) is None:
-        raise ValidationError(NO_PRICE_LIST, code="no_price_list", params={"company": company.name})
+    if refusal := new_service_refusal(company, price_list_for(company)):
+        raise refusal
     order = Order(
         company=company,
         created_by=user,
