@@ -3,7 +3,7 @@ on a day, and whether terms were accepted.
 
 Each rule is written once, batch-native, in PriceBook: the wizard asks it for one company and one
 service, the worker for the companies and services of a whole batch of due jobs (three queries
-either way). The single-item helpers below are a PriceBook of one.
+either way). "The price on a day" is items_in_force, which the company page's list uses too.
 """
 
 import datetime as dt
@@ -110,24 +110,11 @@ def price_book(*, company_ids: Iterable[int], day: dt.date, service_ids: Iterabl
     return book
 
 
-# --- One company, one service: a PriceBook of one ---------------------------------------------
+# --- One company ---------------------------------------------------------------------------
 
 
 def price_list_for(company: Company) -> PriceList | None:
     return PriceList.objects.filter(assignments__company=company).first()
-
-
-def price_item_on(*, company: Company, service: Service, frequency: str, term: str, day: dt.date) -> PriceListItem | None:
-    """The item in force on `day` for the company's price list."""
-    return price_book(company_ids=[company.pk], service_ids=[service.pk], day=day).item(
-        company.pk, service.pk, frequency, term
-    )
-
-
-def terms_accepted(*, company: Company, service: Service) -> bool:
-    return price_book(company_ids=[company.pk], service_ids=[service.pk], day=dt.date.today()).terms_accepted(
-        company.pk, service
-    )
 
 
 def services_on_price_list(price_list: PriceList | None) -> QuerySet[Service]:

@@ -27,7 +27,8 @@ UTC = dt.timezone.utc
 SUBJECT_TEMPLATE = "imports/email/import_completed.subject.txt"
 TEXT_TEMPLATE = "imports/email/import_completed.txt"
 HTML_TEMPLATE = "imports/email/import_completed.html"
-NOTIFIED_STATUSES = (ImportJob.Status.COMPLETED, ImportJob.Status.FAILED)
+# The jobs that ran (Completed or Failed) are told about; a cancelled one is not.
+NOTIFIED_STATUSES = ImportJob.RAN_STATUSES
 # A dispatch pass re-sends emails of jobs finished this recently that were never sent (the
 # worker died between commit and sending). Older ones are history, not news.
 UNSENT_LOOKBACK = dt.timedelta(days=1)

@@ -67,8 +67,8 @@ def schedule_provisioning(request, wizard: Wizard):
     The path to the job is this view → imports.services.provisioning_schedule → orders.services.order_submit
     (lock, re-validate every step, mark Submitted) → import_job_create_for_order, in one transaction.
     """
-    if problem := wizard.problem():
-        raise problem  # wizard_step sends the reseller back to that step with the reason
+    # order_submit re-validates every step under the order's lock; a WizardStepError it raises sends
+    # the reseller back to that step (wizard_step), so nothing is validated twice here.
     form = ScheduleForm(request.POST, now=wizard.now)
     if form.is_valid():
         try:

@@ -71,7 +71,7 @@ def _lock_draft(order_id: int, user: User) -> Order:
     )
     if order is None:
         raise Order.DoesNotExist
-    if order.status != Order.Status.DRAFT:
+    if not order.is_editable:
         raise OrderNotDraft(order)
     return order
 

@@ -81,7 +81,7 @@ def wizard_step(step: str, *, methods=("GET", "POST")):
                 order = draft_for_user(request.user, order_uuid=order_uuid)
             except Http404:
                 order = order_for_user(request.user, order_uuid=order_uuid)  # 404 unless it is the user's own
-                if order.status == Order.Status.DRAFT:
+                if order.is_editable:
                     raise
                 return _already_scheduled(request, order)
             if request.method not in methods:  # after the lookup: someone else's draft is 404 whatever the method
