@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# gunicorn worker processes of `make serve`.
+WEB_WORKERS ?= 2
 SEED_PASSWORD ?= icp-demo-2024
 # How long `make run` lets the worker finish its task on Ctrl-C before killing it.
 WORKER_STOP_SECONDS ?= 5
@@ -10,7 +12,7 @@ WORKER_STOP_SECONDS ?= 5
 TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test worker install migrate seed services browser check-deploy bench bench-tree messages clean
+.PHONY: run serve test worker install migrate seed services browser check-deploy bench bench-tree messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11-compatible interpreter" >&2; exit 1; }
@@ -37,6 +39,24 @@ run: seed
 	@bash -c 'set -m; \
 	  $(PY) manage.py qcluster & worker=$$!; \
 	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & web=$$!; \
+	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM -- -$$web 2>/dev/null; kill -TERM -- -$$worker 2>/dev/null; \
+	    for _ in $$(seq 1 $(WORKER_STOP_SECONDS)); do kill -0 $$worker 2>/dev/null || break; sleep 1; done; \
+	    kill -KILL -- -$$worker 2>/dev/null; wait; exit 0; }; \
+	  trap stop INT TERM; wait -n; stop'
+
+# Production: gunicorn (WEB_WORKERS processes, static files by WhiteNoise) and one worker, on
+# 127.0.0.1:$(PORT) behind a TLS-terminating proxy that sets X-Forwarded-Proto. Needs
+# DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS. Ctrl-C/SIGTERM stops both, as in `run`.
+serve: export DJANGO_ENV = production
+serve: install
+	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve: set DJANGO_SECRET_KEY" >&2; exit 1; }
+	@test -n "$$DJANGO_ALLOWED_HOSTS" || { echo "make serve: set DJANGO_ALLOWED_HOSTS" >&2; exit 1; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo "Starting one qcluster worker and gunicorn ($(WEB_WORKERS) workers) on http://127.0.0.1:$(PORT)"
+	@bash -c 'set -m; \
+	  $(PY) manage.py qcluster & worker=$$!; \
+	  $(VENV)/bin/gunicorn icp.wsgi --bind 127.0.0.1:$(PORT) --workers $(WEB_WORKERS) --access-logfile - & web=$$!; \
 	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM -- -$$web 2>/dev/null; kill -TERM -- -$$worker 2>/dev/null; \
 	    for _ in $$(seq 1 $(WORKER_STOP_SECONDS)); do kill -0 $$worker 2>/dev/null || break; sleep 1; done; \
 	    kill -KILL -- -$$worker 2>/dev/null; wait; exit 0; }; \

@@ -4,6 +4,7 @@ Every variable is documented in `.env.example`. A `.env` file beside manage.py i
 when present; real environment variables win over it.
 """
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -38,7 +39,19 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+
+
+def _allowed_hosts() -> list[str]:
+    hosts = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+    if hosts:
+        return hosts
+    if PRODUCTION:
+        # An empty list would answer every request with 400: refuse to start instead.
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
+    return ["127.0.0.1", "localhost", "testserver"]
+
+
+ALLOWED_HOSTS = _allowed_hosts()
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Absolute address of the portal, used for links in emails (sent from a worker, which has no request).
@@ -62,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_ROOT from the app server (gunicorn in `make serve`): no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,6 +144,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves hashed, compressed copies (collectstatic, then WhiteNoise, cached forever);
+    # development and tests keep the plain storage so they need no collectstatic.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if not PRODUCTION:
+    # WhiteNoise warns when STATIC_ROOT does not exist; development serves static files from the
+    # finders (runserver) and never needs collectstatic.
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Mail: console by default; EMAIL_URL (e.g. smtp+tls://user:pass@host:587) switches to SMTP.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@marketplacepe.intcomexcloud.com")

@@ -1,9 +1,15 @@
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import ImportJob, ImportRow
+from .models import ImportJob, ImportRow, Notification
+from .outbox import notifications_retry_now
 from .services import import_cancel
+
+NOTIFICATION_FIELDS = (
+    "kind", "status", "attempts", "next_attempt_at", "last_error", "sent_at", "created_at", "message_id",
+)
 
 
 class ImportRowInline(admin.TabularInline):
@@ -28,6 +34,23 @@ class ImportRowInline(admin.TabularInline):
         return False
 
 
+class NotificationInline(admin.TabularInline):
+    """The job's emails, view-only: the outbox moves them (staff retry from the Notification list)."""
+
+    model = Notification
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = NOTIFICATION_FIELDS
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = (
@@ -40,7 +63,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_select_related = ("created_by", "company")
     fields = (
         "name", "account_type", "source", "status", "due_at", "created_by", "company", "notify_emails", "created_at",
-        "claimed_at", "lease_expires_at", "finished_at", "imported_count", "error_count", "notified_at",
+        "claimed_at", "lease_expires_at", "finished_at", "imported_count", "error_count",
     )
     # Status and the worker's bookkeeping move only through imports.states, never by hand. The due
     # time is a service's to change (rescheduling moves the worker's schedule too). What the job is,
@@ -48,9 +71,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     # extra recipients of the email may be corrected here.
     readonly_fields = (
         "account_type", "source", "status", "due_at", "created_by", "company", "created_at", "claimed_at",
-        "lease_expires_at", "finished_at", "imported_count", "error_count", "notified_at",
+        "lease_expires_at", "finished_at", "imported_count", "error_count",
     )
-    inlines = [ImportRowInline]
+    inlines = [ImportRowInline, NotificationInline]
     actions = ["cancel_pending"]
 
     def has_add_permission(self, request):
@@ -96,3 +119,34 @@ class ImportRowAdmin(admin.ModelAdmin):
         # View-only, like the inline on its job: what a row provisions (its order or file line, its
         # parent account, its job) was settled when the job was created, and its outcome is the worker's.
         return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("job", "kind", "status", "attempts", "next_attempt_at", "last_error", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("job__name", "message_id", "last_error")
+    list_select_related = ("job",)
+    date_hierarchy = "created_at"
+    fields = ("job", *NOTIFICATION_FIELDS)
+    # Only the outbox moves a notification (sent only after the mail server accepted it); staff
+    # can ask for an earlier attempt with the action below, never mark one sent by hand.
+    readonly_fields = fields
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request):
+        # Written by the run that finishes the job, in its transaction.
+        return False
+
+    @admin.action(description=_("Retry now"), permissions=["change"])
+    def retry_now(self, request, queryset):
+        count = notifications_retry_now(notification_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d notification will be sent with the next pass.",
+                "%(count)d notifications will be sent with the next pass.",
+                count,
+            ) % {"count": count},
+            messages.SUCCESS,
+        )

@@ -4,6 +4,10 @@ A job is either one scheduled provisioning (one row, Source "Scheduled provision
 bulk import (many rows, Source "Import"). Its status moves only through imports.states.
 """
 
+import datetime as dt
+import uuid
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -55,8 +59,6 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     imported_count = models.PositiveIntegerField(_("Imported accounts (No.)"), default=0)
     error_count = models.PositiveIntegerField(_("Errors (No.)"), default=0)
-    # Set when the "Your import is completed" email has been handed to the mail backend.
-    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
     # Recipients besides the creator (the company contact when Notify me was checked).
     notify_emails = models.JSONField(_("also notify"), default=list, blank=True)
 
@@ -158,3 +160,56 @@ class ImportRow(models.Model):
     def provisioning_key(self) -> str:
         """The Subscription.provisioning_key this row writes: unique, so a row provisions at most once."""
         return f"{PROVISIONING_KEY_PREFIX}{self.pk}"
+
+
+def _message_domain() -> str:
+    """The right-hand side of our Message-IDs: the sender's domain, so they are ours and unique."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+class Notification(models.Model):
+    """One message to send about a job: the outbox.
+
+    Written in the very transaction that finishes the job, so a finished job always has its
+    message to send and a rolled-back one never has. It is marked sent only after the mail
+    server accepted it: a worker dying in between sends it again (same Message-ID), never drops it.
+    """
+
+    class Kind(models.TextChoices):
+        IMPORT_FINISHED = "import_finished", _("Your import is completed")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        # Given up after imports.outbox.MAX_ATTEMPTS failures; staff can still "Retry now".
+        FAILED = "failed", _("Failed")
+
+    job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, default=Kind.IMPORT_FINISHED)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # When a sender may pick it up: due now, after a backoff, or after a sender's lease ran out.
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    # The email's Message-ID header, fixed once: a re-send after a crash is the same message to
+    # mail clients. A uuid part keeps it unique across databases (job ids restart after a reset).
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
+        constraints = [models.UniqueConstraint(fields=["job", "kind"], name="notification_unique_job_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.job_id})"
+
+    @classmethod
+    def for_job(cls, job_id: int, *, now: dt.datetime, kind: str = Kind.IMPORT_FINISHED) -> "Notification":
+        """The unsaved row of a job that has just finished, due at once."""
+        message_id = f"<import-{job_id}-{kind}.{uuid.uuid4().hex}@{_message_domain()}>"
+        return cls(job_id=job_id, kind=kind, next_attempt_at=now, created_at=now, message_id=message_id)

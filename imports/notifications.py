@@ -1,10 +1,11 @@
-"""The "Your import is completed" email, sent once per finished job.
+"""The "Your import is completed" email: what it says, and sending it from the outbox.
 
-Sent after the run's transaction commits (transaction.on_commit), so nobody is told about a
-subscription that was rolled back. "Exactly once" is a conditional UPDATE on `notified_at`:
-whoever sets it (the worker's on_commit callback, or a later dispatch pass picking up an email
-a killed worker never sent) is the one that sends. If the mail backend fails, the claim is
-released so a later pass tries again.
+The run that finishes a job writes its Notification row in the same transaction (imports.runner),
+so a finished job always has its email queued and a rolled-back one never has. After commit the
+run hands the ids to import_notifications_send (the fast path); every dispatch pass also sends
+whatever the outbox has due (imports_notify_unsent), so a worker killed before or while sending
+loses nothing. A message is marked sent only after the mail server accepted it (imports.outbox):
+at worst it goes out twice, with the same Message-ID, never zero times.
 """
 
 import datetime as dt
@@ -12,14 +13,13 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from .claiming import claim_ids
-from .models import ImportJob, ImportRow
+from . import outbox
+from .models import ImportJob, ImportRow, Notification
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -27,11 +27,8 @@ UTC = dt.timezone.utc
 SUBJECT_TEMPLATE = "imports/email/import_completed.subject.txt"
 TEXT_TEMPLATE = "imports/email/import_completed.txt"
 HTML_TEMPLATE = "imports/email/import_completed.html"
-# The jobs that ran (Completed or Failed) are told about; a cancelled one is not.
-NOTIFIED_STATUSES = ImportJob.RAN_STATUSES
-# A dispatch pass re-sends emails of jobs finished this recently that were never sent (the
-# worker died between commit and sending). Older ones are history, not news.
-UNSENT_LOOKBACK = dt.timedelta(days=1)
+# At most this many emails at the start of a dispatch pass, so a backlog cannot hold back due jobs.
+UNSENT_PASS_LIMIT = 1000
 
 
 def my_imports_url() -> str:
@@ -93,7 +90,12 @@ def _render_key(context: dict) -> tuple:
 
 
 def import_email_build(
-    job: ImportJob, rows: list[ImportRow] | None = None, *, connection=None, rendered: dict | None = None
+    job: ImportJob,
+    rows: list[ImportRow] | None = None,
+    *,
+    connection=None,
+    rendered: dict | None = None,
+    message_id: str | None = None,
 ) -> EmailMultiAlternatives:
     """The email of a finished job. `rendered` (a dict kept for one sending run) remembers
     rendered bodies: the jobs a reseller scheduled together usually produce the very same
@@ -107,21 +109,12 @@ def import_email_build(
             rendered[key] = _render(context)
         subject, text, html = rendered[key]
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=import_recipients(job), connection=connection
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=import_recipients(job), connection=connection,
+        # The outbox's id for this message, the same on a re-send (Django makes one up otherwise).
+        headers={"Message-ID": message_id} if message_id else None,
     )
     message.attach_alternative(html, "text/html")
     return message
-
-
-def _claim(job_ids: list[int], *, stamp: dt.datetime) -> list[int]:
-    with transaction.atomic():
-        unsent = ImportJob.objects.filter(pk__in=job_ids, status__in=NOTIFIED_STATUSES, notified_at__isnull=True)
-        return claim_ids(
-            unsent.order_by("id"),
-            limit=None,
-            move=lambda ids: ImportJob.objects.filter(pk__in=ids, notified_at__isnull=True).update(notified_at=stamp),
-            move_one=lambda pk: ImportJob.objects.filter(pk=pk, notified_at__isnull=True).update(notified_at=stamp) == 1,
-        )
 
 
 def _load(job_ids: list[int]) -> dict[int, tuple[ImportJob, list[ImportRow]]]:
@@ -135,53 +128,103 @@ def _load(job_ids: list[int]) -> dict[int, tuple[ImportJob, list[ImportRow]]]:
     return {job.pk: (job, list(job.rows.all())) for job in jobs}
 
 
-def import_notifications_send(
-    *, job_ids: list[int], loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None
-) -> int:
-    """Email each finished job of `job_ids` that has not been emailed yet; returns how many were sent.
+def _close_quietly(mail) -> None:
+    """Drop a connection a failure may have broken; the next send opens a fresh one."""
+    try:
+        mail.close()
+    except Exception:
+        logger.debug("Closing the mail connection failed.", exc_info=True)
 
-    `loaded` (job id → the job and its rows, as the run that just finished them left them in
-    memory) spares reading them again; jobs missing from it are read from the database.
-    """
-    if not job_ids:
-        return 0
-    stamp = timezone.now()
-    claimed = _claim(list(job_ids), stamp=stamp)
-    if not claimed:
-        return 0
-    loaded = dict(loaded or {})
-    missing = [pk for pk in claimed if pk not in loaded]
+
+def _deliver(
+    notification_ids: list[int], *, now: dt.datetime, loaded: dict, rendered: dict
+) -> int:
+    """Send each claimed notification and mark it sent right after the server accepted it."""
+    notifications = list(Notification.objects.filter(pk__in=notification_ids).order_by("id"))
+    missing = {n.job_id for n in notifications} - loaded.keys()
     if missing:
-        loaded.update(_load(missing))
+        loaded.update(_load(sorted(missing)))
     sent = 0
-    unsent: list[int] = []
-    rendered: dict = {}
     mail = get_connection()
-    with mail:
-        for job, rows in (loaded[pk] for pk in sorted(claimed) if pk in loaded):
+    try:
+        for notification in notifications:
+            job, rows = loaded[notification.job_id]
+            if not import_recipients(job):
+                outbox.notification_mark_sent(notification.pk, now=now, note=outbox.NOTE_NO_RECIPIENTS)
+                continue
             try:
-                if not import_recipients(job):
-                    continue
-                import_email_build(job, rows, connection=mail, rendered=rendered).send()
-                sent += 1
-            except Exception:
-                logger.exception("Could not send the import email of job %s; a later pass retries.", job.pk)
-                unsent.append(job.pk)
-    if unsent:
-        ImportJob.objects.filter(pk__in=unsent, notified_at=stamp).update(notified_at=None)
+                import_email_build(
+                    job, rows, connection=mail, rendered=rendered, message_id=notification.message_id
+                ).send()
+            except Exception as exc:
+                # Refused, timed out, anything: the job keeps its status, the message its place in
+                # the outbox, and a later pass tries again after the backoff.
+                logger.warning("Could not send notification %s of import job %s.", notification.pk, job.pk, exc_info=True)
+                outbox.notification_mark_failed(
+                    notification.pk, now=now, attempts=notification.attempts + 1, error=f"{type(exc).__name__}: {exc}"
+                )
+                _close_quietly(mail)
+                continue
+            # Accepted by the mail server: only now is it sent. Dying before this line means this
+            # one message goes out again when its lease ends, with the same Message-ID.
+            outbox.notification_mark_sent(notification.pk, now=now)
+            sent += 1
+    finally:
+        _close_quietly(mail)
     return sent
 
 
+def outbox_send(
+    *,
+    now: dt.datetime,
+    limit: int | None = None,
+    job_ids: list[int] | None = None,
+    loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None,
+) -> int:
+    """Send the outbox's due notifications (of `job_ids` if given, at most `limit`); returns how
+    many emails the mail server accepted.
+
+    Claimed a chunk at a time, each under a lease short enough to be sent well within it.
+    `loaded` (job id → the job and its rows, as the run that just finished them left them in
+    memory) spares reading them again; jobs missing from it are read from the database.
+    """
+    loaded = dict(loaded or {})
+    rendered: dict = {}
+    sent = 0
+    remaining = limit
+    while remaining is None or remaining > 0:
+        chunk = outbox.CLAIM_CHUNK if remaining is None else min(outbox.CLAIM_CHUNK, remaining)
+        claimed = outbox.notifications_claim(now=now, limit=chunk, job_ids=job_ids)
+        if not claimed:
+            break
+        if remaining is not None:
+            remaining -= len(claimed)
+        sent += _deliver(claimed, now=now, loaded=loaded, rendered=rendered)
+    return sent
+
+
+def import_notifications_send(
+    *,
+    job_ids: list[int],
+    loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Send the due notifications of `job_ids` now; returns how many emails were sent.
+
+    The fast path a run hands its finished jobs to after commit; if it never runs (the worker
+    died), the outbox still has them and the next dispatch pass sends them.
+    """
+    if not job_ids:
+        return 0
+    return outbox_send(now=now or timezone.now(), job_ids=list(set(job_ids)), loaded=loaded)
+
+
 def import_notify(*, job_id: int) -> bool:
-    """Email one finished job if nobody has yet; True when this call sent it."""
+    """Send one job's email if it is due and unsent; True when this call sent it."""
     return import_notifications_send(job_ids=[job_id]) == 1
 
 
 def imports_notify_unsent(*, now: dt.datetime) -> int:
-    """Send the emails that a worker killed between its commit and its on_commit never sent."""
-    job_ids = list(
-        ImportJob.objects.filter(
-            status__in=NOTIFIED_STATUSES, notified_at__isnull=True, finished_at__gte=now - UNSENT_LOOKBACK
-        ).values_list("pk", flat=True)[:1000]
-    )
-    return import_notifications_send(job_ids=job_ids)
+    """What a dispatch pass sends first: everything the outbox has due (new messages whose
+    worker died before sending them, retries whose backoff ended, leases that ran out)."""
+    return outbox_send(now=now, limit=UNSENT_PASS_LIMIT)

@@ -19,7 +19,6 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
@@ -35,7 +34,7 @@ from orders.provisioning import subscription_build
 from orders.validation import order_problems
 
 from . import states
-from .models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow
+from .models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
 from .notifications import import_notifications_send
 
 logger = logging.getLogger(__name__)
@@ -187,6 +186,17 @@ def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
         job.company, job.created_by = companies[job.company_id], users[job.created_by_id]
 
 
+def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | None = None) -> None:
+    """After commit, send the emails the run just wrote to the outbox (the fast path). If this
+    never runs (worker killed) or fails, the next dispatch pass sends them from the outbox; so a
+    failure here is logged (robust) rather than raised into the run, which has committed."""
+
+    def send_import_emails():
+        import_notifications_send(job_ids=job_ids, loaded=loaded, now=now)
+
+    transaction.on_commit(send_import_emails, robust=True)
+
+
 def _run_batch(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
     """Run claimed jobs inside the caller's transaction; returns job id → final status."""
     jobs_qs = ImportJob.objects.filter(pk__in=job_ids, status=Status.IN_PROGRESS)
@@ -233,8 +243,10 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
         if moved != len(ids):
             raise LostClaim(f"{len(ids) - moved} import job(s) were no longer in progress; rolling back.")
     AuditLogEntry.objects.bulk_create(audit)
+    # The outbox: each finished job's email, committed with its final status or not at all.
+    Notification.objects.bulk_create([Notification.for_job(pk, now=now) for pk in results])
     loaded = {job.pk: (job, rows_of_job[job.pk]) for job in jobs}
-    transaction.on_commit(partial(import_notifications_send, job_ids=list(results), loaded=loaded))
+    _hand_off_emails(list(results), now=now, loaded=loaded)
     return results
 
 
@@ -261,7 +273,8 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime) -> dict[int, str]:
                 company=job.company, actor=job.created_by, action="import.failed",
                 message=f"Import '{job}' failed: {JOB_UNEXPECTED_ERROR}",
             )
-            transaction.on_commit(partial(import_notifications_send, job_ids=[job_id]))
+            Notification.objects.bulk_create([Notification.for_job(job_id, now=now)])
+            _hand_off_emails([job_id], now=now)
             return {job_id: status}
     except Exception:
         # Left In progress: lease recovery hands it to a later pass.

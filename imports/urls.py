@@ -5,6 +5,7 @@ from . import views
 app_name = "imports"
 urlpatterns = [
     path("", views.my_imports, name="my_imports"),
+    path("health/", views.health, name="health"),
     path("<int:job_id>/cancel/", views.cancel, name="cancel"),
     # The Order review's "Schedule provisioning" button (the review page itself is orders:review).
     path("schedule/<uuid:order_uuid>/", views.schedule_provisioning, name="schedule_provisioning"),

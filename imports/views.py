@@ -2,6 +2,7 @@
 "Schedule provisioning" button, which creates the job."""
 
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -15,6 +16,7 @@ from orders.forms import ScheduleForm
 from orders.views import ALREADY_SCHEDULED, SCHEDULED, review_response, wizard_step
 from orders.wizard import STEP_REVIEW, Wizard
 
+from .health import imports_health
 from .models import ImportJob
 from .selectors import import_for_user, imports_for
 from .services import JOB_CANCELLED, JOB_NOT_CANCELLABLE, import_cancel, provisioning_schedule
@@ -85,3 +87,11 @@ def schedule_provisioning(request, wizard: Wizard):
                 messages.info(request, ALREADY_SCHEDULED % names)
             return redirect("imports:my_imports")
     return review_response(request, wizard, form)
+
+
+@staff_member_required
+@require_safe
+def health(request):
+    """The figures of `manage.py imports_health`, for staff (linked from the admin index)."""
+    report = imports_health()
+    return render(request, "imports/health.html", {"health": report, "problems": report.problems()})

@@ -45,12 +45,15 @@ def test_the_admin_action_cancels_only_pending_imports(client, demo):
 
 
 def job_change_post(job, **fields):
-    """A change-form POST of the job admin, with its (view-only) rows inline."""
+    """A change-form POST of the job admin, with its (view-only) rows and notifications inline."""
     row = job.rows.get()
     data = {
         "name": job.name, "notify_emails": "[]",
         "rows-TOTAL_FORMS": "1", "rows-INITIAL_FORMS": "1", "rows-MIN_NUM_FORMS": "0", "rows-MAX_NUM_FORMS": "1000",
         "rows-0-id": str(row.pk), "rows-0-job": str(job.pk),
+        # The job's outbox notifications, view-only inline too (none before the job ran).
+        "notifications-TOTAL_FORMS": "0", "notifications-INITIAL_FORMS": "0",
+        "notifications-MIN_NUM_FORMS": "0", "notifications-MAX_NUM_FORMS": "1000",
     }
     data.update(fields)
     return data

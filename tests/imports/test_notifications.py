@@ -5,7 +5,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.test import override_settings
 from freezegun import freeze_time
 
-from imports.models import ImportJob
+from imports.models import ImportJob, Notification
 from imports.notifications import import_notifications_send, import_notify
 from imports.dispatch import dispatch_due_imports
 
@@ -99,8 +99,9 @@ def test_the_email_is_sent_once_per_job_whoever_tries(basic_job, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_due_imports(now=DUE)
     assert len(mailoutbox) == 1
-    basic_job.refresh_from_db()
-    assert basic_job.notified_at is not None
+    notification = basic_job.notifications.get()
+    assert notification.status == Notification.Status.SENT
+    assert notification.sent_at is not None
     # A later pass (which re-sends what a killed worker never sent) and a direct call find it sent.
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_due_imports(now=DUE + dt.timedelta(minutes=1))
@@ -139,11 +140,16 @@ class BrokenBackend(LocmemBackend):
         raise ConnectionRefusedError("smtp down")
 
 
-def test_a_mail_server_failure_releases_the_claim_so_a_later_pass_retries(basic_job, mailoutbox):
+def test_a_mail_server_failure_keeps_the_email_in_the_outbox_so_a_later_pass_retries(basic_job, mailoutbox):
     dispatch_due_imports(now=DUE)
     with override_settings(EMAIL_BACKEND=f"{__name__}.BrokenBackend"):
         assert import_notify(job_id=basic_job.pk) is False
-    basic_job.refresh_from_db()
-    assert basic_job.notified_at is None
-    assert import_notify(job_id=basic_job.pk) is True
+    notification = basic_job.notifications.get()
+    assert (notification.status, notification.attempts) == (Notification.Status.PENDING, 1)
+    assert "smtp down" in notification.last_error
+    # Backing off: asking again at once sends nothing; the pass after the backoff sends it.
+    assert import_notify(job_id=basic_job.pk) is False
+    assert mailoutbox == []
+    summary = dispatch_due_imports(now=notification.next_attempt_at)
+    assert summary.notified == 1
     assert len(mailoutbox) == 1

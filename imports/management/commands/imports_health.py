@@ -1,0 +1,69 @@
+import json
+
+from django.core.management.base import BaseCommand
+
+from imports.health import (
+    DEFAULT_OVERDUE_SECONDS,
+    DEFAULT_STALE_TICK_SECONDS,
+    DEFAULT_UNSENT_SECONDS,
+    imports_health,
+)
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the health of the import engine (pending, due, overdue and stuck jobs, unsent emails, the last "
+        "dispatch tick, cluster heartbeats). Exits 1 with one line on stderr when something is late or stuck."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--overdue-seconds", type=int, default=DEFAULT_OVERDUE_SECONDS,
+                            help="a pending job this late is a problem (default %(default)s)")
+        parser.add_argument("--stale-tick-seconds", type=int, default=DEFAULT_STALE_TICK_SECONDS,
+                            help="a last dispatch tick this old is a problem (default %(default)s)")
+        parser.add_argument("--unsent-seconds", type=int, default=DEFAULT_UNSENT_SECONDS,
+                            help="an email unsent this long after its job finished is a problem (default %(default)s)")
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    def handle(self, *args, **options):
+        health = imports_health(
+            overdue_seconds=options["overdue_seconds"],
+            stale_tick_seconds=options["stale_tick_seconds"],
+            unsent_seconds=options["unsent_seconds"],
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(health.as_dict(), indent=2))
+        else:
+            self.stdout.write(self._text(health))
+        problems = health.problems()
+        if problems:
+            self.stderr.write("unhealthy: " + "; ".join(str(p) for p in problems))
+            raise SystemExit(1)
+
+    @staticmethod
+    def _text(health) -> str:
+        oldest = f" (oldest due {health.oldest_overdue_seconds}s ago)" if health.oldest_overdue_seconds is not None else ""
+        tick = _when(health.last_tick) + (f" ({health.last_tick_age_seconds}s ago)" if health.last_tick else "")
+        if not health.dispatch_schedule_exists:
+            tick += " (schedule missing: run migrate)"
+        rows = [
+            ("pending jobs", health.pending),
+            ("due now", health.due_now),
+            (f"overdue (> {health.overdue_seconds}s)", f"{health.overdue}{oldest}"),
+            ("in progress past lease", health.in_progress_past_lease),
+            ("unsent notifications",
+             f"{health.unsent_notifications} ({health.unsent_notifications_old} older than {health.unsent_seconds}s)"),
+            ("last dispatch tick", tick),
+        ]
+        if health.clusters is None:
+            rows.append(("cluster heartbeats", "unknown (not visible from this process)"))
+        elif not health.clusters:
+            rows.append(("cluster heartbeats", "none running"))
+        else:
+            rows.append(("cluster heartbeats", len(health.clusters)))
+            rows += [(f"  {c.cluster_id}", f"{c.host} {c.status}, {_when(c.last_heartbeat)}") for c in health.clusters]
+        return "\n".join(f"{label + ':':<28}{value}" for label, value in rows)

@@ -1,0 +1,93 @@
+"""The outbox's bookkeeping: claiming due notifications, marking them sent or failed, retrying.
+
+What a message says and the sending loop live in imports.notifications; this module only moves
+Notification rows, each move a conditional UPDATE:
+- claim: due Pending rows get `next_attempt_at = now + CLAIM_LEASE` (claim_ids, so two senders
+  never take the same row). The lease is what keeps a second sender off while the first one
+  sends; if the first dies, the row is due again when the lease ends. That is the only way a
+  message can go out twice: its sender died after the mail server accepted it and before
+  notification_mark_sent, and the re-send carries the same Message-ID.
+- sent: only after the mail server accepted the message, one UPDATE per message.
+- failed: attempts + 1, the error kept, due again after an exponential backoff; after
+  MAX_ATTEMPTS the row is Failed (staff see it in the admin and can "Retry now").
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+
+from .claiming import claim_ids
+from .models import Notification
+
+Status = Notification.Status
+
+# Longer than sending one claimed chunk can take (CLAIM_CHUNK messages over a slow SMTP server),
+# so a live sender never loses its rows to another one.
+CLAIM_LEASE = dt.timedelta(minutes=5)
+CLAIM_CHUNK = 25
+BACKOFF_BASE = dt.timedelta(minutes=1)
+BACKOFF_CAP = dt.timedelta(hours=1)
+# 1 + 2 + 4 + ... + 32 minutes, then hourly: about six hours of trying before giving up.
+MAX_ATTEMPTS = 12
+ERROR_MAX_LENGTH = 2000
+# Kept in last_error of a notification marked sent without sending (staff read it in the admin).
+NOTE_NO_RECIPIENTS = "Nothing sent: the job has no recipient."
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the `attempts`-th failure: 1, 2, 4, ... minutes, at most BACKOFF_CAP."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def notifications_claim(*, now: dt.datetime, limit: int, job_ids: list[int] | None = None) -> list[int]:
+    """Due Pending notifications (of `job_ids` if given), oldest due first → leased to this caller."""
+    lease_end = now + CLAIM_LEASE
+    with transaction.atomic():
+        due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+        if job_ids is not None:
+            due = due.filter(job_id__in=job_ids)
+
+        def still_due(ids):
+            return Notification.objects.filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now)
+
+        return claim_ids(
+            due.order_by("next_attempt_at", "id"),
+            limit=limit,
+            move=lambda ids: still_due(ids).update(next_attempt_at=lease_end),
+            move_one=lambda pk: still_due([pk]).update(next_attempt_at=lease_end) == 1,
+        )
+
+
+def notification_mark_sent(notification_id: int, *, now: dt.datetime, note: str = "") -> bool:
+    """Called only once the mail server accepted the message (or there was nothing to send)."""
+    return (
+        Notification.objects.filter(pk=notification_id, status=Status.PENDING).update(
+            status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1
+        )
+        == 1
+    )
+
+
+def notification_mark_failed(notification_id: int, *, now: dt.datetime, attempts: int, error: str) -> bool:
+    """The `attempts`-th attempt failed: due again after the backoff, or given up after MAX_ATTEMPTS."""
+    return (
+        Notification.objects.filter(pk=notification_id, status=Status.PENDING).update(
+            attempts=attempts,
+            last_error=error[:ERROR_MAX_LENGTH],
+            next_attempt_at=now + backoff(attempts),
+            status=Status.FAILED if attempts >= MAX_ATTEMPTS else Status.PENDING,
+        )
+        == 1
+    )
+
+
+def notifications_retry_now(*, notification_ids: list[int], now: dt.datetime) -> int:
+    """Staff's "Retry now": Pending or Failed ones become due at once; sent ones stay sent.
+
+    A Pending one that a sender holds right now (its lease) is made due too: the worst case is
+    that very message sent twice, with the same Message-ID, which staff asked for.
+    """
+    return Notification.objects.filter(pk__in=notification_ids, status__in=[Status.PENDING, Status.FAILED]).update(
+        status=Status.PENDING, next_attempt_at=now
+    )

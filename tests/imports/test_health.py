@@ -1,0 +1,282 @@
+"""Operator health: the imports_health selector, the command's exit code and output, the staff page."""
+
+import datetime as dt
+import io
+import json
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django_q.models import Schedule, Task
+from freezegun import freeze_time
+
+from imports.health import imports_health, unsent_notifications_count
+from imports.models import ImportJob, Notification
+from imports.schedule import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME
+
+from .helpers import UTC, schedule
+
+NOW = dt.datetime(2024, 7, 22, 15, 30, tzinfo=UTC)
+
+
+def tick(at: dt.datetime, *, success=True) -> Task:
+    """A finished run of the every-minute dispatch task, as django-q2 records it."""
+    return Task.objects.create(
+        id=uuid.uuid4().hex, name=f"tick-{at:%H%M%S}", func=DISPATCH_SCHEDULE_FUNC,
+        started=at - dt.timedelta(seconds=55), stopped=at, success=success,
+    )
+
+
+def finished_unsent(demo, *, finished_at, status=Notification.Status.PENDING, **fields) -> ImportJob:
+    """A job that ran, with its outbox row written in the same transaction and not sent yet."""
+    finished = job(demo, due_at=finished_at - dt.timedelta(minutes=1), status=ImportJob.Status.COMPLETED,
+                   finished_at=finished_at, **fields)
+    notification = Notification.for_job(finished.pk, now=finished_at)
+    notification.status = status
+    notification.save()
+    return finished
+
+
+def job(demo, *, due_at, **fields) -> ImportJob:
+    created = schedule(demo, due_at=due_at)
+    if fields:
+        ImportJob.objects.filter(pk=created.pk).update(**fields)
+    return created
+
+
+@pytest.fixture
+def healthy(demo):
+    """The demo data with a dispatch tick a minute ago: nothing is late."""
+    with freeze_time(NOW - dt.timedelta(hours=1)):
+        job(demo, due_at=NOW + dt.timedelta(hours=1))  # pending, not yet due
+    tick(NOW - dt.timedelta(seconds=60))
+    return demo
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    try:
+        call_command("imports_health", *args, stdout=out, stderr=err)
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, out.getvalue(), err.getvalue()
+
+
+# --- the figures -------------------------------------------------------------------------------
+
+
+def test_pending_due_and_overdue_count_only_pending_jobs(demo):
+    with freeze_time(NOW - dt.timedelta(hours=2)):
+        job(demo, due_at=NOW + dt.timedelta(minutes=5))  # pending, later
+        job(demo, due_at=NOW - dt.timedelta(seconds=30))  # due, within the threshold
+        job(demo, due_at=NOW - dt.timedelta(seconds=300))  # overdue by 5 minutes
+        job(demo, due_at=NOW - dt.timedelta(hours=1), status=ImportJob.Status.CANCELLED)
+        job(demo, due_at=NOW - dt.timedelta(hours=1), status=ImportJob.Status.COMPLETED)
+
+    health = imports_health(now=NOW, overdue_seconds=120)
+
+    assert (health.pending, health.due_now, health.overdue) == (3, 2, 1)
+    assert health.oldest_overdue_seconds == 300
+    assert imports_health(now=NOW, overdue_seconds=20).overdue == 2
+
+
+def test_in_progress_counts_only_jobs_past_their_lease(demo):
+    with freeze_time(NOW - dt.timedelta(hours=1)):
+        status = ImportJob.Status.IN_PROGRESS
+        job(demo, due_at=NOW - dt.timedelta(minutes=30), status=status, lease_expires_at=NOW - dt.timedelta(seconds=1))
+        job(demo, due_at=NOW - dt.timedelta(minutes=1), status=status, lease_expires_at=NOW + dt.timedelta(minutes=5))
+
+    assert imports_health(now=NOW).in_progress_past_lease == 1
+
+
+def test_unsent_notifications_are_outbox_rows_not_sent(demo):
+    with freeze_time(NOW - dt.timedelta(hours=1)):
+        finished_unsent(demo, finished_at=NOW - dt.timedelta(minutes=20))
+        finished_unsent(demo, finished_at=NOW - dt.timedelta(minutes=1))
+        finished_unsent(demo, finished_at=NOW - dt.timedelta(minutes=30), status=Notification.Status.FAILED)
+        finished_unsent(demo, finished_at=NOW - dt.timedelta(minutes=40), status=Notification.Status.SENT)
+
+    assert unsent_notifications_count(NOW) == 3
+    assert unsent_notifications_count(NOW, older_than=dt.timedelta(seconds=600)) == 2
+    health = imports_health(now=NOW, unsent_seconds=600)
+    assert (health.unsent_notifications, health.unsent_notifications_old) == (3, 2)
+
+
+def test_the_last_tick_is_the_newest_finished_dispatch_task(demo):
+    assert Schedule.objects.filter(name=DISPATCH_SCHEDULE_NAME).exists()
+    assert imports_health(now=NOW).last_tick is None
+
+    tick(NOW - dt.timedelta(minutes=5))
+    tick(NOW - dt.timedelta(seconds=70), success=False)  # a failed run still shows the tick is alive
+    Task.objects.create(id="other", name="other", func="math.floor", started=NOW, stopped=NOW, success=True)
+
+    health = imports_health(now=NOW)
+    assert health.dispatch_schedule_exists
+    assert health.last_tick == NOW - dt.timedelta(seconds=70)
+    assert health.last_tick_age_seconds == 70
+
+
+def test_cluster_heartbeats_are_unknown_with_the_orm_broker_and_a_local_cache(demo):
+    assert imports_health(now=NOW).clusters is None
+
+
+def test_cluster_heartbeats_are_unknown_when_the_broker_fails(demo, settings, monkeypatch):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/nonexistent"}}
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("django_q.status.Stat.get_all", broken)
+    assert imports_health(now=NOW).clusters is None
+
+
+def test_cluster_heartbeats_come_from_django_q_stats(demo, settings, monkeypatch):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/tmp"}}
+
+    class FakeStat:
+        cluster_id, host, status, timestamp = "c1", "web-1", "Idle", NOW - dt.timedelta(seconds=2)
+
+    monkeypatch.setattr("django_q.status.Stat.get_all", staticmethod(lambda: [FakeStat()]))
+    (cluster,) = imports_health(now=NOW).clusters
+    assert (cluster.cluster_id, cluster.host, cluster.status, cluster.last_heartbeat) == ("c1", "web-1", "Idle", FakeStat.timestamp)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+@freeze_time(NOW)
+def test_the_command_exits_0_when_nothing_is_late(healthy):
+    code, out, err = run()
+
+    assert code == 0, err
+    assert err == ""
+    assert "pending jobs:" in out and "due now:" in out and "last dispatch tick:" in out
+    assert "2024-07-22 15:29:00 UTC (60s ago)" in out
+    assert "cluster heartbeats:" in out and "unknown" in out
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({"due_at": NOW - dt.timedelta(seconds=500)}, "1 pending job(s) overdue by more than 120s (oldest by 500s)"),
+        (
+            {"due_at": NOW - dt.timedelta(minutes=30), "status": ImportJob.Status.IN_PROGRESS,
+             "lease_expires_at": NOW - dt.timedelta(seconds=5)},
+            "1 job(s) in progress past their lease",
+        ),
+        ({"finished_at": NOW - dt.timedelta(minutes=11)}, "1 notification(s) unsent for more than 600s"),
+    ],
+)
+def test_the_command_exits_1_with_one_line_when_something_is_late_or_stuck(healthy, fields, reason):
+    if "finished_at" in fields:
+        finished_unsent(healthy, **fields)
+    else:
+        job(healthy, **fields)
+
+    code, out, err = run()
+
+    assert code == 1
+    assert err.splitlines() == [f"unhealthy: {reason}"]
+
+
+@freeze_time(NOW)
+def test_a_stale_or_missing_tick_is_a_problem_and_thresholds_are_flags(demo):
+    assert run()[2] == "unhealthy: the dispatch schedule has never run\n"
+
+    tick(NOW - dt.timedelta(seconds=200))
+    code, _, err = run()
+    assert code == 1
+    assert err == "unhealthy: last dispatch tick 200s ago (more than 180s)\n"
+
+    assert run("--stale-tick-seconds", "300")[0] == 0
+
+
+@freeze_time(NOW)
+def test_several_problems_share_the_one_line(healthy):
+    job(healthy, due_at=NOW - dt.timedelta(seconds=130))
+    job(healthy, due_at=NOW - dt.timedelta(minutes=30), status=ImportJob.Status.IN_PROGRESS,
+        lease_expires_at=NOW - dt.timedelta(seconds=5))
+
+    code, _, err = run()
+
+    assert code == 1
+    assert err.splitlines() == [
+        "unhealthy: 1 job(s) in progress past their lease; 1 pending job(s) overdue by more than 120s (oldest by 130s)"
+    ]
+    assert run("--overdue-seconds", "200")[2].splitlines() == ["unhealthy: 1 job(s) in progress past their lease"]
+
+
+@freeze_time(NOW)
+def test_the_json_output(healthy):
+    job(healthy, due_at=NOW - dt.timedelta(seconds=500))
+
+    code, out, err = run("--json", "--unsent-seconds", "60")
+    data = json.loads(out)
+
+    assert code == 1 and err.startswith("unhealthy: ")
+    assert data["thresholds"] == {"overdue_seconds": 120, "stale_tick_seconds": 180, "unsent_seconds": 60}
+    assert (data["pending"], data["due_now"], data["overdue"], data["oldest_overdue_seconds"]) == (2, 1, 1, 500)
+    assert (data["in_progress_past_lease"], data["unsent_notifications"], data["unsent_notifications_old"]) == (0, 0, 0)
+    assert data["last_tick"] == "2024-07-22T15:29:00+00:00" and data["last_tick_age_seconds"] == 60
+    assert data["clusters"] is None
+    assert data["problems"] == ["1 pending job(s) overdue by more than 120s (oldest by 500s)"]
+    assert data["healthy"] is False
+
+
+# --- the staff page ----------------------------------------------------------------------------
+
+
+@freeze_time(NOW)
+def test_staff_see_the_figures(client, healthy):
+    job(healthy, due_at=NOW - dt.timedelta(seconds=500))
+    client.force_login(healthy.staff)
+
+    response = client.get(reverse("imports:health"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Import engine health" in page
+    health = response.context["health"]
+    assert (health.pending, health.due_now, health.overdue) == (2, 1, 1)
+    assert "1 pending job(s) overdue by more than 120s (oldest by 500s)" in page
+    assert "2024-07-22 15:29:00 UTC" in page
+    assert "unknown" in page
+
+
+@freeze_time(NOW)
+def test_the_page_speaks_spanish(client, healthy):
+    client.force_login(healthy.staff)
+    client.cookies["django_language"] = "es"
+
+    page = client.get(reverse("imports:health"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    assert "Salud del motor de importaciones" in page
+    assert "Trabajos pendientes" in page
+
+
+def test_the_admin_index_links_to_the_page(client, demo):
+    client.force_login(demo.staff)
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert reverse("imports:health") in page
+    assert "Companies" in page or "company" in page.lower()  # Django's own index still renders
+
+
+def test_resellers_are_refused(client, demo):
+    client.force_login(demo.admin_abbie)
+
+    response = client.get(reverse("imports:health"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
+
+
+def test_anonymous_users_are_sent_to_log_in(client, db):
+    response = client.get(reverse("imports:health"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
