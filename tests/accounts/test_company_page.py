@@ -3,7 +3,6 @@
 import datetime as dt
 import re
 import html as html_module
-import re
 
 import pytest
 from django.urls import reverse
