@@ -1,10 +1,12 @@
 """Django admin for the company tree, users (email login) and the audit log. Made for staff."""
 
+from axes.utils import reset as axes_reset
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import AccountNumber, AuditLogEntry, Company, User
 from .services import COMPANY_ID_FIELDS, company_create, company_update
@@ -123,11 +125,43 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "company")}),
         (
+            _("Contact information"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "address", "city", "country", "zip_code", "phone", "manager", "fax", "mobile",
+                    "department", "office", "home_phone", "job_title",
+                ),
+            },
+        ),
+        (
+            _("Login information"),
+            {"fields": ("primary_identity", "must_change_password", "password_expires_at")},
+        ),
+        (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
+    actions = ("unlock_login",)
+
+    @admin.action(description=_("Unblock login (clear failed login attempts)"))
+    def unlock_login(self, request, queryset):
+        # django-axes keeps the failures per account; clearing them ends a lockout at once. The
+        # AccessAttempt admin (Axes) does the same per address.
+        cleared = sum(axes_reset(username=user.email) for user in queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed login attempt record cleared.",
+                "%(count)d failed login attempt records cleared.",
+                cleared,
+            )
+            % {"count": cleared},
+            messages.SUCCESS,
+        )
+
     add_fieldsets = (
         (
             None,
@@ -154,10 +188,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "company", "actor", "action", "message")
+    list_display = ("created_at", "company", "actor", "impersonator", "action", "message")
     list_filter = ("action", "created_at")
-    list_select_related = ("company", "actor")
-    search_fields = ("company__name", "company__account_id__exact", "actor__email", "action", "message")
+    list_select_related = ("company", "actor", "impersonator")
+    search_fields = (
+        "company__name", "company__account_id__exact", "actor__email", "impersonator__email", "action", "message"
+    )
     date_hierarchy = "created_at"
 
 

@@ -6,3 +6,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = _("Companies and users")
+
+    def ready(self):
+        # Audits the start and the end of staff impersonation (django-hijack's signals).
+        from . import impersonation  # noqa: F401

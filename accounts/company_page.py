@@ -31,6 +31,8 @@ class StructureItem:
 
     label: str
     css_class: str
+    # The item's own page (e.g. a subscription's), linked from the sidebar when set.
+    url: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,17 @@ indexed `path LIKE 'prefix%'` query however deep or wide the tree is.
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models.functions import Concat, Substr
+from django.db.models.functions import Concat, Lower, Substr
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .dates import validate_portal_year
 from .tree import PATH_SEGMENT_WIDTH, TreePathField
 
 COMPANY_BELOW_ITSELF = _("A company cannot be moved below itself or one of its own child companies.")
+# What is unique in reality is unique on the whole platform (database constraints, whatever the caller).
+COMPANY_DOMAIN_TAKEN = _("Another company already has this domain; a domain belongs to one company only.")
+USER_EMAIL_TAKEN = _("Another user already has this email address; an email belongs to one user only.")
 
 
 class AccountNumber(models.Model):
@@ -70,7 +75,7 @@ class Company(models.Model):
     # CONTRACT DETAILS
     contract_id = models.CharField(_("contract ID"), max_length=100, blank=True)
     customer_id = models.CharField(_("customer ID"), max_length=100, blank=True)
-    contract_end_date = models.DateTimeField(_("company contract end date"), null=True, blank=True)
+    contract_end_date = models.DateTimeField(_("company contract end date"), null=True, blank=True, validators=[validate_portal_year])
     # CONTACT DETAILS
     address = models.CharField(_("address"), max_length=255, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
@@ -83,7 +88,7 @@ class Company(models.Model):
     technical_account_manager = models.CharField(_("technical account manager"), max_length=200, blank=True)
     technical_contact_email = models.EmailField(_("technical contact email"), blank=True)
     # PAYMENT DETAILS
-    billing_start_date = models.DateTimeField(_("billing start date"), null=True, blank=True)
+    billing_start_date = models.DateTimeField(_("billing start date"), null=True, blank=True, validators=[validate_portal_year])
     is_billable = models.BooleanField(_("is billable"), default=True)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     bank_name = models.CharField(_("bank name"), max_length=200, blank=True)
@@ -97,6 +102,13 @@ class Company(models.Model):
         ordering = ["path"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(parent=models.F("id")), name="company_not_own_parent"),
+            # Case-insensitive: AbbieBox.com and abbiebox.com are the same domain. Empty means none.
+            models.UniqueConstraint(
+                Lower("domain"),
+                condition=~models.Q(domain=""),
+                name="company_domain_unique",
+                violation_error_message=COMPANY_DOMAIN_TAKEN,
+            ),
         ]
 
     def __str__(self):
@@ -190,11 +202,37 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A portal user; logs in with its email and belongs to one company."""
 
+    class PrimaryIdentity(models.TextChoices):
+        INTERNAL = "internal", _("Internal")
+
     username = None
-    email = models.EmailField(_("email address"), unique=True)
+    email = models.EmailField(_("email address"), unique=True, error_messages={"unique": USER_EMAIL_TAKEN})
     company = models.ForeignKey(
         Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    # CONTACT INFORMATION of the manual's user page.
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    zip_code = models.CharField(_("zip code"), max_length=20, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    manager = models.CharField(_("manager"), max_length=200, blank=True)
+    fax = models.CharField(_("fax"), max_length=50, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=50, blank=True)
+    department = models.CharField(_("department"), max_length=200, blank=True)
+    office = models.CharField(_("office"), max_length=200, blank=True)
+    home_phone = models.CharField(_("phone (home)"), max_length=50, blank=True)
+    job_title = models.CharField(_("job title"), max_length=200, blank=True)
+    # LOGIN INFORMATION
+    primary_identity = models.CharField(
+        _("primary identity"), max_length=20, choices=PrimaryIdentity.choices, default=PrimaryIdentity.INTERNAL
+    )
+    must_change_password = models.BooleanField(
+        _("change password in next login"),
+        default=False,
+        help_text=_("The user must choose a new password before using the portal."),
+    )
+    password_expires_at = models.DateTimeField(_("password expiration date"), null=True, blank=True, validators=[validate_portal_year])
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -205,9 +243,21 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        constraints = [
+            # The login is case-insensitive (UserManager.get_by_natural_key), so the email must be too.
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci", violation_error_message=USER_EMAIL_TAKEN),
+        ]
 
     def __str__(self):
         return self.email
+
+    def get_absolute_url(self):
+        # Where staff land after impersonating this user from the admin (django-hijack asks this).
+        return reverse("user_detail", kwargs={"user_id": self.pk})
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
 
 
 class AuditLogEntry(models.Model):
@@ -217,6 +267,14 @@ class AuditLogEntry(models.Model):
     actor = models.ForeignKey(
         User, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The staff member working as `actor` (impersonation), so the entry names both.
+    impersonator = models.ForeignKey(
+        User, verbose_name=_("impersonated by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The user the entry is about (renamed, password reset, ...), for the user page's AUDIT LOG.
+    target_user = models.ForeignKey(
+        User, verbose_name=_("about user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(_("action"), max_length=64)
     message = models.TextField(_("message"))
     created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
@@ -225,7 +283,11 @@ class AuditLogEntry(models.Model):
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["company", "-created_at"])]
+        indexes = [
+            models.Index(fields=["company", "-created_at"]),
+            models.Index(fields=["target_user", "-created_at"]),
+            models.Index(fields=["actor", "-created_at"]),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"

@@ -35,7 +35,7 @@ def company_children(company: Company) -> QuerySet[Company]:
 
 
 def audit_log_for(company: Company) -> QuerySet[AuditLogEntry]:
-    return AuditLogEntry.objects.filter(company=company).select_related("actor")
+    return AuditLogEntry.objects.filter(company=company).select_related("actor", "impersonator")
 
 
 # --- Company page, home and search (brief A) --------------------------------------------

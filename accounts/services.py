@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from .impersonation import current_impersonator_id
 from .models import AccountNumber, AuditLogEntry, Company, User
 
 
@@ -16,8 +17,22 @@ def account_ids_allocate(*, count: int = 1) -> list[int]:
     return ids
 
 
-def audit_log_record(*, company: Company, actor: User | None, action: str, message: str) -> AuditLogEntry:
-    return AuditLogEntry.objects.create(company=company, actor=actor, action=action, message=message)
+def audit_log_record(
+    *, company: Company, actor: User | None, action: str, message: str, target_user: User | None = None
+) -> AuditLogEntry:
+    """One audit entry. While staff impersonate `actor` (accounts.impersonation), the entry names
+    the staff member too, whichever service writes it."""
+    impersonator_id = current_impersonator_id()
+    if actor is None or impersonator_id == actor.pk:
+        impersonator_id = None
+    return AuditLogEntry.objects.create(
+        company=company,
+        actor=actor,
+        impersonator_id=impersonator_id,
+        target_user=target_user,
+        action=action,
+        message=message,
+    )
 
 
 # The ICP ids of a company: left out (or None), they come from the shared account-number sequence.

@@ -1,12 +1,21 @@
-"""Home, the company page and the global search (no app_name: the names `home`, `company_detail` and
-`search` are part of the project's URL contract)."""
+"""Home, the company page, the global search, and users (no app_name: the names `home`,
+`company_detail` and `search` are part of the project's URL contract)."""
 
 from django.urls import path
 
-from . import views
+from . import password_change, user_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("companies/<int:account_id>/", views.company_detail, name="company_detail"),
     path("search/", views.search, name="search"),
+    # The user page and its action bar.
+    path("users/<int:user_id>/", user_views.user_detail, name="user_detail"),
+    path("users/<int:user_id>/rename/", user_views.rename, name="user_rename"),
+    path("users/<int:user_id>/reset-password/", user_views.reset_password, name="user_reset_password"),
+    path("users/<int:user_id>/credentials/", user_views.send_credentials, name="user_credentials"),
+    path("users/<int:user_id>/terminate/", user_views.terminate, name="user_terminate"),
+    # The credentials email's one-time link, and the change asked by "Change password in next login".
+    path("set-password/<uidb64>/<token>/", password_change.SetPasswordView.as_view(), name="set_password"),
+    path("password/change/", password_change.ChangePasswordView.as_view(), name="password_change"),
 ]

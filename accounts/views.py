@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from . import company_page
+from .user_selectors import structure_users
 from .selectors import (
     audit_log_for,
     company_breadcrumb,
@@ -81,6 +82,7 @@ def company_detail(request, account_id):
         "breadcrumb": company_breadcrumb(request.user, company),
         "structure_q": structure_q,
         "children": list(structure_children(company, query=structure_q)),
+        "structure_users": list(structure_users(request.user, company, query=structure_q)),
         "structure_items": company_page.structure_items(company, query=structure_q),
         "tabs": TABS,
         "tab": tab,

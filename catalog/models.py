@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.dates import validate_portal_year
 from accounts.models import Company
 
 
@@ -160,7 +161,7 @@ class PriceListItem(models.Model):
     billing_frequency = models.CharField(
         _("billing frequency"), max_length=10, choices=BillingFrequency.choices, default=BillingFrequency.MONTHLY
     )
-    effective_from = models.DateField(_("effective from"))
+    effective_from = models.DateField(_("effective from"), validators=[validate_portal_year])
     cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=5)
     selling_price = models.DecimalField(_("selling price"), max_digits=14, decimal_places=5)
     currency = models.CharField(_("currency"), max_length=3, default="USD")

@@ -221,7 +221,11 @@ class _Builder:
             email="admin@cuscotech.example", contact_person="Diego Huamán",
         )
 
-        self.user("admin@abbiebox.com", abbiebox, password, first_name="Carla", last_name="Mendoza")
+        self.user(
+            "admin@abbiebox.com", abbiebox, password, first_name="Carla", last_name="Mendoza",
+            # CONTACT INFORMATION of the manual's user page.
+            address="Ca. Los Negocios 448", city="Surquillo", country="Peru", zip_code="15494",
+        )
         self.user("admin@andescloud.example", andes, password, first_name="Jorge", last_name="Paredes")
         self.user("staff@intcomex.example", intcomex, password, is_staff=True, is_superuser=True, first_name="Ana", last_name="Torres")
 
@@ -291,5 +295,6 @@ class _Builder:
             {"company": eritech, "service": services[TENANT], "quantity": 1,
              "name": "Microsoft Organization tenant (eritechperu.onmicrosoft.com)",
              "unit_cost": Decimal("0"), "unit_price": Decimal("0"), "created_at": created,
-             "attributes": {"tenant_id": ERITECH_TENANT_ID, "domain": "eritechperu.onmicrosoft.com"}},
+             "attributes": {"tenant_id": ERITECH_TENANT_ID, "domain": "eritechperu.onmicrosoft.com"},
+             "tenant_domain": "eritechperu.onmicrosoft.com"},
         )

@@ -4,6 +4,7 @@ Every variable is documented in `.env.example`. A `.env` file beside manage.py i
 when present; real environment variables win over it.
 """
 
+import datetime as dt
 import warnings
 from pathlib import Path
 
@@ -19,7 +20,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # "production" turns on every deploy check; anything else is a developer machine.
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
-DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Off unless asked for, in development too: `make run` then shows the portal's own 404/403/405/500
+# pages (Django's technical pages list every URL pattern). DJANGO_DEBUG=true for debugging.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 
 def _secret_key() -> str:
@@ -55,7 +58,8 @@ ALLOWED_HOSTS = _allowed_hosts()
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Absolute address of the portal, used for links in emails (sent from a worker, which has no request).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Unset, it follows PORT (the port `make run` serves on), so links in emails reach this server.
+SITE_URL = (env.str("SITE_URL", default="") or f"http://127.0.0.1:{env.str('PORT', default='') or 8000}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,12 +69,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    # Login protection (lockout after repeated failures) and staff impersonation.
+    "axes",
+    "hijack",
     "accounts",
     "catalog",
     "orders",
     "imports",
     # The project package: its management command seed_demo builds demo data spanning every app.
     "icp",
+    # After accounts: adds the "impersonate" button to accounts' user admin.
+    "hijack.contrib.admin",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +93,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Marks request.user.is_hijacked; then ours remembers the staff member for the audit log.
+    "hijack.middleware.HijackUserMiddleware",
+    "accounts.impersonation.ImpersonatorMiddleware",
+    # Users asked to change their password (RESET PASSWORD) must do so before anything else.
+    "accounts.password_change.PasswordChangeRequiredMiddleware",
+    # Portal pages for an empty 405 and admin filters with impossible values.
+    "icp.errors.ErrorPagesMiddleware",
+    # Last: turns a lockout into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Axes first: it refuses a locked-out account or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "icp.urls"
@@ -127,6 +151,39 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# The session ends after this many minutes without a request (every request pushes the end back).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# --- Login protection (django-axes) on /login/ and /admin/login/ -------------------------
+# 5 failures for one account, or 20 from one address, within 15 minutes: refused for 15 minutes.
+# The two limits are applied by accounts.login_protection's handler (axes has one limit).
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "accounts.login_protection.LoginProtectionHandler"
+# Both login forms post the email as "username" (axes would look for USERNAME_FIELD, "email").
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.login_protection.attempted_username"
+AXES_LOCKOUT_CALLABLE = "accounts.login_protection.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every start
+# A lock ends 15 minutes after it started: attempts during it must not push the end further.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_SENSITIVE_PARAMETERS = ["password", "new_password1", "new_password2"]
+# The client address: REMOTE_ADDR, or behind `make serve`'s TLS proxy the address that proxy
+# appended to X-Forwarded-For (LOGIN_PROXY_COUNT proxies in front; never the left-most value,
+# which the client chooses).
+LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.login_protection.client_address"
+
+# --- Staff impersonation (django-hijack) --------------------------------------------------
+HIJACK_PERMISSION_CHECK = "accounts.impersonation.may_impersonate"
+# The portal's own "Impersonated" badge (templates/base.html) replaces hijack's injected banner.
+HIJACK_INSERT_BEFORE = None
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -155,6 +212,10 @@ STORAGES = {
     },
 }
 if not PRODUCTION:
+    # DEBUG is off in development too, and runserver serves static files only with DEBUG on:
+    # WhiteNoise serves them straight from the finders, no collectstatic needed.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
     # WhiteNoise warns when STATIC_ROOT does not exist; development serves static files from the
     # finders (runserver) and never needs collectstatic.
     warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
@@ -212,7 +273,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every login at INFO; lockouts (WARNING) still show.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 if PRODUCTION:

@@ -9,7 +9,11 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Imports")
 
     def ready(self):
+        from . import subscription_link
         from .schedule import ensure_schedule_after_migrate
+
+        # The subscription page (orders) links the import that created it; orders cannot import us.
+        subscription_link.register()
 
         # sender=self: once per migrate run (post_migrate fires once per app), after every
         # app's tables, django_q's included, exist.

@@ -44,6 +44,10 @@ class ImportJob(models.Model):
     RAN_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
 
     name = models.CharField(_("Import name"), max_length=255, blank=True)
+    # The import name and the product names and codes of its rows, written when the job is created
+    # (imports.services.search_text_for): My imports searches them with one LIKE over the jobs, where
+    # joining rows, orders and services for every search would cost more than the rest of the page.
+    search_text = models.CharField(_("search text"), max_length=1000, blank=True, editable=False)
     account_type = models.CharField(_("Account type"), max_length=20, choices=AccountType.choices, default=AccountType.PRODUCTS)
     source = models.CharField(_("Source"), max_length=20, choices=Source.choices, default=Source.SCHEDULED)
     status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -53,7 +57,7 @@ class ImportJob(models.Model):
     )
     # The company whose subtree the job belongs to (the parent account of its rows), for visibility.
     company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="import_jobs")
-    created_at = models.DateTimeField(_("Date created UTC"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("Date created UTC"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -61,6 +65,12 @@ class ImportJob(models.Model):
     error_count = models.PositiveIntegerField(_("Errors (No.)"), default=0)
     # Recipients besides the creator (the company contact when Notify me was checked).
     notify_emails = models.JSONField(_("also notify"), default=list, blank=True)
+    # "Schedule again" on a failed job: the new job points at the failed one, which stays as history;
+    # the failed one finds its retries through `retries`.
+    retry_of = models.ForeignKey(
+        "self", verbose_name=_("retry of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
+        db_index=False,  # indexed below, only where set: almost every job has none
+    )
 
     class Meta:
         verbose_name = _("import job")
@@ -69,6 +79,20 @@ class ImportJob(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="import_job_status_due"),
             models.Index(fields=["status", "lease_expires_at"], name="import_job_status_lease"),
+            # My imports (imports.selectors.imports_page) walks the sort column's index to read a page;
+            # with the company in it, the reseller's subtree is checked without reading the table.
+            # The id is the tie-break of every sort (SQLite keeps it in every index; PostgreSQL gets it
+            # named). Status, Imported accounts and Errors are sorted by (column, id).
+            models.Index(fields=["created_at", "id", "company"], name="import_job_created_company"),
+            models.Index(fields=["due_at", "id", "company"], name="import_job_due_company"),
+            models.Index(fields=["status", "id"], name="import_job_status_id"),
+            models.Index(fields=["imported_count", "id"], name="import_job_imported_id"),
+            models.Index(fields=["error_count", "id"], name="import_job_errors_id"),
+            # Counting a reseller's jobs with a status filter ("everything failed") from the index alone.
+            models.Index(fields=["company", "status"], name="import_job_company_status"),
+            # A search reads every job (LIKE '%text%'): from this narrow index rather than the wide table.
+            models.Index(fields=["search_text", "company"], name="import_job_search_company"),
+            models.Index(fields=["retry_of"], name="import_job_retry_of", condition=models.Q(retry_of__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -88,6 +112,23 @@ class ImportJob(models.Model):
     def is_cancellable(self) -> bool:
         """Whether My imports offers the X (import_cancel still decides, atomically, who wins)."""
         return self.status in self.CANCELLABLE_STATUSES
+
+    @property
+    def is_reschedulable(self) -> bool:
+        """Whether My imports offers Reschedule: only before a worker claims the job, like cancelling
+        (imports.services.import_reschedule still decides, atomically)."""
+        return self.status == self.Status.PENDING
+
+    @property
+    def is_retryable(self) -> bool:
+        """Whether My imports offers "Schedule again": a failed scheduled provisioning (its order can be
+        copied into a new draft). Bulk imports are re-run by importing their file again."""
+        return self.status == self.Status.FAILED and self.source == self.Source.SCHEDULED
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the list keeps refreshing this row: it can still change by itself."""
+        return self.status in (self.Status.PENDING, self.Status.IN_PROGRESS)
 
     @property
     def schedule_end(self):
@@ -126,7 +167,8 @@ class ImportRow(models.Model):
     subscription = models.OneToOneField(
         Subscription, verbose_name=_("subscription"), null=True, blank=True, on_delete=models.SET_NULL, related_name="import_row"
     )
-    result_account_id = models.PositiveBigIntegerField(_("Account Id"), null=True, blank=True)
+    # Indexed: My imports finds a job by the account id a row created.
+    result_account_id = models.PositiveBigIntegerField(_("Account Id"), null=True, blank=True, db_index=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:
@@ -160,6 +202,23 @@ class ImportRow(models.Model):
     def provisioning_key(self) -> str:
         """The Subscription.provisioning_key this row writes: unique, so a row provisions at most once."""
         return f"{PROVISIONING_KEY_PREFIX}{self.pk}"
+
+
+class ImportRetryDraft(models.Model):
+    """The draft order "Schedule again" opened for a failed job, until it is scheduled: the job it
+    then creates is linked to the failed one (ImportJob.retry_of). Kept in imports because orders
+    knows nothing of jobs."""
+
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="+")
+    failed_job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("retry draft")
+        verbose_name_plural = _("retry drafts")
+
+    def __str__(self):
+        return f"{self.failed_job_id} → {self.order_id}"
 
 
 def _message_domain() -> str:

@@ -60,3 +60,11 @@ def transition_many(job_ids: Iterable[int], from_: str, to: str, **fields) -> in
         _check(from_, to)
         return 0
     return transition_queryset(ImportJob.objects.filter(pk__in=ids), from_, to, **fields)
+
+
+def update_while(job_id: int, expected: str, **fields) -> bool:
+    """Change `fields` of a job only while it is still in status `expected` (no move): one conditional
+    UPDATE, so a reseller rescheduling a Pending job and a worker claiming it can never both win."""
+    if "status" in fields:
+        raise IllegalTransition("update_while changes fields, not the status; use transition().")
+    return ImportJob.objects.filter(pk=job_id, status=expected).update(**fields) == 1

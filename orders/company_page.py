@@ -31,7 +31,11 @@ from .services import new_service_refusal
 
 def subscription_structure_items(company: Company, query: str) -> list[StructureItem]:
     return [
-        StructureItem(label=subscription.display_name, css_class="subscription")
+        StructureItem(
+            label=subscription.display_name,
+            css_class="subscription",
+            url=reverse("orders:subscription_detail", kwargs={"account_id": subscription.account_id}),
+        )
         for subscription in structure_subscriptions(company, query=query)
     ]
 

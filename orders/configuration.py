@@ -33,6 +33,7 @@ BILLING_TYPE_INVALID = _("Choose one of the billing types offered for this servi
 NO_BILLING_TYPES = _("The price list has no price for this service today, so it cannot be ordered now.")
 BILLING_START_REQUIRED = _("Billing start date is required.")
 BILLING_START_INVALID = _("Enter the billing start date as YYYY-MM-DD HH:MM (UTC), e.g. 2024-07-18 22:01.")
+BILLING_START_OUT_OF_RANGE = _("The billing start date must be between the years %(min)s and %(max)s (UTC).")
 CONTRACT_ID_TOO_LONG = _("Contract ID can have at most %(limit_value)d characters (it has %(show_value)d).")
 
 # The generic fields, each with the Order attribute it is saved to; a vendor integration must not
@@ -103,7 +104,11 @@ def _generic_fields(order: Order, billing_types: list[tuple[str, str]]) -> dict[
         "billing_start_date": UTCDateTimeField(
             label=_("Billing start date"),
             help_text=_("UTC, YYYY-MM-DD HH:MM"),
-            error_messages={"required": BILLING_START_REQUIRED, "invalid": BILLING_START_INVALID},
+            error_messages={
+                "required": BILLING_START_REQUIRED,
+                "invalid": BILLING_START_INVALID,
+                "year_out_of_range": BILLING_START_OUT_OF_RANGE,
+            },
         ),
         "is_billable": forms.BooleanField(label=_("Is billable"), required=False),
         "contract_id": forms.CharField(

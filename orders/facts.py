@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import prefetch_related_objects
 
-from catalog.integrations import CompanySubscriptionInfo, IntegrationContext
+from catalog.integrations import CompanySubscriptionInfo, IntegrationContext, get_integration
 from catalog.models import PriceListItem
 from catalog.selectors import PriceBook, price_book
 
@@ -38,6 +38,8 @@ class OrderFacts:
     held: dict[int, list[CompanySubscriptionInfo]] = field(default_factory=lambda: defaultdict(list))
     # Company id → the service ids among them, kept beside `held` so a check is a set lookup.
     held_services: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # The platform-unique domains (tenant domains) that the orders ask for and someone already holds.
+    taken_domains: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, orders: Iterable[Order], *, day: dt.date) -> "OrderFacts":
@@ -56,6 +58,12 @@ class OrderFacts:
         )
         for company_id, service_id, account_id, code, name, attributes in live:
             facts._add(company_id, CompanySubscriptionInfo(account_id, code, name, attributes, service_id))
+        # One more query, only when an order asks for a domain: whoever holds it, on any account
+        # (terminated subscriptions too: the domain is not released).
+        if requested := {domain for order in orders if (domain := facts.requested_domain(order))}:
+            facts.taken_domains = set(
+                Subscription.objects.filter(tenant_domain__in=requested).values_list("tenant_domain", flat=True)
+            )
         return facts
 
     def _add(self, company_id: int, info: CompanySubscriptionInfo) -> None:
@@ -66,6 +74,14 @@ class OrderFacts:
         """Record a subscription just created, so later orders of the same batch see it (e.g. a
         tenant created for a Premium scheduled after it)."""
         self._add(subscription.company_id, subscription_info(subscription))
+        if subscription.tenant_domain:
+            self.taken_domains.add(subscription.tenant_domain)
+
+    def requested_domain(self, order: Order) -> str | None:
+        """The platform-unique domain the order would create (e.g. x.onmicrosoft.com), or None."""
+        if not order.service_id:
+            return None
+        return get_integration(order.service.vendor.integration).claimed_domain(self.integration_context(order))
 
     def price_item(self, order: Order) -> PriceListItem | None:
         """The price in force on the day for the order's service and billing type."""

@@ -5,6 +5,8 @@ import datetime as dt
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.dates import MAX_YEAR, MIN_YEAR, YEAR_OUT_OF_RANGE, year_in_range
+
 UTC = dt.timezone.utc
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 DATETIME_PLACEHOLDER = "YYYY-MM-DD HH:MM"
@@ -43,3 +45,13 @@ class UTCDateTimeField(forms.DateTimeField):
         except ValueError:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
         return parsed.replace(tzinfo=UTC)
+
+    def validate(self, value):
+        super().validate(value)
+        # The portal's date range (accounts.dates), with this field's own message when it has one.
+        if value is not None and not year_in_range(value):
+            raise ValidationError(
+                self.error_messages.get("year_out_of_range", YEAR_OUT_OF_RANGE),
+                code="year_out_of_range",
+                params={"min": MIN_YEAR, "max": MAX_YEAR},
+            )

@@ -6,8 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.dates import validate_portal_year
 from accounts.models import Company
 from catalog.models import BillingFrequency, Service, Term
+
+TENANT_DOMAIN_TAKEN_SHORT = _("Another subscription already holds this tenant domain; a domain is unique on the platform.")
 
 
 class Order(models.Model):
@@ -37,14 +40,14 @@ class Order(models.Model):
     billing_frequency = models.CharField(_("billing frequency"), max_length=10, choices=BillingFrequency.choices, blank=True)
     send_to_backend = models.BooleanField(_("Send to backend"), default=True)
     notify_me = models.BooleanField(_("Notify me"), default=False)
-    billing_start_date = models.DateTimeField(_("Billing start date"), null=True, blank=True)
+    billing_start_date = models.DateTimeField(_("Billing start date"), null=True, blank=True, validators=[validate_portal_year])
     is_billable = models.BooleanField(_("Is billable"), default=True)
     contract_id = models.CharField(_("Contract ID"), max_length=100, blank=True)
     # Fields declared by the vendor integration (e.g. microsoft_tenant_id, mpn_id, end_date_alignment).
     vendor_config = models.JSONField(_("vendor fields"), default=dict, blank=True)
 
     # Step 4: Order review
-    scheduled_for = models.DateTimeField(_("Schedule provisioning (UTC)"), null=True, blank=True)
+    scheduled_for = models.DateTimeField(_("Schedule provisioning (UTC)"), null=True, blank=True, validators=[validate_portal_year])
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -103,6 +106,17 @@ class Subscription(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    # The domain it holds that must be unique on the whole platform (a Microsoft tenant's
+    # <domain>.onmicrosoft.com), from the vendor integration; the unique index is the last line
+    # behind the due-time check (orders.validation.check_domain_available).
+    tenant_domain = models.CharField(
+        _("tenant domain"),
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        error_messages={"unique": TENANT_DOMAIN_TAKEN_SHORT},
+    )
     # Who provisioned it, e.g. "import-row:42". Unique, so a repeated provisioning run cannot create a second one.
     provisioning_key = models.CharField(_("provisioning key"), max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -32,6 +32,7 @@ def subscription_build(*, order: Order, facts: OrderFacts, account_id: int, prov
         unit_price=item.selling_price,
         currency=item.currency,
         attributes=attributes,
+        tenant_domain=facts.requested_domain(order),
         provisioning_key=provisioning_key,
     )
     # The foreign keys are the validated order's own rows, and uniqueness (account id,

@@ -110,3 +110,22 @@ def _subscription_match(query: str) -> Q:
     if (number := id_in_query(query)) is not None:
         condition |= Q(account_id=number)
     return condition
+
+
+# --- The subscription page ----------------------------------------------------------------------
+
+
+def subscription_for_user(user: User, *, account_id) -> Subscription:
+    """A subscription (any status) of a company the user may see, by its account id; otherwise 404."""
+    try:
+        account_id = int(account_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    subscription = (
+        Subscription.objects.filter(account_id=account_id, company__in=companies_visible_to(user))
+        .select_related("company", "company__parent", "service", "service__vendor", "order")
+        .first()
+    )
+    if subscription is None:
+        raise Http404
+    return subscription

@@ -7,6 +7,7 @@ imports.services.provisioning_schedule, in the same transaction.
 """
 
 import datetime as dt
+from copy import deepcopy as copy_value
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -103,6 +104,26 @@ def order_create(*, company: Company, user: User) -> Order:
     order.full_clean()
     order.save()
     return order
+
+
+@transaction.atomic
+def order_copy(*, order: Order, user: User) -> Order:
+    """A new Draft with the service and configuration of `order` (e.g. "Schedule again" on a failed
+    provisioning): its review is reachable at once, the schedule field empty. The same refusals as
+    NEW SERVICE apply; whether it can be scheduled is the wizard's to say, fresh, on the review."""
+    _require_visible(user, order.company)
+    if refusal := new_service_refusal(order.company, price_list_for(order.company)):
+        raise refusal
+    copy = Order(
+        company=order.company,
+        created_by=user,
+        service=order.service,
+        configured_at=timezone.now(),
+        **{name: copy_value(getattr(order, name)) for name in CONFIGURATION_ATTRIBUTES},
+    )
+    copy.full_clean()
+    copy.save()
+    return copy
 
 
 @transaction.atomic

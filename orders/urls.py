@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import subscription_views, views
 
 app_name = "orders"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("<uuid:order_uuid>/terms/", views.step_terms, name="terms"),
     path("<uuid:order_uuid>/configuration/", views.step_configure, name="configure"),
     path("<uuid:order_uuid>/review/", views.step_review, name="review"),
+    # A subscription's page, opened from the COMPANY STRUCTURE (read-only).
+    path("subscriptions/<int:account_id>/", subscription_views.subscription_detail, name="subscription_detail"),
 ]

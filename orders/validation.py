@@ -30,6 +30,10 @@ DUPLICATE_SERVICE = _("%(company)s already has %(service)s; it can be ordered on
 REQUIRED_SUBSCRIPTION_MISSING = _(
     "Required subscription missing: the account %(company)s has no %(required)s, which %(service)s needs."
 )
+TENANT_DOMAIN_TAKEN = _(
+    "The tenant domain %(domain)s is already taken; an onmicrosoft.com domain is unique across the platform. "
+    "Choose another tenant domain."
+)
 QUANTITY_ABOVE_LIMIT = _("Quantity %(quantity)s is above the limit of %(limit)s for %(service)s.")
 
 Check = Callable[[Order, OrderFacts], str | None]
@@ -90,12 +94,22 @@ def check_quantity_limit(order: Order, facts: OrderFacts) -> str | None:
     return None
 
 
+def check_domain_available(order: Order, facts: OrderFacts) -> str | None:
+    """A domain the order would create (a new tenant's onmicrosoft.com) is held by no subscription
+    on the platform, whichever reseller's customer holds it (the message does not say who)."""
+    domain = facts.requested_domain(order)
+    if domain and domain in facts.taken_domains:
+        return str(TENANT_DOMAIN_TAKEN % {"domain": domain})
+    return None
+
+
 # The parent account is checked first; when it is not active nothing else is worth saying.
 CHECKS: tuple[Check, ...] = (
     check_service_accessible,
     check_not_duplicate,
     check_dependencies_present,
     check_quantity_limit,
+    check_domain_available,
 )
 
 

@@ -48,6 +48,11 @@ class VendorIntegration:
     def subscription_display_name(self, name: str, attributes: dict[str, Any]) -> str:
         return name
 
+    def claimed_domain(self, context: IntegrationContext) -> str | None:
+        """The platform-wide unique domain the order would create (lower case), e.g. a Microsoft
+        tenant's <domain>.onmicrosoft.com; None when it creates none or the field is not valid."""
+        return None
+
     def run_checks(self, context: IntegrationContext) -> list[str]:
         return [reason for check in self.due_time_checks() if (reason := check(context))]
 

@@ -142,6 +142,12 @@ class MicrosoftIntegration(VendorIntegration):
             return {TENANT_ATTRIBUTE: str(uuid.uuid4()), DOMAIN_ATTRIBUTE: domain}
         return {TENANT_ATTRIBUTE: str(context.config.get("microsoft_tenant_id", "")).lower()}
 
+    def claimed_domain(self, context: IntegrationContext) -> str | None:
+        domain = str(context.config.get("tenant_domain") or "")
+        if creates_tenant(context) and TENANT_DOMAIN_RE.match(domain):
+            return f"{domain}{TENANT_DOMAIN_SUFFIX}"
+        return None
+
     def subscription_display_name(self, name: str, attributes: dict) -> str:
         if attributes.get(DOMAIN_ATTRIBUTE):
             return f"{name} ({attributes[DOMAIN_ATTRIBUTE]})"

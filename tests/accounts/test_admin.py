@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.models import COMPANY_BELOW_ITSELF, AccountNumber, AuditLogEntry, Company, User
+from accounts.models import COMPANY_BELOW_ITSELF, USER_EMAIL_TAKEN, AccountNumber, AuditLogEntry, Company, User
 from accounts.services import account_ids_allocate, audit_log_record
 from orders.models import Order, Subscription
 
@@ -171,7 +171,7 @@ def test_add_user_rejects_mismatched_passwords_and_duplicate_email(staff_client,
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert "User with this Email address already exists." in html
+    assert str(USER_EMAIL_TAKEN) in html
     assert "The two password fields didn’t match." in html
 
 
@@ -183,7 +183,7 @@ def test_user_change_page_edits_without_username(staff_client, demo):
         admin_url(User, "change", user.pk),
         {"email": user.email, "first_name": "Carla", "last_name": "Mendoza-Ríos", "company": demo.abbiebox.pk,
          "is_active": "on", "last_login_0": "", "last_login_1": "",
-         "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00"},
+         "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00", "primary_identity": "internal"},
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     user.refresh_from_db()

@@ -33,11 +33,11 @@ def finish(job, status, *, error=""):
 @pytest.mark.parametrize(
     "outcome,schedule_cell,status_cell,has_x",
     [
-        ("pending", "<td>31/7/24 - 31/7/24</td>", '<span class="status pending">Pending</span>', True),
-        ("completed", "<td>31/7/24 - 2/8/24</td>", '<span class="status completed">Completed</span>', False),
-        ("failed", "<td>31/7/24 - 2/8/24</td>", '<span class="status failed">Failed</span>', False),
+        ("pending", '">31/7/24, 10:00</time> (UTC)', '<span class="status pending">Pending</span>', True),
+        ("completed", '">31/7/24, 10:00</time> - 2/8/24, 09:30 (UTC)', '<span class="status completed">Completed</span>', False),
+        ("failed", '">31/7/24, 10:00</time> - 2/8/24, 09:30 (UTC)', '<span class="status failed">Failed</span>', False),
         # Cancelling stamps finished_at too, but a cancelled job never ran: its column shows the due date twice.
-        ("cancelled", "<td>31/7/24 - 31/7/24</td>", '<span class="status cancelled">Cancelled</span>', False),
+        ("cancelled", '">31/7/24, 10:00</time> (UTC)', '<span class="status cancelled">Cancelled</span>', False),
     ],
 )
 def test_each_status_renders_as_before(abbie, demo, outcome, schedule_cell, status_cell, has_x):

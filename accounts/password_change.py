@@ -1,0 +1,69 @@
+"""A user choosing its own password: from the credentials email's one-time link, or because
+"Change password in next login" is set (RESET PASSWORD), which PasswordChangeRequiredMiddleware
+enforces before any other page."""
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from .user_services import user_password_set
+
+PASSWORD_SET = _("Your password has been set. You can log in now.")
+PASSWORD_CHANGED = _("Your password has been changed.")
+PASSWORD_CHANGE_REQUIRED = _("Choose a new password before you continue.")
+
+# Pages a user who must change its password can still reach.
+_ALLOWED_URL_NAMES = {"password_change", "logout", "set_language", "release"}
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The credentials email's link. Django's token generator makes it work once: the token signs
+    the password hash, which this very form changes."""
+
+    template_name = "registration/set_password.html"
+    success_url = reverse_lazy("login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        user_password_set(user=form.user, password=form.cleaned_data["new_password1"], via="credentials link")
+        messages.success(self.request, PASSWORD_SET)
+        # Skip the parent's form.save() (the service has saved); keep its session clean-up.
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return redirect(self.get_success_url())
+
+
+class ChangePasswordView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        user = user_password_set(user=form.user, password=form.cleaned_data["new_password1"], via="password change")
+        update_session_auth_hash(self.request, user)
+        messages.success(self.request, PASSWORD_CHANGED)
+        return redirect(self.get_success_url())
+
+
+class PasswordChangeRequiredMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if not (user and user.is_authenticated and getattr(user, "must_change_password", False)):
+            return None
+        # Staff working as the user (impersonation) must not choose the user's password.
+        if getattr(user, "is_hijacked", False):
+            return None
+        match = request.resolver_match
+        if match and (match.url_name in _ALLOWED_URL_NAMES or match.app_name == "admin"):
+            return None
+        if request.path.startswith("/static/"):
+            return None
+        messages.warning(request, PASSWORD_CHANGE_REQUIRED)
+        return redirect(reverse("password_change"))

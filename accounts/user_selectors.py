@@ -1,0 +1,83 @@
+"""Reads on users: which users a user may see and manage, and what their page shows."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from axes.models import AccessLog
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditLogEntry, Company, User
+from .selectors import companies_visible_to, id_in_query
+
+LOGGED_IN_FROM = _("Logged in from %(address)s.")
+IMPERSONATION_SESSION = _("Session opened by staff impersonation (from %(address)s).")
+
+
+def users_visible_to(user: User) -> QuerySet[User]:
+    """Users of the companies `user` may see. Staff see everyone; others never see staff accounts,
+    which belong to the distributor and are managed in the admin."""
+    users = User.objects.filter(company__in=companies_visible_to(user)).select_related("company", "company__parent")
+    if not user.is_staff:
+        users = users.filter(is_staff=False, is_superuser=False)
+    return users
+
+
+def user_for_user(user: User, *, user_id) -> User:
+    """The user with this id if `user` may see it; otherwise 404 (no hint that it exists)."""
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    found = users_visible_to(user).filter(pk=user_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def structure_users(viewer: User, company: Company, *, query: str = "") -> QuerySet[User]:
+    """The company's own users for the COMPANY STRUCTURE sidebar, filtered by its search box.
+    The caller has already checked that `viewer` may see `company` (one query, no subtree check)."""
+    users = User.objects.filter(company=company).order_by("email")
+    if not viewer.is_staff:
+        users = users.filter(is_staff=False, is_superuser=False)
+    if query:
+        condition = Q(email__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
+        if id_in_query(query) is not None:
+            condition |= Q(pk=id_in_query(query))
+        users = users.filter(condition)
+    return users
+
+
+def user_audit_log_for(target: User) -> QuerySet[AuditLogEntry]:
+    """AUDIT LOG of the user page: what was done to this user (renamed, password reset, ...)."""
+    return AuditLogEntry.objects.filter(target_user=target).select_related("actor", "impersonator", "company")
+
+
+@dataclass(frozen=True)
+class UserLogLine:
+    at: dt.datetime
+    action: str
+    message: str
+    impersonator: User | None = None
+
+
+def user_log_for(target: User, *, limit: int = 200) -> list[UserLogLine]:
+    """USER LOG of the user page: the user's own actions (audit entries it wrote, impersonated
+    ones included) and its logins (axes' access log), newest first."""
+    entries = (
+        AuditLogEntry.objects.filter(actor=target)
+        .select_related("impersonator")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    lines = [UserLogLine(e.created_at, e.action, e.message, e.impersonator) for e in entries]
+    logins = AccessLog.objects.filter(username=target.email).order_by("-attempt_time")[:limit]
+    for login in logins:
+        # hijack logs staff in as the user: that session is the staff member's, not a login of the user.
+        impersonated = (login.path_info or "").startswith("/hijack/")
+        text = IMPERSONATION_SESSION if impersonated else LOGGED_IN_FROM
+        action = "user.impersonated" if impersonated else "user.logged_in"
+        lines.append(UserLogLine(login.attempt_time, action, str(text % {"address": login.ip_address or "-"})))
+    lines.sort(key=lambda line: line.at, reverse=True)
+    return lines[:limit]

@@ -1,0 +1,142 @@
+"""Writes on users from the user page's action bar: RENAME, RESET PASSWORD, CREDENTIALS TO THIS
+USER and TERMINATE. Each checks that the acting user may manage the target (its own subtree; a
+crafted POST for anyone else is refused like a missing page), writes, and audits."""
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+from .services import audit_log_record
+from .user_selectors import users_visible_to
+
+CANNOT_TERMINATE_SELF = _("You cannot terminate your own user.")
+ALREADY_TERMINATED = _("This user is already terminated.")
+TERMINATED_NO_CREDENTIALS = _("This user is terminated; activate it before sending credentials.")
+CREDENTIALS_SUBJECT = _("Your Intcomex Cloud Platform credentials")
+
+
+def _lock_manageable(actor: User, target: User) -> User:
+    """The target row, locked, if `actor` may manage it; otherwise 404 as for any unknown user."""
+    locked = users_visible_to(actor).select_for_update(of=("self",)).filter(pk=target.pk).first()
+    if locked is None:
+        raise Http404
+    # Staff see every user, but only a superuser may act on another staff account (else a staff
+    # member could take over a superuser by resetting its password).
+    if (locked.is_staff or locked.is_superuser) and locked.pk != actor.pk and not actor.is_superuser:
+        raise PermissionDenied
+    return locked
+
+
+@transaction.atomic
+def user_rename(*, actor: User, user: User, first_name: str, last_name: str) -> User:
+    locked = _lock_manageable(actor, user)
+    old = locked.get_full_name() or "-"
+    locked.first_name, locked.last_name = first_name.strip(), last_name.strip()
+    locked.full_clean(exclude=["password"])
+    locked.save(update_fields=["first_name", "last_name"])
+    audit_log_record(
+        company=locked.company,
+        actor=actor,
+        target_user=locked,
+        action="user.renamed",
+        message=f"User {locked.email} renamed from {old} to {locked.get_full_name() or '-'}.",
+    )
+    return locked
+
+
+@transaction.atomic
+def user_password_reset(*, actor: User, user: User, password: str, change_at_next_login: bool) -> User:
+    """A new password typed by the manager (Django's password validators apply); the user may be
+    asked to choose its own at the next login."""
+    locked = _lock_manageable(actor, user)
+    validate_password(password, user=locked)
+    locked.set_password(password)
+    locked.must_change_password = change_at_next_login
+    locked.save(update_fields=["password", "must_change_password"])
+    audit_log_record(
+        company=locked.company,
+        actor=actor,
+        target_user=locked,
+        action="user.password_reset",
+        message=f"Password of {locked.email} reset"
+        + (" (must be changed at the next login)." if change_at_next_login else "."),
+    )
+    return locked
+
+
+def set_password_url(user: User) -> str:
+    """The one-time link of a credentials email: Django's token generator signs the user's current
+    password hash and last login, so the link stops working once used (or once the user logs in)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("set_password", kwargs={"uidb64": uid, "token": token})
+
+
+@transaction.atomic
+def user_credentials_send(*, actor: User, user: User) -> User:
+    """CREDENTIALS TO THIS USER: an email with the login and a one-time link to set a password,
+    sent once the transaction has committed."""
+    locked = _lock_manageable(actor, user)
+    if not locked.is_active:
+        raise ValidationError(TERMINATED_NO_CREDENTIALS, code="terminated")
+    context = {"user": locked, "url": set_password_url(locked), "site_url": settings.SITE_URL}
+    body = render_to_string("accounts/email/credentials.txt", context)
+    subject = str(CREDENTIALS_SUBJECT)
+    audit_log_record(
+        company=locked.company,
+        actor=actor,
+        target_user=locked,
+        action="user.credentials_sent",
+        message=f"Credentials (a one-time set-password link) sent to {locked.email}.",
+    )
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [locked.email]))
+    return locked
+
+
+@transaction.atomic
+def user_terminate(*, actor: User, user: User) -> User:
+    """TERMINATE: the user can no longer log in (its open sessions end at their next request).
+    Nothing else changes: the import jobs it scheduled stay pending and still run."""
+    if actor.pk == user.pk:
+        raise ValidationError(CANNOT_TERMINATE_SELF, code="self")
+    locked = _lock_manageable(actor, user)
+    if not locked.is_active:
+        raise ValidationError(ALREADY_TERMINATED, code="terminated")
+    locked.is_active = False
+    locked.save(update_fields=["is_active"])
+    audit_log_record(
+        company=locked.company,
+        actor=actor,
+        target_user=locked,
+        action="user.terminated",
+        message=f"User {locked.email} terminated.",
+    )
+    return locked
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, via: str) -> User:
+    """The user chose its own password (credentials link, or the change asked at login)."""
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    if user.company_id:
+        audit_log_record(
+            company=user.company,
+            actor=user,
+            target_user=user,
+            action="user.password_set",
+            message=f"{user.email} set a new password ({via}).",
+        )
+    return user

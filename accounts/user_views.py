@@ -1,0 +1,146 @@
+"""The user page (USER INFO, ..., AUDIT LOG, USER LOG) and its action bar.
+
+Thin: who may see a user is accounts.user_selectors', the writes are accounts.user_services'.
+A user outside the viewer's subtree is 404 for every method.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from . import company_page
+from .impersonation import impersonation_refusal
+from .login_protection import login_lock_of
+from .selectors import company_breadcrumb, structure_children
+from .user_forms import RenameForm, ResetPasswordForm
+from .user_selectors import structure_users, user_audit_log_for, user_for_user, user_log_for
+from .user_services import user_credentials_send, user_password_reset, user_rename, user_terminate
+from .views import NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE, clean_query
+
+USER_RENAMED = _("The user %(email)s was renamed.")
+PASSWORD_RESET = _("The password of %(email)s was reset.")
+CREDENTIALS_SENT = _("An email with a one-time link to set a password was sent to %(email)s.")
+USER_TERMINATED = _("The user %(email)s was terminated; it can no longer log in.")
+AUDIT_LOG_PAGE_SIZE = 20
+
+# (key used in ?tab=, label as in the manual)
+USER_TABS = (
+    ("info", _("USER INFO")),
+    ("additional", _("ADDITIONAL INFORMATION")),
+    ("services", _("AVAILABLE SERVICES")),
+    ("notifications", _("NOTIFICATIONS")),
+    ("security", _("SECURITY")),
+    ("audit", _("AUDIT LOG")),
+    ("log", _("USER LOG")),
+)
+USER_TAB_KEYS = {key for key, _label in USER_TABS}
+
+
+def _page_context(request, target, **extra) -> dict:
+    """What every page about a user shows: breadcrumb, COMPANY STRUCTURE of its company, action bar."""
+    company = target.company
+    structure_q, _truncated = clean_query(request.GET.get("structure_q"))
+    return {
+        "target": target,
+        "company": company,
+        "breadcrumb": company_breadcrumb(request.user, company) + [(company, True)],
+        "structure_q": structure_q,
+        "children": list(structure_children(company, query=structure_q)),
+        "structure_users": list(structure_users(request.user, company, query=structure_q)),
+        "structure_items": company_page.structure_items(company, query=structure_q),
+        "impersonation_refusal": impersonation_refusal(hijacker=request.user, hijacked=target)
+        if request.user.is_staff
+        else None,
+        "not_available_yet": NOT_AVAILABLE_YET,
+        **extra,
+    }
+
+
+@login_required
+@require_safe
+def user_detail(request, user_id):
+    target = user_for_user(request.user, user_id=user_id)
+    tab = request.GET.get("tab") or "info"
+    if tab not in USER_TAB_KEYS:
+        tab = "info"
+    context = _page_context(request, target, tabs=USER_TABS, tab=tab, tab_not_available=TAB_NOT_AVAILABLE)
+    if tab == "audit":
+        context["audit_page"] = Paginator(user_audit_log_for(target), AUDIT_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    elif tab == "log":
+        context["user_log"] = user_log_for(target)
+    elif tab == "security":
+        context["failed_logins"], context["blocked_until"] = login_lock_of(target.email)
+    return render(request, "accounts/user_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rename(request, user_id):
+    target = user_for_user(request.user, user_id=user_id)
+    if request.method == "POST":
+        form = RenameForm(request.POST)
+        if form.is_valid():
+            user_rename(actor=request.user, user=target, **form.cleaned_data)
+            messages.success(request, USER_RENAMED % {"email": target.email})
+            return redirect("user_detail", user_id=target.pk)
+    else:
+        form = RenameForm(initial={"first_name": target.first_name, "last_name": target.last_name})
+    return render(request, "accounts/user_rename.html", _page_context(request, target, form=form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reset_password(request, user_id):
+    target = user_for_user(request.user, user_id=user_id)
+    if request.method == "POST":
+        form = ResetPasswordForm(target, request.POST)
+        if form.is_valid():
+            user = user_password_reset(
+                actor=request.user,
+                user=target,
+                password=form.cleaned_data["new_password1"],
+                change_at_next_login=form.cleaned_data["change_at_next_login"],
+            )
+            if user.pk == request.user.pk:  # resetting one's own password must not log oneself out
+                update_session_auth_hash(request, user)
+            messages.success(request, PASSWORD_RESET % {"email": target.email})
+            return redirect("user_detail", user_id=target.pk)
+    else:
+        form = ResetPasswordForm(target)
+    return render(request, "accounts/user_reset_password.html", _page_context(request, target, form=form))
+
+
+@login_required
+@require_POST
+def send_credentials(request, user_id):
+    target = user_for_user(request.user, user_id=user_id)
+    try:
+        user_credentials_send(actor=request.user, user=target)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, CREDENTIALS_SENT % {"email": target.email})
+    return redirect("user_detail", user_id=target.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def terminate(request, user_id):
+    """GET: the confirm question as a page (what TERMINATE opens when JavaScript is off). POST: terminate."""
+    target = user_for_user(request.user, user_id=user_id)
+    if request.method == "GET":
+        return render(request, "accounts/user_terminate.html", _page_context(request, target))
+    try:
+        user_terminate(actor=request.user, user=target)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, USER_TERMINATED % {"email": target.email})
+    return redirect("user_detail", user_id=target.pk)

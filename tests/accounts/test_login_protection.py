@@ -1,0 +1,181 @@
+"""Login protection (django-axes) on /login/ and /admin/login/: 5 failures for one account or 20 from
+one address within 15 minutes lock it for 15 minutes, with a message saying until when."""
+
+import datetime as dt
+
+import pytest
+from axes.models import AccessAttempt
+from django.urls import reverse
+from freezegun import freeze_time
+
+from accounts.models import User
+from tests.conftest import DEMO_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+START = dt.datetime(2030, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+ANDES = "admin@andescloud.example"
+
+
+def log_in(client, username, password, url="/login/"):
+    return client.post(url, {"username": username, "password": password})
+
+
+def logged_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_five_wrong_passwords_lock_the_account_with_a_message_until_the_lock_ends(client, demo):
+    with freeze_time(START) as clock:
+        for attempt in range(4):
+            response = log_in(client, ANDES, f"wrong-{attempt}")
+            assert response.status_code == 200  # the login form with its usual error
+        clock.tick(60)
+        response = log_in(client, ANDES, "wrong-5")
+        assert response.status_code == 429
+        html = response.content.decode()
+        assert "Too many failed login attempts" in html
+        assert "try again after 2030-03-01 12:16 (UTC)" in html
+        assert 'class="topbar"' in html  # the portal's own page
+
+        # The right password is refused while the lock lasts, and does not extend it.
+        clock.tick(dt.timedelta(minutes=10))
+        response = log_in(client, ANDES, DEMO_PASSWORD)
+        assert response.status_code == 429 and not logged_in(client)
+        assert "try again after 2030-03-01 12:16 (UTC)" in response.content.decode()
+
+        clock.tick(dt.timedelta(minutes=5, seconds=1))
+        response = log_in(client, ANDES, DEMO_PASSWORD)
+        assert response.status_code == 302 and logged_in(client)
+        # A successful login clears the count.
+        assert not AccessAttempt.objects.filter(username=ANDES).exists()
+
+
+def test_the_account_is_one_whatever_the_case_of_the_email(client, demo):
+    with freeze_time(START):
+        for variant in ("Admin@AndesCloud.example", " ADMIN@andescloud.example", ANDES, ANDES.upper(), ANDES):
+            response = log_in(client, variant, "wrong")
+        assert response.status_code == 429
+
+
+def test_other_accounts_from_elsewhere_are_not_locked_by_one_account(client, demo):
+    with freeze_time(START):
+        for _ in range(5):
+            log_in(client, ANDES, "wrong")
+        other = type(client)(REMOTE_ADDR="10.0.0.9")
+        assert log_in(other, "admin@abbiebox.com", DEMO_PASSWORD).status_code == 302
+
+
+def test_twenty_failures_from_one_address_lock_the_address(client, demo):
+    with freeze_time(START):
+        for number in range(19):
+            response = log_in(client, f"guess{number}@nowhere.example", "wrong")
+            assert response.status_code == 200
+        response = log_in(client, "guess-last@nowhere.example", "wrong")
+        assert response.status_code == 429
+        # Even a right password from that address is refused now.
+        assert log_in(client, "admin@abbiebox.com", DEMO_PASSWORD).status_code == 429
+        # Another address is not concerned.
+        other = type(client)(REMOTE_ADDR="10.0.0.9")
+        assert log_in(other, "admin@abbiebox.com", DEMO_PASSWORD).status_code == 302
+
+
+def test_failures_older_than_fifteen_minutes_do_not_count(client, demo):
+    with freeze_time(START) as clock:
+        for _ in range(4):
+            log_in(client, ANDES, "wrong")
+        clock.tick(dt.timedelta(minutes=16))
+        assert log_in(client, ANDES, "wrong").status_code == 200
+        assert log_in(client, ANDES, DEMO_PASSWORD).status_code == 302
+
+
+def test_a_successful_login_resets_the_count(client, demo):
+    with freeze_time(START):
+        for _ in range(4):
+            log_in(client, ANDES, "wrong")
+        assert log_in(client, ANDES, DEMO_PASSWORD).status_code == 302
+        client.post("/logout/")
+        for _ in range(4):
+            assert log_in(client, ANDES, "wrong").status_code == 200
+
+
+def test_admin_login_is_protected_too(client, demo):
+    url = reverse("admin:login")
+    with freeze_time(START):
+        for _ in range(4):
+            assert log_in(client, "staff@intcomex.example", "wrong", url).status_code == 200
+        response = log_in(client, "staff@intcomex.example", "wrong", url)
+        assert response.status_code == 429
+        assert "Too many failed login attempts" in response.content.decode()
+        assert log_in(client, "staff@intcomex.example", DEMO_PASSWORD, url).status_code == 429
+
+
+def test_staff_unblock_an_account_from_the_user_admin(client, demo):
+    with freeze_time(START):
+        for _ in range(5):
+            log_in(client, ANDES, "wrong")
+        staff = type(client)(REMOTE_ADDR="10.0.0.2")
+        staff.force_login(demo.staff)
+        response = staff.post(
+            reverse("admin:accounts_user_changelist"),
+            {"action": "unlock_login", "_selected_action": [demo.admin_andes.pk]},
+        )
+        assert response.status_code == 302
+        assert not AccessAttempt.objects.filter(username=ANDES).exists()
+        assert log_in(client, ANDES, DEMO_PASSWORD).status_code == 302
+
+
+def test_staff_see_the_failed_attempts_in_admin(client, demo):
+    with freeze_time(START):
+        log_in(client, ANDES, "wrong")
+    client.force_login(demo.staff)
+    response = client.get(reverse("admin:axes_accessattempt_changelist"))
+    assert response.status_code == 200 and ANDES in response.content.decode()
+
+
+def test_the_password_is_never_stored_with_the_attempt(client, demo):
+    log_in(client, ANDES, "my-secret-guess")
+    attempt = AccessAttempt.objects.get(username=ANDES)
+    assert "my-secret-guess" not in attempt.post_data
+
+
+def test_password_validators_are_on(settings):
+    names = [v["NAME"].rsplit(".", 1)[-1] for v in settings.AUTH_PASSWORD_VALIDATORS]
+    assert {"MinimumLengthValidator", "CommonPasswordValidator", "NumericPasswordValidator"} <= set(names)
+
+
+def test_the_session_expires_after_the_idle_time(client, demo, settings):
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    with freeze_time(START) as clock:
+        client.force_login(demo.admin_abbie)
+        clock.tick(dt.timedelta(seconds=settings.SESSION_COOKIE_AGE - 60))
+        assert client.get("/").status_code == 302  # home → own company: still logged in
+        assert client.get(reverse("company_detail", args=[demo.abbiebox.account_id])).status_code == 200
+        clock.tick(dt.timedelta(seconds=settings.SESSION_COOKIE_AGE + 1))
+        response = client.get(reverse("company_detail", args=[demo.abbiebox.account_id]))
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_a_terminated_user_cannot_log_in(client, demo):
+    User.objects.filter(pk=demo.admin_abbie.pk).update(is_active=False)
+    assert log_in(client, "admin@abbiebox.com", DEMO_PASSWORD).status_code == 200
+    assert not logged_in(client)
+
+
+def test_the_user_page_security_tab_shows_the_lock(client, demo):
+    with freeze_time(START):
+        for _ in range(5):
+            log_in(client, ANDES, "wrong")
+        staff = type(client)(REMOTE_ADDR="10.0.0.2")
+        staff.force_login(demo.staff)
+        html = staff.get(reverse("user_detail", args=[demo.admin_andes.pk]), {"tab": "security"}).content.decode()
+        assert "<dd>5</dd>" in html and "2030-03-01 12:15 (UTC)" in html
+
+
+def test_a_successful_login_does_not_clear_the_addresss_other_failures(client, demo):
+    with freeze_time(START):
+        for number in range(19):
+            log_in(client, f"guess{number}@nowhere.example", "wrong")
+        assert log_in(client, "admin@abbiebox.com", DEMO_PASSWORD).status_code == 302
+        client.post("/logout/")
+        assert log_in(client, "guess-more@nowhere.example", "wrong").status_code == 429

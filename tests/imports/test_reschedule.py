@@ -1,0 +1,189 @@
+"""Reschedule a pending job: the wizard's time rules and pre-check, a conditional update that loses
+cleanly to a worker that has just claimed the job, audited with the old and new time."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+from freezegun import freeze_time
+
+from accounts.models import AuditLogEntry, Company
+from imports import services, states
+from imports.models import ImportJob
+from imports.services import (
+    JOB_NOT_RESCHEDULABLE,
+    RESCHEDULE_TOO_LATE,
+    JobNotReschedulable,
+    import_reschedule,
+)
+from orders.validation import (
+    PARENT_ACCOUNT_INACTIVE,
+    SCHEDULE_IN_PAST,
+    SCHEDULE_TOO_FAR,
+)
+
+from .helpers import UTC, schedule
+
+NOW = dt.datetime(2024, 7, 22, 14, 0, tzinfo=UTC)
+DUE = dt.datetime(2024, 7, 31, 10, 0, tzinfo=UTC)
+NEW = dt.datetime(2024, 7, 23, 9, 30, tzinfo=UTC)
+Status = ImportJob.Status
+
+
+def url(job):
+    return reverse("imports:reschedule", args=[job.pk])
+
+
+@pytest.fixture
+def abbie(client, demo):
+    client.force_login(demo.admin_abbie)
+    return client
+
+
+@pytest.fixture
+def job(demo):
+    with freeze_time(NOW - dt.timedelta(days=1)):
+        return schedule(demo, due_at=DUE)
+
+
+def test_rescheduling_moves_the_job_and_its_order_and_is_audited(demo, job):
+    result = import_reschedule(job_id=job.pk, user=demo.admin_abbie, due_at=NEW, now=NOW)
+    job.refresh_from_db()
+    assert job.due_at == NEW and job.status == Status.PENDING
+    assert job.rows.get().order.scheduled_for == NEW
+    assert result.old_due_at == DUE and result.warnings == []
+    entry = AuditLogEntry.objects.get(action="import.rescheduled")
+    assert entry.company == demo.eritech and entry.actor == demo.admin_abbie
+    assert "from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)" in entry.message
+
+
+@pytest.mark.parametrize("due_at,reason", [
+    (NOW - dt.timedelta(minutes=1), SCHEDULE_IN_PAST),
+    (NOW + dt.timedelta(days=366), SCHEDULE_TOO_FAR),
+])
+def test_the_wizards_time_rules_apply(demo, job, due_at, reason):
+    with pytest.raises(ValidationError) as error:
+        import_reschedule(job_id=job.pk, user=demo.admin_abbie, due_at=due_at, now=NOW)
+    assert error.value.messages == [str(reason)]
+    job.refresh_from_db()
+    assert job.due_at == DUE
+
+
+def test_a_worker_that_claimed_the_job_first_wins(demo, job, monkeypatch):
+    """The claim lands between the service's read (Pending) and its conditional update."""
+    real = states.update_while
+
+    def claim_first(job_id, expected, **fields):
+        assert states.transition(job_id, Status.PENDING, Status.IN_PROGRESS, claimed_at=NOW,
+                                 lease_expires_at=NOW + dt.timedelta(minutes=6))
+        return real(job_id, expected, **fields)
+
+    monkeypatch.setattr(services.states, "update_while", claim_first)
+    with pytest.raises(JobNotReschedulable) as error:
+        import_reschedule(job_id=job.pk, user=demo.admin_abbie, due_at=NEW, now=NOW)
+    assert error.value.message == str(RESCHEDULE_TOO_LATE) == "Too late: the import has already started."
+    # (Here the claim ran inside the reschedule's transaction, so it rolls back with it; a worker's
+    # claim commits on its own. Either way the reschedule changed nothing.)
+    job.refresh_from_db()
+    assert job.due_at == DUE
+    assert job.rows.get().order.scheduled_for == DUE
+    assert not AuditLogEntry.objects.filter(action="import.rescheduled").exists()
+
+
+def test_update_while_refuses_to_move_the_status(job):
+    with pytest.raises(states.IllegalTransition):
+        states.update_while(job.pk, Status.PENDING, status=Status.CANCELLED)
+
+
+@freeze_time(NOW)
+def test_the_page_without_javascript_then_the_post(abbie, job):
+    response = abbie.get(url(job), {"page": "2", "status": "pending"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="2024-07-31 10:00"' in html  # the current time filled in
+    assert "All checks that run at the scheduled time pass today." in html
+    assert 'name="back" value="page=2&amp;status=pending"' in html
+    assert "hx-post" not in html  # the page's form posts normally
+    response = abbie.post(url(job), {"due_at": "2024-07-23 09:30", "back": "page=2&status=pending"}, follow=True)
+    assert response.redirect_chain == [("/imports/?page=2&status=pending", 302)]
+    html = response.content.decode()
+    assert "was rescheduled from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)." in html
+    assert '<time datetime="2024-07-23T09:30:00+00:00">23/7/24, 09:30</time>' in html
+    job.refresh_from_db()
+    assert job.due_at == NEW
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("value,message", [
+    ("2024-07-22 13:59", SCHEDULE_IN_PAST),
+    ("2025-07-23 14:01", SCHEDULE_TOO_FAR),
+    ("23/07/2024 09:30", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
+    ("", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
+    ("2024-02-30 10:00", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
+])
+def test_a_bad_time_shows_the_reason_in_the_form(abbie, job, value, message):
+    for headers in ({}, {"HX-Request": "true"}):
+        response = abbie.post(url(job), {"due_at": value}, headers=headers)
+        assert response.status_code == 200
+        assert str(message) in response.content.decode()
+    job.refresh_from_db()
+    assert job.due_at == DUE
+
+
+@freeze_time(NOW)
+def test_in_the_dialog_htmx_gets_the_form_and_a_redirect(abbie, job):
+    response = abbie.get(url(job), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert "<html" not in html and 'hx-post="' in html and "data-close-dialog" in html
+    response = abbie.post(url(job), {"due_at": "2024-07-23 09:30"}, headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/imports/")
+
+
+@freeze_time(NOW)
+def test_the_pre_check_is_the_wizards(abbie, demo, job):
+    Company.objects.filter(pk=demo.eritech.pk).update(status=Company.Status.SUSPENDED)
+    html = abbie.get(url(job)).content.decode()
+    reason = str(PARENT_ACCOUNT_INACTIVE % {"company": "ERITECH PERU S.A.", "status": "Suspended"})
+    assert reason in html and "If provisioning ran today, these checks would fail." in html
+    html = abbie.post(url(job), {"due_at": "2024-07-23 09:30"}, follow=True).content.decode()
+    assert "was rescheduled" in html and reason in html  # a warning, as on the review: not a refusal
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("status,message", [
+    (Status.IN_PROGRESS, RESCHEDULE_TOO_LATE),
+    (Status.COMPLETED, RESCHEDULE_TOO_LATE),
+    (Status.FAILED, RESCHEDULE_TOO_LATE),
+    (Status.CANCELLED, JOB_NOT_RESCHEDULABLE % {"status": "Cancelled"}),
+])
+def test_a_job_no_longer_pending_is_not_moved(abbie, job, status, message):
+    ImportJob.objects.filter(pk=job.pk).update(status=status, lease_expires_at=NOW)
+    for method in (abbie.get, lambda u: abbie.post(u, {"due_at": "2024-07-23 09:30"})):
+        response = method(url(job))
+        assert response.status_code == 302
+    html = abbie.post(url(job), {"due_at": "2024-07-23 09:30"}, follow=True).content.decode()
+    assert str(message) in html
+    job.refresh_from_db()
+    assert job.due_at == DUE and job.status == status
+    assert f'href="{url(job)}' not in html  # no Reschedule offered
+
+
+def test_another_resellers_job_is_404_and_post_needs_csrf(client, demo, job):
+    client.force_login(demo.admin_andes)
+    assert client.get(url(job)).status_code == 404
+    assert client.post(url(job), {"due_at": "2030-01-01 10:00"}).status_code == 404
+    assert client.get("/imports/999999/reschedule/").status_code == 404
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(demo.admin_abbie)
+    assert strict.post(url(job), {"due_at": "2030-01-01 10:00"}).status_code == 403
+    job.refresh_from_db()
+    assert job.due_at == DUE
+
+
+def test_the_list_offers_reschedule_on_pending_jobs_only(abbie, demo, job):
+    html = abbie.get("/imports/").content.decode()
+    assert f'href="{url(job)}?page=1"' in html
+    assert 'aria-label="Reschedule the import (NCE) Exchange Online Kiosk(Microsoft)"' in html

@@ -1,0 +1,236 @@
+"""Isolation matrix: every URL pattern of the project, GET and POST, as a reseller of the other branch
+(ANDES CLOUD asking for ABBIE BOX's things) and anonymously.
+
+The patterns are enumerated from the URLconf, so a new URL fails this test until it has a case:
+an id-taking URL needs an entry in ID_CASES (how to point it at something of ABBIE BOX's branch),
+any other URL an entry in OTHER_CASES saying what it is (login required, staff, public).
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from orders.models import Order
+from tests.imports.helpers import make_order, schedule
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Pattern:
+    key: str  # "namespace:name", or the route for unnamed patterns
+    route: str
+    takes_ids: bool
+
+
+def _walk(patterns, prefix="", namespace=None):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), entry.namespace or namespace)
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            pattern = entry.pattern
+            takes_ids = bool(getattr(pattern, "converters", None)) or bool(getattr(pattern.regex, "groupindex", None))
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield Pattern(key=name or route, route=route, takes_ids=takes_ids)
+
+
+ALL_PATTERNS = list(_walk(get_resolver().url_patterns))
+ADMIN = [p for p in ALL_PATTERNS if p.route.startswith("admin/")]
+PORTAL = [p for p in ALL_PATTERNS if not p.route.startswith("admin/")]
+
+
+# --- What of ABBIE BOX's branch each id-taking URL is pointed at -----------------------------------
+
+def _draft(demo) -> dict:
+    order = Order.objects.create(company=demo.eritech, created_by=demo.admin_abbie)
+    return {"order_uuid": order.uuid}
+
+
+def _submitted(demo) -> dict:
+    return {"order_uuid": make_order(demo).uuid}
+
+
+def _job(demo) -> dict:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return {"job_id": schedule(demo, due_at=timezone.now() + dt.timedelta(days=1)).pk}
+
+
+def _failed_job(demo) -> dict:
+    from imports.models import ImportJob
+
+    kwargs = _job(demo)
+    ImportJob.objects.filter(pk=kwargs["job_id"]).update(status=ImportJob.Status.FAILED)
+    return kwargs
+
+
+ERITECH = lambda demo: {"account_id": demo.eritech.account_id}  # noqa: E731
+ABBIE_USER = lambda demo: {"user_id": demo.admin_abbie.pk}  # noqa: E731
+
+ID_CASES = {
+    "company_detail": ERITECH,
+    "orders:new": ERITECH,
+    "orders:select": _draft,
+    "orders:terms": _draft,
+    "orders:configure": _draft,
+    "orders:review": _draft,
+    "orders:subscription_detail": lambda demo: {"account_id": 493796},
+    "imports:schedule_provisioning": _draft,
+    "imports:cancel": _job,
+    "imports:reschedule": _job,
+    "imports:retry": _failed_job,
+    "user_detail": ABBIE_USER,
+    "user_rename": ABBIE_USER,
+    "user_reset_password": ABBIE_USER,
+    "user_credentials": ABBIE_USER,
+    "user_terminate": ABBIE_USER,
+}
+# Id-taking URLs that are not scoped to a branch, and why.
+ID_EXEMPT = {
+    # The credentials email's link: the signed one-time token is the authorization, whoever opens it.
+    "set_password": "token",
+}
+
+LOGIN = "login required"
+PUBLIC = "public"
+STAFF = "staff only"
+OTHER_CASES = {
+    "home": LOGIN,
+    "search": LOGIN,
+    "imports:my_imports": LOGIN,
+    "imports:live": LOGIN,
+    "imports:export": LOGIN,
+    "password_change": LOGIN,
+    "hijack:acquire": STAFF,
+    "hijack:release": STAFF,
+    "imports:health": STAFF,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "set_language": PUBLIC,
+    "favicon.ico": PUBLIC,
+}
+
+
+def _missing(kwargs: dict) -> dict:
+    """The same kwargs pointing at nothing: a 405 must not depend on whether the thing exists."""
+    return {k: uuid.uuid4() if isinstance(v, uuid.UUID) else 987654321 for k, v in kwargs.items()}
+
+
+def _url(pattern: Pattern, kwargs: dict) -> str:
+    return reverse(pattern.key, kwargs=kwargs)
+
+
+def test_every_pattern_has_a_case():
+    id_patterns = {p.key for p in PORTAL if p.takes_ids}
+    other = {p.key for p in PORTAL if not p.takes_ids}
+    assert id_patterns - set(ID_CASES) - set(ID_EXEMPT) == set(), "id-taking URLs without an isolation case"
+    assert other - set(OTHER_CASES) == set(), "URLs without an isolation case"
+    assert set(ID_CASES) <= id_patterns and set(OTHER_CASES) <= other, "cases for URLs that no longer exist"
+
+
+@pytest.mark.parametrize("key", sorted(ID_CASES))
+def test_a_reseller_of_the_other_branch_gets_404(client, demo, key):
+    pattern = next(p for p in PORTAL if p.key == key)
+    kwargs = ID_CASES[key](demo)
+    url, missing_url = _url(pattern, kwargs), _url(pattern, _missing(kwargs))
+    client.force_login(demo.admin_andes)
+    for method in ("get", "post"):
+        response = getattr(client, method)(url, {"first_name": "x", "scheduled_for": "", "action": "accept"})
+        if response.status_code == 405:
+            # The method is refused whatever the id: says nothing about ABBIE BOX's things.
+            assert getattr(client, method)(missing_url).status_code == 405, (key, method)
+        else:
+            assert response.status_code == 404, (key, method, response.status_code)
+            assert b"ERITECH" not in response.content and b"admin@abbiebox.com" not in response.content
+    # Nothing was changed on the way.
+    demo.admin_abbie.refresh_from_db()
+    assert demo.admin_abbie.is_active and demo.admin_abbie.first_name == "Carla"
+
+
+@pytest.mark.parametrize("key", sorted(ID_CASES))
+def test_anonymous_is_sent_to_the_login_page(client, demo, key):
+    pattern = next(p for p in PORTAL if p.key == key)
+    url = _url(pattern, ID_CASES[key](demo))
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302, (key, method, response.status_code)
+        assert response["Location"].startswith("/login/?next="), (key, method)
+
+
+@pytest.mark.parametrize("key", sorted(k for k, v in OTHER_CASES.items() if v == LOGIN))
+def test_anonymous_is_sent_to_the_login_page_from_every_page(client, demo, key):
+    url = reverse(key)
+    for method in ("get", "post"):
+        response = getattr(client, method)(url, {"user_pk": demo.admin_abbie.pk})
+        assert response.status_code == 302, (key, method, response.status_code)
+        assert response["Location"].startswith("/login/?next="), (key, method)
+
+
+def test_impersonation_is_refused_to_resellers_and_anonymous(client, demo):
+    """hijack's endpoints (POST only): no session changes hands without staff."""
+    for who in (None, demo.admin_andes):
+        if who:
+            client.force_login(who)
+        for data in ({"user_pk": demo.admin_abbie.pk}, {}):
+            response = client.post(reverse("hijack:acquire"), data)
+            assert response.status_code in (302, 400, 403), (who, data)
+            if response.status_code == 302:
+                assert response["Location"].startswith("/login/")
+        assert client.post(reverse("hijack:release")).status_code in (302, 403)
+        assert client.get(reverse("hijack:acquire")).status_code in (400, 405)
+        if who:
+            assert int(client.session["_auth_user_id"]) == who.pk
+        else:
+            assert "_auth_user_id" not in client.session
+        client.logout()
+
+
+def test_staff_pages_are_refused_to_resellers_and_anonymous(client, demo):
+    for key in (k for k, v in OTHER_CASES.items() if v == STAFF and not k.startswith("hijack:")):
+        assert client.get(reverse(key)).status_code == 302
+        client.force_login(demo.admin_andes)
+        response = client.get(reverse(key))
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+        client.logout()
+
+
+def test_the_set_password_link_needs_its_token(client, demo):
+    uid = urlsafe_base64_encode(force_bytes(demo.admin_abbie.pk))
+    response = client.get(reverse("set_password", kwargs={"uidb64": uid, "token": "not-a-token"}))
+    assert "This link is no longer valid" in response.content.decode()
+    client.force_login(demo.admin_andes)
+    response = client.post(reverse("set_password", kwargs={"uidb64": uid, "token": "not-a-token"}),
+                           {"new_password1": "Hijacked-pass-9931", "new_password2": "Hijacked-pass-9931"})
+    demo.admin_abbie.refresh_from_db()
+    assert not demo.admin_abbie.check_password("Hijacked-pass-9931")
+    assert default_token_generator  # the generator the real link is made with
+
+
+def _admin_sample_url(pattern: Pattern) -> str:
+    path = re.sub(r"<(?:\w+:)?(\w+)>", "1", pattern.route)
+    path = re.sub(r"\(\?P<app_label>[^)]*\)", "accounts", path)
+    path = re.sub(r"\(\?P<url>[^)]*\)", "nothing/here/", path)
+    return "/" + path.lstrip("^").rstrip("$")
+
+
+@pytest.mark.parametrize("pattern", ADMIN, ids=lambda p: p.route)
+def test_admin_is_staff_only(client, demo, pattern):
+    url = _admin_sample_url(pattern)
+    if pattern.key in ("admin:login", "admin:logout"):
+        return
+    for who in (None, demo.admin_andes):
+        if who:
+            client.force_login(who)
+        response = client.get(url)
+        assert response.status_code == 302, (url, who, response.status_code)
+        assert response["Location"].startswith("/admin/login/"), (url, who)
+        client.logout()
