@@ -234,6 +234,7 @@ if REDIS_URL:
 else:
     # ORM broker on the default database: no extra service to run.
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "imports.broker.FifoORM"  # tasks in enqueue order (see the module)
     Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.5)
 
 LOGGING = {

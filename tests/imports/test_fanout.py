@@ -181,3 +181,17 @@ def test_the_dispatcher_hands_expired_leases_back_and_enqueues_a_sender_for_unse
     funcs = [task["func"] for task in queued_tasks()]
     assert funcs == [worker.OUTBOX_TASK, RUN_BATCH_TASK]  # and the recovered job claimed again
     assert statuses([job]) == [Status.IN_PROGRESS]
+
+
+def test_the_orm_broker_hands_tasks_out_in_the_order_they_were_enqueued(db, settings):
+    from django_q.brokers import get_broker
+
+    from imports.broker import FifoORM
+
+    broker = get_broker()
+    assert isinstance(broker, FifoORM)
+    ids = [broker.enqueue(SignedPackage.dumps({"n": n})) for n in range(5)]
+    # Heap order scrambled as reused space does it: the oldest task rewritten last.
+    OrmQ.objects.filter(pk=ids[0]).update(key=broker.list_key)
+    taken = [SignedPackage.loads(broker.dequeue()[0][1])["n"] for _ in range(5)]
+    assert taken == [0, 1, 2, 3, 4]

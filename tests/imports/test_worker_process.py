@@ -134,7 +134,7 @@ def test_when_the_parent_is_killed_the_cluster_stops_too(site):
 
 def test_imports_worker_exits_with_an_error_when_its_cluster_dies(site):
     worker = site.start("imports_worker")
-    pids = worker.wait_until_running(workers=2)
+    worker.wait_until_running(workers=2)
     (cluster,) = children(worker.pid)
     os.killpg(cluster, signal.SIGKILL)
     assert worker.exited_within(STOP_LIMIT_SECONDS) is not None

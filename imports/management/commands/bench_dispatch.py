@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from icp.benchmarking import QueryCounter
+from icp.benchmarking import QueryCounter, due_jobs_create
 
 BENCH_DB_ENV = "ICP_BENCH_DATABASE_FILE"
 
@@ -109,79 +108,8 @@ class Command(BaseCommand):
         self.measure(n, now=now)
 
     def seed(self, n: int, companies: int, *, now: dt.datetime):
-        from accounts.models import Company
-        from catalog.models import BillingFrequency, PriceListAssignment, Term, TermsAcceptance
-        from icp.demo import BASIC, KIOSK, PREMIUM, TENANT, DemoRefs
-        from imports.models import ImportJob, ImportRow
-        from imports.services import import_job_name_for
-        from orders.models import Order, Subscription
-
         call_command("seed_demo", verbosity=0, stdout=io.StringIO())
-        demo = DemoRefs.load()
-        basic, kiosk, premium, tenant = (demo.service(code) for code in (BASIC, KIOSK, PREMIUM, TENANT))
-        with transaction.atomic():
-            for service in (basic, premium):  # the demo price list has accepted Kiosk and Standard only
-                TermsAcceptance.objects.get_or_create(
-                    price_list=demo.abbie_price_list, service=service, terms_id=service.terms_id
-                )
-            customers = []
-            for i in range(companies):
-                customers.append(
-                    Company.objects.create(
-                        name=f"BENCH CUSTOMER {i:04d} S.A.C.", parent=demo.abbiebox, kind=Company.Kind.CUSTOMER,
-                        account_id=5_000_000 + i, numeric_id=6_000_000 + i, email=f"it@bench{i}.example",
-                        billing_start_date=now,
-                    )
-                )
-            PriceListAssignment.objects.bulk_create(
-                [PriceListAssignment(company=c, price_list=demo.abbie_price_list) for c in customers]
-            )
-            tenant_ids = {c.pk: f"{c.pk:08x}-0000-4000-8000-{c.pk:012x}" for c in customers}
-            Subscription.objects.bulk_create(
-                [
-                    Subscription(
-                        company=c, service=tenant, name=f"Microsoft Organization tenant (bench{i}.onmicrosoft.com)",
-                        account_id=7_000_000 + i, unit_cost=Decimal(0), unit_price=Decimal(0),
-                        attributes={"tenant_id": tenant_ids[c.pk], "domain": f"bench{i}.onmicrosoft.com"},
-                    )
-                    for i, c in enumerate(customers)
-                ]
-            )
-            # A realistic mix: Business Basic yearly, Exchange Kiosk monthly, Business Premium
-            # (needs the tenant), and one job in ten for the suspended PACIFICO RETAIL (fails).
-            plans = [(basic, Term.P1Y), (kiosk, Term.P1M), (premium, Term.P1Y)]
-            orders = []
-            for i in range(n):
-                service, term = plans[i % len(plans)]
-                company = demo.pacifico if i % 10 == 9 else customers[i % companies]
-                orders.append(
-                    Order(
-                        company=company, created_by=demo.admin_abbie, status=Order.Status.SUBMITTED, service=service,
-                        configured_at=now, subscription_name=f"{service.name} #{i}", quantity=1 + i % 5, term=term,
-                        billing_frequency=BillingFrequency.MONTHLY, notify_me=i % 2 == 0,
-                        vendor_config={"microsoft_tenant_id": tenant_ids.get(company.pk, "e0d72b05-fb92-4d65-9424-7b58ea99d5d3"),
-                                       "mpn_id": "", "end_date_alignment": ""},
-                        scheduled_for=now - dt.timedelta(minutes=1), submitted_at=now - dt.timedelta(hours=1),
-                    )
-                )
-            orders = Order.objects.bulk_create(orders, batch_size=500)
-            jobs = ImportJob.objects.bulk_create(
-                [
-                    ImportJob(
-                        name=import_job_name_for(order), due_at=now - dt.timedelta(minutes=1), created_by=demo.admin_abbie,
-                        company=order.company, notify_emails=[order.company.email] if order.notify_me else [],
-                    )
-                    for order in orders
-                ],
-                batch_size=500,
-            )
-            ImportRow.objects.bulk_create(
-                [
-                    ImportRow(job=job, position=1, parent_company=order.company, order=order)
-                    for job, order in zip(jobs, orders)
-                ],
-                batch_size=500,
-            )
+        due_jobs_create(n, companies=companies, now=now, due_at=now - dt.timedelta(minutes=1))
 
     def measure(self, n: int, *, now: dt.datetime):
         from accounts.services import account_ids_allocate
