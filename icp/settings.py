@@ -193,7 +193,7 @@ if IMPORT_LEASE_SECONDS <= Q_TIMEOUT:
 IMPORT_DISPATCH_POLL_SECONDS = env.float("IMPORT_DISPATCH_POLL_SECONDS", default=1.0)
 # Jobs per task. Small enough that a burst spreads over every worker, large enough that the
 # per-batch reads (five queries for any number of orders) and the broker round trip stay cheap.
-IMPORT_DISPATCH_BATCH_SIZE = env.int("IMPORT_DISPATCH_BATCH_SIZE", default=100)
+IMPORT_DISPATCH_BATCH_SIZE = env.int("IMPORT_DISPATCH_BATCH_SIZE", default=50)
 # At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
 # busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
 IMPORT_DISPATCH_IN_FLIGHT = env.int("IMPORT_DISPATCH_IN_FLIGHT", default=1000)
@@ -222,10 +222,10 @@ Q_CLUSTER = {
     "max_attempts": 1,
     "ack_failures": True,
     "save_limit": 500,
-    # Each cluster takes from the shared queue only as many tasks as it has workers (django-q2's
-    # default is workers squared): batches spread over every cluster instead of one hoarding
-    # them, and a graceful stop has little queued work to finish.
-    "queue_limit": env.int("Q_WORKERS", default=1),
+    # Each cluster takes from the shared queue one task beyond those its workers run (django-q2's
+    # default prefetches workers squared): batches spread over every cluster instead of the
+    # quickest one hoarding them, and a graceful stop has little queued work to finish.
+    "queue_limit": 1,
     "label": _("Task queue"),
 }
 REDIS_URL = env.str("REDIS_URL", default="")
