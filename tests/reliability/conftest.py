@@ -34,6 +34,7 @@ class Engine:
         self.tmp_path = tmp_path
         self.queue = f"rel{uuid.uuid4().hex[:8]}"  # one queue shared by this test's clusters only
         self.started: list[Started] = []
+        self.redis_url = ""  # the ORM broker on the test database, unless a test sets it
 
     def env(self, name: str, **extra) -> dict:
         mail_dir = self.tmp_path / "mail" / name
@@ -42,7 +43,7 @@ class Engine:
             **os.environ,
             "DATABASE_URL": database_url(),
             "DATABASE_CONN_MAX_AGE": "0",
-            "REDIS_URL": "",
+            "REDIS_URL": self.redis_url,
             "Q_CLUSTER_NAME": self.queue,
             "EMAIL_URL": f"filemail:///{mail_dir}",  # four slashes: an absolute path
             "LOG_LEVEL": "INFO",
