@@ -112,8 +112,8 @@ class Command(BaseCommand):
 
         figures = {}
         for line in sqlite_lines:  # "dispatch: 8.91 s  ->  1,122 jobs/s, ..." and "floor (...): 0.61 s  ->  ..."
-            for key in ("dispatch", "floor"):
-                if line.startswith(key):
+            for key, prefix in (("dispatch", "dispatch:"), ("floor", "floor (")):
+                if line.startswith(prefix):
                     figures[key] = float(line.split(":", 1)[1].split(" s", 1)[0])
         with tempfile.TemporaryDirectory(prefix="icp-bench-pg-") as tmp:
             bench = PostgresBench(url, tmp=Path(tmp), log=self.stdout)
