@@ -13,9 +13,10 @@ Notification rows, each move a conditional UPDATE:
 """
 
 import datetime as dt
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from .claiming import claim_ids
@@ -68,14 +69,33 @@ def notifications_claim(*, now: dt.datetime, limit: int, job_ids: list[int] | No
         )
 
 
+@contextmanager
+def _commit_without_waiting_for_disk():
+    """A transaction that, on PostgreSQL, commits without waiting for its WAL to reach the disk
+    (synchronous_commit off for this transaction only).
+
+    Marking a message sent is one commit per message, and waiting for each flush was most of
+    a burst's time. Visibility is unchanged: other connections see the mark at once and a worker
+    crash loses nothing. Only a crash of the database server itself, within a fraction of a
+    second, could lose the mark, and then that message is sent again with the same Message-ID:
+    the outbox's promise (at most a re-send, never a loss) still holds.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def notification_mark_sent(notification_id: int, *, now: dt.datetime, note: str = "") -> bool:
     """Called only once the mail server accepted the message (or there was nothing to send)."""
-    return (
-        Notification.objects.filter(pk=notification_id, status=Status.PENDING).update(
-            status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1
+    with _commit_without_waiting_for_disk():
+        return (
+            Notification.objects.filter(pk=notification_id, status=Status.PENDING).update(
+                status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1
+            )
+            == 1
         )
-        == 1
-    )
 
 
 def notification_mark_failed(notification_id: int, *, now: dt.datetime, attempts: int, error: str) -> bool:
