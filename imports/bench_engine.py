@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -101,8 +102,10 @@ class PostgresBench:
 
     # --- one layout -----------------------------------------------------------------------------
 
-    def run_layout(self, clusters: int, workers: int, n: int) -> LayoutResult:
-        database = f"{self.template}_{clusters}x{workers}"
+    @contextmanager
+    def _running(self, clusters: int, workers: int, name: str):
+        """A fresh copy of the template with `clusters` imports_worker processes on it, ready."""
+        database = f"{self.template}_{name}"
         self._create(database, template=self.template)
         env = self.env(database, Q_WORKERS=workers)
         procs = [
@@ -113,44 +116,32 @@ class PostgresBench:
         try:
             with psycopg.connect(self._url_for(database), autocommit=True) as conn:
                 self._wait_clusters_ready(conn, clusters)
-                due = conn.execute("SELECT now() + interval '1 second'").fetchone()[0]
-                conn.execute("UPDATE imports_importjob SET due_at = %s", (due,))
-                return self._measure(conn, f"{clusters} x {workers}", n, due)
+                yield conn
         finally:
             for proc in procs:
                 proc.terminate()
             for proc in procs:
                 proc.wait(timeout=30)
 
+    def run_layout(self, clusters: int, workers: int, n: int) -> LayoutResult:
+        """Every job made due at one instant, a second from now."""
+        with self._running(clusters, workers, f"{clusters}x{workers}") as conn:
+            due = conn.execute("SELECT now() + interval '1 second'").fetchone()[0]
+            conn.execute("UPDATE imports_importjob SET due_at = %s", (due,))
+            return self._measure(conn, f"{clusters} x {workers}", n, due)
+
     def steady_lateness(self, clusters: int, workers: int, n: int, spacing: float) -> LayoutResult:
         """`n` jobs falling due one at a time, `spacing` seconds apart: lateness with no burst."""
-        database = f"{self.template}_steady"
-        self._create(database, template=self.template)
-        env = self.env(database, Q_WORKERS=workers)
-        procs = [
-            subprocess.Popen([sys.executable, MANAGE, "imports_worker"], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
-            for _ in range(clusters)
-        ]
-        try:
-            with psycopg.connect(self._url_for(database), autocommit=True) as conn:
-                self._wait_clusters_ready(conn, clusters)
-                conn.execute(
-                    "UPDATE imports_importjob SET due_at = now() + interval '1 second' + (id - (SELECT min(id) FROM imports_importjob))"
-                    " * %s * interval '1 second' WHERE id < (SELECT min(id) FROM imports_importjob) + %s",
-                    (spacing, n),
-                )
-                conn.execute(
-                    "DELETE FROM imports_importrow WHERE job_id >= (SELECT min(id) FROM imports_importjob) + %s", (n,)
-                )
-                conn.execute("DELETE FROM imports_importjob WHERE id >= (SELECT min(id) FROM imports_importjob) + %s", (n,))
-                due = conn.execute("SELECT min(due_at) FROM imports_importjob").fetchone()[0]
-                return self._measure(conn, f"steady {clusters} x {workers}", n, due, timeout=n * spacing + 120)
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=30)
+        with self._running(clusters, workers, "steady") as conn:
+            first = conn.execute("SELECT min(id) FROM imports_importjob").fetchone()[0]
+            conn.execute("DELETE FROM imports_importrow WHERE job_id >= %s", (first + n,))
+            conn.execute("DELETE FROM imports_importjob WHERE id >= %s", (first + n,))
+            conn.execute(
+                "UPDATE imports_importjob SET due_at = now() + interval '1 second' + (id - %s) * %s * interval '1 second'",
+                (first, spacing),
+            )
+            due = conn.execute("SELECT min(due_at) FROM imports_importjob").fetchone()[0]
+            return self._measure(conn, f"steady {clusters} x {workers}", n, due, timeout=n * spacing + 120)
 
     @staticmethod
     def _wait_clusters_ready(conn, clusters: int) -> None:
