@@ -6,9 +6,11 @@ PORT ?= 8000
 # gunicorn worker processes of `make serve`.
 WEB_WORKERS ?= 2
 SEED_PASSWORD ?= icp-demo-2024
-# How long `make run` lets the worker finish its task on Ctrl-C before killing it.
-WORKER_STOP_SECONDS ?= 5
-# PostgreSQL used by the concurrency tests (started by `make services`).
+# How long `make run`/`make serve` wait for the web server and the worker to stop before killing them.
+STOP_SECONDS ?= 9
+# The web server's port; settings derive SITE_URL (links in emails) from it.
+export PORT
+# PostgreSQL and Redis for the second pass of the suite (started by `make services`).
 TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
@@ -31,18 +33,26 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo --password "$(SEED_PASSWORD)"
 
-# Web server and one worker; Ctrl-C stops both. Each runs in its own process group (set -m) so
-# the shell decides how they stop: the web server at once, the worker gracefully for a few
-# seconds and then killed (safe: a job it had claimed returns to Pending after its lease).
-run: seed
-	@echo "Starting one qcluster worker and the web server on http://127.0.0.1:$(PORT)"
-	@bash -c 'set -m; \
-	  $(PY) manage.py qcluster & worker=$$!; \
-	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & web=$$!; \
-	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM -- -$$web 2>/dev/null; kill -TERM -- -$$worker 2>/dev/null; \
-	    for _ in $$(seq 1 $(WORKER_STOP_SECONDS)); do kill -0 $$worker 2>/dev/null || break; sleep 1; done; \
-	    kill -KILL -- -$$worker 2>/dev/null; wait; exit 0; }; \
+# The web server ($(1)) beside the import worker (`manage.py imports_worker`: one qcluster plus
+# the dispatcher). Ctrl-C, or SIGTERM to make (which make passes on to this shell), stops both:
+# each gets SIGTERM, and whatever still runs after STOP_SECONDS is killed. The worker stops its
+# cluster itself (its own process group, see imports/worker.py), and if it is killed the kernel
+# stops the cluster too, so no process is left behind. (A non-interactive shell's background
+# jobs ignore SIGINT; the trap below is what turns Ctrl-C into the stop.)
+define RUN_WITH_WORKER
+	@bash -c '$(PY) manage.py imports_worker & worker=$$!; \
+	  $(1) & web=$$!; \
+	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM $$web $$worker 2>/dev/null; \
+	    for _ in $$(seq 1 $$(( $(STOP_SECONDS) * 10 ))); do \
+	      kill -0 $$web 2>/dev/null || kill -0 $$worker 2>/dev/null || break; sleep 0.1; done; \
+	    kill -KILL $$web $$worker 2>/dev/null; wait; exit 0; }; \
 	  trap stop INT TERM; wait -n; stop'
+endef
+
+# Development server with the demo data and a worker, on SQLite.
+run: seed
+	@echo "Starting the import worker and the web server on http://127.0.0.1:$(PORT)"
+	$(call RUN_WITH_WORKER,$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload)
 
 # Production: gunicorn (WEB_WORKERS processes, static files by WhiteNoise) and one worker, on
 # 127.0.0.1:$(PORT) behind a TLS-terminating proxy that sets X-Forwarded-Proto. Needs
@@ -53,17 +63,12 @@ serve: install
 	@test -n "$$DJANGO_ALLOWED_HOSTS" || { echo "make serve: set DJANGO_ALLOWED_HOSTS" >&2; exit 1; }
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	@echo "Starting one qcluster worker and gunicorn ($(WEB_WORKERS) workers) on http://127.0.0.1:$(PORT)"
-	@bash -c 'set -m; \
-	  $(PY) manage.py qcluster & worker=$$!; \
-	  $(VENV)/bin/gunicorn icp.wsgi --bind 127.0.0.1:$(PORT) --workers $(WEB_WORKERS) --access-logfile - & web=$$!; \
-	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM -- -$$web 2>/dev/null; kill -TERM -- -$$worker 2>/dev/null; \
-	    for _ in $$(seq 1 $(WORKER_STOP_SECONDS)); do kill -0 $$worker 2>/dev/null || break; sleep 1; done; \
-	    kill -KILL -- -$$worker 2>/dev/null; wait; exit 0; }; \
-	  trap stop INT TERM; wait -n; stop'
+	@echo "Starting the import worker and gunicorn ($(WEB_WORKERS) workers) on http://127.0.0.1:$(PORT)"
+	$(call RUN_WITH_WORKER,$(VENV)/bin/gunicorn icp.wsgi --bind 127.0.0.1:$(PORT) --workers $(WEB_WORKERS) --graceful-timeout 5 --access-logfile -)
 
+# One more worker (run it on as many machines as you like, all sharing DATABASE_URL/REDIS_URL).
 worker: migrate
-	$(PY) manage.py qcluster
+	$(PY) manage.py imports_worker
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
@@ -77,12 +82,13 @@ test: install browser services
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true \
-		$(PY) -m pytest -q -m "postgres or redis" -p no:randomly
+		$(PY) -m pytest -q -p no:randomly
 
 check-deploy: install
 	DJANGO_ENV=production DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \
 		DJANGO_ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
+# Set BENCH_POSTGRES_URL (a user with CREATEDB) to add real clusters on PostgreSQL.
 bench: migrate
 	$(PY) manage.py bench_dispatch --jobs 10000
 

@@ -229,35 +229,64 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- Background work (django-q2) -------------------------------------------------------
-# One dispatch pass (imports.tasks.dispatch_due_imports) provisions a batch of jobs; the
-# numbers below bound how long a single task may run and when a broker redelivers it.
-Q_TIMEOUT = env.int("Q_TIMEOUT", default=300)  # seconds a task may run before the worker kills it
-Q_RETRY = env.int("Q_RETRY", default=360)  # ORM broker redelivers an unacknowledged task after this
+# `manage.py imports_worker` runs one qcluster plus a dispatcher that claims due import jobs
+# in batches and enqueues each batch as its own short task (imports.dispatch), so every worker
+# of every cluster shares the load. The values below make a job claimed by a worker that died
+# run again within two minutes by default: it is handed back when its lease ends (90 s after
+# the claim) by the next recovery (every IMPORT_RECOVERY_SECONDS), then claimed by the next
+# tick (about a second): 90 + 5 + 1 s < 120 s.
+#
+# A batch takes about a second; Q_TIMEOUT is the hard stop for one that hangs (django-q2 then
+# kills that worker process, the batch's transaction rolls back).
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=60)
+# The ORM broker hands a task that was taken but never acknowledged (its worker died) to another
+# worker after Q_RETRY; it must exceed Q_TIMEOUT or a still-running task would run twice.
+Q_RETRY = env.int("Q_RETRY", default=75)
 if Q_RETRY <= Q_TIMEOUT:
-    # django-q2 would hand a still-running task to a second worker.
     raise ImproperlyConfigured("Q_RETRY must be greater than Q_TIMEOUT.")
-# A job claimed by a worker that died is handed back to Pending after this many seconds.
-# Longer than the task timeout, so a live worker is never overtaken.
-IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=Q_TIMEOUT + 60)
+# The lease runs from the claim: it covers the wait in the queue (bounded by
+# IMPORT_DISPATCH_IN_FLIGHT, a few seconds of work) plus at most Q_TIMEOUT of running, so a
+# live worker is never overtaken; anything longer only delays recovery.
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=90)
 if IMPORT_LEASE_SECONDS <= Q_TIMEOUT:
     raise ImproperlyConfigured("IMPORT_LEASE_SECONDS must be greater than Q_TIMEOUT.")
-
-# The every-minute dispatch task keeps watching this long for jobs falling due, so a job runs at
-# its due time rather than up to a scheduler tick (30 s) plus a minute later. Below Q_TIMEOUT.
-IMPORT_DISPATCH_WATCH_SECONDS = env.float("IMPORT_DISPATCH_WATCH_SECONDS", default=55)
-if IMPORT_DISPATCH_WATCH_SECONDS >= Q_TIMEOUT:
-    raise ImproperlyConfigured("IMPORT_DISPATCH_WATCH_SECONDS must be less than Q_TIMEOUT.")
+# How often the dispatcher looks for due jobs (it also wakes up exactly when the next one is due).
+IMPORT_DISPATCH_POLL_SECONDS = env.float("IMPORT_DISPATCH_POLL_SECONDS", default=1.0)
+# Jobs per task. Small enough that a burst spreads over every worker, large enough that the
+# per-batch reads (five queries for any number of orders) and the broker round trip stay cheap.
+IMPORT_DISPATCH_BATCH_SIZE = env.int("IMPORT_DISPATCH_BATCH_SIZE", default=50)
+# At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
+# busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
+IMPORT_DISPATCH_IN_FLIGHT = env.int("IMPORT_DISPATCH_IN_FLIGHT", default=1000)
+# How often the dispatcher hands expired leases back and enqueues a sender for unsent emails.
+IMPORT_RECOVERY_SECONDS = env.float("IMPORT_RECOVERY_SECONDS", default=5.0)
+if IMPORT_LEASE_SECONDS + IMPORT_RECOVERY_SECONDS + IMPORT_DISPATCH_POLL_SECONDS >= 120:
+    warnings.warn("A dead worker's jobs will wait more than two minutes before they run again.", stacklevel=1)
+# `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
+# this many seconds, so a stop never takes more than about ten seconds (a killed batch rolls
+# back and runs again after its lease).
+IMPORT_WORKER_STOP_SECONDS = env.float("IMPORT_WORKER_STOP_SECONDS", default=8.0)
+# The outbox: a sender holds the emails it claimed (IMPORT_EMAIL_CLAIM_CHUNK at a time) for this
+# long; it must exceed sending them all at EMAIL_TIMEOUT each, and is how long a message whose
+# sender died waits before another sender takes it.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+IMPORT_EMAIL_CLAIM_CHUNK = env.int("IMPORT_EMAIL_CLAIM_CHUNK", default=10)
+IMPORT_EMAIL_LEASE_SECONDS = env.int("IMPORT_EMAIL_LEASE_SECONDS", default=EMAIL_TIMEOUT * IMPORT_EMAIL_CLAIM_CHUNK + 20)
 
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="icp"),
     "workers": env.int("Q_WORKERS", default=1),
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
-    # Never replay missed runs of the every-minute dispatch: one pass picks up every due job.
+    # Never replay missed runs of the every-minute fallback tick: one tick picks up every due job.
     "catch_up": False,
     "max_attempts": 1,
     "ack_failures": True,
     "save_limit": 500,
+    # Each cluster takes from the shared queue one task beyond those its workers run (django-q2's
+    # default prefetches workers squared): batches spread over every cluster instead of the
+    # quickest one hoarding them, and a graceful stop has little queued work to finish.
+    "queue_limit": 1,
     "label": _("Task queue"),
 }
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -266,7 +295,8 @@ if REDIS_URL:
 else:
     # ORM broker on the default database: no extra service to run.
     Q_CLUSTER["orm"] = "default"
-    Q_CLUSTER["poll"] = env.float("Q_POLL", default=1.0)
+    Q_CLUSTER["broker_class"] = "imports.broker.FifoORM"  # tasks in enqueue order (see the module)
+    Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.5)
 
 LOGGING = {
     "version": 1,

@@ -1,13 +1,25 @@
-"""The dispatch pass: recover expired leases, re-send missed emails, claim due jobs batch after
-batch and run them, then keep watching for jobs falling due. Its timing lives here."""
+"""Dispatching due import jobs: claim them in batches and hand each batch to a worker.
+
+Two ways, one set of building blocks (imports.leases claims, imports.runner runs):
+- `dispatch_tick` (the engine): claims due jobs a batch at a time and enqueues each batch as its
+  own django-q2 task (`imports.tasks.run_batch_task`: the ids and the claim's time). Every
+  worker of every cluster sharing the queue takes batches, so a burst spreads over all of them,
+  and no task runs for long. `imports_worker`'s dispatcher calls it about every second; the
+  every-minute schedule calls it too, as a fallback when only a bare qcluster runs.
+- `dispatch_due_imports` (operators, tests, the benchmark): one synchronous pass in this process.
+
+A batch task runs only the jobs that are still In progress under the very claim that enqueued
+them (`claimed_at`). A task that arrives late (redelivered by the broker after its worker died,
+or held in a queue past the lease) finds its jobs handed back or claimed again and does nothing.
+"""
 
 import datetime as dt
-import time
+import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -16,20 +28,17 @@ from .models import ImportJob
 from .notifications import imports_notify_unsent
 from .runner import run_jobs
 
+logger = logging.getLogger(__name__)
 Status = ImportJob.Status
 
-# Jobs claimed and run together: one transaction, and one query per batch for the companies,
-# price lists, price items, existing subscriptions and account ids of all of them. Small enough
-# that a batch holds SQLite's write lock for about a second.
-DISPATCH_BATCH_SIZE = 250
-# How often a watching dispatch task looks for jobs that have just become due.
-DISPATCH_POLL_SECONDS = 1.0
+RUN_BATCH_TASK = "imports.tasks.run_batch_task"
 
 
 @dataclass
 class DispatchSummary:
     recovered: int = 0
     claimed: int = 0
+    batches: int = 0
     completed: int = 0
     failed: int = 0
     notified: int = 0
@@ -49,72 +58,81 @@ class DispatchSummary:
         )
 
 
-def dispatch_budget_seconds() -> float:
-    """Stop claiming new batches after this long: a batch claimed then still ends well before
-    django-q2 kills the task at Q_TIMEOUT (which would leave its jobs to lease recovery)."""
-    return max(settings.Q_TIMEOUT * 0.8, 1.0)
-
-
-def dispatch_watch_seconds() -> float:
-    """How long the every-minute task keeps watching for jobs that become due.
-
-    django-q2's scheduler looks for due schedules only every ~30 s, so the every-minute task
-    starts anywhere up to 30 s after its minute. Instead of leaving a job that becomes due
-    just after a pass waiting for the next one (up to ~90 s), the task stays for just under a
-    minute and runs each job as it becomes due (checking every DISPATCH_POLL_SECONDS, which
-    also catches "as soon as possible" jobs scheduled meanwhile). The next task then takes
-    over, so a job runs within about a second of its due time, and at worst ~30 s after it
-    when the scheduler is late. Bounded by the budget, so it still returns before Q_TIMEOUT.
-    IMPORT_DISPATCH_WATCH_SECONDS changes it; 0 turns the watch off.
-    """
-    return min(settings.IMPORT_DISPATCH_WATCH_SECONDS, dispatch_budget_seconds() / 2)
-
-
-def _next_pending_due() -> dt.datetime | None:
+def next_pending_due() -> dt.datetime | None:
+    """When the next Pending job falls due (a plain read: cheap to ask every second)."""
     return ImportJob.objects.filter(status=Status.PENDING).aggregate(next_due=Min("due_at"))["next_due"]
 
 
-def dispatch_due_imports(
+def jobs_in_flight(*, now: dt.datetime) -> int:
+    """Jobs claimed and not yet finished whose lease still runs, whoever claimed them."""
+    return ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__gte=now).count()
+
+
+def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
+    from django_q.tasks import async_task
+
+    def enqueue():
+        async_task(RUN_BATCH_TASK, job_ids, claimed_at, task_name=f"imports batch of {len(job_ids)}")
+
+    if settings.Q_CLUSTER.get("orm"):
+        # The ORM broker writes the task with this connection: the claim and its task commit
+        # together or not at all.
+        enqueue()
+    else:
+        # Redis is outside the transaction: enqueue once the claim is committed. Dying in
+        # between leaves the jobs In progress until their lease ends, then they are claimed again.
+        transaction.on_commit(enqueue)
+
+
+def dispatch_tick(
     *,
     now: dt.datetime | None = None,
-    watch_seconds: float = 0.0,
-    batch_size: int = DISPATCH_BATCH_SIZE,
-    budget_seconds: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    monotonic: Callable[[], float] = time.monotonic,
+    batch_size: int | None = None,
+    in_flight_limit: int | None = None,
 ) -> DispatchSummary:
-    """One dispatch pass: recover expired leases, re-send missed emails, then claim and run due
-    jobs batch after batch until none is due (or the time budget is spent).
+    """Claim due jobs, a batch at a time, and enqueue each batch as a task; returns what it did.
+
+    Claims stop at `in_flight_limit` jobs claimed and unfinished (all clusters together): during
+    a burst the queue holds a few seconds of work, enough to keep every worker busy, and a
+    claimed job never waits in the queue for anything like its lease.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or settings.IMPORT_DISPATCH_BATCH_SIZE
+    limit = settings.IMPORT_DISPATCH_IN_FLIGHT if in_flight_limit is None else in_flight_limit
+    summary = DispatchSummary()
+    capacity = limit - jobs_in_flight(now=now)
+    while capacity > 0:
+        with transaction.atomic():
+            job_ids = imports_claim_due(now=now, limit=min(batch_size, capacity))
+            if job_ids:
+                _enqueue_batch(job_ids, now)
+        if not job_ids:
+            break
+        summary.claimed += len(job_ids)
+        summary.batches += 1
+        capacity -= len(job_ids)
+    return summary
+
+
+def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
+    """Hand jobs whose lease ended back to Pending (the next tick claims them again)."""
+    return imports_recover_expired(now=now or timezone.now())
+
+
+def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | None = None) -> DispatchSummary:
+    """One synchronous pass in this process: recover expired leases, send what the outbox has
+    due, then claim and run due jobs batch after batch until none is due.
 
     `now` fixes the clock for the whole pass (tests, operators); without it the real time is
-    read before every batch. With `watch_seconds` (the scheduled task) the pass then keeps
-    running jobs as they become due for that long; see dispatch_watch_seconds.
+    read before every batch.
     """
     clock = (lambda: now) if now is not None else timezone.now
-    budget = dispatch_budget_seconds() if budget_seconds is None else budget_seconds
-    watch_until = min(watch_seconds, budget) if now is None else 0.0
-    started = monotonic()
+    batch_size = batch_size or settings.IMPORT_DISPATCH_BATCH_SIZE
     summary = DispatchSummary()
     summary.recovered = imports_recover_expired(now=clock())
     summary.notified = imports_notify_unsent(now=clock())
-    while True:
-        while monotonic() - started < budget:
-            job_ids = imports_claim_due(now=clock(), limit=batch_size)
-            if not job_ids:
-                break
-            summary.claimed += len(job_ids)
-            summary.add(run_jobs(job_ids, now=clock()))
-        # Watching: wait for the next job to become due with plain reads (a claim opens a
-        # write transaction, which on SQLite would take the write lock every poll for nothing).
-        while True:
-            remaining = watch_until - (monotonic() - started)
-            if remaining <= 0:
-                return summary
-            next_due = _next_pending_due()
-            current = timezone.now()
-            if next_due is not None and next_due <= current:
-                break
-            wait = DISPATCH_POLL_SECONDS
-            if next_due is not None:
-                wait = min(wait, (next_due - current).total_seconds())
-            sleep(max(min(wait, remaining), 0.01))
+    while job_ids := imports_claim_due(now=clock(), limit=batch_size):
+        summary.claimed += len(job_ids)
+        summary.batches += 1
+        summary.add(run_jobs(job_ids, now=clock()))
+    return summary

@@ -193,7 +193,7 @@ def outbox_send(
     sent = 0
     remaining = limit
     while remaining is None or remaining > 0:
-        chunk = outbox.CLAIM_CHUNK if remaining is None else min(outbox.CLAIM_CHUNK, remaining)
+        chunk = outbox.claim_chunk() if remaining is None else min(outbox.claim_chunk(), remaining)
         claimed = outbox.notifications_claim(now=now, limit=chunk, job_ids=job_ids)
         if not claimed:
             break

@@ -197,9 +197,16 @@ def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | Non
     transaction.on_commit(send_import_emails, robust=True)
 
 
-def _run_batch(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
-    """Run claimed jobs inside the caller's transaction; returns job id → final status."""
+def _claimed(job_ids: list[int], claimed_at: dt.datetime | None):
+    """The jobs of `job_ids` still In progress (under the claim made at `claimed_at`, if given:
+    a task that arrives after its jobs were handed back and claimed again runs none of them)."""
     jobs_qs = ImportJob.objects.filter(pk__in=job_ids, status=Status.IN_PROGRESS)
+    return jobs_qs if claimed_at is None else jobs_qs.filter(claimed_at=claimed_at)
+
+
+def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None = None) -> dict[int, str]:
+    """Run claimed jobs inside the caller's transaction; returns job id → final status."""
+    jobs_qs = _claimed(job_ids, claimed_at)
     if connection.features.has_select_for_update:
         # Holding the job rows keeps lease recovery (a conditional UPDATE) waiting until we commit.
         jobs_qs = jobs_qs.select_for_update()
@@ -250,11 +257,11 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
     return results
 
 
-def _fail_unexpectedly(job_id: int, *, now: dt.datetime) -> dict[int, str]:
+def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
     """A job whose run keeps raising: fail it with a generic reason rather than retrying forever."""
     try:
         with transaction.atomic():
-            job = ImportJob.objects.select_related("company", "created_by").filter(pk=job_id).first()
+            job = _claimed([job_id], claimed_at).select_related("company", "created_by").first()
             if job is None:
                 return {}
             rows = list(job.rows.all())
@@ -264,8 +271,8 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime) -> dict[int, str]:
             ImportRow.objects.bulk_update(pending, ["status", "error", "processed_at"])
             status, completed, failed = _final_status(rows)
             status = Status.FAILED
-            if not states.transition(
-                job_id, Status.IN_PROGRESS, status,
+            if not states.transition_queryset(
+                _claimed([job_id], claimed_at), Status.IN_PROGRESS, status,
                 imported_count=completed, error_count=max(failed, 1), finished_at=now, lease_expires_at=None,
             ):
                 return {}
@@ -282,30 +289,31 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime) -> dict[int, str]:
         return {}
 
 
-def run_jobs(job_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
+def run_jobs(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None = None) -> dict[int, str]:
     """Run claimed jobs as one batch; if the batch raises, run them one by one so that one
-    broken job cannot hold back the others."""
+    broken job cannot hold back the others. With `claimed_at`, only the jobs still held by
+    that claim run (see _claimed)."""
     if not job_ids:
         return {}
     if len(job_ids) > 1:
         try:
             with transaction.atomic():
-                return _run_batch(job_ids, now=now)
+                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
         except Exception:
             logger.exception("Batch of %s import jobs failed; running them one by one.", len(job_ids))
             results: dict[int, str] = {}
             for job_id in job_ids:
-                results.update(run_jobs([job_id], now=now))
+                results.update(run_jobs([job_id], now=now, claimed_at=claimed_at))
             return results
     # A second attempt sees what a concurrent writer committed in between (e.g. a subscription
     # that already holds this row's provisioning key, which it then adopts).
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return _run_batch(job_ids, now=now)
+                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
         except Exception:
             logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
-    return _fail_unexpectedly(job_ids[0], now=now)
+    return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
 
 
 def import_run(*, job_id: int, now: dt.datetime) -> str | None:

@@ -1,4 +1,4 @@
-"""The recurring django-q2 schedule that drives the import engine, declared in code.
+"""The recurring django-q2 schedule (the every-minute fallback tick of the import engine), declared in code.
 
 Created or corrected after every `migrate` (post_migrate) by name, so neither migrations
 nor restarts ever duplicate it, and an edit here reaches every installation.
@@ -7,7 +7,7 @@ nor restarts ever duplicate it, and an edit here reaches every installation.
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 DISPATCH_SCHEDULE_NAME = "dispatch due imports"
-DISPATCH_SCHEDULE_FUNC = "imports.tasks.dispatch_due_imports_task"
+DISPATCH_SCHEDULE_FUNC = "imports.tasks.dispatch_tick_task"
 
 
 def dispatch_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS):

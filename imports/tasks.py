@@ -1,15 +1,35 @@
-"""django-q2 task functions. They receive ids or nothing (never model instances: a task is
-pickled into the broker and may run much later, in another process) and stay thin."""
+"""django-q2 task functions. They receive ids (never model instances: a task is pickled into the
+broker and may run much later, in another process), return quickly and stay thin."""
 
-from .dispatch import dispatch_due_imports, dispatch_watch_seconds
+import datetime as dt
+
+from django.utils import timezone
+
+from .dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick
+from .notifications import imports_notify_unsent
+from .runner import run_jobs
 
 
-def dispatch_due_imports_task() -> dict[str, int]:
-    """The every-minute "dispatch due imports" schedule: one pass, then watch for just under a
-    minute for jobs that become due (see services.dispatch_watch_seconds).
+def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int]:
+    """Run one batch the dispatcher claimed at `claimed_at` (a late or repeated delivery of the
+    task runs only what that claim still holds: see imports.dispatch)."""
+    summary = DispatchSummary(claimed=len(job_ids), batches=1)
+    summary.add(run_jobs(job_ids, now=timezone.now(), claimed_at=claimed_at))
+    return summary.as_dict()
 
-    A worker therefore spends most of its time in this task; a graceful stop of qcluster
-    waits for it (at most about a minute). Killing the worker instead is safe: a batch is
-    one transaction, and jobs it had claimed return to Pending when their lease expires."""
-    return dispatch_due_imports(watch_seconds=dispatch_watch_seconds()).as_dict()
 
+def outbox_send_task() -> int:
+    """Send what the outbox has due: emails whose worker died before sending them, retries
+    whose backoff ended. Returns how many the mail server accepted."""
+    return imports_notify_unsent(now=timezone.now())
+
+
+def dispatch_tick_task() -> dict[str, int]:
+    """The every-minute schedule: the fallback that keeps jobs moving, within about a minute,
+    when only a bare qcluster runs (imports_worker's dispatcher does the same every second).
+    It only claims and enqueues, so it ends in well under a second."""
+    recovered = dispatch_housekeeping()
+    summary = dispatch_tick()
+    summary.recovered = recovered
+    summary.notified = imports_notify_unsent(now=timezone.now())
+    return summary.as_dict()

@@ -45,6 +45,12 @@ def job(demo, *, due_at, **fields) -> ImportJob:
     return created
 
 
+@pytest.fixture(autouse=True)
+def orm_broker(settings):
+    """These figures are about the ORM broker (the PostgreSQL pass of `make test` runs with Redis)."""
+    settings.Q_CLUSTER = {**{k: v for k, v in settings.Q_CLUSTER.items() if k != "redis"}, "orm": "default"}
+
+
 @pytest.fixture
 def healthy(demo):
     """The demo data with a dispatch tick a minute ago: nothing is late."""

@@ -120,9 +120,9 @@ def test_a_crash_after_the_server_accepted_resends_that_one_message_and_drops_no
     assert _message_ids(mailoutbox) == [first.notifications.get().message_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Pending}
     # Still leased to the dead sender: nobody sends it meanwhile.
-    assert outbox_send(now=DUE + outbox.CLAIM_LEASE - dt.timedelta(seconds=1)) == 0
+    assert outbox_send(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1)) == 0
     # When the lease ends, both go out: the first again (same Message-ID), the second once.
-    assert outbox_send(now=DUE + outbox.CLAIM_LEASE) == 2
+    assert outbox_send(now=DUE + outbox.claim_lease()) == 2
     first_id, second_id = first.notifications.get().message_id, second.notifications.get().message_id
     assert _message_ids(mailoutbox) == [first_id, first_id, second_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Sent}
@@ -202,9 +202,9 @@ class InterleavingBackend(LocmemBackend):
         return super().send_messages(messages)
 
 
-def test_two_concurrent_senders_never_send_the_same_notification_twice(demo, monkeypatch, mailoutbox):
+def test_two_concurrent_senders_never_send_the_same_notification_twice(demo, settings, mailoutbox):
     _ran(demo, 3)
-    monkeypatch.setattr(outbox, "CLAIM_CHUNK", 1)  # each sender claims one message at a time
+    settings.IMPORT_EMAIL_CLAIM_CHUNK = 1  # each sender claims one message at a time
     InterleavingBackend.interleaved = False
     with override_settings(EMAIL_BACKEND=f"{__name__}.InterleavingBackend"):
         outbox_send(now=DUE)
@@ -220,8 +220,8 @@ def test_claims_are_disjoint_and_leased(demo):
     first = outbox.notifications_claim(now=DUE, limit=1)
     second = outbox.notifications_claim(now=DUE, limit=10)
     assert len(first) == 1 and len(second) == 2 and not set(first) & set(second)
-    assert outbox.notifications_claim(now=DUE + outbox.CLAIM_LEASE - dt.timedelta(seconds=1), limit=10) == []
-    assert sorted(outbox.notifications_claim(now=DUE + outbox.CLAIM_LEASE, limit=10)) == sorted(first + second)
+    assert outbox.notifications_claim(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1), limit=10) == []
+    assert sorted(outbox.notifications_claim(now=DUE + outbox.claim_lease(), limit=10)) == sorted(first + second)
 
 
 def test_staff_see_the_outbox_and_can_retry_now(client, demo):

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from icp.benchmarking import QueryCounter
+from icp.benchmarking import QueryCounter, due_jobs_create
 
 BENCH_DB_ENV = "ICP_BENCH_DATABASE_FILE"
 
@@ -56,11 +55,22 @@ class Command(BaseCommand):
             help="Customer companies the jobs are spread over (default: one per 10 jobs, at least 100). "
             "Every company holds a tenant and receives its jobs' subscriptions, which the checks read.",
         )
+        parser.add_argument(
+            "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", ""), metavar="URL",
+            help="Also run the engine (real imports_worker processes) on PostgreSQL, in temporary databases "
+            "created on this server (e.g. postgres://icp:icp@127.0.0.1:5432/icp; the user needs CREATEDB).",
+        )
+        parser.add_argument("--layouts", nargs="+", default=["1x1", "1x2", "2x2"], help="clusters x workers (default %(default)s)")
+        parser.add_argument("--steady", type=int, default=60, help="jobs of the steady (no burst) lateness run, one every 0.5 s")
         parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
-    def handle(self, *args, jobs, companies, child, **options):
+    def handle(self, *args, jobs, companies, child, postgres, layouts, steady, **options):
         if any(n < 1 for n in jobs) or (companies is not None and companies < 1):
             raise CommandError("--jobs and --companies must be positive.")
+        try:
+            shapes = [tuple(int(x) for x in layout.lower().split("x")) for layout in layouts]
+        except ValueError:
+            raise CommandError("--layouts takes CLUSTERSxWORKERS values, e.g. 2x2.") from None
         if child:
             return self.run_child(jobs[0], companies or max(100, jobs[0] // 10))
         manage_py = Path(settings.BASE_DIR) / "manage.py"
@@ -86,11 +96,58 @@ class Command(BaseCommand):
                     stderr=subprocess.STDOUT,
                     text=True,
                 )
+                sqlite_lines = []
                 for line in child.stdout:  # relayed as it comes: seeding 10,000 jobs takes a while
                     self.stdout.write(line.rstrip("\n"))
                     self.stdout.flush()
+                    sqlite_lines.append(line)
                 if child.wait():
                     raise CommandError(f"The benchmark run for {n} jobs failed.")
+            if postgres:
+                self.engine_on_postgres(postgres, n, companies or max(100, n // 10), shapes, steady, sqlite_lines)
+
+    def engine_on_postgres(self, url, n, companies, shapes, steady, sqlite_lines):
+        """Real clusters on PostgreSQL, printed side by side with the SQLite pass and the floor."""
+        from imports.bench_engine import PostgresBench
+
+        figures = {}
+        for line in sqlite_lines:  # "dispatch: 8.91 s  ->  1,122 jobs/s, ..." and "floor (...): 0.61 s  ->  ..."
+            for key, prefix in (("dispatch", "dispatch:"), ("floor", "floor (")):
+                if line.startswith(prefix):
+                    figures[key] = float(line.split(":", 1)[1].split(" s", 1)[0])
+        with tempfile.TemporaryDirectory(prefix="icp-bench-pg-") as tmp:
+            bench = PostgresBench(url, tmp=Path(tmp), log=self.stdout)
+            try:
+                self.stdout.write(f"--- PostgreSQL: seeding a template database with {n} jobs ...")
+                self.stdout.flush()
+                bench.seed_template(n, companies)
+                results = []
+                for clusters, workers in shapes:
+                    self.stdout.write(f"running {clusters} cluster(s) x {workers} worker(s) ...")
+                    self.stdout.flush()
+                    results.append(bench.run_layout(clusters, workers, n))
+                if steady:
+                    self.stdout.write(f"steady: {steady} jobs falling due one every 0.5 s on 1 x 1 ...")
+                    self.stdout.flush()
+                    results.append(bench.steady_lateness(1, 1, steady, 0.5))
+            finally:
+                bench.drop_all()
+        rows = [
+            ("SQLite, one pass in-process", n, figures.get("dispatch"), None),
+            ("SQLite, bulk_create floor", n, figures.get("floor"), None),
+        ] + [(f"PostgreSQL {r.layout}", r.jobs, r.seconds, r) for r in results]
+        self.stdout.write(
+            f"\n{'run':34} {'jobs':>6} {'seconds':>8} {'jobs/s':>8} {'late p50':>9} {'late p99':>9} {'email p99':>10}"
+        )
+        for name, jobs, seconds, r in rows:
+            rate = f"{jobs / seconds:8,.0f}" if seconds else f"{'-':>8}"
+            late = f"{r.lateness_p50:9.2f} {r.lateness_p99:9.2f} {r.email_p99:10.2f}" if r else f"{'-':>9} {'-':>9} {'-':>10}"
+            self.stdout.write(f"{name:34} {jobs:6} {seconds or 0:8.2f} {rate} {late}")
+        by_layout = {r.layout: r for r in results}
+        if "1 x 1" in by_layout and "2 x 2" in by_layout:
+            self.stdout.write(
+                f"2 x 2 / 1 x 1 throughput: {by_layout['2 x 2'].throughput / by_layout['1 x 1'].throughput:.2f}x"
+            )
 
     # --- the child: runs against the temporary database only -----------------------------------
 
@@ -109,79 +166,8 @@ class Command(BaseCommand):
         self.measure(n, now=now)
 
     def seed(self, n: int, companies: int, *, now: dt.datetime):
-        from accounts.models import Company
-        from catalog.models import BillingFrequency, PriceListAssignment, Term, TermsAcceptance
-        from icp.demo import BASIC, KIOSK, PREMIUM, TENANT, DemoRefs
-        from imports.models import ImportJob, ImportRow
-        from imports.services import import_job_name_for
-        from orders.models import Order, Subscription
-
         call_command("seed_demo", verbosity=0, stdout=io.StringIO())
-        demo = DemoRefs.load()
-        basic, kiosk, premium, tenant = (demo.service(code) for code in (BASIC, KIOSK, PREMIUM, TENANT))
-        with transaction.atomic():
-            for service in (basic, premium):  # the demo price list has accepted Kiosk and Standard only
-                TermsAcceptance.objects.get_or_create(
-                    price_list=demo.abbie_price_list, service=service, terms_id=service.terms_id
-                )
-            customers = []
-            for i in range(companies):
-                customers.append(
-                    Company.objects.create(
-                        name=f"BENCH CUSTOMER {i:04d} S.A.C.", parent=demo.abbiebox, kind=Company.Kind.CUSTOMER,
-                        account_id=5_000_000 + i, numeric_id=6_000_000 + i, email=f"it@bench{i}.example",
-                        billing_start_date=now,
-                    )
-                )
-            PriceListAssignment.objects.bulk_create(
-                [PriceListAssignment(company=c, price_list=demo.abbie_price_list) for c in customers]
-            )
-            tenant_ids = {c.pk: f"{c.pk:08x}-0000-4000-8000-{c.pk:012x}" for c in customers}
-            Subscription.objects.bulk_create(
-                [
-                    Subscription(
-                        company=c, service=tenant, name=f"Microsoft Organization tenant (bench{i}.onmicrosoft.com)",
-                        account_id=7_000_000 + i, unit_cost=Decimal(0), unit_price=Decimal(0),
-                        attributes={"tenant_id": tenant_ids[c.pk], "domain": f"bench{i}.onmicrosoft.com"},
-                    )
-                    for i, c in enumerate(customers)
-                ]
-            )
-            # A realistic mix: Business Basic yearly, Exchange Kiosk monthly, Business Premium
-            # (needs the tenant), and one job in ten for the suspended PACIFICO RETAIL (fails).
-            plans = [(basic, Term.P1Y), (kiosk, Term.P1M), (premium, Term.P1Y)]
-            orders = []
-            for i in range(n):
-                service, term = plans[i % len(plans)]
-                company = demo.pacifico if i % 10 == 9 else customers[i % companies]
-                orders.append(
-                    Order(
-                        company=company, created_by=demo.admin_abbie, status=Order.Status.SUBMITTED, service=service,
-                        configured_at=now, subscription_name=f"{service.name} #{i}", quantity=1 + i % 5, term=term,
-                        billing_frequency=BillingFrequency.MONTHLY, notify_me=i % 2 == 0,
-                        vendor_config={"microsoft_tenant_id": tenant_ids.get(company.pk, "e0d72b05-fb92-4d65-9424-7b58ea99d5d3"),
-                                       "mpn_id": "", "end_date_alignment": ""},
-                        scheduled_for=now - dt.timedelta(minutes=1), submitted_at=now - dt.timedelta(hours=1),
-                    )
-                )
-            orders = Order.objects.bulk_create(orders, batch_size=500)
-            jobs = ImportJob.objects.bulk_create(
-                [
-                    ImportJob(
-                        name=import_job_name_for(order), due_at=now - dt.timedelta(minutes=1), created_by=demo.admin_abbie,
-                        company=order.company, notify_emails=[order.company.email] if order.notify_me else [],
-                    )
-                    for order in orders
-                ],
-                batch_size=500,
-            )
-            ImportRow.objects.bulk_create(
-                [
-                    ImportRow(job=job, position=1, parent_company=order.company, order=order)
-                    for job, order in zip(jobs, orders)
-                ],
-                batch_size=500,
-            )
+        due_jobs_create(n, companies=companies, now=now, due_at=now - dt.timedelta(minutes=1))
 
     def measure(self, n: int, *, now: dt.datetime):
         from accounts.services import account_ids_allocate

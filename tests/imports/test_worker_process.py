@@ -1,0 +1,151 @@
+"""`manage.py imports_worker` as an operator runs it: real processes on a SQLite file of their own.
+
+- a job runs about a second after it falls due (not at django-q2's 30-second scheduler tick);
+- it stops within 10 s, leaving no process behind, however it is told to: SIGTERM to its main
+  process (systemd's KillMode=mixed), SIGTERM to its process group (`kill -TERM -<pgid>`), Ctrl-C
+  (SIGINT to the group), SIGTERM to every process at once (KillMode=control-group, which is what
+  hangs a bare qcluster: upstream django-q2 issue #346), and SIGKILL of the parent (the cluster
+  follows it);
+- a bare qcluster stopped the supported way (SIGTERM to its main process) also stops within 10 s.
+"""
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+import uuid
+
+import pytest
+
+from tests.processes import Started, alive, children, wait_for
+
+STOP_LIMIT_SECONDS = 10
+
+SCHEDULE_JOBS = """
+import datetime as dt
+from django.utils import timezone
+from icp.demo import DemoRefs, ERITECH_TENANT_ID, KIOSK, seed_demo
+from imports.services import import_job_create_for_order
+from orders.models import Order
+seed_demo()
+demo = DemoRefs.load()
+now = timezone.now()
+for seconds in DUE_IN_SECONDS:
+    order = Order.objects.create(
+        company=demo.eritech, created_by=demo.admin_abbie, status=Order.Status.SUBMITTED, service=demo.service(KIOSK),
+        configured_at=now, subscription_name="Kiosk", quantity=1, term="P1Y", billing_frequency="monthly",
+        vendor_config={"microsoft_tenant_id": ERITECH_TENANT_ID}, submitted_at=now, scheduled_for=now,
+    )
+    job = import_job_create_for_order(order=order, due_at=now + dt.timedelta(seconds=seconds), user=demo.admin_abbie)
+    print(f"JOB={job.pk}")
+"""
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A migrated SQLite database of its own and the environment of the processes using it."""
+    db_file = tmp_path / "worker.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db_file}",
+        "REDIS_URL": "",
+        "EMAIL_URL": "consolemail://",
+        "Q_CLUSTER_NAME": f"icptest{uuid.uuid4().hex[:8]}",  # its own queue, whatever else runs
+        "Q_WORKERS": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    import subprocess
+    import sys
+
+    from tests.processes import MANAGE
+
+    subprocess.run([sys.executable, MANAGE, "migrate", "--noinput"], env=env, check=True, capture_output=True, timeout=300)
+    started: list[Started] = []
+
+    class Site:
+        path = tmp_path
+        environ = env
+
+        def start(self, *args: str, name: str = "worker") -> Started:
+            process = Started.manage(*args, env=env, log=tmp_path / f"{name}.log")
+            started.append(process)
+            return process
+
+        def schedule(self, *seconds: float) -> list[int]:
+            code = SCHEDULE_JOBS.replace("DUE_IN_SECONDS", repr([float(s) for s in seconds]))
+            out = subprocess.run(
+                [sys.executable, MANAGE, "shell", "-c", code],
+                env=env, check=True, capture_output=True, text=True, timeout=120,
+            ).stdout
+            return [int(line.split("=", 1)[1]) for line in out.split() if line.startswith("JOB=")]
+
+        def jobs(self):
+            with sqlite3.connect(db_file, timeout=30) as connection:
+                return connection.execute("SELECT id, status, due_at, finished_at FROM imports_importjob ORDER BY id").fetchall()
+
+    yield Site()
+    for process in started:
+        process.kill_everything()
+
+
+def _parse(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace(" ", "T"))
+
+
+def test_a_due_job_runs_about_a_second_after_its_due_time(site):
+    worker = site.start("imports_worker")
+    worker.wait_until_running(workers=2)
+    (job_id,) = site.schedule(3)
+    wait_for(lambda: [j for j in site.jobs() if j[0] == job_id and j[1] == "completed"], seconds=30, what="the job")
+    ((_, _, due_at, finished_at),) = [j for j in site.jobs() if j[0] == job_id]
+    lateness = (_parse(finished_at) - _parse(due_at)).total_seconds()
+    assert 0 <= lateness < 3, worker.log()[-3000:]  # poll 1 s + broker poll 1 s + the run
+    wait_for(lambda: "Subject: Your import is completed" in worker.log(), seconds=10, what="the email")
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["sigterm-main", "sigterm-group", "sigint-group", "sigterm-every-process"],
+)
+def test_imports_worker_stops_within_ten_seconds_leaving_nothing_behind(site, how):
+    worker = site.start("imports_worker")
+    pids = worker.wait_until_running(workers=2)
+    if how == "sigterm-main":
+        worker.signal(signal.SIGTERM)
+    elif how == "sigterm-group":
+        worker.signal_group(signal.SIGTERM)
+    elif how == "sigterm-every-process":  # systemd's default KillMode=control-group: the whole cgroup
+        for pid in alive(pids):
+            os.kill(pid, signal.SIGTERM)
+    else:
+        worker.signal_group(signal.SIGINT)
+    took = worker.exited_within(STOP_LIMIT_SECONDS)
+    assert took is not None, f"still running after {STOP_LIMIT_SECONDS} s"
+    assert worker.process.returncode == 0
+    wait_for(lambda: not alive(pids), seconds=1, what=f"every process to be gone: {alive(pids)}")
+
+
+def test_when_the_parent_is_killed_the_cluster_stops_too(site):
+    worker = site.start("imports_worker")
+    pids = worker.wait_until_running(workers=2)
+    worker.signal(signal.SIGKILL)
+    wait_for(lambda: not alive(pids), seconds=STOP_LIMIT_SECONDS, what="the orphaned cluster to stop")
+
+
+def test_imports_worker_exits_with_an_error_when_its_cluster_dies(site):
+    worker = site.start("imports_worker")
+    worker.wait_until_running(workers=2)
+    (cluster,) = children(worker.pid)
+    os.killpg(cluster, signal.SIGKILL)
+    assert worker.exited_within(STOP_LIMIT_SECONDS) is not None
+    assert worker.process.returncode == 1
+    assert "qcluster exited unexpectedly" in worker.log()
+
+
+def test_a_bare_qcluster_stops_within_ten_seconds_on_sigterm_to_its_main_process(site):
+    """What systemd's KillMode=mixed does for a unit running `manage.py qcluster` directly."""
+    cluster = site.start("qcluster", name="qcluster")
+    pids = cluster.wait_until_running(workers=2)
+    cluster.signal(signal.SIGTERM)
+    assert cluster.exited_within(STOP_LIMIT_SECONDS) is not None
+    wait_for(lambda: not alive(pids), seconds=2, what=f"every process to be gone: {alive(pids)}")
