@@ -115,7 +115,14 @@ def _scan_fields(queryset: QuerySet[ImportJob]) -> QuerySet[ImportJob]:
     )
 
 
-def imports_filtered(user: User, listing: Listing, *, walk: bool = False) -> tuple[QuerySet[ImportJob], FilterNames]:
+def imports_filtered(
+    user: User,
+    listing: Listing,
+    *,
+    walk: bool = False,
+    visible: QuerySet[Company] | None = None,
+    names: FilterNames | None = None,
+) -> tuple[QuerySet[ImportJob], FilterNames]:
     """The user's jobs narrowed by the listing's filters and search (not yet ordered).
 
     walk=True writes the same conditions so that no index serves them (_NoIndex): for reading a page
@@ -131,9 +138,12 @@ def imports_filtered(user: User, listing: Listing, *, walk: bool = False) -> tup
     else:
         company, status, creator, pk = "company_id", "status", "created_by_id", "pk"
         queryset = ImportJob.objects.all()
-    visible = companies_visible_to(user)
-    names = FilterNames()
-    if listing.company is not None:
+    # A second call for the same page (walk or not) passes what the first one read, so the page
+    # costs the same statements whichever way it is read.
+    visible = companies_visible_to(user) if visible is None else visible
+    known = names is not None
+    names = names if known else FilterNames()
+    if listing.company is not None and not known:
         names.company = visible.filter(account_id=listing.company).only("pk", "name", "path").first()
     if names.company is not None:
         # A company the user can see: its subtree lies inside the user's, so it is the only condition.
@@ -148,10 +158,10 @@ def imports_filtered(user: User, listing: Listing, *, walk: bool = False) -> tup
         queryset = queryset.filter(source=listing.source)
     if listing.account_type:
         queryset = queryset.filter(account_type=listing.account_type)
-    if listing.creator is not None:
+    if listing.creator is not None and not known:
         names.creator = User.objects.filter(pk=listing.creator).only("pk", "email").first()
-        if names.creator is not None:
-            queryset = queryset.filter(**{creator: names.creator.pk})
+    if names.creator is not None:
+        queryset = queryset.filter(**{creator: names.creator.pk})
     if listing.created_from:
         queryset = queryset.filter(created_at__gte=_day_start(listing.created_from))
     if listing.created_to:
@@ -281,7 +291,8 @@ def imports_page(user: User, listing: Listing) -> ImportsPage:
     """
     # A search reads every job anyway (LIKE '%text%' has no index): then the company index would only
     # add a lookup per job, so the count, too, is written for a plain pass over the table.
-    queryset, names = imports_filtered(user, listing, walk=bool(listing.q))
+    visible = companies_visible_to(user)
+    queryset, names = imports_filtered(user, listing, walk=bool(listing.q), visible=visible)
     count = queryset.count()
     per_page = listing.per_page
     num_pages = max(1, math.ceil(count / per_page))
@@ -290,7 +301,7 @@ def imports_page(user: User, listing: Listing) -> ImportsPage:
     shown = listing.with_(page=number, cursor=None if past_end else listing.cursor)
     start, end = (number - 1) * per_page, min(number * per_page, count)
     if count and not listing.q and _walk_is_cheaper(count, min(end, count - start) if shown.cursor is None else per_page):
-        queryset, _names = imports_filtered(user, listing, walk=True)
+        queryset, _names = imports_filtered(user, listing, walk=True, visible=visible, names=names)
 
     jobs: list[ImportJob] = []
     if count:
