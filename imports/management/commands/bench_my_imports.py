@@ -40,44 +40,70 @@ class Command(BaseCommand):
         parser.add_argument("--jobs", type=int, default=100_000, help="Import jobs to create (default 100,000).")
         parser.add_argument("--companies", type=int, default=1000, help="Customer companies they are spread over.")
         parser.add_argument("--repeat", type=int, default=15, help="Requests per figure (the median is printed).")
+        parser.add_argument(
+            "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", ""), metavar="URL",
+            help="Run on PostgreSQL instead, in a temporary database created on this server and dropped after "
+            "(e.g. postgres://icp:icp@127.0.0.1:5432/icp; the user needs CREATEDB).",
+        )
         parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
-    def handle(self, *args, jobs, companies, repeat, child, **options):
+    def handle(self, *args, jobs, companies, repeat, child, postgres, **options):
         if jobs < 1 or companies < 1 or repeat < 1:
             raise CommandError("--jobs, --companies and --repeat must be positive.")
         if child:
             return self.run_child(jobs, companies, repeat)
-        manage_py = Path(settings.BASE_DIR) / "manage.py"
+        if postgres:
+            return self.run_on_postgres(postgres, jobs, companies, repeat)
         with tempfile.TemporaryDirectory(prefix="icp-bench-") as tmp:
             db_file = Path(tmp) / "bench.sqlite3"
-            env = {
-                **os.environ,
-                "DATABASE_URL": f"sqlite:///{db_file}",
-                BENCH_DB_ENV: str(db_file),
-                "EMAIL_URL": "dummymail://",
-                "REDIS_URL": "",
-                "LOG_LEVEL": "WARNING",
-            }
-            self.stdout.write(f"--- My imports: {jobs} jobs over {companies} companies (temporary database {db_file})")
+            self.run_in_child(f"sqlite:///{db_file}", str(db_file), jobs, companies, repeat)
+
+    def run_on_postgres(self, url: str, jobs: int, companies: int, repeat: int):
+        import uuid
+        from urllib.parse import urlparse, urlunparse
+
+        import psycopg
+
+        name = f"icp_bench_imports_{uuid.uuid4().hex[:8]}"
+        admin = urlunparse(urlparse(url)._replace(path="/postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            self.run_in_child(urlunparse(urlparse(url)._replace(path=f"/{name}")), name, jobs, companies, repeat)
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def run_in_child(self, database_url: str, database_name: str, jobs: int, companies: int, repeat: int):
+        manage_py = Path(settings.BASE_DIR) / "manage.py"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            BENCH_DB_ENV: database_name,
+            "EMAIL_URL": "dummymail://",
+            "REDIS_URL": "",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.stdout.write(f"--- My imports: {jobs} jobs over {companies} companies (temporary database {database_name})")
+        self.stdout.flush()
+        process = subprocess.Popen(
+            [sys.executable, str(manage_py), "bench_my_imports", "--child", "--jobs", str(jobs),
+             "--companies", str(companies), "--repeat", str(repeat)],
+            env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for line in process.stdout:
+            self.stdout.write(line.rstrip("\n"))
             self.stdout.flush()
-            process = subprocess.Popen(
-                [sys.executable, str(manage_py), "bench_my_imports", "--child", "--jobs", str(jobs),
-                 "--companies", str(companies), "--repeat", str(repeat)],
-                env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            )
-            for line in process.stdout:
-                self.stdout.write(line.rstrip("\n"))
-                self.stdout.flush()
-            if process.wait():
-                raise CommandError("The My imports benchmark run failed.")
+        if process.wait():
+            raise CommandError("The My imports benchmark run failed.")
 
     # --- the child: runs against the temporary database only -----------------------------------
 
     def run_child(self, n: int, companies: int, repeat: int):
         expected = os.environ.get(BENCH_DB_ENV, "")
         db = settings.DATABASES["default"]
-        if not expected or db["ENGINE"] != "django.db.backends.sqlite3" or str(db["NAME"]) != expected:
-            raise CommandError("Refusing to run: the database is not the benchmark's temporary SQLite file.")
+        if not expected or db["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql") or str(db["NAME"]) != expected:
+            raise CommandError("Refusing to run: the database is not the benchmark's temporary one.")
         call_command("migrate", verbosity=0, interactive=False)
         started = time.perf_counter()
         target = self.seed(n, companies)
