@@ -29,3 +29,35 @@ class ResetPasswordForm(SetPasswordForm):
         super().__init__(user, *args, **kwargs)
         for name in ("new_password1", "new_password2"):
             self.fields[name].widget.attrs["autocomplete"] = "new-password"
+
+
+class ApiTokenForm(forms.Form):
+    """SECURITY tab: a new personal API token's name."""
+
+    name = forms.CharField(
+        label=_("Token name"), max_length=100, help_text=_("What will use it, e.g. “PSA sync”."),
+        error_messages={"required": _("Give the token a name, e.g. the system that will use it."),
+                        "max_length": _("A token name can have at most 100 characters.")},
+    )
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    """NOTIFICATIONS tab: which optional emails the user gets, and in which language."""
+
+    class Meta:
+        model = User
+        fields = ["email_language", "notify_scheduled", "reminder_hours"]
+        labels = {
+            "email_language": _("Language of the emails"),
+            "notify_scheduled": _("Your provisioning is scheduled"),
+            "reminder_hours": _("Reminder before a scheduled provisioning runs"),
+        }
+        help_texts = {
+            "email_language": _("Empty: the language of the user's company."),
+            "notify_scheduled": _("An email each time a provisioning is scheduled."),
+            "reminder_hours": _("Runs the pre-check again and says whether the order would fail today."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email_language"].choices = [("", _("Same as the company")), *User._meta.get_field("email_language").choices]
