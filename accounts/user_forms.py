@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from .api_tokens import TOKEN_NAME_REQUIRED, TOKEN_NAME_TOO_LONG
 from .models import User
 
 NAME_TOO_LONG = _("A name can have at most %(limit_value)d characters (it has %(show_value)d).")
@@ -36,8 +37,7 @@ class ApiTokenForm(forms.Form):
 
     name = forms.CharField(
         label=_("Token name"), max_length=100, help_text=_("What will use it, e.g. “PSA sync”."),
-        error_messages={"required": _("Give the token a name, e.g. the system that will use it."),
-                        "max_length": _("A token name can have at most 100 characters.")},
+        error_messages={"required": TOKEN_NAME_REQUIRED, "max_length": TOKEN_NAME_TOO_LONG},
     )
 
 
