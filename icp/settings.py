@@ -338,6 +338,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" with different choices: each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.models.Company.Status",  # companies and subscriptions
+        "ImportStatusEnum": "imports.models.ImportJob.Status",
+        "ImportRowStatusEnum": "imports.models.ImportRow.Status",
+    },
 }
 # The API's throttle counters: shared by every web process through Redis when REDIS_URL is set;
 # otherwise kept per process (each gunicorn worker counts on its own).

@@ -166,13 +166,16 @@ def email_build(
     recipients = recipients_for(kind, job)
     if not recipients:
         return None
-    context = context_for(kind, job, rows, now=now or timezone.now())
-    if context is None:
-        return None
     languages = {} if languages is None else languages
     if job.created_by_id not in languages:
         languages[job.created_by_id] = user_language(job.created_by)
     language = languages[job.created_by_id]
+    # The context holds translated text too (import type, the pre-check's reasons): built in the
+    # recipient's language, like the templates.
+    with translation.override(language):
+        context = context_for(kind, job, rows, now=now or timezone.now())
+    if context is None:
+        return None
     if rendered is None:
         subject, text, html = render(kind, context, language=language)
     else:

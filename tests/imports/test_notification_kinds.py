@@ -164,3 +164,18 @@ def test_the_completion_email_is_mandatory(demo, django_capture_on_commit_callba
         dispatch_due_imports(now=due)
     (email,) = mailoutbox
     assert email.subject == "Your import is completed"
+
+
+def test_the_completion_email_is_in_spanish_for_a_spanish_user(demo, django_capture_on_commit_callbacks, mailoutbox):
+    demo.admin_abbie.email_language = "es"
+    demo.admin_abbie.save()
+    due = timezone.now()
+    schedule(demo, due_at=due)
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_due_imports(now=due)
+    (email,) = mailoutbox
+    assert email.subject == "Su importación se completó"
+    assert "Estimado usuario Carla Mendoza:" in email.body
+    # The context's own text (the row's import type) is in Spanish too, not only the template's.
+    assert "Tipo de importación: Producto 100113_ExchanOnlineKiosk_61893" in email.body
+    assert '<html lang="es">' in email.alternatives[0][0]
