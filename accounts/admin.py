@@ -8,7 +8,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import AccountNumber, AuditLogEntry, Company, User
+from .api_tokens import api_token_revoke
+from .models import AccountNumber, ApiToken, AuditLogEntry, Company, User
 from .services import COMPANY_ID_FIELDS, company_create, company_update
 
 
@@ -201,3 +202,29 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
 class AccountNumberAdmin(ReadOnlyAdmin):
     list_display = ("id",)
     search_fields = ("id__exact",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Personal API tokens: created by their user (SECURITY tab) or `manage.py api_token`, since the
+    token is shown only then; staff see them and can revoke them."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "user__email", "prefix")
+    exclude = ("key_hash",)
+    autocomplete_fields = ("user",)
+    actions = ("revoke",)
+
+    @admin.action(description=_("Revoke the selected API tokens"))
+    def revoke(self, request, queryset):
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(actor=request.user, token_id=token.pk)
+            revoked += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d API token revoked.", "%(count)d API tokens revoked.", revoked) % {"count": revoked},
+            messages.SUCCESS,
+        )

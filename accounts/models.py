@@ -199,6 +199,15 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+class ReminderHours(models.IntegerChoices):
+    """How long before a scheduled provisioning is due its creator is reminded (0: never)."""
+
+    OFF = 0, _("Off")
+    HOUR = 1, _("1 hour before")
+    DAY = 24, _("24 hours before")
+    THREE_DAYS = 72, _("72 hours before")
+
+
 class User(AbstractUser):
     """A portal user; logs in with its email and belongs to one company."""
 
@@ -233,6 +242,16 @@ class User(AbstractUser):
         help_text=_("The user must choose a new password before using the portal."),
     )
     password_expires_at = models.DateTimeField(_("password expiration date"), null=True, blank=True, validators=[validate_portal_year])
+    # NOTIFICATIONS tab. Emails go out in this language; empty means the company's (accounts.languages).
+    email_language = models.CharField(
+        _("email language"), max_length=5, blank=True, choices=[("en", _("English")), ("es", _("Spanish"))]
+    )
+    # "Your provisioning is scheduled" can be turned off; the completion email cannot (the manual:
+    # "Some email notifications are mandatory").
+    notify_scheduled = models.BooleanField(_("email when a provisioning is scheduled"), default=True)
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("reminder before the due time"), choices=ReminderHours.choices, default=ReminderHours.DAY
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -291,3 +310,33 @@ class AuditLogEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class ApiToken(models.Model):
+    """A personal API token: acts as its user (same visibility) on /api/v1/.
+
+    Only a SHA-256 of the token is stored: it is shown once, when it is created, and a stolen
+    database does not give working tokens. (A fast hash is enough: the token is 256 random bits,
+    not a password someone could guess.)
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    # The first characters of the token, to tell tokens apart on the SECURITY tab.
+    prefix = models.CharField(_("prefix"), max_length=16)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import password_change, user_views, views
+from . import password_change, user_tab_views, user_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,14 @@ urlpatterns = [
     path("users/<int:user_id>/reset-password/", user_views.reset_password, name="user_reset_password"),
     path("users/<int:user_id>/credentials/", user_views.send_credentials, name="user_credentials"),
     path("users/<int:user_id>/terminate/", user_views.terminate, name="user_terminate"),
+    # SECURITY tab (personal API tokens) and NOTIFICATIONS tab.
+    path("users/<int:user_id>/api-tokens/", user_tab_views.token_create, name="user_api_token_create"),
+    path(
+        "users/<int:user_id>/api-tokens/<int:token_id>/revoke/",
+        user_tab_views.token_revoke,
+        name="user_api_token_revoke",
+    ),
+    path("users/<int:user_id>/notifications/", user_tab_views.notifications_save, name="user_notifications"),
     # The credentials email's one-time link, and the change asked by "Change password in next login".
     path("set-password/<uidb64>/<token>/", password_change.SetPasswordView.as_view(), name="set_password"),
     path("password/change/", password_change.ChangePasswordView.as_view(), name="password_change"),

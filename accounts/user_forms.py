@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from .api_tokens import TOKEN_NAME_REQUIRED, TOKEN_NAME_TOO_LONG
 from .models import User
 
 NAME_TOO_LONG = _("A name can have at most %(limit_value)d characters (it has %(show_value)d).")
@@ -29,3 +30,34 @@ class ResetPasswordForm(SetPasswordForm):
         super().__init__(user, *args, **kwargs)
         for name in ("new_password1", "new_password2"):
             self.fields[name].widget.attrs["autocomplete"] = "new-password"
+
+
+class ApiTokenForm(forms.Form):
+    """SECURITY tab: a new personal API token's name."""
+
+    name = forms.CharField(
+        label=_("Token name"), max_length=100, help_text=_("What will use it, e.g. “PSA sync”."),
+        error_messages={"required": TOKEN_NAME_REQUIRED, "max_length": TOKEN_NAME_TOO_LONG},
+    )
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    """NOTIFICATIONS tab: which optional emails the user gets, and in which language."""
+
+    class Meta:
+        model = User
+        fields = ["email_language", "notify_scheduled", "reminder_hours"]
+        labels = {
+            "email_language": _("Language of the emails"),
+            "notify_scheduled": _("Your provisioning is scheduled"),
+            "reminder_hours": _("Reminder before a scheduled provisioning runs"),
+        }
+        help_texts = {
+            "email_language": _("Empty: the language of the user's company."),
+            "notify_scheduled": _("An email each time a provisioning is scheduled."),
+            "reminder_hours": _("Runs the pre-check again and says whether the order would fail today."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email_language"].choices = [("", _("Same as the company")), *User._meta.get_field("email_language").choices]

@@ -140,3 +140,28 @@ def user_password_set(*, user: User, password: str, via: str) -> User:
             message=f"{user.email} set a new password ({via}).",
         )
     return user
+
+
+NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours")
+
+
+@transaction.atomic
+def user_notifications_update(*, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int) -> User:
+    """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory)."""
+    locked = _lock_manageable(actor, user)
+    locked.email_language, locked.notify_scheduled, locked.reminder_hours = email_language, notify_scheduled, reminder_hours
+    # Only these fields: the choices are the rule (the rest of the user is not this tab's to judge).
+    locked.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in NOTIFICATION_SETTINGS])
+    locked.save(update_fields=list(NOTIFICATION_SETTINGS))
+    audit_log_record(
+        company=locked.company,
+        actor=actor,
+        target_user=locked,
+        action="user.notifications_changed",
+        message=(
+            f"Notification settings of {locked.email}: language {email_language or 'company'}, "
+            f"scheduled email {'on' if notify_scheduled else 'off'}, reminder "
+            f"{f'{reminder_hours} h before' if reminder_hours else 'off'}."
+        ),
+    )
+    return locked

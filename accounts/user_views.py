@@ -14,12 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import company_page
+from .api_tokens import api_tokens_of
 from .impersonation import impersonation_refusal
 from .login_protection import login_lock_of
 from .selectors import company_breadcrumb, structure_children
-from .user_forms import RenameForm, ResetPasswordForm
+from .user_forms import ApiTokenForm, NotificationSettingsForm, RenameForm, ResetPasswordForm
 from .user_selectors import structure_users, user_audit_log_for, user_for_user, user_log_for
 from .user_services import user_credentials_send, user_password_reset, user_rename, user_terminate
+from .user_tab_views import pop_new_token
 from .views import NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE, clean_query
 
 USER_RENAMED = _("The user %(email)s was renamed.")
@@ -75,6 +77,12 @@ def user_detail(request, user_id):
         context["user_log"] = user_log_for(target)
     elif tab == "security":
         context["failed_logins"], context["blocked_until"] = login_lock_of(target.email)
+        context["api_tokens"] = list(api_tokens_of(target))
+        context["may_create_token"] = target.pk == request.user.pk
+        context["token_form"] = ApiTokenForm()
+        context["new_token"] = pop_new_token(request, target)
+    elif tab == "notifications":
+        context["notification_form"] = NotificationSettingsForm(instance=target)
     return render(request, "accounts/user_detail.html", context)
 
 

@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     # Login protection (lockout after repeated failures) and staff impersonation.
     "axes",
     "hijack",
+    # The REST API (/api/v1/) and its OpenAPI schema; the docs' assets come from the sidecar (static/, no CDN).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "catalog",
     "orders",
@@ -297,6 +301,60 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["broker_class"] = "imports.broker.FifoORM"  # tasks in enqueue order (see the module)
     Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.5)
+
+# --- The REST API (/api/v1/, icp/api/) ------------------------------------------------------
+# JSON only, personal API tokens (Authorization: Bearer), the portal's messages in every error.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Idempotency-Key: the first answer to a key is replayed for this long.
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["icp.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["icp.api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["icp.api.throttling.TokenBurstThrottle", "icp.api.throttling.TokenSustainedThrottle"],
+    # Per token: a script may burst, not hammer. Requests without a valid token are refused (401)
+    # before throttling, which needs to know the token.
+    "DEFAULT_THROTTLE_RATES": {
+        "token_burst": env.str("API_RATE_BURST", default="120/min"),
+        "token_sustained": env.str("API_RATE_SUSTAINED", default="5000/hour"),
+    },
+    "EXCEPTION_HANDLER": "icp.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": LOGIN_PROXY_COUNT,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ICP portal API",
+    "DESCRIPTION": (
+        "Schedule the provisioning of subscriptions and follow the import jobs, as on the portal's pages. "
+        "Authenticate with a personal API token (user page, SECURITY tab): `Authorization: Bearer <token>`. "
+        "Every POST accepts an `Idempotency-Key` header. Errors are `{\"detail\": ..., \"errors\": {field: [messages]}}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" with different choices: each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.models.Company.Status",  # companies and subscriptions
+        "ImportStatusEnum": "imports.models.ImportJob.Status",
+        "ImportRowStatusEnum": "imports.models.ImportRow.Status",
+    },
+}
+# The API's throttle counters: shared by every web process through Redis when REDIS_URL is set;
+# otherwise kept per process (each gunicorn worker counts on its own).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api_throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL", default="")}
+        if env.str("REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
+    ),
+}
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,8 @@ from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 
+from icp.api.urls import v1 as api_v1
+
 
 @require_safe
 def favicon(request):
@@ -23,5 +25,8 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("orders/", include("orders.urls")),
     path("imports/", include("imports.urls")),
+    # The REST API: /api/v1/..., /api/schema/, /api/docs/ (icp/api/urls.py).
+    path("api/v1/", include((api_v1, "api_v1"))),
+    path("api/", include(("icp.api.urls", "api"))),
     path("", include("accounts.urls")),
 ]

@@ -26,6 +26,7 @@ from django.utils import timezone
 from .leases import imports_claim_due, imports_recover_expired
 from .models import ImportJob
 from .notifications import imports_notify_unsent
+from .reminders import reminders_queue_due
 from .runner import run_jobs
 
 logger = logging.getLogger(__name__)
@@ -115,8 +116,11 @@ def dispatch_tick(
 
 
 def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
-    """Hand jobs whose lease ended back to Pending (the next tick claims them again)."""
-    return imports_recover_expired(now=now or timezone.now())
+    """Hand jobs whose lease ended back to Pending (the next tick claims them again), and write the
+    reminders whose time has come to the outbox (sent with the other unsent emails)."""
+    now = now or timezone.now()
+    reminders_queue_due(now=now)
+    return imports_recover_expired(now=now)
 
 
 def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | None = None) -> DispatchSummary:
@@ -130,6 +134,7 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
     batch_size = batch_size or settings.IMPORT_DISPATCH_BATCH_SIZE
     summary = DispatchSummary()
     summary.recovered = imports_recover_expired(now=clock())
+    reminders_queue_due(now=clock())
     summary.notified = imports_notify_unsent(now=clock())
     while job_ids := imports_claim_due(now=clock(), limit=batch_size):
         summary.claimed += len(job_ids)

@@ -236,7 +236,11 @@ class Notification(models.Model):
     """
 
     class Kind(models.TextChoices):
+        # Mandatory (the manual: "Some email notifications are mandatory"): every finished job has one.
         IMPORT_FINISHED = "import_finished", _("Your import is completed")
+        # Optional, per user (NOTIFICATIONS tab): when the job is created, and before it is due.
+        IMPORT_SCHEDULED = "import_scheduled", _("Your provisioning is scheduled")
+        IMPORT_REMINDER = "import_reminder", _("Reminder before a scheduled provisioning")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -1,4 +1,5 @@
-"""The "Your import is completed" email: what it says, and sending it from the outbox.
+"""Sending a job's emails from the outbox (what they say is imports.emails'), and queueing the
+optional "Your provisioning is scheduled" notice.
 
 The run that finishes a job writes its Notification row in the same transaction (imports.runner),
 so a finished job always has its email queued and a rolled-back one never has. After commit the
@@ -11,116 +12,28 @@ at worst it goes out twice, with the same Message-ID, never zero times.
 import datetime as dt
 import logging
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
+from django.db import transaction
 from django.db.models import Prefetch
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from . import outbox
+from .emails import email_build, recipients_for
 from .models import ImportJob, ImportRow, Notification
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 
-SUBJECT_TEMPLATE = "imports/email/import_completed.subject.txt"
-TEXT_TEMPLATE = "imports/email/import_completed.txt"
-HTML_TEMPLATE = "imports/email/import_completed.html"
 # At most this many emails at the start of a dispatch pass, so a backlog cannot hold back due jobs.
 UNSENT_PASS_LIMIT = 1000
-
-
-def my_imports_url() -> str:
-    """Absolute: the email is sent by a worker, which has no request to build it from."""
-    return f"{settings.SITE_URL}{reverse('imports:my_imports')}"
-
-
-def import_recipients(job: ImportJob) -> list[str]:
-    """The creator, then the company contacts asked for with Notify me; each address once."""
-    seen: set[str] = set()
-    recipients = []
-    for email in [job.created_by.email, *(job.notify_emails or [])]:
-        email = (email or "").strip()
-        if email and email.lower() not in seen:
-            seen.add(email.lower())
-            recipients.append(email)
-    return recipients
-
-
-def _import_type(row: ImportRow) -> str:
-    """"Product 100113_Micros365BusineBasic_14991": the row's type and what it provisions."""
-    return f"{row.get_import_type_display()} {row.product_code}".strip()
-
-
-def import_email_context(job: ImportJob, rows: list[ImportRow] | None = None) -> dict:
-    rows = list(job.rows.all()) if rows is None else rows
-    import_types = list(dict.fromkeys(_import_type(row) for row in rows))
-    failed_rows = [row for row in rows if row.status == ImportRow.Status.FAILED]
-    many = len(rows) > 1
-    return {
-        "job": job,
-        "user_name": job.created_by.get_full_name() or job.created_by.email,
-        "created_by": job.created_by.email,
-        "date_created": f"{job.created_at.astimezone(UTC):%d.%m.%Y %H:%M} (UTC)",
-        "import_type": ", ".join(import_types),
-        "completed_accounts": job.imported_count,
-        "failed_accounts": job.error_count,
-        # Each reason once per line; bulk imports say which line of the file it was.
-        "errors": [
-            (f"#{row.position}: " if many else "") + reason
-            for row in failed_rows
-            for reason in (row.error.splitlines() or [""])
-        ],
-        "my_imports_url": my_imports_url(),
-    }
-
-
-def _render(context: dict) -> tuple[str, str, str]:
-    return (
-        " ".join(render_to_string(SUBJECT_TEMPLATE, context).split()),
-        render_to_string(TEXT_TEMPLATE, context),
-        render_to_string(HTML_TEMPLATE, context),
-    )
-
-
-def _render_key(context: dict) -> tuple:
-    """Everything the templates show (the job object itself is only there for overrides)."""
-    return tuple((key, tuple(value) if isinstance(value, list) else value) for key, value in sorted(context.items()) if key != "job")
-
-
-def import_email_build(
-    job: ImportJob,
-    rows: list[ImportRow] | None = None,
-    *,
-    connection=None,
-    rendered: dict | None = None,
-    message_id: str | None = None,
-) -> EmailMultiAlternatives:
-    """The email of a finished job. `rendered` (a dict kept for one sending run) remembers
-    rendered bodies: the jobs a reseller scheduled together usually produce the very same
-    email (same creator, minute, product and counts), and rendering is most of its cost."""
-    context = import_email_context(job, rows)
-    if rendered is None:
-        subject, text, html = _render(context)
-    else:
-        key = _render_key(context)
-        if key not in rendered:
-            rendered[key] = _render(context)
-        subject, text, html = rendered[key]
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=import_recipients(job), connection=connection,
-        # The outbox's id for this message, the same on a re-send (Django makes one up otherwise).
-        headers={"Message-ID": message_id} if message_id else None,
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+# Kept in last_error of a notification marked sent without sending (staff read it in the admin).
+NOTE_NOT_PENDING = "Nothing sent: the job is no longer pending."
 
 
 def _load(job_ids: list[int]) -> dict[int, tuple[ImportJob, list[ImportRow]]]:
     jobs = (
         ImportJob.objects.filter(pk__in=job_ids)
-        .select_related("created_by")
+        .select_related("created_by__company", "company")
         .prefetch_related(
             Prefetch("rows", queryset=ImportRow.objects.select_related("order__service").order_by("position"))
         )
@@ -145,17 +58,23 @@ def _deliver(
     if missing:
         loaded.update(_load(sorted(missing)))
     sent = 0
+    languages: dict[int, str] = {}
     mail = get_connection()
     try:
         for notification in notifications:
             job, rows = loaded[notification.job_id]
-            if not import_recipients(job):
+            if not recipients_for(notification.kind, job):
                 outbox.notification_mark_sent(notification.pk, now=now, note=outbox.NOTE_NO_RECIPIENTS)
                 continue
             try:
-                import_email_build(
-                    job, rows, connection=mail, rendered=rendered, message_id=notification.message_id
-                ).send()
+                message = email_build(
+                    notification, job, rows, connection=mail, rendered=rendered, languages=languages, now=now
+                )
+                if message is None:
+                    # A scheduled notice or reminder of a job cancelled or run meanwhile: nothing to say.
+                    outbox.notification_mark_sent(notification.pk, now=now, note=NOTE_NOT_PENDING)
+                    continue
+                message.send()
             except Exception as exc:
                 # Refused, timed out, anything: the job keeps its status, the message its place in
                 # the outbox, and a later pass tries again after the backoff.
@@ -217,6 +136,20 @@ def import_notifications_send(
     if not job_ids:
         return 0
     return outbox_send(now=now or timezone.now(), job_ids=list(set(job_ids)), loaded=loaded)
+
+
+def import_scheduled_notify(*, job: ImportJob, now: dt.datetime | None = None) -> bool:
+    """Queue "Your provisioning is scheduled" for a job just created (in the caller's transaction,
+    so a rolled-back scheduling sends nothing) unless its creator turned it off; sent after commit.
+    True when queued."""
+    if not job.created_by.notify_scheduled:
+        return False
+    now = now or timezone.now()
+    Notification.for_job(job.pk, now=now, kind=Notification.Kind.IMPORT_SCHEDULED).save()
+    job_id = job.pk
+    # robust: the scheduling has committed; if sending fails here, the next dispatch pass sends it.
+    transaction.on_commit(lambda: import_notifications_send(job_ids=[job_id]), robust=True)
+    return True
 
 
 def import_notify(*, job_id: int) -> bool:

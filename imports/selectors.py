@@ -335,6 +335,13 @@ def filter_choices(user: User) -> dict:
     }
 
 
+def imports_for_api(user: User, listing: Listing) -> QuerySet[ImportJob]:
+    """The API's list: My imports' filters and search (not its sort: the API pages by cursor,
+    newest first), with each job's rows fetched up front."""
+    queryset, _names = imports_filtered(user, listing)
+    return _with_rows(queryset)
+
+
 def imports_for_export(user: User, listing: Listing) -> QuerySet[ImportJob]:
     """Every row of the filtered list (all pages), in the list's order, for EXPORT: iterated in
     chunks (the rows of each chunk prefetched together), never held whole in memory."""

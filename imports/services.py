@@ -22,6 +22,7 @@ from orders.validation import schedule_time_error, validate_orders
 
 from . import states
 from .models import ImportJob, ImportRetryDraft, ImportRow
+from .notifications import import_scheduled_notify
 
 Status = ImportJob.Status
 
@@ -87,11 +88,13 @@ def provisioning_schedule(*, order_id: int, user: User, due_at: dt.datetime | No
     if result.created:
         # A draft opened by "Schedule again": the new job is linked to the failed one it retries.
         retry = ImportRetryDraft.objects.filter(order=result.order).select_related("failed_job").first()
-        import_job_create_for_order(
+        job = import_job_create_for_order(
             order=result.order, due_at=result.order.scheduled_for, user=user, retry_of=retry.failed_job if retry else None
         )
         if retry:
             retry.delete()
+        # "Your provisioning is scheduled", written with the job, sent after commit (unless turned off).
+        import_scheduled_notify(job=job)
     return result
 
 

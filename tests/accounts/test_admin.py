@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import COMPANY_BELOW_ITSELF, USER_EMAIL_TAKEN, AccountNumber, AuditLogEntry, Company, User
+from accounts.api_tokens import api_token_create
 from accounts.services import account_ids_allocate, audit_log_record
 from orders.models import Order, Subscription
 
@@ -22,6 +23,7 @@ def staff_client(client, demo):
 @pytest.fixture
 def every_model_has_a_row(demo):
     """The demo data plus the rows seed_demo does not write, so every change page can be opened."""
+    api_token_create(actor=demo.admin_abbie, user=demo.admin_abbie, name="admin page")
     audit_log_record(company=demo.eritech, actor=demo.admin_abbie, action="test", message="An entry")
     account_ids_allocate(count=1)
     Order.objects.create(company=demo.eritech, created_by=demo.admin_abbie)

@@ -197,7 +197,7 @@ def test_audit_log_and_user_log_tabs(abbie, client, demo, eritech_user):
 
 def test_user_page_refuses_post_and_shows_placeholders(abbie, demo):
     assert abbie.post(user_url(demo.admin_abbie)).status_code == 405
-    html = abbie.get(user_url(demo.admin_abbie), {"tab": "notifications"}).content.decode()
+    html = abbie.get(user_url(demo.admin_abbie), {"tab": "additional"}).content.decode()
     assert "This tab is not available yet." in html
 
 

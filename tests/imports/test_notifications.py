@@ -18,7 +18,7 @@ EXPECTED_COMPLETED_TEXT = """YOUR IMPORT IS COMPLETED
 Dear user Carla Mendoza,
 
 Your import is completed. You can now review it here.
-https://portal.example.com/imports/
+https://portal.example.com/imports/?job={job_id}
 
 Check out the detail below:
 
@@ -48,10 +48,11 @@ def test_the_completed_email_has_the_manuals_content(basic_job, django_capture_o
     assert email.subject == "Your import is completed"
     assert email.from_email == "noreply@marketplacepe.intcomexcloud.com"
     assert email.to == ["admin@abbiebox.com"]
-    assert email.body == EXPECTED_COMPLETED_TEXT
+    assert email.body == EXPECTED_COMPLETED_TEXT.format(job_id=basic_job.pk)
     (html, mimetype), = email.alternatives
     assert mimetype == "text/html"
-    assert 'Your import is completed. You can now review it <a href="https://portal.example.com/imports/">here</a>.' in html
+    link = f"https://portal.example.com/imports/?job={basic_job.pk}"
+    assert f'Your import is completed. You can now review it <a href="{link}">here</a>.' in html
     for label, value in [
         ("Created By:", "admin@abbiebox.com"),
         ("Date created:", "22.07.2024 15:24 (UTC)"),
@@ -64,13 +65,13 @@ def test_the_completed_email_has_the_manuals_content(basic_job, django_capture_o
 
 
 @override_settings(SITE_URL="https://portal.example.com")
-def test_a_failed_job_sends_the_same_notice_with_its_count_and_reasons(demo, django_capture_on_commit_callbacks, mailoutbox):
+def test_a_failed_job_sends_the_notice_with_errors_its_count_and_reasons(demo, django_capture_on_commit_callbacks, mailoutbox):
     with freeze_time("2024-07-22 15:24:28"):
         schedule(demo, due_at=DUE, code=BASIC, vendor_config={"microsoft_tenant_id": "nope", "mpn_id": "x"})
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_due_imports(now=DUE)
     (email,) = mailoutbox
-    assert email.subject == "Your import is completed"
+    assert email.subject == "Your import completed with errors"
     assert "- Completed accounts: 0\n- Failed accounts: 1\n" in email.body
     reasons = email.body.split("Reasons:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert reasons == [

@@ -43,7 +43,8 @@ def _walk(patterns, prefix="", namespace=None):
 
 ALL_PATTERNS = list(_walk(get_resolver().url_patterns))
 ADMIN = [p for p in ALL_PATTERNS if p.route.startswith("admin/")]
-PORTAL = [p for p in ALL_PATTERNS if not p.route.startswith("admin/")]
+# The API answers 401 rather than the login page: its matrix is tests/api/test_api_isolation.py.
+PORTAL = [p for p in ALL_PATTERNS if not p.route.startswith(("admin/", "api/"))]
 
 
 # --- What of ABBIE BOX's branch each id-taking URL is pointed at -----------------------------------
@@ -73,6 +74,12 @@ def _failed_job(demo) -> dict:
     return kwargs
 
 
+def _abbie_token(demo) -> int:
+    from accounts.api_tokens import api_token_create
+
+    return api_token_create(actor=demo.admin_abbie, user=demo.admin_abbie, name="isolation")[0].pk
+
+
 ERITECH = lambda demo: {"account_id": demo.eritech.account_id}  # noqa: E731
 ABBIE_USER = lambda demo: {"user_id": demo.admin_abbie.pk}  # noqa: E731
 
@@ -93,6 +100,9 @@ ID_CASES = {
     "user_reset_password": ABBIE_USER,
     "user_credentials": ABBIE_USER,
     "user_terminate": ABBIE_USER,
+    "user_api_token_create": ABBIE_USER,
+    "user_api_token_revoke": lambda demo: {"user_id": demo.admin_abbie.pk, "token_id": _abbie_token(demo)},
+    "user_notifications": ABBIE_USER,
 }
 # Id-taking URLs that are not scoped to a branch, and why.
 ID_EXEMPT = {
