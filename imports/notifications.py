@@ -55,7 +55,12 @@ def _import_type(row: ImportRow) -> str:
 
 def import_email_context(job: ImportJob, rows: list[ImportRow] | None = None) -> dict:
     rows = list(job.rows.all()) if rows is None else rows
-    import_types = list(dict.fromkeys(_import_type(row) for row in rows))
+    if job.source == ImportJob.Source.IMPORT:
+        # A bulk import says what kind of accounts it imported ("Product", "Company", "User"), not
+        # every product code of a file of thousands of lines.
+        import_types = list(dict.fromkeys(row.get_import_type_display() for row in rows))
+    else:
+        import_types = list(dict.fromkeys(_import_type(row) for row in rows))
     failed_rows = [row for row in rows if row.status == ImportRow.Status.FAILED]
     many = len(rows) > 1
     return {
