@@ -23,6 +23,7 @@ from orders.services import orders_submit_many
 from orders.validation import schedule_time_error
 
 from ..models import ImportFile, ImportJob, ImportRow
+from ..selectors import imports_visible_to
 from ..services import search_text_for
 from .checks import FileCheck, TermsToAccept, check_lines
 from .columns import ROW_TYPES
@@ -63,9 +64,8 @@ def _common_company(parents: list[Company]) -> Company:
 
 
 def _earlier_import(user: User, checksum: str) -> ImportJob | None:
-    from ..selectors import imports_for
-
-    return imports_for(user).filter(file__sha256=checksum).order_by("-created_at", "-id").first()
+    """The latest import of the same file among the jobs the user sees (its rows are not needed)."""
+    return imports_visible_to(user).filter(file__sha256=checksum).order_by("-created_at", "-id").first()
 
 
 def _payload(line) -> dict:

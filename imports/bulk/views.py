@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, ngettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from ..models import ImportFile, ImportJob, ImportRow
@@ -17,8 +17,11 @@ from .files import file_response, template_rows
 from .forms import AGAIN_REQUIRED, TERMS_REQUIRED, BulkImportForm, ConfirmForm
 from .services import BulkStart, imports_bulk_confirm, imports_bulk_start, safe_file_name
 
-IMPORT_QUEUED = _("The import of %(count)s lines from %(file)s is scheduled for %(due)s (UTC). It appears in My imports.")
-IMPORT_NOT_STARTED = _("Nothing was imported: fix these lines and upload the file again.")
+IMPORT_QUEUED = ngettext_lazy(
+    "The import of %(count)s line from %(file)s is scheduled for %(due)s (UTC).",
+    "The import of %(count)s lines from %(file)s is scheduled for %(due)s (UTC).",
+    "count",
+)
 
 FORMATS = ("csv", "xlsx")
 
