@@ -10,7 +10,7 @@ from orders.fields import UTCDateTimeField
 from orders.validation import schedule_time_error
 
 from ..models import ImportJob
-from .files import MAX_BYTES
+from .files import FILE_EMPTY, MAX_BYTES
 
 ACCOUNT_TYPE_REQUIRED = _("Choose the account type to import: Companies, Products or Users.")
 FILE_REQUIRED = _("Choose the file to upload (CSV or Excel .xlsx).")
@@ -33,7 +33,7 @@ class BulkImportForm(forms.Form):
     )
     file = forms.FileField(
         label=_("File"), help_text=_("CSV (UTF-8, comma or semicolon) or Excel .xlsx; at most 5,000 lines and 5 MB."),
-        error_messages={"required": FILE_REQUIRED, "empty": FILE_REQUIRED, "invalid": FILE_REQUIRED, "missing": FILE_REQUIRED},
+        error_messages={"required": FILE_REQUIRED, "empty": FILE_EMPTY, "invalid": FILE_REQUIRED, "missing": FILE_REQUIRED},
     )
     due_at = UTCDateTimeField(
         label=_("Schedule date (UTC)"), required=False,
