@@ -69,7 +69,7 @@ def _earlier_import(user: User, checksum: str) -> ImportJob | None:
 
 
 def _payload(line) -> dict:
-    payload = {"cells": line.cells}
+    payload = {"cells": {key: value for key, value in line.cells.items() if value}}  # empty cells add nothing
     if line.service is not None:
         payload["product_code"] = line.service.code
     if line.deferred:
