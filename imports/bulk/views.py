@@ -73,6 +73,8 @@ def bulk_import(request):
 @require_POST
 def bulk_confirm(request, upload_id: int):
     """The confirmation of an upload that waited: accept the listed terms, import the same file again."""
+    if not ImportFile.objects.filter(pk=upload_id, created_by=request.user).exists():
+        raise Http404  # someone else's upload, or none: no hint which
     confirm = ConfirmForm(request.POST)
     confirm.is_valid()  # two optional check boxes: always valid
     accept, again = confirm.cleaned_data.get("accept_terms", False), confirm.cleaned_data.get("import_again", False)

@@ -104,7 +104,7 @@ def test_terms_to_accept_are_listed_and_must_be_ticked(reseller, demo):
     assert done.status_code == 302 and pending.pk == job.file.pk
     # Someone else cannot confirm it.
     reseller.force_login(demo.admin_andes)
-    assert reseller.post(confirm, {"accept_terms": "on"}).status_code == 400
+    assert reseller.post(confirm, {"accept_terms": "on"}).status_code == 404
 
 
 def test_the_same_file_again_shows_a_warning_naming_the_earlier_import(reseller):
