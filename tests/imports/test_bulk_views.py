@@ -146,3 +146,36 @@ def test_failed_lines_download_in_the_template_format_with_the_error(reseller, d
     # The download re-imports as it is (the Error column is ignored).
     again = upload(reseller, content=text.encode("utf-8"), name="failed.csv")
     assert again.status_code in (200, 302)
+
+
+def _run_due(capture):
+    with freeze_time(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)), capture(execute=True):
+        dispatch_due_imports()
+
+
+def test_a_companies_file_ends_in_abbie_boxs_company_structure(reseller, django_capture_on_commit_callbacks, mailoutbox):
+    rows = lines_for(
+        "companies",
+        {"Parent Account Id": "410002", "Company name": "LIMA FOODS S.A.C.", "Domain": "limafoods.example"},
+        {"Parent Account Id": "410002", "Company name": "AREQUIPA MOTORS S.A.", "Domain": "eritechperu.com"},
+    )
+    assert upload(reseller, rows, account_type="companies").status_code == 302
+    _run_due(django_capture_on_commit_callbacks)
+    job = ImportJob.objects.get()
+    assert (job.account_type, job.imported_count, job.error_count) == ("companies", 1, 1)
+    assert "LIMA FOODS S.A.C." in reseller.get("/companies/410002/").content.decode()
+    html = reseller.get(f"/imports/?job={job.pk}").content.decode()
+    assert ">Companies<" in html and "Another company already has this domain" in html
+    (email,) = mailoutbox
+    assert "Import Type: Company" in email.body and "Completed accounts: 1" in email.body and "Failed accounts: 1" in email.body
+
+
+def test_a_users_file_ends_in_the_company_structure_with_a_set_password_email(reseller, django_capture_on_commit_callbacks, mailoutbox):
+    rows = lines_for("users", {"Parent Account Id": "466158", "Email": "ana.rios@eritechperu.com", "First name": "Ana"})
+    assert upload(reseller, rows, account_type="users").status_code == 302
+    _run_due(django_capture_on_commit_callbacks)
+    assert "ana.rios@eritechperu.com" in reseller.get("/companies/466158/").content.decode()
+    to = sorted(tuple(m.to) for m in mailoutbox)
+    assert to == [("admin@abbiebox.com",), ("ana.rios@eritechperu.com",)]
+    credentials = next(m for m in mailoutbox if m.to == ["ana.rios@eritechperu.com"])
+    assert "/set-password/" in credentials.body or "Set your password with this link" in credentials.body
