@@ -72,6 +72,8 @@ class _Batch:
     visible: dict[int, set[int]] = field(default_factory=dict)
     # Orders whose empty vendor fields took the wizard's default at run time (saved at the end).
     defaulted: list[Order] = field(default_factory=list)
+    # Bulk company lines: parent id → the price list a new customer inherits, read once per parent.
+    price_lists: dict[int, object] = field(default_factory=dict)
 
 
 def _creation_day(now: dt.datetime) -> dt.date:
@@ -107,7 +109,7 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         row.status, row.error = ImportRow.Status.FAILED, str(PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
         return
     if row.import_type == ImportRow.ImportType.COMPANY:
-        return company_row_run(row, actor=job.created_by)
+        return company_row_run(row, actor=job.created_by, price_lists=batch.price_lists)
     if row.import_type == ImportRow.ImportType.USER:
         return user_row_run(row, actor=job.created_by)
     order = row.order

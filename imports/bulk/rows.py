@@ -48,8 +48,9 @@ def _values(row: ImportRow) -> dict:
     return values
 
 
-def company_row_run(row: ImportRow, *, actor: User) -> None:
-    """Create the line's customer company under its parent: completed with its account id, or failed."""
+def company_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None) -> None:
+    """Create the line's customer company under its parent: completed with its account id, or failed.
+    `price_lists` (parent id → its price list) is shared by the rows of a batch, read once per parent."""
     if reason := parent_problem(row):
         return _fail(row, reason)
     values = _values(row)
@@ -63,7 +64,7 @@ def company_row_run(row: ImportRow, *, actor: User) -> None:
             company = company_create(
                 name=values.get("name", ""), parent=parent, kind=Company.Kind.CUSTOMER, actor=actor, **fields
             )
-            price_list_inherit(company=company)
+            price_list_inherit(company=company, cache=price_lists)
     except ValidationError as exc:
         return _fail(row, "\n".join(exc.messages))
     except IntegrityError:  # the domain was taken by a concurrent writer after the check
