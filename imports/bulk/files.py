@@ -9,7 +9,6 @@ every download neutralises such text again (imports.export.neutralise).
 import csv
 import datetime as dt
 import io
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,13 +67,24 @@ def _text(value) -> str:
 def _read_xlsx(content: bytes) -> Iterable[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    # openpyxl raises many kinds of errors on a damaged or foreign file (zip, XML, key and value
+    # errors); whichever it is, the reseller gets the same clear message, never a 500.
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001
         raise FileProblem(FILE_NOT_READABLE) from exc
     try:
         sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows = sheet.iter_rows(values_only=True)
+        number = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001
+                raise FileProblem(FILE_NOT_READABLE) from exc
+            number += 1
             yield number, [_text(value) for value in values]
     finally:
         workbook.close()

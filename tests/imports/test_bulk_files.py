@@ -122,3 +122,16 @@ def test_downloads_neutralise_formulas():
 
 def test_lines_for_helper_writes_every_column():
     assert lines_for(USERS, {"Email": "x@y.example"})[1][1] == "x@y.example"
+
+
+def test_a_damaged_xlsx_says_it_cannot_be_read():
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # a zip with a workbook part that is not XML
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "not xml at all")
+    with pytest.raises(FileProblem) as caught:
+        read_table(buffer.getvalue())
+    assert caught.value.messages == [str(files.FILE_NOT_READABLE)]
