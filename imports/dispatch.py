@@ -123,8 +123,13 @@ def dispatch_tick(
 
 
 def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
-    """Hand jobs whose lease ended back to Pending (the next tick claims them again)."""
-    return imports_recover_expired(now=now or timezone.now())
+    """Hand jobs whose lease ended back to Pending (the next tick claims them again); returns how
+    many. Also forgets bulk uploads left waiting for a confirmation (imports.bulk)."""
+    from .bulk.services import uploads_forget
+
+    now = now or timezone.now()
+    uploads_forget(now=now)
+    return imports_recover_expired(now=now)
 
 
 def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | None = None) -> DispatchSummary:

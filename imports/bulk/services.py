@@ -29,6 +29,8 @@ from .checks import FileCheck, TermsToAccept, check_lines
 from .columns import ROW_TYPES
 from .files import FileProblem, cells_by_key, read_table
 
+# An upload waiting for a confirmation is kept this long; then the reseller has left and it goes.
+UPLOAD_KEPT_FOR = dt.timedelta(days=1)
 UPLOAD_GONE = _("This upload is no longer waiting for confirmation; upload the file again.")
 
 
@@ -194,3 +196,12 @@ def imports_bulk_confirm(*, user: User, upload_id: int, accept_terms: bool, impo
 
 def safe_file_name(name: str) -> str:
     return os.path.basename(name or "")[:255] or "import"
+
+
+def uploads_forget(*, now: dt.datetime) -> int:
+    """Delete uploads that waited for a confirmation longer than UPLOAD_KEPT_FOR (their content with
+    them). A read first: on SQLite a DELETE would take the write lock even when nothing is stale."""
+    stale = ImportFile.objects.filter(job__isnull=True, created_at__lt=now - UPLOAD_KEPT_FOR)
+    if not stale.exists():
+        return 0
+    return stale.delete()[0]

@@ -198,3 +198,19 @@ def test_users_file_is_checked(demo):
         "Line 5: Email: Enter a valid email address.",
     ]
     assert not User.objects.filter(email="ana@eritechperu.com").exists() and Company.objects.count() > 0
+
+
+def test_uploads_left_waiting_are_forgotten_after_a_day(demo):
+    from freezegun import freeze_time
+
+    from imports.dispatch import dispatch_housekeeping
+
+    pending = start(demo, P, lines_for(P, {"Parent Account Id": "466158", "Product code": BASIC})).pending
+    started = start(demo, P, lines_for(P, kiosk())).job.file
+    ImportFile.objects.filter(pk__in=[pending.pk, started.pk]).update(created_at=NOW)
+    with freeze_time(NOW + dt.timedelta(hours=23)):
+        dispatch_housekeeping()
+    assert ImportFile.objects.filter(pk=pending.pk).exists()
+    with freeze_time(NOW + dt.timedelta(hours=25)):
+        dispatch_housekeeping()
+    assert list(ImportFile.objects.values_list("pk", flat=True)) == [started.pk]
