@@ -15,7 +15,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .models import Company, User
+from .selectors import companies_visible_to
 from .services import audit_log_record
 from .user_selectors import users_visible_to
 
@@ -89,18 +90,48 @@ def user_credentials_send(*, actor: User, user: User) -> User:
     locked = _lock_manageable(actor, user)
     if not locked.is_active:
         raise ValidationError(TERMINATED_NO_CREDENTIALS, code="terminated")
-    context = {"user": locked, "url": set_password_url(locked), "site_url": settings.SITE_URL}
+    _credentials_mail(actor=actor, user=locked)
+    return locked
+
+
+def _credentials_mail(*, actor: User, user: User, robust: bool = False) -> None:
+    """The credentials email (login and one-time set-password link), sent after commit; audited."""
+    context = {"user": user, "url": set_password_url(user), "site_url": settings.SITE_URL}
     body = render_to_string("accounts/email/credentials.txt", context)
     subject = str(CREDENTIALS_SUBJECT)
     audit_log_record(
-        company=locked.company,
+        company=user.company,
         actor=actor,
-        target_user=locked,
+        target_user=user,
         action="user.credentials_sent",
-        message=f"Credentials (a one-time set-password link) sent to {locked.email}.",
+        message=f"Credentials (a one-time set-password link) sent to {user.email}.",
     )
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [locked.email]))
-    return locked
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]), robust=robust)
+
+
+@transaction.atomic
+def user_create(
+    *, actor: User, company: Company, email: str, first_name: str = "", last_name: str = "", job_title: str = "",
+    phone: str = "", robust_email: bool = False,
+) -> User:
+    """A new user of `company` (which `actor` must see), with no password: it gets the credentials
+    email with a one-time link to set one (no password ever travels in a file or an email).
+    Raises ValidationError for a taken email or a bad value. With robust_email (background runs), a
+    mail server refusing the message is logged instead of raised after the commit."""
+    if not companies_visible_to(actor).filter(pk=company.pk).exists():
+        raise PermissionDenied
+    user = User(
+        email=User.objects.normalize_email(email.strip()).lower(), company=company, first_name=first_name.strip(),
+        last_name=last_name.strip(), job_title=job_title.strip(), phone=phone.strip(),
+    )
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_log_record(
+        company=company, actor=actor, target_user=user, action="user.created", message=f"User {user.email} created."
+    )
+    _credentials_mail(actor=actor, user=user, robust=robust_email)
+    return user
 
 
 @transaction.atomic

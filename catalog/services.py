@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Company, User
 from accounts.services import audit_log_record
 
-from .models import PriceList, Service, TermsAcceptance
+from .models import PriceList, PriceListAssignment, Service, TermsAcceptance
 
 
 @transaction.atomic
@@ -30,3 +30,22 @@ def terms_accept(*, price_list: PriceList, service: Service, user: User | None, 
         message=f"Terms and conditions '{service.terms}' accepted for {service.name} on price list {price_list.name}.",
     )
     return acceptance
+
+
+def price_list_inherit(*, company: Company, cache: dict | None = None) -> PriceListAssignment | None:
+    """A new customer buys from its parent's price list: the list a customer parent buys from, or
+    the first list a reseller parent owns. Nothing when the parent has neither. `cache` (parent id →
+    price list) lets a bulk import read each parent's list once."""
+    parent = company.parent
+    if parent is None:
+        return None
+    cache = {} if cache is None else cache
+    if parent.pk not in cache:
+        cache[parent.pk] = (
+            PriceList.objects.filter(assignments__company=parent).first()
+            or PriceList.objects.filter(owner=parent).order_by("pk").first()
+        )
+    price_list = cache[parent.pk]
+    if price_list is None:
+        return None
+    return PriceListAssignment.objects.create(company=company, price_list=price_list)

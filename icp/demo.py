@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Company, User
 from catalog.models import (
@@ -298,3 +299,63 @@ class _Builder:
              "attributes": {"tenant_id": ERITECH_TENANT_ID, "domain": "eritechperu.onmicrosoft.com"},
              "tenant_domain": "eritechperu.onmicrosoft.com"},
         )
+
+
+# --- Two finished bulk imports, so a new user sees the manual's My imports at once ----------------
+
+DEMO_IMPORT_FILES = ("demo-companies.csv", "demo-products.csv")
+DEMO_IMPORTS_AT = dt.datetime(2023, 10, 27, 16, 7, 7, tzinfo=UTC)
+
+
+def seed_demo_imports() -> int:
+    """A Companies import (one new customer of ABBIE BOX) and a Products import (three subscriptions
+    for ERITECH PERU S.A.), started and run through the real services and engine, then dated as in
+    the manual (27/10/23). Idempotent: nothing is done when they exist. Returns the jobs created."""
+    import csv
+    import io
+
+    from imports.bulk.columns import COMPANY_COLUMNS, PRODUCT_COLUMNS
+    from imports.bulk.services import imports_bulk_start
+    from imports.models import ImportFile, ImportJob, Notification
+    from imports.runner import run_jobs
+    from imports.states import transition
+
+    if ImportFile.objects.filter(name__in=DEMO_IMPORT_FILES).exists():
+        return 0
+    refs = DemoRefs.load()
+    files = [
+        (ImportJob.AccountType.COMPANIES, DEMO_IMPORT_FILES[0], COMPANY_COLUMNS, [
+            {"Parent Account Id": "410002", "Company name": "LIMA FOODS S.A.C.", "Domain": "limafoods.example",
+             "City": "Lima", "Country": "Peru", "Email": "ti@limafoods.example", "Contact person": "Rosa Vargas"},
+        ]),
+        (ImportJob.AccountType.PRODUCTS, DEMO_IMPORT_FILES[1], PRODUCT_COLUMNS, [
+            {"Parent Account Id": "466158", "Product code": KIOSK, "Quantity": "3", "Subscription Name": "(NCE) Exchange Online Kiosk - Tienda"},
+            {"Parent Account Id": "466158", "Product code": STANDARD, "Quantity": "2"},
+            {"Parent Account Id": "466158", "Product code": KIOSK, "Billing Type": "P1M", "Subscription Name": "(NCE) Exchange Online Kiosk - Almacén"},
+        ]),
+    ]
+    created = 0
+    for offset, (account_type, name, columns, lines) in enumerate(files):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([c.label for c in columns])
+        for line in lines:
+            writer.writerow([line.get(c.label, "") for c in columns])
+        now = timezone.now()
+        result = imports_bulk_start(
+            user=refs.admin_abbie, account_type=account_type, file_name=name, content=buffer.getvalue().encode(),
+            due_at=None, now=now, accept_terms=False, import_again=True,
+        )
+        if result.job is None:  # the demo data was changed by hand: leave it be
+            continue
+        job = result.job
+        with transaction.atomic():
+            transition(job.pk, ImportJob.Status.PENDING, ImportJob.Status.IN_PROGRESS, claimed_at=now,
+                       lease_expires_at=now + dt.timedelta(minutes=5))
+        run_jobs([job.pk], now=now)
+        when = DEMO_IMPORTS_AT + dt.timedelta(minutes=16 * offset)
+        ImportJob.objects.filter(pk=job.pk).update(created_at=when, due_at=when, finished_at=when + dt.timedelta(seconds=20))
+        # Their "Your import is completed" emails are history, not news.
+        Notification.objects.filter(job=job).update(status=Notification.Status.SENT, sent_at=when)
+        created += 1
+    return created

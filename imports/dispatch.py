@@ -72,8 +72,16 @@ def jobs_in_flight(*, now: dt.datetime) -> int:
 def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
     from django_q.tasks import async_task
 
+    # A bulk import (up to 5,000 lines, tens of seconds for companies or users) runs as a task of
+    # its own, so it has the batch time limit (Q_TIMEOUT) to itself and never drags other jobs past it.
+    bulk = set(
+        ImportJob.objects.filter(pk__in=job_ids, source=ImportJob.Source.IMPORT).values_list("pk", flat=True)
+    ) if job_ids else set()
+    groups = [ids for ids in [[pk for pk in job_ids if pk not in bulk]] + [[pk] for pk in job_ids if pk in bulk] if ids]
+
     def enqueue():
-        async_task(RUN_BATCH_TASK, job_ids, claimed_at, task_name=f"imports batch of {len(job_ids)}")
+        for ids in groups:
+            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}")
 
     if settings.Q_CLUSTER.get("orm"):
         # The ORM broker writes the task with this connection: the claim and its task commit
@@ -116,10 +124,14 @@ def dispatch_tick(
 
 
 def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
-    """Hand jobs whose lease ended back to Pending (the next tick claims them again), and write the
-    reminders whose time has come to the outbox (sent with the other unsent emails)."""
+    """Hand jobs whose lease ended back to Pending (the next tick claims them again); returns how
+    many. Also writes the reminders whose time has come to the outbox (sent with the other unsent
+    emails) and forgets bulk uploads left waiting for a confirmation (imports.bulk)."""
+    from .bulk.services import uploads_forget
+
     now = now or timezone.now()
     reminders_queue_due(now=now)
+    uploads_forget(now=now)
     return imports_recover_expired(now=now)
 
 

@@ -69,13 +69,21 @@ def _import_type(row: ImportRow) -> str:
     return f"{row.get_import_type_display()} {row.product_code}".strip()
 
 
+def _import_types(job: ImportJob, rows: list[ImportRow]) -> str:
+    if job.source == ImportJob.Source.IMPORT:
+        # A bulk import says what kind of accounts it imported ("Product", "Company", "User"), not
+        # every product code of a file of thousands of lines.
+        return ", ".join(dict.fromkeys(str(row.get_import_type_display()) for row in rows))
+    return ", ".join(dict.fromkeys(_import_type(row) for row in rows))
+
+
 def _common(job: ImportJob, rows: list[ImportRow]) -> dict:
     return {
         "job": job,
         "user_name": job.created_by.get_full_name() or job.created_by.email,
         "created_by": job.created_by.email,
         "date_created": utc_text(job.created_at),
-        "import_type": ", ".join(dict.fromkeys(_import_type(row) for row in rows)),
+        "import_type": _import_types(job, rows),
         "job_url": job_url(job),
     }
 

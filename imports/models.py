@@ -276,3 +276,35 @@ class Notification(models.Model):
         """The unsaved row of a job that has just finished, due at once."""
         message_id = f"<import-{job_id}-{kind}.{uuid.uuid4().hex}@{_message_domain()}>"
         return cls(job_id=job_id, kind=kind, next_attempt_at=now, created_at=now, message_id=message_id)
+
+
+class ImportFile(models.Model):
+    """A file uploaded on the IMPORT ACCOUNTS page (imports.bulk).
+
+    Its checksum lets a second upload of the same file warn about the earlier import. While the
+    reseller still has to confirm (terms to accept, or the same file again) the upload waits here
+    with its content, so the confirmation needs no second upload; the job is then created from it
+    and the content is dropped.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("Creator"), on_delete=models.CASCADE, related_name="+"
+    )
+    account_type = models.CharField(_("Account type"), max_length=20, choices=ImportJob.AccountType.choices)
+    name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("checksum"), max_length=64)
+    # The schedule chosen on the page; None means as soon as possible (at confirmation time).
+    due_at = models.DateTimeField(_("Import schedule date (UTC)"), null=True, blank=True)
+    content = models.BinaryField(_("content"), blank=True, default=b"")
+    job = models.OneToOneField(
+        ImportJob, verbose_name=_("import job"), null=True, blank=True, on_delete=models.CASCADE, related_name="file"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("import file")
+        verbose_name_plural = _("import files")
+        indexes = [models.Index(fields=["sha256"], name="import_file_sha256")]
+
+    def __str__(self):
+        return self.name

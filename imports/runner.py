@@ -10,6 +10,10 @@ The run is idempotent by construction:
   progress with nothing written; lease recovery puts them back to Pending and a later pass
   runs them again.
 
+Bulk import lines (imports.bulk) run here too, in file order: product lines are submitted orders
+like any other; company and user lines are created by imports.bulk.rows, each in a savepoint,
+their results written in the same transaction, so a repeated run never creates them twice.
+
 A batch reads what it needs once (companies, services, OrderFacts: price lists and items, terms
 acceptances, live subscriptions) and runs the very due-time checks of orders.validation on it,
 so the cost per job stays flat however many jobs are due.
@@ -18,7 +22,7 @@ so the cost per job stays flat however many jobs are due.
 import datetime as dt
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
@@ -26,14 +30,17 @@ from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditLogEntry, Company, User
+from accounts.selectors import companies_visible_to
 from accounts.services import account_ids_allocate, audit_log_record
 from catalog.models import Service
+from orders.configuration import vendor_defaults_fill
 from orders.facts import OrderFacts
-from orders.models import Subscription
+from orders.models import Order, Subscription
 from orders.provisioning import subscription_build
 from orders.validation import order_problems
 
 from . import states
+from .bulk.rows import PARENT_NOT_VISIBLE, company_row_run, user_row_run
 from .models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
 from .notifications import import_notifications_send
 
@@ -61,6 +68,12 @@ class _Batch:
     account_ids: list[int]
     # Written with one bulk INSERT at the end of the batch; later orders see them through facts.hold.
     created: list[Subscription]
+    # Bulk import jobs: job id → the parent companies of its rows that its creator may still see.
+    visible: dict[int, set[int]] = field(default_factory=dict)
+    # Orders whose empty vendor fields took the wizard's default at run time (saved at the end).
+    defaulted: list[Order] = field(default_factory=list)
+    # Bulk company lines: parent id → the price list a new customer inherits, read once per parent.
+    price_lists: dict[int, object] = field(default_factory=dict)
 
 
 def _creation_day(now: dt.datetime) -> dt.date:
@@ -81,7 +94,7 @@ def _load_batch(rows: list[ImportRow], *, now: dt.datetime) -> _Batch:
     return _Batch(facts, provisioned, account_ids, [])
 
 
-def _process_row(row: ImportRow, batch: _Batch, *, now: dt.datetime) -> None:
+def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datetime) -> None:
     """Validate, then provision: the row ends Completed (with its account id) or Failed (with why)."""
     row.processed_at = now
     existing = batch.provisioned.get(row.provisioning_key)
@@ -91,6 +104,14 @@ def _process_row(row: ImportRow, batch: _Batch, *, now: dt.datetime) -> None:
             ImportRow.Status.COMPLETED, existing, existing.account_id, ""
         )
         return
+    if job.pk in batch.visible and row.parent_company_id not in batch.visible[job.pk]:
+        # A bulk line acts for its creator: only on companies the creator may (still) see.
+        row.status, row.error = ImportRow.Status.FAILED, str(PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
+        return
+    if row.import_type == ImportRow.ImportType.COMPANY:
+        return company_row_run(row, actor=job.created_by, price_lists=batch.price_lists)
+    if row.import_type == ImportRow.ImportType.USER:
+        return user_row_run(row, actor=job.created_by)
     order = row.order
     if order is None:
         row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOTHING_TO_PROVISION)
@@ -98,6 +119,9 @@ def _process_row(row: ImportRow, batch: _Batch, *, now: dt.datetime) -> None:
     if not order.quantity or not order.term or not order.billing_frequency:
         row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOT_CONFIGURED)
         return
+    deferred = row.payload.get("deferred") if isinstance(row.payload, dict) else None
+    if deferred and vendor_defaults_fill(order, batch.facts, deferred):
+        batch.defaulted.append(order)
     # Every due-time check runs before anything is created, on the creation day.
     reasons = order_problems(order, batch.facts)
     if reasons:
@@ -126,7 +150,11 @@ def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
 
 def _audit_entry(job: ImportJob, rows: list[ImportRow], status: str) -> AuditLogEntry:
     if status == Status.COMPLETED:
-        created = ", ".join(f"{row.subscription.name} ({row.result_account_id})" for row in rows if row.subscription)
+        created = ", ".join(
+            f"{row.subscription.name} ({row.result_account_id})" if row.subscription
+            else f"{row.get_import_type_display()} {row.result_account_id or ''}".strip()
+            for row in rows if row.subscription or row.import_type != ImportRow.ImportType.PRODUCT
+        )
         action, message = "import.completed", f"Import '{job}' completed: {created or 'nothing to create'}."
     else:
         reasons = "; ".join(row.error.replace("\n", "; ") for row in rows if row.status == ImportRow.Status.FAILED)
@@ -140,7 +168,10 @@ def _save_rows(rows: list[ImportRow], *, now: dt.datetime) -> None:
     Completed rows take their subscription and account id from the subscription holding their
     provisioning key (a unique index) in one UPDATE; failed rows are grouped by reason.
     """
-    completed = [row.pk for row in rows if row.status == ImportRow.Status.COMPLETED]
+    completed = [row.pk for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type == ImportRow.ImportType.PRODUCT]
+    accounts = [row for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type != ImportRow.ImportType.PRODUCT]
+    if accounts:  # companies and users created by bulk lines: one row each (they were created one by one too)
+        ImportRow.objects.bulk_update(accounts, ["status", "error", "processed_at", "result_account_id"])
     if completed:
         by_key = Subscription.objects.filter(
             provisioning_key=Concat(Value(PROVISIONING_KEY_PREFIX), Cast(OuterRef("pk"), CharField()))
@@ -164,7 +195,8 @@ def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
     """Read the batch's companies, services (with vendor and dependencies) and creators once
     and attach the shared instances, instead of one copy per row through select_related."""
     orders = [row.order for row in rows if row.order_id]
-    companies_qs = Company.objects.filter(pk__in={job.company_id for job in jobs} | {o.company_id for o in orders})
+    company_ids = {job.company_id for job in jobs} | {o.company_id for o in orders} | {row.parent_company_id for row in rows}
+    companies_qs = Company.objects.filter(pk__in=company_ids)
     if connection.features.has_select_for_update:
         # One batch at a time per company across workers: the once-per-account and dependency
         # checks read the company's subscriptions, and two workers validating two orders of the
@@ -184,6 +216,8 @@ def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
             order.service = services[order.service_id]
     for job in jobs:
         job.company, job.created_by = companies[job.company_id], users[job.created_by_id]
+    for row in rows:
+        row.parent_company = companies[row.parent_company_id]
 
 
 def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | None = None) -> None:
@@ -221,6 +255,12 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
     rows_of_job: dict[int, list[ImportRow]] = defaultdict(list)
     for row in rows:
         rows_of_job[row.job_id].append(row)
+    for job in jobs:
+        if job.source == ImportJob.Source.IMPORT:  # one query per bulk job, whatever its size
+            parents = {row.parent_company_id for row in rows_of_job[job.pk]}
+            batch.visible[job.pk] = set(
+                companies_visible_to(job.created_by).filter(pk__in=parents).values_list("pk", flat=True)
+            )
 
     changed: list[ImportRow] = []
     finished: dict[tuple[str, int, int], list[int]] = defaultdict(list)
@@ -230,7 +270,7 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
         job_rows = rows_of_job[job.pk]
         for row in job_rows:
             if row.status == ImportRow.Status.PENDING:  # rows finished by an earlier run stay as they are
-                _process_row(row, batch, now=now)
+                _process_row(row, batch, job, now=now)
                 changed.append(row)
         status, completed, failed = _final_status(job_rows)
         finished[(status, completed, failed)].append(job.pk)
@@ -241,6 +281,8 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
 
     if batch.created:
         Subscription.objects.bulk_create(batch.created)
+    if batch.defaulted:
+        Order.objects.bulk_update(batch.defaulted, ["vendor_config"])
     _save_rows(changed, now=now)
     for (status, completed, failed), ids in finished.items():
         moved = states.transition_many(

@@ -46,6 +46,11 @@ def _with_rows(queryset: QuerySet[ImportJob]) -> QuerySet[ImportJob]:
     )
 
 
+def imports_visible_to(user: User) -> QuerySet[ImportJob]:
+    """The jobs the user may see, without what My imports shows of them."""
+    return _visible(user)
+
+
 def imports_for(user: User) -> QuerySet[ImportJob]:
     """Jobs whose company is in the user's visible subtree (staff: all), newest first, with what
     My imports shows fetched up front."""

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .bulk import views as bulk_views
 
 app_name = "imports"
 urlpatterns = [
@@ -8,6 +9,10 @@ urlpatterns = [
     path("live/", views.live, name="live"),
     path("export/", views.export_list, name="export"),
     path("health/", views.health, name="health"),
+    path("import/", bulk_views.bulk_import, name="bulk_import"),
+    path("import/<int:upload_id>/confirm/", bulk_views.bulk_confirm, name="bulk_confirm"),
+    path("import/template/<str:account_type>.<str:fmt>", bulk_views.bulk_template, name="bulk_template"),
+    path("<int:job_id>/failed-lines/", bulk_views.failed_lines, name="failed_lines"),
     path("<int:job_id>/cancel/", views.cancel, name="cancel"),
     path("<int:job_id>/reschedule/", views.reschedule, name="reschedule"),
     path("<int:job_id>/retry/", views.retry, name="retry"),

@@ -236,3 +236,19 @@ def configuration_problems(order: Order, facts: OrderFacts) -> dict[str, list[st
     """What is wrong with the order's saved configuration on facts.day (empty when it is valid)."""
     _cleaned, errors = ConfigurationFields(order, facts).clean(configuration_data(order))
     return errors
+
+
+def vendor_defaults_fill(order: Order, facts: OrderFacts, names) -> bool:
+    """Give the vendor fields `names`, left empty, the default the Configuration step would show on
+    facts' day (e.g. the company's Microsoft Tenant Id, which a tenant created earlier in the same
+    batch provides). Bulk import lines run this before the due-time checks; True when it changed."""
+    fields = get_integration(order.service.vendor.integration).form_fields(facts.integration_context(order))
+    config = dict(order.vendor_config or {})
+    changed = False
+    for name in names:
+        if not config.get(name) and name in fields and fields[name].initial:
+            config[name] = fields[name].initial
+            changed = True
+    if changed:
+        order.vendor_config = config
+    return changed

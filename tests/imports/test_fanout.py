@@ -78,6 +78,22 @@ def test_a_tick_claims_due_jobs_in_batches_and_enqueues_one_task_per_batch(demo)
 
 
 @freeze_time(T0)
+def test_a_bulk_import_is_enqueued_as_a_task_of_its_own(demo):
+    from imports.bulk.services import imports_bulk_start
+
+    from .bulk_helpers import csv_bytes, lines_for
+
+    first = schedule(demo, due_at=T0 - dt.timedelta(seconds=3))
+    bulk = imports_bulk_start(
+        user=demo.admin_abbie, account_type="companies", file_name="c.csv", due_at=None, now=T0 - dt.timedelta(seconds=2),
+        content=csv_bytes(lines_for("companies", {"Parent Account Id": "410002", "Company name": "ONE"})),
+    ).job
+    last = schedule(demo, due_at=T0 - dt.timedelta(seconds=1))
+    assert dispatch_tick(now=T0, batch_size=10).claimed == 3
+    assert [task["args"] for task in queued_tasks()] == [([first.pk, last.pk], T0), ([bulk.pk], T0)]
+
+
+@freeze_time(T0)
 def test_a_tick_stops_claiming_at_the_in_flight_limit_for_all_clusters_together(demo):
     jobs = [schedule(demo, due_at=T0) for _ in range(5)]
     imports_claim_due(now=T0, limit=1)  # another cluster's claim, still running

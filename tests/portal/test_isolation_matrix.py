@@ -80,6 +80,29 @@ def _abbie_token(demo) -> int:
     return api_token_create(actor=demo.admin_abbie, user=demo.admin_abbie, name="isolation")[0].pk
 
 
+def _bulk_job(demo) -> dict:
+    from imports.bulk.services import imports_bulk_start
+    from tests.imports.bulk_helpers import csv_bytes, lines_for
+
+    rows = lines_for("products", {"Parent Account Id": "466158", "Product code": "100113_ExchanOnlineKiosk_61893"})
+    result = imports_bulk_start(
+        user=demo.admin_abbie, account_type="products", file_name="f.csv", content=csv_bytes(rows), due_at=None
+    )
+    return {"job_id": result.job.pk}
+
+
+def _pending_upload(demo) -> dict:
+    from imports.bulk.services import imports_bulk_start
+    from tests.imports.bulk_helpers import csv_bytes, lines_for
+
+    # Business Basic's terms are not accepted yet: the upload waits for the reseller's confirmation.
+    rows = lines_for("products", {"Parent Account Id": "466158", "Product code": "100113_Micros365BusineBasic_14991"})
+    result = imports_bulk_start(
+        user=demo.admin_abbie, account_type="products", file_name="f.csv", content=csv_bytes(rows), due_at=None
+    )
+    return {"upload_id": result.pending.pk}
+
+
 ERITECH = lambda demo: {"account_id": demo.eritech.account_id}  # noqa: E731
 ABBIE_USER = lambda demo: {"user_id": demo.admin_abbie.pk}  # noqa: E731
 
@@ -95,6 +118,8 @@ ID_CASES = {
     "imports:cancel": _job,
     "imports:reschedule": _job,
     "imports:retry": _failed_job,
+    "imports:failed_lines": _bulk_job,
+    "imports:bulk_confirm": _pending_upload,
     "user_detail": ABBIE_USER,
     "user_rename": ABBIE_USER,
     "user_reset_password": ABBIE_USER,
@@ -108,6 +133,8 @@ ID_CASES = {
 ID_EXEMPT = {
     # The credentials email's link: the signed one-time token is the authorization, whoever opens it.
     "set_password": "token",
+    # The import templates: the same header and example line for everyone, no data of anyone's.
+    "imports:bulk_template": "no data",
 }
 
 LOGIN = "login required"
@@ -119,6 +146,7 @@ OTHER_CASES = {
     "imports:my_imports": LOGIN,
     "imports:live": LOGIN,
     "imports:export": LOGIN,
+    "imports:bulk_import": LOGIN,
     "password_change": LOGIN,
     "hijack:acquire": STAFF,
     "hijack:release": STAFF,

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from icp.demo import DEFAULT_PASSWORD, DEMO_LOGINS, seed_demo
+from icp.demo import DEFAULT_PASSWORD, DEMO_LOGINS, seed_demo, seed_demo_imports
 
 
 class Command(BaseCommand):
@@ -13,6 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, password, **options):
         created = seed_demo(password=password)
+        # Two finished bulk imports (Companies, Products), so My imports looks like the manual's at once.
+        created += seed_demo_imports()
         if created:
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded ({created} objects created)."))
         else:
