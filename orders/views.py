@@ -156,15 +156,26 @@ def step_select(request, wizard: Wizard):
         form = ServiceChoiceForm(services=offered)
 
     services = list(wizard_services(price_list, query=query))
-    highlighted = None
+    # The highlighted service is the selected one (its radio is checked, so Next goes on): the one
+    # asked for by Details (?highlight=), else the draft's service, else the first in the list. Only a
+    # service shown in the list can be highlighted, or the panel would describe a radio that is not there.
+    shown = {service.pk: service for service in services}
     highlight_id = request.GET.get("highlight", "")
+    highlighted = None
     if highlight_id.isascii() and highlight_id.isdigit():  # "²".isdigit() is True, but int("²") fails
-        highlighted = offered.filter(pk=int(highlight_id)).first()
+        highlighted = shown.get(int(highlight_id))
     if highlighted is None and order.service_id:
-        highlighted = offered.filter(pk=order.service_id).first()
+        highlighted = shown.get(order.service_id)
     if highlighted is None and services:
         highlighted = services[0]
-    checked_id = highlighted.pk if highlighted and (highlight_id or order.service_id) else None
+    if request.method == "POST" and form.is_bound and form.data.get("service"):
+        posted = form.data.get("service")  # a refused POST keeps what the user picked
+        if posted.isascii() and posted.isdigit() and int(posted) in shown:
+            highlighted = shown[int(posted)]
+    checked_id = highlighted.pk if highlighted else None
+    if request.method == "GET" and request.GET.get("partial") == "detail":
+        # The script on the page swaps the detail panel in place when a radio is picked.
+        return render(request, "orders/wizard/_service_detail.html", {"highlighted": highlighted})
 
     def highlight_url(service):
         params = {"highlight": service.pk}

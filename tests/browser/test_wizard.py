@@ -109,3 +109,51 @@ def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_
     page.get_by_role("link", name="Back").click()
     expect(page.get_by_label("Quantity")).to_have_value("2")
     assert not ImportJob.objects.exists()
+
+
+def test_a_click_selects_a_service_and_shows_its_details_without_a_reload(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+    expect(current_step(page)).to_have_text("Select service")
+    # The highlighted first service is the selected one.
+    expect(page.locator(".service-list li.wz-highlighted input[type=radio]")).to_be_checked()
+
+    page.evaluate("window.notReloaded = true")
+    form = page.locator("#select-service-form")
+    form.get_by_text(SERVICE, exact=True).click()
+    detail = page.locator(".wz-detail")
+    expect(detail.get_by_role("heading")).to_have_text(SERVICE)
+    expect(detail).to_contain_text("Communication & Office")
+    expect(page.locator(".service-list li.wz-highlighted")).to_contain_text(SERVICE)
+    # The keyboard: arrow keys move the selection, and the panel follows.
+    radio = page.get_by_label(SERVICE, exact=True)
+    expect(radio).to_be_checked()
+    radio.focus()
+    page.keyboard.press("ArrowDown")
+    checked = page.locator(".service-list input[type=radio]:checked")
+    name = checked.locator("xpath=..").inner_text().strip()
+    expect(detail.get_by_role("heading")).to_have_text(name)
+    assert page.evaluate("window.notReloaded") is True
+
+    form.get_by_text("(NCE) Exchange Online Kiosk", exact=True).click()
+    expect(detail.get_by_role("heading")).to_have_text("(NCE) Exchange Online Kiosk")
+    page.get_by_role("button", name="Next").click()
+    # Kiosk's terms were accepted for the price list already: straight to Configuration.
+    expect(current_step(page)).to_have_text("Configuration")
+
+
+def test_select_service_works_without_javascript(browser, live_server, demo, log_in):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in("admin@abbiebox.com", on=page)
+        page.goto(f"{live_server.url}/companies/466158/")
+        page.get_by_role("button", name="NEW SERVICE").click()
+        page.get_by_role("link", name="Details of (NCE) Exchange Online Kiosk").click()
+        expect(page.locator(".wz-detail").get_by_role("heading")).to_have_text("(NCE) Exchange Online Kiosk")
+        expect(page.get_by_label("(NCE) Exchange Online Kiosk", exact=True)).to_be_checked()
+        page.get_by_role("button", name="Next").click()
+        expect(current_step(page)).to_have_text("Configuration")
+    finally:
+        context.close()
