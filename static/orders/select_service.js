@@ -37,6 +37,17 @@
     });
   }
 
+  // Discard: the confirm question in a native <dialog> instead of the confirm page.
+  document.addEventListener("click", function (event) {
+    var discard = event.target.closest && event.target.closest("a.wz-discard[data-dialog]");
+    if (!discard) return;
+    var dialog = document.getElementById(discard.dataset.dialog);
+    if (dialog && typeof dialog.showModal === "function") {
+      event.preventDefault();
+      dialog.showModal();
+    }
+  });
+
   // With JavaScript, "Details" does what a click on the row does: select it and show its details.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("#select-service-form a.wz-details-link");

@@ -157,3 +157,29 @@ def test_select_service_works_without_javascript(browser, live_server, demo, log
         expect(current_step(page)).to_have_text("Configuration")
     finally:
         context.close()
+
+
+def test_discard_an_unfinished_order_after_confirming(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+    page.get_by_role("button", name="Next").click()  # the highlighted first service is selected
+    expect(current_step(page)).not_to_have_text("Select service")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+    drafts = page.locator(".wz-drafts")
+    expect(drafts.get_by_role("link", name=re.compile("^Discard the unfinished order"))).to_have_count(1)
+
+    drafts.get_by_role("link", name=re.compile("^Discard the unfinished order")).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Are you sure you want to discard this unfinished order?")
+    dialog.get_by_role("button", name="NO").click()
+    expect(dialog).to_be_hidden()
+    assert Order.objects.count() == 2
+
+    drafts.get_by_role("link", name=re.compile("^Discard the unfinished order")).click()
+    page.get_by_role("dialog").get_by_role("button", name="YES, DISCARD IT").click()
+    expect(page.get_by_text("The unfinished order was discarded.")).to_be_visible()
+    expect(current_step(page)).to_have_text("Select service")
+    expect(page.locator(".wz-drafts")).to_have_count(0)
+    assert Order.objects.count() == 1
