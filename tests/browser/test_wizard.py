@@ -71,8 +71,10 @@ def test_schedule_business_basic_through_the_wizard(page, live_server, demo, log
     expect(table.locator(".wz-total-commitment td")).to_have_text("72.261 $")
     expect(page.get_by_text("You will have 7 day cancellation window")).to_be_visible()
 
-    due = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
-    page.get_by_label("Schedule provisioning (UTC)").fill(due)
+    due_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+    due = due_at.strftime("%Y-%m-%d %H:%M")
+    # The date-time picker (datetime-local) takes its own format; the value stays UTC.
+    page.get_by_label("Schedule provisioning (UTC)").fill(due_at.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule provisioning", exact=True).click()
 
     # My imports
@@ -101,7 +103,7 @@ def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_
     page.get_by_role("button", name="Next").click()
 
     expect(current_step(page)).to_have_text("Order review")
-    page.get_by_label("Schedule provisioning (UTC)").fill("2020-01-01 10:00")
+    page.get_by_label("Schedule provisioning (UTC)").fill("2020-01-01T10:00")
     page.get_by_role("button", name="Schedule provisioning", exact=True).click()
     expect(page.get_by_text("The schedule time is in the past.")).to_be_visible()
 
@@ -183,3 +185,33 @@ def test_discard_an_unfinished_order_after_confirming(page, live_server, demo, l
     expect(current_step(page)).to_have_text("Select service")
     expect(page.locator(".wz-drafts")).to_have_count(0)
     assert Order.objects.count() == 1
+
+
+def test_the_schedule_picker_stays_utc_and_shows_the_local_time(browser, live_server, demo, log_in):
+    context = browser.new_context(timezone_id="America/Lima", locale="en-US")  # UTC-5, no daylight saving
+    page = context.new_page()
+    try:
+        log_in("admin@abbiebox.com", on=page)
+        page.goto(f"{live_server.url}/companies/466158/")
+        page.get_by_role("button", name="NEW SERVICE").click()
+        page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+        page.get_by_role("button", name="Next").click()
+        expect(current_step(page)).to_have_text("Configuration")
+        billing_start = page.get_by_label("Billing start date")
+        expect(billing_start).to_have_attribute("type", "datetime-local")
+        expect(page.locator("[data-local-for=id_billing_start_date]")).to_contain_text("Your local time:")
+        page.get_by_role("button", name="Next").click()
+
+        expect(current_step(page)).to_have_text("Order review")
+        due_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).replace(hour=15, minute=30)
+        field = page.get_by_label("Schedule provisioning (UTC)")
+        expect(field).to_have_attribute("type", "datetime-local")
+        field.fill(due_at.strftime("%Y-%m-%dT%H:%M"))
+        local = page.locator("[data-local-for=id_scheduled_for]")
+        expect(local).to_contain_text("Your local time:")
+        expect(local).to_contain_text("10:30")  # 15:30 UTC in Lima
+        page.get_by_role("button", name="Schedule provisioning", exact=True).click()
+        expect(page).to_have_url(f"{live_server.url}/imports/")
+        assert ImportJob.objects.get().due_at.strftime("%Y-%m-%d %H:%M") == due_at.strftime("%Y-%m-%d %H:%M")
+    finally:
+        context.close()
