@@ -24,6 +24,7 @@ OVERFLOW_REPORT = """() => {
 
 
 def assert_no_sideways_scroll(page, what):
+    page.wait_for_load_state("load")  # after a click: the new page and its stylesheet, not a mix
     report = page.evaluate(OVERFLOW_REPORT)
     assert report["scroll"] <= report["inner"], (what, report)
 
@@ -96,5 +97,20 @@ def test_wide_tables_scroll_inside_their_card(browser, live_server, demo, log_in
         expect(table).to_be_visible()
         scroller = table.evaluate_handle("t => { let e = t; while (e && getComputedStyle(e).overflowX !== 'auto') e = e.parentElement; return e; }")
         assert scroller.evaluate("e => e !== null && e.scrollWidth >= e.clientWidth && e.getBoundingClientRect().right <= window.innerWidth")
+    finally:
+        context.close()
+
+
+def test_my_imports_dates_stay_on_one_line_at_1024_px(browser, live_server, demo, log_in):
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    try:
+        log_in("admin@abbiebox.com", on=page)
+        for what in walk_the_portal(page, live_server.url):
+            assert_no_sideways_scroll(page, what)
+        created = page.locator("tr.imports-main td").nth(3)
+        line_height = created.evaluate("td => parseFloat(getComputedStyle(td).lineHeight) || 20")
+        text_height = created.evaluate("td => { const r = document.createRange(); r.selectNodeContents(td); return r.getBoundingClientRect().height; }")
+        assert text_height < 2 * line_height
     finally:
         context.close()
