@@ -28,7 +28,13 @@ from .fields import DATETIME_PLACEHOLDER, format_utc
 from .forms import ConfigurationForm, ScheduleForm, ServiceChoiceForm
 from .models import Order
 from .pricing import quote_for
-from .selectors import SERVICE_QUERY_MAX_LENGTH, draft_for_user, drafts_of, order_for_user, wizard_services
+from .selectors import (
+    SERVICE_QUERY_MAX_LENGTH,
+    draft_for_user,
+    drafts_of,
+    order_for_user,
+    wizard_services,
+)
 from .services import (
     ORDER_DISCARDED,
     OrderNotDraft,

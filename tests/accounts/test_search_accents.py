@@ -23,7 +23,7 @@ def abbie_client(client, demo):
 
 
 def found_companies(response) -> list[str]:
-    table = re.search(r'<table class="data acc-results-companies">.*?</table>', response.content.decode(), flags=re.S)
+    table = re.search(r'<table class="data acc-results-companies">.*?</table>', response.content.decode(), flags=re.DOTALL)
     return re.findall(r'<a href="/companies/\d+/">([^<]*)</a>', table.group(0)) if table else []
 
 

@@ -14,9 +14,14 @@ from django.utils import translation
 from django.utils.translation import trans_real
 
 from imports.models import ImportJob
-from orders.models import Order
-
-from tests.orders.conftest import basic, config_data, configured_draft, kiosk, new_draft, step_url  # noqa: F401
+from tests.orders.conftest import (  # noqa: F401
+    basic,
+    config_data,
+    configured_draft,
+    kiosk,
+    new_draft,
+    step_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +80,7 @@ class MessageCollector:
 
     def untranslated(self) -> set[str]:
         catalog = trans_real.translation("es")._catalog
-        plural_ids = {key[0] for key in catalog.keys() if isinstance(key, tuple)}
+        plural_ids = {key[0] for key, _value in catalog.items() if isinstance(key, tuple)}
         # Text that is already Spanish (e.g. a language's own name, passed through gettext again).
         spanish = {value for _key, value in catalog.items() if isinstance(value, str)}
         return {
@@ -87,7 +92,7 @@ class MessageCollector:
 
 
 def visible_text(html: str) -> str:
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
