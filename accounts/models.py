@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .dates import validate_portal_year
+from .text import SEARCH_NAME_MAX_LENGTH, search_folded
 from .tree import PATH_SEGMENT_WIDTH, TreePathField
 
 COMPANY_BELOW_ITSELF = _("A company cannot be moved below itself or one of its own child companies.")
@@ -51,6 +52,9 @@ class Company(models.Model):
         TERMINATED = "terminated", _("Terminated")
 
     name = models.CharField(_("company name"), max_length=200)
+    # The name without accents and case-folded (accounts.text.search_folded), kept by save(): what the
+    # searches compare with, so "Eritech Perú" finds ERITECH PERU S.A. on SQLite and PostgreSQL alike.
+    search_name = models.CharField(max_length=SEARCH_NAME_MAX_LENGTH, editable=False, db_index=True, default="")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.CUSTOMER)
     status = models.CharField(_("account status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     parent = models.ForeignKey(
@@ -150,6 +154,10 @@ class Company(models.Model):
         return f"{prefix}{self.pk:0{PATH_SEGMENT_WIDTH}d}/"
 
     def save(self, *args, **kwargs):
+        self.search_name = search_folded(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields and "search_name" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "search_name"]
         with transaction.atomic():
             if self.parent_id and self.pk:
                 parent_path = Company.objects.values_list("path", flat=True).get(pk=self.parent_id)

@@ -4,6 +4,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from .models import AuditLogEntry, Company, User
+from .text import search_folded
 
 
 def companies_visible_to(user: User) -> QuerySet[Company]:
@@ -73,11 +74,18 @@ def company_breadcrumb(user: User, company: Company) -> list[tuple[Company, bool
 
 
 def structure_children(company: Company, *, query: str = "") -> QuerySet[Company]:
-    """Child companies for the COMPANY STRUCTURE sidebar, filtered by its search box."""
-    children = company_children(company)
-    if query:
-        children = children.filter(_company_match(query))
-    return children
+    """Child companies for the COMPANY STRUCTURE sidebar; with a search, the matching companies of the
+    whole subtree below `company` (its children's children too), shallowest first. The caller has
+    checked that the user may see `company`, hence everything below it."""
+    if not query:
+        return company_children(company)
+    return (
+        Company.objects.filter(path__under=company.path)
+        .exclude(pk=company.pk)
+        .filter(_company_match(query))
+        .select_related("parent")
+        .order_by("depth", "name", "pk")
+    )
 
 
 def search_companies(user: User, query: str) -> QuerySet[Company]:
@@ -95,8 +103,11 @@ def id_in_query(query: str) -> int | None:
 
 
 def _company_match(query: str) -> Q:
-    # icontains escapes LIKE wildcards, so "%" and "_" are matched literally.
-    condition = Q(name__icontains=query) | Q(domain__icontains=query)
+    # Accents and case forgiven on both databases: the folded query against the folded name kept by
+    # Company.save. contains/icontains escape LIKE wildcards, so "%" and "_" are matched literally.
+    condition = Q(domain__icontains=query)
+    if folded := search_folded(query):
+        condition |= Q(search_name__contains=folded)
     if (number := id_in_query(query)) is not None:
         condition |= Q(account_id=number) | Q(numeric_id=number)
     return condition

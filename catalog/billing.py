@@ -9,10 +9,18 @@ TERM_MONTHS = {Term.P1M: 1, Term.P1Y: 12, Term.P3Y: 36}
 # Months one invoice covers for a billing frequency.
 FREQUENCY_MONTHS = {BillingFrequency.MONTHLY: 1, BillingFrequency.ANNUAL: 12, BillingFrequency.TRIENNIAL: 36}
 
-_TERM_LABELS = {
-    Term.P1M: _("1-month commitment"),
-    Term.P1Y: _("1-year commitment"),
-    Term.P3Y: _("3-year commitment"),
+# One whole string per billing type, so a translation can order its words as its language needs
+# (the manual's "Monthly (with 1-year commitment) - P1Y"; Spanish "Mensual (con compromiso de 1 año) - P1Y").
+BILLING_TYPE_LABELS = {
+    (BillingFrequency.MONTHLY, Term.P1M): _("Monthly (with 1-month commitment) - P1M"),
+    (BillingFrequency.MONTHLY, Term.P1Y): _("Monthly (with 1-year commitment) - P1Y"),
+    (BillingFrequency.MONTHLY, Term.P3Y): _("Monthly (with 3-year commitment) - P3Y"),
+    (BillingFrequency.ANNUAL, Term.P1M): _("Annual (with 1-month commitment) - P1M"),
+    (BillingFrequency.ANNUAL, Term.P1Y): _("Annual (with 1-year commitment) - P1Y"),
+    (BillingFrequency.ANNUAL, Term.P3Y): _("Annual (with 3-year commitment) - P3Y"),
+    (BillingFrequency.TRIENNIAL, Term.P1M): _("Triennial (with 1-month commitment) - P1M"),
+    (BillingFrequency.TRIENNIAL, Term.P1Y): _("Triennial (with 1-year commitment) - P1Y"),
+    (BillingFrequency.TRIENNIAL, Term.P3Y): _("Triennial (with 3-year commitment) - P3Y"),
 }
 
 CANCELLATION_NOTICES = {
@@ -57,8 +65,8 @@ def parse_billing_type_key(key: str) -> tuple[str, str] | None:
 
 
 def billing_type_label(frequency: str, term: str) -> str:
-    """The manual's label, e.g. "Monthly (with 1-year commitment) - P1Y"."""
-    return f"{BillingFrequency(frequency).label} ({_('with')} {_TERM_LABELS[Term(term)]}) - {term}"
+    """The manual's label, e.g. "Monthly (with 1-year commitment) - P1Y", in the active language."""
+    return str(BILLING_TYPE_LABELS[(BillingFrequency(frequency), Term(term))])
 
 
 def cancellation_notice(frequency: str, term: str) -> str:

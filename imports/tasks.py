@@ -5,6 +5,8 @@ import datetime as dt
 
 from django.utils import timezone
 
+from orders.services import orders_drafts_expire
+
 from .dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick
 from .notifications import imports_notify_unsent
 from .runner import run_jobs
@@ -32,4 +34,5 @@ def dispatch_tick_task() -> dict[str, int]:
     summary = dispatch_tick()
     summary.recovered = recovered
     summary.notified = imports_notify_unsent(now=timezone.now())
+    orders_drafts_expire(now=timezone.now())  # housekeeping: unfinished orders untouched for 30 days
     return summary.as_dict()

@@ -102,6 +102,7 @@ def _generic_fields(order: Order, billing_types: list[tuple[str, str]]) -> dict[
         "send_to_backend": forms.BooleanField(label=_("Send to backend"), required=False),
         "notify_me": forms.BooleanField(label=_("Notify me"), required=False),
         "billing_start_date": UTCDateTimeField(
+            picker=True,
             label=_("Billing start date"),
             help_text=_("UTC, YYYY-MM-DD HH:MM"),
             error_messages={

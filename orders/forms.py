@@ -70,6 +70,7 @@ class ScheduleForm(forms.Form):
     """Step 4: Schedule provisioning (UTC). Empty means as soon as possible."""
 
     scheduled_for = UTCDateTimeField(
+        picker=True,
         label=_("Schedule provisioning (UTC)"),
         required=False,
         help_text=_("YYYY-MM-DD HH:MM in UTC; leave empty to provision as soon as possible."),

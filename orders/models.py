@@ -57,6 +57,8 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at"]
+        # The housekeeping's filter (drafts untouched for DRAFT_MAX_IDLE_DAYS), run every minute.
+        indexes = [models.Index(fields=["status", "updated_at"], name="order_status_updated")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quantity__isnull=True) | models.Q(quantity__gt=0), name="order_quantity_positive"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +40,9 @@ from .wizard import (  # noqa: F401  (the messages are re-exported: callers hand
 
 ORDER_NOT_DRAFT = _("This order has already been scheduled; it can no longer be changed.")
 NOT_A_CUSTOMER = _("Services can be ordered only for customer companies; %(company)s is a %(kind)s.")
+ORDER_DISCARDED = _("The unfinished order was discarded.")
+# Drafts nobody has touched for this long are removed by the worker's housekeeping.
+DRAFT_MAX_IDLE_DAYS = 30
 SERVICE_CHANGED = _("The service of this order was changed in another window. Check the configuration again.")
 
 
@@ -91,10 +95,21 @@ def new_service_refusal(company: Company, price_list) -> ValidationError | None:
 
 @transaction.atomic
 def order_create(*, company: Company, user: User) -> Order:
-    """A new Draft for NEW SERVICE on `company` (its uuid is the QuoteId)."""
+    """The Draft NEW SERVICE opens on `company` (its uuid is the QuoteId): the user's own empty draft
+    for the company (no service chosen yet) when there is one, so repeated clicks do not pile up
+    unfinished orders; otherwise a new one."""
     _require_visible(user, company)
     if refusal := new_service_refusal(company, price_list_for(company)):
         raise refusal
+    empty = (
+        Order.objects.select_for_update()
+        .filter(company=company, created_by=user, status=Order.Status.DRAFT, service__isnull=True)
+        .order_by("-updated_at", "-id")
+        .first()
+    )
+    if empty is not None:
+        empty.save(update_fields=["updated_at"])  # touched: it is in use again (housekeeping keeps it)
+        return empty
     order = Order(
         company=company,
         created_by=user,
@@ -124,6 +139,41 @@ def order_copy(*, order: Order, user: User) -> Order:
     copy.full_clean()
     copy.save()
     return copy
+
+
+@transaction.atomic
+def order_discard(*, order: Order, user: User) -> None:
+    """Discard one of the user's unfinished orders. Raises OrderNotDraft when it has been scheduled
+    meanwhile (it then belongs to its import job) and Order.DoesNotExist when it is gone already."""
+    locked = _lock_draft(order.pk, user)
+    locked.delete()
+
+
+def orders_drafts_expire(*, now: dt.datetime, batch_size: int = 500) -> int:
+    """Housekeeping: delete drafts nobody has changed for DRAFT_MAX_IDLE_DAYS; returns how many.
+
+    Called by the import engine's every-minute tick (imports.tasks.dispatch_tick_task), so it is one
+    indexed query when there is nothing to do, and bounded when there is. A draft something else still
+    points at (on_delete=PROTECT) is left alone rather than failing the tick.
+    """
+    cutoff = now - dt.timedelta(days=DRAFT_MAX_IDLE_DAYS)
+    stale = Order.objects.filter(status=Order.Status.DRAFT, updated_at__lt=cutoff)
+    ids = list(stale.order_by("updated_at").values_list("pk", flat=True)[:batch_size])
+    label = Order._meta.label
+    # The DELETE filters again: a draft resumed (or scheduled) since the read above stays.
+    try:
+        with transaction.atomic():
+            return stale.filter(pk__in=ids).delete()[1].get(label, 0)
+    except ProtectedError:
+        pass
+    deleted = 0
+    for pk in ids:  # one by one, to step over the protected ones
+        try:
+            with transaction.atomic():
+                deleted += stale.filter(pk=pk).delete()[1].get(label, 0)
+        except ProtectedError:
+            continue
+    return deleted
 
 
 @transaction.atomic

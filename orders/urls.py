@@ -11,6 +11,8 @@ urlpatterns = [
     path("<uuid:order_uuid>/terms/", views.step_terms, name="terms"),
     path("<uuid:order_uuid>/configuration/", views.step_configure, name="configure"),
     path("<uuid:order_uuid>/review/", views.step_review, name="review"),
+    # Discard an unfinished order (GET: the confirm page without JavaScript; POST: delete it).
+    path("<uuid:order_uuid>/discard/", views.order_discard_view, name="discard"),
     # A subscription's page, opened from the COMPANY STRUCTURE (read-only).
     path("subscriptions/<int:account_id>/", subscription_views.subscription_detail, name="subscription_detail"),
 ]

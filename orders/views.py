@@ -16,7 +16,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -28,8 +28,22 @@ from .fields import DATETIME_PLACEHOLDER, format_utc
 from .forms import ConfigurationForm, ScheduleForm, ServiceChoiceForm
 from .models import Order
 from .pricing import quote_for
-from .selectors import SERVICE_QUERY_MAX_LENGTH, draft_for_user, drafts_of, order_for_user, wizard_services
-from .services import OrderNotDraft, order_configure, order_create, order_service_select, order_terms_accept
+from .selectors import (
+    SERVICE_QUERY_MAX_LENGTH,
+    draft_for_user,
+    drafts_of,
+    order_for_user,
+    wizard_services,
+)
+from .services import (
+    ORDER_DISCARDED,
+    OrderNotDraft,
+    order_configure,
+    order_create,
+    order_discard,
+    order_service_select,
+    order_terms_accept,
+)
 from .wizard import (
     STEP_CONFIGURE,
     STEP_REVIEW,
@@ -127,6 +141,41 @@ def order_new(request, account_id):
     return redirect(step_url(order, STEP_SELECT))
 
 
+def _safe_next(request, fallback: str) -> str:
+    """Where Discard returns to: the page it was opened from (a path on this site), else `fallback`."""
+    target = (request.POST if request.method == "POST" else request.GET).get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@login_required
+def order_discard_view(request, order_uuid):
+    """GET: the confirm question as a page (what Discard opens when JavaScript is off).
+    POST: delete the user's unfinished order. Someone else's order, or an unknown one: 404."""
+    order = order_for_user(request.user, order_uuid=order_uuid)
+    if not order.is_editable:
+        return _already_scheduled(request, order)
+    company_url = reverse("company_detail", kwargs={"account_id": order.company.account_id})
+    back = _safe_next(request, company_url)
+    if back == step_url(order, STEP_SELECT) or str(order.uuid) in back:
+        back = company_url  # the page of the discarded order itself would be a 404
+    if request.method == "POST":
+        try:
+            order_discard(order=order, user=request.user)
+        except OrderNotDraft as exc:
+            return _already_scheduled(request, exc.order)
+        except Order.DoesNotExist:  # discarded in another tab meanwhile: what was asked is done
+            pass
+        messages.success(request, ORDER_DISCARDED)
+        return redirect(back)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "orders/discard_confirm.html", {"order": order, "company": order.company, "back": back})
+
+
 def _where_next(order: Order) -> str:
     """After a step was saved: the first unfinished step of the draft as it is now."""
     return step_url(order, Wizard(order, now=timezone.now()).first_unfinished)
@@ -156,15 +205,26 @@ def step_select(request, wizard: Wizard):
         form = ServiceChoiceForm(services=offered)
 
     services = list(wizard_services(price_list, query=query))
-    highlighted = None
+    # The highlighted service is the selected one (its radio is checked, so Next goes on): the one
+    # asked for by Details (?highlight=), else the draft's service, else the first in the list. Only a
+    # service shown in the list can be highlighted, or the panel would describe a radio that is not there.
+    shown = {service.pk: service for service in services}
     highlight_id = request.GET.get("highlight", "")
+    highlighted = None
     if highlight_id.isascii() and highlight_id.isdigit():  # "²".isdigit() is True, but int("²") fails
-        highlighted = offered.filter(pk=int(highlight_id)).first()
+        highlighted = shown.get(int(highlight_id))
     if highlighted is None and order.service_id:
-        highlighted = offered.filter(pk=order.service_id).first()
+        highlighted = shown.get(order.service_id)
     if highlighted is None and services:
         highlighted = services[0]
-    checked_id = highlighted.pk if highlighted and (highlight_id or order.service_id) else None
+    if request.method == "POST" and form.is_bound and form.data.get("service"):
+        posted = form.data.get("service")  # a refused POST keeps what the user picked
+        if posted.isascii() and posted.isdigit() and int(posted) in shown:
+            highlighted = shown[int(posted)]
+    checked_id = highlighted.pk if highlighted else None
+    if request.method == "GET" and request.GET.get("partial") == "detail":
+        # The script on the page swaps the detail panel in place when a radio is picked.
+        return render(request, "orders/wizard/_service_detail.html", {"highlighted": highlighted})
 
     def highlight_url(service):
         params = {"highlight": service.pk}

@@ -102,3 +102,12 @@ def test_global_search_shows_escaped_text(page, live_server, demo, log_in):
     box.press("Enter")
     page.get_by_role("link", name="(NCE) Exchange Online Kiosk (1)").click()
     expect(page).to_have_url(f"{live_server.url}/companies/466158/")
+
+
+def test_global_search_forgives_accents(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
+    box = page.get_by_placeholder("Search by account, service name...")
+    box.fill("Eritech Perú")
+    box.press("Enter")
+    page.locator("table.acc-results-companies").get_by_role("link", name="ERITECH PERU S.A.").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ERITECH PERU S.A.")

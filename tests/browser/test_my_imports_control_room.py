@@ -124,7 +124,7 @@ def test_schedule_again_a_failed_job(page, live_server, demo, log_in):
     expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text("Order review")
     expect(page.get_by_label("Schedule provisioning (UTC)")).to_have_value("")
     expect(page.locator(".wz-precheck")).to_contain_text("All checks that run at the scheduled time pass today.")
-    page.get_by_label("Schedule provisioning (UTC)").fill((timezone.now() + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M"))
+    page.get_by_label("Schedule provisioning (UTC)").fill((timezone.now() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule provisioning").click()
     expect(page).to_have_url(f"{live_server.url}/imports/")
     new = ImportJob.objects.get(retry_of=job)

@@ -71,8 +71,10 @@ def test_schedule_business_basic_through_the_wizard(page, live_server, demo, log
     expect(table.locator(".wz-total-commitment td")).to_have_text("72.261 $")
     expect(page.get_by_text("You will have 7 day cancellation window")).to_be_visible()
 
-    due = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
-    page.get_by_label("Schedule provisioning (UTC)").fill(due)
+    due_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+    due = due_at.strftime("%Y-%m-%d %H:%M")
+    # The date-time picker (datetime-local) takes its own format; the value stays UTC.
+    page.get_by_label("Schedule provisioning (UTC)").fill(due_at.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule provisioning", exact=True).click()
 
     # My imports
@@ -101,7 +103,7 @@ def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_
     page.get_by_role("button", name="Next").click()
 
     expect(current_step(page)).to_have_text("Order review")
-    page.get_by_label("Schedule provisioning (UTC)").fill("2020-01-01 10:00")
+    page.get_by_label("Schedule provisioning (UTC)").fill("2020-01-01T10:00")
     page.get_by_role("button", name="Schedule provisioning", exact=True).click()
     expect(page.get_by_text("The schedule time is in the past.")).to_be_visible()
 
@@ -109,3 +111,107 @@ def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_
     page.get_by_role("link", name="Back").click()
     expect(page.get_by_label("Quantity")).to_have_value("2")
     assert not ImportJob.objects.exists()
+
+
+def test_a_click_selects_a_service_and_shows_its_details_without_a_reload(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+    expect(current_step(page)).to_have_text("Select service")
+    # The highlighted first service is the selected one.
+    expect(page.locator(".service-list li.wz-highlighted input[type=radio]")).to_be_checked()
+
+    page.evaluate("window.notReloaded = true")
+    form = page.locator("#select-service-form")
+    form.get_by_text(SERVICE, exact=True).click()
+    detail = page.locator(".wz-detail")
+    expect(detail.get_by_role("heading")).to_have_text(SERVICE)
+    expect(detail).to_contain_text("Communication & Office")
+    expect(page.locator(".service-list li.wz-highlighted")).to_contain_text(SERVICE)
+    # The keyboard: arrow keys move the selection, and the panel follows.
+    radio = page.get_by_label(SERVICE, exact=True)
+    expect(radio).to_be_checked()
+    radio.focus()
+    page.keyboard.press("ArrowDown")
+    checked = page.locator(".service-list input[type=radio]:checked")
+    name = checked.locator("xpath=..").inner_text().strip()
+    expect(detail.get_by_role("heading")).to_have_text(name)
+    assert page.evaluate("window.notReloaded") is True
+
+    form.get_by_text("(NCE) Exchange Online Kiosk", exact=True).click()
+    expect(detail.get_by_role("heading")).to_have_text("(NCE) Exchange Online Kiosk")
+    page.get_by_role("button", name="Next").click()
+    # Kiosk's terms were accepted for the price list already: straight to Configuration.
+    expect(current_step(page)).to_have_text("Configuration")
+
+
+def test_select_service_works_without_javascript(browser, live_server, demo, log_in):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in("admin@abbiebox.com", on=page)
+        page.goto(f"{live_server.url}/companies/466158/")
+        page.get_by_role("button", name="NEW SERVICE").click()
+        page.get_by_role("link", name="Details of (NCE) Exchange Online Kiosk").click()
+        expect(page.locator(".wz-detail").get_by_role("heading")).to_have_text("(NCE) Exchange Online Kiosk")
+        expect(page.get_by_label("(NCE) Exchange Online Kiosk", exact=True)).to_be_checked()
+        page.get_by_role("button", name="Next").click()
+        expect(current_step(page)).to_have_text("Configuration")
+    finally:
+        context.close()
+
+
+def test_discard_an_unfinished_order_after_confirming(page, live_server, demo, log_in):
+    log_in("admin@abbiebox.com")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+    page.get_by_role("button", name="Next").click()  # the highlighted first service is selected
+    expect(current_step(page)).not_to_have_text("Select service")
+    page.goto(f"{live_server.url}/companies/466158/")
+    page.get_by_role("button", name="NEW SERVICE").click()
+    drafts = page.locator(".wz-drafts")
+    expect(drafts.get_by_role("link", name=re.compile("^Discard the unfinished order"))).to_have_count(1)
+
+    drafts.get_by_role("link", name=re.compile("^Discard the unfinished order")).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Are you sure you want to discard this unfinished order?")
+    dialog.get_by_role("button", name="NO").click()
+    expect(dialog).to_be_hidden()
+    assert Order.objects.count() == 2
+
+    drafts.get_by_role("link", name=re.compile("^Discard the unfinished order")).click()
+    page.get_by_role("dialog").get_by_role("button", name="YES, DISCARD IT").click()
+    expect(page.get_by_text("The unfinished order was discarded.")).to_be_visible()
+    expect(current_step(page)).to_have_text("Select service")
+    expect(page.locator(".wz-drafts")).to_have_count(0)
+    assert Order.objects.count() == 1
+
+
+def test_the_schedule_picker_stays_utc_and_shows_the_local_time(browser, live_server, demo, log_in):
+    context = browser.new_context(timezone_id="America/Lima", locale="en-US")  # UTC-5, no daylight saving
+    page = context.new_page()
+    try:
+        log_in("admin@abbiebox.com", on=page)
+        page.goto(f"{live_server.url}/companies/466158/")
+        page.get_by_role("button", name="NEW SERVICE").click()
+        page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+        page.get_by_role("button", name="Next").click()
+        expect(current_step(page)).to_have_text("Configuration")
+        billing_start = page.get_by_label("Billing start date")
+        expect(billing_start).to_have_attribute("type", "datetime-local")
+        expect(page.locator("[data-local-for=id_billing_start_date]")).to_contain_text("Your local time:")
+        page.get_by_role("button", name="Next").click()
+
+        expect(current_step(page)).to_have_text("Order review")
+        due_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).replace(hour=15, minute=30)
+        field = page.get_by_label("Schedule provisioning (UTC)")
+        expect(field).to_have_attribute("type", "datetime-local")
+        field.fill(due_at.strftime("%Y-%m-%dT%H:%M"))
+        local = page.locator("[data-local-for=id_scheduled_for]")
+        expect(local).to_contain_text("Your local time:")
+        expect(local).to_contain_text("10:30")  # 15:30 UTC in Lima
+        page.get_by_role("button", name="Schedule provisioning", exact=True).click()
+        expect(page).to_have_url(f"{live_server.url}/imports/")
+        assert ImportJob.objects.get().due_at.strftime("%Y-%m-%d %H:%M") == due_at.strftime("%Y-%m-%d %H:%M")
+    finally:
+        context.close()

@@ -229,7 +229,8 @@ def test_quantity_limit_is_the_services(abbie_client, at_configuration, basic):
         ("billing_type", "nonsense", BILLING_TYPE_INVALID),
         ("billing_start_date", "18/07/2024 22:01", BILLING_START_INVALID),
         ("billing_start_date", "2024-02-30 10:00", BILLING_START_INVALID),
-        ("billing_start_date", "2024-07-18T22:01", BILLING_START_INVALID),
+        ("billing_start_date", "2024-07-18T22:01:00Z", BILLING_START_INVALID),  # the picker sends no seconds or zone
+        ("billing_start_date", "   ", BILLING_START_REQUIRED),
         ("billing_start_date", "", BILLING_START_REQUIRED),
     ],
 )

@@ -135,13 +135,13 @@ def test_walk_the_whole_wizard_as_in_the_manual(abbie_client, new_draft, basic, 
     assert form["notify_me"].value() is False
     assert form["is_billable"].value() is True
     # Now, rounded to the minute, in UTC.
-    assert form["billing_start_date"].value() == "2024-07-18 22:01"
+    assert form["billing_start_date"].value() == "2024-07-18T22:01"  # the picker's format
     page = text(response)
     for label in ("Order details", "Technical details", "Billing", "Subscription Name", "Quantity", "Billing Type",
                   "Subscription end date alignment", "Microsoft Tenant Id", "MPN ID (Reseller)", "Send to backend",
                   "Notify me", "Billing start date", "Is billable", "Contract ID", "QuoteId"):
         assert label in page
-    assert 'value="2024-07-18 22:01"' in page
+    assert 'value="2024-07-18T22:01"' in page
     assert f'value="{order.uuid}" readonly' in page
 
     response = abbie_client.post(step_url(order, "configure"), config_data())

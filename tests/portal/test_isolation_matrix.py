@@ -113,6 +113,7 @@ ID_CASES = {
     "orders:terms": _draft,
     "orders:configure": _draft,
     "orders:review": _draft,
+    "orders:discard": _draft,
     "orders:subscription_detail": lambda demo: {"account_id": 493796},
     "imports:schedule_provisioning": _draft,
     "imports:cancel": _job,

@@ -127,12 +127,14 @@ class Command(BaseCommand):
         with transaction.atomic():
             customers = Company.objects.bulk_create(
                 [
-                    Company(name=f"BENCH CUSTOMER {i:04d} S.A.C.", parent=demo.abbiebox, kind=Company.Kind.CUSTOMER,
+                    Company(name=f"BENCH CUSTOMER {i:04d} S.A.C.", search_name=f"bench customer {i:04d} s.a.c.",
+                            parent=demo.abbiebox, kind=Company.Kind.CUSTOMER,
                             account_id=5_000_000 + i, numeric_id=6_000_000 + i)
                     for i in range(companies)
                 ]
             )
-            # bulk_create skips Company.save, which writes the materialized path: write it here.
+            # bulk_create skips Company.save, which writes the materialized path (and search_name, given
+            # above): write it here.
             prefix = demo.abbiebox.path
             for company in customers:
                 company.path, company.depth = f"{prefix}{company.pk:010d}/", demo.abbiebox.depth + 1
