@@ -7,7 +7,7 @@ languages, so the English label always matches; the label in the active language
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext, gettext_lazy as _, gettext_noop as N_
+from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
 
 from ..models import ImportJob
 
@@ -22,53 +22,53 @@ class Column:
     example: str = ""
 
 
-PARENT = Column(N_("Parent Account Id"), "parent_account_id", required=True, example="466158")
+PARENT = Column(gettext_noop("Parent Account Id"), "parent_account_id", required=True, example="466158")
 
 PRODUCT_COLUMNS = (
     PARENT,
-    Column(N_("Product code"), "product_code", required=True, example="100113_ExchanOnlineKiosk_61893"),
-    Column(N_("Subscription Name"), "subscription_name", example="(NCE) Exchange Online Kiosk"),
-    Column(N_("Quantity"), "quantity", example="1"),
-    Column(N_("Billing Type"), "billing_type", example="Monthly (with 1-year commitment) - P1Y"),
-    Column(N_("Subscription end date alignment"), "end_date_alignment"),
-    Column(N_("Microsoft Tenant Id"), "microsoft_tenant_id"),
-    Column(N_("MPN ID (Reseller)"), "mpn_id"),
+    Column(gettext_noop("Product code"), "product_code", required=True, example="100113_ExchanOnlineKiosk_61893"),
+    Column(gettext_noop("Subscription Name"), "subscription_name", example="(NCE) Exchange Online Kiosk"),
+    Column(gettext_noop("Quantity"), "quantity", example="1"),
+    Column(gettext_noop("Billing Type"), "billing_type", example="Monthly (with 1-year commitment) - P1Y"),
+    Column(gettext_noop("Subscription end date alignment"), "end_date_alignment"),
+    Column(gettext_noop("Microsoft Tenant Id"), "microsoft_tenant_id"),
+    Column(gettext_noop("MPN ID (Reseller)"), "mpn_id"),
     # The vendor field of a service that creates a Microsoft tenant (<domain>.onmicrosoft.com).
-    Column(N_("Tenant domain"), "tenant_domain"),
-    Column(N_("Send to backend"), "send_to_backend", example="true"),
-    Column(N_("Notify me"), "notify_me", example="false"),
-    Column(N_("Billing start date"), "billing_start_date", example="2026-01-01 00:00"),
-    Column(N_("Is billable"), "is_billable", example="true"),
-    Column(N_("Contract ID"), "contract_id"),
+    Column(gettext_noop("Tenant domain"), "tenant_domain"),
+    Column(gettext_noop("Send to backend"), "send_to_backend", example="true"),
+    Column(gettext_noop("Notify me"), "notify_me", example="false"),
+    Column(gettext_noop("Billing start date"), "billing_start_date", example="2026-01-01 00:00"),
+    Column(gettext_noop("Is billable"), "is_billable", example="true"),
+    Column(gettext_noop("Contract ID"), "contract_id"),
 )
 
 COMPANY_COLUMNS = (
-    Column(N_("Parent Account Id"), "parent_account_id", required=True, example="410002"),
-    Column(N_("Company name"), "name", required=True, example="LIMA FOODS S.A.C."),
-    Column(N_("Domain"), "domain", example="limafoods.example"),
-    Column(N_("VAT ID"), "vat_id", example="20123456789"),
-    Column(N_("Language"), "language", example="English"),
-    Column(N_("Currency"), "currency", example="USD"),
-    Column(N_("Address"), "address", example="Av. Arequipa 1234"),
-    Column(N_("City"), "city", example="Lima"),
-    Column(N_("Country"), "country", example="Peru"),
-    Column(N_("Zip code"), "zip_code", example="15046"),
-    Column(N_("Email"), "email", example="ti@limafoods.example"),
-    Column(N_("Contact phone"), "contact_phone", example="+51 900 000 303"),
-    Column(N_("Contact person"), "contact_person", example="Rosa Vargas"),
-    Column(N_("Billing start date"), "billing_start_date", example="2026-01-01 00:00"),
-    Column(N_("Is billable"), "is_billable", example="true"),
-    Column(N_("Contract ID"), "contract_id"),
-    Column(N_("Customer ID"), "customer_id"),
+    Column(gettext_noop("Parent Account Id"), "parent_account_id", required=True, example="410002"),
+    Column(gettext_noop("Company name"), "name", required=True, example="LIMA FOODS S.A.C."),
+    Column(gettext_noop("Domain"), "domain", example="limafoods.example"),
+    Column(gettext_noop("VAT ID"), "vat_id", example="20123456789"),
+    Column(gettext_noop("Language"), "language", example="English"),
+    Column(gettext_noop("Currency"), "currency", example="USD"),
+    Column(gettext_noop("Address"), "address", example="Av. Arequipa 1234"),
+    Column(gettext_noop("City"), "city", example="Lima"),
+    Column(gettext_noop("Country"), "country", example="Peru"),
+    Column(gettext_noop("Zip code"), "zip_code", example="15046"),
+    Column(gettext_noop("Email"), "email", example="ti@limafoods.example"),
+    Column(gettext_noop("Contact phone"), "contact_phone", example="+51 900 000 303"),
+    Column(gettext_noop("Contact person"), "contact_person", example="Rosa Vargas"),
+    Column(gettext_noop("Billing start date"), "billing_start_date", example="2026-01-01 00:00"),
+    Column(gettext_noop("Is billable"), "is_billable", example="true"),
+    Column(gettext_noop("Contract ID"), "contract_id"),
+    Column(gettext_noop("Customer ID"), "customer_id"),
 )
 
 USER_COLUMNS = (
     PARENT,
-    Column(N_("Email"), "email", required=True, example="ana.rios@eritechperu.com"),
-    Column(N_("First name"), "first_name", example="Ana"),
-    Column(N_("Last name"), "last_name", example="Ríos"),
-    Column(N_("Job title"), "job_title", example="IT manager"),
-    Column(N_("Phone"), "phone", example="+51 900 000 404"),
+    Column(gettext_noop("Email"), "email", required=True, example="ana.rios@eritechperu.com"),
+    Column(gettext_noop("First name"), "first_name", example="Ana"),
+    Column(gettext_noop("Last name"), "last_name", example="Ríos"),
+    Column(gettext_noop("Job title"), "job_title", example="IT manager"),
+    Column(gettext_noop("Phone"), "phone", example="+51 900 000 404"),
 )
 
 COLUMNS = {
