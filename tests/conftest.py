@@ -52,3 +52,13 @@ def demo(db):
 
     seed_demo(password=DEMO_PASSWORD)
     return DemoRefs.load()
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in Spanish leaves Spanish active in this thread (LocaleMiddleware activates the
+    request's language and nothing resets it); the next test must start in the default language."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -130,8 +130,11 @@ class Command(BaseCommand):
                     self.stdout.write(f"steady: {steady} jobs falling due one every 0.5 s on 1 x 1 ...")
                     self.stdout.flush()
                     results.append(bench.steady_lateness(1, 1, steady, 0.5))
+                self.print_table(n, figures, results)
             finally:
                 bench.drop_all()
+
+    def print_table(self, n, figures, results):
         rows = [
             ("SQLite, one pass in-process", n, figures.get("dispatch"), None),
             ("SQLite, bulk_create floor", n, figures.get("floor"), None),
