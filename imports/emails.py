@@ -148,6 +148,10 @@ def render(kind: str, context: dict, *, language: str) -> tuple[str, str, str]:
         )
 
 
+# Survives HTML escaping unchanged, and no real link contains it.
+JOB_URL_STAND_IN = "https://job-link.invalid/stand-in"
+
+
 def _render_key(kind: str, language: str, context: dict) -> tuple:
     """Everything the templates show (the job object itself is only there for overrides)."""
     values = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(context.items()) if k != "job")
@@ -187,10 +191,16 @@ def email_build(
     if rendered is None:
         subject, text, html = render(kind, context, language=language)
     else:
-        key = _render_key(kind, language, context)
+        # Each email links to its own job, the one thing that differs between the emails of jobs
+        # scheduled together: render with a stand-in link once, then put each job's link in.
+        job_link = context.get("job_url")
+        shared = {**context, "job_url": JOB_URL_STAND_IN} if job_link else context
+        key = _render_key(kind, language, shared)
         if key not in rendered:
-            rendered[key] = render(kind, context, language=language)
-        subject, text, html = rendered[key]
+            rendered[key] = render(kind, shared, language=language)
+        subject, text, html = (
+            (part.replace(JOB_URL_STAND_IN, job_link) for part in rendered[key]) if job_link else rendered[key]
+        )
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients, connection=connection,
         # The outbox's id for this message, the same on a re-send (Django makes one up otherwise).

@@ -154,3 +154,19 @@ def test_a_mail_server_failure_keeps_the_email_in_the_outbox_so_a_later_pass_ret
     summary = dispatch_due_imports(now=notification.next_attempt_at)
     assert summary.notified == 1
     assert len(mailoutbox) == 1
+
+
+@override_settings(SITE_URL="https://portal.example.com")
+def test_emails_rendered_together_each_link_to_their_own_job(demo, django_capture_on_commit_callbacks, mailoutbox):
+    """The bodies of identical emails are rendered once per batch; each still links to its job."""
+    with freeze_time("2024-07-22 15:24:28"):
+        jobs = [schedule(demo, due_at=DUE) for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_due_imports(now=DUE)
+    completed = [m for m in mailoutbox if m.subject == "Your import is completed"]
+    assert len(completed) == 3
+    for job in jobs:
+        link = f"https://portal.example.com/imports/?job={job.pk}"
+        (message,) = [m for m in completed if f"{link}\n" in m.body]
+        assert f"{link}\"" in message.alternatives[0][0]
+        assert "invalid" not in message.body + message.alternatives[0][0]
