@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .api_tokens import api_token_revoke
-from .models import AccountNumber, ApiToken, AuditLogEntry, Company, User
+from .models import AccountNumber, ApiToken, AuditLogEntry, Company, User, WebhookEndpoint
 from .services import COMPANY_ID_FIELDS, company_create, company_update
 
 
@@ -228,3 +228,13 @@ class ApiTokenAdmin(ReadOnlyAdmin):
             ngettext("%(count)d API token revoked.", "%(count)d API tokens revoked.", revoked) % {"count": revoked},
             messages.SUCCESS,
         )
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("company", "url", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    list_select_related = ("company",)
+    search_fields = ("company__name", "url")
+    raw_id_fields = ("company",)
+    readonly_fields = ("created_at", "updated_at")

@@ -3,11 +3,14 @@
 
 from django.urls import path
 
-from . import password_change, user_tab_views, user_views, views
+from . import company_tab_views, password_change, user_tab_views, user_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("companies/<int:account_id>/", views.company_detail, name="company_detail"),
+    # The company page's SECURITY tab: a reseller's webhook.
+    path("companies/<int:account_id>/webhook/", company_tab_views.webhook_save, name="company_webhook_save"),
+    path("companies/<int:account_id>/webhook/rotate/", company_tab_views.webhook_rotate, name="company_webhook_rotate"),
     path("search/", views.search, name="search"),
     # The user page and its action bar.
     path("users/<int:user_id>/", user_views.user_detail, name="user_detail"),

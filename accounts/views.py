@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from . import company_page
+from .models import WebhookEndpoint
+from .webhooks import can_manage_webhook
 from .user_selectors import structure_users
 from .selectors import (
     audit_log_for,
@@ -42,7 +44,7 @@ TABS = (
     ("audit", _("AUDIT LOG")),
 )
 TAB_KEYS = {key for key, _label in TABS}
-PLACEHOLDER_TABS = {"custom-charge", "billing", "provisioning", "security"}
+PLACEHOLDER_TABS = {"custom-charge", "billing", "provisioning"}
 
 
 def clean_query(raw: str | None) -> tuple[str, bool]:
@@ -95,6 +97,11 @@ def company_detail(request, account_id):
         context["services"] = offer.rows()
     elif tab == "audit":
         context["audit_page"] = Paginator(audit_log_for(company), AUDIT_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    elif tab == "security":
+        context["webhook_is_reseller"] = company.kind == company.Kind.RESELLER
+        context["webhook_can_manage"] = can_manage_webhook(request.user, company)
+        if context["webhook_can_manage"]:
+            context["webhook"] = WebhookEndpoint.objects.filter(company=company).first()
     return render(request, "accounts/company_detail.html", context)
 
 

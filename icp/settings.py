@@ -376,3 +376,8 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# Webhooks (company page, SECURITY tab): plain http:// to 127.0.0.1/localhost is accepted only with
+# DEBUG or this set (tests); production endpoints must be https://. Each POST waits at most this long.
+WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)

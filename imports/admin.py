@@ -3,9 +3,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import ImportJob, ImportRow, Notification
+from .models import ImportJob, ImportRow, Notification, WebhookDelivery
 from .outbox import notifications_retry_now
 from .services import import_cancel
+from .webhooks import deliveries_retry_now
 
 NOTIFICATION_FIELDS = (
     "kind", "status", "attempts", "next_attempt_at", "last_error", "sent_at", "created_at", "message_id",
@@ -146,6 +147,41 @@ class NotificationAdmin(admin.ModelAdmin):
             ngettext(
                 "%(count)d notification will be sent with the next pass.",
                 "%(count)d notifications will be sent with the next pass.",
+                count,
+            ) % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The webhook delivery log: what was POSTed to which reseller, and how the receiver answered."""
+
+    list_display = ("event_id", "event", "job", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at", "sent_at")
+    list_filter = ("status", "event")
+    search_fields = ("event_id", "job__name", "endpoint__company__name", "endpoint__url", "last_error")
+    list_select_related = ("job", "endpoint__company")
+    date_hierarchy = "created_at"
+    fields = (
+        "event_id", "event", "job", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code",
+        "last_error", "sent_at", "created_at", "payload",
+    )
+    # Only the sender moves a delivery; staff ask for an earlier attempt with the action below.
+    readonly_fields = fields
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request):
+        # Written by the run (or the cancel) that finishes the job, in its transaction.
+        return False
+
+    @admin.action(description=_("Retry now"), permissions=["change"])
+    def retry_now(self, request, queryset):
+        count = deliveries_retry_now(delivery_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d webhook delivery will be sent with the next pass.",
+                "%(count)d webhook deliveries will be sent with the next pass.",
                 count,
             ) % {"count": count},
             messages.SUCCESS,

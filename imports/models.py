@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Company
+from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
 
 # Subscription.provisioning_key of the subscription an import row creates: "import-row:<row id>".
@@ -308,3 +308,50 @@ class ImportFile(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event POSTed to a reseller's webhook (accounts.WebhookEndpoint): the webhook outbox.
+
+    Written in the very transaction that moves the job to its final status (like Notification), so
+    an event is never announced for a run that rolled back. imports.webhooks claims, signs, sends
+    and retries it; `event_id` (the X-ICP-Delivery header) stays the same across retries, so the
+    receiver can drop duplicates.
+    """
+
+    class Event(models.TextChoices):
+        IMPORT_COMPLETED = "import.completed", "import.completed"
+        IMPORT_FAILED = "import.failed", "import.failed"
+        IMPORT_CANCELLED = "import.cancelled", "import.cancelled"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        # Given up after imports.webhooks.MAX_ATTEMPTS failures; staff can still "Retry now".
+        FAILED = "failed", _("Failed")
+
+    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    event = models.CharField(_("event"), max_length=40, choices=Event.choices)
+    job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="webhook_deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, verbose_name=_("webhook endpoint"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The whole JSON body ({"id", "type", "created_at", "data"}), fixed when the event happened.
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_status_next")]
+        constraints = [models.UniqueConstraint(fields=["job", "event"], name="webhook_delivery_unique_job_event")]
+
+    def __str__(self):
+        return f"{self.event} ({self.job_id}) → {self.endpoint_id}"

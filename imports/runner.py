@@ -43,6 +43,7 @@ from . import states
 from .bulk.rows import PARENT_NOT_VISIBLE, company_row_run, user_row_run
 from .models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
 from .notifications import import_notifications_send
+from .webhooks import webhook_deliveries_record
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -294,6 +295,8 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
     AuditLogEntry.objects.bulk_create(audit)
     # The outbox: each finished job's email, committed with its final status or not at all.
     Notification.objects.bulk_create([Notification.for_job(pk, now=now) for pk in results])
+    # The webhook outbox likewise: the reseller's import.completed / import.failed events.
+    webhook_deliveries_record(jobs, now=now, rows_of_job=rows_of_job)
     loaded = {job.pk: (job, rows_of_job[job.pk]) for job in jobs}
     _hand_off_emails(list(results), now=now, loaded=loaded)
     return results
@@ -323,6 +326,8 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime
                 message=f"Import '{job}' failed: {JOB_UNEXPECTED_ERROR}",
             )
             Notification.objects.bulk_create([Notification.for_job(job_id, now=now)])
+            job.status, job.imported_count, job.error_count, job.finished_at = status, completed, max(failed, 1), now
+            webhook_deliveries_record([job], now=now, rows_of_job={job_id: rows})
             _hand_off_emails([job_id], now=now)
             return {job_id: status}
     except Exception:

@@ -23,6 +23,7 @@ from orders.validation import schedule_time_error, validate_orders
 from . import states
 from .models import ImportJob, ImportRetryDraft, ImportRow
 from .notifications import import_scheduled_notify
+from .webhooks import webhook_deliveries_record
 
 Status = ImportJob.Status
 
@@ -107,14 +108,18 @@ def import_cancel(*, job_id: int, user: User) -> bool:
     job = ImportJob.objects.select_related("company").get(pk=job_id)
     if not companies_visible_to(user).filter(pk=job.company_id).exists():
         raise PermissionDenied
-    won = states.transition(job.pk, Status.PENDING, Status.CANCELLED, finished_at=timezone.now())
-    if won:
-        audit_log_record(
-            company=job.company,
-            actor=user,
-            action="import.cancelled",
-            message=f"Import '{job}' (due {job.due_at:%Y-%m-%d %H:%M} UTC) cancelled.",
-        )
+    now = timezone.now()
+    with transaction.atomic():  # the webhook event is written with the cancel or not at all
+        won = states.transition(job.pk, Status.PENDING, Status.CANCELLED, finished_at=now)
+        if won:
+            audit_log_record(
+                company=job.company,
+                actor=user,
+                action="import.cancelled",
+                message=f"Import '{job}' (due {job.due_at:%Y-%m-%d %H:%M} UTC) cancelled.",
+            )
+            job.status, job.finished_at = Status.CANCELLED, now
+            webhook_deliveries_record([job], now=now)
     return won
 
 

@@ -10,6 +10,7 @@ from orders.services import orders_drafts_expire
 from .dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick
 from .notifications import imports_notify_unsent
 from .runner import run_jobs
+from .webhooks import webhooks_send_due
 
 
 def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int]:
@@ -22,8 +23,10 @@ def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int
 
 def outbox_send_task() -> int:
     """Send what the outbox has due: emails whose worker died before sending them, retries
-    whose backoff ended. Returns how many the mail server accepted."""
-    return imports_notify_unsent(now=timezone.now())
+    whose backoff ended; then the webhook deliveries due. Returns how many the mail server accepted."""
+    sent = imports_notify_unsent(now=timezone.now())
+    webhooks_send_due(now=timezone.now())
+    return sent
 
 
 def dispatch_tick_task() -> dict[str, int]:
@@ -34,5 +37,6 @@ def dispatch_tick_task() -> dict[str, int]:
     summary = dispatch_tick()
     summary.recovered = recovered
     summary.notified = imports_notify_unsent(now=timezone.now())
+    webhooks_send_due(now=timezone.now())  # the reseller's webhook events (imports.webhooks)
     orders_drafts_expire(now=timezone.now())  # housekeeping: unfinished orders untouched for 30 days
     return summary.as_dict()

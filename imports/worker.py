@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from .dispatch import dispatch_housekeeping, dispatch_tick, next_pending_due
 from .models import Notification
+from .webhooks import deliveries_due
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class Supervisor:
         """Emails the fast path did not send (its worker died, the mail server refused): a sender
         task for them. Claiming keeps two senders from sending the same message."""
         due = Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-        if due.exists():
+        if due.exists() or deliveries_due(now=now):  # emails, or webhook deliveries (imports.webhooks)
             from django_q.tasks import async_task
 
             async_task(OUTBOX_TASK, task_name="imports outbox")
