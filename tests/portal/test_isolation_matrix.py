@@ -104,10 +104,13 @@ def _pending_upload(demo) -> dict:
 
 
 ERITECH = lambda demo: {"account_id": demo.eritech.account_id}  # noqa: E731
+ABBIE_BOX = lambda demo: {"account_id": demo.abbiebox.account_id}  # noqa: E731
 ABBIE_USER = lambda demo: {"user_id": demo.admin_abbie.pk}  # noqa: E731
 
 ID_CASES = {
     "company_detail": ERITECH,
+    "company_webhook_save": ABBIE_BOX,
+    "company_webhook_rotate": ABBIE_BOX,
     "orders:new": ERITECH,
     "orders:select": _draft,
     "orders:terms": _draft,
