@@ -12,8 +12,6 @@ from django.views.decorators.http import require_safe
 
 from . import company_page
 from .models import WebhookEndpoint
-from .webhooks import can_manage_webhook
-from .user_selectors import structure_users
 from .selectors import (
     audit_log_for,
     company_breadcrumb,
@@ -22,6 +20,8 @@ from .selectors import (
     search_companies,
     structure_children,
 )
+from .user_selectors import structure_users
+from .webhooks import can_manage_webhook
 
 # Longer queries are cut here (the search box has the same maxlength); never an error.
 SEARCH_MAX_LENGTH = 200

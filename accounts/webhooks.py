@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -35,13 +36,17 @@ def can_manage_webhook(user: User, company: Company) -> bool:
 
 
 def validate_webhook_url(url: str) -> str:
+    """The URL as saved; https:// only, except http:// to this machine with DEBUG (or in tests)."""
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+        parts = urlsplit(url)
+    except (ValidationError, ValueError):
+        raise ValidationError(WEBHOOK_URL_INVALID, code="invalid") from None
+    if not parts.hostname:
         raise ValidationError(WEBHOOK_URL_INVALID, code="invalid")
-    if parts.scheme == "http":
-        if not (settings.WEBHOOKS_ALLOW_LOCAL_HTTP and parts.hostname in LOCAL_HOSTS):
-            raise ValidationError(WEBHOOK_URL_NOT_HTTPS, code="not_https")
+    if parts.scheme == "http" and not (settings.WEBHOOKS_ALLOW_LOCAL_HTTP and parts.hostname in LOCAL_HOSTS):
+        raise ValidationError(WEBHOOK_URL_NOT_HTTPS, code="not_https")
     return url
 
 

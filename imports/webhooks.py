@@ -69,7 +69,7 @@ def body_bytes(payload: dict) -> bytes:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_id: int, event_id: str, now: dt.datetime) -> dict:
