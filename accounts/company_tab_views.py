@@ -16,7 +16,7 @@ from .selectors import company_for_user
 from .webhooks import can_manage_webhook, webhook_endpoint_save, webhook_secret_rotate
 
 WEBHOOK_SAVED = _("Webhook saved.")
-WEBHOOK_SECRET_ROTATED = _("Webhook secret rotated: sign checks must use the new secret from now on.")
+WEBHOOK_SECRET_ROTATED = _("Webhook secret rotated: events are signed with the new secret from now on.")
 WEBHOOK_NOT_ALLOWED = _("You may not change this company's webhook.")
 
 

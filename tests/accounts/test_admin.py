@@ -4,9 +4,18 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.models import COMPANY_BELOW_ITSELF, USER_EMAIL_TAKEN, AccountNumber, AuditLogEntry, Company, User
 from accounts.api_tokens import api_token_create
+from accounts.models import (
+    COMPANY_BELOW_ITSELF,
+    USER_EMAIL_TAKEN,
+    AccountNumber,
+    AuditLogEntry,
+    Company,
+    User,
+    WebhookEndpoint,
+)
 from accounts.services import account_ids_allocate, audit_log_record
+from accounts.webhooks import new_secret
 from orders.models import Order, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +36,7 @@ def every_model_has_a_row(demo):
     audit_log_record(company=demo.eritech, actor=demo.admin_abbie, action="test", message="An entry")
     account_ids_allocate(count=1)
     Order.objects.create(company=demo.eritech, created_by=demo.admin_abbie)
+    WebhookEndpoint.objects.create(company=demo.abbiebox, url="https://hooks.abbiebox.example/icp", secret=new_secret())
 
 
 def admin_url(model, view, *args):

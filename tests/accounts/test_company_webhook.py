@@ -111,3 +111,15 @@ def test_the_secret_is_shown_only_to_who_may_manage_it(client, demo):
     html = client.get(_tab(demo.abbiebox)).content.decode()
     assert secret not in html and "Only users of this company and staff can see and change its webhook." in html
     assert client.post(_rotate(demo.abbiebox)).status_code == 404
+
+
+def test_staff_add_an_endpoint_in_the_admin_with_the_same_rules(client, demo, settings):
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    client.force_login(demo.staff)
+    url = "/admin/accounts/webhookendpoint/add/"
+    refused = client.post(url, {"company": demo.eritech.pk, "url": "http://x.example/h", "is_active": "on"})
+    html = refused.content.decode()
+    assert "Only a reseller company can have a webhook." in html and "The webhook URL must start with https://." in html
+    client.post(url, {"company": demo.abbiebox.pk, "url": "https://x.example/h", "is_active": "on"})
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.company == demo.abbiebox and len(endpoint.secret) >= 40
