@@ -241,6 +241,8 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 class WebhookEndpointAdminForm(forms.ModelForm):
     """The same rules as the SECURITY tab: a reseller company, an https:// URL."""
 
+    url = forms.URLField(label=_("webhook URL"), max_length=500, assume_scheme="https")
+
     class Meta:
         model = WebhookEndpoint
         fields = ("company", "url", "is_active")
