@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from orders.services import orders_drafts_expire
 
-from .dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick
+from .dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
 from .notifications import imports_notify_unsent
 from .runner import run_jobs
 from .webhooks import webhooks_send_due
@@ -36,7 +36,8 @@ def dispatch_tick_task() -> dict[str, int]:
     recovered = dispatch_housekeeping()
     summary = dispatch_tick()
     summary.recovered = recovered
-    summary.notified = imports_notify_unsent(now=timezone.now())
-    webhooks_send_due(now=timezone.now())  # the reseller's webhook events (imports.webhooks)
+    # Emails and webhook events are sent by a task of their own: a slow mail server or receiver
+    # must not hold the tick.
+    outbox_sender_enqueue()
     orders_drafts_expire(now=timezone.now())  # housekeeping: unfinished orders untouched for 30 days
     return summary.as_dict()

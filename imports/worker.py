@@ -31,9 +31,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from .dispatch import dispatch_housekeeping, dispatch_tick, next_pending_due
-from .models import Notification
-from .webhooks import deliveries_due
+from .dispatch import dispatch_housekeeping, dispatch_tick, next_pending_due, outbox_sender_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +41,6 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 MAX_ERROR_BACKOFF_SECONDS = 30.0
 # While a burst is larger than the jobs allowed in flight, look again this soon.
 BURST_POLL_SECONDS = 0.2
-OUTBOX_TASK = "imports.tasks.outbox_send_task"
 
 
 def _terminate_with_parent() -> None:
@@ -137,7 +134,7 @@ class Supervisor:
             recovered = dispatch_housekeeping(now=now)
             if recovered:
                 logger.warning("Handed %s import job(s) whose lease ended back to Pending.", recovered)
-            self._enqueue_outbox_sender(now)
+            outbox_sender_enqueue(now=now)
         # Plain reads until something is due: a claim opens a write transaction, which on SQLite
         # would take the single write lock every second for nothing.
         next_due = next_pending_due()
@@ -155,16 +152,6 @@ class Supervisor:
     def _more_due(now) -> bool:
         next_due = next_pending_due()
         return next_due is not None and next_due <= now
-
-    @staticmethod
-    def _enqueue_outbox_sender(now) -> None:
-        """Emails the fast path did not send (its worker died, the mail server refused): a sender
-        task for them. Claiming keeps two senders from sending the same message."""
-        due = Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-        if due.exists() or deliveries_due(now=now):  # emails, or webhook deliveries (imports.webhooks)
-            from django_q.tasks import async_task
-
-            async_task(OUTBOX_TASK, task_name="imports outbox")
 
     # --- stopping ---------------------------------------------------------------------------
 

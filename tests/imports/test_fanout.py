@@ -10,7 +10,7 @@ from django_q.signing import SignedPackage
 from freezegun import freeze_time
 
 from imports import dispatch, tasks, worker
-from imports.dispatch import RUN_BATCH_TASK, dispatch_tick, jobs_in_flight
+from imports.dispatch import OUTBOX_TASK, RUN_BATCH_TASK, dispatch_tick, jobs_in_flight
 from imports.leases import imports_claim_due, imports_recover_expired
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, Notification
 from orders.models import Subscription
@@ -223,7 +223,7 @@ def test_the_dispatcher_hands_expired_leases_back_and_enqueues_a_sender_for_unse
     with freeze_time(T0):
         supervisor.step()
     funcs = [task["func"] for task in queued_tasks()]
-    assert funcs == [worker.OUTBOX_TASK, RUN_BATCH_TASK]  # and the recovered job claimed again
+    assert funcs == [OUTBOX_TASK, RUN_BATCH_TASK]  # and the recovered job claimed again
     assert statuses([job]) == [Status.IN_PROGRESS]
 
 

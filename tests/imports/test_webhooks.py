@@ -272,19 +272,19 @@ def test_the_outbox_task_sends_due_deliveries(demo, receiver, monkeypatch):
 
 
 def test_the_worker_enqueues_the_sender_when_deliveries_are_due(demo, monkeypatch):
-    from imports.worker import Supervisor
+    from imports.dispatch import outbox_sender_enqueue
 
     calls = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: calls.append(args))
     _endpoint(demo)
-    Supervisor._enqueue_outbox_sender(DUE)
+    assert outbox_sender_enqueue(now=DUE) is False
     assert calls == []
     job = schedule(demo, due_at=DUE)
     import_cancel(job_id=job.pk, user=demo.admin_abbie)  # its email-less event is due at once
     from imports.models import Notification
 
     assert not Notification.objects.filter(status=Notification.Status.PENDING).exists()
-    Supervisor._enqueue_outbox_sender(WebhookDelivery.objects.get().next_attempt_at)
+    assert outbox_sender_enqueue(now=WebhookDelivery.objects.get().next_attempt_at) is True
     assert calls == [("imports.tasks.outbox_send_task",)]
 
 
