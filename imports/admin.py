@@ -122,39 +122,52 @@ class ImportRowAdmin(admin.ModelAdmin):
         return False
 
 
+class OutboxAdmin(admin.ModelAdmin):
+    """What the email outbox and the webhook log share: rows only their sender moves and that the run
+    finishing a job writes (in its transaction), so staff never add or edit one; they can only ask
+    for an earlier attempt ("Retry now", through the outbox's own retry function)."""
+
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def retry(self, ids: list[int], now) -> int:  # the outbox's retry function for these rows
+        raise NotImplementedError
+
+    def retried_message(self, count: int) -> str:
+        raise NotImplementedError
+
+    @admin.action(description=_("Retry now"), permissions=["change"])
+    def retry_now(self, request, queryset):
+        count = self.retry(list(queryset.values_list("pk", flat=True)), timezone.now())
+        self.message_user(request, self.retried_message(count), messages.SUCCESS)
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(OutboxAdmin):
     list_display = ("job", "kind", "status", "attempts", "next_attempt_at", "last_error", "sent_at")
     list_filter = ("status", "kind")
     search_fields = ("job__name", "message_id", "last_error")
     list_select_related = ("job",)
     date_hierarchy = "created_at"
     fields = ("job", *NOTIFICATION_FIELDS)
-    # Only the outbox moves a notification (sent only after the mail server accepted it); staff
-    # can ask for an earlier attempt with the action below, never mark one sent by hand.
+    # Sent only after the mail server accepted it: never marked sent by hand.
     readonly_fields = fields
-    actions = ["retry_now"]
 
-    def has_add_permission(self, request):
-        # Written by the run that finishes the job, in its transaction.
-        return False
+    def retry(self, ids, now):
+        return notifications_retry_now(notification_ids=ids, now=now)
 
-    @admin.action(description=_("Retry now"), permissions=["change"])
-    def retry_now(self, request, queryset):
-        count = notifications_retry_now(notification_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
-        self.message_user(
-            request,
-            ngettext(
-                "%(count)d notification will be sent with the next pass.",
-                "%(count)d notifications will be sent with the next pass.",
-                count,
-            ) % {"count": count},
-            messages.SUCCESS,
-        )
+    def retried_message(self, count):
+        return ngettext(
+            "%(count)d notification will be sent with the next pass.",
+            "%(count)d notifications will be sent with the next pass.",
+            count,
+        ) % {"count": count}
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(OutboxAdmin):
     """The webhook delivery log: what was POSTed to which reseller, and how the receiver answered."""
 
     list_display = ("event_id", "event", "job", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at", "sent_at")
@@ -166,23 +179,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "event_id", "event", "job", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code",
         "last_error", "sent_at", "created_at", "payload",
     )
-    # Only the sender moves a delivery; staff ask for an earlier attempt with the action below.
     readonly_fields = fields
-    actions = ["retry_now"]
 
-    def has_add_permission(self, request):
-        # Written by the run (or the cancel) that finishes the job, in its transaction.
-        return False
+    def retry(self, ids, now):
+        return deliveries_retry_now(delivery_ids=ids, now=now)
 
-    @admin.action(description=_("Retry now"), permissions=["change"])
-    def retry_now(self, request, queryset):
-        count = deliveries_retry_now(delivery_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
-        self.message_user(
-            request,
-            ngettext(
-                "%(count)d webhook delivery will be sent with the next pass.",
-                "%(count)d webhook deliveries will be sent with the next pass.",
-                count,
-            ) % {"count": count},
-            messages.SUCCESS,
-        )
+    def retried_message(self, count):
+        return ngettext(
+            "%(count)d webhook delivery will be sent with the next pass.",
+            "%(count)d webhook deliveries will be sent with the next pass.",
+            count,
+        ) % {"count": count}
