@@ -11,10 +11,10 @@ import unicodedata
 SEARCH_NAME_MAX_LENGTH = 600
 
 
-def search_folded(text: str) -> str:
-    """`text` without accents, case-folded, with runs of white space as one space:
-    "  Eritech   Perú " → "eritech peru", "ÉRITECH" → "eritech", "Straße" → "strasse"."""
+def search_folded(text: str, limit: int = SEARCH_NAME_MAX_LENGTH) -> str:
+    """`text` without accents, case-folded, with runs of white space as one space, at most `limit`
+    characters: "  Eritech   Perú " → "eritech peru", "ÉRITECH" → "eritech", "Straße" → "strasse"."""
     decomposed = unicodedata.normalize("NFKD", text or "")
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     folded = unicodedata.normalize("NFKC", stripped.casefold())
-    return " ".join(folded.split())[:SEARCH_NAME_MAX_LENGTH]
+    return " ".join(folded.split())[:limit]

@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
 
+# ImportJob.search_text: the folded import name, product names and codes (imports.services.search_text_for).
+SEARCH_TEXT_MAX_LENGTH = 1000
+
 # Subscription.provisioning_key of the subscription an import row creates: "import-row:<row id>".
 PROVISIONING_KEY_PREFIX = "import-row:"
 
@@ -47,7 +50,7 @@ class ImportJob(models.Model):
     # The import name and the product names and codes of its rows, written when the job is created
     # (imports.services.search_text_for): My imports searches them with one LIKE over the jobs, where
     # joining rows, orders and services for every search would cost more than the rest of the page.
-    search_text = models.CharField(_("search text"), max_length=1000, blank=True, editable=False)
+    search_text = models.CharField(_("search text"), max_length=SEARCH_TEXT_MAX_LENGTH, blank=True, editable=False)
     account_type = models.CharField(_("Account type"), max_length=20, choices=AccountType.choices, default=AccountType.PRODUCTS)
     source = models.CharField(_("Source"), max_length=20, choices=Source.choices, default=Source.SCHEDULED)
     status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.PENDING)

@@ -18,6 +18,7 @@ from django.http import Http404
 
 from accounts.models import Company, User
 from accounts.selectors import companies_visible_to, id_in_query
+from accounts.text import search_folded
 
 from .listing import SORTS, Cursor, Listing
 from .models import ImportJob, ImportRow
@@ -83,13 +84,16 @@ def _day_start(day: dt.date) -> dt.datetime:
 def _search(visible: QuerySet[Company], text: str, *, company: str, pk: str) -> Q:
     """Import name, product name and code (ImportJob.search_text), company name, account id (of the
     company or of what a row created), as one statement: the companies are a subquery.
-    icontains escapes LIKE's wildcards, so "%" and "_" match literally."""
-    company_match = Q(name__icontains=text)
+
+    Both sides are folded (accounts.text.search_folded: no accents, lower case), so the database
+    compares plain strings; `contains` escapes LIKE's wildcards, so "%" and "_" match literally."""
+    folded = search_folded(text)
+    company_match = Q(search_name__contains=folded)
     number = id_in_query(text)
     if number is not None:
         company_match |= Q(account_id=number)
     companies = visible.filter(company_match).values("pk")
-    condition = Q(search_text__icontains=text) | Q(**{f"{company}__in": companies})
+    condition = Q(search_text__contains=folded) | Q(**{f"{company}__in": companies})
     if number is not None:
         condition |= Q(**{f"{pk}__in": ImportRow.objects.filter(result_account_id=number).values("job_id")})
     return condition
@@ -273,6 +277,17 @@ class ImportsPage:
         return self.listing.with_(page=self.number - 1, cursor=cursor)
 
 
+def _page_jobs(queryset: QuerySet[ImportJob], listing: Listing, start: int, end: int, *, reverse: bool = False) -> list[ImportJob]:
+    """Rows start..end of the ordered list (counted from the end when `reverse`), in the list's order.
+
+    One statement: the page's ids are found by a subquery that reads only the sort index (sort value,
+    id, company: no table row for the rows skipped), then only those rows are read whole.
+    """
+    ids = _order(queryset, listing, reverse=reverse).values("pk")[start:end]
+    jobs = list(_with_rows(_order(ImportJob.objects.filter(pk__in=ids), listing, reverse=reverse)))
+    return jobs[::-1] if reverse else jobs
+
+
 def _walk_is_cheaper(count: int, rows_to_reach: int) -> bool:
     """Whether to read the page by walking the sort column's index (checking each row against the
     filters) rather than letting the database find every matching row first and sort them.
@@ -314,17 +329,14 @@ def imports_page(user: User, listing: Listing) -> ImportsPage:
         value = _cursor_value(listing, cursor) if cursor is not None else None
         if value is not None:
             beyond = queryset.filter(_beyond(listing, cursor, value))
-            if cursor.before:
-                jobs = list(_with_rows(_order(beyond, listing, reverse=True))[:per_page])[::-1]
-            else:
-                jobs = list(_with_rows(_order(beyond, listing))[:per_page])
+            jobs = _page_jobs(beyond, listing, 0, per_page, reverse=cursor.before)
         elif start <= count - end:
-            jobs = list(_with_rows(_order(queryset, listing))[start:end])
+            jobs = _page_jobs(queryset, listing, start, end)
         else:
-            jobs = list(_with_rows(_order(queryset, listing, reverse=True))[count - end : count - start])[::-1]
+            jobs = _page_jobs(queryset, listing, count - end, count - start, reverse=True)
         if not jobs and cursor is not None:
             # A cursor from a list that changed since (rows cancelled or deleted): read by offset.
-            jobs = list(_with_rows(_order(queryset, listing))[start:end])
+            jobs = _page_jobs(queryset, listing, start, end)
     return ImportsPage(listing=shown, jobs=jobs, count=count, num_pages=num_pages, past_end=past_end, names=names)
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import companies_visible_to
+from accounts.text import search_folded
 from accounts.services import audit_log_record
 from orders.fields import format_utc
 from orders.models import Order
@@ -21,7 +22,7 @@ from orders.services import SubmitResult, order_copy, order_submit
 from orders.validation import schedule_time_error, validate_orders
 
 from . import states
-from .models import ImportJob, ImportRetryDraft, ImportRow
+from .models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow
 from .notifications import import_scheduled_notify
 from .webhooks import webhook_deliveries_record
 
@@ -43,11 +44,13 @@ def import_job_name_for(order: Order) -> str:
 
 
 def search_text_for(name: str, products) -> str:
-    """ImportJob.search_text: the import name and the distinct (product name, code) of its rows."""
+    """ImportJob.search_text: the import name and the distinct (product name, code) of its rows,
+    folded (accounts.text.search_folded) so that a search compares plain strings: no UPPER() of every
+    job on every search, and "perú" finds "PERU"."""
     # A product name already in the import name ("(NCE) Exchange Online Kiosk(Microsoft)") is not
     # repeated: every character here is read by every search.
     seen = dict.fromkeys(" ".join(part for part in pair if part and part not in name) for pair in products)
-    return " | ".join(text for text in (name, *seen) if text)[:1000]
+    return search_folded(" | ".join(text for text in (name, *seen) if text), limit=SEARCH_TEXT_MAX_LENGTH)
 
 
 def import_job_create_for_order(

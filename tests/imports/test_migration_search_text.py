@@ -1,4 +1,5 @@
-"""Migration 0003 fills ImportJob.search_text of the jobs that existed, as the services write it."""
+"""Migrations 0003 and 0007 fill ImportJob.search_text of the jobs that existed (0007 folds it), as
+the services write it."""
 
 import datetime as dt
 
@@ -40,5 +41,5 @@ def test_existing_jobs_get_their_search_text(demo):
 
     expected = search_text_for(scheduled.name, [(service.name, service.code)])
     assert ImportJob.objects.get(pk=scheduled.pk).search_text == expected == (
-        "(NCE) Exchange Online Kiosk(Microsoft) | 100113_ExchanOnlineKiosk_61893")
-    assert ImportJob.objects.get(pk=bulk.pk).search_text == "X-1"
+        "(nce) exchange online kiosk(microsoft) | 100113_exchanonlinekiosk_61893")  # folded by 0007
+    assert ImportJob.objects.get(pk=bulk.pk).search_text == "x-1"

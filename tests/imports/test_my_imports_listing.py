@@ -13,6 +13,7 @@ from freezegun import freeze_time
 from accounts.services import company_create
 from imports.listing import DEFAULT_PAGE_SIZE, Listing
 from imports.models import ImportJob, ImportRow
+from imports.services import search_text_for
 
 from .helpers import UTC, schedule
 
@@ -193,12 +194,22 @@ def test_search_covers_name_product_code_company_and_account_id(abbie, demo):
     kiosk = make_jobs(demo, 1)[0]
     norte = make_jobs(demo, 1, company=demo.norte)[0]
     ImportRow.objects.filter(job=norte).update(result_account_id=987654)
-    ImportJob.objects.filter(pk=norte.pk).update(name="Nothing alike", search_text="Nothing alike | 100113_ExchanOnlineKiosk_61893")
+    ImportJob.objects.filter(pk=norte.pk).update(
+        name="Nothing alike", search_text=search_text_for("Nothing alike", [("", "100113_ExchanOnlineKiosk_61893")]))
     assert shown_ids(abbie.get(URL, {"q": "exchange online"}).content.decode()) == [kiosk.pk]
     assert shown_ids(abbie.get(URL, {"q": "ExchanOnlineKiosk_61893"}).content.decode()) == [norte.pk, kiosk.pk]
     assert shown_ids(abbie.get(URL, {"q": "norte digital"}).content.decode()) == [norte.pk]
     assert shown_ids(abbie.get(URL, {"q": str(demo.eritech.account_id)}).content.decode()) == [kiosk.pk]
     assert shown_ids(abbie.get(URL, {"q": "987654"}).content.decode()) == [norte.pk]
+
+
+def test_search_forgives_accents_and_case_on_both_sides(abbie, demo):
+    kiosk = make_jobs(demo, 1)[0]
+    assert ImportJob.objects.get(pk=kiosk.pk).search_text == "(nce) exchange online kiosk(microsoft) | 100113_exchanonlinekiosk_61893"
+    assert shown_ids(abbie.get(URL, {"q": "EXCHANGE ÓNLINE"}).content.decode()) == [kiosk.pk]
+    assert shown_ids(abbie.get(URL, {"q": "eritech perú"}).content.decode()) == [kiosk.pk]
+    ImportJob.objects.filter(pk=kiosk.pk).update(search_text=search_text_for("Migración Perú", []))
+    assert shown_ids(abbie.get(URL, {"q": "MIGRACION"}).content.decode()) == [kiosk.pk]
 
 
 # "e_O" and "e%O" would match "Exchange Online" if they were wildcards.
@@ -211,7 +222,7 @@ def test_search_with_wildcards_quotes_or_500_characters_is_literal(abbie, demo, 
     assert shown_ids(html) == []
     assert "No import matches these filters." in html and "Clear all filters" in html
     assert "<script>" not in html.split('id="imports-q"', 1)[1].split(">", 1)[0]
-    ImportJob.objects.filter(pk=job.pk).update(search_text=f"a {text[:200]} b")
+    ImportJob.objects.filter(pk=job.pk).update(search_text=search_text_for(f"a {text[:200]} b", []))
     assert shown_ids(abbie.get(URL, {"q": text}).content.decode()) == [job.pk]
 
 
