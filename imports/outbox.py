@@ -13,11 +13,10 @@ Notification rows, each move a conditional UPDATE:
 """
 
 import datetime as dt
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import CharField, F, Func, Value
 
 from .claiming import claim_ids
 from .models import Notification
@@ -69,35 +68,33 @@ def notifications_claim(*, now: dt.datetime, limit: int, job_ids: list[int] | No
         )
 
 
-@contextmanager
-def _commit_without_waiting_for_disk():
-    """A transaction that, on PostgreSQL, commits without waiting for its WAL to reach the disk
-    (synchronous_commit off for this transaction only).
+def _committed_without_waiting_for_disk(queryset):
+    """`queryset`, whose UPDATE, on PostgreSQL, commits without waiting for its WAL to reach the
+    disk: set_config('synchronous_commit', 'off', is_local) is part of the statement's own
+    condition, so the setting covers that one autocommitted statement and nothing else, in one
+    round trip.
 
-    Marking a message sent is one commit per message, and waiting for each flush was most of
-    a burst's time. Visibility is unchanged: other connections see the mark at once and a worker
+    Marking a message sent is one commit per message, and waiting for each flush was most of a
+    burst's time. Visibility is unchanged: other connections see the mark at once and a worker
     crash loses nothing. Only a crash of the database server itself, within a fraction of a
     second, could lose the mark, and then that message is sent again with the same Message-ID:
     the outbox's promise (at most a re-send, never a loss) still holds.
     """
     if connection.vendor != "postgresql":
-        yield  # (SQLite: one autocommitted UPDATE, as before)
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
+        return queryset  # (SQLite: one autocommitted UPDATE)
+    setting = Func(Value("synchronous_commit"), Value("off"), Value(True), function="set_config", output_field=CharField())
+    return queryset.alias(_sync_commit=setting).filter(_sync_commit="off")
 
 
 def notification_mark_sent(notification_id: int, *, now: dt.datetime, note: str = "") -> bool:
     """Called only once the mail server accepted the message (or there was nothing to send)."""
-    with _commit_without_waiting_for_disk():
-        return (
-            Notification.objects.filter(pk=notification_id, status=Status.PENDING).update(
-                status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1
-            )
-            == 1
+    pending = Notification.objects.filter(pk=notification_id, status=Status.PENDING)
+    return (
+        _committed_without_waiting_for_disk(pending).update(
+            status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1
         )
+        == 1
+    )
 
 
 def notification_mark_failed(notification_id: int, *, now: dt.datetime, attempts: int, error: str) -> bool:

@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 from freezegun import freeze_time
@@ -268,3 +269,21 @@ def test_a_failing_fast_path_does_not_fail_the_committed_run(demo, monkeypatch, 
     assert mailoutbox == []
     assert dispatch_due_imports(now=DUE + dt.timedelta(minutes=1)).notified == 1
     assert _message_ids(mailoutbox) == [job.notifications.get().message_id]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_mark_sent_commits_without_waiting_for_disk_in_its_own_statement_only(demo):
+    """One autocommitted statement: the UPDATE sets synchronous_commit off for its own transaction
+    (is_local), so the connection's later commits (a job's run) still wait for the disk."""
+    job = schedule(demo, due_at=DUE)
+    notification = Notification.for_job(job.pk, now=DUE)
+    notification.save()
+    with CaptureQueriesContext(connection) as queries:
+        assert outbox.notification_mark_sent(notification.pk, now=DUE) is True
+    assert len(queries.captured_queries) == 1
+    assert "set_config('synchronous_commit', 'off', true)" in queries.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert Notification.objects.get(pk=notification.pk).status == Sent
