@@ -3,7 +3,7 @@
 Everything the list shows is kept in the query string, so a view can be bookmarked and shared.
 Parsing never fails: an unknown value, a page size we do not offer or a page number that is not a
 number falls back to the default, never to an error page. The reading of the database for it is
-imports.selectors.imports_page's; this module knows no SQL.
+imports.pages.imports_page's; this module knows no SQL.
 """
 
 import datetime as dt

@@ -82,7 +82,7 @@ class ImportJob(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="import_job_status_due"),
             models.Index(fields=["status", "lease_expires_at"], name="import_job_status_lease"),
-            # My imports (imports.selectors.imports_page) walks the sort column's index to read a page;
+            # My imports (imports.pages.imports_page) walks the sort column's index to read a page;
             # with the company in it, the reseller's subtree is checked without reading the table.
             # The id is the tie-break of every sort (SQLite keeps it in every index; PostgreSQL gets it
             # named). Status, Imported accounts and Errors are sorted by (column, id).

@@ -36,12 +36,12 @@ from .forms import RescheduleForm
 from .health import imports_health
 from .listing import PAGE_SIZES, SORTS, Listing, chips
 from .models import ImportJob
+from .pages import imports_page
 from .selectors import (
     filter_choices,
     import_for_user,
     imports_for,
     imports_for_export,
-    imports_page,
 )
 from .services import (
     JOB_CANCELLED,

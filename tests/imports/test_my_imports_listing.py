@@ -203,6 +203,26 @@ def test_search_covers_name_product_code_company_and_account_id(abbie, demo):
     assert shown_ids(abbie.get(URL, {"q": "987654"}).content.decode()) == [norte.pk]
 
 
+@pytest.mark.parametrize("limit", [100, 1])
+def test_search_by_company_name_as_ids_or_as_a_subquery(abbie, demo, monkeypatch, limit):
+    """Matching companies go to the jobs' query as ids, or as a subquery past the limit: same result."""
+    monkeypatch.setattr("imports.selectors.SEARCH_COMPANY_IDS_LIMIT", limit)
+    jobs = [make_jobs(demo, 1, company=company)[0] for company in (demo.eritech, demo.norte, demo.pacifico)]
+    other = make_jobs(demo, 1, company=demo.norte)[0]
+    ImportJob.objects.filter(pk=other.pk).update(company=demo.abbiebox)  # "ABBIE BOX S.A.C." matches too
+    assert all("s.a" not in job.search_text for job in ImportJob.objects.all())
+    html = abbie.get(URL, {"q": "S.A", "per_page": 25}).content.decode()
+    assert sorted(shown_ids(html)) == sorted([*(job.pk for job in jobs), other.pk])
+    assert shown_ids(abbie.get(URL, {"q": "norte dig"}).content.decode()) == [jobs[1].pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_postgresql_has_the_trigram_index_for_searches(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'import_job_search_trgm'")
+        assert "gin_trgm_ops" in cursor.fetchone()[0]
+
+
 def test_search_forgives_accents_and_case_on_both_sides(abbie, demo):
     kiosk = make_jobs(demo, 1)[0]
     assert ImportJob.objects.get(pk=kiosk.pk).search_text == "(nce) exchange online kiosk(microsoft) | 100113_exchanonlinekiosk_61893"
