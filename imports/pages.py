@@ -133,10 +133,8 @@ def imports_page(user: User, listing: Listing) -> ImportsPage:
     and previous links do), else by offset from whichever end is nearer: the last page (the
     manual's >|) is read backwards from the end, so no page needs to skip more than half the list.
     """
-    # A search reads every job anyway (LIKE '%text%' has no index): then the company index would only
-    # add a lookup per job, so the count, too, is written for a plain pass over the table.
     visible = companies_visible_to(user)
-    queryset, names = imports_filtered(user, listing, walk=bool(listing.q), visible=visible)
+    queryset, names = imports_filtered(user, listing, visible=visible)
     count = queryset.count()
     per_page = listing.per_page
     num_pages = max(1, math.ceil(count / per_page))
@@ -144,7 +142,7 @@ def imports_page(user: User, listing: Listing) -> ImportsPage:
     number = min(listing.page, num_pages)
     shown = listing.with_(page=number, cursor=None if past_end else listing.cursor)
     start, end = (number - 1) * per_page, min(number * per_page, count)
-    if count and not listing.q and _walk_is_cheaper(count, min(end, count - start) if shown.cursor is None else per_page):
+    if count and _walk_is_cheaper(count, min(end, count - start) if shown.cursor is None else per_page):
         queryset, _names = imports_filtered(user, listing, walk=True, visible=visible, names=names)
 
     jobs: list[ImportJob] = []

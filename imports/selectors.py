@@ -20,14 +20,15 @@ from accounts.selectors import companies_visible_to, id_in_query
 from accounts.text import search_folded
 
 from .listing import SORTS, Listing
-from .models import ImportJob, ImportRow
+from .models import ImportJob, ImportRow, SearchText
 
 UTC = dt.timezone.utc
 # Company and creator choices offered by the filter form; a larger subtree is filtered by search
 # (or an address naming the company's account id), the list stays instant.
 FILTER_CHOICES_LIMIT = 1000
-# A search's matching companies are passed to the jobs' query as ids up to this many (see _search).
-SEARCH_COMPANY_IDS_LIMIT = 100
+# A search's matching companies and texts are passed to the jobs' query as ids up to this many each
+# (see _search).
+SEARCH_IDS_LIMIT = 100
 
 
 def _visible(user: User) -> QuerySet[ImportJob]:
@@ -71,39 +72,61 @@ def import_for_user(user: User, *, job_id) -> ImportJob:
 
 
 @dataclass
+class SearchMatches:
+    """What a search matches besides the jobs' own ids: texts and companies (ids, or subqueries when
+    there are many), and the account id the text may be."""
+
+    texts: list[int] | QuerySet
+    companies: list[int] | QuerySet
+    number: int | None
+
+
+@dataclass
 class FilterNames:
-    """What the chips of the current filters say (the company's and the creator's names)."""
+    """What the chips of the current filters say (the company's and the creator's names), and what
+    the search matched: read once per page, however many times the page's query is written."""
 
     company: Company | None = None
     creator: User | None = None
+    search: SearchMatches | None = None
 
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=UTC)
 
 
-def _search(visible: QuerySet[Company], text: str, *, company: str, pk: str) -> Q:
-    """Import name, product name and code (ImportJob.search_text), company name, account id (of the
-    company or of what a row created), as one statement: the companies are a subquery.
+def _ids_or_subquery(queryset: QuerySet):
+    """The pks as a list when there are few (the database then looks each up in an index and can
+    combine indexes), else the subquery itself."""
+    ids = queryset.values_list("pk", flat=True)
+    matched = list(ids[: SEARCH_IDS_LIMIT + 1])
+    return matched if len(matched) <= SEARCH_IDS_LIMIT else ids
 
-    Both sides are folded (accounts.text.search_folded: no accents, lower case), so the database
-    compares plain strings; `contains` escapes LIKE's wildcards, so "%" and "_" match literally."""
+
+def _search_matches(visible: QuerySet[Company], text: str) -> SearchMatches:
+    """Import name, product name and code (the jobs' SearchText), company name, account id (of the
+    company or of what a row created): the texts and companies that match.
+
+    Read first (two small statements: there are far fewer of them than jobs), so the jobs are then
+    found and counted through the (search, company) and company indexes. Both sides are folded
+    (accounts.text.search_folded: no accents, lower case), so the database compares plain strings;
+    `contains` escapes LIKE's wildcards, so "%" and "_" match literally."""
     folded = search_folded(text)
     company_match = Q(search_name__contains=folded)
     number = id_in_query(text)
     if number is not None:
         company_match |= Q(account_id=number)
-    companies = visible.filter(company_match).values_list("pk", flat=True)
-    # The matching companies are read first (one small statement), so the jobs' condition is a
-    # list of ids the database can look up in the company index next to the text index's matches
-    # (PostgreSQL's trigram index, migration 0008): a selective search reads only its jobs. A
-    # search matching most companies ("s.a.c.") stays a subquery.
-    matched = list(companies[: SEARCH_COMPANY_IDS_LIMIT + 1])
-    if len(matched) <= SEARCH_COMPANY_IDS_LIMIT:
-        companies = matched
-    condition = Q(search_text__contains=folded) | Q(**{f"{company}__in": companies})
-    if number is not None:
-        condition |= Q(**{f"{pk}__in": ImportRow.objects.filter(result_account_id=number).values("job_id")})
+    return SearchMatches(
+        texts=_ids_or_subquery(SearchText.objects.filter(text__contains=folded)),
+        companies=_ids_or_subquery(visible.filter(company_match)),
+        number=number,
+    )
+
+
+def _search(matches: SearchMatches, *, company: str, search: str, pk: str) -> Q:
+    condition = Q(**{f"{search}__in": matches.texts}) | Q(**{f"{company}__in": matches.companies})
+    if matches.number is not None:
+        condition |= Q(**{f"{pk}__in": ImportRow.objects.filter(result_account_id=matches.number).values("job_id")})
     return condition
 
 
@@ -128,6 +151,7 @@ def _scan_fields(queryset: QuerySet[ImportJob]) -> QuerySet[ImportJob]:
         _company=_NoIndex(F("company_id"), output_field=IntegerField()),
         _status=_NoIndex(F("status"), output_field=CharField()),
         _creator=_NoIndex(F("created_by_id"), output_field=IntegerField()),
+        _search=_NoIndex(F("search_id"), output_field=IntegerField()),
         _id=_NoIndex(F("id"), output_field=IntegerField()),
     )
 
@@ -150,10 +174,10 @@ def imports_filtered(
         # Walking: no index may serve a filter. With a company filter: only the company's may (a
         # subtree is far more selective than a status, which SQLite would otherwise prefer).
         company = "_company" if walk else "company_id"
-        status, creator, pk = "_status", "_creator", "_id"
+        status, creator, search, pk = "_status", "_creator", "_search", "_id"
         queryset = _scan_fields(ImportJob.objects.all())
     else:
-        company, status, creator, pk = "company_id", "status", "created_by_id", "pk"
+        company, status, creator, search, pk = "company_id", "status", "created_by_id", "search_id", "pk"
         queryset = ImportJob.objects.all()
     # A second call for the same page (walk or not) passes what the first one read, so the page
     # costs the same statements whichever way it is read.
@@ -190,7 +214,9 @@ def imports_filtered(
     if listing.job is not None:
         queryset = queryset.filter(**{pk: listing.job})
     if listing.q:
-        queryset = queryset.filter(_search(visible, listing.q, company=company, pk=pk))
+        if names.search is None:
+            names.search = _search_matches(visible, listing.q)
+        queryset = queryset.filter(_search(names.search, company=company, search=search, pk=pk))
     return queryset, names
 
 

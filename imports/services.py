@@ -22,7 +22,7 @@ from orders.services import SubmitResult, order_copy, order_submit
 from orders.validation import schedule_time_error, validate_orders
 
 from . import states
-from .models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow
+from .models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow, SearchText
 from .notifications import import_scheduled_notify
 from .webhooks import webhook_deliveries_record
 
@@ -44,13 +44,18 @@ def import_job_name_for(order: Order) -> str:
 
 
 def search_text_for(name: str, products) -> str:
-    """ImportJob.search_text: the import name and the distinct (product name, code) of its rows,
+    """SearchText.text: the import name and the distinct (product name, code) of its rows,
     folded (accounts.text.search_folded) so that a search compares plain strings: no UPPER() of every
     job on every search, and "perú" finds "PERU"."""
     # A product name already in the import name ("(NCE) Exchange Online Kiosk(Microsoft)") is not
     # repeated: every character here is read by every search.
     seen = dict.fromkeys(" ".join(part for part in pair if part and part not in name) for pair in products)
     return search_folded(" | ".join(text for text in (name, *seen) if text), limit=SEARCH_TEXT_MAX_LENGTH)
+
+
+def search_entry_for(name: str, products) -> SearchText:
+    """ImportJob.search: the shared row of search_text_for(name, products)."""
+    return SearchText.objects.for_text(search_text_for(name, products))
 
 
 def import_job_create_for_order(
@@ -64,7 +69,7 @@ def import_job_create_for_order(
     with transaction.atomic():
         job = ImportJob.objects.create(
             name=import_job_name_for(order),
-            search_text=search_text_for(import_job_name_for(order), [(order.service.name, order.service.code)]),
+            search=search_entry_for(import_job_name_for(order), [(order.service.name, order.service.code)]),
             account_type=ImportJob.AccountType.PRODUCTS,
             source=ImportJob.Source.SCHEDULED,
             status=ImportJob.Status.PENDING,

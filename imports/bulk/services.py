@@ -24,7 +24,7 @@ from orders.validation import schedule_time_error
 
 from ..models import ImportFile, ImportJob, ImportRow
 from ..selectors import imports_visible_to
-from ..services import search_text_for
+from ..services import search_entry_for
 from .checks import FileCheck, TermsToAccept, check_lines
 from .columns import ROW_TYPES
 from .files import FileProblem, cells_by_key, read_table
@@ -93,7 +93,7 @@ def _job_create(*, user: User, account_type: str, name: str, checksum: str, due_
     products = [(line.service.name, line.service.code) for line in lines if line.service is not None]
     job = ImportJob.objects.create(
         name="",  # the manual's Import name of a bulk import is "-"
-        search_text=search_text_for(name, list(dict.fromkeys(products))),
+        search=search_entry_for(name, list(dict.fromkeys(products))),
         account_type=account_type,
         source=ImportJob.Source.IMPORT,
         status=ImportJob.Status.PENDING,

@@ -1,36 +1,19 @@
-"""On PostgreSQL, a trigram index (pg_trgm) on ImportJob.search_text: a search of My imports that
-matches few jobs (a company name, an import name, one product code) then reads those jobs only, not
-every job's text. SQLite has no such index; there, and on a PostgreSQL whose migrating user may not
-create the extension, the search still works, by reading every job (the index is an optimisation,
-never a requirement, so its absence is reported and the migration goes on).
+"""On PostgreSQL, a trigram index (pg_trgm) on ImportJob.search_text (see _trigram). Migration 0009
+moves the search text to its own table (SearchText); dropping the column drops this index."""
 
-Not in ImportJob.Meta.indexes: an index that exists on one database only cannot be declared there.
-"""
+from django.db import migrations
 
-import logging
+from ._trigram import trigram_index_create, trigram_index_drop
 
-from django.db import DatabaseError, migrations, transaction
-
-logger = logging.getLogger(__name__)
 INDEX = "import_job_search_trgm"
 
 
 def create_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    try:
-        with transaction.atomic(using=schema_editor.connection.alias):  # a savepoint: a refusal is not fatal
-            schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            schema_editor.execute(
-                f"CREATE INDEX IF NOT EXISTS {INDEX} ON imports_importjob USING gin (search_text gin_trgm_ops)"
-            )
-    except DatabaseError as exc:
-        logger.warning("My imports' search index was not created (searches read every job instead): %s", exc)
+    trigram_index_create(schema_editor, name=INDEX, table="imports_importjob", column="search_text")
 
 
 def drop_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+    trigram_index_drop(schema_editor, name=INDEX)
 
 
 class Migration(migrations.Migration):

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from accounts.services import company_create
 from imports.listing import DEFAULT_PAGE_SIZE, Listing
 from imports.models import ImportJob, ImportRow
-from imports.services import search_text_for
+from imports.services import search_entry_for
 
 from .helpers import UTC, schedule
 
@@ -195,7 +195,7 @@ def test_search_covers_name_product_code_company_and_account_id(abbie, demo):
     norte = make_jobs(demo, 1, company=demo.norte)[0]
     ImportRow.objects.filter(job=norte).update(result_account_id=987654)
     ImportJob.objects.filter(pk=norte.pk).update(
-        name="Nothing alike", search_text=search_text_for("Nothing alike", [("", "100113_ExchanOnlineKiosk_61893")]))
+        name="Nothing alike", search=search_entry_for("Nothing alike", [("", "100113_ExchanOnlineKiosk_61893")]))
     assert shown_ids(abbie.get(URL, {"q": "exchange online"}).content.decode()) == [kiosk.pk]
     assert shown_ids(abbie.get(URL, {"q": "ExchanOnlineKiosk_61893"}).content.decode()) == [norte.pk, kiosk.pk]
     assert shown_ids(abbie.get(URL, {"q": "norte digital"}).content.decode()) == [norte.pk]
@@ -206,11 +206,11 @@ def test_search_covers_name_product_code_company_and_account_id(abbie, demo):
 @pytest.mark.parametrize("limit", [100, 1])
 def test_search_by_company_name_as_ids_or_as_a_subquery(abbie, demo, monkeypatch, limit):
     """Matching companies go to the jobs' query as ids, or as a subquery past the limit: same result."""
-    monkeypatch.setattr("imports.selectors.SEARCH_COMPANY_IDS_LIMIT", limit)
+    monkeypatch.setattr("imports.selectors.SEARCH_IDS_LIMIT", limit)
     jobs = [make_jobs(demo, 1, company=company)[0] for company in (demo.eritech, demo.norte, demo.pacifico)]
     other = make_jobs(demo, 1, company=demo.norte)[0]
     ImportJob.objects.filter(pk=other.pk).update(company=demo.abbiebox)  # "ABBIE BOX S.A.C." matches too
-    assert all("s.a" not in job.search_text for job in ImportJob.objects.all())
+    assert all("s.a" not in job.search.text for job in ImportJob.objects.all())
     html = abbie.get(URL, {"q": "S.A", "per_page": 25}).content.decode()
     assert sorted(shown_ids(html)) == sorted([*(job.pk for job in jobs), other.pk])
     assert shown_ids(abbie.get(URL, {"q": "norte dig"}).content.decode()) == [jobs[1].pk]
@@ -219,16 +219,16 @@ def test_search_by_company_name_as_ids_or_as_a_subquery(abbie, demo, monkeypatch
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
 def test_postgresql_has_the_trigram_index_for_searches(db):
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'import_job_search_trgm'")
-        assert "gin_trgm_ops" in cursor.fetchone()[0]
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'import_search_text_trgm'")
+        assert "imports_searchtext USING gin (text gin_trgm_ops)" in cursor.fetchone()[0]
 
 
 def test_search_forgives_accents_and_case_on_both_sides(abbie, demo):
     kiosk = make_jobs(demo, 1)[0]
-    assert ImportJob.objects.get(pk=kiosk.pk).search_text == "(nce) exchange online kiosk(microsoft) | 100113_exchanonlinekiosk_61893"
+    assert ImportJob.objects.get(pk=kiosk.pk).search.text == "(nce) exchange online kiosk(microsoft) | 100113_exchanonlinekiosk_61893"
     assert shown_ids(abbie.get(URL, {"q": "EXCHANGE ÓNLINE"}).content.decode()) == [kiosk.pk]
     assert shown_ids(abbie.get(URL, {"q": "eritech perú"}).content.decode()) == [kiosk.pk]
-    ImportJob.objects.filter(pk=kiosk.pk).update(search_text=search_text_for("Migración Perú", []))
+    ImportJob.objects.filter(pk=kiosk.pk).update(search=search_entry_for("Migración Perú", []))
     assert shown_ids(abbie.get(URL, {"q": "MIGRACION"}).content.decode()) == [kiosk.pk]
 
 
@@ -242,7 +242,7 @@ def test_search_with_wildcards_quotes_or_500_characters_is_literal(abbie, demo, 
     assert shown_ids(html) == []
     assert "No import matches these filters." in html and "Clear all filters" in html
     assert "<script>" not in html.split('id="imports-q"', 1)[1].split(">", 1)[0]
-    ImportJob.objects.filter(pk=job.pk).update(search_text=search_text_for(f"a {text[:200]} b", []))
+    ImportJob.objects.filter(pk=job.pk).update(search=search_entry_for(f"a {text[:200]} b", []))
     assert shown_ids(abbie.get(URL, {"q": text}).content.decode()) == [job.pk]
 
 

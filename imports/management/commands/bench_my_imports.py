@@ -115,12 +115,13 @@ class Command(BaseCommand):
         from catalog.models import BillingFrequency, Term
         from icp.demo import BASIC, KIOSK, PREMIUM, DemoRefs
         from imports.models import ImportJob, ImportRow
-        from imports.services import search_text_for
+        from imports.services import search_entry_for
         from orders.models import Order
 
         call_command("seed_demo", verbosity=0, stdout=io.StringIO())
         demo = DemoRefs.load()
         services = [demo.service(code) for code in (BASIC, KIOSK, PREMIUM)]
+        searches = [search_entry_for(f"{s.name}({s.vendor.name})", [(s.name, s.code)]) for s in services]
         start = timezone.now().replace(microsecond=0) - dt.timedelta(days=400)
         statuses = [ImportJob.Status.COMPLETED] * 6 + [ImportJob.Status.FAILED, ImportJob.Status.CANCELLED,
                                                        ImportJob.Status.PENDING, ImportJob.Status.COMPLETED]
@@ -156,7 +157,7 @@ class Command(BaseCommand):
                     ))
                     jobs.append(ImportJob(
                         name=f"{service.name}({service.vendor.name})",
-                        search_text=search_text_for(f"{service.name}({service.vendor.name})", [(service.name, service.code)]),
+                        search=searches[i % len(services)],
                         due_at=created + dt.timedelta(days=3),
                         created_by=demo.admin_abbie, company=company, status=status,
                         imported_count=1 if status == ImportJob.Status.COMPLETED else 0,
