@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # Serves STATIC_ROOT from the app server (gunicorn in `make serve`): no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Pushes the session's idle end back, at most once a minute (SESSION_COOKIE_AGE below).
+    "accounts.session_idle.SessionIdleRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -155,9 +157,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# The session ends after this many minutes without a request (every request pushes the end back).
+# The session ends after this many minutes without a request (a request pushes the end back, at
+# most once a minute: accounts.session_idle).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
-SESSION_SAVE_EVERY_REQUEST = True
 
 # --- Login protection (django-axes) on /login/ and /admin/login/ -------------------------
 # 5 failures for one account, or 20 from one address, within 15 minutes: refused for 15 minutes.

@@ -125,7 +125,7 @@ def _walk_is_cheaper(count: int, rows_to_reach: int) -> bool:
     return rows_to_reach * total <= count * count
 
 
-def imports_page(user: User, listing: Listing) -> ImportsPage:
+def imports_page(user: User, listing: Listing, *, visible: QuerySet | None = None) -> ImportsPage:
     """One page of the user's jobs as `listing` asks.
 
     Two statements for the list whatever its size (the count, then the page), plus two for the
@@ -133,7 +133,7 @@ def imports_page(user: User, listing: Listing) -> ImportsPage:
     and previous links do), else by offset from whichever end is nearer: the last page (the
     manual's >|) is read backwards from the end, so no page needs to skip more than half the list.
     """
-    visible = companies_visible_to(user)
+    visible = companies_visible_to(user) if visible is None else visible
     queryset, names = imports_filtered(user, listing, visible=visible)
     count = queryset.count()
     per_page = listing.per_page

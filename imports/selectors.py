@@ -39,10 +39,20 @@ def _visible(user: User) -> QuerySet[ImportJob]:
     return ImportJob.objects.filter(company__in=companies_visible_to(user))
 
 
+ROW_FIELDS_SHOWN = (
+    "id", "job_id", "position", "import_type", "parent_company_id", "order_id", "payload", "status", "error",
+    "result_account_id", "processed_at",
+)
+
+
 def with_rows_shown(queryset: QuerySet[ImportJob]) -> QuerySet[ImportJob]:
     """What a row of My imports shows (creator, rows with parent company and product, retries),
     fetched up front: the same few queries for 10 or 100 rows."""
-    rows = ImportRow.objects.select_related("parent_company", "order__service").order_by("position")
+    # Only what the list, the export and the API show of a row (its order and service are wide).
+    rows = ImportRow.objects.select_related("parent_company", "order__service").only(
+        *ROW_FIELDS_SHOWN, "parent_company__account_id", "parent_company__name",
+        "parent_company__billing_start_date", "order__service_id", "order__service__code",
+    ).order_by("position")
     retries = ImportJob.objects.only("id", "status", "retry_of_id").order_by("id")
     return queryset.select_related("created_by", "company").prefetch_related(
         Prefetch("rows", queryset=rows), Prefetch("retries", queryset=retries)
@@ -227,10 +237,10 @@ def listing_ordered(queryset: QuerySet[ImportJob], listing: Listing, *, reverse:
     return queryset.order_by(f"{prefix}{column}", f"{prefix}id")
 
 
-def filter_choices(user: User) -> dict:
+def filter_choices(user: User, *, visible: QuerySet[Company] | None = None) -> dict:
     """The company and creator choices of the filter form: companies of the user's subtree (with
     their account id, the value kept in the address) and users of those companies."""
-    visible = companies_visible_to(user)
+    visible = companies_visible_to(user) if visible is None else visible
     companies = visible.order_by("path").values_list("account_id", "name", "depth")
     creators = User.objects.filter(company__in=visible.values("pk")).order_by("email").values_list("pk", "email")
     return {

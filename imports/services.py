@@ -165,7 +165,10 @@ def not_reschedulable_reason(job: ImportJob) -> JobNotReschedulable:
 
 def import_precheck(job: ImportJob, *, day: dt.date) -> list[str]:
     """The Order review's pre-check for a scheduled job's orders: the due-time checks run on `day`."""
-    orders = [row.order for row in job.rows.select_related("order__company", "order__service__vendor") if row.order_id]
+    # From the table, not job.rows: a job read for My imports has its rows prefetched with what the
+    # list shows only, and the checks read whole orders.
+    rows = ImportRow.objects.filter(job=job).select_related("order__company", "order__service__vendor").order_by("position")
+    orders = [row.order for row in rows if row.order_id]
     problems = validate_orders(orders, day=day) if orders else {}
     return [reason for order in orders for reason in problems.get(order.pk, [])]
 
@@ -224,7 +227,7 @@ def import_retry(*, job_id: int, user: User) -> Order:
     """
     job = ImportJob.objects.select_related("company").get(pk=job_id)
     _require_visible(user, job)
-    row = job.rows.select_related("order__company", "order__service").filter(order__isnull=False).first()
+    row = ImportRow.objects.filter(job=job, order__isnull=False).select_related("order__company", "order__service").first()
     if not job.is_retryable or row is None:
         raise JobNotRetryable(str(JOB_NOT_RETRYABLE % {"status": job.get_status_display()}))
     open_draft = (

@@ -20,6 +20,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from accounts.selectors import companies_visible_to
 from orders.fields import format_utc
 from orders.forms import ScheduleForm
 from orders.views import (
@@ -34,6 +35,7 @@ from orders.wizard import STEP_REVIEW, Wizard
 from . import export
 from .forms import RescheduleForm
 from .health import imports_health
+from .job_labels import job_labels
 from .listing import PAGE_SIZES, SORTS, Listing, chips
 from .models import ImportJob
 from .pages import imports_page
@@ -103,8 +105,9 @@ def _options(choices, selected, label: str) -> str:
 
 
 def _list_context(request, listing: Listing) -> dict:
-    page = imports_page(request.user, listing)
-    choices = filter_choices(request.user)
+    visible = companies_visible_to(request.user)
+    page = imports_page(request.user, listing, visible=visible)
+    choices = filter_choices(request.user, visible=visible)
     shown = page.listing
     names = page.names
     columns = []
@@ -147,6 +150,7 @@ def _list_context(request, listing: Listing) -> dict:
             "xlsx": _export_url(shown, "xlsx"),
             "live": f"{reverse('imports:live')}?{shown.urlencode()}",
         },
+        "labels": job_labels(),
         "live_ids": ",".join(str(job.pk) for job in page.jobs if job.is_live),
         "live_seconds": LIVE_REFRESH_SECONDS,
     }
@@ -172,7 +176,7 @@ def live(request):
     live_ids = ",".join(str(job.pk) for job in jobs if job.is_live)
     context = {
         "jobs": jobs, "listing": listing, "qs": listing.urlencode(), "back": listing.urlencode(),
-        "live_ids": live_ids, "live_seconds": LIVE_REFRESH_SECONDS,
+        "live_ids": live_ids, "live_seconds": LIVE_REFRESH_SECONDS, "labels": job_labels(),
         "urls": {"live": f"{reverse('imports:live')}?{listing.urlencode()}"},
     }
     return render(request, "imports/_live.html", context)

@@ -5,7 +5,11 @@ import datetime as dt
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import User
@@ -145,7 +149,6 @@ def test_password_validators_are_on(settings):
 
 
 def test_the_session_expires_after_the_idle_time(client, demo, settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
     with freeze_time(START) as clock:
         client.force_login(demo.admin_abbie)
         clock.tick(dt.timedelta(seconds=settings.SESSION_COOKIE_AGE - 60))
@@ -179,3 +182,21 @@ def test_a_successful_login_does_not_clear_the_addresss_other_failures(client, d
         assert log_in(client, "admin@abbiebox.com", DEMO_PASSWORD).status_code == 302
         client.post("/logout/")
         assert log_in(client, "guess-more@nowhere.example", "wrong").status_code == 429
+
+
+def test_requests_within_a_minute_write_the_session_once(client, demo, settings):
+    """The idle end moves with the requests, but the session is written at most once a minute."""
+    with freeze_time(START) as clock:
+        client.force_login(demo.admin_abbie)
+        url = reverse("company_detail", args=[demo.abbiebox.account_id])
+        writes = []
+        # Requests at 1, 11, 60, 61 and 121 s after login: the push at 1 s is 59 s old at 60 s
+        # (not written) and 60 s old at 61 s (written).
+        for seconds in (1, 10, 49, 1, 60):
+            clock.tick(dt.timedelta(seconds=seconds))
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            writes.append(sum('UPDATE "django_session"' in q["sql"] for q in queries.captured_queries))
+        assert writes == [1, 0, 0, 1, 1]
+        stored = Session.objects.get(pk=client.cookies[settings.SESSION_COOKIE_NAME].value)
+        assert stored.expire_date == timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
