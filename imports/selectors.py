@@ -5,6 +5,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import (
+    ForeignKey,
+    Lookup,
     CharField,
     F,
     Func,
@@ -13,6 +15,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db import connection
 from django.http import Http404
 
 from accounts.models import Company, User
@@ -29,6 +32,8 @@ FILTER_CHOICES_LIMIT = 1000
 # A search's matching companies and texts are passed to the jobs' query as ids up to this many each
 # (see _search).
 SEARCH_IDS_LIMIT = 100
+# The user's companies are passed to the count's query as ids up to this many (see _subtree_ids).
+SUBTREE_IDS_LIMIT = 5000
 
 
 def _visible(user: User) -> QuerySet[ImportJob]:
@@ -99,6 +104,7 @@ class FilterNames:
     company: Company | None = None
     creator: User | None = None
     search: SearchMatches | None = None
+    subtree: list[int] | QuerySet | None = None  # the user's companies: ids or a subquery (_subtree_ids)
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -111,6 +117,36 @@ def _ids_or_subquery(queryset: QuerySet):
     ids = queryset.values_list("pk", flat=True)
     matched = list(ids[: SEARCH_IDS_LIMIT + 1])
     return matched if len(matched) <= SEARCH_IDS_LIMIT else ids
+
+
+@ForeignKey.register_lookup
+class _AnyOf(Lookup):
+    """`column = ANY(%s)`, the list as one array parameter (PostgreSQL only): one parameter rather
+    than one per id."""
+
+    lookup_name = "any"
+
+    def get_prep_lookup(self):
+        return [int(value) for value in self.rhs]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+
+
+def _subtree_ids(visible: QuerySet[Company]) -> list[int] | QuerySet:
+    """The user's companies as the condition of a query that finds jobs through an index (the count,
+    a sparse page). On PostgreSQL, a list of ids up to SUBTREE_IDS_LIMIT: the jobs are then found by
+    index lookups of those ids, where the subquery is a join over every job (a reseller's count of
+    100,000 jobs: 8.3 -> 5.1 ms). SQLite, and a larger subtree, keep the subquery.
+
+    Not when walking the sort's index (imports.pages): there PostgreSQL's planner prices a long list
+    as a linear search per job and chose a parallel plan six times slower than the join."""
+    subquery = visible.values("pk")
+    if connection.vendor != "postgresql":
+        return subquery
+    ids = list(visible.values_list("pk", flat=True)[: SUBTREE_IDS_LIMIT + 1])
+    return ids if len(ids) <= SUBTREE_IDS_LIMIT else subquery
 
 
 def _search_matches(visible: QuerySet[Company], text: str) -> SearchMatches:
@@ -202,7 +238,13 @@ def imports_filtered(
         queryset = queryset.filter(**{f"{company}__in": below})
     elif not (user.is_authenticated and user.is_active and user.is_staff):
         # (A company the user cannot see is ignored, like any unknown value: no hint that it exists.)
-        queryset = queryset.filter(**{f"{company}__in": visible.values("pk")})
+        if walk:
+            queryset = queryset.filter(**{f"{company}__in": visible.values("pk")})
+        else:
+            if names.subtree is None:
+                names.subtree = _subtree_ids(visible)
+            lookup = "any" if isinstance(names.subtree, list) else "in"
+            queryset = queryset.filter(**{f"{company}__{lookup}": names.subtree})
     if listing.statuses:
         queryset = queryset.filter(**{f"{status}__in": listing.statuses})
     if listing.source:

@@ -301,3 +301,16 @@ def test_the_no_index_hint_is_sqlite_only(db):
     assert sql == '+("imports_importjob"."status")'
     sql, _params = status.as_sql(compiler, SimpleNamespace(vendor="postgresql", ops=connection.ops))
     assert sql == '"imports_importjob"."status"'
+
+
+@pytest.mark.parametrize("limit", [5000, 1])
+def test_the_subtree_as_ids_or_as_a_subquery_lists_the_same_jobs(abbie, demo, monkeypatch, limit):
+    """On PostgreSQL the count and sparse pages get the user's companies as a list of ids (as a
+    subquery past the limit, and always on SQLite): the same jobs, never another reseller's."""
+    monkeypatch.setattr("imports.selectors.SUBTREE_IDS_LIMIT", limit)
+    mine = [make_jobs(demo, 1, company=company)[0] for company in (demo.eritech, demo.norte, demo.pacifico)]
+    andes = make_jobs(demo, 1, company=demo.andes)[0]
+    for params in ({}, {"status": "pending"}, {"sort": "status"}):
+        html = abbie.get(URL, {**params, "per_page": 25}).content.decode()
+        assert sorted(shown_ids(html)) == sorted(job.pk for job in mine) and andes.pk not in shown_ids(html)
+        assert "1-3 of 3" in html
