@@ -301,13 +301,20 @@ def test_the_no_index_hint_is_sqlite_only(db):
     assert sql == '+("imports_importjob"."status")'
     sql, _params = status.as_sql(compiler, SimpleNamespace(vendor="postgresql", ops=connection.ops))
     assert sql == '"imports_importjob"."status"'
+    # Numbers on PostgreSQL: `+ 0`, the same value that no index serves.
+    company = query.annotations["_company"]
+    sql, _params = company.as_sql(compiler, SimpleNamespace(vendor="postgresql", ops=connection.ops))
+    assert sql == '("imports_importjob"."company_id" + 0)'
 
 
+@pytest.mark.parametrize("walk", [True, False])
 @pytest.mark.parametrize("limit", [5000, 1])
-def test_the_subtree_as_ids_or_as_a_subquery_lists_the_same_jobs(abbie, demo, monkeypatch, limit):
-    """On PostgreSQL the count and sparse pages get the user's companies as a list of ids (as a
-    subquery past the limit, and always on SQLite): the same jobs, never another reseller's."""
+def test_the_subtree_as_ids_or_as_a_subquery_lists_the_same_jobs(abbie, demo, monkeypatch, limit, walk):
+    """On PostgreSQL the page's queries get the user's companies as an array of ids (as a subquery
+    past the limit, and always on SQLite), whether the page walks the sort's index or not: the
+    same jobs, never another reseller's."""
     monkeypatch.setattr("imports.selectors.SUBTREE_IDS_LIMIT", limit)
+    monkeypatch.setattr("imports.pages._walk_is_cheaper", lambda count, rows: walk)
     mine = [make_jobs(demo, 1, company=company)[0] for company in (demo.eritech, demo.norte, demo.pacifico)]
     andes = make_jobs(demo, 1, company=demo.andes)[0]
     for params in ({}, {"status": "pending"}, {"sort": "status"}):
