@@ -278,6 +278,9 @@ IMPORT_WORKER_STOP_SECONDS = env.float("IMPORT_WORKER_STOP_SECONDS", default=8.0
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 IMPORT_EMAIL_CLAIM_CHUNK = env.int("IMPORT_EMAIL_CLAIM_CHUNK", default=10)
 IMPORT_EMAIL_LEASE_SECONDS = env.int("IMPORT_EMAIL_LEASE_SECONDS", default=EMAIL_TIMEOUT * IMPORT_EMAIL_CLAIM_CHUNK + 20)
+# While due jobs wait for a worker, finished jobs' emails wait in the outbox (provisioning first,
+# imports.email_priority), but never longer than this: then they are sent whatever waits.
+IMPORT_EMAIL_DEFER_SECONDS = env.int("IMPORT_EMAIL_DEFER_SECONDS", default=60)
 
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="icp"),

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from . import outbox
+from . import email_priority, outbox
 from .emails import email_build, recipients_for
 from .models import ImportJob, ImportRow, Notification
 
@@ -99,6 +99,7 @@ def outbox_send(
     limit: int | None = None,
     job_ids: list[int] | None = None,
     loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None,
+    yield_to_jobs: bool = False,
 ) -> int:
     """Send the outbox's due notifications (of `job_ids` if given, at most `limit`); returns how
     many emails the mail server accepted.
@@ -106,12 +107,15 @@ def outbox_send(
     Claimed a chunk at a time, each under a lease short enough to be sent well within it.
     `loaded` (job id → the job and its rows, as the run that just finished them left them in
     memory) spares reading them again; jobs missing from it are read from the database.
+    `yield_to_jobs`: stop before a chunk when due jobs wait for a worker (imports.email_priority).
     """
     loaded = dict(loaded or {})
     rendered: dict = {}
     sent = 0
     remaining = limit
     while remaining is None or remaining > 0:
+        if yield_to_jobs and email_priority.emails_wait(now=timezone.now()):
+            break
         chunk = outbox.claim_chunk() if remaining is None else min(outbox.claim_chunk(), remaining)
         claimed = outbox.notifications_claim(now=now, limit=chunk, job_ids=job_ids)
         if not claimed:
@@ -138,6 +142,18 @@ def import_notifications_send(
     return outbox_send(now=now or timezone.now(), job_ids=list(set(job_ids)), loaded=loaded)
 
 
+def batch_emails_send(
+    *, job_ids: list[int], loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None, now: dt.datetime
+) -> int:
+    """The fast path of a run that just committed: its jobs' emails, unless due jobs wait for a
+    worker (then they stay in the outbox, see imports.email_priority); then, while nothing
+    waits, the emails other runs left there. Returns how many emails were sent."""
+    if email_priority.emails_wait(now=timezone.now()):
+        return 0
+    sent = import_notifications_send(job_ids=job_ids, loaded=loaded, now=now)
+    return sent + outbox_send(now=timezone.now(), yield_to_jobs=True)
+
+
 def import_scheduled_notify(*, job: ImportJob, now: dt.datetime | None = None) -> bool:
     """Queue "Your provisioning is scheduled" for a job just created (in the caller's transaction,
     so a rolled-back scheduling sends nothing) unless its creator turned it off; sent after commit.
@@ -160,4 +176,4 @@ def import_notify(*, job_id: int) -> bool:
 def imports_notify_unsent(*, now: dt.datetime) -> int:
     """What a dispatch pass sends first: everything the outbox has due (new messages whose
     worker died before sending them, retries whose backoff ended, leases that ran out)."""
-    return outbox_send(now=now, limit=UNSENT_PASS_LIMIT)
+    return outbox_send(now=now, limit=UNSENT_PASS_LIMIT, yield_to_jobs=True)

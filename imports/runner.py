@@ -42,7 +42,7 @@ from orders.validation import order_problems
 from . import states
 from .bulk.rows import PARENT_NOT_VISIBLE, company_row_run, user_row_run
 from .models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
-from .notifications import import_notifications_send
+from .notifications import batch_emails_send
 from .webhooks import webhook_deliveries_record
 
 logger = logging.getLogger(__name__)
@@ -222,12 +222,13 @@ def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
 
 
 def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | None = None) -> None:
-    """After commit, send the emails the run just wrote to the outbox (the fast path). If this
-    never runs (worker killed) or fails, the next dispatch pass sends them from the outbox; so a
-    failure here is logged (robust) rather than raised into the run, which has committed."""
+    """After commit, send the emails the run just wrote to the outbox (the fast path, unless due
+    jobs wait: imports.email_priority). If this never runs (worker killed) or fails, the next
+    dispatch pass sends them from the outbox; so a failure here is logged (robust) rather than
+    raised into the run, which has committed."""
 
     def send_import_emails():
-        import_notifications_send(job_ids=job_ids, loaded=loaded, now=now)
+        batch_emails_send(job_ids=job_ids, loaded=loaded, now=now)
 
     transaction.on_commit(send_import_emails, robust=True)
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
+from django.db.models import F
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from freezegun import freeze_time
@@ -37,11 +38,15 @@ def empty_queue():
 
 
 def queued_tasks() -> list[dict]:
-    """Every queued task, in queue order: read from the ORM broker's table, taken off Redis."""
+    """Every queued task, in queue order, taken as a cluster takes them: locked in the ORM
+    broker's table (read from it: the broker hands out only tasks enqueued before now, and clocks
+    are frozen here), taken off Redis."""
     from django_q.brokers import get_broker
 
-    if not settings.REDIS_URL:  # (the ORM broker hands out only tasks enqueued before now: frozen clocks)
-        return [SignedPackage.loads(task.payload) for task in OrmQ.objects.order_by("id")]
+    if not settings.REDIS_URL:
+        queued = list(OrmQ.objects.order_by("id"))
+        OrmQ.objects.filter(pk__in=[task.pk for task in queued]).update(lock=F("lock") + dt.timedelta(days=1))
+        return [SignedPackage.loads(task.payload) for task in queued]
     broker, tasks = get_broker(), []
     while taken := broker.dequeue():
         tasks.extend(SignedPackage.loads(payload) for _, payload in taken)
@@ -163,7 +168,8 @@ def test_the_outbox_task_sends_what_the_outbox_has_due(demo, mailoutbox, monkeyp
     job = schedule(demo, due_at=T0)
     with freeze_time(T0):
         dispatch_tick(now=T0)
-        monkeypatch.setattr("imports.runner.import_notifications_send", lambda **kwargs: 0)  # the worker died
+        assert len(queued_tasks()) == 1  # taken by a worker,
+        monkeypatch.setattr("imports.runner.batch_emails_send", lambda **kwargs: 0)  # which died
         tasks.run_batch_task([job.pk], T0)
         monkeypatch.undo()
     assert Notification.objects.get().status == Notification.Status.PENDING

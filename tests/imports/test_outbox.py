@@ -262,7 +262,7 @@ def test_a_failing_fast_path_does_not_fail_the_committed_run(demo, monkeypatch, 
     def broken(**kwargs):
         raise Boom("database locked")
 
-    monkeypatch.setattr("imports.runner.import_notifications_send", broken)
+    monkeypatch.setattr("imports.runner.batch_emails_send", broken)
     with django_capture_on_commit_callbacks(execute=True):
         summary = dispatch_due_imports(now=DUE)
     assert summary.completed == 1
