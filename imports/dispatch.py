@@ -23,8 +23,9 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from . import email_priority
 from .leases import imports_claim_due, imports_recover_expired
-from .models import ImportJob, Notification
+from .models import ImportJob
 from .notifications import imports_notify_unsent
 from .reminders import reminders_queue_due
 from .runner import run_jobs
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 Status = ImportJob.Status
 
 RUN_BATCH_TASK = "imports.tasks.run_batch_task"
-OUTBOX_TASK = "imports.tasks.outbox_send_task"
+OUTBOX_TASK = email_priority.OUTBOX_TASK
 
 
 @dataclass
@@ -161,11 +162,8 @@ def outbox_sender_enqueue(*, now: dt.datetime | None = None) -> bool:
     """Emails the fast path did not send (its worker died, the mail server refused) and webhook
     deliveries due: enqueue a sender task for them, so the caller never waits on a mail server or a
     receiver. Claiming keeps two senders from sending the same message. True when one was enqueued."""
-    from django_q.tasks import async_task
-
     now = now or timezone.now()
-    due = Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-    if due.exists() or deliveries_due(now=now):
-        async_task(OUTBOX_TASK, task_name="imports outbox")
+    if email_priority.emails_due(now=now) or deliveries_due(now=now):
+        email_priority.outbox_senders_enqueue()
         return True
     return False

@@ -15,10 +15,14 @@ Status = ImportJob.Status
 
 
 def imports_claim_due(*, now: dt.datetime, limit: int) -> list[int]:
-    """Pending jobs due at `now` (oldest first, at most `limit`) → In progress with a lease."""
+    """Pending jobs due at `now` (oldest first, at most `limit`) → In progress with a lease.
+
+    Jobs due at the same time are taken company by company: a batch locks the companies of its
+    jobs while it runs (imports.runner), so batches running side by side then hold different
+    companies instead of all waiting on a company whose jobs are spread over every batch."""
     lease = {"claimed_at": now, "lease_expires_at": now + dt.timedelta(seconds=settings.IMPORT_LEASE_SECONDS)}
     with transaction.atomic():
-        due = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).order_by("due_at", "id")
+        due = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).order_by("due_at", "company_id", "id")
         return claim_ids(
             due,
             limit=limit,

@@ -82,7 +82,9 @@ class ImportJob(models.Model):
         verbose_name_plural = _("import jobs")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "due_at"], name="import_job_status_due"),
+            # Claims take due jobs in this order (imports.leases): a company's jobs due together
+            # land in the same batches, so concurrent batches rarely wait on the same company lock.
+            models.Index(fields=["status", "due_at", "company", "id"], name="import_job_claim_order"),
             models.Index(fields=["status", "lease_expires_at"], name="import_job_status_lease"),
             # My imports (imports.pages.imports_page) walks the sort column's index to read a page;
             # with the company in it, the reseller's subtree is checked without reading the table.

@@ -12,6 +12,7 @@ at worst it goes out twice, with the same Message-ID, never zero times.
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Prefetch
@@ -145,13 +146,15 @@ def import_notifications_send(
 def batch_emails_send(
     *, job_ids: list[int], loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None, now: dt.datetime
 ) -> int:
-    """The fast path of a run that just committed: its jobs' emails, unless due jobs wait for a
-    worker (then they stay in the outbox, see imports.email_priority); then, while nothing
-    waits, the emails other runs left there. Returns how many emails were sent."""
+    """The fast path of a run that just committed: its jobs' emails, unless due jobs are still
+    unfinished (then they stay in the outbox, see imports.email_priority). A run that sends and
+    finds emails other runs left hands them to sender tasks. Returns how many emails it sent."""
     if email_priority.emails_wait(now=timezone.now()):
         return 0
     sent = import_notifications_send(job_ids=job_ids, loaded=loaded, now=now)
-    return sent + outbox_send(now=timezone.now(), yield_to_jobs=True)
+    if email_priority.emails_due(now=timezone.now()):
+        email_priority.outbox_senders_enqueue(settings.IMPORT_EMAIL_SENDERS)
+    return sent
 
 
 def import_scheduled_notify(*, job: ImportJob, now: dt.datetime | None = None) -> bool:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from orders.services import orders_drafts_expire
 
 from .dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
-from .notifications import imports_notify_unsent
+from .notifications import outbox_send
 from .runner import run_jobs
 from .webhooks import webhooks_send_due
 
@@ -22,9 +22,11 @@ def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int
 
 
 def outbox_send_task() -> int:
-    """Send what the outbox has due: emails whose worker died before sending them, retries
-    whose backoff ended; then the webhook deliveries due. Returns how many the mail server accepted."""
-    sent = imports_notify_unsent(now=timezone.now())
+    """Send what the outbox has due: emails a burst left there (imports.email_priority), emails
+    whose worker died before sending them, retries whose backoff ended; then the webhook
+    deliveries due. Stops early when due jobs wait (they go first). Returns how many emails the
+    mail server accepted."""
+    sent = outbox_send(now=timezone.now(), yield_to_jobs=True)
     webhooks_send_due(now=timezone.now())
     return sent
 

@@ -1,22 +1,21 @@
-"""Provisioning first: a run's emails wait in the outbox while due jobs wait for a worker, are
-sent once nothing waits (by whichever worker finds so, its own and the others'), and never wait
-longer than IMPORT_EMAIL_DEFER_SECONDS."""
+"""Provisioning first: a run's emails wait in the outbox while due jobs are unfinished, are sent
+once nothing is (the last run its own at once, sender tasks the others'), and never wait longer
+than IMPORT_EMAIL_DEFER_SECONDS."""
 
 import datetime as dt
 
-import pytest
 from django.conf import settings
-from django_q.models import OrmQ
 from freezegun import freeze_time
 
-from imports import email_priority
-from imports.dispatch import dispatch_tick
+from imports import email_priority, tasks
+from imports.dispatch import OUTBOX_TASK
 from imports.leases import imports_claim_due
 from imports.models import Notification
 from imports.notifications import imports_notify_unsent
 from imports.runner import run_jobs
 
 from .helpers import UTC, schedule
+from .test_fanout import queued_tasks
 
 DUE = dt.datetime(2024, 7, 22, 15, 30, tzinfo=UTC)
 Pending, Sent = Notification.Status.PENDING, Notification.Status.SENT
@@ -33,21 +32,36 @@ def _statuses(jobs) -> list[str]:
 
 
 @freeze_time(DUE)
-def test_a_runs_emails_wait_while_a_due_job_waits_then_the_next_run_sends_them_all(
-    demo, mailoutbox, django_capture_on_commit_callbacks
+def test_a_runs_emails_wait_while_a_due_job_is_unfinished_then_sender_tasks_send_them(
+    demo, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
+    settings.IMPORT_EMAIL_SENDERS = 2
     first, second = schedule(demo, due_at=DUE), schedule(demo, due_at=DUE)
     claimed = imports_claim_due(now=DUE, limit=1)
     assert claimed == [first.pk]
     _run(claimed, now=DUE, capture=django_capture_on_commit_callbacks)
-    # `second` is due and no worker has it: the first run's email waits in the outbox.
+    # `second` is due and unfinished: the first run's email waits in the outbox.
     assert _statuses([first]) == [Pending] and mailoutbox == []
 
     claimed = imports_claim_due(now=DUE, limit=1)
     _run(claimed, now=DUE, capture=django_capture_on_commit_callbacks)
-    # Nothing waits any more: this run sends its own email and the one the first run left.
+    # Nothing is unfinished any more: this run sends its own email at once and hands the one
+    # the first run left to sender tasks.
+    assert _statuses([first, second]) == [Pending, Sent]
+    assert [task["func"] for task in queued_tasks()] == [OUTBOX_TASK, OUTBOX_TASK]
+    assert tasks.outbox_send_task() == 1
+    assert tasks.outbox_send_task() == 0  # the second sender finds nothing left
     assert _statuses([first, second]) == [Sent, Sent]
-    assert sorted(message.to[0] for message in mailoutbox) == [first.created_by.email, second.created_by.email]
+    assert sorted(message.to[0] for message in mailoutbox) == sorted([first.created_by.email, second.created_by.email])
+
+
+@freeze_time(DUE)
+def test_a_sender_stops_while_due_jobs_are_unfinished(demo, mailoutbox, django_capture_on_commit_callbacks):
+    first = schedule(demo, due_at=DUE)
+    schedule(demo, due_at=DUE)
+    _run(imports_claim_due(now=DUE, limit=1), now=DUE, capture=django_capture_on_commit_callbacks)
+    assert tasks.outbox_send_task() == 0
+    assert _statuses([first]) == [Pending]
 
 
 def test_a_run_with_nothing_waiting_sends_at_once(demo, mailoutbox, django_capture_on_commit_callbacks):
@@ -69,29 +83,16 @@ def test_an_email_never_waits_longer_than_the_defer_limit(demo, mailoutbox, djan
     with freeze_time(waited - dt.timedelta(seconds=1)):
         assert imports_notify_unsent(now=waited - dt.timedelta(seconds=1)) == 0  # a due job still waits
     with freeze_time(waited):
-        assert email_priority.due_jobs_waiting(now=waited)
+        assert email_priority.due_jobs_unfinished(now=waited)
         assert imports_notify_unsent(now=waited) == 1  # waited long enough: sent whatever waits
     assert _statuses([first]) == [Sent]
 
 
-@pytest.mark.skipif(bool(settings.REDIS_URL), reason="about the ORM broker's queue")
-def test_a_batch_in_the_queue_is_a_due_job_waiting_until_a_cluster_takes_it(demo):
-    with freeze_time(DUE):
-        schedule(demo, due_at=DUE)
-        assert email_priority.due_jobs_waiting(now=DUE)  # Pending and due
-        dispatch_tick(now=DUE)  # claimed, its batch task queued
-        assert email_priority.tasks_queued() == 1
-        assert email_priority.due_jobs_waiting(now=DUE)
-        OrmQ.objects.update(lock=DUE + dt.timedelta(seconds=settings.Q_RETRY))  # taken by a cluster
-        assert email_priority.tasks_queued() == 0
-        assert not email_priority.due_jobs_waiting(now=DUE)
-
-
-def test_a_broker_that_cannot_answer_never_holds_emails_back(demo, monkeypatch):
-    class Down:
-        def queue_size(self):
-            raise ConnectionError("redis down")
-
-    monkeypatch.setattr(email_priority, "_broker", lambda: Down())
-    assert email_priority.tasks_queued() == 0
-    assert not email_priority.emails_wait(now=DUE)
+def test_claimed_jobs_are_unfinished_until_their_lease_ends(demo):
+    job = schedule(demo, due_at=DUE)
+    assert email_priority.due_jobs_unfinished(now=DUE)  # Pending and due
+    assert not email_priority.due_jobs_unfinished(now=DUE - dt.timedelta(seconds=1))  # not due yet
+    imports_claim_due(now=DUE, limit=1)
+    assert email_priority.due_jobs_unfinished(now=DUE)  # claimed: its batch is queued or running
+    job.refresh_from_db()
+    assert not email_priority.due_jobs_unfinished(now=job.lease_expires_at + dt.timedelta(seconds=1))  # its worker died
