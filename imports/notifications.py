@@ -85,9 +85,10 @@ def _deliver(
                 )
                 _close_quietly(mail)
                 continue
-            # Accepted by the mail server: only now is it sent. Dying before this line means this
-            # one message goes out again when its lease ends, with the same Message-ID.
-            outbox.notification_mark_sent(notification.pk, now=now)
+            # Accepted by the mail server: only now is it sent (and sent_at says when: a sender
+            # working off a backlog is far past the `now` it claimed at). Dying before this line
+            # means this one message goes out again when its lease ends, with the same Message-ID.
+            outbox.notification_mark_sent(notification.pk, now=timezone.now())
             sent += 1
     finally:
         _close_quietly(mail)
