@@ -52,6 +52,16 @@ def test_two_passes_over_the_same_due_jobs_provision_once(demo):
 
 
 @freeze_time(T0)
+def test_claims_take_the_oldest_due_first_and_jobs_due_together_company_by_company(demo):
+    # Scheduled alternately for two companies, due at the same time (and one of them earlier).
+    a1, b1, a2, b2 = (schedule(demo, due_at=T0, company=company) for company in (demo.eritech, demo.norte) * 2)
+    earliest = schedule(demo, due_at=T0 - dt.timedelta(minutes=1), company=demo.norte)
+    first, second = sorted([(demo.eritech.pk, [a1.pk, a2.pk]), (demo.norte.pk, [b1.pk, b2.pk])])
+    # A batch holds one company's jobs, so two batches side by side lock different companies.
+    assert imports_claim_due(now=T0, limit=3) == [earliest.pk, *first[1]]
+    assert imports_claim_due(now=T0, limit=3) == second[1]
+
+
 def test_a_claimed_job_is_not_claimed_again(demo):
     job = schedule(demo, due_at=T0)
     assert imports_claim_due(now=T0, limit=10) == [job.pk]
