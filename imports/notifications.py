@@ -3,9 +3,10 @@ optional "Your provisioning is scheduled" notice.
 
 The run that finishes a job writes its Notification row in the same transaction (imports.runner),
 so a finished job always has its email queued and a rolled-back one never has. After commit the
-run hands the ids to import_notifications_send (the fast path); every dispatch pass also sends
-whatever the outbox has due (imports_notify_unsent), so a worker killed before or while sending
-loses nothing. A message is marked sent only after the mail server accepted it (imports.outbox):
+run hands the ids to batch_emails_send (the fast path: at once, or after the due jobs during a
+burst, see imports.email_priority); sender tasks also send whatever the outbox has due
+(imports_notify_unsent, outbox_send_task), so a worker killed before or while sending loses
+nothing. A message is marked sent only after the mail server accepted it (imports.outbox):
 at worst it goes out twice, with the same Message-ID, never zero times.
 """
 
