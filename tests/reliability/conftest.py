@@ -75,6 +75,11 @@ class Engine:
             counts.update(MESSAGE_ID.findall(path.read_text(errors="replace")))
         return counts
 
+    def batches(self, name: str) -> int:
+        """Batch tasks the cluster `name` ran (django-q2 logs each task it processed)."""
+        log = (self.tmp_path / f"{name}.log").read_text(errors="replace")
+        return log.count("Processed 'imports.tasks.run_batch_task'")
+
     def stop_all(self) -> None:
         for cluster in self.started:
             cluster.kill_everything()
