@@ -140,7 +140,9 @@ def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
 
 def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | None = None) -> DispatchSummary:
     """One synchronous pass in this process: recover expired leases, send what the outbox has
-    due, then claim and run due jobs batch after batch until none is due.
+    due (unless due jobs wait: they go first, see imports.email_priority), then claim and run
+    due jobs batch after batch until none is due. Emails the batches leave in the outbox while
+    others are due go to sender tasks (a running cluster), or to the next pass.
 
     `now` fixes the clock for the whole pass (tests, operators); without it the real time is
     read before every batch.
