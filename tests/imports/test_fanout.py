@@ -78,6 +78,8 @@ def test_a_tick_claims_due_jobs_in_batches_and_enqueues_one_task_per_batch(demo)
         ([due[0].pk, due[1].pk], T0), ([due[2].pk, due[3].pk], T0), ([due[4].pk], T0)
     ]
     assert statuses(due) == [Status.IN_PROGRESS] * 5
+    # The jobs record the outcome: a batch that succeeds leaves no task result to store and prune.
+    assert [task["save"] for task in queued] == [False] * 3
     assert statuses([later]) == [Status.PENDING]
     assert not provisioned().exists()  # nothing runs in the dispatcher itself
 
