@@ -14,7 +14,7 @@ from imports.reminders import reminders_queue_due
 from imports.services import provisioning_schedule
 from orders.models import Order
 
-from .helpers import BASIC, UTC, accept_terms, make_order, schedule
+from .helpers import BASIC, UTC, make_order, schedule
 
 NOW = dt.datetime(2024, 7, 20, 12, 0, tzinfo=UTC)
 
