@@ -281,6 +281,9 @@ IMPORT_EMAIL_LEASE_SECONDS = env.int("IMPORT_EMAIL_LEASE_SECONDS", default=EMAIL
 # While due jobs wait for a worker, finished jobs' emails wait in the outbox (provisioning first,
 # imports.email_priority), but never longer than this: then they are sent whatever waits.
 IMPORT_EMAIL_DEFER_SECONDS = env.int("IMPORT_EMAIL_DEFER_SECONDS", default=60)
+# ... and only during a burst: while at least this many due jobs are unfinished (a batch). With
+# fewer, as when jobs fall due one at a time, every run sends its emails at once.
+IMPORT_EMAIL_BURST_JOBS = env.int("IMPORT_EMAIL_BURST_JOBS", default=IMPORT_DISPATCH_BATCH_SIZE)
 # Sender tasks enqueued when a burst is over and its emails are due: about the number of workers
 # of all clusters, so each one helps (more only end at once, finding nothing left to claim).
 IMPORT_EMAIL_SENDERS = env.int("IMPORT_EMAIL_SENDERS", default=4)

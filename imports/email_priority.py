@@ -5,7 +5,9 @@ message, handing it to the mail server, marking it sent: about twice a job's run
 burst, sending each batch's emails right after it would make every due job wait for the emails
 of the jobs before it. So while due jobs are unfinished (Pending and due, or claimed by a batch
 that is queued or running), finished jobs leave their emails in the outbox (written in the run's
-transaction: nothing is lost by waiting). The run that finds nothing unfinished sends its own
+transaction: nothing is lost by waiting). Only a burst is worth it: with fewer unfinished due jobs
+than IMPORT_EMAIL_BURST_JOBS (a batch), as when jobs fall due one at a time, a run sends its
+emails at once instead of leaving them for the next job that happens to be claimed. The run that finds nothing unfinished sends its own
 emails at once, as always when jobs fall due one at a time, and hands what the others left to
 IMPORT_EMAIL_SENDERS sender tasks, so every worker helps empty the outbox. A sender stops
 between chunks when due jobs appear again.
@@ -25,13 +27,16 @@ OUTBOX_TASK = "imports.tasks.outbox_send_task"
 Status = ImportJob.Status
 
 
-def due_jobs_unfinished(*, now: dt.datetime) -> bool:
-    """Due jobs not finished yet: Pending and due (not claimed), or claimed under a live lease
-    (their batch queued or running)."""
-    return (
-        ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).exists()
-        or ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__gte=now).exists()
-    )
+def due_jobs_unfinished(*, now: dt.datetime, at_least: int = 1) -> bool:
+    """At least `at_least` due jobs not finished yet: Pending and due (not claimed), or claimed
+    under a live lease (their batch queued or running). Counts stop at `at_least`, so asking
+    costs the same during a burst of any size."""
+    pending = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now)
+    found = pending.values("pk")[:at_least].count()
+    if found >= at_least:
+        return True
+    claimed = ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__gte=now)
+    return found + claimed.values("pk")[: at_least - found].count() >= at_least
 
 
 def emails_due(*, now: dt.datetime) -> bool:
@@ -44,8 +49,9 @@ def emails_overdue(*, now: dt.datetime) -> bool:
 
 
 def emails_wait(*, now: dt.datetime) -> bool:
-    """Whether workers should leave the outbox's emails for later and run due jobs first."""
-    return due_jobs_unfinished(now=now) and not emails_overdue(now=now)
+    """Whether workers should leave the outbox's emails for later and run due jobs first: during
+    a burst (IMPORT_EMAIL_BURST_JOBS due jobs unfinished), unless an email waited long enough."""
+    return due_jobs_unfinished(now=now, at_least=settings.IMPORT_EMAIL_BURST_JOBS) and not emails_overdue(now=now)
 
 
 def outbox_senders_enqueue(count: int = 1) -> None:

@@ -1,6 +1,10 @@
-"""Provisioning first: a run's emails wait in the outbox while due jobs are unfinished, are sent
-once nothing is (the last run its own at once, sender tasks the others'), and never wait longer
-than IMPORT_EMAIL_DEFER_SECONDS."""
+"""Provisioning first: during a burst (IMPORT_EMAIL_BURST_JOBS due jobs unfinished) a run's emails
+wait in the outbox, are sent once it is over (the last run its own at once, sender tasks the
+others'), and never wait longer than IMPORT_EMAIL_DEFER_SECONDS. Outside a burst they go at once.
+
+Most tests here make one unfinished job a burst, so that two jobs show it."""
+
+import pytest
 
 import datetime as dt
 
@@ -19,6 +23,11 @@ from .test_fanout import queued_tasks
 
 DUE = dt.datetime(2024, 7, 22, 15, 30, tzinfo=UTC)
 Pending, Sent = Notification.Status.PENDING, Notification.Status.SENT
+
+
+@pytest.fixture(autouse=True)
+def burst_of_one(settings):
+    settings.IMPORT_EMAIL_BURST_JOBS = 1
 
 
 def _run(job_ids, *, now, capture):
@@ -96,3 +105,29 @@ def test_claimed_jobs_are_unfinished_until_their_lease_ends(demo):
     assert email_priority.due_jobs_unfinished(now=DUE)  # claimed: its batch is queued or running
     job.refresh_from_db()
     assert not email_priority.due_jobs_unfinished(now=job.lease_expires_at + dt.timedelta(seconds=1))  # its worker died
+
+
+@freeze_time(DUE)
+def test_outside_a_burst_a_run_sends_its_emails_at_once(demo, mailoutbox, django_capture_on_commit_callbacks, settings):
+    settings.IMPORT_EMAIL_BURST_JOBS = 3
+    jobs = [schedule(demo, due_at=DUE) for _ in range(3)]
+    _run(imports_claim_due(now=DUE, limit=1), now=DUE, capture=django_capture_on_commit_callbacks)
+    # Two due jobs unfinished, fewer than a burst: the email does not wait for them.
+    assert _statuses(jobs[:1]) == [Sent] and len(mailoutbox) == 1
+
+
+@freeze_time(DUE)
+def test_a_burst_counts_due_jobs_pending_and_claimed(demo, settings):
+    for _ in range(3):
+        schedule(demo, due_at=DUE)
+    imports_claim_due(now=DUE, limit=1)  # one claimed, two Pending
+    assert email_priority.due_jobs_unfinished(now=DUE, at_least=2)
+    assert email_priority.due_jobs_unfinished(now=DUE, at_least=3)
+    assert not email_priority.due_jobs_unfinished(now=DUE, at_least=4)
+    imports_claim_due(now=DUE, limit=2)  # all three claimed
+    assert email_priority.due_jobs_unfinished(now=DUE, at_least=3)
+    assert not email_priority.due_jobs_unfinished(now=DUE, at_least=4)
+    settings.IMPORT_EMAIL_BURST_JOBS = 3
+    assert email_priority.emails_wait(now=DUE)
+    settings.IMPORT_EMAIL_BURST_JOBS = 4
+    assert not email_priority.emails_wait(now=DUE)
