@@ -10,7 +10,7 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from freezegun import freeze_time
 
-from imports import dispatch, tasks, worker
+from imports import dispatch, email_priority, tasks, worker
 from imports.dispatch import OUTBOX_TASK, RUN_BATCH_TASK, dispatch_tick, jobs_in_flight
 from imports.leases import imports_claim_due, imports_recover_expired
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, Notification
@@ -248,3 +248,8 @@ def test_the_orm_broker_hands_tasks_out_in_the_order_they_were_enqueued(db):
     OrmQ.objects.filter(pk=ids[0]).update(key=broker.list_key)
     taken = [SignedPackage.loads(broker.dequeue()[0][1])["n"] for _ in range(5)]
     assert taken == [0, 1, 2, 3, 4]
+
+
+def test_sender_tasks_are_named_for_the_admin(demo):
+    email_priority.outbox_senders_enqueue(2)
+    assert [(task["func"], task["name"]) for task in queued_tasks()] == [(OUTBOX_TASK, "imports outbox")] * 2
