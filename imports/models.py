@@ -106,6 +106,12 @@ class ImportJob(models.Model):
                 condition=~models.Q(status="in_progress") | models.Q(lease_expires_at__isnull=False),
                 name="import_job_in_progress_has_lease",
             ),
+            # ...and only then: "claimed under a live lease" (imports.email_priority, health) is
+            # then the lease alone, whatever the status filter says.
+            models.CheckConstraint(
+                condition=models.Q(status="in_progress") | models.Q(lease_expires_at__isnull=True),
+                name="import_job_lease_only_in_progress",
+            ),
         ]
 
     def __str__(self):

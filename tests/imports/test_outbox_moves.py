@@ -1,10 +1,13 @@
 """The outbox's and the lease's single moves, each on its own: a move touches only the rows it
-names, only from the status it expects, and says whether it happened. (Found by mutation testing:
-the end-to-end tests passed with these guards removed.)"""
+names, only from the status it expects, and says whether it happened; the database keeps a lease
+only on a job In progress. (Found by mutation testing: the end-to-end tests passed with these
+guards removed.)"""
 
 import datetime as dt
 import logging
 
+import pytest
+from django.db import IntegrityError, transaction
 from freezegun import freeze_time
 
 from imports import email_priority, outbox
@@ -97,3 +100,13 @@ def test_recovery_clears_the_claim_and_logs_how_many(demo, caplog, settings):
         job.refresh_from_db()
         assert (job.status, job.claimed_at, job.lease_expires_at) == (ImportJob.Status.PENDING, None, None)
     assert "Recovered 2 import job(s) whose worker lease expired." in caplog.text
+
+
+def test_the_database_keeps_a_lease_only_on_a_job_in_progress(demo):
+    job = schedule(demo, due_at=DUE)
+    imports_claim_due(now=DUE, limit=1)
+    for status in (ImportJob.Status.PENDING, ImportJob.Status.COMPLETED):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            ImportJob.objects.filter(pk=job.pk).update(status=status)  # the lease left behind
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(lease_expires_at=None)  # In progress without one
