@@ -1,0 +1,59 @@
+"""claim_ids' path for a database whose writers are not serialized (no SKIP LOCKED, not SQLite's
+single writer): each selected row gets its own conditional UPDATE and only the winners are
+returned. Our databases take the one-UPDATE path; this pins the other for each caller."""
+
+import datetime as dt
+
+import pytest
+
+from imports import claiming, leases, outbox, states
+from imports.models import ImportJob, Notification
+
+from .helpers import UTC, schedule
+
+DUE = dt.datetime(2024, 7, 22, 15, 30, tzinfo=UTC)
+Status = ImportJob.Status
+
+
+@pytest.fixture
+def racing(monkeypatch):
+    """Writers not serialized; `race(module, after_pk, action)` runs `action` once, right after
+    the row `after_pk` was moved, as another connection would between two UPDATEs."""
+    monkeypatch.setattr(claiming, "writers_serialized", lambda: False)
+
+    def race(module, after_pk, action):
+        def claim_ids(queryset, *, limit, move, move_one):
+            def move_one_then_race(pk):
+                won = move_one(pk)
+                if pk == after_pk:
+                    action()
+                return won
+
+            return claiming.claim_ids(queryset, limit=limit, move=move, move_one=move_one_then_race)
+
+        monkeypatch.setattr(module, "claim_ids", claim_ids)
+
+    return race
+
+
+def test_a_claim_returns_only_the_jobs_it_won(demo, racing, settings):
+    settings.IMPORT_LEASE_SECONDS = 90
+    first, raced, last = (schedule(demo, due_at=DUE) for _ in range(3))
+    racing(leases, first.pk, lambda: states.transition(raced.pk, Status.PENDING, Status.CANCELLED))
+    assert leases.imports_claim_due(now=DUE, limit=10) == [first.pk, last.pk]
+    jobs = ImportJob.objects.in_bulk([first.pk, raced.pk, last.pk])
+    assert [jobs[pk].status for pk in (first.pk, raced.pk, last.pk)] == [
+        Status.IN_PROGRESS, Status.CANCELLED, Status.IN_PROGRESS
+    ]
+    assert jobs[last.pk].lease_expires_at == DUE + dt.timedelta(seconds=90)
+
+
+def test_an_outbox_claim_returns_only_the_messages_it_won(demo, racing):
+    first, raced, last = (Notification.for_job(schedule(demo, due_at=DUE).pk, now=DUE) for _ in range(3))
+    for notification in (first, raced, last):
+        notification.save()
+    racing(outbox, first.pk, lambda: outbox.notification_mark_sent(raced.pk, now=DUE))  # another sender
+    assert outbox.notifications_claim(now=DUE, limit=10) == [first.pk, last.pk]
+    leased = Notification.objects.in_bulk([first.pk, raced.pk, last.pk])
+    assert leased[first.pk].next_attempt_at == leased[last.pk].next_attempt_at == DUE + outbox.claim_lease()
+    assert (leased[raced.pk].status, leased[raced.pk].next_attempt_at) == (Notification.Status.SENT, DUE)
