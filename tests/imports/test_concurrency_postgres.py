@@ -54,7 +54,7 @@ def test_a_cancel_racing_a_claim_exactly_one_wins(demo):
         assert cancelled != (claimed == [job.pk])  # exactly one of them won
         assert job.status == (ImportJob.Status.CANCELLED if cancelled else ImportJob.Status.IN_PROGRESS)
         ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.IN_PROGRESS).update(
-            status=ImportJob.Status.FAILED  # out of the way of the next round
+            status=ImportJob.Status.FAILED, lease_expires_at=None  # out of the way of the next round
         )
 
 
