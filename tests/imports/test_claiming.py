@@ -49,11 +49,16 @@ def test_a_claim_returns_only_the_jobs_it_won(demo, racing, settings):
 
 
 def test_an_outbox_claim_returns_only_the_messages_it_won(demo, racing):
-    first, raced, last = (Notification.for_job(schedule(demo, due_at=DUE).pk, now=DUE) for _ in range(3))
-    for notification in (first, raced, last):
+    first, sent, taken, last = (Notification.for_job(schedule(demo, due_at=DUE).pk, now=DUE) for _ in range(4))
+    for notification in (first, sent, taken, last):
         notification.save()
-    racing(outbox, first.pk, lambda: outbox.notification_mark_sent(raced.pk, now=DUE))  # another sender
+
+    def other_senders():
+        outbox.notification_mark_sent(sent.pk, now=DUE)  # one sent it...
+        Notification.objects.filter(pk=taken.pk).update(next_attempt_at=DUE + outbox.claim_lease())  # ...one claimed it
+
+    racing(outbox, first.pk, other_senders)
     assert outbox.notifications_claim(now=DUE, limit=10) == [first.pk, last.pk]
-    leased = Notification.objects.in_bulk([first.pk, raced.pk, last.pk])
-    assert leased[first.pk].next_attempt_at == leased[last.pk].next_attempt_at == DUE + outbox.claim_lease()
-    assert (leased[raced.pk].status, leased[raced.pk].next_attempt_at) == (Notification.Status.SENT, DUE)
+    rows = Notification.objects.in_bulk([first.pk, sent.pk, taken.pk, last.pk])
+    assert rows[first.pk].next_attempt_at == rows[last.pk].next_attempt_at == DUE + outbox.claim_lease()
+    assert (rows[sent.pk].status, rows[sent.pk].next_attempt_at) == (Notification.Status.SENT, DUE)
