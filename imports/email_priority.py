@@ -3,14 +3,13 @@
 An email costs a worker more than the job it reports on (building and flattening the MIME
 message, handing it to the mail server, marking it sent: about twice a job's run here). During a
 burst, sending each batch's emails right after it would make every due job wait for the emails
-of the jobs before it. So while due jobs are unfinished (Pending and due, or claimed by a batch
-that is queued or running), finished jobs leave their emails in the outbox (written in the run's
-transaction: nothing is lost by waiting). Only a burst is worth it: with fewer unfinished due jobs
-than IMPORT_EMAIL_BURST_JOBS (a batch), as when jobs fall due one at a time, a run sends its
-emails at once instead of leaving them for the next job that happens to be claimed. The run that finds nothing unfinished sends its own
-emails at once, as always when jobs fall due one at a time, and hands what the others left to
-IMPORT_EMAIL_SENDERS sender tasks, so every worker helps empty the outbox. A sender stops
-between chunks when due jobs appear again.
+of the jobs before it. So during a burst (at least IMPORT_EMAIL_BURST_JOBS, a batch, of due jobs
+unfinished: Pending and due, or claimed by a batch that is queued or running), finished jobs
+leave their emails in the outbox (written in the run's transaction: nothing is lost by waiting).
+With fewer, as when jobs fall due one at a time, a run sends its emails at once rather than
+leave them for the next job that happens to be claimed. The run that finds the burst over sends
+its own emails at once and hands what the others left to IMPORT_EMAIL_SENDERS sender tasks, so
+every worker helps empty the outbox. A sender stops between chunks when a burst starts again.
 
 No email waits for long: once the oldest due one has waited IMPORT_EMAIL_DEFER_SECONDS, emails
 are sent whatever is unfinished (a steady overload must not starve them; a dead worker's claimed
