@@ -144,7 +144,7 @@ def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
 
 def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | None = None) -> DispatchSummary:
     """One synchronous pass in this process: recover expired leases, send what the outbox has
-    due (unless due jobs wait: they go first, see imports.email_priority), then claim and run
+    due (unless a burst of due jobs waits: jobs go first, see imports.email_priority), then claim and run
     due jobs batch after batch until none is due. Emails the batches leave in the outbox while
     others are due go to sender tasks (a running cluster), or to the next pass.
 

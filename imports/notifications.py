@@ -110,7 +110,7 @@ def outbox_send(
     Claimed a chunk at a time, each under a lease short enough to be sent well within it.
     `loaded` (job id → the job and its rows, as the run that just finished them left them in
     memory) spares reading them again; jobs missing from it are read from the database.
-    `yield_to_jobs`: stop before a chunk when due jobs wait for a worker (imports.email_priority).
+    `yield_to_jobs`: stop before a chunk while a burst of due jobs waits (imports.email_priority).
     """
     loaded = dict(loaded or {})
     rendered: dict = {}
@@ -148,8 +148,8 @@ def import_notifications_send(
 def batch_emails_send(
     *, job_ids: list[int], loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None, now: dt.datetime
 ) -> int:
-    """The fast path of a run that just committed: its jobs' emails, unless due jobs are still
-    unfinished (then they stay in the outbox, see imports.email_priority). A run that sends and
+    """The fast path of a run that just committed: its jobs' emails, unless a burst of due jobs
+    is unfinished (then they stay in the outbox, see imports.email_priority). A run that sends and
     finds emails other runs left hands them to sender tasks. Returns how many emails it sent."""
     if email_priority.emails_wait(now=timezone.now()):
         return 0

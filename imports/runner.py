@@ -222,8 +222,8 @@ def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
 
 
 def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | None = None) -> None:
-    """After commit, send the emails the run just wrote to the outbox (the fast path, unless due
-    jobs wait: imports.email_priority). If this never runs (worker killed) or fails, the next
+    """After commit, send the emails the run just wrote to the outbox (the fast path, unless a
+    burst of due jobs waits: imports.email_priority). If this never runs (worker killed) or fails, the next
     dispatch pass sends them from the outbox; so a failure here is logged (robust) rather than
     raised into the run, which has committed."""
 

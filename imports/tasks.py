@@ -24,7 +24,7 @@ def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int
 def outbox_send_task() -> int:
     """Send what the outbox has due: emails a burst left there (imports.email_priority), emails
     whose worker died before sending them, retries whose backoff ended; then the webhook
-    deliveries due. Stops early when due jobs wait (they go first). Returns how many emails the
+    deliveries due. Stops early when a burst of due jobs waits (jobs go first). Returns how many emails the
     mail server accepted."""
     sent = outbox_send(now=timezone.now(), yield_to_jobs=True)
     webhooks_send_due(now=timezone.now())
