@@ -36,7 +36,7 @@ seed: migrate
 # The web server ($(1)) beside the import worker (`manage.py imports_worker`: one qcluster plus
 # the dispatcher). Ctrl-C, or SIGTERM to make (which make passes on to this shell), stops both:
 # each gets SIGTERM, and whatever still runs after STOP_SECONDS is killed. The worker stops its
-# cluster itself (its own process group, see imports/worker.py), and if it is killed the kernel
+# cluster itself (its own process group, see imports/engine/worker.py), and if it is killed the kernel
 # stops the cluster too, so no process is left behind. (A non-interactive shell's background
 # jobs ignore SIGINT; the trap below is what turns Ctrl-C into the stop.)
 define RUN_WITH_WORKER
@@ -64,7 +64,7 @@ serve: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Starting the import worker and gunicorn ($(WEB_WORKERS) workers) on http://127.0.0.1:$(PORT)"
-	$(call RUN_WITH_WORKER,$(VENV)/bin/gunicorn icp.wsgi --bind 127.0.0.1:$(PORT) --workers $(WEB_WORKERS) --graceful-timeout 5 --access-logfile -)
+	$(call RUN_WITH_WORKER,$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers $(WEB_WORKERS) --graceful-timeout 5 --access-logfile -)
 
 # One more worker (run it on as many machines as you like, all sharing DATABASE_URL/REDIS_URL).
 worker: migrate
@@ -103,7 +103,7 @@ messages: install
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
 
-# Mutation testing of orders/validation.py and imports/states.py (about 3 minutes; see [tool.mutmut]).
+# Mutation testing of orders/validation.py and imports/jobs/states.py (about 3 minutes; see [tool.mutmut]).
 mutants: install
 	$(PY) -m pip install -q 'mutmut>=3,<4'
 	rm -rf mutants && DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/mutmut run --max-children 2; $(VENV)/bin/mutmut results

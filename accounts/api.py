@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from icp.api.pagination import AccountIdCursor
+from core.api.pagination import AccountIdCursor
 
 from .models import Company
 from .selectors import companies_visible_to, company_for_user

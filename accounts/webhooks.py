@@ -1,7 +1,7 @@
 """A reseller's webhook endpoint (company page, SECURITY tab): who may edit it, the URL rule, the secret.
 
 Only the endpoint lives here; the events, their signing and the delivery log are imports'
-(imports.webhooks), because dependencies point one way (imports → orders → catalog → accounts).
+(imports.webhooks.delivery), because dependencies point one way (imports → orders → catalog → accounts).
 """
 
 import secrets

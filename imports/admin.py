@@ -3,10 +3,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import ImportJob, ImportRow, Notification, WebhookDelivery
-from .outbox import notifications_retry_now
-from .services import import_cancel
-from .webhooks import deliveries_retry_now
+from imports.models import ImportJob, ImportRow, Notification, WebhookDelivery
+from imports.notify.outbox import notifications_retry_now
+from imports.jobs.services import import_cancel
+from imports.webhooks.delivery import deliveries_retry_now
 
 NOTIFICATION_FIELDS = (
     "kind", "status", "attempts", "next_attempt_at", "last_error", "sent_at", "created_at", "message_id",
@@ -66,7 +66,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "name", "account_type", "source", "status", "due_at", "created_by", "company", "notify_emails", "created_at",
         "claimed_at", "lease_expires_at", "finished_at", "imported_count", "error_count",
     )
-    # Status and the worker's bookkeeping move only through imports.states, never by hand. The due
+    # Status and the worker's bookkeeping move only through imports.jobs.states, never by hand. The due
     # time is a service's to change (rescheduling moves the worker's schedule too). What the job is,
     # for whom and by whom were settled when it was created with its rows; only the label and the
     # extra recipients of the email may be corrected here.

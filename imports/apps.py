@@ -9,8 +9,8 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Imports")
 
     def ready(self):
-        from . import subscription_link
-        from .schedule import ensure_schedule_after_migrate
+        from imports.my_imports import subscription_link
+        from imports.engine.periodic import ensure_schedule_after_migrate
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
         subscription_link.register()

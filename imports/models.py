@@ -1,7 +1,7 @@
 """Import jobs (My imports) and their rows.
 
 A job is either one scheduled provisioning (one row, Source "Scheduled provisioning") or a
-bulk import (many rows, Source "Import"). Its status moves only through imports.states.
+bulk import (many rows, Source "Import"). Its status moves only through imports.jobs.states.
 """
 
 import datetime as dt
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
 
-from .search_texts import SEARCH_TEXT_MAX_LENGTH, SearchText  # noqa: F401 (a model of this app)
+from imports.search_texts import SEARCH_TEXT_MAX_LENGTH, SearchText  # noqa: F401 (a model of this app)
 
 # Subscription.provisioning_key of the subscription an import row creates: "import-row:<row id>".
 PROVISIONING_KEY_PREFIX = "import-row:"
@@ -38,16 +38,16 @@ class ImportJob(models.Model):
         SCHEDULED = "scheduled", _("Scheduled provisioning")
         IMPORT = "import", _("Import")
 
-    # The statuses a job never leaves. imports.states reads them from here and allows no move out of them.
+    # The statuses a job never leaves. imports.jobs.states reads them from here and allows no move out of them.
     FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
-    # Cancelling is possible only before a worker claims the job; imports.states builds its cancel moves from this.
+    # Cancelling is possible only before a worker claims the job; imports.jobs.states builds its cancel moves from this.
     CANCELLABLE_STATUSES = frozenset({Status.PENDING})
     # The final statuses reached by running: a cancelled job never ran, so it has no end of run to show.
     RAN_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
 
     name = models.CharField(_("Import name"), max_length=255, blank=True)
     # The import name and the product names and codes of its rows, set when the job is created
-    # (imports.services.search_entry_for): My imports searches them without joining rows, orders and
+    # (imports.jobs.services.search_entry_for): My imports searches them without joining rows, orders and
     # services. None: nothing to search but the company (a job made outside the services).
     search = models.ForeignKey(
         SearchText, verbose_name=_("search text"), null=True, blank=True, editable=False, on_delete=models.PROTECT,
@@ -82,11 +82,11 @@ class ImportJob(models.Model):
         verbose_name_plural = _("import jobs")
         ordering = ["-created_at", "-id"]
         indexes = [
-            # Claims take due jobs in this order (imports.leases): a company's jobs due together
+            # Claims take due jobs in this order (imports.engine.leases): a company's jobs due together
             # land in the same batches, so concurrent batches rarely wait on the same company lock.
             models.Index(fields=["status", "due_at", "company", "id"], name="import_job_claim_order"),
             models.Index(fields=["status", "lease_expires_at"], name="import_job_status_lease"),
-            # My imports (imports.pages.imports_page) walks the sort column's index to read a page;
+            # My imports (imports.my_imports.pages.imports_page) walks the sort column's index to read a page;
             # with the company in it, the reseller's subtree is checked without reading the table.
             # The id is the tie-break of every sort (SQLite keeps it in every index; PostgreSQL gets it
             # named). Status, Imported accounts and Errors are sorted by (column, id).
@@ -106,7 +106,7 @@ class ImportJob(models.Model):
                 condition=~models.Q(status="in_progress") | models.Q(lease_expires_at__isnull=False),
                 name="import_job_in_progress_has_lease",
             ),
-            # ...and only then: "claimed under a live lease" (imports.email_priority, health) is
+            # ...and only then: "claimed under a live lease" (imports.notify.priority, health) is
             # then the lease alone, whatever the status filter says.
             models.CheckConstraint(
                 condition=models.Q(status="in_progress") | models.Q(lease_expires_at__isnull=True),
@@ -129,7 +129,7 @@ class ImportJob(models.Model):
     @property
     def is_reschedulable(self) -> bool:
         """Whether My imports offers Reschedule: only before a worker claims the job, like cancelling
-        (imports.services.import_reschedule still decides, atomically)."""
+        (imports.jobs.services.import_reschedule still decides, atomically)."""
         return self.status == self.Status.PENDING
 
     @property
@@ -258,7 +258,7 @@ class Notification(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
-        # Given up after imports.outbox.MAX_ATTEMPTS failures; staff can still "Retry now".
+        # Given up after imports.notify.outbox.MAX_ATTEMPTS failures; staff can still "Retry now".
         FAILED = "failed", _("Failed")
 
     job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="notifications")
@@ -327,7 +327,7 @@ class WebhookDelivery(models.Model):
     """One event POSTed to a reseller's webhook (accounts.WebhookEndpoint): the webhook outbox.
 
     Written in the very transaction that moves the job to its final status (like Notification), so
-    an event is never announced for a run that rolled back. imports.webhooks claims, signs, sends
+    an event is never announced for a run that rolled back. imports.webhooks.delivery claims, signs, sends
     and retries it; `event_id` (the X-ICP-Delivery header) stays the same across retries, so the
     receiver can drop duplicates.
     """
@@ -340,7 +340,7 @@ class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
-        # Given up after imports.webhooks.MAX_ATTEMPTS failures; staff can still "Retry now".
+        # Given up after imports.webhooks.delivery.MAX_ATTEMPTS failures; staff can still "Retry now".
         FAILED = "failed", _("Failed")
 
     event_id = models.CharField(_("event id"), max_length=64, unique=True)

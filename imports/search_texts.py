@@ -6,7 +6,7 @@ import hashlib
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# SearchText.text: the folded import name, product names and codes (imports.services.search_text_for).
+# SearchText.text: the folded import name, product names and codes (imports.jobs.services.search_text_for).
 SEARCH_TEXT_MAX_LENGTH = 1000
 
 
@@ -20,7 +20,7 @@ class SearchTextManager(models.Manager):
 
 class SearchText(models.Model):
     """What a search of My imports compares, stored once per distinct text: the folded import name and
-    the product names and codes of a job's rows (imports.services.search_text_for).
+    the product names and codes of a job's rows (imports.jobs.services.search_text_for).
 
     Jobs point at it. The jobs of one service, or of one file, share one text, so a search compares
     each distinct text once and then finds and counts the jobs through the (search, company) index,

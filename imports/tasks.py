@@ -7,22 +7,22 @@ from django.utils import timezone
 
 from orders.services import orders_drafts_expire
 
-from .dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
-from .notifications import outbox_send
-from .runner import run_jobs
-from .webhooks import webhooks_send_due
+from imports.engine.dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
+from imports.notify.send import outbox_send
+from imports.engine.runner import run_jobs
+from imports.webhooks.delivery import webhooks_send_due
 
 
 def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int]:
     """Run one batch the dispatcher claimed at `claimed_at` (a late or repeated delivery of the
-    task runs only what that claim still holds: see imports.dispatch)."""
+    task runs only what that claim still holds: see imports.engine.dispatch)."""
     summary = DispatchSummary(claimed=len(job_ids), batches=1)
     summary.add(run_jobs(job_ids, now=timezone.now(), claimed_at=claimed_at))
     return summary.as_dict()
 
 
 def outbox_send_task() -> int:
-    """Send what the outbox has due: emails a burst left there (imports.email_priority), emails
+    """Send what the outbox has due: emails a burst left there (imports.notify.priority), emails
     whose worker died before sending them, retries whose backoff ended; then the webhook
     deliveries due. Stops early when a burst of due jobs waits (jobs go first). Returns how many emails the
     mail server accepted."""

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import views
-from .bulk import views as bulk_views
+from imports.my_imports import views
+from imports.bulk import views as bulk_views
 
 app_name = "imports"
 urlpatterns = [

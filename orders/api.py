@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import companies_visible_to, company_for_user
-from icp.api.pagination import AccountIdCursor
+from core.api.pagination import AccountIdCursor
 
 from .models import Subscription
 from .offers import service_offers

@@ -3,7 +3,7 @@
 Every write locks the draft row and re-checks that it is still a Draft, so a second tab or a replayed
 request can never change an order that has already been scheduled. Where a draft stands and whether it
 can be submitted is decided by orders.wizard; the job a submission schedules is created by
-imports.services.provisioning_schedule, in the same transaction.
+imports.jobs.services.provisioning_schedule, in the same transaction.
 """
 
 import datetime as dt
@@ -230,7 +230,7 @@ def order_configure(*, order: Order, user: User, **values) -> Order:
 def order_submit(*, order_id: int, user: User, due_at: dt.datetime | None) -> SubmitResult:
     """Step 4: submit a draft for provisioning at `due_at` (UTC; None = as soon as possible).
 
-    Must run inside the caller's transaction (imports.services.provisioning_schedule, which creates the
+    Must run inside the caller's transaction (imports.jobs.services.provisioning_schedule, which creates the
     job next): locks the order, re-validates every step with orders.wizard, and marks it Submitted with a
     conditional update. If the order is no longer a Draft the earlier submission stands and is returned.
     Raises WizardStepError when a step is incomplete and ValidationError({"scheduled_for": ...}) for a bad time.

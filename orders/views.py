@@ -3,7 +3,7 @@
 Views stay thin: where a draft stands and where Next and Back lead is orders.wizard's, writes go
 through orders.services, input through orders.forms. Each step loads the user's draft (404 for
 anyone else's), and a step cannot be opened before the steps it depends on are done. The review's
-"Schedule provisioning" button posts to imports (imports.views.schedule_provisioning), which owns
+"Schedule provisioning" button posts to imports (imports.my_imports.views.schedule_provisioning), which owns
 the job it creates.
 """
 
@@ -296,7 +296,7 @@ def step_review(request, wizard: Wizard):
 
 def review_response(request, wizard: Wizard, form: ScheduleForm):
     """The Order review page for a draft that wizard.problem() found complete, with `form` (the
-    Schedule provisioning field, possibly with errors from imports.views.schedule_provisioning)."""
+    Schedule provisioning field, possibly with errors from imports.my_imports.views.schedule_provisioning)."""
     order = wizard.order
     item = wizard.price_item()
     context = _wizard_context(

@@ -47,8 +47,8 @@ def fast_password_hasher(settings):
 
 @pytest.fixture
 def demo(db):
-    """The manual's scenario, built by icp.demo (what the seed_demo command runs)."""
-    from icp.demo import DemoRefs, seed_demo
+    """The manual's scenario, built by devtools.demo (what the seed_demo command runs)."""
+    from devtools.demo import DemoRefs, seed_demo
 
     seed_demo(password=DEMO_PASSWORD)
     return DemoRefs.load()

@@ -32,7 +32,7 @@ def free_port() -> int:
 def production_env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL", "DATABASE_URL"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="icp.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_ENV="production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
@@ -63,7 +63,7 @@ def test_gunicorn_serves_pages_and_static_files_and_stops_on_sigterm(tmp_path):
         assert done.returncode == 0, done.stderr
     port = free_port()
     server = subprocess.Popen(
-        [str(GUNICORN), "icp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "5"],
+        [str(GUNICORN), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "5"],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     try:

@@ -23,8 +23,8 @@ from orders.models import Order
 from orders.services import new_service_refusal
 from orders.validation import SERVICE_NOT_ON_PRICE_LIST
 
-from ..models import ImportJob
-from .columns import normalise
+from imports.models import ImportJob
+from imports.bulk.columns import normalise
 
 AccountType = ImportJob.AccountType
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
 
-from ..models import ImportJob
+from imports.models import ImportJob
 
 AccountType = ImportJob.AccountType
 

@@ -3,7 +3,7 @@
 CSV (UTF-8 with or without a BOM, comma or semicolon, any line ending) and Excel .xlsx (openpyxl)
 are read into the same Table. Every cell is kept as text: a formula (=cmd|..., +, -, @) is stored
 as the text it is and never evaluated (openpyxl is asked for formulas, not their cached results);
-every download neutralises such text again (imports.export.neutralise).
+every download neutralises such text again (imports.my_imports.export.neutralise).
 """
 
 import csv
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.http import HttpResponse
 from django.utils.translation import gettext, gettext_lazy as _
 
-from ..export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
-from .columns import ERROR_COLUMN, ERROR_COLUMN_EN, Column, columns_by_header, normalise
+from imports.my_imports.export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
+from imports.bulk.columns import ERROR_COLUMN, ERROR_COLUMN_EN, Column, columns_by_header, normalise
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_LINES = 5000

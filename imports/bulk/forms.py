@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from orders.fields import UTCDateTimeField
 from orders.validation import schedule_time_error
 
-from ..models import ImportJob
-from .files import FILE_EMPTY, MAX_BYTES
+from imports.models import ImportJob
+from imports.bulk.files import FILE_EMPTY, MAX_BYTES
 
 ACCOUNT_TYPE_REQUIRED = _("Choose the account type to import: Companies, Products or Users.")
 FILE_REQUIRED = _("Choose the file to upload (CSV or Excel .xlsx).")

@@ -1,4 +1,4 @@
-"""Running a company or user line of a bulk import (imports.runner calls these, row by row, in file order).
+"""Running a company or user line of a bulk import (imports.engine.runner calls these, row by row, in file order).
 
 Each runs inside the batch's transaction, in its own savepoint: a line that fails (a domain or an
 email taken meanwhile, even by a concurrent writer) rolls back alone and the row records why. The
@@ -19,7 +19,7 @@ from accounts.user_services import user_create
 from catalog.services import price_list_inherit
 from orders.validation import PARENT_ACCOUNT_INACTIVE
 
-from ..models import ImportRow
+from imports.models import ImportRow
 
 PARENT_NOT_VISIBLE = _("The parent account %(id)s is not one of the companies of the import's creator (any more).")
 

@@ -22,12 +22,12 @@ from orders.models import Order
 from orders.services import orders_submit_many
 from orders.validation import schedule_time_error
 
-from ..models import ImportFile, ImportJob, ImportRow
-from ..selectors import imports_visible_to
-from ..services import search_entry_for
-from .checks import FileCheck, TermsToAccept, check_lines
-from .columns import ROW_TYPES
-from .files import FileProblem, cells_by_key, read_table
+from imports.models import ImportFile, ImportJob, ImportRow
+from imports.my_imports.selectors import imports_visible_to
+from imports.jobs.services import search_entry_for
+from imports.bulk.checks import FileCheck, TermsToAccept, check_lines
+from imports.bulk.columns import ROW_TYPES
+from imports.bulk.files import FileProblem, cells_by_key, read_table
 
 # An upload waiting for a confirmation is kept this long; then the reseller has left and it goes.
 UPLOAD_KEPT_FOR = dt.timedelta(days=1)
@@ -51,7 +51,7 @@ def file_checksum(content: bytes) -> str:
 
 def _common_company(parents: list[Company]) -> Company:
     """The job's company: the deepest company above (or equal to) every line's parent, so the job is
-    shown to whoever may see all of its lines' companies (imports.selectors works on subtrees)."""
+    shown to whoever may see all of its lines' companies (imports.my_imports.selectors works on subtrees)."""
     by_path = {parent.path: parent for parent in parents}
     if len(by_path) == 1:
         return parents[0]

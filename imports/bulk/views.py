@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from ..models import ImportFile, ImportJob, ImportRow
-from ..selectors import import_for_user
-from .columns import COLUMNS, ERROR_COLUMN
-from .files import file_response, template_rows
-from .forms import AGAIN_REQUIRED, TERMS_REQUIRED, BulkImportForm, ConfirmForm
-from .services import BulkStart, imports_bulk_confirm, imports_bulk_start, safe_file_name
+from imports.models import ImportFile, ImportJob, ImportRow
+from imports.my_imports.selectors import import_for_user
+from imports.bulk.columns import COLUMNS, ERROR_COLUMN
+from imports.bulk.files import file_response, template_rows
+from imports.bulk.forms import AGAIN_REQUIRED, TERMS_REQUIRED, BulkImportForm, ConfirmForm
+from imports.bulk.services import BulkStart, imports_bulk_confirm, imports_bulk_start, safe_file_name
 
 IMPORT_QUEUED = ngettext_lazy(
     "The import of %(count)s line from %(file)s is scheduled for %(due)s (UTC).",

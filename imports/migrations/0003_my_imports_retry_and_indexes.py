@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 def fill_search_text(apps, schema_editor):
     """ImportJob.search_text of the jobs that exist: the name and their rows' products (services of
-    their orders, or the file's product codes), as imports.services.search_text_for writes it
+    their orders, or the file's product codes), as imports.jobs.services.search_text_for writes it
     (repeated here: a migration must not import code that changes later)."""
     ImportJob = apps.get_model("imports", "ImportJob")
     ImportRow = apps.get_model("imports", "ImportRow")

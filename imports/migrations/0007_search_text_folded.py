@@ -1,4 +1,4 @@
-"""ImportJob.search_text is now stored folded (no accents, lower case), as imports.services writes it:
+"""ImportJob.search_text is now stored folded (no accents, lower case), as imports.jobs.services writes it:
 fold what the existing jobs have. The indexes stay; only the values change."""
 
 import unicodedata

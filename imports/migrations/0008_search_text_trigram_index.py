@@ -3,7 +3,7 @@ moves the search text to its own table (SearchText); dropping the column drops t
 
 from django.db import migrations
 
-from ._trigram import trigram_index_create, trigram_index_drop
+from imports.migrations._trigram import trigram_index_create, trigram_index_drop
 
 INDEX = "import_job_search_trgm"
 

@@ -8,7 +8,7 @@ import hashlib
 import django.db.models.deletion
 from django.db import migrations, models
 
-from ._trigram import trigram_index_create, trigram_index_drop
+from imports.migrations._trigram import trigram_index_create, trigram_index_drop
 
 INDEX = "import_search_text_trgm"
 CHUNK = 2000

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from accounts.api_tokens import api_token_revoke
 from accounts.models import ApiToken
-from icp.api.authentication import TOKEN_INVALID, TOKEN_MALFORMED, TOKEN_MISSING
+from accounts.api_authentication import TOKEN_INVALID, TOKEN_MALFORMED, TOKEN_MISSING
 
 from .conftest import client_for, token_for
 

@@ -4,8 +4,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from icp.api.errors import NOT_FOUND
-from icp.demo import BASIC, KIOSK
+from core.api.errors import NOT_FOUND
+from devtools.demo import BASIC, KIOSK
 from imports.models import ImportJob
 from tests.imports.helpers import schedule
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import TermsAcceptance
-from icp.api.idempotency import KEY_REUSED
-from icp.demo import BASIC, KIOSK, STANDARD
+from core.api.idempotency import KEY_REUSED
+from devtools.demo import BASIC, KIOSK, STANDARD
 from imports.models import ImportJob, Notification
 from orders.models import Order
 from orders.validation import SCHEDULE_IN_PAST, SCHEDULE_TOO_FAR

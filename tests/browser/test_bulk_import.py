@@ -9,8 +9,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from icp.demo import KIOSK, PREMIUM
-from imports.dispatch import dispatch_due_imports
+from devtools.demo import KIOSK, PREMIUM
+from imports.engine.dispatch import dispatch_due_imports
 from imports.models import ImportJob
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import AuditLogEntry
-from imports import states
-from imports.dispatch import dispatch_due_imports
+from imports.jobs import states
+from imports.engine.dispatch import dispatch_due_imports
 from imports.models import ImportJob, ImportRow
 from orders.models import Order
 from tests.imports.helpers import schedule

@@ -1,5 +1,5 @@
 """Set-up helpers for the import engine tests: submitted orders on the demo data, scheduled
-through imports.services.import_job_create_for_order (what provisioning_schedule calls after
+through imports.jobs.services.import_job_create_for_order (what provisioning_schedule calls after
 the wizard's order_submit)."""
 
 import datetime as dt
@@ -7,9 +7,9 @@ import datetime as dt
 from django.utils import timezone
 
 from catalog.models import BillingFrequency, Term, TermsAcceptance
-from icp.demo import BASIC, ERITECH_TENANT_ID, KIOSK, PREMIUM, STANDARD, TENANT
+from devtools.demo import BASIC, ERITECH_TENANT_ID, KIOSK, PREMIUM, STANDARD, TENANT
 from imports.models import ImportJob
-from imports.services import import_job_create_for_order
+from imports.jobs.services import import_job_create_for_order
 from orders.models import Order
 
 UTC = dt.timezone.utc

@@ -203,7 +203,7 @@ def test_users_file_is_checked(demo):
 def test_uploads_left_waiting_are_forgotten_after_a_day(demo):
     from freezegun import freeze_time
 
-    from imports.dispatch import dispatch_housekeeping
+    from imports.engine.dispatch import dispatch_housekeeping
 
     pending = start(demo, P, lines_for(P, {"Parent Account Id": "466158", "Product code": BASIC})).pending
     started = start(demo, P, lines_for(P, kiosk())).job.file

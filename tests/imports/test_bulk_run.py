@@ -9,11 +9,11 @@ from freezegun import freeze_time
 
 from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, User
 from catalog.models import PriceListAssignment
-from imports import runner
+from imports.engine import runner
 from imports.bulk.rows import PARENT_NOT_VISIBLE
 from imports.bulk.services import imports_bulk_start
-from imports.dispatch import dispatch_due_imports
-from imports.leases import imports_claim_due
+from imports.engine.dispatch import dispatch_due_imports
+from imports.engine.leases import imports_claim_due
 from imports.models import ImportJob, ImportRow
 from orders.models import Subscription
 from orders.validation import PARENT_ACCOUNT_INACTIVE

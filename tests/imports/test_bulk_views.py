@@ -10,7 +10,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from imports.bulk.forms import ACCOUNT_TYPE_REQUIRED, FILE_REQUIRED, TERMS_REQUIRED
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 from imports.models import ImportFile, ImportJob
 
 from .bulk_helpers import csv_bytes, lines_for

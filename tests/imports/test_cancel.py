@@ -6,9 +6,9 @@ from freezegun import freeze_time
 
 from accounts.models import AuditLogEntry
 from imports.models import ImportJob
-from imports.dispatch import dispatch_due_imports
-from imports.leases import imports_claim_due
-from imports.services import import_cancel
+from imports.engine.dispatch import dispatch_due_imports
+from imports.engine.leases import imports_claim_due
+from imports.jobs.services import import_cancel
 
 from .helpers import UTC, schedule
 

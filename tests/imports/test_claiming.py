@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from imports import claiming, leases, outbox, states
+from core import claiming
+
+from imports.engine import leases
+
+from imports.notify import outbox
+
+from imports.jobs import states
 from imports.models import ImportJob, Notification
 
 from .helpers import UTC, schedule

@@ -8,9 +8,9 @@ from django.db import connection
 from django.utils import timezone
 
 from imports.models import ImportJob
-from imports.dispatch import dispatch_due_imports
-from imports.leases import imports_claim_due
-from imports.services import import_cancel
+from imports.engine.dispatch import dispatch_due_imports
+from imports.engine.leases import imports_claim_due
+from imports.jobs.services import import_cancel
 from orders.models import Subscription
 
 from .helpers import schedule

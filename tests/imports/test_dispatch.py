@@ -8,8 +8,8 @@ from django.test import override_settings
 from freezegun import freeze_time
 
 from imports.models import ImportJob, ImportRow
-from imports.dispatch import dispatch_due_imports
-from imports.leases import imports_claim_due, imports_recover_expired
+from imports.engine.dispatch import dispatch_due_imports
+from imports.engine.leases import imports_claim_due, imports_recover_expired
 from orders.models import Subscription
 
 from .helpers import UTC, schedule

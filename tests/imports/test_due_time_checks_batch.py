@@ -11,7 +11,7 @@ from freezegun import freeze_time
 
 from catalog.integrations.microsoft import tenant_ids_of
 from catalog.models import BillingFrequency, PriceListItem, Service, Term
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 from orders import validation
 from orders.facts import OrderFacts
 from orders.models import Order, Subscription

@@ -1,5 +1,5 @@
 """Mutants of orders.validation that the other due-time tests let survive (mutmut 3, [tool.mutmut]
-limited to orders/validation.py and imports/states.py): the edges of the schedule time a reseller can enter.
+limited to orders/validation.py and imports/jobs/states.py): the edges of the schedule time a reseller can enter.
 
 - The field has minute precision, so the current minute is still "now" even when the clock is part
   way through a second (the microseconds are dropped too, not only the seconds).

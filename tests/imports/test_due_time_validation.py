@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from catalog.integrations.microsoft import ALIGNMENT_INVALID, MPN_ID_INVALID, TENANT_ID_INVALID, TENANT_NOT_OF_COMPANY
 from catalog.models import BillingFrequency, PriceListItem, Term
 from imports.models import ImportJob, ImportRow
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 from orders.models import Subscription
 from orders.validation import (
     DUPLICATE_SERVICE,

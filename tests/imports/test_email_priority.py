@@ -11,12 +11,14 @@ import datetime as dt
 from django.conf import settings
 from freezegun import freeze_time
 
-from imports import email_priority, tasks
-from imports.dispatch import OUTBOX_TASK
-from imports.leases import imports_claim_due
+from imports import tasks
+
+from imports.notify import priority as email_priority
+from imports.engine.dispatch import OUTBOX_TASK
+from imports.engine.leases import imports_claim_due
 from imports.models import Notification
-from imports.notifications import imports_notify_unsent
-from imports.runner import run_jobs
+from imports.notify.send import imports_notify_unsent
+from imports.engine.runner import run_jobs
 
 from .helpers import UTC, schedule
 from .test_fanout import queued_tasks

@@ -7,9 +7,9 @@ from freezegun import freeze_time
 
 from catalog.models import BillingFrequency, Term
 from imports.models import ImportJob
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 from orders.selectors import subscriptions_of
-from imports.services import provisioning_schedule
+from imports.jobs.services import provisioning_schedule
 from orders.services import order_configure, order_create, order_service_select, order_terms_accept
 from orders.validation import REQUIRED_SUBSCRIPTION_MISSING
 

@@ -10,9 +10,15 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from freezegun import freeze_time
 
-from imports import dispatch, email_priority, tasks, worker
-from imports.dispatch import OUTBOX_TASK, RUN_BATCH_TASK, dispatch_tick, jobs_in_flight
-from imports.leases import imports_claim_due, imports_recover_expired
+from imports import tasks
+
+from imports.engine import dispatch
+
+from imports.notify import priority as email_priority
+
+from imports.engine import worker
+from imports.engine.dispatch import OUTBOX_TASK, RUN_BATCH_TASK, dispatch_tick, jobs_in_flight
+from imports.engine.leases import imports_claim_due, imports_recover_expired
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, Notification
 from orders.models import Subscription
 
@@ -22,7 +28,7 @@ T0 = dt.datetime(2024, 7, 22, 15, 0, tzinfo=UTC)
 Status = ImportJob.Status
 
 
-# Real commits: the Redis broker is written after commit (see imports.dispatch._enqueue_batch).
+# Real commits: the Redis broker is written after commit (see imports.engine.dispatch._enqueue_batch).
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -171,7 +177,7 @@ def test_the_outbox_task_sends_what_the_outbox_has_due(demo, mailoutbox, monkeyp
     with freeze_time(T0):
         dispatch_tick(now=T0)
         assert len(queued_tasks()) == 1  # taken by a worker,
-        monkeypatch.setattr("imports.runner.batch_emails_send", lambda **kwargs: 0)  # which died
+        monkeypatch.setattr("imports.engine.runner.batch_emails_send", lambda **kwargs: 0)  # which died
         tasks.run_batch_task([job.pk], T0)
         monkeypatch.undo()
     assert Notification.objects.get().status == Notification.Status.PENDING
@@ -239,7 +245,7 @@ def test_the_dispatcher_hands_expired_leases_back_and_enqueues_a_sender_for_unse
 def test_the_orm_broker_hands_tasks_out_in_the_order_they_were_enqueued(db):
     from django_q.brokers import get_broker
 
-    from imports.broker import FifoORM
+    from imports.engine.broker import FifoORM
 
     broker = get_broker()
     assert isinstance(broker, FifoORM)

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django_q.models import Schedule, Task
 from freezegun import freeze_time
 
-from imports.health import imports_health, unsent_notifications_count
+from imports.engine.health import imports_health, unsent_notifications_count
 from imports.models import ImportJob, Notification
-from imports.schedule import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME
+from imports.engine.periodic import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME
 
 from .helpers import UTC, schedule
 

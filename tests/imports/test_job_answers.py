@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from catalog.models import Service
-from imports import states
+from imports.jobs import states
 from imports.models import ImportJob, ImportRow
 from orders.models import Order
 

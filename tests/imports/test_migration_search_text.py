@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from imports.models import ImportJob, SearchText
-from imports.services import search_text_for
+from imports.jobs.services import search_text_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("imports", "0002_notification_outbox")]

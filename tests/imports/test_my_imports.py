@@ -7,9 +7,9 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from imports.models import ImportJob, ImportRow
-from imports.dispatch import dispatch_due_imports
-from imports.services import JOB_NOT_CANCELLABLE
-from imports.views import ROWS_PER_PAGE
+from imports.engine.dispatch import dispatch_due_imports
+from imports.jobs.services import JOB_NOT_CANCELLABLE
+from imports.my_imports.views import ROWS_PER_PAGE
 
 from .helpers import UTC, schedule
 

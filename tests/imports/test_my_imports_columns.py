@@ -7,7 +7,7 @@ import re
 import pytest
 
 from imports.models import ImportJob, ImportRow
-from imports.services import import_cancel
+from imports.jobs.services import import_cancel
 
 from .helpers import UTC, schedule
 from .test_my_imports import URL, job_html

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from accounts.services import company_create
-from imports.listing import DEFAULT_PAGE_SIZE, Listing
+from imports.my_imports.listing import DEFAULT_PAGE_SIZE, Listing
 from imports.models import ImportJob, ImportRow
-from imports.services import search_entry_for
+from imports.jobs.services import search_entry_for
 
 from .helpers import UTC, schedule
 
@@ -206,7 +206,7 @@ def test_search_covers_name_product_code_company_and_account_id(abbie, demo):
 @pytest.mark.parametrize("limit", [100, 1])
 def test_search_by_company_name_as_ids_or_as_a_subquery(abbie, demo, monkeypatch, limit):
     """Matching companies go to the jobs' query as ids, or as a subquery past the limit: same result."""
-    monkeypatch.setattr("imports.selectors.SEARCH_IDS_LIMIT", limit)
+    monkeypatch.setattr("imports.my_imports.selectors.SEARCH_IDS_LIMIT", limit)
     jobs = [make_jobs(demo, 1, company=company)[0] for company in (demo.eritech, demo.norte, demo.pacifico)]
     other = make_jobs(demo, 1, company=demo.norte)[0]
     ImportJob.objects.filter(pk=other.pk).update(company=demo.abbiebox)  # "ABBIE BOX S.A.C." matches too
@@ -292,7 +292,7 @@ def test_the_no_index_hint_is_sqlite_only(db):
     for text, and its planner needs no hint)."""
     from types import SimpleNamespace
 
-    from imports.selectors import _scan_fields
+    from imports.my_imports.selectors import _scan_fields
 
     query = _scan_fields(ImportJob.objects.all()).query
     compiler = query.get_compiler("default")
@@ -313,8 +313,8 @@ def test_the_subtree_as_ids_or_as_a_subquery_lists_the_same_jobs(abbie, demo, mo
     """On PostgreSQL the page's queries get the user's companies as an array of ids (as a subquery
     past the limit, and always on SQLite), whether the page walks the sort's index or not: the
     same jobs, never another reseller's."""
-    monkeypatch.setattr("imports.selectors.SUBTREE_IDS_LIMIT", limit)
-    monkeypatch.setattr("imports.pages._walk_is_cheaper", lambda count, rows: walk)
+    monkeypatch.setattr("imports.my_imports.selectors.SUBTREE_IDS_LIMIT", limit)
+    monkeypatch.setattr("imports.my_imports.pages._walk_is_cheaper", lambda count, rows: walk)
     mine = [make_jobs(demo, 1, company=company)[0] for company in (demo.eritech, demo.norte, demo.pacifico)]
     andes = make_jobs(demo, 1, company=demo.andes)[0]
     for params in ({}, {"status": "pending"}, {"sort": "status"}):

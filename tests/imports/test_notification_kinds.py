@@ -8,10 +8,10 @@ from django.test import override_settings
 from django.utils import timezone
 from freezegun import freeze_time
 
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 from imports.models import ImportJob, Notification
-from imports.reminders import reminders_queue_due
-from imports.services import provisioning_schedule
+from imports.notify.reminders import reminders_queue_due
+from imports.jobs.services import provisioning_schedule
 from orders.models import Order
 
 from .helpers import BASIC, UTC, make_order, schedule

@@ -6,8 +6,8 @@ from django.test import override_settings
 from freezegun import freeze_time
 
 from imports.models import ImportJob, Notification
-from imports.notifications import import_notifications_send, import_notify
-from imports.dispatch import dispatch_due_imports
+from imports.notify.send import import_notifications_send, import_notify
+from imports.engine.dispatch import dispatch_due_imports
 
 from .helpers import BASIC, UTC, accept_terms, schedule
 

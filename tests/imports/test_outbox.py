@@ -14,12 +14,12 @@ from django.utils.html import escape
 from freezegun import freeze_time
 
 from accounts.models import User
-from imports import outbox
-from imports.dispatch import dispatch_due_imports
-from imports.leases import imports_claim_due
+from imports.notify import outbox
+from imports.engine.dispatch import dispatch_due_imports
+from imports.engine.leases import imports_claim_due
 from imports.models import ImportJob, Notification
-from imports.notifications import imports_notify_unsent, outbox_send
-from imports.runner import run_jobs
+from imports.notify.send import imports_notify_unsent, outbox_send
+from imports.engine.runner import run_jobs
 
 from .helpers import UTC, schedule
 
@@ -264,7 +264,7 @@ def test_a_failing_fast_path_does_not_fail_the_committed_run(demo, monkeypatch, 
     def broken(**kwargs):
         raise Boom("database locked")
 
-    monkeypatch.setattr("imports.runner.batch_emails_send", broken)
+    monkeypatch.setattr("imports.engine.runner.batch_emails_send", broken)
     with django_capture_on_commit_callbacks(execute=True):
         summary = dispatch_due_imports(now=DUE)
     assert summary.completed == 1

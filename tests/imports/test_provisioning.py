@@ -8,9 +8,9 @@ from accounts.models import AccountNumber, AuditLogEntry
 from catalog.integrations import base as integrations
 from catalog.models import BillingFrequency, PriceListItem, Service, Term, Vendor
 from imports.models import ImportJob, ImportRow
-from imports.dispatch import dispatch_due_imports
-from imports.leases import imports_claim_due
-from imports.runner import JOB_UNEXPECTED_ERROR, import_run
+from imports.engine.dispatch import dispatch_due_imports
+from imports.engine.leases import imports_claim_due
+from imports.engine.runner import JOB_UNEXPECTED_ERROR, import_run
 from orders.models import Subscription
 from orders.selectors import subscriptions_of
 from orders.validation import DUPLICATE_SERVICE

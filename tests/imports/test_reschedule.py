@@ -10,9 +10,10 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.models import AuditLogEntry, Company
-from imports import services, states
+from imports.jobs import services
+from imports.jobs import states
 from imports.models import ImportJob
-from imports.services import (
+from imports.jobs.services import (
     JOB_NOT_RESCHEDULABLE,
     RESCHEDULE_TOO_LATE,
     JobNotReschedulable,

@@ -11,9 +11,9 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.models import AuditLogEntry, Company
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 from imports.models import ImportJob, ImportRetryDraft
-from imports.services import JOB_NOT_RETRYABLE
+from imports.jobs.services import JOB_NOT_RETRYABLE
 from orders.models import Order
 
 from .helpers import UTC, schedule

@@ -3,7 +3,7 @@ from importlib import import_module
 from django.core.management import call_command
 from django_q.models import Schedule
 
-from imports.schedule import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME, dispatch_schedule_ensure
+from imports.engine.periodic import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME, dispatch_schedule_ensure
 
 
 def dispatch_schedules():

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from imports import states
+from imports.jobs import states
 from imports.models import ImportJob
 
 from .helpers import KIOSK, schedule

@@ -1,11 +1,11 @@
-"""Mutants of imports.states that test_states.py lets survive (mutmut 3): transition_many with no
+"""Mutants of imports.jobs.states that test_states.py lets survive (mutmut 3): transition_many with no
 ids (no UPDATE, but the move is still checked), the IllegalTransition message, and the final
 statuses no move leaves."""
 
 import pytest
 from django.utils import timezone
 
-from imports import states
+from imports.jobs import states
 from imports.models import ImportJob
 
 from .helpers import KIOSK, schedule

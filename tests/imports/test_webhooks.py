@@ -15,13 +15,14 @@ from django.urls import reverse
 
 from accounts.models import Company
 from accounts.webhooks import webhook_endpoint_save
-from imports import tasks, webhooks
-from imports.dispatch import dispatch_due_imports
-from imports.leases import imports_claim_due
+from imports import tasks
+from imports.webhooks import delivery as webhooks
+from imports.engine.dispatch import dispatch_due_imports
+from imports.engine.leases import imports_claim_due
 from imports.models import ImportJob, WebhookDelivery
-from imports.outbox import MAX_ATTEMPTS, backoff
-from imports.runner import run_jobs
-from imports.services import import_cancel
+from imports.notify.outbox import MAX_ATTEMPTS, backoff
+from imports.engine.runner import run_jobs
+from imports.jobs.services import import_cancel
 
 from .helpers import UTC, schedule
 
@@ -178,7 +179,7 @@ def test_an_unexpected_failure_writes_import_failed(demo, monkeypatch):
     def broken(*args, **kwargs):
         raise Boom("bug")
 
-    monkeypatch.setattr("imports.runner._process_row", broken)
+    monkeypatch.setattr("imports.engine.runner._process_row", broken)
     dispatch_due_imports(now=DUE)
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
@@ -272,7 +273,7 @@ def test_the_outbox_task_sends_due_deliveries(demo, receiver, monkeypatch):
 
 
 def test_the_worker_enqueues_the_sender_when_deliveries_are_due(demo, monkeypatch):
-    from imports.dispatch import outbox_sender_enqueue
+    from imports.engine.dispatch import outbox_sender_enqueue
 
     calls = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: calls.append(args))

@@ -24,8 +24,8 @@ STOP_LIMIT_SECONDS = 10
 SCHEDULE_JOBS = """
 import datetime as dt
 from django.utils import timezone
-from icp.demo import DemoRefs, ERITECH_TENANT_ID, KIOSK, seed_demo
-from imports.services import import_job_create_for_order
+from devtools.demo import DemoRefs, ERITECH_TENANT_ID, KIOSK, seed_demo
+from imports.jobs.services import import_job_create_for_order
 from orders.models import Order
 seed_demo()
 demo = DemoRefs.load()

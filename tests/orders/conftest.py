@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from icp.demo import BASIC, ERITECH_TENANT_ID, KIOSK
+from devtools.demo import BASIC, ERITECH_TENANT_ID, KIOSK
 from orders.models import Order
 
 # The moment of the manual's Configuration screenshot (Billing start date 2024-07-18 22:01).

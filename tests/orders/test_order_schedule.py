@@ -1,4 +1,4 @@
-"""imports.services.provisioning_schedule (orders.services.order_submit, then the job): one job per order
+"""imports.jobs.services.provisioning_schedule (orders.services.order_submit, then the job): one job per order
 whatever happens, every step re-validated, all in one transaction."""
 
 import datetime as dt
@@ -15,8 +15,8 @@ from accounts.models import AuditLogEntry
 from catalog.models import Service, TermsAndConditions
 from imports.models import ImportJob, ImportRow
 from orders.models import Order
-from imports import services as import_services
-from imports.services import provisioning_schedule as order_schedule
+from imports.jobs import services as import_services
+from imports.jobs.services import provisioning_schedule as order_schedule
 from orders.services import (
     CONFIGURATION_INVALID,
     SERVICE_NOT_AVAILABLE,

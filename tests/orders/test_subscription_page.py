@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from freezegun import freeze_time
 
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 from orders.models import Subscription
 from tests.imports.helpers import ERITECH_TENANT_ID, schedule
 

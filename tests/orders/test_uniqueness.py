@@ -12,8 +12,8 @@ from freezegun import freeze_time
 from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, User
 from accounts.services import company_create
 from catalog.models import Term
-from icp.demo import TENANT
-from imports.dispatch import dispatch_due_imports
+from devtools.demo import TENANT
+from imports.engine.dispatch import dispatch_due_imports
 from imports.models import ImportJob
 from orders.models import Subscription
 from orders.validation import TENANT_DOMAIN_TAKEN, validate_orders

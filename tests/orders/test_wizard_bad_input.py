@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from accounts.models import Company
 from catalog.integrations.microsoft import ALIGNMENT_INVALID, MPN_ID_INVALID, TENANT_ID_INVALID, TENANT_ID_REQUIRED
 from catalog.models import Service
-from icp.demo import AZURE, BASIC
+from devtools.demo import AZURE, BASIC
 from imports.models import ImportJob
 from orders.forms import (
     BILLING_START_INVALID,

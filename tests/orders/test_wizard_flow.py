@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from accounts.models import AuditLogEntry
 from catalog.models import TermsAcceptance
 from catalog.services import terms_accept
-from icp.demo import AZURE, ERITECH_TENANT_ID, STANDARD
+from devtools.demo import AZURE, ERITECH_TENANT_ID, STANDARD
 from imports.models import ImportJob
 from orders.models import Order
 from django.utils import timezone

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def settings_value(name: str, **env) -> str:
     """A setting as a fresh process started with `env` sees it (settings are read once per process)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SITE_URL", "PORT"))}
-    clean.update(DJANGO_SETTINGS_MODULE="icp.settings", **env)
+    clean.update(DJANGO_SETTINGS_MODULE="config.settings", **env)
     code = f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
     result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

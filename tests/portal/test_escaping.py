@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import AuditLogEntry, Company, User
 from accounts.services import audit_log_record
-from icp.demo import KIOSK
+from devtools.demo import KIOSK
 from orders.models import Order, Subscription
 from tests.imports.helpers import schedule
 
@@ -136,7 +136,7 @@ def test_audit_entries_with_hostile_text_are_stored_as_typed(demo, hostile):
 
 
 def test_configuration_and_review_escape_what_the_reseller_typed(client, demo):
-    from icp.demo import BASIC
+    from devtools.demo import BASIC
     from tests.orders.conftest import config_data
 
     client.force_login(demo.admin_abbie)

@@ -88,7 +88,7 @@ class Engine:
 @pytest.fixture
 def engine(transactional_db, tmp_path, settings):
     """Clusters on the test database; the demo data committed (the workers read it)."""
-    from icp.demo import seed_demo
+    from devtools.demo import seed_demo
 
     seed_demo(password="icp-demo-2024")
     engine = Engine(tmp_path)
@@ -98,7 +98,7 @@ def engine(transactional_db, tmp_path, settings):
 
 def burst(n: int, *, due_at=None, companies: int = 50) -> list[int]:
     """`n` jobs due at `due_at` (default: now), committed; their ids in due order."""
-    from icp.benchmarking import due_jobs_create
+    from devtools.benchmarking import due_jobs_create
 
     now = timezone.now()
     return due_jobs_create(n, companies=companies, now=now, due_at=due_at or now)

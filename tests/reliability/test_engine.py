@@ -72,7 +72,7 @@ def test_sigkill_of_the_busy_cluster_mid_burst_loses_nothing_and_recovers_within
     assert all(emails[mid] >= 1 for mid in ids)  # none lost
     # At most the message each killed worker had handed to the mail server but not yet marked.
     assert sum(emails[mid] - 1 for mid in ids) <= 2
-    from imports.health import imports_health
+    from imports.engine.health import imports_health
 
     assert imports_health().problems() == []
 
@@ -125,8 +125,8 @@ def test_sigkill_between_the_commit_and_the_email_still_delivers_the_email(engin
 
 
 def test_cancels_racing_the_dispatch_on_200_jobs_each_end_cancelled_or_provisioned(engine):
-    from imports.services import import_cancel
-    from icp.demo import DemoRefs
+    from imports.jobs.services import import_cancel
+    from devtools.demo import DemoRefs
 
     engine.start("a", workers=2)
     user = DemoRefs.load().admin_abbie

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from imports.health import (
+from imports.engine.health import (
     DEFAULT_OVERDUE_SECONDS,
     DEFAULT_STALE_TICK_SECONDS,
     DEFAULT_UNSENT_SECONDS,

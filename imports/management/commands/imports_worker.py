@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from imports.worker import Supervisor
+from imports.engine.worker import Supervisor
 
 
 class Command(BaseCommand):

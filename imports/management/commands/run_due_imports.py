@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from imports.dispatch import dispatch_due_imports
+from imports.engine.dispatch import dispatch_due_imports
 
 
 class Command(BaseCommand):

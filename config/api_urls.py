@@ -1,0 +1,48 @@
+"""/api/v1/ (the resources, from each app's api.py), /api/schema/ and /api/docs/."""
+
+from django.http import JsonResponse
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import CompanyDetail, CompanyList
+from imports.api.views import ImportCancel, ImportDetail, ImportList, ImportReschedule, ScheduledProvisioningCreate
+from orders.api import CompanyServiceList, SubscriptionDetail, SubscriptionList
+
+from core.api.errors import NOT_FOUND, error_body
+
+
+def not_found(request, *args, **kwargs):
+    """Any other address under /api/v1/: a JSON 404 like the API's own, not the portal's HTML page.
+    (A plain view, so the schema does not list it.)"""
+    return JsonResponse(error_body(NOT_FOUND), status=404)
+
+
+v1 = [
+    path("companies/", CompanyList.as_view(), name="companies"),
+    path("companies/<int:account_id>/", CompanyDetail.as_view(), name="company"),
+    path("companies/<int:account_id>/services/", CompanyServiceList.as_view(), name="company_services"),
+    path(
+        "companies/<int:account_id>/scheduled-provisionings/",
+        ScheduledProvisioningCreate.as_view(),
+        name="scheduled_provisionings",
+    ),
+    path("imports/", ImportList.as_view(), name="imports"),
+    path("imports/<int:job_id>/", ImportDetail.as_view(), name="import"),
+    path("imports/<int:job_id>/cancel/", ImportCancel.as_view(), name="import_cancel"),
+    path("imports/<int:job_id>/reschedule/", ImportReschedule.as_view(), name="import_reschedule"),
+    path("subscriptions/", SubscriptionList.as_view(), name="subscriptions"),
+    path("subscriptions/<int:account_id>/", SubscriptionDetail.as_view(), name="subscription"),
+    # Only addresses ending in "/": without it, APPEND_SLASH still redirects to the right one.
+    re_path(r"^.*/$", not_found),
+]
+
+# The schema and its reference are public (they describe, they hold no data); the reference's
+# assets are drf-spectacular-sidecar's static files, served like every other static file.
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[], permission_classes=[]),
+        name="docs",
+    ),
+]

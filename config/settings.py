@@ -1,0 +1,399 @@
+"""Settings for the ICP portal, driven by the environment (django-environ).
+
+Every variable is documented in `.env.example`. A `.env` file beside manage.py is read
+when present; real environment variables win over it.
+"""
+
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# "production" turns on every deploy check; anything else is a developer machine.
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+PRODUCTION = DJANGO_ENV == "production"
+# Off unless asked for, in development too: `make run` then shows the portal's own 404/403/405/500
+# pages (Django's technical pages list every URL pattern). DJANGO_DEBUG=true for debugging.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+
+def _secret_key() -> str:
+    key = env.str("DJANGO_SECRET_KEY", default="")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_ENV=production.")
+    # Development: generate one key per checkout and keep it, so the web server and the
+    # worker agree and sessions survive restarts. The file is git-ignored.
+    key_file = BASE_DIR / ".secret_key"
+    if not key_file.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        key_file.write_text(get_random_secret_key())
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+
+def _allowed_hosts() -> list[str]:
+    hosts = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+    if hosts:
+        return hosts
+    if PRODUCTION:
+        # An empty list would answer every request with 400: refuse to start instead.
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
+    return ["127.0.0.1", "localhost", "testserver"]
+
+
+ALLOWED_HOSTS = _allowed_hosts()
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Absolute address of the portal, used for links in emails (sent from a worker, which has no request).
+# Unset, it follows PORT (the port `make run` serves on), so links in emails reach this server.
+SITE_URL = (env.str("SITE_URL", default="") or f"http://127.0.0.1:{env.str('PORT', default='') or 8000}").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    # Login protection (lockout after repeated failures) and staff impersonation.
+    "axes",
+    "hijack",
+    # The REST API (/api/v1/) and its OpenAPI schema; the docs' assets come from the sidecar (static/, no CDN).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "catalog",
+    "orders",
+    "imports",
+    # The bottom layer every app may import (API machinery, claiming, the outbox); app label "icp".
+    "core",
+    # After accounts: adds the "impersonate" button to accounts' user admin.
+    "hijack.contrib.admin",
+]
+# Demo data and benchmarks (seed_demo, bench_*): development and tests only, never in production.
+if not PRODUCTION:
+    INSTALLED_APPS.append("devtools")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_ROOT from the app server (gunicorn in `make serve`): no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Pushes the session's idle end back, at most once a minute (SESSION_COOKIE_AGE below).
+    "accounts.session_idle.SessionIdleRefreshMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Marks request.user.is_hijacked; then ours remembers the staff member for the audit log.
+    "hijack.middleware.HijackUserMiddleware",
+    "accounts.impersonation.ImpersonatorMiddleware",
+    # Users asked to change their password (RESET PASSWORD) must do so before anything else.
+    "accounts.password_change.PasswordChangeRequiredMiddleware",
+    # Portal pages for an empty 405 and admin filters with impossible values.
+    "core.errors.ErrorPagesMiddleware",
+    # Last: turns a lockout into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Axes first: it refuses a locked-out account or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# SQLite by default. WAL lets the web server read while a worker writes; IMMEDIATE
+# transactions take the write lock up front, so two writers queue on busy_timeout
+# instead of failing with "database is locked" when a read lock is upgraded.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# The session ends after this many minutes without a request (a request pushes the end back, at
+# most once a minute: accounts.session_idle).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
+
+# --- Login protection (django-axes) on /login/ and /admin/login/ -------------------------
+# 5 failures for one account, or 20 from one address, within 15 minutes: refused for 15 minutes.
+# The two limits are applied by accounts.login_protection's handler (axes has one limit).
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "accounts.login_protection.LoginProtectionHandler"
+# Both login forms post the email as "username" (axes would look for USERNAME_FIELD, "email").
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.login_protection.attempted_username"
+AXES_LOCKOUT_CALLABLE = "accounts.login_protection.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every start
+# A lock ends 15 minutes after it started: attempts during it must not push the end further.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_SENSITIVE_PARAMETERS = ["password", "new_password1", "new_password2"]
+# The client address: REMOTE_ADDR, or behind `make serve`'s TLS proxy the address that proxy
+# appended to X-Forwarded-For (LOGIN_PROXY_COUNT proxies in front; never the left-most value,
+# which the client chooses).
+LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.login_protection.client_address"
+
+# --- Staff impersonation (django-hijack) --------------------------------------------------
+HIJACK_PERMISSION_CHECK = "accounts.impersonation.may_impersonate"
+# The portal's own "Impersonated" badge (templates/base.html) replaces hijack's injected banner.
+HIJACK_INSERT_BEFORE = None
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves hashed, compressed copies (collectstatic, then WhiteNoise, cached forever);
+    # development and tests keep the plain storage so they need no collectstatic.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if not PRODUCTION:
+    # DEBUG is off in development too, and runserver serves static files only with DEBUG on:
+    # WhiteNoise serves them straight from the finders, no collectstatic needed.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
+    # WhiteNoise warns when STATIC_ROOT does not exist; development serves static files from the
+    # finders (runserver) and never needs collectstatic.
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
+
+# Mail: console by default; EMAIL_URL (e.g. smtp+tls://user:pass@host:587) switches to SMTP.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@marketplacepe.intcomexcloud.com")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Background work (django-q2) -------------------------------------------------------
+# `manage.py imports_worker` runs one qcluster plus a dispatcher that claims due import jobs
+# in batches and enqueues each batch as its own short task (imports.engine.dispatch), so every worker
+# of every cluster shares the load. The values below make a job claimed by a worker that died
+# run again within two minutes by default: it is handed back when its lease ends (90 s after
+# the claim) by the next recovery (every IMPORT_RECOVERY_SECONDS), then claimed by the next
+# tick (about a second): 90 + 5 + 1 s < 120 s.
+#
+# A batch takes about a second; Q_TIMEOUT is the hard stop for one that hangs (django-q2 then
+# kills that worker process, the batch's transaction rolls back).
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=60)
+# The ORM broker hands a task that was taken but never acknowledged (its worker died) to another
+# worker after Q_RETRY; it must exceed Q_TIMEOUT or a still-running task would run twice.
+Q_RETRY = env.int("Q_RETRY", default=75)
+if Q_RETRY <= Q_TIMEOUT:
+    raise ImproperlyConfigured("Q_RETRY must be greater than Q_TIMEOUT.")
+# The lease runs from the claim: it covers the wait in the queue (bounded by
+# IMPORT_DISPATCH_IN_FLIGHT, a few seconds of work) plus at most Q_TIMEOUT of running, so a
+# live worker is never overtaken; anything longer only delays recovery.
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=90)
+if IMPORT_LEASE_SECONDS <= Q_TIMEOUT:
+    raise ImproperlyConfigured("IMPORT_LEASE_SECONDS must be greater than Q_TIMEOUT.")
+# How often the dispatcher looks for due jobs (it also wakes up exactly when the next one is due).
+IMPORT_DISPATCH_POLL_SECONDS = env.float("IMPORT_DISPATCH_POLL_SECONDS", default=1.0)
+# Jobs per task. Small enough that a burst spreads over every worker, large enough that the
+# per-batch reads (five queries for any number of orders) and the broker round trip stay cheap.
+IMPORT_DISPATCH_BATCH_SIZE = env.int("IMPORT_DISPATCH_BATCH_SIZE", default=50)
+# At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
+# busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
+IMPORT_DISPATCH_IN_FLIGHT = env.int("IMPORT_DISPATCH_IN_FLIGHT", default=1000)
+# How often the dispatcher hands expired leases back and enqueues a sender for unsent emails.
+IMPORT_RECOVERY_SECONDS = env.float("IMPORT_RECOVERY_SECONDS", default=5.0)
+if IMPORT_LEASE_SECONDS + IMPORT_RECOVERY_SECONDS + IMPORT_DISPATCH_POLL_SECONDS >= 120:
+    warnings.warn("A dead worker's jobs will wait more than two minutes before they run again.", stacklevel=1)
+# `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
+# this many seconds, so a stop never takes more than about ten seconds (a killed batch rolls
+# back and runs again after its lease).
+IMPORT_WORKER_STOP_SECONDS = env.float("IMPORT_WORKER_STOP_SECONDS", default=8.0)
+# The outbox: a sender holds the emails it claimed (IMPORT_EMAIL_CLAIM_CHUNK at a time) for this
+# long; it must exceed sending them all at EMAIL_TIMEOUT each, and is how long a message whose
+# sender died waits before another sender takes it.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+IMPORT_EMAIL_CLAIM_CHUNK = env.int("IMPORT_EMAIL_CLAIM_CHUNK", default=10)
+IMPORT_EMAIL_LEASE_SECONDS = env.int("IMPORT_EMAIL_LEASE_SECONDS", default=EMAIL_TIMEOUT * IMPORT_EMAIL_CLAIM_CHUNK + 20)
+# While due jobs wait for a worker, finished jobs' emails wait in the outbox (provisioning first,
+# imports.notify.priority), but never longer than this: then they are sent whatever waits.
+IMPORT_EMAIL_DEFER_SECONDS = env.int("IMPORT_EMAIL_DEFER_SECONDS", default=60)
+# ... and only during a burst: while at least this many due jobs are unfinished (a batch). With
+# fewer, as when jobs fall due one at a time, every run sends its emails at once.
+IMPORT_EMAIL_BURST_JOBS = env.int("IMPORT_EMAIL_BURST_JOBS", default=IMPORT_DISPATCH_BATCH_SIZE)
+# Sender tasks enqueued when a burst is over and its emails are due: about the number of workers
+# of all clusters, so each one helps (more only end at once, finding nothing left to claim).
+IMPORT_EMAIL_SENDERS = env.int("IMPORT_EMAIL_SENDERS", default=4)
+
+Q_CLUSTER = {
+    "name": env.str("Q_CLUSTER_NAME", default="icp"),
+    "workers": env.int("Q_WORKERS", default=1),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
+    # Never replay missed runs of the every-minute fallback tick: one tick picks up every due job.
+    "catch_up": False,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 500,
+    # Each cluster takes from the shared queue one task beyond those its workers run (django-q2's
+    # default prefetches workers squared): batches spread over every cluster instead of the
+    # quickest one hoarding them, and a graceful stop has little queued work to finish.
+    "queue_limit": 1,
+    "label": _("Task queue"),
+}
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    # ORM broker on the default database: no extra service to run.
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "imports.engine.broker.FifoORM"  # tasks in enqueue order (see the module)
+    # How soon a cluster that found the queue empty looks again. A batch takes about 50 ms, so
+    # at 0.5 s the cluster that happened to be awake took a whole small burst (500 jobs) alone.
+    Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.2)
+
+# --- The REST API (/api/v1/, core/api/) ------------------------------------------------------
+# JSON only, personal API tokens (Authorization: Bearer), the portal's messages in every error.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Idempotency-Key: the first answer to a key is replayed for this long.
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.TokenBurstThrottle", "core.api.throttling.TokenSustainedThrottle"],
+    # Per token: a script may burst, not hammer. Requests without a valid token are refused (401)
+    # before throttling, which needs to know the token.
+    "DEFAULT_THROTTLE_RATES": {
+        "token_burst": env.str("API_RATE_BURST", default="120/min"),
+        "token_sustained": env.str("API_RATE_SUSTAINED", default="5000/hour"),
+    },
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": LOGIN_PROXY_COUNT,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ICP portal API",
+    "DESCRIPTION": (
+        "Schedule the provisioning of subscriptions and follow the import jobs, as on the portal's pages. "
+        "Authenticate with a personal API token (user page, SECURITY tab): `Authorization: Bearer <token>`. "
+        "Every POST accepts an `Idempotency-Key` header. Errors are `{\"detail\": ..., \"errors\": {field: [messages]}}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" with different choices: each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.models.Company.Status",  # companies and subscriptions
+        "ImportStatusEnum": "imports.models.ImportJob.Status",
+        "ImportRowStatusEnum": "imports.models.ImportRow.Status",
+    },
+}
+# The API's throttle counters: shared by every web process through Redis when REDIS_URL is set;
+# otherwise kept per process (each gunicorn worker counts on its own).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api_throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL", default="")}
+        if env.str("REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
+    ),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # axes logs every login at INFO; lockouts (WARNING) still show.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+}
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+
+# Webhooks (company page, SECURITY tab): plain http:// to 127.0.0.1/localhost is accepted only with
+# DEBUG or this set (tests); production endpoints must be https://. Each POST waits at most this long.
+WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)

@@ -1,0 +1,175 @@
+"""Dispatching due import jobs: claim them in batches and hand each batch to a worker.
+
+Two ways, one set of building blocks (imports.engine.leases claims, imports.engine.runner runs):
+- `dispatch_tick` (the engine): claims due jobs a batch at a time and enqueues each batch as its
+  own django-q2 task (`imports.tasks.run_batch_task`: the ids and the claim's time). Every
+  worker of every cluster sharing the queue takes batches, so a burst spreads over all of them,
+  and no task runs for long. `imports_worker`'s dispatcher calls it about every second; the
+  every-minute schedule calls it too, as a fallback when only a bare qcluster runs.
+- `dispatch_due_imports` (operators, tests, the benchmark): one synchronous pass in this process.
+
+A batch task runs only the jobs that are still In progress under the very claim that enqueued
+them (`claimed_at`). A task that arrives late (redelivered by the broker after its worker died,
+or held in a queue past the lease) finds its jobs handed back or claimed again and does nothing.
+"""
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from imports.notify import priority as email_priority
+from imports.engine.leases import imports_claim_due, imports_recover_expired
+from imports.models import ImportJob
+from imports.notify.send import imports_notify_unsent
+from imports.notify.reminders import reminders_queue_due
+from imports.engine.runner import run_jobs
+from imports.webhooks.delivery import deliveries_due
+
+logger = logging.getLogger(__name__)
+Status = ImportJob.Status
+
+RUN_BATCH_TASK = "imports.tasks.run_batch_task"
+OUTBOX_TASK = email_priority.OUTBOX_TASK
+
+
+@dataclass
+class DispatchSummary:
+    recovered: int = 0
+    claimed: int = 0
+    batches: int = 0
+    completed: int = 0
+    failed: int = 0
+    notified: int = 0
+
+    def add(self, results: dict[int, str]) -> None:
+        counts = Counter(results.values())
+        self.completed += counts[Status.COMPLETED]
+        self.failed += counts[Status.FAILED]
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return (
+            f"Claimed {self.claimed}, completed {self.completed}, failed {self.failed}, "
+            f"recovered {self.recovered}"
+        )
+
+
+def next_pending_due() -> dt.datetime | None:
+    """When the next Pending job falls due (a plain read: cheap to ask every second)."""
+    return ImportJob.objects.filter(status=Status.PENDING).aggregate(next_due=Min("due_at"))["next_due"]
+
+
+def jobs_in_flight(*, now: dt.datetime) -> int:
+    """Jobs claimed and not yet finished whose lease still runs, whoever claimed them."""
+    return ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__gte=now).count()
+
+
+def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
+    from django_q.tasks import async_task
+
+    # A bulk import (up to 5,000 lines, tens of seconds for companies or users) runs as a task of
+    # its own, so it has the batch time limit (Q_TIMEOUT) to itself and never drags other jobs past it.
+    bulk = set(
+        ImportJob.objects.filter(pk__in=job_ids, source=ImportJob.Source.IMPORT).values_list("pk", flat=True)
+    ) if job_ids else set()
+    groups = [ids for ids in [[pk for pk in job_ids if pk not in bulk]] + [[pk] for pk in job_ids if pk in bulk] if ids]
+
+    def enqueue():
+        for ids in groups:
+            # save=False: a batch that succeeded leaves no task result (failures are still kept for
+            # the admin). Its jobs record their own outcome, and saving a result costs the cluster's
+            # monitor a read of every kept result (save_limit pruning) per batch: a sixth of a
+            # burst's CPU, which on a busy machine the workers need.
+            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False)
+
+    if settings.Q_CLUSTER.get("orm"):
+        # The ORM broker writes the task with this connection: the claim and its task commit
+        # together or not at all.
+        enqueue()
+    else:
+        # Redis is outside the transaction: enqueue once the claim is committed. Dying in
+        # between leaves the jobs In progress until their lease ends, then they are claimed again.
+        transaction.on_commit(enqueue)
+
+
+def dispatch_tick(
+    *,
+    now: dt.datetime | None = None,
+    batch_size: int | None = None,
+    in_flight_limit: int | None = None,
+) -> DispatchSummary:
+    """Claim due jobs, a batch at a time, and enqueue each batch as a task; returns what it did.
+
+    Claims stop at `in_flight_limit` jobs claimed and unfinished (all clusters together): during
+    a burst the queue holds a few seconds of work, enough to keep every worker busy, and a
+    claimed job never waits in the queue for anything like its lease.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or settings.IMPORT_DISPATCH_BATCH_SIZE
+    limit = settings.IMPORT_DISPATCH_IN_FLIGHT if in_flight_limit is None else in_flight_limit
+    summary = DispatchSummary()
+    capacity = limit - jobs_in_flight(now=now)
+    while capacity > 0:
+        with transaction.atomic():
+            job_ids = imports_claim_due(now=now, limit=min(batch_size, capacity))
+            if job_ids:
+                _enqueue_batch(job_ids, now)
+        if not job_ids:
+            break
+        summary.claimed += len(job_ids)
+        summary.batches += 1
+        capacity -= len(job_ids)
+    return summary
+
+
+def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
+    """Hand jobs whose lease ended back to Pending (the next tick claims them again); returns how
+    many. Also writes the reminders whose time has come to the outbox (sent with the other unsent
+    emails) and forgets bulk uploads left waiting for a confirmation (imports.bulk)."""
+    from imports.bulk.services import uploads_forget
+
+    now = now or timezone.now()
+    reminders_queue_due(now=now)
+    uploads_forget(now=now)
+    return imports_recover_expired(now=now)
+
+
+def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | None = None) -> DispatchSummary:
+    """One synchronous pass in this process: recover expired leases, send what the outbox has
+    due (unless a burst of due jobs waits: jobs go first, see imports.notify.priority), then claim and run
+    due jobs batch after batch until none is due. Emails the batches leave in the outbox while
+    others are due go to sender tasks (a running cluster), or to the next pass.
+
+    `now` fixes the clock for the whole pass (tests, operators); without it the real time is
+    read before every batch.
+    """
+    clock = (lambda: now) if now is not None else timezone.now
+    batch_size = batch_size or settings.IMPORT_DISPATCH_BATCH_SIZE
+    summary = DispatchSummary()
+    summary.recovered = imports_recover_expired(now=clock())
+    reminders_queue_due(now=clock())
+    summary.notified = imports_notify_unsent(now=clock())
+    while job_ids := imports_claim_due(now=clock(), limit=batch_size):
+        summary.claimed += len(job_ids)
+        summary.batches += 1
+        summary.add(run_jobs(job_ids, now=clock()))
+    return summary
+
+
+def outbox_sender_enqueue(*, now: dt.datetime | None = None) -> bool:
+    """Emails the fast path did not send (its worker died, the mail server refused) and webhook
+    deliveries due: enqueue a sender task for them, so the caller never waits on a mail server or a
+    receiver. Claiming keeps two senders from sending the same message. True when one was enqueued."""
+    now = now or timezone.now()
+    if email_priority.emails_due(now=now) or deliveries_due(now=now):
+        email_priority.outbox_senders_enqueue()
+        return True
+    return False

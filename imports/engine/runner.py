@@ -1,0 +1,373 @@
+"""Running claimed import jobs: validate each row, provision, finish the job, hand off the email.
+
+The run is idempotent by construction:
+- a job is run only by the pass that claimed it (Pending → In progress is exclusive);
+- a row provisions through `Subscription.provisioning_key = "import-row:<id>"`, which is UNIQUE,
+  so a repeated run can never create a second subscription; a run that finds the key already
+  taken adopts that subscription instead of creating one;
+- everything a run writes (subscriptions, rows, the jobs' final status, audit log) commits in
+  one transaction per batch of claimed jobs, so a worker killed half-way leaves its jobs In
+  progress with nothing written; lease recovery puts them back to Pending and a later pass
+  runs them again.
+
+Bulk import lines (imports.bulk) run here too, in file order: product lines are submitted orders
+like any other; company and user lines are created by imports.bulk.rows, each in a savepoint,
+their results written in the same transaction, so a repeated run never creates them twice.
+
+A batch reads what it needs once (companies, services, OrderFacts: price lists and items, terms
+acceptances, live subscriptions) and runs the very due-time checks of orders.validation on it,
+so the cost per job stays flat however many jobs are due.
+"""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AuditLogEntry, Company, User
+from accounts.selectors import companies_visible_to
+from accounts.services import account_ids_allocate, audit_log_record
+from catalog.models import Service
+from orders.configuration import vendor_defaults_fill
+from orders.facts import OrderFacts
+from orders.models import Order, Subscription
+from orders.provisioning import subscription_build
+from orders.validation import order_problems
+
+from imports.jobs import states
+from imports.bulk.rows import PARENT_NOT_VISIBLE, company_row_run, user_row_run
+from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
+from imports.notify.send import batch_emails_send
+from imports.webhooks.delivery import webhook_deliveries_record
+
+logger = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+Status = ImportJob.Status
+
+ROW_NOTHING_TO_PROVISION = _("This import row has no order to provision.")
+ROW_NOT_CONFIGURED = _("The order of this import row has no quantity or billing type configured.")
+JOB_UNEXPECTED_ERROR = _(
+    "The import could not be processed because of an unexpected error. Please contact support."
+)
+
+
+class LostClaim(RuntimeError):
+    """A job of the batch was no longer In progress when the run tried to finish it."""
+
+
+@dataclass
+class _Batch:
+    """What a batch reads once instead of once per job."""
+
+    facts: OrderFacts
+    provisioned: dict[str, Subscription]  # by provisioning key: rows an earlier run provisioned
+    account_ids: list[int]
+    # Written with one bulk INSERT at the end of the batch; later orders see them through facts.hold.
+    created: list[Subscription]
+    # Bulk import jobs: job id → the parent companies of its rows that its creator may still see.
+    visible: dict[int, set[int]] = field(default_factory=dict)
+    # Orders whose empty vendor fields took the wizard's default at run time (saved at the end).
+    defaulted: list[Order] = field(default_factory=list)
+    # Bulk company lines: parent id → the price list a new customer inherits, read once per parent.
+    price_lists: dict[int, object] = field(default_factory=dict)
+
+
+def _creation_day(now: dt.datetime) -> dt.date:
+    return now.astimezone(UTC).date()
+
+
+def _load_batch(rows: list[ImportRow], *, now: dt.datetime) -> _Batch:
+    pending = [row for row in rows if row.status == ImportRow.Status.PENDING]
+    facts = OrderFacts.load([row.order for row in rows if row.order_id], day=_creation_day(now))
+    provisioned = {
+        sub.provisioning_key: sub
+        for sub in Subscription.objects.filter(provisioning_key__in=[row.provisioning_key for row in pending])
+    }
+    # One INSERT reserves the account ids of the whole batch. Rows that then fail leave gaps in
+    # the sequence, which is harmless: account ids must be unique, not dense.
+    account_ids = account_ids_allocate(count=sum(1 for row in pending if row.order_id))
+    account_ids.reverse()  # pop() hands them out in increasing order
+    return _Batch(facts, provisioned, account_ids, [])
+
+
+def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datetime) -> None:
+    """Validate, then provision: the row ends Completed (with its account id) or Failed (with why)."""
+    row.processed_at = now
+    existing = batch.provisioned.get(row.provisioning_key)
+    if existing is not None:
+        # Provisioned by an earlier run of this row: adopt it, never create a second one.
+        row.status, row.subscription, row.result_account_id, row.error = (
+            ImportRow.Status.COMPLETED, existing, existing.account_id, ""
+        )
+        return
+    if job.pk in batch.visible and row.parent_company_id not in batch.visible[job.pk]:
+        # A bulk line acts for its creator: only on companies the creator may (still) see.
+        row.status, row.error = ImportRow.Status.FAILED, str(PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
+        return
+    if row.import_type == ImportRow.ImportType.COMPANY:
+        return company_row_run(row, actor=job.created_by, price_lists=batch.price_lists)
+    if row.import_type == ImportRow.ImportType.USER:
+        return user_row_run(row, actor=job.created_by)
+    order = row.order
+    if order is None:
+        row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOTHING_TO_PROVISION)
+        return
+    if not order.quantity or not order.term or not order.billing_frequency:
+        row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOT_CONFIGURED)
+        return
+    deferred = row.payload.get("deferred") if isinstance(row.payload, dict) else None
+    if deferred and vendor_defaults_fill(order, batch.facts, deferred):
+        batch.defaulted.append(order)
+    # Every due-time check runs before anything is created, on the creation day.
+    reasons = order_problems(order, batch.facts)
+    if reasons:
+        row.status, row.error = ImportRow.Status.FAILED, "\n".join(reasons)
+        return
+    outcome = subscription_build(
+        order=order, facts=batch.facts, account_id=batch.account_ids.pop(), provisioning_key=row.provisioning_key
+    )
+    if isinstance(outcome, str):
+        row.status, row.error = ImportRow.Status.FAILED, outcome
+        return
+    batch.created.append(outcome)
+    row.status, row.subscription, row.result_account_id, row.error = (
+        ImportRow.Status.COMPLETED, outcome, outcome.account_id, ""
+    )
+
+
+def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
+    completed = sum(1 for row in rows if row.status == ImportRow.Status.COMPLETED)
+    failed = sum(1 for row in rows if row.status == ImportRow.Status.FAILED)
+    # Failed as soon as one row failed, even when others were provisioned: the reseller must
+    # look at it (the email and My imports show the reasons), and "Completed" would hide that.
+    # Imported accounts (No.) still says how many subscriptions were created.
+    return (Status.FAILED if failed else Status.COMPLETED), completed, failed
+
+
+def _audit_entry(job: ImportJob, rows: list[ImportRow], status: str) -> AuditLogEntry:
+    if status == Status.COMPLETED:
+        created = ", ".join(
+            f"{row.subscription.name} ({row.result_account_id})" if row.subscription
+            else f"{row.get_import_type_display()} {row.result_account_id or ''}".strip()
+            for row in rows if row.subscription or row.import_type != ImportRow.ImportType.PRODUCT
+        )
+        action, message = "import.completed", f"Import '{job}' completed: {created or 'nothing to create'}."
+    else:
+        reasons = "; ".join(row.error.replace("\n", "; ") for row in rows if row.status == ImportRow.Status.FAILED)
+        action, message = "import.failed", f"Import '{job}' failed: {reasons}"
+    return AuditLogEntry(company=job.company, actor=job.created_by, action=action, message=message)
+
+
+def _save_rows(rows: list[ImportRow], *, now: dt.datetime) -> None:
+    """Write the rows' results with a few UPDATEs per batch instead of one per row.
+
+    Completed rows take their subscription and account id from the subscription holding their
+    provisioning key (a unique index) in one UPDATE; failed rows are grouped by reason.
+    """
+    completed = [row.pk for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type == ImportRow.ImportType.PRODUCT]
+    accounts = [row for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type != ImportRow.ImportType.PRODUCT]
+    if accounts:  # companies and users created by bulk lines: one row each (they were created one by one too)
+        ImportRow.objects.bulk_update(accounts, ["status", "error", "processed_at", "result_account_id"])
+    if completed:
+        by_key = Subscription.objects.filter(
+            provisioning_key=Concat(Value(PROVISIONING_KEY_PREFIX), Cast(OuterRef("pk"), CharField()))
+        )
+        ImportRow.objects.filter(pk__in=completed).update(
+            status=ImportRow.Status.COMPLETED,
+            error="",
+            processed_at=now,
+            subscription=Subquery(by_key.values("pk")[:1]),
+            result_account_id=Subquery(by_key.values("account_id")[:1]),
+        )
+    failed: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.status == ImportRow.Status.FAILED:
+            failed[row.error].append(row.pk)
+    for error, ids in failed.items():
+        ImportRow.objects.filter(pk__in=ids).update(status=ImportRow.Status.FAILED, error=error, processed_at=now)
+
+
+def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
+    """Read the batch's companies, services (with vendor and dependencies) and creators once
+    and attach the shared instances, instead of one copy per row through select_related."""
+    orders = [row.order for row in rows if row.order_id]
+    company_ids = {job.company_id for job in jobs} | {o.company_id for o in orders} | {row.parent_company_id for row in rows}
+    companies_qs = Company.objects.filter(pk__in=company_ids)
+    if connection.features.has_select_for_update:
+        # One batch at a time per company across workers: the once-per-account and dependency
+        # checks read the company's subscriptions, and two workers validating two orders of the
+        # same company at once could otherwise both pass. Locked in id order, so two batches
+        # never deadlock. (SQLite has a single writer: nothing to do.)
+        companies_qs = companies_qs.order_by("pk").select_for_update()
+    companies = {company.pk: company for company in companies_qs}
+    services = (
+        Service.objects.select_related("vendor")
+        .prefetch_related("dependencies")
+        .in_bulk({o.service_id for o in orders if o.service_id})
+    )
+    users = User.objects.in_bulk({job.created_by_id for job in jobs})
+    for order in orders:
+        order.company = companies[order.company_id]
+        if order.service_id:
+            order.service = services[order.service_id]
+    for job in jobs:
+        job.company, job.created_by = companies[job.company_id], users[job.created_by_id]
+    for row in rows:
+        row.parent_company = companies[row.parent_company_id]
+
+
+def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | None = None) -> None:
+    """After commit, send the emails the run just wrote to the outbox (the fast path, unless a
+    burst of due jobs waits: imports.notify.priority). If this never runs (worker killed) or fails, the next
+    dispatch pass sends them from the outbox; so a failure here is logged (robust) rather than
+    raised into the run, which has committed."""
+
+    def send_import_emails():
+        batch_emails_send(job_ids=job_ids, loaded=loaded, now=now)
+
+    transaction.on_commit(send_import_emails, robust=True)
+
+
+def _claimed(job_ids: list[int], claimed_at: dt.datetime | None):
+    """The jobs of `job_ids` still In progress (under the claim made at `claimed_at`, if given:
+    a task that arrives after its jobs were handed back and claimed again runs none of them)."""
+    jobs_qs = ImportJob.objects.filter(pk__in=job_ids, status=Status.IN_PROGRESS)
+    return jobs_qs if claimed_at is None else jobs_qs.filter(claimed_at=claimed_at)
+
+
+def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None = None) -> dict[int, str]:
+    """Run claimed jobs inside the caller's transaction; returns job id → final status."""
+    jobs_qs = _claimed(job_ids, claimed_at)
+    if connection.features.has_select_for_update:
+        # Holding the job rows keeps lease recovery (a conditional UPDATE) waiting until we commit.
+        jobs_qs = jobs_qs.select_for_update()
+    jobs = list(jobs_qs.order_by("due_at", "id"))
+    if not jobs:
+        return {}
+    rows = list(
+        ImportRow.objects.filter(job__in=[job.pk for job in jobs]).select_related("order").order_by("job_id", "position")
+    )
+    _attach_related(jobs, rows)
+    batch = _load_batch(rows, now=now)
+    rows_of_job: dict[int, list[ImportRow]] = defaultdict(list)
+    for row in rows:
+        rows_of_job[row.job_id].append(row)
+    for job in jobs:
+        if job.source == ImportJob.Source.IMPORT:  # one query per bulk job, whatever its size
+            parents = {row.parent_company_id for row in rows_of_job[job.pk]}
+            batch.visible[job.pk] = set(
+                companies_visible_to(job.created_by).filter(pk__in=parents).values_list("pk", flat=True)
+            )
+
+    changed: list[ImportRow] = []
+    finished: dict[tuple[str, int, int], list[int]] = defaultdict(list)
+    audit: list[AuditLogEntry] = []
+    results: dict[int, str] = {}
+    for job in jobs:  # oldest due first, so e.g. a tenant scheduled earlier serves a later order
+        job_rows = rows_of_job[job.pk]
+        for row in job_rows:
+            if row.status == ImportRow.Status.PENDING:  # rows finished by an earlier run stay as they are
+                _process_row(row, batch, job, now=now)
+                changed.append(row)
+        status, completed, failed = _final_status(job_rows)
+        finished[(status, completed, failed)].append(job.pk)
+        audit.append(_audit_entry(job, job_rows, status))
+        results[job.pk] = status
+        # The same values the UPDATE below writes, so the email can be built from memory.
+        job.status, job.imported_count, job.error_count, job.finished_at = status, completed, failed, now
+
+    if batch.created:
+        Subscription.objects.bulk_create(batch.created)
+    if batch.defaulted:
+        Order.objects.bulk_update(batch.defaulted, ["vendor_config"])
+    _save_rows(changed, now=now)
+    for (status, completed, failed), ids in finished.items():
+        moved = states.transition_many(
+            ids, Status.IN_PROGRESS, status,
+            imported_count=completed, error_count=failed, finished_at=now, lease_expires_at=None,
+        )
+        if moved != len(ids):
+            raise LostClaim(f"{len(ids) - moved} import job(s) were no longer in progress; rolling back.")
+    AuditLogEntry.objects.bulk_create(audit)
+    # The outbox: each finished job's email, committed with its final status or not at all.
+    Notification.objects.bulk_create([Notification.for_job(pk, now=now) for pk in results])
+    # The webhook outbox likewise: the reseller's import.completed / import.failed events.
+    webhook_deliveries_record(jobs, now=now, rows_of_job=rows_of_job)
+    loaded = {job.pk: (job, rows_of_job[job.pk]) for job in jobs}
+    _hand_off_emails(list(results), now=now, loaded=loaded)
+    return results
+
+
+def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
+    """A job whose run keeps raising: fail it with a generic reason rather than retrying forever."""
+    try:
+        with transaction.atomic():
+            job = _claimed([job_id], claimed_at).select_related("company", "created_by").first()
+            if job is None:
+                return {}
+            rows = list(job.rows.all())
+            pending = [row for row in rows if row.status == ImportRow.Status.PENDING]
+            for row in pending:
+                row.status, row.error, row.processed_at = ImportRow.Status.FAILED, str(JOB_UNEXPECTED_ERROR), now
+            ImportRow.objects.bulk_update(pending, ["status", "error", "processed_at"])
+            status, completed, failed = _final_status(rows)
+            status = Status.FAILED
+            if not states.transition_queryset(
+                _claimed([job_id], claimed_at), Status.IN_PROGRESS, status,
+                imported_count=completed, error_count=max(failed, 1), finished_at=now, lease_expires_at=None,
+            ):
+                return {}
+            audit_log_record(
+                company=job.company, actor=job.created_by, action="import.failed",
+                message=f"Import '{job}' failed: {JOB_UNEXPECTED_ERROR}",
+            )
+            Notification.objects.bulk_create([Notification.for_job(job_id, now=now)])
+            job.status, job.imported_count, job.error_count, job.finished_at = status, completed, max(failed, 1), now
+            webhook_deliveries_record([job], now=now, rows_of_job={job_id: rows})
+            _hand_off_emails([job_id], now=now)
+            return {job_id: status}
+    except Exception:
+        # Left In progress: lease recovery hands it to a later pass.
+        logger.exception("Could not mark import job %s as failed.", job_id)
+        return {}
+
+
+def run_jobs(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None = None) -> dict[int, str]:
+    """Run claimed jobs as one batch; if the batch raises, run them one by one so that one
+    broken job cannot hold back the others. With `claimed_at`, only the jobs still held by
+    that claim run (see _claimed)."""
+    if not job_ids:
+        return {}
+    if len(job_ids) > 1:
+        try:
+            with transaction.atomic():
+                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
+        except Exception:
+            logger.exception("Batch of %s import jobs failed; running them one by one.", len(job_ids))
+            results: dict[int, str] = {}
+            for job_id in job_ids:
+                results.update(run_jobs([job_id], now=now, claimed_at=claimed_at))
+            return results
+    # A second attempt sees what a concurrent writer committed in between (e.g. a subscription
+    # that already holds this row's provisioning key, which it then adopts).
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
+        except Exception:
+            logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
+    return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
+
+
+def import_run(*, job_id: int, now: dt.datetime) -> str | None:
+    """Run one claimed (In progress) job at `now`: validate each row, provision, finish, email.
+
+    Returns the job's final status, or None when the job is not In progress (not claimed, or
+    already finished by another run), in which case nothing is written.
+    """
+    return run_jobs([job_id], now=now).get(job_id)

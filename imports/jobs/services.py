@@ -1,0 +1,248 @@
+"""Writes a reseller starts on import jobs: scheduling a provisioning, cancelling a pending job.
+
+Running jobs is the engine's: imports.engine.leases (claim, recover), imports.engine.runner (validate, provision,
+finish), imports.engine.dispatch (the recurring pass), imports.notify.send (the email).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.selectors import companies_visible_to
+from accounts.text import search_folded
+from accounts.services import audit_log_record
+from orders.fields import format_utc
+from orders.models import Order
+from orders.services import SubmitResult, order_copy, order_submit
+from orders.validation import schedule_time_error, validate_orders
+
+from imports.jobs import states
+from imports.models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow, SearchText
+from imports.notify.send import import_scheduled_notify
+from imports.webhooks.delivery import webhook_deliveries_record
+
+Status = ImportJob.Status
+
+JOB_CANCELLED = _("The import %(name)s was cancelled.")
+JOB_NOT_CANCELLABLE = _("This import can no longer be cancelled.")
+JOB_RESCHEDULED = _("The import %(name)s was rescheduled from %(old)s to %(new)s (UTC).")
+# A worker claimed the job between the page and the click: it runs at the old time (or already ran).
+RESCHEDULE_TOO_LATE = _("Too late: the import has already started.")
+JOB_NOT_RESCHEDULABLE = _("Only a pending import can be rescheduled; this one is %(status)s.")
+RESCHEDULE_REQUIRED = _("Enter the new schedule time as YYYY-MM-DD HH:MM (UTC).")
+JOB_NOT_RETRYABLE = _("Only a failed scheduled provisioning can be scheduled again; this one is %(status)s.")
+
+
+def import_job_name_for(order: Order) -> str:
+    """The manual's import name: "(NCE) Microsoft 365 Business Basic(Microsoft)"."""
+    return f"{order.service.name}({order.service.vendor.name})"
+
+
+def search_text_for(name: str, products) -> str:
+    """SearchText.text: the import name and the distinct (product name, code) of its rows,
+    folded (accounts.text.search_folded) so that a search compares plain strings: no UPPER() of every
+    job on every search, and "perú" finds "PERU"."""
+    # A product name already in the import name ("(NCE) Exchange Online Kiosk(Microsoft)") is not
+    # repeated: every character here is read by every search.
+    seen = dict.fromkeys(" ".join(part for part in pair if part and part not in name) for pair in products)
+    return search_folded(" | ".join(text for text in (name, *seen) if text), limit=SEARCH_TEXT_MAX_LENGTH)
+
+
+def search_entry_for(name: str, products) -> SearchText:
+    """ImportJob.search: the shared row of search_text_for(name, products)."""
+    return SearchText.objects.for_text(search_text_for(name, products))
+
+
+def import_job_create_for_order(
+    *, order: Order, due_at: dt.datetime, user: User, retry_of: ImportJob | None = None
+) -> ImportJob:
+    """One Pending "Scheduled provisioning" job with one Product row for the order.
+
+    ImportRow.order is unique, so an order can never be scheduled twice even if two requests got this far.
+    """
+    notify = [order.company.email] if order.notify_me and order.company.email else []
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            name=import_job_name_for(order),
+            search=search_entry_for(import_job_name_for(order), [(order.service.name, order.service.code)]),
+            account_type=ImportJob.AccountType.PRODUCTS,
+            source=ImportJob.Source.SCHEDULED,
+            status=ImportJob.Status.PENDING,
+            due_at=due_at,
+            created_by=user,
+            company=order.company,
+            notify_emails=notify,
+            retry_of=retry_of,
+        )
+        ImportRow.objects.create(
+            job=job, position=1, import_type=ImportRow.ImportType.PRODUCT, parent_company=order.company, order=order
+        )
+    return job
+
+
+@transaction.atomic
+def provisioning_schedule(*, order_id: int, user: User, due_at: dt.datetime | None) -> SubmitResult:
+    """The Order review's "Schedule provisioning": submit the draft and create its Pending job, in one
+    transaction (if the job cannot be created, the order stays a draft).
+
+    A draft that was already submitted (double click, replayed POST, second tab) returns the earlier
+    submission with created=False and creates nothing. Raises what orders.services.order_submit raises.
+    """
+    result = order_submit(order_id=order_id, user=user, due_at=due_at)
+    if result.created:
+        # A draft opened by "Schedule again": the new job is linked to the failed one it retries.
+        retry = ImportRetryDraft.objects.filter(order=result.order).select_related("failed_job").first()
+        job = import_job_create_for_order(
+            order=result.order, due_at=result.order.scheduled_for, user=user, retry_of=retry.failed_job if retry else None
+        )
+        if retry:
+            retry.delete()
+        # "Your provisioning is scheduled", written with the job, sent after commit (unless turned off).
+        import_scheduled_notify(job=job)
+    return result
+
+
+@transaction.atomic
+def import_cancel(*, job_id: int, user: User) -> bool:
+    """Pending → Cancelled. False when a worker (or another click) got there first.
+
+    The move is one conditional UPDATE, so a cancel racing a dispatch claim can never both win.
+    """
+    job = ImportJob.objects.select_related("company").get(pk=job_id)
+    if not companies_visible_to(user).filter(pk=job.company_id).exists():
+        raise PermissionDenied
+    now = timezone.now()
+    with transaction.atomic():  # the webhook event is written with the cancel or not at all
+        won = states.transition(job.pk, Status.PENDING, Status.CANCELLED, finished_at=now)
+        if won:
+            audit_log_record(
+                company=job.company,
+                actor=user,
+                action="import.cancelled",
+                message=f"Import '{job}' (due {job.due_at:%Y-%m-%d %H:%M} UTC) cancelled.",
+            )
+            job.status, job.finished_at = Status.CANCELLED, now
+            webhook_deliveries_record([job], now=now)
+    return won
+
+
+# --- Reschedule a pending job ---------------------------------------------------------------------
+
+
+class JobNotReschedulable(Exception):
+    """The job is not Pending (any more); `message` says why, for the reseller."""
+
+    def __init__(self, message: str, *, too_late: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.too_late = too_late
+
+
+@dataclass(frozen=True)
+class RescheduleResult:
+    job: ImportJob
+    old_due_at: dt.datetime
+    # The due-time checks as they would run today (the wizard's pre-check): warnings, not refusals.
+    warnings: list[str]
+
+
+def _require_visible(user: User, job: ImportJob) -> None:
+    if not companies_visible_to(user).filter(pk=job.company_id).exists():
+        raise PermissionDenied
+
+
+def not_reschedulable_reason(job: ImportJob) -> JobNotReschedulable:
+    """Why a job that is no longer Pending cannot move: a worker has it (or had it), or it was cancelled."""
+    if job.status == Status.IN_PROGRESS or job.status in ImportJob.RAN_STATUSES:
+        return JobNotReschedulable(str(RESCHEDULE_TOO_LATE), too_late=True)
+    return JobNotReschedulable(str(JOB_NOT_RESCHEDULABLE % {"status": job.get_status_display()}))
+
+
+def import_precheck(job: ImportJob, *, day: dt.date) -> list[str]:
+    """The Order review's pre-check for a scheduled job's orders: the due-time checks run on `day`."""
+    # From the table, not job.rows: a job read for My imports has its rows prefetched with what the
+    # list shows only, and the checks read whole orders.
+    rows = ImportRow.objects.filter(job=job).select_related("order__company", "order__service__vendor").order_by("position")
+    orders = [row.order for row in rows if row.order_id]
+    problems = validate_orders(orders, day=day) if orders else {}
+    return [reason for order in orders for reason in problems.get(order.pk, [])]
+
+
+@transaction.atomic
+def import_reschedule(*, job_id: int, user: User, due_at: dt.datetime | None, now: dt.datetime | None = None) -> RescheduleResult:
+    """Move a Pending job to `due_at` (UTC), under the wizard's rules for the Schedule provisioning field.
+
+    Raises ValidationError for a missing, past or too distant time (orders.validation.schedule_time_error),
+    JobNotReschedulable when the job is not Pending. The write is one conditional UPDATE
+    (states.update_while): a worker that claimed the job a moment earlier wins, and this call says
+    "too late" and changes nothing. The order keeps the time it will really run at; both are audited.
+    """
+    now = now or timezone.now()
+    job = ImportJob.objects.select_related("company").get(pk=job_id)
+    _require_visible(user, job)
+    if job.status != Status.PENDING:
+        raise not_reschedulable_reason(job)
+    if due_at is None:
+        raise ValidationError(RESCHEDULE_REQUIRED, code="required")
+    if error := schedule_time_error(due_at, now=now):
+        raise ValidationError(error, code="out_of_range")
+    old = job.due_at
+    if not states.update_while(job.pk, Status.PENDING, due_at=due_at):
+        job.refresh_from_db(fields=["status"])
+        raise not_reschedulable_reason(job)
+    Order.objects.filter(import_row__job=job).update(scheduled_for=due_at, updated_at=now)
+    job.due_at = due_at
+    audit_log_record(
+        company=job.company,
+        actor=user,
+        action="import.rescheduled",
+        message=f"Import '{job}' rescheduled from {format_utc(old)} to {format_utc(due_at)} (UTC).",
+    )
+    return RescheduleResult(job=job, old_due_at=old, warnings=import_precheck(job, day=now.date()))
+
+
+# --- Schedule again a failed job ------------------------------------------------------------------
+
+
+class JobNotRetryable(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def import_retry(*, job_id: int, user: User) -> Order:
+    """"Schedule again" on a failed scheduled provisioning: a new draft order with the same service
+    and configuration, whose review the reseller opens (fresh pre-check, empty schedule field).
+    Scheduling it creates a new job linked to this one (provisioning_schedule); this one stays as it
+    is, as history. Clicking again reopens the same draft while it is not scheduled.
+
+    Raises JobNotRetryable when the job is not a failed scheduled provisioning, and what
+    orders.services.order_copy raises (ValidationError) when NEW SERVICE is refused for the company.
+    """
+    job = ImportJob.objects.select_related("company").get(pk=job_id)
+    _require_visible(user, job)
+    row = ImportRow.objects.filter(job=job, order__isnull=False).select_related("order__company", "order__service").first()
+    if not job.is_retryable or row is None:
+        raise JobNotRetryable(str(JOB_NOT_RETRYABLE % {"status": job.get_status_display()}))
+    open_draft = (
+        ImportRetryDraft.objects.filter(failed_job=job, order__status=Order.Status.DRAFT, order__created_by=user)
+        .select_related("order")
+        .first()
+    )
+    if open_draft is not None:
+        return open_draft.order
+    draft = order_copy(order=row.order, user=user)
+    ImportRetryDraft.objects.create(order=draft, failed_job=job)
+    audit_log_record(
+        company=job.company,
+        actor=user,
+        action="import.retry_opened",
+        message=f"Import '{job}' (failed) opened again as a new order, QuoteId {draft.uuid}.",
+    )
+    return draft

@@ -1,0 +1,239 @@
+"""What the address of My imports asks for: rows per page, page, sort, filters and search.
+
+Everything the list shows is kept in the query string, so a view can be bookmarked and shared.
+Parsing never fails: an unknown value, a page size we do not offer or a page number that is not a
+number falls back to the default, never to an error page. The reading of the database for it is
+imports.my_imports.pages.imports_page's; this module knows no SQL.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from imports.models import ImportJob
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
+# Search text longer than this is cut, not refused (a pasted paragraph still searches).
+SEARCH_MAX_LENGTH = 200
+# Page numbers are bounded before int(): "9" * 5000 must not cost a big-number parse.
+_PAGE_MAX_DIGITS = 9
+
+# Sort key in the address → (model field, column label). The manual's default is Date created UTC ↓.
+SORTS = {
+    "created": ("created_at", _("Date created UTC")),
+    "schedule": ("due_at", _("Import schedule date (UTC)")),
+    "status": ("status", _("Status")),
+    "imported": ("imported_count", _("Imported accounts (No.)")),
+    "errors": ("error_count", _("Errors (No.)")),
+}
+DEFAULT_SORT = "created"
+DEFAULT_DESCENDING = True
+
+STATUS_VALUES = frozenset(ImportJob.Status.values)
+SOURCE_VALUES = frozenset(ImportJob.Source.values)
+ACCOUNT_TYPE_VALUES = frozenset(ImportJob.AccountType.values)
+DATE_FORMAT = "%Y-%m-%d"
+
+
+def _one(data: QueryDict, name: str) -> str:
+    value = data.get(name, "")
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
+
+
+def _positive_int(text: str) -> int | None:
+    # isascii: "²".isdigit() is True but int("²") fails.
+    if text.isascii() and text.isdigit() and len(text) <= _PAGE_MAX_DIGITS and int(text) > 0:
+        return int(text)
+    return None
+
+
+def _big_id(text: str) -> int | None:
+    """An account id or user id from the address (ids are 64-bit: larger ones cannot exist)."""
+    if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) < 2**63:
+        return int(text)
+    return None
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(text, DATE_FORMAT).date() if text else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts for keyset pagination: after (or before) the row with this sort value and id."""
+
+    value: str
+    id: int
+    before: bool = False
+
+    def encode(self) -> str:
+        return f"{self.value}~{self.id}"
+
+
+def _cursor(text: str, *, before: bool) -> Cursor | None:
+    value, sep, pk = text.rpartition("~")
+    pk_value = _big_id(pk)
+    if not sep or pk_value is None or not value or len(value) > 40:
+        return None
+    return Cursor(value=value, id=pk_value, before=before)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One view of My imports, as the address says it (always valid)."""
+
+    per_page: int = DEFAULT_PAGE_SIZE
+    page: int = 1
+    sort: str = DEFAULT_SORT
+    descending: bool = DEFAULT_DESCENDING
+    statuses: tuple[str, ...] = ()
+    source: str = ""
+    account_type: str = ""
+    company: int | None = None  # account id: that company and every company below it
+    creator: int | None = None  # user id
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    due_from: dt.date | None = None
+    due_to: dt.date | None = None
+    q: str = ""
+    job: int | None = None  # one job by its number: the links between a failed job and its retry
+    # Keyset pagination: set only on the links to the next and previous page (see selectors).
+    cursor: Cursor | None = field(default=None, compare=False)
+
+    FILTER_FIELDS = ("statuses", "source", "account_type", "company", "creator",
+                     "created_from", "created_to", "due_from", "due_to", "q", "job")
+
+    @classmethod
+    def parse(cls, data: QueryDict) -> "Listing":
+        per_page = _positive_int(_one(data, "per_page"))
+        sort_text = _one(data, "sort")
+        descending = sort_text.startswith("-") if sort_text else DEFAULT_DESCENDING
+        sort = sort_text.lstrip("-")
+        if sort not in SORTS:
+            sort, descending = DEFAULT_SORT, DEFAULT_DESCENDING
+        statuses = tuple(sorted({s for s in data.getlist("status") if s in STATUS_VALUES}))
+        source = _one(data, "source")
+        account_type = _one(data, "account_type")
+        cursor = None
+        if after := _one(data, "after"):
+            cursor = _cursor(after, before=False)
+        elif before := _one(data, "before"):
+            cursor = _cursor(before, before=True)
+        return cls(
+            per_page=per_page if per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+            page=_positive_int(_one(data, "page")) or 1,
+            sort=sort,
+            descending=descending,
+            statuses=statuses,
+            source=source if source in SOURCE_VALUES else "",
+            account_type=account_type if account_type in ACCOUNT_TYPE_VALUES else "",
+            company=_big_id(_one(data, "company")),
+            creator=_big_id(_one(data, "creator")),
+            created_from=_date(_one(data, "created_from")),
+            created_to=_date(_one(data, "created_to")),
+            due_from=_date(_one(data, "due_from")),
+            due_to=_date(_one(data, "due_to")),
+            q=_one(data, "q")[:SEARCH_MAX_LENGTH],
+            job=_big_id(_one(data, "job")),
+            cursor=cursor,
+        )
+
+    # --- Back to the address -----------------------------------------------------------------------
+
+    @property
+    def sort_param(self) -> str:
+        return f"-{self.sort}" if self.descending else self.sort
+
+    @property
+    def has_filters(self) -> bool:
+        return any(getattr(self, name) for name in self.FILTER_FIELDS)
+
+    def params(self, *, page: bool = True) -> list[tuple[str, str]]:
+        """The query string as pairs; defaults left out (the page number is kept when asked for)."""
+        pairs: list[tuple[str, str]] = []
+        if page:
+            pairs.append(("page", str(self.page)))
+        if self.per_page != DEFAULT_PAGE_SIZE:
+            pairs.append(("per_page", str(self.per_page)))
+        if (self.sort, self.descending) != (DEFAULT_SORT, DEFAULT_DESCENDING):
+            pairs.append(("sort", self.sort_param))
+        pairs += [("status", status) for status in self.statuses]
+        for name in ("source", "account_type", "company", "creator", "q", "job"):
+            if value := getattr(self, name):
+                pairs.append((name, str(value)))
+        for name in ("created_from", "created_to", "due_from", "due_to"):
+            if value := getattr(self, name):
+                pairs.append((name, value.strftime(DATE_FORMAT)))
+        if page and self.cursor is not None:
+            pairs.append(("before" if self.cursor.before else "after", self.cursor.encode()))
+        return pairs
+
+    def urlencode(self, *, page: bool = True) -> str:
+        query = QueryDict(mutable=True)
+        for name, value in self.params(page=page):
+            query.appendlist(name, value)
+        return query.urlencode()
+
+    def with_(self, **changes) -> "Listing":
+        """A copy with `changes`; without a cursor unless one is given (it belongs to one link)."""
+        changes.setdefault("cursor", None)
+        return replace(self, **changes)
+
+    def sorted_by(self, key: str) -> "Listing":
+        """The column header's link: the same view sorted by `key`, flipping the direction when it
+        is already the sort (first click: newest / largest first, as the manual's ↓)."""
+        descending = not self.descending if key == self.sort else True
+        return self.with_(sort=key, descending=descending, page=1)
+
+    def cleared(self) -> "Listing":
+        """Clear all: no filters and no search; rows per page and sort stay."""
+        return Listing(per_page=self.per_page, sort=self.sort, descending=self.descending)
+
+
+# --- Chips: the current filters, each removable --------------------------------------------------
+
+CHIP_STATUS = _("Status: %(value)s")
+CHIP_SOURCE = _("Source: %(value)s")
+CHIP_ACCOUNT_TYPE = _("Account type: %(value)s")
+CHIP_COMPANY = _("Company: %(value)s (and below)")
+CHIP_CREATOR = _("Creator: %(value)s")
+CHIP_CREATED_FROM = _("Created from: %(value)s")
+CHIP_CREATED_TO = _("Created until: %(value)s")
+CHIP_DUE_FROM = _("Scheduled from: %(value)s")
+CHIP_DUE_TO = _("Scheduled until: %(value)s")
+CHIP_SEARCH = _("Search: “%(value)s”")
+CHIP_JOB = _("Import #%(value)s")
+
+
+def chips(listing: Listing, *, company_name: str | None, creator_email: str | None) -> list[tuple[str, Listing]]:
+    """(label, the same view without that filter) for every filter in force, page 1."""
+    found: list[tuple[str, Listing]] = []
+
+    def add(label, value, **without):
+        found.append((str(label % {"value": value}), listing.with_(page=1, **without)))
+
+    for status in listing.statuses:
+        add(CHIP_STATUS, ImportJob.Status(status).label, statuses=tuple(s for s in listing.statuses if s != status))
+    if listing.source:
+        add(CHIP_SOURCE, ImportJob.Source(listing.source).label, source="")
+    if listing.account_type:
+        add(CHIP_ACCOUNT_TYPE, ImportJob.AccountType(listing.account_type).label, account_type="")
+    if listing.company is not None and company_name is not None:
+        add(CHIP_COMPANY, f"{company_name} ({listing.company})", company=None)
+    if listing.creator is not None and creator_email is not None:
+        add(CHIP_CREATOR, creator_email, creator=None)
+    for name, label in (("created_from", CHIP_CREATED_FROM), ("created_to", CHIP_CREATED_TO),
+                        ("due_from", CHIP_DUE_FROM), ("due_to", CHIP_DUE_TO)):
+        if value := getattr(listing, name):
+            add(label, value.strftime(DATE_FORMAT), **{name: None})
+    if listing.q:
+        add(CHIP_SEARCH, listing.q, q="")
+    if listing.job is not None:
+        add(CHIP_JOB, listing.job, job=None)
+    return found

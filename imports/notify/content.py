@@ -1,0 +1,210 @@
+"""What each notification of a job says, in its recipient's language (accounts.languages: the
+user's choice, else its company's), as text and HTML:
+
+- IMPORT_SCHEDULED, "Your provisioning is scheduled": product, company, due time (UTC), link;
+- IMPORT_REMINDER, before the due time: the Order review's pre-check run again, and "this order
+  would fail today because ..." when it would;
+- IMPORT_FINISHED, the manual's "Your import is completed" (or "... completed with errors"),
+  with the failed rows' reasons and the link to the job.
+
+imports.notify.send sends them from the outbox; nothing here writes.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.languages import user_language
+
+from imports.models import ImportJob, ImportRow, Notification
+
+UTC = dt.timezone.utc
+Kind = Notification.Kind
+TEMPLATES = {
+    Kind.IMPORT_FINISHED: "imports/email/import_completed",
+    Kind.IMPORT_SCHEDULED: "imports/email/import_scheduled",
+    Kind.IMPORT_REMINDER: "imports/email/import_reminder",
+}
+
+
+def my_imports_url() -> str:
+    """Absolute: the email is sent by a worker, which has no request to build it from."""
+    return f"{settings.SITE_URL}{reverse('imports:my_imports')}"
+
+
+def job_url(job: ImportJob) -> str:
+    """My imports showing this one job (its ?job= filter)."""
+    return f"{my_imports_url()}?job={job.pk}"
+
+
+def import_recipients(job: ImportJob) -> list[str]:
+    """The creator, then the company contacts asked for with Notify me; each address once."""
+    seen: set[str] = set()
+    recipients = []
+    for email in [job.created_by.email, *(job.notify_emails or [])]:
+        email = (email or "").strip()
+        if email and email.lower() not in seen:
+            seen.add(email.lower())
+            recipients.append(email)
+    return recipients
+
+
+def recipients_for(kind: str, job: ImportJob) -> list[str]:
+    """The reminder is the creator's own setting, so it goes to the creator only."""
+    if kind == Kind.IMPORT_REMINDER:
+        return [job.created_by.email] if job.created_by.email else []
+    return import_recipients(job)
+
+
+def utc_text(value: dt.datetime) -> str:
+    return f"{value.astimezone(UTC):%d.%m.%Y %H:%M} (UTC)"
+
+
+def _import_type(row: ImportRow) -> str:
+    """"Product 100113_Micros365BusineBasic_14991": the row's type and what it provisions."""
+    return f"{row.get_import_type_display()} {row.product_code}".strip()
+
+
+def _import_types(job: ImportJob, rows: list[ImportRow]) -> str:
+    if job.source == ImportJob.Source.IMPORT:
+        # A bulk import says what kind of accounts it imported ("Product", "Company", "User"), not
+        # every product code of a file of thousands of lines.
+        return ", ".join(dict.fromkeys(str(row.get_import_type_display()) for row in rows))
+    return ", ".join(dict.fromkeys(_import_type(row) for row in rows))
+
+
+def _common(job: ImportJob, rows: list[ImportRow]) -> dict:
+    return {
+        "job": job,
+        "user_name": job.created_by.get_full_name() or job.created_by.email,
+        "created_by": job.created_by.email,
+        "date_created": utc_text(job.created_at),
+        "import_type": _import_types(job, rows),
+        "job_url": job_url(job),
+    }
+
+
+def finished_context(job: ImportJob, rows: list[ImportRow]) -> dict:
+    failed_rows = [row for row in rows if row.status == ImportRow.Status.FAILED]
+    many = len(rows) > 1
+    return {
+        **_common(job, rows),
+        "has_errors": job.error_count > 0 or job.status == ImportJob.Status.FAILED,
+        "completed_accounts": job.imported_count,
+        "failed_accounts": job.error_count,
+        # Each reason once per line; bulk imports say which line of the file it was.
+        "errors": [
+            (f"#{row.position}: " if many else "") + reason
+            for row in failed_rows
+            for reason in (row.error.splitlines() or [""])
+        ],
+    }
+
+
+def scheduled_context(job: ImportJob, rows: list[ImportRow]) -> dict:
+    return {
+        **_common(job, rows),
+        "product": job.name,
+        "company": f"{job.company.name} ({job.company.account_id})",
+        "schedule_date": utc_text(job.due_at),
+    }
+
+
+def reminder_context(job: ImportJob, rows: list[ImportRow], *, now: dt.datetime) -> dict:
+    # Imported here: imports.jobs.services imports this app's notifications (the scheduled email).
+    from imports.jobs.services import import_precheck
+
+    return {
+        **scheduled_context(job, rows),
+        # The Order review's pre-check, run today: what would fail if the job ran now.
+        "problems": import_precheck(job, day=now.astimezone(UTC).date()),
+    }
+
+
+def context_for(kind: str, job: ImportJob, rows: list[ImportRow], *, now: dt.datetime) -> dict | None:
+    """The template context of a notification, or None when there is nothing to say any more
+    (a reminder, or a scheduled notice, of a job that is no longer pending)."""
+    if kind == Kind.IMPORT_FINISHED:
+        return finished_context(job, rows)
+    if job.status != ImportJob.Status.PENDING:
+        return None
+    if kind == Kind.IMPORT_SCHEDULED:
+        return scheduled_context(job, rows)
+    return reminder_context(job, rows, now=now)
+
+
+def render(kind: str, context: dict, *, language: str) -> tuple[str, str, str]:
+    """(subject, text, html) in `language`."""
+    base = TEMPLATES[kind]
+    with translation.override(language):
+        return (
+            " ".join(render_to_string(f"{base}.subject.txt", context).split()),
+            render_to_string(f"{base}.txt", context),
+            render_to_string(f"{base}.html", context),
+        )
+
+
+# Survives HTML escaping unchanged, and no real link contains it.
+JOB_URL_STAND_IN = "https://job-link.invalid/stand-in"
+
+
+def _render_key(kind: str, language: str, context: dict) -> tuple:
+    """Everything the templates show (the job object itself is only there for overrides)."""
+    values = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(context.items()) if k != "job")
+    return (kind, language, values)
+
+
+def email_build(
+    notification: Notification,
+    job: ImportJob,
+    rows: list[ImportRow],
+    *,
+    connection=None,
+    rendered: dict | None = None,
+    languages: dict | None = None,
+    now: dt.datetime | None = None,
+) -> EmailMultiAlternatives | None:
+    """The email of one notification, or None when it has no recipient or nothing to say.
+
+    `rendered` (kept for one sending run) remembers rendered bodies: the jobs a reseller scheduled
+    together usually produce the very same email, and rendering is most of its cost. `languages`
+    (also per run) remembers each creator's language.
+    """
+    kind = notification.kind
+    recipients = recipients_for(kind, job)
+    if not recipients:
+        return None
+    languages = {} if languages is None else languages
+    if job.created_by_id not in languages:
+        languages[job.created_by_id] = user_language(job.created_by)
+    language = languages[job.created_by_id]
+    # The context holds translated text too (import type, the pre-check's reasons): built in the
+    # recipient's language, like the templates.
+    with translation.override(language):
+        context = context_for(kind, job, rows, now=now or timezone.now())
+    if context is None:
+        return None
+    if rendered is None:
+        subject, text, html = render(kind, context, language=language)
+    else:
+        # Each email links to its own job, the one thing that differs between the emails of jobs
+        # scheduled together: render with a stand-in link once, then put each job's link in.
+        job_link = context.get("job_url")
+        shared = {**context, "job_url": JOB_URL_STAND_IN} if job_link else context
+        key = _render_key(kind, language, shared)
+        if key not in rendered:
+            rendered[key] = render(kind, shared, language=language)
+        subject, text, html = (
+            (part.replace(JOB_URL_STAND_IN, job_link) for part in rendered[key]) if job_link else rendered[key]
+        )
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients, connection=connection,
+        # The outbox's id for this message, the same on a re-send (Django makes one up otherwise).
+        headers={"Message-ID": notification.message_id} if notification.message_id else None,
+    )
+    message.attach_alternative(html, "text/html")
+    return message

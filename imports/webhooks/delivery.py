@@ -1,0 +1,306 @@
+"""Webhooks: import.completed / import.failed / import.cancelled POSTed to the reseller's endpoint.
+
+The endpoint (URL + secret) is accounts.WebhookEndpoint, set on the reseller's SECURITY tab. Here:
+- recording: webhook_deliveries_record() writes one WebhookDelivery per finished job whose company
+  lies under a reseller with an active endpoint (the nearest such reseller up the tree), in the
+  caller's transaction: the runner's (_run_batch, _fail_unexpectedly) and import_cancel's. A run
+  that rolls back therefore leaves no event behind, and a finished job always has its event.
+- sending: webhooks_send_due() (the django-q2 outbox task and the every-minute tick) claims due
+  deliveries with a lease (core.claiming.claim_ids), POSTs each one signed, marks it sent after
+  a 2xx, or failed with the outbox's backoff (1, 2, 4 ... min, at most 1 h), given up after
+  MAX_ATTEMPTS; staff "Retry now" in the admin.
+
+The request: Content-Type application/json; X-ICP-Event (the type); X-ICP-Delivery (the event id,
+the same on every retry: receivers drop duplicates with it); X-ICP-Timestamp (Unix seconds of this
+attempt); X-ICP-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import Company, WebhookEndpoint
+
+from core.claiming import claim_ids
+from imports.models import ImportJob, ImportRow, WebhookDelivery
+from imports.notify.outbox import ERROR_MAX_LENGTH, MAX_ATTEMPTS, backoff, claim_chunk
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookDelivery.Status
+Event = WebhookDelivery.Event
+EVENT_OF_STATUS = {
+    ImportJob.Status.COMPLETED: Event.IMPORT_COMPLETED,
+    ImportJob.Status.FAILED: Event.IMPORT_FAILED,
+    ImportJob.Status.CANCELLED: Event.IMPORT_CANCELLED,
+}
+SIGNATURE_HEADER = "X-ICP-Signature"
+USER_AGENT = "ICP-Portal-Webhooks/1"
+# One pass sends at most this many (the rest wait for the next pass).
+PASS_LIMIT = 200
+
+
+# --- Signing and the body -------------------------------------------------------------------------
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The X-ICP-Signature value: sha256=<hex HMAC-SHA256 of the raw body>."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature: str) -> bool:
+    """What a receiver does (and the tests): constant-time comparison of the signature."""
+    return hmac.compare_digest(sign(secret, body), signature or "")
+
+
+def body_bytes(payload: dict) -> bytes:
+    """The raw body sent (and signed): compact JSON, keys sorted, the same bytes on every retry."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_id: int, event_id: str, now: dt.datetime) -> dict:
+    """{"id", "type", "created_at", "data"}: the job, its company and its rows (account ids, errors)."""
+    return {
+        "id": event_id,
+        "type": EVENT_OF_STATUS[job.status].value,
+        "created_at": _iso(now),
+        "data": {
+            "job_id": job.pk,
+            "name": job.name,
+            "source": job.source,
+            "account_type": job.account_type,
+            "status": job.status,
+            "company_account_id": company_account_id,
+            "due_at": _iso(job.due_at),
+            "finished_at": _iso(job.finished_at),
+            "imported_count": job.imported_count,
+            "error_count": job.error_count,
+            "rows": [
+                {
+                    "line": row.position,
+                    "status": row.status,
+                    "account_id": row.result_account_id,
+                    "error": str(row.error or ""),
+                }
+                for row in rows
+            ],
+        },
+    }
+
+
+# --- Recording, in the caller's transaction -------------------------------------------------------
+
+
+def endpoints_for(companies: Iterable[Company]) -> dict[int, WebhookEndpoint]:
+    """Company id → the active endpoint of the nearest reseller at or above it (companies without one
+    left out). One query, whatever the number of companies."""
+    chains = {company.pk: company.ancestor_ids() for company in companies}
+    all_ids = {ancestor for chain in chains.values() for ancestor in chain}
+    if not all_ids:
+        return {}
+    endpoints = {
+        endpoint.company_id: endpoint
+        for endpoint in WebhookEndpoint.objects.filter(
+            company_id__in=all_ids, is_active=True, company__kind=Company.Kind.RESELLER
+        )
+    }
+    found = {}
+    for pk, chain in chains.items():
+        for ancestor in reversed(chain):  # nearest first
+            if ancestor in endpoints:
+                found[pk] = endpoints[ancestor]
+                break
+    return found
+
+
+def _companies_of(jobs: list[ImportJob]) -> dict[int, Company]:
+    """The jobs' companies: the ones the caller already loaded, the others in one query."""
+    companies = {job.company_id: job.company for job in jobs if ImportJob.company.is_cached(job)}
+    missing = {job.company_id for job in jobs} - set(companies)
+    if missing:
+        companies.update(Company.objects.in_bulk(missing))
+    return companies
+
+
+def webhook_deliveries_record(
+    jobs: list[ImportJob], *, now: dt.datetime, rows_of_job: dict[int, list[ImportRow]] | None = None
+) -> list[WebhookDelivery]:
+    """One delivery per job (already in its final status in memory) that has an endpoint above it.
+
+    Call it inside the transaction that writes the jobs' final status. `rows_of_job` avoids reading
+    the rows again when the caller has them. Without any endpoint on the jobs' branches it costs one
+    query (none more when the caller loaded the jobs' companies).
+    """
+    jobs = [job for job in jobs if job.status in EVENT_OF_STATUS]
+    if not jobs:
+        return []
+    companies = _companies_of(jobs)
+    endpoints = endpoints_for(companies.values())
+    jobs = [job for job in jobs if job.company_id in endpoints]
+    if not jobs:
+        return []
+    if rows_of_job is None:
+        rows_of_job = {}
+        for row in ImportRow.objects.filter(job__in=[job.pk for job in jobs]).order_by("job_id", "position"):
+            rows_of_job.setdefault(row.job_id, []).append(row)
+    deliveries = []
+    for job in jobs:
+        event_id = f"evt_{uuid.uuid4().hex}"
+        deliveries.append(
+            WebhookDelivery(
+                event_id=event_id,
+                event=EVENT_OF_STATUS[job.status],
+                job_id=job.pk,
+                endpoint=endpoints[job.company_id],
+                payload=event_payload(
+                    job, rows_of_job.get(job.pk, []), company_account_id=companies[job.company_id].account_id,
+                    event_id=event_id, now=now,
+                ),
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return WebhookDelivery.objects.bulk_create(deliveries)
+
+
+# --- Claiming, marking, retrying ------------------------------------------------------------------
+
+
+def deliveries_claim(*, now: dt.datetime, limit: int) -> list[int]:
+    """Due Pending deliveries, oldest due first → leased to this caller (another sender skips them)."""
+    lease_end = now + dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT * claim_chunk() + 20)
+    with transaction.atomic():
+
+        def still_due(ids):
+            return WebhookDelivery.objects.filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now)
+
+        return claim_ids(
+            WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at", "id"),
+            limit=limit,
+            move=lambda ids: still_due(ids).update(next_attempt_at=lease_end),
+            move_one=lambda pk: still_due([pk]).update(next_attempt_at=lease_end) == 1,
+        )
+
+
+def delivery_mark_sent(delivery_id: int, *, now: dt.datetime, status_code: int) -> bool:
+    return (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(
+            status=Status.SENT, sent_at=now, last_status_code=status_code, last_error="", attempts=F("attempts") + 1
+        )
+        == 1
+    )
+
+
+def delivery_mark_failed(
+    delivery_id: int, *, now: dt.datetime, attempts: int, error: str, status_code: int | None = None
+) -> bool:
+    """The `attempts`-th attempt failed: due again after the backoff, or given up after MAX_ATTEMPTS."""
+    return (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(
+            attempts=attempts,
+            last_status_code=status_code,
+            last_error=error[:ERROR_MAX_LENGTH],
+            next_attempt_at=now + backoff(attempts),
+            status=Status.FAILED if attempts >= MAX_ATTEMPTS else Status.PENDING,
+        )
+        == 1
+    )
+
+
+def deliveries_retry_now(*, delivery_ids: list[int], now: dt.datetime) -> int:
+    """Staff's "Retry now": Pending or Failed ones become due at once; sent ones stay sent."""
+    return WebhookDelivery.objects.filter(pk__in=delivery_ids, status__in=[Status.PENDING, Status.FAILED]).update(
+        status=Status.PENDING, next_attempt_at=now
+    )
+
+
+def deliveries_due(*, now: dt.datetime) -> bool:
+    return WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).exists()
+
+
+# --- Sending --------------------------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer other than 2xx (a signed POST is never replayed elsewhere)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def post(url: str, secret: str, *, event: str, event_id: str, body: bytes, now: dt.datetime) -> tuple[int | None, str]:
+    """One signed POST → (HTTP status or None, error text; empty on a 2xx)."""
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-ICP-Event": event,
+            "X-ICP-Delivery": event_id,
+            "X-ICP-Timestamp": str(int(now.timestamp())),
+            SIGNATURE_HEADER: sign(secret, body),
+        },
+    )
+    try:
+        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        code = exc.code
+        exc.close()
+        return code, f"HTTP {code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    if 200 <= code < 300:
+        return code, ""
+    return code, f"HTTP {code}"
+
+
+def delivery_send(delivery: WebhookDelivery, *, now: dt.datetime) -> bool:
+    """POST one claimed delivery and record the outcome; True when the receiver answered 2xx."""
+    endpoint = delivery.endpoint
+    code, error = post(
+        endpoint.url, endpoint.secret, event=delivery.event, event_id=delivery.event_id,
+        body=body_bytes(delivery.payload), now=now,
+    )
+    if not error:
+        delivery_mark_sent(delivery.pk, now=now, status_code=code)
+        return True
+    logger.warning("Webhook %s to %s failed (attempt %s): %s", delivery.event_id, endpoint.url, delivery.attempts + 1, error)
+    delivery_mark_failed(delivery.pk, now=now, attempts=delivery.attempts + 1, error=error, status_code=code)
+    return False
+
+
+def webhooks_send_due(*, now: dt.datetime, limit: int = PASS_LIMIT) -> int:
+    """Send what is due (new events, retries whose backoff ended, leases that ran out); returns how
+    many receivers answered 2xx. Called by the django-q2 outbox task and the every-minute tick."""
+    sent = handled = 0
+    while handled < limit:
+        ids = deliveries_claim(now=now, limit=min(claim_chunk(), limit - handled))
+        if not ids:
+            break
+        handled += len(ids)
+        for delivery in WebhookDelivery.objects.filter(pk__in=ids).select_related("endpoint").order_by("id"):
+            try:
+                sent += delivery_send(delivery, now=now)
+            except Exception:  # one broken delivery must not stop the others; its lease brings it back
+                logger.exception("Webhook delivery %s could not be sent.", delivery.pk)
+    return sent
