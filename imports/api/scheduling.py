@@ -21,7 +21,8 @@ from orders.services import order_configure, order_create, order_service_select,
 from orders.wizard import STEP_SELECT, STEP_TERMS, TERMS_NOT_ACCEPTED_YET, Wizard, WizardStepError
 
 from imports.models import ImportJob
-from imports.jobs.services import import_precheck, provisioning_schedule
+from imports.jobs.precheck import import_precheck
+from imports.jobs.services import provisioning_schedule
 
 UNKNOWN_PRODUCT = _("No service has the product code %(code)s.")
 UNKNOWN_FIELD = _("Unknown field.")

@@ -19,9 +19,10 @@ from accounts.services import audit_log_record
 from orders.fields import format_utc
 from orders.models import Order
 from orders.services import SubmitResult, order_copy, order_submit
-from orders.validation import schedule_time_error, validate_orders
+from orders.validation import schedule_time_error
 
 from imports.jobs import states
+from imports.jobs.precheck import import_precheck
 from imports.models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow, SearchText
 from imports.notify.send import import_scheduled_notify
 from imports.webhooks.delivery import webhook_deliveries_record
@@ -161,16 +162,6 @@ def not_reschedulable_reason(job: ImportJob) -> JobNotReschedulable:
     if job.status == Status.IN_PROGRESS or job.status in ImportJob.RAN_STATUSES:
         return JobNotReschedulable(str(RESCHEDULE_TOO_LATE), too_late=True)
     return JobNotReschedulable(str(JOB_NOT_RESCHEDULABLE % {"status": job.get_status_display()}))
-
-
-def import_precheck(job: ImportJob, *, day: dt.date) -> list[str]:
-    """The Order review's pre-check for a scheduled job's orders: the due-time checks run on `day`."""
-    # From the table, not job.rows: a job read for My imports has its rows prefetched with what the
-    # list shows only, and the checks read whole orders.
-    rows = ImportRow.objects.filter(job=job).select_related("order__company", "order__service__vendor").order_by("position")
-    orders = [row.order for row in rows if row.order_id]
-    problems = validate_orders(orders, day=day) if orders else {}
-    return [reason for order in orders for reason in problems.get(order.pk, [])]
 
 
 @transaction.atomic

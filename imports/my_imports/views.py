@@ -45,6 +45,7 @@ from imports.my_imports.selectors import (
     imports_for,
     imports_for_export,
 )
+from imports.jobs.precheck import import_precheck
 from imports.jobs.services import (
     JOB_CANCELLED,
     JOB_NOT_CANCELLABLE,
@@ -52,7 +53,6 @@ from imports.jobs.services import (
     JobNotReschedulable,
     JobNotRetryable,
     import_cancel,
-    import_precheck,
     import_reschedule,
     import_retry,
     not_reschedulable_reason,

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 
 from accounts.languages import user_language
 
+from imports.jobs.precheck import import_precheck
 from imports.models import ImportJob, ImportRow, Notification
 
 UTC = dt.timezone.utc
@@ -115,9 +116,6 @@ def scheduled_context(job: ImportJob, rows: list[ImportRow]) -> dict:
 
 
 def reminder_context(job: ImportJob, rows: list[ImportRow], *, now: dt.datetime) -> dict:
-    # Imported here: imports.jobs.services imports this app's notifications (the scheduled email).
-    from imports.jobs.services import import_precheck
-
     return {
         **scheduled_context(job, rows),
         # The Order review's pre-check, run today: what would fail if the job ran now.
