@@ -1,12 +1,12 @@
 from django.contrib import admin, messages
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from imports.models import ImportJob, ImportRow, Notification, WebhookDelivery
-from imports.notify.outbox import notifications_retry_now
+from core.outbox_admin import OutboxAdmin
 from imports.jobs.services import import_cancel
-from imports.webhooks.delivery import deliveries_retry_now
+from imports.models import ImportJob, ImportRow, Notification, WebhookDelivery
+from imports.notify.outbox import NOTIFICATIONS
+from imports.webhooks.delivery import DELIVERIES
 
 NOTIFICATION_FIELDS = (
     "kind", "status", "attempts", "next_attempt_at", "last_error", "sent_at", "created_at", "message_id",
@@ -122,28 +122,6 @@ class ImportRowAdmin(admin.ModelAdmin):
         return False
 
 
-class OutboxAdmin(admin.ModelAdmin):
-    """What the email outbox and the webhook log share: rows only their sender moves and that the run
-    finishing a job writes (in its transaction), so staff never add or edit one; they can only ask
-    for an earlier attempt ("Retry now", through the outbox's own retry function)."""
-
-    actions = ["retry_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def retry(self, ids: list[int], now) -> int:  # the outbox's retry function for these rows
-        raise NotImplementedError
-
-    def retried_message(self, count: int) -> str:
-        raise NotImplementedError
-
-    @admin.action(description=_("Retry now"), permissions=["change"])
-    def retry_now(self, request, queryset):
-        count = self.retry(list(queryset.values_list("pk", flat=True)), timezone.now())
-        self.message_user(request, self.retried_message(count), messages.SUCCESS)
-
-
 @admin.register(Notification)
 class NotificationAdmin(OutboxAdmin):
     list_display = ("job", "kind", "status", "attempts", "next_attempt_at", "last_error", "sent_at")
@@ -154,9 +132,7 @@ class NotificationAdmin(OutboxAdmin):
     fields = ("job", *NOTIFICATION_FIELDS)
     # Sent only after the mail server accepted it: never marked sent by hand.
     readonly_fields = fields
-
-    def retry(self, ids, now):
-        return notifications_retry_now(notification_ids=ids, now=now)
+    outbox = NOTIFICATIONS
 
     def retried_message(self, count):
         return ngettext(
@@ -180,9 +156,7 @@ class WebhookDeliveryAdmin(OutboxAdmin):
         "last_error", "sent_at", "created_at", "payload",
     )
     readonly_fields = fields
-
-    def retry(self, ids, now):
-        return deliveries_retry_now(delivery_ids=ids, now=now)
+    outbox = DELIVERIES
 
     def retried_message(self, count):
         return ngettext(

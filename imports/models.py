@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
 
+from core.outbox import OutboxItem
+
 from imports.search_texts import SEARCH_TEXT_MAX_LENGTH, SearchText  # noqa: F401 (a model of this app)
 
 # Subscription.provisioning_key of the subscription an import row creates: "import-row:<row id>".
@@ -240,12 +242,13 @@ def _message_domain() -> str:
     return address.rpartition("@")[2] or "localhost"
 
 
-class Notification(models.Model):
-    """One message to send about a job: the outbox.
+class Notification(OutboxItem):
+    """One message to send about a job: the email outbox (core.outbox, the kind imports.notify.outbox).
 
     Written in the very transaction that finishes the job, so a finished job always has its
     message to send and a rolled-back one never has. It is marked sent only after the mail
     server accepted it: a worker dying in between sends it again (same Message-ID), never drops it.
+    Status, attempts, next attempt, last error, sent at and created at are OutboxItem's.
     """
 
     class Kind(models.TextChoices):
@@ -255,30 +258,16 @@ class Notification(models.Model):
         IMPORT_SCHEDULED = "import_scheduled", _("Your provisioning is scheduled")
         IMPORT_REMINDER = "import_reminder", _("Reminder before a scheduled provisioning")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        # Given up after imports.notify.outbox.MAX_ATTEMPTS failures; staff can still "Retry now".
-        FAILED = "failed", _("Failed")
-
     job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, default=Kind.IMPORT_FINISHED)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    # When a sender may pick it up: due now, after a backoff, or after a sender's lease ran out.
-    next_attempt_at = models.DateTimeField(_("next attempt"))
-    last_error = models.TextField(_("last error"), blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"))
     # The email's Message-ID header, fixed once: a re-send after a crash is the same message to
     # mail clients. A uuid part keeps it unique across databases (job ids restart after a reset).
     message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
 
-    class Meta:
+    class Meta(OutboxItem.Meta):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
+        indexes = [OutboxItem.due_index("notification_status_next")]
         constraints = [models.UniqueConstraint(fields=["job", "kind"], name="notification_unique_job_kind")]
 
     def __str__(self):
@@ -323,25 +312,20 @@ class ImportFile(models.Model):
         return self.name
 
 
-class WebhookDelivery(models.Model):
-    """One event POSTed to a reseller's webhook (accounts.WebhookEndpoint): the webhook outbox.
+class WebhookDelivery(OutboxItem):
+    """One event POSTed to a reseller's webhook (accounts.WebhookEndpoint): the webhook outbox
+    (core.outbox, the kind imports.webhooks.delivery.DELIVERIES).
 
     Written in the very transaction that moves the job to its final status (like Notification), so
-    an event is never announced for a run that rolled back. imports.webhooks.delivery claims, signs, sends
-    and retries it; `event_id` (the X-ICP-Delivery header) stays the same across retries, so the
-    receiver can drop duplicates.
+    an event is never announced for a run that rolled back. imports.webhooks.delivery signs and sends
+    it; `event_id` (the X-ICP-Delivery header) stays the same across retries, so the receiver can
+    drop duplicates. Status, attempts, next attempt, last error, sent at and created at are OutboxItem's.
     """
 
     class Event(models.TextChoices):
         IMPORT_COMPLETED = "import.completed", "import.completed"
         IMPORT_FAILED = "import.failed", "import.failed"
         IMPORT_CANCELLED = "import.cancelled", "import.cancelled"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        # Given up after imports.webhooks.delivery.MAX_ATTEMPTS failures; staff can still "Retry now".
-        FAILED = "failed", _("Failed")
 
     event_id = models.CharField(_("event id"), max_length=64, unique=True)
     event = models.CharField(_("event"), max_length=40, choices=Event.choices)
@@ -351,19 +335,12 @@ class WebhookDelivery(models.Model):
     )
     # The whole JSON body ({"id", "type", "created_at", "data"}), fixed when the event happened.
     payload = models.JSONField(_("payload"), default=dict)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"))
     last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"))
 
-    class Meta:
+    class Meta(OutboxItem.Meta):
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_status_next")]
+        indexes = [OutboxItem.due_index("webhook_delivery_status_next")]
         constraints = [models.UniqueConstraint(fields=["job", "event"], name="webhook_delivery_unique_job_event")]
 
     def __str__(self):

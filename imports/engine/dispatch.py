@@ -29,7 +29,7 @@ from imports.models import ImportJob
 from imports.notify.send import imports_notify_unsent
 from imports.notify.reminders import reminders_queue_due
 from imports.engine.runner import run_jobs
-from imports.webhooks.delivery import deliveries_due
+from imports.webhooks.delivery import DELIVERIES
 
 logger = logging.getLogger(__name__)
 Status = ImportJob.Status
@@ -169,7 +169,7 @@ def outbox_sender_enqueue(*, now: dt.datetime | None = None) -> bool:
     deliveries due: enqueue a sender task for them, so the caller never waits on a mail server or a
     receiver. Claiming keeps two senders from sending the same message. True when one was enqueued."""
     now = now or timezone.now()
-    if email_priority.emails_due(now=now) or deliveries_due(now=now):
+    if email_priority.emails_due(now=now) or DELIVERIES.has_due(now=now):
         email_priority.outbox_senders_enqueue()
         return True
     return False

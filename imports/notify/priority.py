@@ -20,7 +20,8 @@ import datetime as dt
 
 from django.conf import settings
 
-from imports.models import ImportJob, Notification
+from imports.models import ImportJob
+from imports.notify.outbox import NOTIFICATIONS
 
 OUTBOX_TASK = "imports.tasks.outbox_send_task"
 Status = ImportJob.Status
@@ -39,7 +40,7 @@ def due_jobs_unfinished(*, now: dt.datetime, at_least: int = 1) -> bool:
 
 
 def emails_due(*, now: dt.datetime) -> bool:
-    return Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now).exists()
+    return NOTIFICATIONS.has_due(now=now)
 
 
 def emails_overdue(*, now: dt.datetime) -> bool:

@@ -6,7 +6,7 @@ so a finished job always has its email queued and a rolled-back one never has. A
 run hands the ids to batch_emails_send (the fast path: at once, or after the due jobs during a
 burst, see imports.notify.priority); sender tasks also send whatever the outbox has due
 (imports_notify_unsent, outbox_send_task), so a worker killed before or while sending loses
-nothing. A message is marked sent only after the mail server accepted it (imports.notify.outbox):
+nothing. A message is marked sent only after the mail server accepted it (core.outbox):
 at worst it goes out twice, with the same Message-ID, never zero times.
 """
 
@@ -16,14 +16,13 @@ import logging
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from imports.notify import priority as email_priority
-
-from imports.notify import outbox
-from imports.notify.content import email_build, recipients_for
 from imports.models import ImportJob, ImportRow, Notification
+from imports.notify import priority as email_priority
+from imports.notify.content import email_build, recipients_for
+from imports.notify.outbox import NOTIFICATIONS
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -31,6 +30,7 @@ UTC = dt.timezone.utc
 # At most this many emails at the start of a dispatch pass, so a backlog cannot hold back due jobs.
 UNSENT_PASS_LIMIT = 1000
 # Kept in last_error of a notification marked sent without sending (staff read it in the admin).
+NOTE_NO_RECIPIENTS = "Nothing sent: the job has no recipient."
 NOTE_NOT_PENDING = "Nothing sent: the job is no longer pending."
 
 
@@ -56,7 +56,8 @@ def _close_quietly(mail) -> None:
 def _deliver(
     notification_ids: list[int], *, now: dt.datetime, loaded: dict, rendered: dict
 ) -> int:
-    """Send each claimed notification and mark it sent right after the server accepted it."""
+    """The email kind's handler (core.outbox.Outbox.send_due): send each claimed notification and
+    mark it sent right after the server accepted it; returns how many the server accepted."""
     notifications = list(Notification.objects.filter(pk__in=notification_ids).order_by("id"))
     missing = {n.job_id for n in notifications} - loaded.keys()
     if missing:
@@ -68,7 +69,7 @@ def _deliver(
         for notification in notifications:
             job, rows = loaded[notification.job_id]
             if not recipients_for(notification.kind, job):
-                outbox.notification_mark_sent(notification.pk, now=now, note=outbox.NOTE_NO_RECIPIENTS)
+                NOTIFICATIONS.mark_sent(notification.pk, now=now, note=NOTE_NO_RECIPIENTS)
                 continue
             try:
                 message = email_build(
@@ -76,14 +77,14 @@ def _deliver(
                 )
                 if message is None:
                     # A scheduled notice or reminder of a job cancelled or run meanwhile: nothing to say.
-                    outbox.notification_mark_sent(notification.pk, now=now, note=NOTE_NOT_PENDING)
+                    NOTIFICATIONS.mark_sent(notification.pk, now=now, note=NOTE_NOT_PENDING)
                     continue
                 message.send()
             except Exception as exc:
                 # Refused, timed out, anything: the job keeps its status, the message its place in
                 # the outbox, and a later pass tries again after the backoff.
                 logger.warning("Could not send notification %s of import job %s.", notification.pk, job.pk, exc_info=True)
-                outbox.notification_mark_failed(
+                NOTIFICATIONS.mark_failed(
                     notification.pk, now=now, attempts=notification.attempts + 1, error=f"{type(exc).__name__}: {exc}"
                 )
                 _close_quietly(mail)
@@ -91,7 +92,7 @@ def _deliver(
             # Accepted by the mail server: only now is it sent (and sent_at says when: a sender
             # working off a backlog is far past the `now` it claimed at). Dying before this line
             # means this one message goes out again when its lease ends, with the same Message-ID.
-            outbox.notification_mark_sent(notification.pk, now=timezone.now())
+            NOTIFICATIONS.mark_sent(notification.pk, now=timezone.now())
             sent += 1
     finally:
         _close_quietly(mail)
@@ -109,26 +110,20 @@ def outbox_send(
     """Send the outbox's due notifications (of `job_ids` if given, at most `limit`); returns how
     many emails the mail server accepted.
 
-    Claimed a chunk at a time, each under a lease short enough to be sent well within it.
+    Claimed a chunk at a time (core.outbox), each under a lease long enough to send it within.
     `loaded` (job id → the job and its rows, as the run that just finished them left them in
     memory) spares reading them again; jobs missing from it are read from the database.
     `yield_to_jobs`: stop before a chunk while a burst of due jobs waits (imports.notify.priority).
     """
     loaded = dict(loaded or {})
-    rendered: dict = {}
-    sent = 0
-    remaining = limit
-    while remaining is None or remaining > 0:
-        if yield_to_jobs and email_priority.emails_wait(now=timezone.now()):
-            break
-        chunk = outbox.claim_chunk() if remaining is None else min(outbox.claim_chunk(), remaining)
-        claimed = outbox.notifications_claim(now=now, limit=chunk, job_ids=job_ids)
-        if not claimed:
-            break
-        if remaining is not None:
-            remaining -= len(claimed)
-        sent += _deliver(claimed, now=now, loaded=loaded, rendered=rendered)
-    return sent
+    rendered: dict = {}  # one sending run's rendered bodies (imports.notify.content.email_build)
+    return NOTIFICATIONS.send_due(
+        lambda ids: _deliver(ids, now=now, loaded=loaded, rendered=rendered),
+        now=now,
+        limit=limit,
+        within=Q(job_id__in=job_ids) if job_ids is not None else None,
+        stop=(lambda: email_priority.emails_wait(now=timezone.now())) if yield_to_jobs else None,
+    )
 
 
 def import_notifications_send(

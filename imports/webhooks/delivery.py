@@ -6,9 +6,10 @@ The endpoint (URL + secret) is accounts.WebhookEndpoint, set on the reseller's S
   caller's transaction: the runner's (_run_batch, _fail_unexpectedly) and import_cancel's. A run
   that rolls back therefore leaves no event behind, and a finished job always has its event.
 - sending: webhooks_send_due() (the django-q2 outbox task and the every-minute tick) claims due
-  deliveries with a lease (core.claiming.claim_ids), POSTs each one signed, marks it sent after
-  a 2xx, or failed with the outbox's backoff (1, 2, 4 ... min, at most 1 h), given up after
-  MAX_ATTEMPTS; staff "Retry now" in the admin.
+  deliveries with a lease, POSTs each one signed, marks it sent after a 2xx, or failed with the
+  outbox's backoff (1, 2, 4 ... min, at most 1 h), given up after MAX_ATTEMPTS; staff "Retry now"
+  in the admin. The claiming, marking and retrying are core.outbox's (DELIVERIES, this kind),
+  the same as the emails'; this module is its handler.
 
 The request: Content-Type application/json; X-ICP-Event (the type); X-ICP-Delivery (the event id,
 the same on every retry: receivers drop duplicates with it); X-ICP-Timestamp (Unix seconds of this
@@ -26,18 +27,15 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
 
 from accounts.models import Company, WebhookEndpoint
 
-from core.claiming import claim_ids
+from core.outbox import Outbox, OutboxPolicy
 from imports.models import ImportJob, ImportRow, WebhookDelivery
-from imports.notify.outbox import ERROR_MAX_LENGTH, MAX_ATTEMPTS, backoff, claim_chunk
+from imports.notify.outbox import claim_chunk
 
 logger = logging.getLogger(__name__)
 
-Status = WebhookDelivery.Status
 Event = WebhookDelivery.Event
 EVENT_OF_STATUS = {
     ImportJob.Status.COMPLETED: Event.IMPORT_COMPLETED,
@@ -177,59 +175,18 @@ def webhook_deliveries_record(
     return WebhookDelivery.objects.bulk_create(deliveries)
 
 
-# --- Claiming, marking, retrying ------------------------------------------------------------------
+# --- The outbox kind -----------------------------------------------------------------------------
 
 
-def deliveries_claim(*, now: dt.datetime, limit: int) -> list[int]:
-    """Due Pending deliveries, oldest due first → leased to this caller (another sender skips them)."""
-    lease_end = now + dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT * claim_chunk() + 20)
-    with transaction.atomic():
-
-        def still_due(ids):
-            return WebhookDelivery.objects.filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now)
-
-        return claim_ids(
-            WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at", "id"),
-            limit=limit,
-            move=lambda ids: still_due(ids).update(next_attempt_at=lease_end),
-            move_one=lambda pk: still_due([pk]).update(next_attempt_at=lease_end) == 1,
-        )
+def claim_lease() -> dt.timedelta:
+    """How long a sender holds the deliveries it claimed: a whole chunk at WEBHOOK_TIMEOUT each, and
+    some spare (also how long a delivery whose sender died waits for another sender)."""
+    return dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT * claim_chunk() + 20)
 
 
-def delivery_mark_sent(delivery_id: int, *, now: dt.datetime, status_code: int) -> bool:
-    return (
-        WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(
-            status=Status.SENT, sent_at=now, last_status_code=status_code, last_error="", attempts=F("attempts") + 1
-        )
-        == 1
-    )
-
-
-def delivery_mark_failed(
-    delivery_id: int, *, now: dt.datetime, attempts: int, error: str, status_code: int | None = None
-) -> bool:
-    """The `attempts`-th attempt failed: due again after the backoff, or given up after MAX_ATTEMPTS."""
-    return (
-        WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(
-            attempts=attempts,
-            last_status_code=status_code,
-            last_error=error[:ERROR_MAX_LENGTH],
-            next_attempt_at=now + backoff(attempts),
-            status=Status.FAILED if attempts >= MAX_ATTEMPTS else Status.PENDING,
-        )
-        == 1
-    )
-
-
-def deliveries_retry_now(*, delivery_ids: list[int], now: dt.datetime) -> int:
-    """Staff's "Retry now": Pending or Failed ones become due at once; sent ones stay sent."""
-    return WebhookDelivery.objects.filter(pk__in=delivery_ids, status__in=[Status.PENDING, Status.FAILED]).update(
-        status=Status.PENDING, next_attempt_at=now
-    )
-
-
-def deliveries_due(*, now: dt.datetime) -> bool:
-    return WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).exists()
+# Claimed as many at a time as emails (IMPORT_EMAIL_CLAIM_CHUNK); the backoff (1, 2, 4 ... min, at
+# most 1 h) and MAX_ATTEMPTS (12) are core.outbox's defaults, the same as the emails'.
+DELIVERIES = Outbox(WebhookDelivery, OutboxPolicy(lease=claim_lease, chunk=claim_chunk))
 
 
 # --- Sending --------------------------------------------------------------------------------------
@@ -282,25 +239,26 @@ def delivery_send(delivery: WebhookDelivery, *, now: dt.datetime) -> bool:
         body=body_bytes(delivery.payload), now=now,
     )
     if not error:
-        delivery_mark_sent(delivery.pk, now=now, status_code=code)
+        DELIVERIES.mark_sent(delivery.pk, now=now, last_status_code=code)
         return True
     logger.warning("Webhook %s to %s failed (attempt %s): %s", delivery.event_id, endpoint.url, delivery.attempts + 1, error)
-    delivery_mark_failed(delivery.pk, now=now, attempts=delivery.attempts + 1, error=error, status_code=code)
+    DELIVERIES.mark_failed(delivery.pk, now=now, attempts=delivery.attempts + 1, error=error, last_status_code=code)
     return False
+
+
+def _deliver(delivery_ids: list[int], *, now: dt.datetime) -> int:
+    """This kind's handler (core.outbox.Outbox.send_due): POST each claimed delivery; returns how
+    many receivers answered 2xx."""
+    sent = 0
+    for delivery in WebhookDelivery.objects.filter(pk__in=delivery_ids).select_related("endpoint").order_by("id"):
+        try:
+            sent += delivery_send(delivery, now=now)
+        except Exception:  # one broken delivery must not stop the others; its lease brings it back
+            logger.exception("Webhook delivery %s could not be sent.", delivery.pk)
+    return sent
 
 
 def webhooks_send_due(*, now: dt.datetime, limit: int = PASS_LIMIT) -> int:
     """Send what is due (new events, retries whose backoff ended, leases that ran out); returns how
     many receivers answered 2xx. Called by the django-q2 outbox task and the every-minute tick."""
-    sent = handled = 0
-    while handled < limit:
-        ids = deliveries_claim(now=now, limit=min(claim_chunk(), limit - handled))
-        if not ids:
-            break
-        handled += len(ids)
-        for delivery in WebhookDelivery.objects.filter(pk__in=ids).select_related("endpoint").order_by("id"):
-            try:
-                sent += delivery_send(delivery, now=now)
-            except Exception:  # one broken delivery must not stop the others; its lease brings it back
-                logger.exception("Webhook delivery %s could not be sent.", delivery.pk)
-    return sent
+    return DELIVERIES.send_due(lambda ids: _deliver(ids, now=now), now=now, limit=limit)

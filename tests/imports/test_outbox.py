@@ -15,10 +15,11 @@ from freezegun import freeze_time
 
 from accounts.models import User
 from imports.notify import outbox
+from imports.notify.outbox import NOTIFICATIONS
 from imports.engine.dispatch import dispatch_due_imports
 from imports.engine.leases import imports_claim_due
 from imports.models import ImportJob, Notification
-from imports.notify.send import imports_notify_unsent, outbox_send
+from imports.notify.send import NOTE_NO_RECIPIENTS, imports_notify_unsent, outbox_send
 from imports.engine.runner import run_jobs
 
 from .helpers import UTC, schedule
@@ -108,7 +109,7 @@ def test_each_notification_is_sent_once_with_its_stable_message_id(demo, django_
 
 def test_a_crash_after_the_server_accepted_resends_that_one_message_and_drops_none(demo, monkeypatch, mailoutbox):
     first, second = _ran(demo, 2)
-    mark_sent = outbox.notification_mark_sent
+    mark_sent = NOTIFICATIONS.mark_sent
     calls = []
 
     def dies_once(*args, **kwargs):
@@ -117,7 +118,7 @@ def test_a_crash_after_the_server_accepted_resends_that_one_message_and_drops_no
             raise Boom("worker killed before marking")
         return mark_sent(*args, **kwargs)
 
-    monkeypatch.setattr(outbox, "notification_mark_sent", dies_once)
+    monkeypatch.setattr(NOTIFICATIONS, "mark_sent", dies_once)
     with pytest.raises(Boom):
         outbox_send(now=DUE)
     assert _message_ids(mailoutbox) == [first.notifications.get().message_id]
@@ -164,23 +165,23 @@ def test_a_mail_server_failure_is_retried_with_backoff_then_delivered(demo, refu
 
 
 def test_the_backoff_doubles_up_to_its_cap_and_gives_up_after_max_attempts(demo, refusing_backend, mailoutbox):
-    assert [outbox.backoff(n) for n in (1, 2, 3, 4)] == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8)]
-    assert outbox.backoff(30) == outbox.BACKOFF_CAP
+    assert [NOTIFICATIONS.backoff(n) for n in (1, 2, 3, 4)] == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert NOTIFICATIONS.backoff(30) == NOTIFICATIONS.policy.backoff_cap
     (job,) = _ran(demo)
     now = DUE
-    for _ in range(outbox.MAX_ATTEMPTS):
+    for _ in range(NOTIFICATIONS.policy.max_attempts):
         imports_notify_unsent(now=now)
         now = job.notifications.get().next_attempt_at
     notification = job.notifications.get()
-    assert (notification.status, notification.attempts) == (Failed, outbox.MAX_ATTEMPTS)
+    assert (notification.status, notification.attempts) == (Failed, NOTIFICATIONS.policy.max_attempts)
     assert imports_notify_unsent(now=now + dt.timedelta(days=1)) == 0
 
     # Staff's "Retry now" makes it due again; sent ones are left alone.
     refusing_backend.down = False
     later = now + dt.timedelta(days=2)
-    assert outbox.notifications_retry_now(notification_ids=[notification.pk], now=later) == 1
+    assert NOTIFICATIONS.retry_now([notification.pk], now=later) == 1
     assert imports_notify_unsent(now=later) == 1
-    assert outbox.notifications_retry_now(notification_ids=[notification.pk], now=later) == 0
+    assert NOTIFICATIONS.retry_now([notification.pk], now=later) == 0
     assert len(mailoutbox) == 1
 
 
@@ -189,7 +190,7 @@ def test_a_job_without_recipients_is_marked_sent_with_a_note(demo, mailoutbox):
     User.objects.filter(pk=job.created_by_id).update(email="")
     assert outbox_send(now=DUE) == 0
     notification = job.notifications.get()
-    assert (notification.status, notification.last_error) == (Sent, outbox.NOTE_NO_RECIPIENTS)
+    assert (notification.status, notification.last_error) == (Sent, NOTE_NO_RECIPIENTS)
     assert mailoutbox == []
 
 
@@ -220,18 +221,18 @@ def test_two_concurrent_senders_never_send_the_same_notification_twice(demo, set
 
 def test_claims_are_disjoint_and_leased(demo):
     _ran(demo, 3)
-    first = outbox.notifications_claim(now=DUE, limit=1)
-    second = outbox.notifications_claim(now=DUE, limit=10)
+    first = NOTIFICATIONS.claim(now=DUE, limit=1)
+    second = NOTIFICATIONS.claim(now=DUE, limit=10)
     assert len(first) == 1 and len(second) == 2 and not set(first) & set(second)
-    assert outbox.notifications_claim(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1), limit=10) == []
-    assert sorted(outbox.notifications_claim(now=DUE + outbox.claim_lease(), limit=10)) == sorted(first + second)
+    assert NOTIFICATIONS.claim(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1), limit=10) == []
+    assert sorted(NOTIFICATIONS.claim(now=DUE + outbox.claim_lease(), limit=10)) == sorted(first + second)
 
 
 def test_staff_see_the_outbox_and_can_retry_now(client, demo):
     (job,) = _ran(demo)
     notification = job.notifications.get()
     Notification.objects.filter(pk=notification.pk).update(
-        status=Failed, attempts=outbox.MAX_ATTEMPTS, last_error="TimeoutError: timed out",
+        status=Failed, attempts=NOTIFICATIONS.policy.max_attempts, last_error="TimeoutError: timed out",
         next_attempt_at=DUE + dt.timedelta(hours=6),
     )
     client.force_login(demo.staff)
@@ -282,7 +283,7 @@ def test_mark_sent_commits_without_waiting_for_disk_in_its_own_statement_only(de
     notification = Notification.for_job(job.pk, now=DUE)
     notification.save()
     with CaptureQueriesContext(connection) as queries:
-        assert outbox.notification_mark_sent(notification.pk, now=DUE) is True
+        assert NOTIFICATIONS.mark_sent(notification.pk, now=DUE) is True
     assert len(queries.captured_queries) == 1
     assert "set_config('synchronous_commit', 'off', true)" in queries.captured_queries[0]["sql"]
     with connection.cursor() as cursor:

@@ -13,6 +13,7 @@ from freezegun import freeze_time
 from imports.notify import priority as email_priority
 
 from imports.notify import outbox
+from imports.notify.outbox import NOTIFICATIONS
 from imports.engine.leases import imports_claim_due, imports_recover_expired
 from imports.models import ImportJob, Notification
 
@@ -39,25 +40,25 @@ def _fresh(notification: Notification) -> Notification:
 
 def test_mark_sent_moves_only_that_pending_notification_and_says_so(demo):
     first, second = _notifications(demo, 2)
-    assert outbox.notification_mark_sent(first.pk, now=DUE) is True
+    assert NOTIFICATIONS.mark_sent(first.pk, now=DUE) is True
     first = _fresh(first)
     assert (first.status, first.sent_at, first.attempts, first.last_error) == (Sent, DUE, 1, "")
     assert _fresh(second).status == Pending
     # Already sent: nothing moves, the attempt is not counted twice.
-    assert outbox.notification_mark_sent(first.pk, now=DUE + dt.timedelta(minutes=1)) is False
+    assert NOTIFICATIONS.mark_sent(first.pk, now=DUE + dt.timedelta(minutes=1)) is False
     assert (_fresh(first).sent_at, _fresh(first).attempts) == (DUE, 1)
 
 
 def test_mark_failed_moves_only_that_pending_notification_and_says_so(demo):
     first, second = _notifications(demo, 2)
-    assert outbox.notification_mark_failed(first.pk, now=DUE, attempts=1, error="TimeoutError") is True
+    assert NOTIFICATIONS.mark_failed(first.pk, now=DUE, attempts=1, error="TimeoutError") is True
     first = _fresh(first)
     assert (first.status, first.attempts, first.last_error) == (Pending, 1, "TimeoutError")
-    assert first.next_attempt_at == DUE + outbox.backoff(1)
+    assert first.next_attempt_at == DUE + NOTIFICATIONS.backoff(1)
     second = _fresh(second)
     assert (second.attempts, second.last_error, second.next_attempt_at) == (0, "", DUE)
-    outbox.notification_mark_sent(second.pk, now=DUE)
-    assert outbox.notification_mark_failed(second.pk, now=DUE, attempts=1, error="late") is False
+    NOTIFICATIONS.mark_sent(second.pk, now=DUE)
+    assert NOTIFICATIONS.mark_failed(second.pk, now=DUE, attempts=1, error="late") is False
     assert _fresh(second).status == Sent
 
 
@@ -65,7 +66,7 @@ def test_retry_now_touches_only_the_notifications_chosen(demo):
     chosen, other = _notifications(demo, 2)
     later = DUE + dt.timedelta(hours=6)
     Notification.objects.update(status=Failed, next_attempt_at=later)
-    assert outbox.notifications_retry_now(notification_ids=[chosen.pk], now=DUE) == 1
+    assert NOTIFICATIONS.retry_now([chosen.pk], now=DUE) == 1
     assert (_fresh(chosen).status, _fresh(chosen).next_attempt_at) == (Pending, DUE)
     assert (_fresh(other).status, _fresh(other).next_attempt_at) == (Failed, later)
 
@@ -74,7 +75,7 @@ def test_claims_take_the_longest_due_first(demo):
     newer_id_due_first, older_id_due_later = _notifications(demo, 2)[::-1]
     Notification.objects.filter(pk=older_id_due_later.pk).update(next_attempt_at=DUE)
     Notification.objects.filter(pk=newer_id_due_first.pk).update(next_attempt_at=DUE - dt.timedelta(minutes=5))
-    assert outbox.notifications_claim(now=DUE, limit=1) == [newer_id_due_first.pk]
+    assert NOTIFICATIONS.claim(now=DUE, limit=1) == [newer_id_due_first.pk]
 
 
 def test_a_claim_chunk_is_at_least_one_message(settings):
@@ -87,7 +88,7 @@ def test_a_claim_chunk_is_at_least_one_message(settings):
 def test_sent_notifications_are_not_due(demo):
     (notification,) = _notifications(demo, 1)
     assert email_priority.emails_due(now=DUE)
-    outbox.notification_mark_sent(notification.pk, now=DUE)
+    NOTIFICATIONS.mark_sent(notification.pk, now=DUE)
     assert not email_priority.emails_due(now=DUE + dt.timedelta(days=1))
 
 

@@ -20,7 +20,7 @@ from imports.webhooks import delivery as webhooks
 from imports.engine.dispatch import dispatch_due_imports
 from imports.engine.leases import imports_claim_due
 from imports.models import ImportJob, WebhookDelivery
-from imports.notify.outbox import MAX_ATTEMPTS, backoff
+from core.outbox import MAX_ATTEMPTS
 from imports.engine.runner import run_jobs
 from imports.jobs.services import import_cancel
 
@@ -109,8 +109,10 @@ def test_the_body_is_stable_bytes():
 
 
 def test_backoff_doubles_from_one_minute_up_to_an_hour():
+    backoff = webhooks.DELIVERIES.backoff
     assert [backoff(n) for n in (1, 2, 3, 4)] == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8)]
     assert backoff(7) == backoff(MAX_ATTEMPTS) == dt.timedelta(hours=1)
+    assert webhooks.DELIVERIES.policy.max_attempts == MAX_ATTEMPTS
 
 
 def test_a_completed_job_writes_its_event_with_the_payload(demo):

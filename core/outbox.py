@@ -1,0 +1,232 @@
+"""One outbox for everything the portal sends later: email notifications (imports.notify),
+webhook deliveries (imports.webhooks), and any kind that comes next (vendor calls, ...).
+
+A kind is three things:
+- a model inheriting OutboxItem (its own payload fields beside the shared bookkeeping), written in
+  the transaction that decides to send, so a rolled-back decision sends nothing and a committed one
+  is never lost;
+- an Outbox(model, OutboxPolicy(...)): how long a sender holds what it claimed, how many it claims
+  at a time, the backoff and when to give up;
+- a handler that sends a claimed chunk (`deliver` of Outbox.send_due) and marks each row.
+
+The moves, each a conditional UPDATE that says whether it happened:
+- claim: due Pending rows get `next_attempt_at = now + lease` (core.claiming.claim_ids, so two
+  senders never take the same row). The lease is what keeps a second sender off while the first
+  one sends; if the first dies, the row is due again when the lease ends. That is the only way a
+  row can go out twice: its sender died after the receiver accepted it and before mark_sent.
+- mark sent: only once the receiver accepted it (or there was nothing to send), only from Pending
+  (the claimed state: there is no separate status, the lease lives in next_attempt_at).
+- mark failed: attempts + 1, the error kept, due again after an exponential backoff; after
+  max_attempts the row is Failed (staff see it in the admin and can "Retry now").
+- retry now: staff's "Retry now" (core.outbox_admin): Pending or Failed rows become due at once;
+  sent ones stay sent.
+
+This module imports no app: the kinds import it, never the reverse.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import connection, models, transaction
+from django.db.models import CharField, F, Func, Q, QuerySet, Value
+from django.utils.translation import gettext_lazy as _
+
+from core.claiming import claim_ids
+
+# 1 + 2 + 4 + ... + 32 minutes, then hourly: about six hours of trying before giving up.
+BACKOFF_BASE = dt.timedelta(minutes=1)
+BACKOFF_CAP = dt.timedelta(hours=1)
+MAX_ATTEMPTS = 12
+ERROR_MAX_LENGTH = 2000
+
+
+class OutboxItem(models.Model):
+    """The bookkeeping every outbox row shares. A concrete kind adds its payload fields, inherits
+    Meta (`class Meta(OutboxItem.Meta)`) and declares the claim's index with due_index(name)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        # Given up after its policy's max_attempts failures; staff can still "Retry now".
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # When a sender may pick it up: due now, after a backoff, or after a sender's lease ran out.
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @staticmethod
+    def due_index(name: str) -> models.Index:
+        """The index claims and "anything due?" read: (status, next_attempt_at). Declared by each
+        concrete model under its own name (index names are unique per database)."""
+        return models.Index(fields=["status", "next_attempt_at"], name=name)
+
+
+Status = OutboxItem.Status
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """How one kind is sent. `lease` and `chunk` are read at each claim (settings may change them)."""
+
+    # How long a sender holds the rows it claimed: longer than sending a whole chunk, so a live
+    # sender never loses them; also how long a row whose sender died waits for another sender.
+    lease: Callable[[], dt.timedelta]
+    # Rows claimed at a time (at least one).
+    chunk: Callable[[], int]
+    backoff_base: dt.timedelta = BACKOFF_BASE
+    backoff_cap: dt.timedelta = BACKOFF_CAP
+    max_attempts: int = MAX_ATTEMPTS
+    error_max_length: int = ERROR_MAX_LENGTH
+    # Mark sent without waiting for the WAL to reach the disk (PostgreSQL; see
+    # committed_without_waiting_for_disk): for kinds sent one commit per row in bursts.
+    sent_without_waiting_for_disk: bool = False
+
+
+def committed_without_waiting_for_disk(queryset: QuerySet) -> QuerySet:
+    """`queryset`, whose UPDATE, on PostgreSQL, commits without waiting for its WAL to reach the
+    disk: set_config('synchronous_commit', 'off', is_local) is part of the statement's own
+    condition, so the setting covers that one autocommitted statement and nothing else, in one
+    round trip.
+
+    Marking a message sent is one commit per message, and waiting for each flush was most of a
+    burst's time. Visibility is unchanged: other connections see the mark at once and a worker
+    crash loses nothing. Only a crash of the database server itself, within a fraction of a
+    second, could lose the mark, and then that message is sent again (the same Message-ID or
+    event id): the outbox's promise (at most a re-send, never a loss) still holds.
+    """
+    if connection.vendor != "postgresql":
+        return queryset  # (SQLite: one autocommitted UPDATE)
+    setting = Func(Value("synchronous_commit"), Value("off"), Value(True), function="set_config", output_field=CharField())
+    return queryset.alias(_sync_commit=setting).filter(_sync_commit="off")
+
+
+class Outbox:
+    """The moves of one kind (`model`, an OutboxItem) under its `policy`."""
+
+    def __init__(self, model: type[OutboxItem], policy: OutboxPolicy):
+        self.model = model
+        self.policy = policy
+
+    def __repr__(self) -> str:
+        return f"Outbox({self.model.__name__})"
+
+    # --- Policy ---------------------------------------------------------------------------------
+
+    def lease(self) -> dt.timedelta:
+        return self.policy.lease()
+
+    def chunk(self) -> int:
+        return max(self.policy.chunk(), 1)
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """The wait after the `attempts`-th failure: base, 2 × base, 4 × base, ..., at most the cap.
+        (Doubled step by step up to the cap: a row staff retried many times, its attempts past any
+        max_attempts, never overflows a timedelta.)"""
+        wait, cap = self.policy.backoff_base, self.policy.backoff_cap
+        for _ in range(max(attempts - 1, 0)):
+            if wait >= cap:
+                break
+            wait *= 2
+        return min(wait, cap)
+
+    # --- Reading --------------------------------------------------------------------------------
+
+    def due(self, *, now: dt.datetime) -> QuerySet:
+        """Pending rows a sender may take at `now` (new, backed off long enough, or whose lease ended)."""
+        return self.model.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+
+    def has_due(self, *, now: dt.datetime) -> bool:
+        return self.due(now=now).exists()
+
+    # --- Moves ----------------------------------------------------------------------------------
+
+    def claim(self, *, now: dt.datetime, limit: int | None, within: Q | None = None) -> list[int]:
+        """Due rows (of `within` if given), oldest due first → leased to this caller until now + lease."""
+        lease_end = now + self.lease()
+        due = self.due(now=now)
+        if within is not None:
+            due = due.filter(within)
+
+        def still_due(ids):
+            return self.due(now=now).filter(pk__in=ids)
+
+        with transaction.atomic():
+            return claim_ids(
+                due.order_by("next_attempt_at", "id"),
+                limit=limit,
+                move=lambda ids: still_due(ids).update(next_attempt_at=lease_end),
+                move_one=lambda pk: still_due([pk]).update(next_attempt_at=lease_end) == 1,
+            )
+
+    def mark_sent(self, pk: int, *, now: dt.datetime, note: str = "", **fields) -> bool:
+        """The receiver accepted it (or there was nothing to send: `note` says why, for staff).
+        `fields`: the kind's own columns to set with it (a webhook's last HTTP status)."""
+        pending = self.model.objects.filter(pk=pk, status=Status.PENDING)
+        if self.policy.sent_without_waiting_for_disk:
+            pending = committed_without_waiting_for_disk(pending)
+        return (
+            pending.update(status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1, **fields)
+            == 1
+        )
+
+    def mark_failed(self, pk: int, *, now: dt.datetime, attempts: int, error: str, **fields) -> bool:
+        """The `attempts`-th attempt failed: due again after the backoff, or given up (Failed) after
+        max_attempts. `fields`: the kind's own columns to set with it."""
+        return (
+            self.model.objects.filter(pk=pk, status=Status.PENDING).update(
+                attempts=attempts,
+                last_error=error[: self.policy.error_max_length],
+                next_attempt_at=now + self.backoff(attempts),
+                status=Status.FAILED if attempts >= self.policy.max_attempts else Status.PENDING,
+                **fields,
+            )
+            == 1
+        )
+
+    def retry_now(self, ids: Iterable[int], *, now: dt.datetime) -> int:
+        """Staff's "Retry now": Pending or Failed rows become due at once; sent ones stay sent.
+
+        A Pending row a sender holds right now (its lease) is made due too: the worst case is that
+        very row sent twice, which staff asked for.
+        """
+        return self.model.objects.filter(pk__in=list(ids), status__in=[Status.PENDING, Status.FAILED]).update(
+            status=Status.PENDING, next_attempt_at=now
+        )
+
+    # --- Sending --------------------------------------------------------------------------------
+
+    def send_due(
+        self,
+        deliver: Callable[[list[int]], int],
+        *,
+        now: dt.datetime,
+        limit: int | None = None,
+        within: Q | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> int:
+        """Claim what is due a chunk at a time (of `within`, at most `limit` rows) and hand each
+        chunk's ids to `deliver`, the kind's handler, which sends them, marks each one and returns
+        how many were accepted. `stop` is asked before each chunk (a reason to leave the rest for
+        later). Returns the sum of what `deliver` returned."""
+        sent = 0
+        remaining = limit
+        while remaining is None or remaining > 0:
+            if stop is not None and stop():
+                break
+            chunk = self.chunk() if remaining is None else min(self.chunk(), remaining)
+            claimed = self.claim(now=now, limit=chunk, within=within)
+            if not claimed:
+                break
+            if remaining is not None:
+                remaining -= len(claimed)
+            sent += deliver(claimed)
+        return sent
