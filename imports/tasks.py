@@ -8,7 +8,7 @@ from django.utils import timezone
 from orders.services import orders_drafts_expire
 
 from imports.engine.dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
-from imports.notify.send import outbox_send
+from imports.notify.send import emails_send
 from imports.engine.runner import run_jobs
 from imports.webhooks.delivery import webhooks_send_due
 
@@ -26,7 +26,7 @@ def outbox_send_task() -> int:
     whose worker died before sending them, retries whose backoff ended; then the webhook
     deliveries due. Stops early when a burst of due jobs waits (jobs go first). Returns how many emails the
     mail server accepted."""
-    sent = outbox_send(now=timezone.now(), yield_to_jobs=True)
+    sent = emails_send(now=timezone.now(), yield_to_jobs=True)
     webhooks_send_due(now=timezone.now())
     return sent
 

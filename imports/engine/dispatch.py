@@ -26,7 +26,7 @@ from django.utils import timezone
 from imports.notify import priority as email_priority
 from imports.engine.leases import imports_claim_due, imports_recover_expired
 from imports.models import ImportJob
-from imports.notify.send import imports_notify_unsent
+from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
 from imports.notify.reminders import reminders_queue_due
 from imports.engine.runner import run_jobs
 from imports.webhooks.delivery import DELIVERIES
@@ -156,7 +156,7 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
     summary = DispatchSummary()
     summary.recovered = imports_recover_expired(now=clock())
     reminders_queue_due(now=clock())
-    summary.notified = imports_notify_unsent(now=clock())
+    summary.notified = emails_send(now=clock(), limit=UNSENT_PASS_LIMIT, yield_to_jobs=True)
     while job_ids := imports_claim_due(now=clock(), limit=batch_size):
         summary.claimed += len(job_ids)
         summary.batches += 1

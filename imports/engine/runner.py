@@ -42,7 +42,7 @@ from orders.validation import order_problems
 from imports.jobs import states
 from imports.bulk.rows import PARENT_NOT_VISIBLE, company_row_run, user_row_run
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
-from imports.notify.send import batch_emails_send
+from imports.notify.send import emails_send
 from imports.webhooks.delivery import webhook_deliveries_record
 
 logger = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | Non
     raised into the run, which has committed."""
 
     def send_import_emails():
-        batch_emails_send(job_ids=job_ids, loaded=loaded, now=now)
+        emails_send(job_ids=job_ids, loaded=loaded, now=now, yield_to_jobs=True)
 
     transaction.on_commit(send_import_emails, robust=True)
 

@@ -1,7 +1,7 @@
 """Writes a reseller starts on import jobs: scheduling a provisioning, cancelling a pending job.
 
 Running jobs is the engine's: imports.engine.leases (claim, recover), imports.engine.runner (validate, provision,
-finish), imports.engine.dispatch (the recurring pass), imports.notify.send (the email).
+finish), imports.engine.dispatch (the recurring pass), imports.notify.send (the emails).
 """
 
 import datetime as dt
@@ -23,8 +23,8 @@ from orders.validation import schedule_time_error
 
 from imports.jobs import states
 from imports.jobs.precheck import import_precheck
-from imports.models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow, SearchText
-from imports.notify.send import import_scheduled_notify
+from imports.models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow, Notification, SearchText
+from imports.notify.send import emails_send
 from imports.webhooks.delivery import webhook_deliveries_record
 
 Status = ImportJob.Status
@@ -103,9 +103,23 @@ def provisioning_schedule(*, order_id: int, user: User, due_at: dt.datetime | No
         )
         if retry:
             retry.delete()
-        # "Your provisioning is scheduled", written with the job, sent after commit (unless turned off).
-        import_scheduled_notify(job=job)
+        _scheduled_notice_queue(job)
     return result
+
+
+def _scheduled_notice_queue(job: ImportJob) -> None:
+    """"Your provisioning is scheduled", unless its creator turned it off: written with the job (in
+    the caller's transaction, so a rolled-back scheduling sends nothing), sent after commit."""
+    if not job.created_by.notify_scheduled:
+        return
+    Notification.for_job(job.pk, now=timezone.now(), kind=Notification.Kind.IMPORT_SCHEDULED).save()
+    job_id = job.pk
+
+    def send_scheduled_notice():
+        emails_send(job_ids=[job_id])
+
+    # robust: the scheduling has committed; if sending fails here, the next dispatch pass sends it.
+    transaction.on_commit(send_scheduled_notice, robust=True)
 
 
 @transaction.atomic

@@ -1,21 +1,24 @@
-"""Sending a job's emails from the outbox (what they say is imports.notify.content'), and queueing the
-optional "Your provisioning is scheduled" notice.
+"""Sending emails from the outbox: emails_send, the one way to send (what they say is
+imports.notify.content'; the outbox's moves are core.outbox's, the kind imports.notify.outbox).
 
-The run that finishes a job writes its Notification row in the same transaction (imports.engine.runner),
-so a finished job always has its email queued and a rolled-back one never has. After commit the
-run hands the ids to batch_emails_send (the fast path: at once, or after the due jobs during a
-burst, see imports.notify.priority); sender tasks also send whatever the outbox has due
-(imports_notify_unsent, outbox_send_task), so a worker killed before or while sending loses
-nothing. A message is marked sent only after the mail server accepted it (core.outbox):
-at worst it goes out twice, with the same Message-ID, never zero times.
+Whoever decides an email writes its Notification row in its own transaction: the run that
+finishes a job (imports.engine.runner), the scheduling (imports.jobs.services: "Your provisioning
+is scheduled"), the reminders (imports.notify.reminders). So a finished job always has its email
+queued and a rolled-back one never has. Then emails_send sends:
+- after a run commits, its jobs' emails (the fast path: at once, or after the due jobs during a
+  burst, see imports.notify.priority); after a scheduling commits, its notice;
+- from sender tasks (imports.tasks.outbox_send_task) and each dispatch pass, whatever the outbox
+  has due, so a worker killed before or while sending loses nothing.
+A message is marked sent only after the mail server accepted it: at worst it goes out twice,
+with the same Message-ID, never zero times.
 """
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
@@ -27,7 +30,8 @@ from imports.notify.outbox import NOTIFICATIONS
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 
-# At most this many emails at the start of a dispatch pass, so a backlog cannot hold back due jobs.
+# At most this many emails at the start of a dispatch pass (imports.engine.dispatch), so a backlog
+# cannot hold back due jobs.
 UNSENT_PASS_LIMIT = 1000
 # Kept in last_error of a notification marked sent without sending (staff read it in the admin).
 NOTE_NO_RECIPIENTS = "Nothing sent: the job has no recipient."
@@ -99,22 +103,51 @@ def _deliver(
     return sent
 
 
-def outbox_send(
+def emails_send(
     *,
-    now: dt.datetime,
+    job_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
     limit: int | None = None,
-    job_ids: list[int] | None = None,
-    loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None,
     yield_to_jobs: bool = False,
+    loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None,
 ) -> int:
-    """Send the outbox's due notifications (of `job_ids` if given, at most `limit`); returns how
-    many emails the mail server accepted.
+    """Send the outbox's due emails; returns how many the mail server accepted.
+
+    - `job_ids`: only these jobs' emails (the fast path after a run or a scheduling commits);
+      without it, everything the outbox has due (sender tasks, the dispatch pass).
+    - `limit`: at most this many (the dispatch pass's UNSENT_PASS_LIMIT).
+    - `yield_to_jobs`: provisioning goes first (imports.notify.priority). For the whole outbox, a
+      burst of due jobs stops the sending before each chunk. For `job_ids` (a run that just
+      committed), a burst leaves them all in the outbox; otherwise they are sent, and emails other
+      runs left are handed to IMPORT_EMAIL_SENDERS sender tasks.
+    - `loaded` (job id → the job and its rows, as the run that just finished them left them in
+      memory) spares reading them again; jobs missing from it are read from the database.
 
     Claimed a chunk at a time (core.outbox), each under a lease long enough to send it within.
-    `loaded` (job id → the job and its rows, as the run that just finished them left them in
-    memory) spares reading them again; jobs missing from it are read from the database.
-    `yield_to_jobs`: stop before a chunk while a burst of due jobs waits (imports.notify.priority).
+    `now` (the claim's clock) defaults to the current time.
     """
+    now = now or timezone.now()
+    if job_ids is None:
+        return _send_due(now=now, limit=limit, loaded=loaded, yield_to_jobs=yield_to_jobs)
+    if yield_to_jobs and email_priority.emails_wait(now=timezone.now()):
+        return 0
+    job_ids = sorted(set(job_ids))
+    sent = _send_due(now=now, limit=limit, loaded=loaded, job_ids=job_ids) if job_ids else 0
+    if yield_to_jobs and email_priority.emails_due(now=timezone.now()):
+        email_priority.outbox_senders_enqueue(settings.IMPORT_EMAIL_SENDERS)
+    return sent
+
+
+def _send_due(
+    *,
+    now: dt.datetime,
+    limit: int | None,
+    loaded: dict | None,
+    job_ids: list[int] | None = None,
+    yield_to_jobs: bool = False,
+) -> int:
+    """Claim due notifications (of `job_ids` if given) a chunk at a time and send them, stopping
+    before a chunk while a burst of due jobs waits if `yield_to_jobs`."""
     loaded = dict(loaded or {})
     rendered: dict = {}  # one sending run's rendered bodies (imports.notify.content.email_build)
     return NOTIFICATIONS.send_due(
@@ -124,58 +157,3 @@ def outbox_send(
         within=Q(job_id__in=job_ids) if job_ids is not None else None,
         stop=(lambda: email_priority.emails_wait(now=timezone.now())) if yield_to_jobs else None,
     )
-
-
-def import_notifications_send(
-    *,
-    job_ids: list[int],
-    loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None,
-    now: dt.datetime | None = None,
-) -> int:
-    """Send the due notifications of `job_ids` now; returns how many emails were sent.
-
-    The fast path a run hands its finished jobs to after commit; if it never runs (the worker
-    died), the outbox still has them and the next dispatch pass sends them.
-    """
-    if not job_ids:
-        return 0
-    return outbox_send(now=now or timezone.now(), job_ids=list(set(job_ids)), loaded=loaded)
-
-
-def batch_emails_send(
-    *, job_ids: list[int], loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None, now: dt.datetime
-) -> int:
-    """The fast path of a run that just committed: its jobs' emails, unless a burst of due jobs
-    is unfinished (then they stay in the outbox, see imports.notify.priority). A run that sends and
-    finds emails other runs left hands them to sender tasks. Returns how many emails it sent."""
-    if email_priority.emails_wait(now=timezone.now()):
-        return 0
-    sent = import_notifications_send(job_ids=job_ids, loaded=loaded, now=now)
-    if email_priority.emails_due(now=timezone.now()):
-        email_priority.outbox_senders_enqueue(settings.IMPORT_EMAIL_SENDERS)
-    return sent
-
-
-def import_scheduled_notify(*, job: ImportJob, now: dt.datetime | None = None) -> bool:
-    """Queue "Your provisioning is scheduled" for a job just created (in the caller's transaction,
-    so a rolled-back scheduling sends nothing) unless its creator turned it off; sent after commit.
-    True when queued."""
-    if not job.created_by.notify_scheduled:
-        return False
-    now = now or timezone.now()
-    Notification.for_job(job.pk, now=now, kind=Notification.Kind.IMPORT_SCHEDULED).save()
-    job_id = job.pk
-    # robust: the scheduling has committed; if sending fails here, the next dispatch pass sends it.
-    transaction.on_commit(lambda: import_notifications_send(job_ids=[job_id]), robust=True)
-    return True
-
-
-def import_notify(*, job_id: int) -> bool:
-    """Send one job's email if it is due and unsent; True when this call sent it."""
-    return import_notifications_send(job_ids=[job_id]) == 1
-
-
-def imports_notify_unsent(*, now: dt.datetime) -> int:
-    """What a dispatch pass sends first: everything the outbox has due (new messages whose
-    worker died before sending them, retries whose backoff ended, leases that ran out)."""
-    return outbox_send(now=now, limit=UNSENT_PASS_LIMIT, yield_to_jobs=True)

@@ -17,7 +17,7 @@ from imports.notify import priority as email_priority
 from imports.engine.dispatch import OUTBOX_TASK
 from imports.engine.leases import imports_claim_due
 from imports.models import Notification
-from imports.notify.send import imports_notify_unsent
+from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
 from imports.engine.runner import run_jobs
 
 from .helpers import UTC, schedule
@@ -92,10 +92,10 @@ def test_an_email_never_waits_longer_than_the_defer_limit(demo, mailoutbox, djan
     assert _statuses([first]) == [Pending]
     waited = DUE + dt.timedelta(seconds=settings.IMPORT_EMAIL_DEFER_SECONDS)
     with freeze_time(waited - dt.timedelta(seconds=1)):
-        assert imports_notify_unsent(now=waited - dt.timedelta(seconds=1)) == 0  # a due job still waits
+        assert emails_send(now=waited - dt.timedelta(seconds=1), limit=UNSENT_PASS_LIMIT, yield_to_jobs=True) == 0  # a due job still waits
     with freeze_time(waited):
         assert email_priority.due_jobs_unfinished(now=waited)
-        assert imports_notify_unsent(now=waited) == 1  # waited long enough: sent whatever waits
+        assert emails_send(now=waited, limit=UNSENT_PASS_LIMIT, yield_to_jobs=True) == 1  # waited long enough: sent whatever waits
     assert _statuses([first]) == [Sent]
 
 

@@ -177,7 +177,7 @@ def test_the_outbox_task_sends_what_the_outbox_has_due(demo, mailoutbox, monkeyp
     with freeze_time(T0):
         dispatch_tick(now=T0)
         assert len(queued_tasks()) == 1  # taken by a worker,
-        monkeypatch.setattr("imports.engine.runner.batch_emails_send", lambda **kwargs: 0)  # which died
+        monkeypatch.setattr("imports.engine.runner.emails_send", lambda **kwargs: 0)  # which died
         tasks.run_batch_task([job.pk], T0)
         monkeypatch.undo()
     assert Notification.objects.get().status == Notification.Status.PENDING

@@ -6,7 +6,7 @@ from django.test import override_settings
 from freezegun import freeze_time
 
 from imports.models import ImportJob, Notification
-from imports.notify.send import import_notifications_send, import_notify
+from imports.notify.send import emails_send
 from imports.engine.dispatch import dispatch_due_imports
 
 from .helpers import BASIC, UTC, accept_terms, schedule
@@ -106,8 +106,8 @@ def test_the_email_is_sent_once_per_job_whoever_tries(basic_job, django_capture_
     # A later pass (which re-sends what a killed worker never sent) and a direct call find it sent.
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_due_imports(now=DUE + dt.timedelta(minutes=1))
-    assert import_notify(job_id=basic_job.pk) is False
-    assert import_notifications_send(job_ids=[basic_job.pk, basic_job.pk]) == 0
+    assert emails_send(job_ids=[basic_job.pk]) == 0
+    assert emails_send(job_ids=[basic_job.pk, basic_job.pk]) == 0
     assert len(mailoutbox) == 1
 
 
@@ -130,9 +130,9 @@ def test_an_email_a_killed_worker_never_sent_goes_out_with_the_next_pass(basic_j
 
 def test_pending_and_cancelled_jobs_get_no_email(demo, mailoutbox):
     pending = schedule(demo, due_at=DUE)
-    assert import_notify(job_id=pending.pk) is False
+    assert emails_send(job_ids=[pending.pk]) == 0
     ImportJob.objects.filter(pk=pending.pk).update(status=ImportJob.Status.CANCELLED)
-    assert import_notify(job_id=pending.pk) is False
+    assert emails_send(job_ids=[pending.pk]) == 0
     assert mailoutbox == []
 
 
@@ -144,12 +144,12 @@ class BrokenBackend(LocmemBackend):
 def test_a_mail_server_failure_keeps_the_email_in_the_outbox_so_a_later_pass_retries(basic_job, mailoutbox):
     dispatch_due_imports(now=DUE)
     with override_settings(EMAIL_BACKEND=f"{__name__}.BrokenBackend"):
-        assert import_notify(job_id=basic_job.pk) is False
+        assert emails_send(job_ids=[basic_job.pk]) == 0
     notification = basic_job.notifications.get()
     assert (notification.status, notification.attempts) == (Notification.Status.PENDING, 1)
     assert "smtp down" in notification.last_error
     # Backing off: asking again at once sends nothing; the pass after the backoff sends it.
-    assert import_notify(job_id=basic_job.pk) is False
+    assert emails_send(job_ids=[basic_job.pk]) == 0
     assert mailoutbox == []
     summary = dispatch_due_imports(now=notification.next_attempt_at)
     assert summary.notified == 1

@@ -19,7 +19,7 @@ from imports.notify.outbox import NOTIFICATIONS
 from imports.engine.dispatch import dispatch_due_imports
 from imports.engine.leases import imports_claim_due
 from imports.models import ImportJob, Notification
-from imports.notify.send import NOTE_NO_RECIPIENTS, imports_notify_unsent, outbox_send
+from imports.notify.send import NOTE_NO_RECIPIENTS, UNSENT_PASS_LIMIT, emails_send
 from imports.engine.runner import run_jobs
 
 from .helpers import UTC, schedule
@@ -102,7 +102,7 @@ def test_each_notification_is_sent_once_with_its_stable_message_id(demo, django_
     assert all(n.sent_at == accepted and n.attempts == 1 for n in notifications)
     assert sorted(_message_ids(mailoutbox)) == sorted(n.message_id for n in notifications)
     # Later passes and direct calls find nothing due.
-    assert outbox_send(now=DUE + dt.timedelta(days=1)) == 0
+    assert emails_send(now=DUE + dt.timedelta(days=1)) == 0
     assert dispatch_due_imports(now=DUE + dt.timedelta(days=1)).notified == 0
     assert len(mailoutbox) == 3
 
@@ -120,17 +120,17 @@ def test_a_crash_after_the_server_accepted_resends_that_one_message_and_drops_no
 
     monkeypatch.setattr(NOTIFICATIONS, "mark_sent", dies_once)
     with pytest.raises(Boom):
-        outbox_send(now=DUE)
+        emails_send(now=DUE)
     assert _message_ids(mailoutbox) == [first.notifications.get().message_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Pending}
     # Still leased to the dead sender: nobody sends it meanwhile.
-    assert outbox_send(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1)) == 0
+    assert emails_send(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1)) == 0
     # When the lease ends, both go out: the first again (same Message-ID), the second once.
-    assert outbox_send(now=DUE + outbox.claim_lease()) == 2
+    assert emails_send(now=DUE + outbox.claim_lease()) == 2
     first_id, second_id = first.notifications.get().message_id, second.notifications.get().message_id
     assert _message_ids(mailoutbox) == [first_id, first_id, second_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Sent}
-    assert outbox_send(now=DUE + dt.timedelta(days=1)) == 0
+    assert emails_send(now=DUE + dt.timedelta(days=1)) == 0
 
 
 def test_a_mail_server_failure_is_retried_with_backoff_then_delivered(demo, refusing_backend, mailoutbox):
@@ -170,17 +170,17 @@ def test_the_backoff_doubles_up_to_its_cap_and_gives_up_after_max_attempts(demo,
     (job,) = _ran(demo)
     now = DUE
     for _ in range(NOTIFICATIONS.policy.max_attempts):
-        imports_notify_unsent(now=now)
+        emails_send(now=now, limit=UNSENT_PASS_LIMIT, yield_to_jobs=True)
         now = job.notifications.get().next_attempt_at
     notification = job.notifications.get()
     assert (notification.status, notification.attempts) == (Failed, NOTIFICATIONS.policy.max_attempts)
-    assert imports_notify_unsent(now=now + dt.timedelta(days=1)) == 0
+    assert emails_send(now=now + dt.timedelta(days=1), limit=UNSENT_PASS_LIMIT, yield_to_jobs=True) == 0
 
     # Staff's "Retry now" makes it due again; sent ones are left alone.
     refusing_backend.down = False
     later = now + dt.timedelta(days=2)
     assert NOTIFICATIONS.retry_now([notification.pk], now=later) == 1
-    assert imports_notify_unsent(now=later) == 1
+    assert emails_send(now=later, limit=UNSENT_PASS_LIMIT, yield_to_jobs=True) == 1
     assert NOTIFICATIONS.retry_now([notification.pk], now=later) == 0
     assert len(mailoutbox) == 1
 
@@ -188,7 +188,7 @@ def test_the_backoff_doubles_up_to_its_cap_and_gives_up_after_max_attempts(demo,
 def test_a_job_without_recipients_is_marked_sent_with_a_note(demo, mailoutbox):
     (job,) = _ran(demo)
     User.objects.filter(pk=job.created_by_id).update(email="")
-    assert outbox_send(now=DUE) == 0
+    assert emails_send(now=DUE) == 0
     notification = job.notifications.get()
     assert (notification.status, notification.last_error) == (Sent, NOTE_NO_RECIPIENTS)
     assert mailoutbox == []
@@ -202,7 +202,7 @@ class InterleavingBackend(LocmemBackend):
     def send_messages(self, messages):
         if not InterleavingBackend.interleaved:
             InterleavingBackend.interleaved = True
-            outbox_send(now=DUE)
+            emails_send(now=DUE)
         return super().send_messages(messages)
 
 
@@ -211,7 +211,7 @@ def test_two_concurrent_senders_never_send_the_same_notification_twice(demo, set
     settings.IMPORT_EMAIL_CLAIM_CHUNK = 1  # each sender claims one message at a time
     InterleavingBackend.interleaved = False
     with override_settings(EMAIL_BACKEND=f"{__name__}.InterleavingBackend"):
-        outbox_send(now=DUE)
+        emails_send(now=DUE)
     assert InterleavingBackend.interleaved
     ids = _message_ids(mailoutbox)
     assert len(ids) == 3
@@ -265,7 +265,7 @@ def test_a_failing_fast_path_does_not_fail_the_committed_run(demo, monkeypatch, 
     def broken(**kwargs):
         raise Boom("database locked")
 
-    monkeypatch.setattr("imports.engine.runner.batch_emails_send", broken)
+    monkeypatch.setattr("imports.engine.runner.emails_send", broken)
     with django_capture_on_commit_callbacks(execute=True):
         summary = dispatch_due_imports(now=DUE)
     assert summary.completed == 1

@@ -176,7 +176,7 @@ class Command(BaseCommand):
         from accounts.services import account_ids_allocate
         from imports.models import ImportJob
         from imports.engine.dispatch import dispatch_due_imports
-        from imports.notify.send import outbox_send
+        from imports.notify.send import emails_send
         from orders.models import Subscription
 
         before = Subscription.objects.count()
@@ -189,7 +189,7 @@ class Command(BaseCommand):
             # The emails the pass left in the outbox while due jobs waited (imports.notify.priority);
             # a cluster's sender tasks would send them: here, this process, timed on its own.
             started = time.perf_counter()
-            outbox_send(now=timezone.now())
+            emails_send(now=timezone.now())
             mailing = time.perf_counter() - started
         created = Subscription.objects.count() - before
         left = ImportJob.objects.exclude(status__in=[ImportJob.Status.COMPLETED, ImportJob.Status.FAILED]).count()
