@@ -24,6 +24,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from imports.notify import priority as email_priority
+from imports.engine.plugins import housekeeping_run
 from imports.engine.leases import imports_claim_due, imports_recover_expired
 from imports.models import ImportJob
 from imports.notify.send import imports_notify_unsent
@@ -133,12 +134,11 @@ def dispatch_tick(
 def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
     """Hand jobs whose lease ended back to Pending (the next tick claims them again); returns how
     many. Also writes the reminders whose time has come to the outbox (sent with the other unsent
-    emails) and forgets bulk uploads left waiting for a confirmation (imports.bulk)."""
-    from imports.bulk.services import uploads_forget
-
+    emails) and runs what other rooms registered (imports.engine.plugins: bulk uploads left waiting
+    for a confirmation are forgotten)."""
     now = now or timezone.now()
     reminders_queue_due(now=now)
-    uploads_forget(now=now)
+    housekeeping_run(now=now)
     return imports_recover_expired(now=now)
 
 
