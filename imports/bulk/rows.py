@@ -11,7 +11,6 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, User
 from accounts.services import company_create
