@@ -369,11 +369,3 @@ def run_jobs(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | 
             logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
     return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
 
-
-def import_run(*, job_id: int, now: dt.datetime) -> str | None:
-    """Run one claimed (In progress) job at `now`: validate each row, provision, finish, email.
-
-    Returns the job's final status, or None when the job is not In progress (not claimed, or
-    already finished by another run), in which case nothing is written.
-    """
-    return run_jobs([job_id], now=now).get(job_id)
