@@ -11,6 +11,7 @@ class ImportsConfig(AppConfig):
     def ready(self):
         from imports.bulk import rows as bulk_rows
         from imports.bulk import services as bulk_services
+        from imports.engine import checks  # noqa: F401  (registers the configuration's system check)
         from imports.engine.periodic import ensure_schedule_after_migrate
         from imports.my_imports import subscription_link
 
