@@ -80,6 +80,7 @@ services:
 
 test: install browser services
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true \
 		$(PY) -m pytest -q -p no:randomly

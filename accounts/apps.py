@@ -9,4 +9,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Audits the start and the end of staff impersonation (django-hijack's signals).
-        from . import impersonation  # noqa: F401
+        from accounts import impersonation_audit  # noqa: F401

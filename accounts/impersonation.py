@@ -3,15 +3,13 @@
 Hijack logs the staff member in as the user and keeps the staff member's id in the session
 ("hijack_history"). ImpersonatorMiddleware hands that id to the audit log for the length of the
 request, so every entry written meanwhile, by any service, names the staff member beside the user
-(accounts.services.audit_log_record reads it). The start and the end are audited here, from
-hijack's signals.
+(accounts.services.audit_log_record reads it). The start and the end are audited by
+accounts.impersonation_audit, from hijack's signals.
 """
 
 import contextvars
 
-from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
-from hijack.signals import hijack_ended, hijack_started
 
 NOT_STAFF = _("Only staff can impersonate users.")
 IMPERSONATE_SELF = _("You cannot impersonate yourself.")
@@ -74,32 +72,3 @@ class ImpersonatorMiddleware:
             return self.get_response(request)
         finally:
             _impersonator_id.reset(token)
-
-
-def _audit(action: str, message: str, *, hijacker, hijacked) -> None:
-    from .services import audit_log_record  # services import this module
-
-    company = hijacked.company or hijacker.company
-    if company is None:
-        return
-    audit_log_record(company=company, actor=hijacker, action=action, message=message, target_user=hijacked)
-
-
-@receiver(hijack_started, dispatch_uid="accounts.impersonation.started")
-def _started(sender, hijacker, hijacked, request, **kwargs):
-    _audit(
-        "impersonation.started",
-        f"{hijacker.email} started impersonating {hijacked.email}.",
-        hijacker=hijacker,
-        hijacked=hijacked,
-    )
-
-
-@receiver(hijack_ended, dispatch_uid="accounts.impersonation.ended")
-def _ended(sender, hijacker, hijacked, request, **kwargs):
-    _audit(
-        "impersonation.ended",
-        f"{hijacker.email} stopped impersonating {hijacked.email}.",
-        hijacker=hijacker,
-        hijacked=hijacked,
-    )

@@ -5,18 +5,29 @@ from django.http import Http404
 
 from .models import AuditLogEntry, Company, User
 from .text import search_folded
+from core.numbers import parse_whole
+
+
+def user_sees_all(user: User) -> bool:
+    """Staff see every company, and everything of every company: the one place that says so."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
 def companies_visible_to(user: User) -> QuerySet[Company]:
     """A user sees its own company's subtree; staff see every company; anyone else sees none."""
+    if user_sees_all(user):
+        return Company.objects.all()
     if not user.is_authenticated or not user.is_active:
         return Company.objects.none()
-    if user.is_staff:
-        return Company.objects.all()
     if user.company_id is None:
         return Company.objects.none()
     own_path = Company.objects.filter(pk=user.company_id).values("path")
     return Company.objects.filter(path__under=own_path.get()["path"])
+
+
+def company_visible_to(user: User, company_id: int) -> bool:
+    """May `user` see (and act on) the company with primary key `company_id`?"""
+    return companies_visible_to(user).filter(pk=company_id).exists()
 
 
 def company_for_user(user: User, *, account_id) -> Company:
@@ -41,15 +52,12 @@ def audit_log_for(company: Company) -> QuerySet[AuditLogEntry]:
 
 # --- Company page, home and search (brief A) --------------------------------------------
 
-# Ids above this cannot be stored in a PositiveBigIntegerField; matching them is pointless.
-_MAX_STORED_ID = 2**63 - 1
-
 
 def home_companies_for(user: User) -> list[Company]:
     """Where "home" leads: the user's own company, or for staff every root company (distributors)."""
     if not user.is_authenticated or not user.is_active:
         return []
-    if user.is_staff:
+    if user_sees_all(user):
         return list(Company.objects.filter(parent__isnull=True).order_by("name"))
     if user.company_id is None:
         return []
@@ -64,7 +72,7 @@ def company_breadcrumb(user: User, company: Company) -> list[tuple[Company, bool
     """
     ancestors = company.ancestors()
     ids = [a.pk for a in ancestors]
-    if user.is_staff:
+    if user_sees_all(user):
         first_visible = 0
     elif user.company_id in ids:
         first_visible = ids.index(user.company_id)
@@ -97,9 +105,7 @@ def search_companies(user: User, query: str) -> QuerySet[Company]:
 
 def id_in_query(query: str) -> int | None:
     """The search text as an id (account id, numeric ID), or None when it cannot be one that is stored."""
-    if query.isascii() and query.isdigit() and int(query) <= _MAX_STORED_ID:
-        return int(query)
-    return None
+    return parse_whole(query)
 
 
 def _company_match(query: str) -> Q:

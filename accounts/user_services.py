@@ -16,7 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
 from .models import Company, User
-from .selectors import companies_visible_to
+from .selectors import company_visible_to
 from .services import audit_log_record
 from .user_selectors import users_visible_to
 
@@ -118,7 +118,7 @@ def user_create(
     email with a one-time link to set one (no password ever travels in a file or an email).
     Raises ValidationError for a taken email or a bad value. With robust_email (background runs), a
     mail server refusing the message is logged instead of raised after the commit."""
-    if not companies_visible_to(actor).filter(pk=company.pk).exists():
+    if not company_visible_to(actor, company.pk):
         raise PermissionDenied
     user = User(
         email=User.objects.normalize_email(email.strip()).lower(), company=company, first_name=first_name.strip(),

@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from imports.engine.config import as_settings, config_from_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -237,86 +239,15 @@ if env.str("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-# --- Background work (django-q2) -------------------------------------------------------
-# `manage.py imports_worker` runs one qcluster plus a dispatcher that claims due import jobs
-# in batches and enqueues each batch as its own short task (imports.engine.dispatch), so every worker
-# of every cluster shares the load. The values below make a job claimed by a worker that died
-# run again within two minutes by default: it is handed back when its lease ends (90 s after
-# the claim) by the next recovery (every IMPORT_RECOVERY_SECONDS), then claimed by the next
-# tick (about a second): 90 + 5 + 1 s < 120 s.
-#
-# A batch takes about a second; Q_TIMEOUT is the hard stop for one that hangs (django-q2 then
-# kills that worker process, the batch's transaction rolls back).
-Q_TIMEOUT = env.int("Q_TIMEOUT", default=60)
-# The ORM broker hands a task that was taken but never acknowledged (its worker died) to another
-# worker after Q_RETRY; it must exceed Q_TIMEOUT or a still-running task would run twice.
-Q_RETRY = env.int("Q_RETRY", default=75)
-if Q_RETRY <= Q_TIMEOUT:
-    raise ImproperlyConfigured("Q_RETRY must be greater than Q_TIMEOUT.")
-# The lease runs from the claim: it covers the wait in the queue (bounded by
-# IMPORT_DISPATCH_IN_FLIGHT, a few seconds of work) plus at most Q_TIMEOUT of running, so a
-# live worker is never overtaken; anything longer only delays recovery.
-IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=90)
-if IMPORT_LEASE_SECONDS <= Q_TIMEOUT:
-    raise ImproperlyConfigured("IMPORT_LEASE_SECONDS must be greater than Q_TIMEOUT.")
-# How often the dispatcher looks for due jobs (it also wakes up exactly when the next one is due).
-IMPORT_DISPATCH_POLL_SECONDS = env.float("IMPORT_DISPATCH_POLL_SECONDS", default=1.0)
-# Jobs per task. Small enough that a burst spreads over every worker, large enough that the
-# per-batch reads (five queries for any number of orders) and the broker round trip stay cheap.
-IMPORT_DISPATCH_BATCH_SIZE = env.int("IMPORT_DISPATCH_BATCH_SIZE", default=50)
-# At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
-# busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
-IMPORT_DISPATCH_IN_FLIGHT = env.int("IMPORT_DISPATCH_IN_FLIGHT", default=1000)
-# How often the dispatcher hands expired leases back and enqueues a sender for unsent emails.
-IMPORT_RECOVERY_SECONDS = env.float("IMPORT_RECOVERY_SECONDS", default=5.0)
-if IMPORT_LEASE_SECONDS + IMPORT_RECOVERY_SECONDS + IMPORT_DISPATCH_POLL_SECONDS >= 120:
-    warnings.warn("A dead worker's jobs will wait more than two minutes before they run again.", stacklevel=1)
-# `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
-# this many seconds, so a stop never takes more than about ten seconds (a killed batch rolls
-# back and runs again after its lease).
-IMPORT_WORKER_STOP_SECONDS = env.float("IMPORT_WORKER_STOP_SECONDS", default=8.0)
-# The outbox: a sender holds the emails it claimed (IMPORT_EMAIL_CLAIM_CHUNK at a time) for this
-# long; it must exceed sending them all at EMAIL_TIMEOUT each, and is how long a message whose
-# sender died waits before another sender takes it.
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
-IMPORT_EMAIL_CLAIM_CHUNK = env.int("IMPORT_EMAIL_CLAIM_CHUNK", default=10)
-IMPORT_EMAIL_LEASE_SECONDS = env.int("IMPORT_EMAIL_LEASE_SECONDS", default=EMAIL_TIMEOUT * IMPORT_EMAIL_CLAIM_CHUNK + 20)
-# While due jobs wait for a worker, finished jobs' emails wait in the outbox (provisioning first,
-# imports.notify.priority), but never longer than this: then they are sent whatever waits.
-IMPORT_EMAIL_DEFER_SECONDS = env.int("IMPORT_EMAIL_DEFER_SECONDS", default=60)
-# ... and only during a burst: while at least this many due jobs are unfinished (a batch). With
-# fewer, as when jobs fall due one at a time, every run sends its emails at once.
-IMPORT_EMAIL_BURST_JOBS = env.int("IMPORT_EMAIL_BURST_JOBS", default=IMPORT_DISPATCH_BATCH_SIZE)
-# Sender tasks enqueued when a burst is over and its emails are due: about the number of workers
-# of all clusters, so each one helps (more only end at once, finding nothing left to claim).
-IMPORT_EMAIL_SENDERS = env.int("IMPORT_EMAIL_SENDERS", default=4)
-
-Q_CLUSTER = {
-    "name": env.str("Q_CLUSTER_NAME", default="icp"),
-    "workers": env.int("Q_WORKERS", default=1),
-    "timeout": Q_TIMEOUT,
-    "retry": Q_RETRY,
-    # Never replay missed runs of the every-minute fallback tick: one tick picks up every due job.
-    "catch_up": False,
-    "max_attempts": 1,
-    "ack_failures": True,
-    "save_limit": 500,
-    # Each cluster takes from the shared queue one task beyond those its workers run (django-q2's
-    # default prefetches workers squared): batches spread over every cluster instead of the
-    # quickest one hoarding them, and a graceful stop has little queued work to finish.
-    "queue_limit": 1,
-    "label": _("Task queue"),
-}
+# --- The import engine (django-q2 cluster, dispatcher, leases, email outbox) ----------------
+# `manage.py imports_worker` runs one qcluster plus a dispatcher that claims due import jobs in
+# batches and enqueues each batch as its own short task (imports.engine.dispatch). Every knob
+# (Q_*, IMPORT_*, EMAIL_TIMEOUT), its default, its meaning and its invariants live with the
+# engine, in imports/engine/config.py; `manage.py check` validates them (imports.engine.checks).
+_engine = config_from_env(env)
+vars().update(as_settings(_engine))
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
-else:
-    # ORM broker on the default database: no extra service to run.
-    Q_CLUSTER["orm"] = "default"
-    Q_CLUSTER["broker_class"] = "imports.engine.broker.FifoORM"  # tasks in enqueue order (see the module)
-    # How soon a cluster that found the queue empty looks again. A batch takes about 50 ms, so
-    # at 0.5 s the cluster that happened to be awake took a whole small burst (500 jobs) alone.
-    Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.2)
+Q_CLUSTER = _engine.q_cluster(redis_url=REDIS_URL, label=_("Task queue"))
 
 # --- The REST API (/api/v1/, core/api/) ------------------------------------------------------
 # JSON only, personal API tokens (Authorization: Bearer), the portal's messages in every error.

@@ -9,3 +9,8 @@ class CoreConfig(AppConfig):
     name = "core"
     label = "icp"
     verbose_name = "Core"
+
+    def ready(self):
+        from core.lookups import lookups_register
+
+        lookups_register()

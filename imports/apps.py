@@ -9,11 +9,18 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Imports")
 
     def ready(self):
-        from imports.my_imports import subscription_link
+        from imports.bulk import rows as bulk_rows
+        from imports.bulk import services as bulk_services
+        from imports.engine import checks  # noqa: F401  (registers the configuration's system check)
         from imports.engine.periodic import ensure_schedule_after_migrate
+        from imports.my_imports import subscription_link
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
         subscription_link.register()
+        # Bulk imports' company and user lines, and their housekeeping, plug into the engine
+        # (imports.engine.plugins): the engine imports nothing of bulk upload handling.
+        bulk_rows.register()
+        bulk_services.register()
 
         # sender=self: once per migrate run (post_migrate fires once per app), after every
         # app's tables, django_q's included, exist.

@@ -7,6 +7,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.numbers import parse_whole
 from accounts.selectors import companies_visible_to, company_for_user
 from core.api.pagination import AccountIdCursor
 
@@ -97,7 +98,7 @@ class SubscriptionList(generics.ListAPIView):
         params = self.request.query_params
         company = params.get("company", "")
         if company:
-            subscriptions = subscriptions.filter(company__account_id=int(company) if company.isascii() and company.isdigit() and len(company) < 19 else -1)
+            subscriptions = subscriptions.filter(company__account_id=-1 if (number := parse_whole(company)) is None else number)
         if params.get("status") in Subscription.Status.values:
             subscriptions = subscriptions.filter(status=params["status"])
         return subscriptions

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company, User
-from accounts.selectors import companies_visible_to
+from accounts.selectors import company_visible_to
 from accounts.services import audit_log_record
 from catalog.models import TermsAcceptance
 from catalog.selectors import price_book, price_list_for
@@ -62,7 +62,7 @@ class SubmitResult:
 
 
 def _require_visible(user: User, company: Company) -> None:
-    if not companies_visible_to(user).filter(pk=company.pk).exists():
+    if not company_visible_to(user, company.pk):
         raise PermissionDenied
 
 

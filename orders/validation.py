@@ -134,11 +134,6 @@ def validate_orders(orders: Iterable[Order], *, day: dt.date) -> dict[int, list[
     return {order.pk: order_problems(order, facts) for order in orders}
 
 
-def validate_order(order: Order, *, day: dt.date) -> list[str]:
-    """The checks for one order: a batch of one."""
-    return order_problems(order, OrderFacts.load([order], day=day))
-
-
 # --- Schedule provisioning (UTC): when a scheduled order may be due -------------------------------
 
 SCHEDULE_MAX_DAYS = 365

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.numbers import parse_whole
 from accounts.selectors import company_for_user
 from catalog.billing import billing_type_label, cancellation_notice
 
@@ -211,16 +212,16 @@ def step_select(request, wizard: Wizard):
     shown = {service.pk: service for service in services}
     highlight_id = request.GET.get("highlight", "")
     highlighted = None
-    if highlight_id.isascii() and highlight_id.isdigit():  # "²".isdigit() is True, but int("²") fails
-        highlighted = shown.get(int(highlight_id))
+    if (number := parse_whole(highlight_id)) is not None:
+        highlighted = shown.get(number)
     if highlighted is None and order.service_id:
         highlighted = shown.get(order.service_id)
     if highlighted is None and services:
         highlighted = services[0]
     if request.method == "POST" and form.is_bound and form.data.get("service"):
         posted = form.data.get("service")  # a refused POST keeps what the user picked
-        if posted.isascii() and posted.isdigit() and int(posted) in shown:
-            highlighted = shown[int(posted)]
+        if (number := parse_whole(posted)) in shown:
+            highlighted = shown[number]
     checked_id = highlighted.pk if highlighted else None
     if request.method == "GET" and request.GET.get("partial") == "detail":
         # The script on the page swaps the detail panel in place when a radio is picked.

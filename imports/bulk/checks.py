@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django import forms
 from django.utils.translation import gettext, gettext_lazy as _
 
+from core.numbers import parse_whole
 from accounts.models import Company, User
 from accounts.selectors import companies_visible_to
 from catalog.models import PriceList, Service
@@ -105,10 +106,10 @@ def _parents(user: User, lines, errors: list) -> dict[int, Company]:
         text = cells.get("parent_account_id", "")
         if not text:
             errors.append(_line_error(number, PARENT_REQUIRED))
-        elif not (text.isascii() and text.isdigit() and len(text) < 19):
+        elif (account_id := parse_whole(text)) is None:
             errors.append(_line_error(number, PARENT_NOT_A_NUMBER))
         else:
-            wanted[number] = int(text)
+            wanted[number] = account_id
     found = {c.account_id: c for c in companies_visible_to(user).filter(account_id__in=set(wanted.values()))}
     parents = {}
     for number, account_id in wanted.items():

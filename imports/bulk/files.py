@@ -3,7 +3,7 @@
 CSV (UTF-8 with or without a BOM, comma or semicolon, any line ending) and Excel .xlsx (openpyxl)
 are read into the same Table. Every cell is kept as text: a formula (=cmd|..., +, -, @) is stored
 as the text it is and never evaluated (openpyxl is asked for formulas, not their cached results);
-every download neutralises such text again (imports.my_imports.export.neutralise).
+every download neutralises such text again (core.spreadsheets.neutralise).
 """
 
 import csv
@@ -12,10 +12,8 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.http import HttpResponse
 from django.utils.translation import gettext, gettext_lazy as _
 
-from imports.my_imports.export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
 from imports.bulk.columns import ERROR_COLUMN, ERROR_COLUMN_EN, Column, columns_by_header, normalise
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -182,35 +180,6 @@ def cells_by_key(table: Table, account_type: str) -> tuple[list[tuple[int, dict[
 
 
 # --- Writing: templates and failed lines --------------------------------------------------------
-
-
-def csv_response(filename: str, rows: Iterable[list]) -> HttpResponse:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # so Excel opens the UTF-8 file as UTF-8
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([neutralise(value) for value in row])
-    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type=CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
-
-
-def xlsx_response(filename: str, rows: Iterable[list]) -> HttpResponse:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    for row in rows:
-        sheet.append([neutralise(value) for value in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    return response
-
-
-def file_response(fmt: str, filename: str, rows: Iterable[list]) -> HttpResponse:
-    return xlsx_response(filename, rows) if fmt == "xlsx" else csv_response(filename, rows)
 
 
 def template_rows(columns: tuple[Column, ...]) -> list[list[str]]:

@@ -11,7 +11,6 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, User
 from accounts.services import company_create
@@ -19,9 +18,9 @@ from accounts.user_services import user_create
 from catalog.services import price_list_inherit
 from orders.validation import PARENT_ACCOUNT_INACTIVE
 
+from imports.engine.plugins import line_runner_register
+from imports.engine.runner import PARENT_NOT_VISIBLE
 from imports.models import ImportRow
-
-PARENT_NOT_VISIBLE = _("The parent account %(id)s is not one of the companies of the import's creator (any more).")
 
 COMPANY_FIELDS = (
     "domain", "vat_id", "language", "currency", "address", "city", "country", "zip_code", "email",
@@ -72,7 +71,7 @@ def company_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = N
     row.status, row.error, row.result_account_id = ImportRow.Status.COMPLETED, "", company.account_id
 
 
-def user_row_run(row: ImportRow, *, actor: User) -> None:
+def user_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None) -> None:
     """Create the line's user in its parent company and send it the set-password email (after commit)."""
     if reason := parent_problem(row):
         return _fail(row, reason)
@@ -90,3 +89,9 @@ def user_row_run(row: ImportRow, *, actor: User) -> None:
     except IntegrityError:  # the email was taken by a concurrent writer after the check
         return _fail(row, USER_EMAIL_TAKEN)
     row.status, row.error = ImportRow.Status.COMPLETED, ""
+
+
+def register() -> None:
+    """Plug company and user lines into the engine (called once from imports.apps)."""
+    line_runner_register(ImportRow.ImportType.COMPANY, company_row_run)
+    line_runner_register(ImportRow.ImportType.USER, user_row_run)

@@ -28,6 +28,7 @@ from imports.jobs.services import search_entry_for
 from imports.bulk.checks import FileCheck, TermsToAccept, check_lines
 from imports.bulk.columns import ROW_TYPES
 from imports.bulk.files import FileProblem, cells_by_key, read_table
+from imports.engine.plugins import housekeeping_register
 
 # An upload waiting for a confirmation is kept this long; then the reseller has left and it goes.
 UPLOAD_KEPT_FOR = dt.timedelta(days=1)
@@ -205,3 +206,8 @@ def uploads_forget(*, now: dt.datetime) -> int:
     if not stale.exists():
         return 0
     return stale.delete()[0]
+
+
+def register() -> None:
+    """Forget abandoned uploads on every housekeeping pass of the engine (called from imports.apps)."""
+    housekeeping_register("imports.bulk.uploads_forget", uploads_forget)

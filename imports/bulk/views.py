@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from imports.models import ImportFile, ImportJob, ImportRow
 from imports.my_imports.selectors import import_for_user
 from imports.bulk.columns import COLUMNS, ERROR_COLUMN
-from imports.bulk.files import file_response, template_rows
+from core.spreadsheets import FORMATS, spreadsheet_response
+from imports.bulk.files import template_rows
 from imports.bulk.forms import AGAIN_REQUIRED, TERMS_REQUIRED, BulkImportForm, ConfirmForm
 from imports.bulk.services import BulkStart, imports_bulk_confirm, imports_bulk_start, safe_file_name
 
@@ -23,7 +24,6 @@ IMPORT_QUEUED = ngettext_lazy(
     "count",
 )
 
-FORMATS = ("csv", "xlsx")
 
 
 def _page(request, form, *, result: BulkStart | None = None, confirm_form=None, status=200):
@@ -99,7 +99,7 @@ def bulk_template(request, account_type: str, fmt: str):
     if account_type not in COLUMNS or fmt not in FORMATS:
         raise Http404
     name = f"import-{account_type}-template"
-    return file_response(fmt, name, template_rows(COLUMNS[account_type]))
+    return spreadsheet_response(fmt, name, template_rows(COLUMNS[account_type]))
 
 
 @login_required
@@ -117,4 +117,4 @@ def failed_lines(request, job_id: int):
     for row in job.rows.filter(status=ImportRow.Status.FAILED).order_by("position"):
         cells = (row.payload or {}).get("cells") or {}
         rows.append([cells.get(c.key, "") for c in columns] + [row.error.replace("\n", " ")])
-    return file_response(fmt, f"import-{job.pk}-failed-lines", rows)
+    return spreadsheet_response(fmt, f"import-{job.pk}-failed-lines", rows)

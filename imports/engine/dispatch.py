@@ -23,7 +23,9 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from imports.engine.config import engine_config
 from imports.notify import priority as email_priority
+from imports.engine.plugins import housekeeping_run
 from imports.engine.leases import imports_claim_due, imports_recover_expired
 from imports.models import ImportJob
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
@@ -113,8 +115,8 @@ def dispatch_tick(
     claimed job never waits in the queue for anything like its lease.
     """
     now = now or timezone.now()
-    batch_size = batch_size or settings.IMPORT_DISPATCH_BATCH_SIZE
-    limit = settings.IMPORT_DISPATCH_IN_FLIGHT if in_flight_limit is None else in_flight_limit
+    batch_size = batch_size or engine_config().dispatch_batch_size
+    limit = engine_config().dispatch_in_flight if in_flight_limit is None else in_flight_limit
     summary = DispatchSummary()
     capacity = limit - jobs_in_flight(now=now)
     while capacity > 0:
@@ -133,12 +135,11 @@ def dispatch_tick(
 def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
     """Hand jobs whose lease ended back to Pending (the next tick claims them again); returns how
     many. Also writes the reminders whose time has come to the outbox (sent with the other unsent
-    emails) and forgets bulk uploads left waiting for a confirmation (imports.bulk)."""
-    from imports.bulk.services import uploads_forget
-
+    emails) and runs what other rooms registered (imports.engine.plugins: bulk uploads left waiting
+    for a confirmation are forgotten)."""
     now = now or timezone.now()
     reminders_queue_due(now=now)
-    uploads_forget(now=now)
+    housekeeping_run(now=now)
     return imports_recover_expired(now=now)
 
 
@@ -152,7 +153,7 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
     read before every batch.
     """
     clock = (lambda: now) if now is not None else timezone.now
-    batch_size = batch_size or settings.IMPORT_DISPATCH_BATCH_SIZE
+    batch_size = batch_size or engine_config().dispatch_batch_size
     summary = DispatchSummary()
     summary.recovered = imports_recover_expired(now=clock())
     reminders_queue_due(now=clock())

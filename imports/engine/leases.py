@@ -3,9 +3,9 @@
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.db import transaction
 
+from imports.engine.config import engine_config
 from imports.jobs import states
 from core.claiming import claim_ids
 from imports.models import ImportJob
@@ -20,7 +20,7 @@ def imports_claim_due(*, now: dt.datetime, limit: int) -> list[int]:
     Jobs due at the same time are taken company by company: a batch locks the companies of its
     jobs while it runs (imports.engine.runner), so batches running side by side then hold different
     companies instead of all waiting on a company whose jobs are spread over every batch."""
-    lease = {"claimed_at": now, "lease_expires_at": now + dt.timedelta(seconds=settings.IMPORT_LEASE_SECONDS)}
+    lease = {"claimed_at": now, "lease_expires_at": now + dt.timedelta(seconds=engine_config().lease_seconds)}
     with transaction.atomic():
         due = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).order_by("due_at", "company_id", "id")
         return claim_ids(

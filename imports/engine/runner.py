@@ -40,10 +40,13 @@ from orders.provisioning import subscription_build
 from orders.validation import order_problems
 
 from imports.jobs import states
-from imports.bulk.rows import PARENT_NOT_VISIBLE, company_row_run, user_row_run
+from imports.engine.plugins import LINE_TYPE_UNKNOWN, line_runner_for
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
 from imports.notify.send import emails_send
 from imports.webhooks.delivery import webhook_deliveries_record
+
+# Checked here for every bulk line before its runner (imports.engine.plugins) runs it.
+PARENT_NOT_VISIBLE = _("The parent account %(id)s is not one of the companies of the import's creator (any more).")
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -109,10 +112,13 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         # A bulk line acts for its creator: only on companies the creator may (still) see.
         row.status, row.error = ImportRow.Status.FAILED, str(PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
         return
-    if row.import_type == ImportRow.ImportType.COMPANY:
-        return company_row_run(row, actor=job.created_by, price_lists=batch.price_lists)
-    if row.import_type == ImportRow.ImportType.USER:
-        return user_row_run(row, actor=job.created_by)
+    if row.import_type != ImportRow.ImportType.PRODUCT:
+        # A bulk import's company or user line: run by the room that registered it (imports.bulk.rows).
+        runner = line_runner_for(row.import_type)
+        if runner is None:
+            row.status, row.error = ImportRow.Status.FAILED, str(LINE_TYPE_UNKNOWN % {"type": row.import_type})
+            return
+        return runner(row, actor=job.created_by, price_lists=batch.price_lists)
     order = row.order
     if order is None:
         row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOTHING_TO_PROVISION)
@@ -363,11 +369,3 @@ def run_jobs(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | 
             logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
     return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
 
-
-def import_run(*, job_id: int, now: dt.datetime) -> str | None:
-    """Run one claimed (In progress) job at `now`: validate each row, provision, finish, email.
-
-    Returns the job's final status, or None when the job is not In progress (not claimed, or
-    already finished by another run), in which case nothing is written.
-    """
-    return run_jobs([job_id], now=now).get(job_id)

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from imports.engine.config import engine_config
 from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick, next_pending_due, outbox_sender_enqueue
 
 logger = logging.getLogger(__name__)
@@ -68,9 +69,10 @@ class Supervisor:
         recovery_seconds: float | None = None,
     ):
         self.command = command or qcluster_command()
-        self.stop_seconds = settings.IMPORT_WORKER_STOP_SECONDS if stop_seconds is None else stop_seconds
-        self.poll_seconds = settings.IMPORT_DISPATCH_POLL_SECONDS if poll_seconds is None else poll_seconds
-        self.recovery_seconds = settings.IMPORT_RECOVERY_SECONDS if recovery_seconds is None else recovery_seconds
+        config = engine_config()
+        self.stop_seconds = config.worker_stop_seconds if stop_seconds is None else stop_seconds
+        self.poll_seconds = config.dispatch_poll_seconds if poll_seconds is None else poll_seconds
+        self.recovery_seconds = config.recovery_seconds if recovery_seconds is None else recovery_seconds
         self.child: subprocess.Popen | None = None
         self.stop_requested = 0  # how many stop signals arrived; a second one kills at once
         self._errors = 0

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.selectors import companies_visible_to
+from accounts.selectors import company_visible_to
 from accounts.text import search_folded
 from accounts.services import audit_log_record
 from orders.fields import format_utc
@@ -129,7 +129,7 @@ def import_cancel(*, job_id: int, user: User) -> bool:
     The move is one conditional UPDATE, so a cancel racing a dispatch claim can never both win.
     """
     job = ImportJob.objects.select_related("company").get(pk=job_id)
-    if not companies_visible_to(user).filter(pk=job.company_id).exists():
+    if not company_visible_to(user, job.company_id):
         raise PermissionDenied
     now = timezone.now()
     with transaction.atomic():  # the webhook event is written with the cancel or not at all
@@ -167,7 +167,7 @@ class RescheduleResult:
 
 
 def _require_visible(user: User, job: ImportJob) -> None:
-    if not companies_visible_to(user).filter(pk=job.company_id).exists():
+    if not company_visible_to(user, job.company_id):
         raise PermissionDenied
 
 

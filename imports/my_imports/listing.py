@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from core.numbers import parse_whole
 from imports.models import ImportJob
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -44,17 +45,13 @@ def _one(data: QueryDict, name: str) -> str:
 
 
 def _positive_int(text: str) -> int | None:
-    # isascii: "²".isdigit() is True but int("²") fails.
-    if text.isascii() and text.isdigit() and len(text) <= _PAGE_MAX_DIGITS and int(text) > 0:
-        return int(text)
-    return None
+    number = parse_whole(text, maximum=10**_PAGE_MAX_DIGITS - 1)
+    return number if number else None
 
 
 def _big_id(text: str) -> int | None:
     """An account id or user id from the address (ids are 64-bit: larger ones cannot exist)."""
-    if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) < 2**63:
-        return int(text)
-    return None
+    return parse_whole(text)
 
 
 def _date(text: str) -> dt.date | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max, Q, QuerySet
 
+from core.numbers import parse_whole
 from accounts.models import User
 from accounts.selectors import companies_visible_to
 
@@ -27,7 +28,7 @@ def _cursor_value(listing: Listing, cursor: Cursor):
             return None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if column in ("imported_count", "error_count"):
-        return int(cursor.value) if cursor.value.isascii() and cursor.value.isdigit() and len(cursor.value) < 10 else None
+        return parse_whole(cursor.value, maximum=10**9 - 1)  # a count: nine digits are plenty
     return cursor.value if column == "status" else None
 
 

@@ -5,8 +5,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import (
-    ForeignKey,
-    Lookup,
     CharField,
     F,
     Func,
@@ -19,9 +17,10 @@ from django.db import connection
 from django.http import Http404
 
 from accounts.models import Company, User
-from accounts.selectors import companies_visible_to, id_in_query
+from accounts.selectors import companies_visible_to, id_in_query, user_sees_all
 from accounts.text import search_folded
 
+from core.lookups import IdArray
 from imports.my_imports.listing import SORTS, Listing
 from imports.models import ImportJob, ImportRow, SearchText
 
@@ -39,7 +38,7 @@ SUBTREE_IDS_LIMIT = 5000
 def _visible(user: User) -> QuerySet[ImportJob]:
     """Jobs whose company is in the user's subtree. Staff see every company, so no condition at all
     (a `company_id IN (every company)` would only cost)."""
-    if user.is_authenticated and user.is_active and user.is_staff:
+    if user_sees_all(user):
         return ImportJob.objects.all()
     return ImportJob.objects.filter(company__in=companies_visible_to(user))
 
@@ -117,42 +116,6 @@ def _ids_or_subquery(queryset: QuerySet):
     ids = queryset.values_list("pk", flat=True)
     matched = list(ids[: SEARCH_IDS_LIMIT + 1])
     return matched if len(matched) <= SEARCH_IDS_LIMIT else ids
-
-
-@dataclass(frozen=True)
-class IdArray:
-    """Ids passed to a query as one PostgreSQL array literal ("{1,2,3}"), written once per page
-    however many statements use it. Not a list, so Django does not resolve each id as a value of
-    its own (a thousand ids cost more in Python than the count they narrow)."""
-
-    ids: tuple[int, ...]
-
-    @classmethod
-    def of(cls, ids) -> "IdArray":
-        return cls(tuple(int(pk) for pk in ids))
-
-    @property
-    def literal(self) -> str:
-        return "{" + ",".join(map(str, self.ids)) + "}"
-
-
-@IntegerField.register_lookup
-@ForeignKey.register_lookup
-class _AnyOf(Lookup):
-    """`column = ANY(%s::bigint[])` with an IdArray (PostgreSQL only): one parameter, however many
-    ids."""
-
-    lookup_name = "any"
-    prepare_rhs = False
-
-    def get_prep_lookup(self):
-        if not isinstance(self.rhs, IdArray):
-            raise TypeError("__any takes an IdArray")
-        return self.rhs
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, self.rhs.literal]
 
 
 def _subtree_ids(visible: QuerySet[Company]) -> IdArray | QuerySet:
@@ -261,7 +224,7 @@ def imports_filtered(
         # A company the user can see: its subtree lies inside the user's, so it is the only condition.
         below = Company.objects.filter(path__under=names.company.path).values("pk")
         queryset = queryset.filter(**{f"{company}__in": below})
-    elif not (user.is_authenticated and user.is_active and user.is_staff):
+    elif not user_sees_all(user):
         # (A company the user cannot see is ignored, like any unknown value: no hint that it exists.)
         if names.subtree is None:
             names.subtree = _subtree_ids(visible)

@@ -20,6 +20,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from core.numbers import parse_whole
 from accounts.selectors import companies_visible_to
 from orders.fields import format_utc
 from orders.forms import ScheduleForm
@@ -171,7 +172,7 @@ def live(request):
     poller itself, which stops once none of them can change any more."""
     listing = Listing.parse(request.GET)
     parts = request.GET.get("ids", "").split(",")[:LIVE_MAX_IDS]
-    ids = [int(part) for part in parts if part.isascii() and part.isdigit() and len(part) < 19]
+    ids = [number for part in parts if (number := parse_whole(part)) is not None]
     jobs = list(imports_for(request.user).filter(pk__in=ids)) if ids else []
     live_ids = ",".join(str(job.pk) for job in jobs if job.is_live)
     context = {
@@ -188,9 +189,7 @@ def export_list(request):
     """EXPORT: the filtered list, all pages, in the list's order (?format=csv or xlsx)."""
     listing = Listing.parse(request.GET)
     jobs = imports_for_export(request.user, listing)
-    if request.GET.get("format") == "xlsx":
-        return export.xlsx_response(jobs)
-    return export.csv_response(jobs)
+    return export.export_response(request.GET.get("format", "csv"), jobs)
 
 
 @login_required

@@ -3,6 +3,7 @@ whole file (empty, not readable, too big, too long, headers) with one message pe
 
 import pytest
 
+from core import spreadsheets
 from imports.bulk import files
 from imports.bulk.columns import COLUMNS
 from imports.bulk.files import FileProblem, cells_by_key, match_header, read_table
@@ -110,13 +111,17 @@ def test_cells_past_the_header_are_a_line_error():
 def test_templates_have_the_header_and_one_example_line_and_read_back(account_type):
     rows = files.template_rows(COLUMNS[account_type])
     assert len(rows) == 2 and rows[0] == [c.label for c in COLUMNS[account_type]]
-    for content in (files.csv_response("t", rows).content, files.xlsx_response("t", rows).content):
+    for content in (_body(spreadsheets.csv_response("t", rows)), _body(spreadsheets.xlsx_response("t", rows))):
         lines, problems = cells_by_key(read_table(content), account_type)
         assert problems == [] and len(lines) == 1
 
 
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
 def test_downloads_neutralise_formulas():
-    content = files.csv_response("t", [["a"], ["=cmd|' /C calc'!A0"], ["+1"], ["-1"], ["@SUM(A1)"]]).content.decode("utf-8-sig")
+    content = _body(spreadsheets.csv_response("t", [["a"], ["=cmd|' /C calc'!A0"], ["+1"], ["-1"], ["@SUM(A1)"]])).decode("utf-8-sig")
     assert content.split() == ["a", "'=cmd|'", "/C", "calc'!A0", "'+1", "'-1", "'@SUM(A1)"]
 
 

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, User
 from catalog.models import PriceListAssignment
 from imports.engine import runner
-from imports.bulk.rows import PARENT_NOT_VISIBLE
+from imports.engine.runner import PARENT_NOT_VISIBLE
 from imports.bulk.services import imports_bulk_start
 from imports.engine.dispatch import dispatch_due_imports
 from imports.engine.leases import imports_claim_due
@@ -158,3 +158,32 @@ def test_queries_per_line_stay_flat(demo, django_assert_max_num_queries, django_
         run(large, django_capture_on_commit_callbacks)
     assert len(many.captured_queries) == len(few.captured_queries)
     assert Subscription.objects.filter(name__startswith="K").count() == 55
+
+
+def test_a_line_type_no_room_registered_fails_with_a_message_and_the_rest_still_run(
+    demo, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The engine runs company and user lines through the runners bulk imports registered
+    (imports.engine.plugins); without one, the line fails and says why, nothing is created."""
+    from imports.engine import plugins
+
+    monkeypatch.setattr(plugins, "_line_runners", {k: v for k, v in plugins._line_runners.items() if k != "user"})
+    job = start(
+        demo, U,
+        {"Parent Account Id": "466158", "Email": "nobody.registered@eritech.example", "First name": "Ana", "Last name": "Diaz"},
+    )
+    rows = run(job, django_capture_on_commit_callbacks)
+    (row,) = rows.values()
+    assert row.status == ImportRow.Status.FAILED
+    assert row.error == str(plugins.LINE_TYPE_UNKNOWN % {"type": "user"})
+    assert not User.objects.filter(email="nobody.registered@eritech.example").exists()
+
+
+def test_bulk_lines_and_housekeeping_are_registered_with_the_engine_when_the_app_loads():
+    from imports.bulk import rows, services
+    from imports.engine import plugins
+
+    assert plugins.line_runner_for(ImportRow.ImportType.COMPANY) is rows.company_row_run
+    assert plugins.line_runner_for(ImportRow.ImportType.USER) is rows.user_row_run
+    assert plugins.line_runner_for(ImportRow.ImportType.PRODUCT) is None  # orders: the runner's own path
+    assert plugins._housekeeping["imports.bulk.uploads_forget"] is services.uploads_forget

@@ -40,9 +40,9 @@ def test_my_imports_links_to_the_page_and_the_page_offers_every_template(reselle
             assert reverse("imports:bulk_template", args=[account_type, fmt]) in html
     response = reseller.get(reverse("imports:bulk_template", args=["products", "csv"]))
     assert response["Content-Disposition"] == 'attachment; filename="import-products-template.csv"'
-    assert response.content.decode("utf-8-sig").startswith("Parent Account Id,Product code,Subscription Name,Quantity")
+    assert response.getvalue().decode("utf-8-sig").startswith("Parent Account Id,Product code,Subscription Name,Quantity")
     xlsx = reseller.get(reverse("imports:bulk_template", args=["users", "xlsx"]))
-    assert xlsx.content.startswith(b"PK")
+    assert xlsx.getvalue().startswith(b"PK")
     assert reseller.get("/imports/import/template/nope.csv").status_code == 404
 
 
@@ -137,12 +137,12 @@ def test_failed_lines_download_in_the_template_format_with_the_error(reseller, d
     html = reseller.get(f"/imports/?job={job.pk}").content.decode()
     assert reverse("imports:failed_lines", args=[job.pk]) in html
     assert "Required subscription missing" in html
-    text = reseller.get(reverse("imports:failed_lines", args=[job.pk]) + "?format=csv").content.decode("utf-8-sig")
+    text = reseller.get(reverse("imports:failed_lines", args=[job.pk]) + "?format=csv").getvalue().decode("utf-8-sig")
     header, line = text.strip().splitlines()
     assert header.endswith(",Error") and header.startswith("Parent Account Id,Product code")
     assert line.startswith("466201,100113_Micros365BusinePremi_20554") and "Required subscription missing" in line
     xlsx = reseller.get(reverse("imports:failed_lines", args=[job.pk]) + "?format=xlsx")
-    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    assert xlsx.status_code == 200 and xlsx.getvalue().startswith(b"PK")
     # The download re-imports as it is (the Error column is ignored).
     again = upload(reseller, content=text.encode("utf-8"), name="failed.csv")
     assert again.status_code in (200, 302)

@@ -1,6 +1,6 @@
 """Each due-time check, failing and passing, as the worker runs it at the due time (freezegun).
 
-The row's error is exactly what orders.validation.validate_order says for the order on that
+The row's error is exactly what orders.validation.validate_orders says for the order on that
 day, so the batch validator of the engine and the reference can never drift apart unnoticed.
 """
 
@@ -23,7 +23,7 @@ from orders.validation import (
     SERVICE_INACTIVE,
     SERVICE_NOT_ON_PRICE_LIST,
     TERMS_NOT_ACCEPTED,
-    validate_order,
+    validate_orders,
 )
 
 from .helpers import BASIC, ERITECH_TENANT_ID, KIOSK, PREMIUM, TENANT, UTC, accept_terms, schedule
@@ -38,7 +38,7 @@ def run_at_due_time(demo, frozen, *, before_run=None, **order):
     if before_run:
         before_run(demo, job)
     frozen.move_to(DUE)
-    expected = validate_order(job.rows.get().order, day=DUE.date())
+    expected = _one(job.rows.get().order, day=DUE.date())
     summary = dispatch_due_imports()
     assert summary.claimed == 1
     job.refresh_from_db()
@@ -203,3 +203,8 @@ def test_several_failing_checks_are_all_reported(demo):
         )
     assert len(expected) == 4
     assert row.error.splitlines() == expected
+
+
+def _one(order, *, day):
+    """The checks for one order: a batch of one (what the wizard's pre-check runs)."""
+    return validate_orders([order], day=day)[order.pk]

@@ -9,7 +9,7 @@ import pytest
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import load_workbook
 
-from imports.my_imports.export import neutralise
+from core.spreadsheets import neutralise
 from imports.models import ImportJob, ImportRow
 
 from .helpers import UTC, schedule

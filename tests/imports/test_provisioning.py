@@ -10,7 +10,7 @@ from catalog.models import BillingFrequency, PriceListItem, Service, Term, Vendo
 from imports.models import ImportJob, ImportRow
 from imports.engine.dispatch import dispatch_due_imports
 from imports.engine.leases import imports_claim_due
-from imports.engine.runner import JOB_UNEXPECTED_ERROR, import_run
+from imports.engine.runner import JOB_UNEXPECTED_ERROR, run_jobs
 from orders.models import Subscription
 from orders.selectors import subscriptions_of
 from orders.validation import DUPLICATE_SERVICE
@@ -126,7 +126,7 @@ def test_a_job_with_one_failed_row_of_two_ends_failed_with_both_counts(demo):
 @freeze_time("2024-07-22 14:15:43")
 def test_import_run_leaves_a_job_that_is_not_claimed_alone(demo):
     job = schedule(demo, due_at=DUE)
-    assert import_run(job_id=job.pk, now=DUE) is None
+    assert run_jobs([job.pk], now=DUE).get(job.pk) is None
     job.refresh_from_db()
     assert job.status == ImportJob.Status.PENDING
     assert not Subscription.objects.filter(order=job.rows.get().order).exists()
@@ -136,8 +136,8 @@ def test_import_run_leaves_a_job_that_is_not_claimed_alone(demo):
 def test_import_run_runs_a_claimed_job(demo):
     job = schedule(demo, due_at=DUE)
     assert imports_claim_due(now=DUE, limit=10) == [job.pk]
-    assert import_run(job_id=job.pk, now=DUE) == ImportJob.Status.COMPLETED
-    assert import_run(job_id=job.pk, now=DUE) is None  # finished: a second run does nothing
+    assert run_jobs([job.pk], now=DUE).get(job.pk) == ImportJob.Status.COMPLETED
+    assert run_jobs([job.pk], now=DUE).get(job.pk) is None  # finished: a second run does nothing
     assert Subscription.objects.filter(order=job.rows.get().order).count() == 1
 
 

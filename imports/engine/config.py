@@ -1,0 +1,168 @@
+"""The import engine's configuration: every knob of the dispatcher, the leases, the worker, the
+django-q2 cluster and the email outbox, with its default, its meaning and its invariants, in one
+place.
+
+config.settings turns the environment into settings with `settings_from_env` (one line there);
+code reads them typed through `engine_config()`, built from django.conf.settings on each call so
+that tests (and `override_settings`) change them like any setting. The invariants are a Django
+system check (imports.engine.checks): `manage.py check`, `imports_worker`, `migrate` and
+`runserver` refuse to start with a configuration that could run a job twice.
+
+This module imports nothing of Django's app machinery: the settings module imports it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+# A job claimed by a worker that died must run again within this long (the README's promise).
+RECOVERY_PROMISE_SECONDS = 120
+
+
+def _knob(setting: str, kind: type, default, doc: str):
+    return field(default=default, metadata={"setting": setting, "kind": kind, "doc": doc})
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    # A batch takes about a second; Q_TIMEOUT is the hard stop for one that hangs (django-q2 then
+    # kills that worker process, the batch's transaction rolls back).
+    q_timeout: int = _knob("Q_TIMEOUT", int, 60, "seconds a batch task may run before it is killed")
+    # The ORM broker hands a task that was taken but never acknowledged (its worker died) to
+    # another worker after Q_RETRY; it must exceed Q_TIMEOUT or a still-running task runs twice.
+    q_retry: int = _knob("Q_RETRY", int, 75, "seconds before an unacknowledged task is redelivered")
+    q_workers: int = _knob("Q_WORKERS", int, 1, "worker processes per cluster (about one per core)")
+    q_cluster_name: str = _knob("Q_CLUSTER_NAME", str, "icp", "the queue's name, shared by every cluster")
+    q_poll: float = _knob("Q_POLL", float, 0.2, "seconds an idle cluster waits before looking at the ORM queue again")
+    # The lease runs from the claim: it covers the wait in the queue (bounded by the in-flight
+    # limit, a few seconds of work) plus at most Q_TIMEOUT of running, so a live worker is never
+    # overtaken; anything longer only delays recovery.
+    lease_seconds: int = _knob("IMPORT_LEASE_SECONDS", int, 90, "seconds a claimed job belongs to its worker")
+    # How often the dispatcher looks for due jobs (it also wakes up exactly when the next one is due).
+    dispatch_poll_seconds: float = _knob("IMPORT_DISPATCH_POLL_SECONDS", float, 1.0, "dispatcher poll")
+    # Jobs per task. Small enough that a burst spreads over every worker, large enough that the
+    # per-batch reads (five queries for any number of orders) and the broker round trip stay cheap.
+    dispatch_batch_size: int = _knob("IMPORT_DISPATCH_BATCH_SIZE", int, 50, "jobs per batch task")
+    # At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
+    # busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
+    dispatch_in_flight: int = _knob("IMPORT_DISPATCH_IN_FLIGHT", int, 1000, "jobs claimed and unfinished, at most")
+    # How often the dispatcher hands expired leases back and enqueues a sender for unsent emails.
+    recovery_seconds: float = _knob("IMPORT_RECOVERY_SECONDS", float, 5.0, "seconds between lease recoveries")
+    # `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
+    # this long, so a stop never takes more than about ten seconds (a killed batch rolls back and
+    # runs again after its lease).
+    worker_stop_seconds: float = _knob("IMPORT_WORKER_STOP_SECONDS", float, 8.0, "graceful stop, then kill")
+    # The outbox: a sender holds the emails it claimed (a chunk at a time) for the email lease; it
+    # must cover sending them all at EMAIL_TIMEOUT each, and is how long a message whose sender died
+    # waits before another sender takes it.
+    email_timeout: int = _knob("EMAIL_TIMEOUT", int, 10, "seconds one SMTP exchange may take")
+    email_claim_chunk: int = _knob("IMPORT_EMAIL_CLAIM_CHUNK", int, 10, "emails a sender claims at a time")
+    email_lease_seconds: int | None = _knob(
+        "IMPORT_EMAIL_LEASE_SECONDS", int, None, "seconds a sender holds its claim (default: timeout x chunk + 20)"
+    )
+    # While due jobs wait for a worker, finished jobs' emails wait in the outbox (provisioning
+    # first, imports.notify.priority), but never longer than this: then they go whatever waits.
+    email_defer_seconds: int = _knob("IMPORT_EMAIL_DEFER_SECONDS", int, 60, "longest an email waits for a burst")
+    # ... and only during a burst: while at least this many due jobs are unfinished (default: a
+    # batch). With fewer, as when jobs fall due one at a time, every run sends its emails at once.
+    email_burst_jobs: int | None = _knob("IMPORT_EMAIL_BURST_JOBS", int, None, "due jobs that make a burst")
+    # Sender tasks enqueued when a burst is over and its emails are due: about the number of
+    # workers of all clusters, so each one helps (more only end at once, finding nothing to claim).
+    email_senders: int = _knob("IMPORT_EMAIL_SENDERS", int, 4, "sender tasks after a burst")
+
+    def __post_init__(self):
+        # Derived defaults, so that changing one knob moves what depends on it.
+        if self.email_lease_seconds is None:
+            object.__setattr__(self, "email_lease_seconds", self.email_timeout * self.email_claim_chunk + 20)
+        if self.email_burst_jobs is None:
+            object.__setattr__(self, "email_burst_jobs", self.dispatch_batch_size)
+
+    @classmethod
+    def knobs(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
+
+    def errors(self) -> list[tuple[str, str]]:
+        """(id, message) for each invariant this configuration breaks: each one could run a job
+        or send an email twice, or stop the engine."""
+        found = []
+        positive = ("q_timeout", "q_retry", "q_workers", "lease_seconds", "dispatch_batch_size", "dispatch_in_flight",
+                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
+        for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll"):
+            if getattr(self, name) <= 0:
+                found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
+        if self.email_defer_seconds < 0:
+            found.append(("imports.E001", f"IMPORT_EMAIL_DEFER_SECONDS must not be negative (it is {self.email_defer_seconds})."))
+        if self.q_retry <= self.q_timeout:
+            found.append(("imports.E002", "Q_RETRY must be greater than Q_TIMEOUT: a task still running would be delivered again."))
+        if self.lease_seconds <= self.q_timeout:
+            found.append(("imports.E003", "IMPORT_LEASE_SECONDS must be greater than Q_TIMEOUT: a live worker's jobs would be claimed again."))
+        if self.email_lease_seconds < self.email_timeout * self.email_claim_chunk:
+            found.append((
+                "imports.E004",
+                "IMPORT_EMAIL_LEASE_SECONDS must cover sending a whole claim (EMAIL_TIMEOUT x IMPORT_EMAIL_CLAIM_CHUNK): "
+                "another sender would send the same emails again.",
+            ))
+        return found
+
+    def warnings(self) -> list[tuple[str, str]]:
+        if self.lease_seconds + self.recovery_seconds + self.dispatch_poll_seconds >= RECOVERY_PROMISE_SECONDS:
+            return [("imports.W001", "A dead worker's jobs will wait more than two minutes before they run again.")]
+        return []
+
+    def q_cluster(self, *, redis_url: str, label) -> dict:
+        """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker."""
+        cluster = {
+            "name": self.q_cluster_name,
+            "workers": self.q_workers,
+            "timeout": self.q_timeout,
+            "retry": self.q_retry,
+            # Never replay missed runs of the every-minute fallback tick: one tick picks up every due job.
+            "catch_up": False,
+            "max_attempts": 1,
+            "ack_failures": True,
+            "save_limit": 500,
+            # Each cluster takes from the shared queue one task beyond those its workers run (django-q2's
+            # default prefetches workers squared): batches spread over every cluster instead of the
+            # quickest one hoarding them, and a graceful stop has little queued work to finish.
+            "queue_limit": 1,
+            "label": label,
+        }
+        if redis_url:
+            cluster["redis"] = redis_url
+        else:
+            # ORM broker on the default database: no extra service to run; tasks in enqueue order.
+            cluster["orm"] = "default"
+            cluster["broker_class"] = "imports.engine.broker.FifoORM"
+            # How soon a cluster that found the queue empty looks again. A batch takes about 50 ms, so
+            # at 0.5 s the cluster that happened to be awake took a whole small burst (500 jobs) alone.
+            cluster["poll"] = self.q_poll
+        return cluster
+
+
+def _setting(name: str) -> str:
+    return EngineConfig.__dataclass_fields__[name].metadata["setting"]
+
+
+def config_from_env(env) -> EngineConfig:
+    """The configuration the environment asks for, read with django-environ's `env` (config.settings)."""
+    values = {}
+    for knob in EngineConfig.knobs():
+        reader = {int: env.int, float: env.float, str: env.str}[knob.metadata["kind"]]
+        values[knob.name] = reader(knob.metadata["setting"], default=knob.default)
+    return EngineConfig(**values)
+
+
+def as_settings(config: EngineConfig) -> dict:
+    """The configuration as Django settings, by their names (IMPORT_LEASE_SECONDS, ...)."""
+    return {knob.metadata["setting"]: getattr(config, knob.name) for knob in EngineConfig.knobs()}
+
+
+def engine_config() -> EngineConfig:
+    """The configuration in force, typed, from django.conf.settings."""
+    return EngineConfig(**{knob.name: getattr(settings, knob.metadata["setting"]) for knob in EngineConfig.knobs()})
