@@ -131,11 +131,9 @@ class Outbox:
         """The wait after the `attempts`-th failure: base, 2 × base, 4 × base, ..., at most the cap.
         (Doubled step by step up to the cap: a row staff retried many times, its attempts past any
         max_attempts, never overflows a timedelta.)"""
-        wait, cap = self.policy.backoff_base, self.policy.backoff_cap
-        for _ in range(max(attempts - 1, 0)):
-            if wait >= cap:
-                break
-            wait *= 2
+        wait, cap, doublings = self.policy.backoff_base, self.policy.backoff_cap, max(attempts - 1, 0)
+        while doublings and wait < cap:
+            wait, doublings = wait * 2, doublings - 1
         return min(wait, cap)
 
     # --- Reading --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
+from orders.validation import validate_orders
 
 from core.outbox import OutboxItem
 
@@ -152,6 +153,17 @@ class ImportJob(models.Model):
         if self.finished_at and self.status in self.RAN_STATUSES:
             return self.finished_at
         return self.due_at
+
+    def precheck(self, *, day: dt.date) -> list[str]:
+        """The Order review's pre-check for this job's orders: the due-time checks run on `day` (what
+        would fail if it ran then). Rescheduling, the API's answer to a scheduling, My imports'
+        reschedule form and the reminder email (imports.notify.content) show it."""
+        # From the table, not self.rows: a job read for My imports has its rows prefetched with what the
+        # list shows only, and the checks read whole orders.
+        rows = ImportRow.objects.filter(job=self).select_related("order__company", "order__service__vendor").order_by("position")
+        orders = [row.order for row in rows if row.order_id]
+        problems = validate_orders(orders, day=day) if orders else {}
+        return [reason for order in orders for reason in problems.get(order.pk, [])]
 
 
 class ImportRow(models.Model):

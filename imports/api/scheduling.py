@@ -21,7 +21,6 @@ from orders.services import order_configure, order_create, order_service_select,
 from orders.wizard import STEP_SELECT, STEP_TERMS, TERMS_NOT_ACCEPTED_YET, Wizard, WizardStepError
 
 from imports.models import ImportJob
-from imports.jobs.precheck import import_precheck
 from imports.jobs.services import provisioning_schedule
 
 UNKNOWN_PRODUCT = _("No service has the product code %(code)s.")
@@ -89,4 +88,4 @@ def provisioning_schedule_direct(
     except WizardStepError as exc:
         raise _step_error(exc) from None
     job = ImportJob.objects.select_related("created_by", "company").get(rows__order=result.order)
-    return Scheduled(job=job, warnings=import_precheck(job, day=now.date()))
+    return Scheduled(job=job, warnings=job.precheck(day=now.date()))

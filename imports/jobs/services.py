@@ -22,7 +22,6 @@ from orders.services import SubmitResult, order_copy, order_submit
 from orders.validation import schedule_time_error
 
 from imports.jobs import states
-from imports.jobs.precheck import import_precheck
 from imports.models import SEARCH_TEXT_MAX_LENGTH, ImportJob, ImportRetryDraft, ImportRow, Notification, SearchText
 from imports.notify.send import emails_send
 from imports.webhooks.delivery import webhook_deliveries_record
@@ -208,7 +207,7 @@ def import_reschedule(*, job_id: int, user: User, due_at: dt.datetime | None, no
         action="import.rescheduled",
         message=f"Import '{job}' rescheduled from {format_utc(old)} to {format_utc(due_at)} (UTC).",
     )
-    return RescheduleResult(job=job, old_due_at=old, warnings=import_precheck(job, day=now.date()))
+    return RescheduleResult(job=job, old_due_at=old, warnings=job.precheck(day=now.date()))
 
 
 # --- Schedule again a failed job ------------------------------------------------------------------

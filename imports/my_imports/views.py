@@ -46,7 +46,6 @@ from imports.my_imports.selectors import (
     imports_for,
     imports_for_export,
 )
-from imports.jobs.precheck import import_precheck
 from imports.jobs.services import (
     JOB_CANCELLED,
     JOB_NOT_CANCELLABLE,
@@ -220,7 +219,7 @@ def cancel(request, job_id):
 def _reschedule_response(request, job, form, listing, *, error: str = ""):
     context = {
         "job": job, "form": form, "error": error, "back": _list_url(listing), "back_qs": listing.urlencode(),
-        "warnings": import_precheck(job, day=timezone.now().date()) if job.is_reschedulable else [],
+        "warnings": job.precheck(day=timezone.now().date()) if job.is_reschedulable else [],
         "in_dialog": _is_htmx(request),
     }
     template = "imports/_reschedule_form.html" if _is_htmx(request) else "imports/reschedule.html"

@@ -20,7 +20,6 @@ from django.utils import timezone, translation
 
 from accounts.languages import user_language
 
-from imports.jobs.precheck import import_precheck
 from imports.models import ImportJob, ImportRow, Notification
 
 UTC = dt.timezone.utc
@@ -119,7 +118,7 @@ def reminder_context(job: ImportJob, rows: list[ImportRow], *, now: dt.datetime)
     return {
         **scheduled_context(job, rows),
         # The Order review's pre-check, run today: what would fail if the job ran now.
-        "problems": import_precheck(job, day=now.astimezone(UTC).date()),
+        "problems": job.precheck(day=now.astimezone(UTC).date()),
     }
 
 

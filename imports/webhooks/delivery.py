@@ -7,7 +7,7 @@ The endpoint (URL + secret) is accounts.WebhookEndpoint, set on the reseller's S
   that rolls back therefore leaves no event behind, and a finished job always has its event.
 - sending: webhooks_send_due() (the django-q2 outbox task and the every-minute tick) claims due
   deliveries with a lease, POSTs each one signed, marks it sent after a 2xx, or failed with the
-  outbox's backoff (1, 2, 4 ... min, at most 1 h), given up after MAX_ATTEMPTS; staff "Retry now"
+  outbox's backoff (1, 2, 4 ... min, at most 1 h), given up after 12 attempts; staff "Retry now"
   in the admin. The claiming, marking and retrying are core.outbox's (DELIVERIES, this kind),
   the same as the emails'; this module is its handler.
 
@@ -32,7 +32,6 @@ from accounts.models import Company, WebhookEndpoint
 
 from core.outbox import Outbox, OutboxPolicy
 from imports.models import ImportJob, ImportRow, WebhookDelivery
-from imports.notify.outbox import claim_chunk
 
 logger = logging.getLogger(__name__)
 
@@ -178,15 +177,17 @@ def webhook_deliveries_record(
 # --- The outbox kind -----------------------------------------------------------------------------
 
 
-def claim_lease() -> dt.timedelta:
-    """How long a sender holds the deliveries it claimed: a whole chunk at WEBHOOK_TIMEOUT each, and
-    some spare (also how long a delivery whose sender died waits for another sender)."""
-    return dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT * claim_chunk() + 20)
-
-
-# Claimed as many at a time as emails (IMPORT_EMAIL_CLAIM_CHUNK); the backoff (1, 2, 4 ... min, at
-# most 1 h) and MAX_ATTEMPTS (12) are core.outbox's defaults, the same as the emails'.
-DELIVERIES = Outbox(WebhookDelivery, OutboxPolicy(lease=claim_lease, chunk=claim_chunk))
+# Claimed as many at a time as emails (IMPORT_EMAIL_CLAIM_CHUNK, at least one), each held for a whole
+# chunk at WEBHOOK_TIMEOUT each and some spare (also how long a delivery whose sender died waits for
+# another sender). The backoff (1, 2, 4 ... min, at most 1 h) and giving up after 12 attempts are
+# core.outbox's defaults, the same as the emails'.
+DELIVERIES = Outbox(
+    WebhookDelivery,
+    OutboxPolicy(
+        lease=lambda: dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT * DELIVERIES.chunk() + 20),
+        chunk=lambda: settings.IMPORT_EMAIL_CLAIM_CHUNK,
+    ),
+)
 
 
 # --- Sending --------------------------------------------------------------------------------------

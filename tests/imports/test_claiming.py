@@ -11,7 +11,6 @@ from core import claiming
 from imports.engine import leases
 
 from core import outbox as core_outbox
-from imports.notify import outbox
 from imports.notify.outbox import NOTIFICATIONS
 
 from imports.jobs import states
@@ -63,10 +62,10 @@ def test_an_outbox_claim_returns_only_the_messages_it_won(demo, racing):
 
     def other_senders():
         NOTIFICATIONS.mark_sent(sent.pk, now=DUE)  # one sent it...
-        Notification.objects.filter(pk=taken.pk).update(next_attempt_at=DUE + outbox.claim_lease())  # ...one claimed it
+        Notification.objects.filter(pk=taken.pk).update(next_attempt_at=DUE + NOTIFICATIONS.lease())  # ...one claimed it
 
     racing(core_outbox, first.pk, other_senders)
     assert NOTIFICATIONS.claim(now=DUE, limit=10) == [first.pk, last.pk]
     rows = Notification.objects.in_bulk([first.pk, sent.pk, taken.pk, last.pk])
-    assert rows[first.pk].next_attempt_at == rows[last.pk].next_attempt_at == DUE + outbox.claim_lease()
+    assert rows[first.pk].next_attempt_at == rows[last.pk].next_attempt_at == DUE + NOTIFICATIONS.lease()
     assert (rows[sent.pk].status, rows[sent.pk].next_attempt_at) == (Notification.Status.SENT, DUE)

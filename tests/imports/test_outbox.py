@@ -14,7 +14,6 @@ from django.utils.html import escape
 from freezegun import freeze_time
 
 from accounts.models import User
-from imports.notify import outbox
 from imports.notify.outbox import NOTIFICATIONS
 from imports.engine.dispatch import dispatch_due_imports
 from imports.engine.leases import imports_claim_due
@@ -124,9 +123,9 @@ def test_a_crash_after_the_server_accepted_resends_that_one_message_and_drops_no
     assert _message_ids(mailoutbox) == [first.notifications.get().message_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Pending}
     # Still leased to the dead sender: nobody sends it meanwhile.
-    assert emails_send(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1)) == 0
+    assert emails_send(now=DUE + NOTIFICATIONS.lease() - dt.timedelta(seconds=1)) == 0
     # When the lease ends, both go out: the first again (same Message-ID), the second once.
-    assert emails_send(now=DUE + outbox.claim_lease()) == 2
+    assert emails_send(now=DUE + NOTIFICATIONS.lease()) == 2
     first_id, second_id = first.notifications.get().message_id, second.notifications.get().message_id
     assert _message_ids(mailoutbox) == [first_id, first_id, second_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Sent}
@@ -224,8 +223,8 @@ def test_claims_are_disjoint_and_leased(demo):
     first = NOTIFICATIONS.claim(now=DUE, limit=1)
     second = NOTIFICATIONS.claim(now=DUE, limit=10)
     assert len(first) == 1 and len(second) == 2 and not set(first) & set(second)
-    assert NOTIFICATIONS.claim(now=DUE + outbox.claim_lease() - dt.timedelta(seconds=1), limit=10) == []
-    assert sorted(NOTIFICATIONS.claim(now=DUE + outbox.claim_lease(), limit=10)) == sorted(first + second)
+    assert NOTIFICATIONS.claim(now=DUE + NOTIFICATIONS.lease() - dt.timedelta(seconds=1), limit=10) == []
+    assert sorted(NOTIFICATIONS.claim(now=DUE + NOTIFICATIONS.lease(), limit=10)) == sorted(first + second)
 
 
 def test_staff_see_the_outbox_and_can_retry_now(client, demo):

@@ -12,7 +12,6 @@ from freezegun import freeze_time
 
 from imports.notify import priority as email_priority
 
-from imports.notify import outbox
 from imports.notify.outbox import NOTIFICATIONS
 from imports.engine.leases import imports_claim_due, imports_recover_expired
 from imports.models import ImportJob, Notification
@@ -80,9 +79,9 @@ def test_claims_take_the_longest_due_first(demo):
 
 def test_a_claim_chunk_is_at_least_one_message(settings):
     settings.IMPORT_EMAIL_CLAIM_CHUNK = 0
-    assert outbox.claim_chunk() == 1
+    assert NOTIFICATIONS.chunk() == 1
     settings.IMPORT_EMAIL_CLAIM_CHUNK = 7
-    assert outbox.claim_chunk() == 7
+    assert NOTIFICATIONS.chunk() == 7
 
 
 def test_sent_notifications_are_not_due(demo):
