@@ -55,11 +55,6 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, body: bytes, signature: str) -> bool:
-    """What a receiver does (and the tests): constant-time comparison of the signature."""
-    return hmac.compare_digest(sign(secret, body), signature or "")
-
-
 def body_bytes(payload: dict) -> bytes:
     """The raw body sent (and signed): compact JSON, keys sorted, the same bytes on every retry."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
