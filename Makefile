@@ -104,7 +104,7 @@ messages: install
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
 
-# Mutation testing of orders/validation.py and imports/jobs/states.py (about 3 minutes; see [tool.mutmut]).
+# Mutation testing of orders/validation.py, imports/jobs/states.py and core/outbox.py (about 8 minutes; see [tool.mutmut]).
 mutants: install
 	$(PY) -m pip install -q 'mutmut>=3,<4'
 	rm -rf mutants && DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/mutmut run --max-children 2; $(VENV)/bin/mutmut results

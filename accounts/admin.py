@@ -8,8 +8,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .api_tokens import api_token_revoke
-from .models import (
+from accounts.users.api_tokens import api_token_revoke
+from accounts.models import (
     AccountNumber,
     ApiToken,
     AuditLogEntry,
@@ -17,8 +17,8 @@ from .models import (
     User,
     WebhookEndpoint,
 )
-from .services import COMPANY_ID_FIELDS, company_create, company_update
-from .webhooks import WEBHOOK_NOT_RESELLER, new_secret, validate_webhook_url
+from accounts.services import COMPANY_ID_FIELDS, company_create, company_update
+from accounts.webhooks import WEBHOOK_NOT_RESELLER, new_secret, validate_webhook_url
 
 
 def parent_chain(company: Company) -> str:

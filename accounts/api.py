@@ -5,8 +5,8 @@ from rest_framework import generics, serializers
 
 from core.api.pagination import AccountIdCursor
 
-from .models import Company
-from .selectors import companies_visible_to, company_for_user
+from accounts.models import Company
+from accounts.selectors import companies_visible_to, company_for_user
 
 
 class CompanySerializer(serializers.ModelSerializer):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .models import Company, User
+from accounts.models import Company, User
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from .models import WebhookEndpoint
-from .selectors import company_for_user
-from .webhooks import can_manage_webhook, webhook_endpoint_save, webhook_secret_rotate
+from accounts.models import WebhookEndpoint
+from accounts.selectors import company_for_user
+from accounts.webhooks import can_manage_webhook, webhook_endpoint_save, webhook_secret_rotate
 
 WEBHOOK_SAVED = _("Webhook saved.")
 WEBHOOK_SECRET_ROTATED = _("Webhook secret rotated: events are signed with the new secret from now on.")

@@ -1,7 +1,7 @@
 """Which language a user's emails are written in: the user's own choice (NOTIFICATIONS tab), else
 its company's Language (ACCOUNT INFORMATION, free text such as "English" or "Spanish"), else English."""
 
-from .models import Company, User
+from accounts.models import Company, User
 
 DEFAULT_LANGUAGE = "en"
 # What the company page's Language field may say, lower-cased → the language code we send in.

@@ -12,9 +12,9 @@ from django.db.models.functions import Concat, Lower, Substr
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .dates import validate_portal_year
-from .text import SEARCH_NAME_MAX_LENGTH, search_folded
-from .tree import PATH_SEGMENT_WIDTH, TreePathField
+from accounts.dates import validate_portal_year
+from accounts.text import SEARCH_NAME_MAX_LENGTH, search_folded
+from accounts.tree import PATH_SEGMENT_WIDTH, TreePathField
 
 COMPANY_BELOW_ITSELF = _("A company cannot be moved below itself or one of its own child companies.")
 # What is unique in reality is unique on the whole platform (database constraints, whatever the caller).

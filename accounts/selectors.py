@@ -3,8 +3,8 @@
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import AuditLogEntry, Company, User
-from .text import search_folded
+from accounts.models import AuditLogEntry, Company, User
+from accounts.text import search_folded
 from core.numbers import parse_whole
 
 
@@ -117,3 +117,17 @@ def _company_match(query: str) -> Q:
     if (number := id_in_query(query)) is not None:
         condition |= Q(account_id=number) | Q(numeric_id=number)
     return condition
+
+
+def structure_users(viewer: User, company: Company, *, query: str = "") -> QuerySet[User]:
+    """The company's own users for the COMPANY STRUCTURE sidebar, filtered by its search box.
+    The caller has already checked that `viewer` may see `company` (one query, no subtree check)."""
+    users = User.objects.filter(company=company).order_by("email")
+    if not viewer.is_staff:
+        users = users.filter(is_staff=False, is_superuser=False)
+    if query:
+        condition = Q(email__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
+        if id_in_query(query) is not None:
+            condition |= Q(pk=id_in_query(query))
+        users = users.filter(condition)
+    return users

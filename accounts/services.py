@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
-from .impersonation import current_impersonator_id
-from .models import AccountNumber, AuditLogEntry, Company, User
+from accounts.impersonation import current_impersonator_id
+from accounts.models import AccountNumber, AuditLogEntry, Company, User
 
 
 def account_ids_allocate(*, count: int = 1) -> list[int]:

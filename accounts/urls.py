@@ -3,7 +3,13 @@
 
 from django.urls import path
 
-from . import company_tab_views, password_change, user_tab_views, user_views, views
+from accounts import company_tab_views, views
+
+from accounts.users import password_change
+
+from accounts.users import tab_views as user_tab_views
+
+from accounts.users import views as user_views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from . import company_page
-from .models import WebhookEndpoint
-from .selectors import (
+from accounts import company_page
+from accounts.models import WebhookEndpoint
+from accounts.selectors import (
     audit_log_for,
     company_breadcrumb,
     company_for_user,
@@ -20,8 +20,8 @@ from .selectors import (
     search_companies,
     structure_children,
 )
-from .user_selectors import structure_users
-from .webhooks import can_manage_webhook
+from accounts.selectors import structure_users
+from accounts.webhooks import can_manage_webhook
 
 # Longer queries are cut here (the search box has the same maxlength); never an error.
 SEARCH_MAX_LENGTH = 200

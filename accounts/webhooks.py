@@ -13,8 +13,8 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from .models import Company, User, WebhookEndpoint
-from .services import audit_log_record
+from accounts.models import Company, User, WebhookEndpoint
+from accounts.services import audit_log_record
 
 SECRET_BYTES = 32
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}

@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Pushes the session's idle end back, at most once a minute (SESSION_COOKIE_AGE below).
-    "accounts.session_idle.SessionIdleRefreshMiddleware",
+    "accounts.access.session_idle.SessionIdleRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,7 +108,7 @@ MIDDLEWARE = [
     "hijack.middleware.HijackUserMiddleware",
     "accounts.impersonation.ImpersonatorMiddleware",
     # Users asked to change their password (RESET PASSWORD) must do so before anything else.
-    "accounts.password_change.PasswordChangeRequiredMiddleware",
+    "accounts.users.password_change.PasswordChangeRequiredMiddleware",
     # Portal pages for an empty 405 and admin filters with impossible values.
     "core.errors.ErrorPagesMiddleware",
     # Last: turns a lockout into the "too many attempts" page.
@@ -163,22 +163,22 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # The session ends after this many minutes without a request (a request pushes the end back, at
-# most once a minute: accounts.session_idle).
+# most once a minute: accounts.access.session_idle).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
 
 # --- Login protection (django-axes) on /login/ and /admin/login/ -------------------------
 # 5 failures for one account, or 20 from one address, within 15 minutes: refused for 15 minutes.
-# The two limits are applied by accounts.login_protection's handler (axes has one limit).
+# The two limits are applied by accounts.access.login_protection's handler (axes has one limit).
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_HANDLER = "accounts.login_protection.LoginProtectionHandler"
+AXES_HANDLER = "accounts.access.login_protection.LoginProtectionHandler"
 # Both login forms post the email as "username" (axes would look for USERNAME_FIELD, "email").
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "accounts.login_protection.attempted_username"
-AXES_LOCKOUT_CALLABLE = "accounts.login_protection.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.access.login_protection.attempted_username"
+AXES_LOCKOUT_CALLABLE = "accounts.access.login_protection.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no banner on every start
 # A lock ends 15 minutes after it started: attempts during it must not push the end further.
@@ -188,7 +188,7 @@ AXES_SENSITIVE_PARAMETERS = ["password", "new_password1", "new_password2"]
 # appended to X-Forwarded-For (LOGIN_PROXY_COUNT proxies in front; never the left-most value,
 # which the client chooses).
 LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=1 if PRODUCTION else 0)
-AXES_CLIENT_IP_CALLABLE = "accounts.login_protection.client_address"
+AXES_CLIENT_IP_CALLABLE = "accounts.access.login_protection.client_address"
 
 # --- Staff impersonation (django-hijack) --------------------------------------------------
 HIJACK_PERMISSION_CHECK = "accounts.impersonation.may_impersonate"
@@ -255,7 +255,7 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 # Idempotency-Key: the first answer to a key is replayed for this long.
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_authentication.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.users.api_authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -1,4 +1,4 @@
-"""Messages the API machinery and the authentication class (accounts.api_authentication) share.
+"""Messages the API machinery and the authentication class (accounts.users.api_authentication) share.
 A module of its own, without DRF imports: DRF imports the authentication class while it loads."""
 
 from django.utils.translation import gettext_lazy as _

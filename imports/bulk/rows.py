@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, User
 from accounts.services import company_create
-from accounts.user_services import user_create
+from accounts.users.services import user_create
 from catalog.services import price_list_inherit
 from orders.validation import PARENT_ACCOUNT_INACTIVE
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.api_tokens import api_token_create
+from accounts.users.api_tokens import api_token_create
 from accounts.models import (
     COMPANY_BELOW_ITSELF,
     USER_EMAIL_TAKEN,

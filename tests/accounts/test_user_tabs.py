@@ -38,7 +38,7 @@ def test_only_the_user_itself_creates_its_tokens(client, demo):
 
 
 def test_another_reseller_cannot_revoke_a_token(client, demo):
-    from accounts.api_tokens import api_token_create
+    from accounts.users.api_tokens import api_token_create
 
     token, _raw = api_token_create(actor=demo.admin_abbie, user=demo.admin_abbie, name="x")
     _login(client, demo, demo.admin_andes)

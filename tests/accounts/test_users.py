@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import AuditLogEntry, User
-from accounts.user_services import CANNOT_TERMINATE_SELF
+from accounts.users.services import CANNOT_TERMINATE_SELF
 from tests.conftest import DEMO_PASSWORD
 from tests.factories import UserFactory
 

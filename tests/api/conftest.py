@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from accounts.api_tokens import api_token_create
+from accounts.users.api_tokens import api_token_create
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from accounts.api_tokens import api_token_revoke
+from accounts.users.api_tokens import api_token_revoke
 from accounts.models import ApiToken
-from accounts.api_authentication import TOKEN_INVALID, TOKEN_MALFORMED, TOKEN_MISSING
+from accounts.users.api_authentication import TOKEN_INVALID, TOKEN_MALFORMED, TOKEN_MISSING
 
 from .conftest import client_for, token_for
 

@@ -75,7 +75,7 @@ def _failed_job(demo) -> dict:
 
 
 def _abbie_token(demo) -> int:
-    from accounts.api_tokens import api_token_create
+    from accounts.users.api_tokens import api_token_create
 
     return api_token_create(actor=demo.admin_abbie, user=demo.admin_abbie, name="isolation")[0].pk
 

@@ -5,7 +5,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.api_tokens import api_token_create, api_token_revoke, api_tokens_of
+from accounts.users.api_tokens import api_token_create, api_token_revoke, api_tokens_of
 from accounts.models import ApiToken, User
 
 

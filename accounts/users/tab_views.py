@@ -1,5 +1,5 @@
 """The user page's SECURITY tab (personal API tokens) and NOTIFICATIONS tab (optional emails):
-their POSTs. The tabs themselves are rendered by accounts.user_views.user_detail."""
+their POSTs. The tabs themselves are rendered by accounts.users.views.user_detail."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from .api_tokens import api_token_create, api_token_revoke
-from .models import ApiToken
-from .user_forms import ApiTokenForm, NotificationSettingsForm
-from .user_selectors import user_for_user
-from .user_services import user_notifications_update
+from accounts.users.api_tokens import api_token_create, api_token_revoke
+from accounts.models import ApiToken
+from accounts.users.forms import ApiTokenForm, NotificationSettingsForm
+from accounts.users.selectors import user_for_user
+from accounts.users.services import user_notifications_update
 
 # The new token, kept in the session for the one page that shows it (then dropped).
 NEW_TOKEN_SESSION_KEY = "accounts.new_api_token"

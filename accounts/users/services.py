@@ -15,10 +15,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
-from .models import Company, User
-from .selectors import company_visible_to
-from .services import audit_log_record
-from .user_selectors import users_visible_to
+from accounts.models import Company, User
+from accounts.selectors import company_visible_to
+from accounts.services import audit_log_record
+from accounts.users.selectors import users_visible_to
 
 CANNOT_TERMINATE_SELF = _("You cannot terminate your own user.")
 ALREADY_TERMINATED = _("This user is already terminated.")

@@ -15,9 +15,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiToken, User
-from .services import audit_log_record
-from .user_selectors import users_visible_to
+from accounts.models import ApiToken, User
+from accounts.services import audit_log_record
+from accounts.users.selectors import users_visible_to
 
 TOKEN_PREFIX = "icp_"
 # The visible start of a token on the SECURITY tab: "icp_" and 6 characters.

@@ -1,6 +1,6 @@
 """The user page (USER INFO, ..., AUDIT LOG, USER LOG) and its action bar.
 
-Thin: who may see a user is accounts.user_selectors', the writes are accounts.user_services'.
+Thin: who may see a user is accounts.users.selectors', the writes are accounts.users.services'.
 A user outside the viewer's subtree is 404 for every method.
 """
 
@@ -13,16 +13,16 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import company_page
-from .api_tokens import api_tokens_of
-from .impersonation import impersonation_refusal
-from .login_protection import login_lock_of
-from .selectors import company_breadcrumb, structure_children
-from .user_forms import ApiTokenForm, NotificationSettingsForm, RenameForm, ResetPasswordForm
-from .user_selectors import structure_users, user_audit_log_for, user_for_user, user_log_for
-from .user_services import user_credentials_send, user_password_reset, user_rename, user_terminate
-from .user_tab_views import pop_new_token
-from .views import NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE, clean_query
+from accounts import company_page
+from accounts.users.api_tokens import api_tokens_of
+from accounts.impersonation import impersonation_refusal
+from accounts.access.login_protection import login_lock_of
+from accounts.selectors import company_breadcrumb, structure_children, structure_users
+from accounts.users.forms import ApiTokenForm, NotificationSettingsForm, RenameForm, ResetPasswordForm
+from accounts.users.selectors import user_audit_log_for, user_for_user, user_log_for
+from accounts.users.services import user_credentials_send, user_password_reset, user_rename, user_terminate
+from accounts.users.tab_views import pop_new_token
+from accounts.views import NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE, clean_query
 
 USER_RENAMED = _("The user %(email)s was renamed.")
 PASSWORD_RESET = _("The password of %(email)s was reset.")

@@ -4,12 +4,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from axes.models import AccessLog
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditLogEntry, Company, User
-from .selectors import companies_visible_to, id_in_query
+from accounts.models import AuditLogEntry, User
+from accounts.selectors import companies_visible_to
 
 LOGGED_IN_FROM = _("Logged in from %(address)s.")
 IMPERSONATION_SESSION = _("Session opened by staff impersonation (from %(address)s).")
@@ -34,20 +34,6 @@ def user_for_user(user: User, *, user_id) -> User:
     if found is None:
         raise Http404
     return found
-
-
-def structure_users(viewer: User, company: Company, *, query: str = "") -> QuerySet[User]:
-    """The company's own users for the COMPANY STRUCTURE sidebar, filtered by its search box.
-    The caller has already checked that `viewer` may see `company` (one query, no subtree check)."""
-    users = User.objects.filter(company=company).order_by("email")
-    if not viewer.is_staff:
-        users = users.filter(is_staff=False, is_superuser=False)
-    if query:
-        condition = Q(email__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
-        if id_in_query(query) is not None:
-            condition |= Q(pk=id_in_query(query))
-        users = users.filter(condition)
-    return users
 
 
 def user_audit_log_for(target: User) -> QuerySet[AuditLogEntry]:

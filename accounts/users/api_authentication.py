@@ -1,10 +1,10 @@
-"""`Authorization: Bearer <token>` with a personal API token (accounts.api_tokens)."""
+"""`Authorization: Bearer <token>` with a personal API token (accounts.users.api_tokens)."""
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.api_tokens import api_token_authenticate
+from accounts.users.api_tokens import api_token_authenticate
 from core.api.messages import TOKEN_MISSING
 
 TOKEN_MALFORMED = _("The Authorization header must be Bearer followed by one token.")

@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .user_services import user_password_set
+from accounts.users.services import user_password_set
 
 PASSWORD_SET = _("Your password has been set. You can log in now.")
 PASSWORD_CHANGED = _("Your password has been changed.")

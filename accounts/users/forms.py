@@ -4,8 +4,8 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from .api_tokens import TOKEN_NAME_REQUIRED, TOKEN_NAME_TOO_LONG
-from .models import User
+from accounts.users.api_tokens import TOKEN_NAME_REQUIRED, TOKEN_NAME_TOO_LONG
+from accounts.models import User
 
 NAME_TOO_LONG = _("A name can have at most %(limit_value)d characters (it has %(show_value)d).")
 
