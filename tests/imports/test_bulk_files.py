@@ -65,7 +65,7 @@ def test_more_than_5000_lines_is_refused_with_the_count():
     rows = [ROWS[0]] + [["466158", f"u{i}@x.example", ""] for i in range(5001)]
     with pytest.raises(FileProblem) as caught:
         read_table(csv_bytes(rows))
-    assert caught.value.messages == [str(files.FILE_TOO_MANY_LINES % {"count": "5,001"})]
+    assert caught.value.messages == [str(files.FILE_TOO_MANY_LINES)]
 
 
 def test_5000_lines_are_accepted():
