@@ -252,6 +252,17 @@ Q_CLUSTER = _engine.q_cluster(redis_url=REDIS_URL, label=_("Task queue"))
 # --- The REST API (/api/v1/, core/api/) ------------------------------------------------------
 # JSON only, personal API tokens (Authorization: Bearer), the portal's messages in every error.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Uploads (the IMPORT ACCOUNTS page's file, at most 5 MB): a body over UPLOAD_MAX_BODY_BYTES keeps
+# its fields but not its files, read and dropped before any view (core.uploads), never spooled to
+# disk; anything smaller stays in memory. Form fields other than files: Django's 2.5 MB, said here.
+UPLOAD_MAX_BODY_BYTES = 6 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BODY_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Idempotency-Key: the first answer to a key is replayed for this long.
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 REST_FRAMEWORK = {

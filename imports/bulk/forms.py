@@ -10,7 +10,7 @@ from orders.fields import UTCDateTimeField
 from orders.validation import schedule_time_error
 
 from imports.models import ImportJob
-from imports.bulk.files import FILE_EMPTY, MAX_BYTES
+from imports.bulk.files import FILE_EMPTY, FILE_TOO_BIG, MAX_BYTES
 
 ACCOUNT_TYPE_REQUIRED = _("Choose the account type to import: Companies, Products or Users.")
 FILE_REQUIRED = _("Choose the file to upload (CSV or Excel .xlsx).")
@@ -41,10 +41,18 @@ class BulkImportForm(forms.Form):
         error_messages={"invalid": SCHEDULE_INVALID},
     )
 
-    def __init__(self, *args, now: dt.datetime, **kwargs):
+    def __init__(self, *args, now: dt.datetime, too_big: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now
+        self.too_big = too_big  # the body was over UPLOAD_MAX_BODY_BYTES: its file was dropped unread
         self.fields["file"].widget.attrs["accept"] = ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    def full_clean(self):
+        super().full_clean()
+        if self.too_big:
+            # A file was sent, too big to be kept: say so, not "choose the file".
+            self._errors["file"] = self.error_class([FILE_TOO_BIG])
+            self.cleaned_data.pop("file", None)
 
     def clean_due_at(self):
         value = self.cleaned_data["due_at"]

@@ -14,6 +14,7 @@ from imports.models import ImportFile, ImportJob, ImportRow
 from imports.my_imports.selectors import import_for_user
 from imports.bulk.columns import COLUMNS, ERROR_COLUMN
 from core.spreadsheets import FORMATS, spreadsheet_response
+from core.uploads import upload_refused
 from imports.bulk.files import template_rows
 from imports.bulk.forms import AGAIN_REQUIRED, TERMS_REQUIRED, BulkImportForm, ConfirmForm
 from imports.bulk.services import BulkStart, imports_bulk_confirm, imports_bulk_start, safe_file_name
@@ -53,7 +54,7 @@ def bulk_import(request):
         wanted = request.GET.get("type")
         initial = {"account_type": wanted} if wanted in COLUMNS else {}
         return _page(request, BulkImportForm(initial=initial, now=now))
-    form = BulkImportForm(request.POST, request.FILES, now=now)
+    form = BulkImportForm(request.POST, request.FILES, now=now, too_big=upload_refused(request))
     if not form.is_valid():
         return _page(request, form, status=400)
     result = imports_bulk_start(

@@ -179,3 +179,34 @@ def test_a_users_file_ends_in_the_company_structure_with_a_set_password_email(re
     assert to == [("admin@abbiebox.com",), ("ana.rios@eritechperu.com",)]
     credentials = next(m for m in mailoutbox if m.to == ["ana.rios@eritechperu.com"])
     assert "/set-password/" in credentials.body or "Set your password with this link" in credentials.body
+
+
+def test_an_upload_over_6_mb_is_refused_with_the_page_message_and_never_spooled(reseller, settings, monkeypatch):
+    """Issue 23: a 60 MB body was spooled to a temporary file before the 5 MB check; now the file
+    is read and dropped as it comes (no handler after the first opens a file for it)."""
+    from django.core.files import uploadhandler
+
+    from imports.bulk.files import FILE_TOO_BIG
+
+    def never(self, *args, **kwargs):
+        raise AssertionError("an oversized upload must not be spooled or kept")
+
+    monkeypatch.setattr(uploadhandler.TemporaryFileUploadHandler, "new_file", never)
+    monkeypatch.setattr(uploadhandler.MemoryFileUploadHandler, "new_file", never)
+    content = csv_bytes(lines_for(P, {"Parent Account Id": "466158"})) + b"#" * (settings.UPLOAD_MAX_BODY_BYTES + 1)
+    response = upload(reseller, content=content)
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors == {"file": [str(FILE_TOO_BIG)]}
+    assert form["account_type"].value() == P  # the other fields are kept
+    assert str(FILE_TOO_BIG) in response.content.decode()
+    assert not ImportFile.objects.exists()
+
+
+def test_an_upload_under_the_body_limit_but_over_5_mb_says_the_same(reseller, settings):
+    from imports.bulk.files import FILE_TOO_BIG, MAX_BYTES
+
+    content = csv_bytes(lines_for(P, {"Parent Account Id": "466158"})) + b"#" * MAX_BYTES
+    response = upload(reseller, content=content)
+    assert response.status_code == 400
+    assert str(FILE_TOO_BIG) in response.content.decode()
