@@ -166,7 +166,7 @@ class Listing:
                 pairs.append((name, str(value)))
         for name in ("created_from", "created_to", "due_from", "due_to"):
             if value := getattr(self, name):
-                pairs.append((name, value.strftime(DATE_FORMAT)))
+                pairs.append((name, value.isoformat()))  # 0001-01-01, where strftime says 1-01-01
         if page and self.cursor is not None:
             pairs.append(("before" if self.cursor.before else "after", self.cursor.encode()))
         return pairs
@@ -228,7 +228,7 @@ def chips(listing: Listing, *, company_name: str | None, creator_email: str | No
     for name, label in (("created_from", CHIP_CREATED_FROM), ("created_to", CHIP_CREATED_TO),
                         ("due_from", CHIP_DUE_FROM), ("due_to", CHIP_DUE_TO)):
         if value := getattr(listing, name):
-            add(label, value.strftime(DATE_FORMAT), **{name: None})
+            add(label, value.isoformat(), **{name: None})
     if listing.q:
         add(CHIP_SEARCH, listing.q, q="")
     if listing.job is not None:

@@ -110,6 +110,11 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=UTC)
 
 
+def _next_day_start(day: dt.date) -> dt.datetime | None:
+    """Where a "to" date's day ends; None after the last day there is (9999-12-31: no end at all)."""
+    return None if day == dt.date.max else _day_start(day + dt.timedelta(days=1))
+
+
 def _ids_or_subquery(queryset: QuerySet):
     """The pks as a list when there are few (the database then looks each up in an index and can
     combine indexes), else the subquery itself."""
@@ -244,12 +249,12 @@ def imports_filtered(
         queryset = queryset.filter(**{creator: names.creator.pk})
     if listing.created_from:
         queryset = queryset.filter(created_at__gte=_day_start(listing.created_from))
-    if listing.created_to:
-        queryset = queryset.filter(created_at__lt=_day_start(listing.created_to + dt.timedelta(days=1)))
+    if listing.created_to and (end := _next_day_start(listing.created_to)):
+        queryset = queryset.filter(created_at__lt=end)
     if listing.due_from:
         queryset = queryset.filter(due_at__gte=_day_start(listing.due_from))
-    if listing.due_to:
-        queryset = queryset.filter(due_at__lt=_day_start(listing.due_to + dt.timedelta(days=1)))
+    if listing.due_to and (end := _next_day_start(listing.due_to)):
+        queryset = queryset.filter(due_at__lt=end)
     if listing.job is not None:
         queryset = queryset.filter(**{pk: listing.job})
     if listing.q:
