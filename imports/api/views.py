@@ -163,7 +163,14 @@ def _utc(text: str) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # Before 0001-01-01 or after 9999-12-31 in UTC (0001-01-01T00:00+05:00): the first or last
+        # moment there is stands for it, which every rule then refuses with its own message.
+        return dt.datetime.min.replace(tzinfo=UTC) if value.year == 1 else dt.datetime.max.replace(tzinfo=UTC)
 
 
 def _schedule_at(text: str | None, *, now: dt.datetime, required: bool = False) -> tuple[dt.datetime | None, list[str]]:
