@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.users.api_tokens import api_token_revoke
+from accounts.users.api_tokens import api_token_revoke, api_tokens_revoke_all
 from accounts.models import (
     AccountNumber,
     ApiToken,
@@ -154,6 +154,43 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     actions = ("unlock_login",)
+
+    # Who holds which powers is a superuser's decision: staff with change_user may edit reseller
+    # users, never grant themselves (or anyone) staff, superuser, groups or permissions.
+    PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += [name for name in self.PRIVILEGE_FIELDS if name not in fields]
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        """A superuser, and another staff member, are changed (password included: the admin's
+        password view asks this too) only by a superuser; a non-superuser sees them read-only."""
+        if (
+            obj is not None
+            and not request.user.is_superuser
+            and (obj.is_superuser or obj.is_staff)
+            and obj.pk != request.user.pk
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser and (obj.is_superuser or obj.is_staff):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        """The admin's password form; a new password set here revokes the user's API tokens, as a
+        reset on the user page does."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            if user is not None:
+                api_tokens_revoke_all(actor=request.user, user=user, reason="password set in the admin")
+        return response
 
     @admin.action(description=_("Unblock login (clear failed login attempts)"))
     def unlock_login(self, request, queryset):

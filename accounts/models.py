@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.dates import validate_portal_year
-from accounts.text import SEARCH_NAME_MAX_LENGTH, search_folded
+from accounts.text import SEARCH_NAME_MAX_LENGTH, search_folded, without_bidi_controls
 from accounts.tree import PATH_SEGMENT_WIDTH, TreePathField
 
 COMPANY_BELOW_ITSELF = _("A company cannot be moved below itself or one of its own child companies.")
@@ -154,6 +154,7 @@ class Company(models.Model):
         return f"{prefix}{self.pk:0{PATH_SEGMENT_WIDTH}d}/"
 
     def save(self, *args, **kwargs):
+        self.name = without_bidi_controls(self.name)
         self.search_name = search_folded(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields and "search_name" not in update_fields:
@@ -221,6 +222,15 @@ class User(AbstractUser):
 
     class PrimaryIdentity(models.TextChoices):
         INTERNAL = "internal", _("Internal")
+
+    def clean(self):
+        super().clean()
+        self.first_name, self.last_name = without_bidi_controls(self.first_name), without_bidi_controls(self.last_name)
+
+    def save(self, *args, **kwargs):
+        # Every writer (services, admin, bulk lines): no bidirectional controls in a name.
+        self.first_name, self.last_name = without_bidi_controls(self.first_name), without_bidi_controls(self.last_name)
+        super().save(*args, **kwargs)
 
     username = None
     email = models.EmailField(_("email address"), unique=True, error_messages={"unique": USER_EMAIL_TAKEN})

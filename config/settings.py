@@ -338,4 +338,8 @@ if PRODUCTION:
 # Webhooks (company page, SECURITY tab): plain http:// to 127.0.0.1/localhost is accepted only with
 # DEBUG or this set (tests); production endpoints must be https://. Each POST waits at most this long.
 WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
+# A webhook host must resolve only to globally routable addresses (no 10.x, 192.168.x, 169.254.x,
+# loopback, ...), checked at save time and again before each POST. Internal receivers an operator
+# trusts: their networks, comma-separated CIDRs (e.g. "10.20.0.0/16,fd12:3456::/48"). Default none.
+WEBHOOKS_ALLOWED_PRIVATE_NETS = env.list("WEBHOOKS_ALLOWED_PRIVATE_NETS", default=[])
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.impersonation import current_impersonator_id
 from accounts.models import ApiToken, User
 from accounts.services import audit_log_record
 from accounts.users.selectors import users_visible_to
@@ -29,6 +30,9 @@ TOKEN_NAME_REQUIRED = _("Give the token a name, e.g. the system that will use it
 TOKEN_NAME_TOO_LONG = _("A token name can have at most 100 characters.")
 TOKEN_ONLY_OWN = _("API tokens act as their user: only the user itself can create them.")
 TOKEN_ALREADY_REVOKED = _("This token is already revoked.")
+TOKEN_NOT_WHILE_IMPERSONATING = _(
+    "API tokens cannot be created while impersonating a user: a token would act as the user after the session ends."
+)
 
 
 def token_hash(raw: str) -> str:
@@ -40,6 +44,8 @@ def api_token_create(*, actor: User, user: User, name: str) -> tuple[ApiToken, s
     """A new token for `user` (the actor itself); returns it with the raw token, which is shown once."""
     if actor.pk != user.pk:
         raise PermissionDenied(TOKEN_ONLY_OWN)
+    if current_impersonator_id() is not None:
+        raise PermissionDenied(TOKEN_NOT_WHILE_IMPERSONATING)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": TOKEN_NAME_REQUIRED}, code="required")
@@ -78,16 +84,30 @@ def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     return token
 
 
+def api_tokens_revoke_all(*, actor: User, user: User, reason: str) -> int:
+    """Revoke every active token of `user` (its password was reset, it must choose a new one, or it
+    was terminated): a token made with the old credentials must not outlive them. Call it in the
+    writer's transaction; returns how many were revoked."""
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if revoked and user.company_id:
+        audit_log_record(
+            company=user.company, actor=actor, target_user=user, action="user.api_tokens_revoked",
+            message=f"{revoked} API token(s) of {user.email} revoked ({reason}).",
+        )
+    return revoked
+
+
 def api_tokens_of(user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
 
 
 def api_token_authenticate(raw: str, *, now: dt.datetime | None = None) -> ApiToken | None:
-    """The active token with this value whose user is active, or None (unknown, revoked, terminated)."""
+    """The active token with this value whose user is active and not asked to change its password
+    (a forced change suspends its tokens; a reset has revoked them), or None."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(raw), revoked_at__isnull=True).first()
-    if token is None or not token.user.is_active:
+    if token is None or not token.user.is_active or token.user.must_change_password:
         return None
     now = now or timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.users.api_tokens import TOKEN_NAME_REQUIRED, TOKEN_NAME_TOO_LONG
 from accounts.models import User
 
+CURRENT_PASSWORD_WRONG = _("Your current password was entered incorrectly. Please enter it again.")
 NAME_TOO_LONG = _("A name can have at most %(limit_value)d characters (it has %(show_value)d).")
 
 
@@ -26,10 +27,29 @@ class ResetPasswordForm(SetPasswordForm):
         label=_("Change password in next login"), required=False, initial=True
     )
 
-    def __init__(self, user: User, *args, **kwargs):
+    current_password = forms.CharField(
+        label=_("Current password"), strip=False, required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user: User, *args, require_current: bool = False, **kwargs):
         super().__init__(user, *args, **kwargs)
         for name in ("new_password1", "new_password2"):
             self.fields[name].widget.attrs["autocomplete"] = "new-password"
+        # One's own password: the current one first (someone at an unlocked session must not take
+        # the account over). Another user's: the manager does not know it.
+        self.require_current = require_current
+        if require_current:
+            self.fields["current_password"].required = True
+            self.order_fields(["current_password", "new_password1", "new_password2"])
+        else:
+            del self.fields["current_password"]
+
+    def clean_current_password(self):
+        current = self.cleaned_data.get("current_password", "")
+        if self.require_current and not self.user.check_password(current):
+            raise forms.ValidationError(CURRENT_PASSWORD_WRONG, code="password_incorrect")
+        return current
 
 
 class ApiTokenForm(forms.Form):

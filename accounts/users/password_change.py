@@ -9,11 +9,13 @@ from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.impersonation import impersonator_id_of
 from accounts.users.services import user_password_set
 
 PASSWORD_SET = _("Your password has been set. You can log in now.")
 PASSWORD_CHANGED = _("Your password has been changed.")
 PASSWORD_CHANGE_REQUIRED = _("Choose a new password before you continue.")
+PASSWORD_NOT_WHILE_IMPERSONATING = _("The password cannot be changed while impersonating a user.")
 
 # Pages a user who must change its password can still reach.
 _ALLOWED_URL_NAMES = {"password_change", "logout", "set_language", "release"}
@@ -38,6 +40,13 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
 class ChangePasswordView(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("home")
+
+    def dispatch(self, request, *args, **kwargs):
+        # Staff working as a user must not choose the user's password.
+        if impersonator_id_of(request) is not None:
+            messages.error(request, PASSWORD_NOT_WHILE_IMPERSONATING)
+            return redirect(self.success_url)
+        return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
         user = user_password_set(user=form.user, password=form.cleaned_data["new_password1"], via="password change")

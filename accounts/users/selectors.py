@@ -8,17 +8,22 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditLogEntry, User
+from accounts.models import AuditLogEntry, Company, User
 from accounts.selectors import companies_visible_to
 
 LOGGED_IN_FROM = _("Logged in from %(address)s.")
 IMPERSONATION_SESSION = _("Session opened by staff impersonation (from %(address)s).")
 
 
-def users_visible_to(user: User) -> QuerySet[User]:
+def users_visible_to(user: User, *, companies: QuerySet[Company] | None = None) -> QuerySet[User]:
     """Users of the companies `user` may see. Staff see everyone; others never see staff accounts,
-    which belong to the distributor and are managed in the admin."""
-    users = User.objects.filter(company__in=companies_visible_to(user)).select_related("company", "company__parent")
+    which belong to the distributor and are managed in the admin.
+
+    `companies`: companies_visible_to(user) when the caller has already built it (saves its query);
+    every lookup of a user by id (a page, a filter of a list) goes through here."""
+    if companies is None:
+        companies = companies_visible_to(user)
+    users = User.objects.filter(company__in=companies).select_related("company", "company__parent")
     if not user.is_staff:
         users = users.filter(is_staff=False, is_superuser=False)
     return users

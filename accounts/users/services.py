@@ -15,15 +15,20 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
+from accounts.impersonation import current_impersonator_id
 from accounts.models import Company, User
 from accounts.selectors import company_visible_to
 from accounts.services import audit_log_record
+from accounts.users.api_tokens import api_tokens_revoke_all
 from accounts.users.selectors import users_visible_to
 
 CANNOT_TERMINATE_SELF = _("You cannot terminate your own user.")
 ALREADY_TERMINATED = _("This user is already terminated.")
 TERMINATED_NO_CREDENTIALS = _("This user is terminated; activate it before sending credentials.")
 CREDENTIALS_SUBJECT = _("Your Intcomex Cloud Platform credentials")
+NOT_WHILE_IMPERSONATING = _(
+    "A password cannot be reset while impersonating a user. Stop impersonating and use the admin instead."
+)
 
 
 def _lock_manageable(actor: User, target: User) -> User:
@@ -58,12 +63,18 @@ def user_rename(*, actor: User, user: User, first_name: str, last_name: str) -> 
 @transaction.atomic
 def user_password_reset(*, actor: User, user: User, password: str, change_at_next_login: bool) -> User:
     """A new password typed by the manager (Django's password validators apply); the user may be
-    asked to choose its own at the next login."""
+    asked to choose its own at the next login. The user's API tokens are revoked: they were made
+    under the old credentials (whoever reset the password suspected them, or the user must choose
+    a new one before working again). Refused while impersonating: staff working as a user must not
+    take over its credentials."""
+    if current_impersonator_id() is not None:
+        raise PermissionDenied(NOT_WHILE_IMPERSONATING)
     locked = _lock_manageable(actor, user)
     validate_password(password, user=locked)
     locked.set_password(password)
     locked.must_change_password = change_at_next_login
     locked.save(update_fields=["password", "must_change_password"])
+    api_tokens_revoke_all(actor=actor, user=locked, reason="password reset")
     audit_log_record(
         company=locked.company,
         actor=actor,
@@ -145,6 +156,8 @@ def user_terminate(*, actor: User, user: User) -> User:
         raise ValidationError(ALREADY_TERMINATED, code="terminated")
     locked.is_active = False
     locked.save(update_fields=["is_active"])
+    # (Refused already while inactive; revoked so that activating the user again does not revive them.)
+    api_tokens_revoke_all(actor=actor, user=locked, reason="user terminated")
     audit_log_record(
         company=locked.company,
         actor=actor,

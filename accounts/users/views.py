@@ -15,12 +15,18 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts import company_page
 from accounts.users.api_tokens import api_tokens_of
-from accounts.impersonation import impersonation_refusal
+from accounts.impersonation import current_impersonator_id, impersonation_refusal
 from accounts.access.login_protection import login_lock_of
 from accounts.selectors import company_breadcrumb, structure_children, structure_users
 from accounts.users.forms import ApiTokenForm, NotificationSettingsForm, RenameForm, ResetPasswordForm
 from accounts.users.selectors import user_audit_log_for, user_for_user, user_log_for
-from accounts.users.services import user_credentials_send, user_password_reset, user_rename, user_terminate
+from accounts.users.services import (
+    NOT_WHILE_IMPERSONATING,
+    user_credentials_send,
+    user_password_reset,
+    user_rename,
+    user_terminate,
+)
 from accounts.users.tab_views import pop_new_token
 from accounts.views import NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE, clean_query
 
@@ -105,8 +111,13 @@ def rename(request, user_id):
 @require_http_methods(["GET", "POST"])
 def reset_password(request, user_id):
     target = user_for_user(request.user, user_id=user_id)
+    if current_impersonator_id() is not None:
+        messages.error(request, NOT_WHILE_IMPERSONATING)
+        return redirect("user_detail", user_id=target.pk)
+    # One's own password: the current one is asked first (a session left open is not enough).
+    own = target.pk == request.user.pk
     if request.method == "POST":
-        form = ResetPasswordForm(target, request.POST)
+        form = ResetPasswordForm(target, request.POST, require_current=own)
         if form.is_valid():
             user = user_password_reset(
                 actor=request.user,
@@ -119,7 +130,7 @@ def reset_password(request, user_id):
             messages.success(request, PASSWORD_RESET % {"email": target.email})
             return redirect("user_detail", user_id=target.pk)
     else:
-        form = ResetPasswordForm(target)
+        form = ResetPasswordForm(target, require_current=own)
     return render(request, "accounts/user_reset_password.html", _page_context(request, target, form=form))
 
 

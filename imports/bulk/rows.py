@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, User
 from accounts.services import company_create
@@ -21,6 +22,9 @@ from orders.validation import PARENT_ACCOUNT_INACTIVE
 from imports.engine.plugins import line_runner_register
 from imports.engine.runner import PARENT_NOT_VISIBLE
 from imports.models import ImportRow
+
+# A Users line whose email is taken: said without telling whether (or where) that user exists.
+USER_EMAIL_UNUSABLE = _("This email address cannot be used; choose another one.")
 
 COMPANY_FIELDS = (
     "domain", "vat_id", "language", "currency", "address", "city", "country", "zip_code", "email",
@@ -83,11 +87,14 @@ def user_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None
                 robust_email=True, **{name: values[name] for name in USER_FIELDS if name in values},
             )
     except ValidationError as exc:
+        if str(USER_EMAIL_TAKEN) in exc.messages:
+            # Not "another user has it": the user may be in another reseller's tenant (no hint that it exists).
+            return _fail(row, USER_EMAIL_UNUSABLE)
         return _fail(row, "\n".join(exc.messages))
     except PermissionDenied:
         return _fail(row, PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
     except IntegrityError:  # the email was taken by a concurrent writer after the check
-        return _fail(row, USER_EMAIL_TAKEN)
+        return _fail(row, USER_EMAIL_UNUSABLE)
     row.status, row.error = ImportRow.Status.COMPLETED, ""
 
 

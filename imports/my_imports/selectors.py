@@ -19,6 +19,7 @@ from django.http import Http404
 from accounts.models import Company, User
 from accounts.selectors import companies_visible_to, id_in_query, user_sees_all
 from accounts.text import search_folded
+from accounts.users.selectors import users_visible_to
 
 from core.lookups import IdArray
 from imports.my_imports.listing import SORTS, Listing
@@ -244,7 +245,11 @@ def imports_filtered(
     if listing.account_type:
         queryset = queryset.filter(account_type=listing.account_type)
     if listing.creator is not None and not known:
-        names.creator = User.objects.filter(pk=listing.creator).only("pk", "email").first()
+        # Through the one visibility rule, like the company: a user the viewer may not see is ignored
+        # like any unknown value (no chip, no filter, no hint that the id exists).
+        names.creator = (
+            users_visible_to(user, companies=visible).select_related(None).filter(pk=listing.creator).only("pk", "email").first()
+        )
     if names.creator is not None:
         queryset = queryset.filter(**{creator: names.creator.pk})
     if listing.created_from:
@@ -276,7 +281,9 @@ def filter_choices(user: User, *, visible: QuerySet[Company] | None = None) -> d
     their account id, the value kept in the address) and users of those companies."""
     visible = companies_visible_to(user) if visible is None else visible
     companies = visible.order_by("path").values_list("account_id", "name", "depth")
-    creators = User.objects.filter(company__in=visible.values("pk")).order_by("email").values_list("pk", "email")
+    creators = (
+        users_visible_to(user, companies=visible).select_related(None).order_by("email").values_list("pk", "email")
+    )
     return {
         "companies": list(companies[:FILTER_CHOICES_LIMIT]),
         "creators": list(creators[:FILTER_CHOICES_LIMIT]),

@@ -13,22 +13,32 @@ The endpoint (URL + secret) is accounts.WebhookEndpoint, set on the reseller's S
 
 The request: Content-Type application/json; X-ICP-Event (the type); X-ICP-Delivery (the event id,
 the same on every retry: receivers drop duplicates with it); X-ICP-Timestamp (Unix seconds of this
-attempt); X-ICP-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>.
+attempt); X-ICP-Signature: sha256=<hex HMAC-SHA256 of "<X-ICP-Timestamp>.<raw body>", keyed with the
+secret>. The timestamp is signed so that a captured request cannot be replayed later: receivers refuse
+a timestamp outside their tolerance (5 minutes) and drop an X-ICP-Delivery already seen (README, Webhooks).
+
+Where it goes: the URL is vetted again before every attempt (accounts.webhooks.webhook_destination:
+no credentials, https, every address the host resolves to public or allowed), resolved once, and the
+connection is made to that vetted address with the name as Host header and TLS server name: a DNS
+answer that changes between the check and the connection (rebinding) cannot lead it elsewhere.
+Redirects are never followed. A refused destination is a failed attempt, retried like the others.
 """
 
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import logging
-import urllib.error
-import urllib.request
+import socket
+import ssl
 import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
 
 from accounts.models import Company, WebhookEndpoint
+from accounts.webhooks import UnsafeWebhookDestination, WebhookDestination, webhook_destination
 
 from core.outbox import Outbox, OutboxPolicy
 from imports.models import ImportJob, ImportRow, WebhookDelivery
@@ -50,9 +60,10 @@ PASS_LIMIT = 200
 # --- Signing and the body -------------------------------------------------------------------------
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The X-ICP-Signature value: sha256=<hex HMAC-SHA256 of the raw body>."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The X-ICP-Signature value: sha256=<hex HMAC-SHA256 of b"<timestamp>." + the raw body>; the
+    timestamp is X-ICP-Timestamp's (Unix seconds), so the signature is only good with it."""
+    return "sha256=" + hmac.new(secret.encode(), f"{int(timestamp)}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 def body_bytes(payload: dict) -> bytes:
@@ -188,40 +199,56 @@ DELIVERIES = Outbox(
 # --- Sending --------------------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer other than 2xx (a signed POST is never replayed elsewhere)."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """http:// (local tests and development only) to the vetted address; Host is the name."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+    def __init__(self, destination: WebhookDestination, *, timeout: float):
+        super().__init__(destination.host, destination.port, timeout=timeout)
+        self._address = destination.address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """https:// to the vetted address, with the name as Host header, SNI and certificate name."""
+
+    def __init__(self, destination: WebhookDestination, *, timeout: float):
+        super().__init__(destination.host, destination.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = destination.address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 def post(url: str, secret: str, *, event: str, event_id: str, body: bytes, now: dt.datetime) -> tuple[int | None, str]:
-    """One signed POST → (HTTP status or None, error text; empty on a 2xx)."""
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-ICP-Event": event,
-            "X-ICP-Delivery": event_id,
-            "X-ICP-Timestamp": str(int(now.timestamp())),
-            SIGNATURE_HEADER: sign(secret, body),
-        },
-    )
+    """One signed POST → (HTTP status or None, error text; empty on a 2xx). Redirects are answers
+    other than 2xx (a signed POST is never replayed elsewhere)."""
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:
-            code = response.status
-    except urllib.error.HTTPError as exc:
-        code = exc.code
-        exc.close()
-        return code, f"HTTP {code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        destination = webhook_destination(url)
+    except UnsafeWebhookDestination as exc:
+        return None, str(exc)
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-ICP-Event": event,
+        "X-ICP-Delivery": event_id,
+        "X-ICP-Timestamp": str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
+    pinned = _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
+    connection = pinned(destination, timeout=settings.WEBHOOK_TIMEOUT)
+    try:
+        connection.request("POST", destination.path, body=body, headers=headers)
+        response = connection.getresponse()
+        code = response.status
+        response.read(64 * 1024)  # (a little of the answer, so the connection closes cleanly)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    finally:
+        connection.close()
     if 200 <= code < 300:
         return code, ""
     return code, f"HTTP {code}"

@@ -242,3 +242,72 @@ def test_subscription_change_page_keeps_captured_prices(staff_client, demo):
     subscription = Subscription.objects.get(account_id=493796)
     html = staff_client.get(admin_url(Subscription, "change", subscription.pk)).content.decode()
     assert 'name="unit_price"' not in html  # read-only once created
+
+
+# --- Staff with change_user do not become superuser (issue 23) -------------------------------------
+
+
+@pytest.fixture
+def operator_client(client, demo):
+    """A staff member (not superuser) allowed to view and change users."""
+    from django.contrib.auth.models import Group, Permission
+
+    from tests.factories import UserFactory
+
+    operator = UserFactory(email="ops@intcomex.example", company=demo.intcomex, is_staff=True)
+    operator.user_permissions.set(Permission.objects.filter(codename__in=("view_user", "change_user")))
+    Group.objects.create(name="Everything")
+    client.force_login(operator)
+    client.operator = operator
+    return client
+
+
+def _user_post(user, demo, **extra):
+    return {"email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+            "company": user.company_id or "", "is_active": "on", "last_login_0": "", "last_login_1": "",
+            "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00", "primary_identity": "internal", **extra}
+
+
+def test_a_non_superuser_cannot_set_a_superusers_password_or_edit_it(operator_client, demo):
+    url = reverse("admin:auth_user_password_change", args=[demo.staff.pk])
+    assert operator_client.get(url).status_code == 403
+    response = operator_client.post(url, {"usable_password": "true", "password1": "Brand-new-pass-771",
+                                          "password2": "Brand-new-pass-771"})
+    assert response.status_code == 403
+    response = operator_client.post(admin_url(User, "change", demo.staff.pk),
+                                    _user_post(demo.staff, demo, email="ops-owned@intcomex.example"))
+    assert response.status_code == 403
+    demo.staff.refresh_from_db()
+    assert demo.staff.check_password("icp-demo-2024") and demo.staff.email == "staff@intcomex.example"
+
+
+def test_a_non_superuser_cannot_grant_itself_privileges(operator_client, demo):
+    from django.contrib.auth.models import Group, Permission
+
+    operator = operator_client.operator
+    html = operator_client.get(admin_url(User, "change", operator.pk)).content.decode()
+    assert 'name="is_superuser"' not in html and 'name="user_permissions"' not in html and 'name="groups"' not in html
+    every = Permission.objects.values_list("pk", flat=True)
+    response = operator_client.post(
+        admin_url(User, "change", operator.pk),
+        _user_post(operator, demo, is_staff="on", is_superuser="on", groups=[Group.objects.get().pk],
+                   user_permissions=list(every)),
+    )
+    assert response.status_code == 302
+    operator.refresh_from_db()
+    assert not operator.is_superuser and not operator.groups.exists()
+    assert set(operator.user_permissions.values_list("codename", flat=True)) == {"view_user", "change_user"}
+    # Nor to a reseller user.
+    operator_client.post(admin_url(User, "change", demo.admin_abbie.pk),
+                         _user_post(demo.admin_abbie, demo, is_staff="on", is_superuser="on"))
+    demo.admin_abbie.refresh_from_db()
+    assert not demo.admin_abbie.is_staff and not demo.admin_abbie.is_superuser
+
+
+def test_a_password_set_in_the_admin_revokes_the_users_tokens(staff_client, demo):
+    from accounts.models import ApiToken
+
+    api_token_create(actor=demo.admin_abbie, user=demo.admin_abbie, name="old")
+    url = reverse("admin:auth_user_password_change", args=[demo.admin_abbie.pk])
+    staff_client.post(url, {"usable_password": "true", "password1": "Brand-new-pass-771", "password2": "Brand-new-pass-771"})
+    assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()

@@ -123,3 +123,85 @@ def test_staff_add_an_endpoint_in_the_admin_with_the_same_rules(client, demo, se
     client.post(url, {"company": demo.abbiebox.pk, "url": "https://x.example/h", "is_active": "on"})
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.company == demo.abbiebox and len(endpoint.secret) >= 40
+
+
+# --- Internal hosts (SSRF): refused when saved, whatever DEBUG says --------------------------------
+
+NOT_PUBLIC = "must point to a public internet address"
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Names → addresses, without the network: anything else does not resolve."""
+    table = {
+        "loopback.example.com": ["127.0.0.1"],
+        "mixed.example.com": ["93.184.216.34", "10.1.2.3"],
+        "public.example.com": ["93.184.216.34"],
+        "localhost": ["127.0.0.1"],
+    }
+
+    def resolve(host, port):
+        import ipaddress
+
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            pass
+        if host not in table:
+            raise OSError("Name or service not known")
+        return table[host]
+
+    monkeypatch.setattr("accounts.webhooks.resolve", resolve)
+    return table
+
+
+@pytest.mark.parametrize("local_http", [False, True])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://169.254.169.254/latest/meta-data/", NOT_PUBLIC),
+        ("https://metadata.google.internal/computeMetadata/v1/", NOT_PUBLIC),
+        ("https://10.0.0.7/icp", NOT_PUBLIC),
+        ("https://192.168.1.20/icp", NOT_PUBLIC),
+        ("https://172.16.4.4/icp", NOT_PUBLIC),
+        ("https://[fd00::1]/icp", NOT_PUBLIC),
+        ("https://[fe80::1]/icp", NOT_PUBLIC),
+        ("https://0.0.0.0/icp", NOT_PUBLIC),
+        ("https://100.64.0.1/icp", NOT_PUBLIC),
+        ("https://loopback.example.com/icp", NOT_PUBLIC),
+        ("https://mixed.example.com/icp", NOT_PUBLIC),
+        ("https://intranet/icp", "Enter a valid webhook URL"),
+        ("https://user:pass@public.example.com/icp", "may not contain a user name or password"),
+        ("https://user@public.example.com/icp", "may not contain a user name or password"),
+    ],
+)
+def test_an_internal_destination_is_refused(client, demo, settings, dns, url, message, local_http):
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = local_http
+    client.force_login(demo.admin_abbie)
+    response = client.post(_save(demo.abbiebox), {"url": url, "is_active": "on"}, follow=True)
+    assert message in response.content.decode(), url
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1:6379/", "https://[::1]/icp", "https://[::ffff:127.0.0.1]/icp", "https://localhost/icp",
+            "https://[::ffff:a9fe:a9fe]/icp", "https://[2002:7f00:1::]/icp"],
+)
+def test_loopback_is_refused_outside_development(client, demo, settings, dns, url):
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    client.force_login(demo.admin_abbie)
+    response = client.post(_save(demo.abbiebox), {"url": url, "is_active": "on"}, follow=True)
+    assert NOT_PUBLIC in response.content.decode(), url
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_public_hosts_and_the_operators_allowed_networks_are_accepted(client, demo, settings, dns):
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    client.force_login(demo.admin_abbie)
+    client.post(_save(demo.abbiebox), {"url": "https://public.example.com/icp", "is_active": "on"})
+    assert WebhookEndpoint.objects.get().url == "https://public.example.com/icp"
+    client.post(_save(demo.abbiebox), {"url": "https://10.0.0.7/icp", "is_active": "on"})
+    assert WebhookEndpoint.objects.get().url == "https://public.example.com/icp"
+    settings.WEBHOOKS_ALLOWED_PRIVATE_NETS = ["10.0.0.0/24"]
+    client.post(_save(demo.abbiebox), {"url": "https://10.0.0.7/icp", "is_active": "on"})
+    assert WebhookEndpoint.objects.get().url == "https://10.0.0.7/icp"

@@ -82,3 +82,49 @@ def test_the_command_refuses_an_unknown_user(demo):
     with pytest.raises(CommandError):
         call_command("api_token", "create", "nobody@example.com", "--name", "x")
     assert not ApiToken.objects.exists()
+
+
+# --- New credentials end the old tokens (issue 23) --------------------------------------------------
+
+
+def _reset(actor, user, *, change_at_next_login):
+    from accounts.users.services import user_password_reset
+
+    user_password_reset(actor=actor, user=user, password="Quiet-harbour-4821", change_at_next_login=change_at_next_login)
+
+
+@pytest.mark.parametrize("change_at_next_login", [False, True])
+def test_a_password_reset_revokes_the_users_tokens(demo, change_at_next_login):
+    client = client_for(token_for(demo.admin_abbie))
+    assert client.get(COMPANIES).status_code == 200
+    _reset(demo.staff, demo.admin_abbie, change_at_next_login=change_at_next_login)
+    response = client.get(COMPANIES)
+    assert response.status_code == 401 and response.json()["detail"] == str(TOKEN_INVALID)
+    assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()
+    # A token made later (after choosing a new password) works.
+    demo.admin_abbie.refresh_from_db()
+    demo.admin_abbie.must_change_password = False
+    demo.admin_abbie.save()
+    assert client_for(token_for(demo.admin_abbie)).get(COMPANIES).status_code == 200
+
+
+def test_a_forced_password_change_suspends_the_users_tokens(demo):
+    """'Change password in next login' set in the admin: the token is refused until the user has chosen."""
+    client = client_for(token_for(demo.admin_abbie))
+    demo.admin_abbie.must_change_password = True
+    demo.admin_abbie.save()
+    assert client.get(COMPANIES).status_code == 401
+    demo.admin_abbie.must_change_password = False
+    demo.admin_abbie.save()
+    assert client.get(COMPANIES).status_code == 200
+
+
+def test_terminating_revokes_the_users_tokens(demo):
+    from accounts.users.services import user_terminate
+
+    client = client_for(token_for(demo.admin_abbie))
+    user_terminate(actor=demo.staff, user=demo.admin_abbie)
+    demo.admin_abbie.is_active = True  # activated again: the old tokens stay dead
+    demo.admin_abbie.save()
+    assert client.get(COMPANIES).status_code == 401
+    assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()

@@ -93,20 +93,38 @@ def _run(demo, **fields) -> ImportJob:
 # --- Signing, payload, backoff --------------------------------------------------------------------
 
 
-def receiver_verifies(secret: str, body: bytes, signature: str) -> bool:
+TOLERANCE = 300  # seconds: the README's window
+
+
+def receiver_verifies(secret: str, body: bytes, signature: str, timestamp: str, *, now: float) -> bool:
     """What a receiver does (the README's recipe), written apart from the sender's own `sign`:
-    HMAC-SHA256 of the raw body, compared in constant time."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    refuse a timestamp outside the tolerance, then HMAC-SHA256 of "<timestamp>." + the raw body,
+    compared in constant time. (It also drops an X-ICP-Delivery it has already handled.)"""
+    try:
+        sent_at = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs(now - sent_at) > TOLERANCE:
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), f"{sent_at}.".encode() + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature or "")
 
 
-def test_the_signature_is_the_hex_hmac_sha256_of_the_raw_body():
+def test_the_signature_covers_the_timestamp_and_the_raw_body():
     body = b'{"id":"evt_1","type":"import.completed"}'
-    expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    assert webhooks.sign("s3cret", body) == f"sha256={expected}"
-    assert receiver_verifies("s3cret", body, f"sha256={expected}")
-    assert not receiver_verifies("other", body, f"sha256={expected}")
-    assert not receiver_verifies("s3cret", body + b" ", f"sha256={expected}")
+    t = 1721662200
+    expected = hmac.new(b"s3cret", b"1721662200." + body, hashlib.sha256).hexdigest()
+    assert webhooks.sign("s3cret", t, body) == f"sha256={expected}"
+    assert receiver_verifies("s3cret", body, f"sha256={expected}", str(t), now=t + 10)
+    assert not receiver_verifies("other", body, f"sha256={expected}", str(t), now=t)
+    assert not receiver_verifies("s3cret", body + b" ", f"sha256={expected}", str(t), now=t)
+    # A captured request replayed later: its old timestamp is outside the window, and a fresh
+    # timestamp does not match the signature.
+    assert not receiver_verifies("s3cret", body, f"sha256={expected}", str(t), now=t + TOLERANCE + 1)
+    assert not receiver_verifies("s3cret", body, f"sha256={expected}", str(t + 3600), now=t + 3600)
+    # The body alone (the former scheme) no longer verifies.
+    body_only = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert webhooks.sign("s3cret", t, body) != body_only
 
 
 def test_the_body_is_stable_bytes():
@@ -223,7 +241,8 @@ def test_a_delivery_is_signed_and_verifies_with_the_secret(demo, receiver):
     assert headers["X-ICP-Event"] == "import.completed"
     assert headers["X-ICP-Delivery"] == delivery.event_id
     assert headers["X-ICP-Timestamp"] == str(int(DUE.timestamp()))
-    assert receiver_verifies(endpoint.secret, request["body"], headers["X-ICP-Signature"])
+    assert receiver_verifies(endpoint.secret, request["body"], headers["X-ICP-Signature"], headers["X-ICP-Timestamp"],
+                             now=DUE.timestamp() + 1)
     assert json.loads(request["body"])["data"]["job_id"] == job.pk
     assert (delivery.status, delivery.attempts, delivery.last_status_code, delivery.sent_at) == (Sent, 1, 200, DUE)
     assert webhooks.webhooks_send_due(now=DUE + dt.timedelta(hours=1)) == 0  # sent once
@@ -332,3 +351,58 @@ def test_the_delivery_log_and_the_retry_action_in_the_admin(client, demo, receiv
     assert webhooks.webhooks_send_due(now=delivery.next_attempt_at) == 1
     delivery.refresh_from_db()
     assert delivery.status == Sent and delivery.attempts == MAX_ATTEMPTS + 1
+
+
+# --- Where a POST may go: vetted again at send time, connected to the vetted address ---------------
+
+
+def test_a_host_that_now_resolves_to_an_internal_address_is_a_failed_attempt(demo, receiver, monkeypatch):
+    """Saved while its name did not resolve (or resolved to a public address), the host resolves to
+    an internal one when the worker sends (DNS rebinding): nothing is sent, the attempt fails with
+    the reason and is retried like any other."""
+    _endpoint(demo, url="https://hooks.abbiebox.example/icp")
+    _run(demo)
+    monkeypatch.setattr("accounts.webhooks.resolve", lambda host, port: ["93.184.216.34", "10.0.0.5"])
+    assert webhooks.webhooks_send_due(now=DUE) == 0
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (Pending, 1, None)
+    assert delivery.last_error == "refused: hooks.abbiebox.example resolves to 10.0.0.5, not a public address"
+    assert delivery.next_attempt_at == DUE + dt.timedelta(minutes=1)
+    assert receiver.requests == []
+
+
+def test_a_saved_internal_url_is_refused_at_send_time(demo, settings):
+    """An endpoint written before the rule (or by hand): refused when sending, credentials too."""
+    _endpoint(demo)
+    _run(demo)
+    from accounts.models import WebhookEndpoint
+
+    for url, reason in (("https://169.254.169.254/latest/", "refused: 169.254.169.254 is not a public address"),
+                        ("https://u:p@hooks.abbiebox.example/", "refused: The webhook URL may not contain")):
+        WebhookEndpoint.objects.update(url=url)
+        code, error = webhooks.post(url, "s", event="import.completed", event_id="evt_1", body=b"{}", now=DUE)
+        assert code is None and error.startswith(reason), (url, error)
+
+
+def test_the_connection_goes_to_the_vetted_address_with_the_name_as_host(receiver):
+    """Resolved once: the socket is opened to the vetted address, the Host header names the host."""
+    port = receiver.server.server_address[1]
+    from accounts.webhooks import WebhookDestination
+
+    destination = WebhookDestination(scheme="http", host="hooks.abbiebox.example", port=port, path="/hooks/icp?x=1",
+                                     address="127.0.0.1")
+    connection = webhooks._PinnedHTTPConnection(destination, timeout=5)
+    connection.request("POST", destination.path, body=b"{}", headers={"Content-Type": "application/json"})
+    assert connection.getresponse().status == 200
+    connection.close()
+    [request] = receiver.requests
+    assert request["headers"]["Host"] == f"hooks.abbiebox.example:{port}" and request["path"] == "/hooks/icp?x=1"
+
+
+def test_redirects_are_not_followed(demo, receiver):
+    receiver.codes = [302]
+    _endpoint(demo, url=receiver.url)
+    _run(demo)
+    assert webhooks.webhooks_send_due(now=DUE) == 0
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.last_error == "HTTP 302" and len(receiver.requests) == 1

@@ -276,3 +276,84 @@ def test_admin_is_staff_only(client, demo, pattern):
         assert response.status_code == 302, (url, who, response.status_code)
         assert response["Location"].startswith("/admin/login/"), (url, who)
         client.logout()
+
+
+# --- Every filter parameter of My imports and /api/v1/imports/, pointed at ABBIE BOX's things ----------
+
+class _Recorder(dict):
+    """A query string that notes every parameter Listing.parse reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return default
+
+    def getlist(self, name, default=None):
+        self.read.add(name)
+        return default or []
+
+
+def listing_parameters() -> set[str]:
+    """The address parameters of My imports (and of the API's list), from Listing's own definition."""
+    from imports.my_imports.listing import Listing
+
+    recorder = _Recorder()
+    Listing.parse(recorder)
+    return recorder.read
+
+
+def _abbie_cursor(demo) -> str:
+    job = _job(demo)["job_id"]
+    from imports.models import ImportJob
+
+    return f"{ImportJob.objects.get(pk=job).created_at.isoformat()}~{job}"
+
+
+# Parameter → its value, pointing at something of ABBIE BOX's branch where it takes an id.
+FILTER_CASES = {
+    "company": lambda demo: demo.eritech.account_id,
+    "creator": lambda demo: demo.admin_abbie.pk,
+    "job": lambda demo: _job(demo)["job_id"],
+    "q": lambda demo: "ExchanOnlineKiosk",  # the product of ABBIE BOX's job (_job)
+    "after": _abbie_cursor,
+    "before": _abbie_cursor,
+    "status": lambda demo: "scheduled",
+    "source": lambda demo: "order",
+    "account_type": lambda demo: "products",
+    "created_from": lambda demo: "2000-01-01",
+    "created_to": lambda demo: "2999-12-31",
+    "due_from": lambda demo: "2000-01-01",
+    "due_to": lambda demo: "2999-12-31",
+    "page": lambda demo: "1",
+    "per_page": lambda demo: "100",
+    "sort": lambda demo: "-created",
+}
+
+
+def test_every_listing_parameter_has_a_case():
+    params = listing_parameters()
+    assert params - set(FILTER_CASES) == set(), "My imports / API parameters without an isolation case"
+    assert set(FILTER_CASES) <= params, "cases for parameters that no longer exist"
+
+
+@pytest.mark.parametrize("param", sorted(FILTER_CASES))
+def test_a_filter_never_reaches_the_other_branch(client, demo, param):
+    """As ANDES CLOUD: whatever id a parameter names, nothing of ABBIE BOX's branch is listed or named
+    (the chip of a user or company the viewer may not see is not shown: ignored like an unknown value)."""
+    from imports.models import ImportJob
+    from tests.api.conftest import client_for, token_for
+
+    theirs = _job(demo)["job_id"]
+    value = FILTER_CASES[param](demo)
+    assert ImportJob.objects.filter(pk=theirs).exists()
+    client.force_login(demo.admin_andes)
+    html = client.get(reverse("imports:my_imports"), {param: value}).content.decode()
+    assert "admin@abbiebox.com" not in html and "ERITECH" not in html, param
+    assert f'id="import-{theirs}"' not in html, param
+    response = client_for(token_for(demo.admin_andes)).get(reverse("api_v1:imports"), {param: value})
+    assert response.status_code == 200, (param, response.status_code)
+    assert b"abbiebox" not in response.content and b"ERITECH" not in response.content, param
+    assert theirs not in [job["id"] for job in response.json()["results"]], param
