@@ -186,8 +186,31 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_SENSITIVE_PARAMETERS = ["password", "new_password1", "new_password2"]
 # The client address: REMOTE_ADDR, or behind `make serve`'s TLS proxy the address that proxy
 # appended to X-Forwarded-For (LOGIN_PROXY_COUNT proxies in front; never the left-most value,
-# which the client chooses).
+# which the client chooses). The header counts only when the request came from one of
+# LOGIN_TRUSTED_PROXIES (addresses or networks, "*" for any): a client reaching gunicorn directly
+# cannot pick its address. Default: gunicorn's --forwarded-allow-ips (FORWARDED_ALLOW_IPS, else
+# 127.0.0.1 and ::1, the proxy on the same machine).
 LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=1 if PRODUCTION else 0)
+LOGIN_TRUSTED_PROXIES = env.list(
+    "LOGIN_TRUSTED_PROXIES", default=env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
+)
+
+
+def _check_trusted_proxies(entries: list[str]) -> None:
+    import ipaddress
+
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"LOGIN_TRUSTED_PROXIES: {entry!r} is neither an address nor a network (e.g. 10.0.0.0/8)."
+            ) from None
+
+
+_check_trusted_proxies(LOGIN_TRUSTED_PROXIES)
 AXES_CLIENT_IP_CALLABLE = "accounts.access.login_protection.client_address"
 
 # --- Staff impersonation (django-hijack) --------------------------------------------------

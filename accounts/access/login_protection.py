@@ -9,6 +9,8 @@ set it; the page says until when. A successful login clears the count (AXES_RESE
 """
 
 import datetime as dt
+import functools
+import ipaddress
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
@@ -41,14 +43,49 @@ def attempted_username(request, credentials) -> str | None:
     return str(value).replace("\x00", "").strip().lower()[:255]
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None:
+    """LOGIN_TRUSTED_PROXIES as networks (an address is a network of one); None for "*" (any peer)."""
+    if "*" in trusted:
+        return None
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
+def is_trusted_proxy(address: str | None) -> bool:
+    """Whether a request from this address came through one of LOGIN_TRUSTED_PROXIES. An empty
+    address is a UNIX socket connection, which only the machine itself can open (gunicorn trusts it too)."""
+    if not address:
+        return True
+    networks = _networks(tuple(settings.LOGIN_TRUSTED_PROXIES))
+    if networks is None:
+        return True
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_address(request) -> str | None:
-    """REMOTE_ADDR, or with LOGIN_PROXY_COUNT trusted proxies in front, the address the outermost
-    of them saw (X-Forwarded-For's entries left of it are whatever the client sent)."""
+    """REMOTE_ADDR, or with LOGIN_PROXY_COUNT proxies in front, the address the outermost of them saw.
+
+    X-Forwarded-For is read from the right, one entry per proxy, and only while the address it comes
+    from is a trusted proxy (LOGIN_TRUSTED_PROXIES): a client that reaches gunicorn without the
+    proxy, or the proxies without the outer one, gets its own address whatever header it sends. The
+    entries left of the outermost proxy's are whatever the client sent and never count."""
+    remote = request.META.get("REMOTE_ADDR")
     proxies = settings.LOGIN_PROXY_COUNT
+    if not proxies:
+        return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies][:45]
-    return request.META.get("REMOTE_ADDR")
+    chain = [*forwarded, remote]
+    index = len(chain) - 1
+    for _hop in range(proxies):
+        if index == 0 or not is_trusted_proxy(chain[index]):
+            break
+        index -= 1
+    address = chain[index]
+    return address[:45] if address else address
 
 
 def _recent_attempts(request):

@@ -200,3 +200,56 @@ def test_requests_within_a_minute_write_the_session_once(client, demo, settings)
         assert writes == [1, 0, 0, 1, 1]
         stored = Session.objects.get(pk=client.cookies[settings.SESSION_COOKIE_NAME].value)
         assert stored.expire_date == timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+
+
+def test_behind_a_proxy_a_client_that_bypasses_it_cannot_rotate_x_forwarded_for(client, demo, settings):
+    """Issue 23: with LOGIN_PROXY_COUNT=1, a client reaching gunicorn directly sent a new
+    X-Forwarded-For with every guess and was never locked. Only a trusted proxy's header counts."""
+    settings.LOGIN_PROXY_COUNT = 1
+    settings.LOGIN_TRUSTED_PROXIES = ["127.0.0.1", "::1"]
+    direct = type(client)(REMOTE_ADDR="203.0.113.7")
+    with freeze_time(START):
+        for number in range(settings.LOGIN_FAILURES_PER_ADDRESS):
+            response = direct.post(
+                "/login/",
+                {"username": f"guess{number}@nowhere.example", "password": "wrong"},
+                HTTP_X_FORWARDED_FOR=f"198.51.100.{number}, 192.0.2.{number}",
+            )
+        assert response.status_code == 429
+        assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+        # Even a right password from that address is refused now, whatever it claims to forward.
+        response = direct.post(
+            "/login/", {"username": "admin@abbiebox.com", "password": DEMO_PASSWORD}, HTTP_X_FORWARDED_FOR="192.0.2.200"
+        )
+        assert response.status_code == 429
+
+
+def test_through_a_trusted_proxy_the_address_is_the_one_the_proxy_saw(client, demo, settings):
+    settings.LOGIN_PROXY_COUNT = 1
+    settings.LOGIN_TRUSTED_PROXIES = ["127.0.0.1", "::1"]
+    proxy = type(client)(REMOTE_ADDR="127.0.0.1")
+    with freeze_time(START):
+        for number in range(settings.LOGIN_FAILURES_PER_ADDRESS):
+            # The proxy appended the address it saw; what the client sent before it does not count.
+            response = proxy.post(
+                "/login/",
+                {"username": f"guess{number}@nowhere.example", "password": "wrong"},
+                HTTP_X_FORWARDED_FOR=f"10.9.9.9, 198.51.100.{number % 2}",
+            )
+            assert response.status_code == 200
+        assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.0", "198.51.100.1"}
+        # Another client behind the same proxy is not concerned; the proxy itself is never the address.
+        response = proxy.post(
+            "/login/", {"username": "admin@abbiebox.com", "password": DEMO_PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.2"
+        )
+        assert response.status_code == 302
+
+
+def test_trusted_proxies_may_be_networks(client, demo, settings):
+    settings.LOGIN_PROXY_COUNT = 1
+    settings.LOGIN_TRUSTED_PROXIES = ["10.20.0.0/16"]
+    via_network = type(client)(REMOTE_ADDR="10.20.3.4")
+    via_network.post("/login/", {"username": ANDES, "password": "wrong"}, HTTP_X_FORWARDED_FOR="198.51.100.5")
+    outside = type(client)(REMOTE_ADDR="10.21.3.4")
+    outside.post("/login/", {"username": ANDES, "password": "wrong"}, HTTP_X_FORWARDED_FOR="198.51.100.6")
+    assert sorted(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["10.21.3.4", "198.51.100.5"]
