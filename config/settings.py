@@ -93,6 +93,8 @@ if not PRODUCTION:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "core.csp.ContentSecurityPolicyMiddleware",
     # Serves STATIC_ROOT from the app server (gunicorn in `make serve`): no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -317,6 +319,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "validator" badge: it would send the schema to validator.swagger.io (and the CSP blocks its image).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" with different choices: each set gets its own name.
@@ -357,6 +361,28 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (core.csp), in development and tests too so that a violation shows up
+# early: scripts and styles only from the portal's own static files (no inline ones), no plugins,
+# no framing, forms post only here. CONTENT_SECURITY_POLICY_PATHS may give a path prefix its own.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "object-src 'none'",
+        ]
+    ),
+)
+CONTENT_SECURITY_POLICY_PATHS: dict[str, str] = {}
 
 # Webhooks (company page, SECURITY tab): plain http:// to 127.0.0.1/localhost is accepted only with
 # DEBUG or this set (tests); production endpoints must be https://. Each POST waits at most this long.

@@ -2,7 +2,7 @@
    - the X opens its confirm <dialog> instead of the confirm page;
    - Reschedule loads its form into a <dialog> (htmx) instead of opening the reschedule page;
    - the reseller's local time is shown under each UTC schedule time, computed here in the browser;
-   - Rows per page applies on change. The live refresh is htmx's (hx-trigger="every Ns" on #imports-live). */
+   - Rows per page applies on change (data-autosubmit, static/js/portal.js). The live refresh is htmx's (hx-trigger="every Ns" on #imports-live). */
 (function () {
   "use strict";
 
@@ -47,10 +47,6 @@
 
   document.addEventListener("input", function (event) {
     if (event.target.closest(".imports-reschedule-form")) previewLocal(event.target);
-  });
-
-  document.addEventListener("change", function (event) {
-    if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
 
   // The reschedule form arrived in the dialog (first time, or again with the reason it was refused).
