@@ -70,13 +70,15 @@ def test_gunicorn_serves_pages_and_static_files_and_stops_on_sigterm(tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                status, _, body = get(f"http://127.0.0.1:{port}/login/")
+                status, page_headers, body = get(f"http://127.0.0.1:{port}/login/")
                 break
             except (urllib.error.URLError, ConnectionError):
                 assert server.poll() is None, server.stderr.read().decode()
                 assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
                 time.sleep(0.2)
         assert status == 200
+        # Production sends the Content-Security-Policy (core/csp.py, issue 23).
+        assert "script-src 'self'" in page_headers.get("Content-Security-Policy", ""), page_headers
         # The stylesheet link points at the hashed copy collectstatic wrote (the manifest storage).
         css = re.search(r'href="(/static/css/icp\.[0-9a-f]{12}\.css)"', body.decode())
         assert css, body.decode()[:1000]
