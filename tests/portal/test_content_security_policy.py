@@ -74,3 +74,20 @@ def test_the_api_reference_keeps_its_scripts_and_styles_in_files(client):
     assert "Content-Security-Policy" in response
     assert_nothing_inline(response)
     assert "unsafe-inline" not in response["Content-Security-Policy"]
+
+
+def test_no_page_template_has_inline_scripts_or_styles():
+    """Every page template, including those no test above renders (emails are not pages: no CSP there)."""
+    from django.conf import settings
+
+    root = settings.BASE_DIR / "templates"
+    offenders = []
+    for template in sorted(root.rglob("*.html")):
+        if "email" in template.relative_to(root).parts:
+            continue
+        source = template.read_text()
+        for pattern in (INLINE_SCRIPT, INLINE_HANDLER, STYLE_ATTRIBUTE, STYLE_ELEMENT):
+            found = pattern.search(source)
+            if found:
+                offenders.append(f"{template.relative_to(root)}: {found.group(0)[:80]}")
+    assert offenders == []
