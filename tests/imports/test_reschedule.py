@@ -94,8 +94,18 @@ def test_a_worker_that_claimed_the_job_first_wins(demo, job, monkeypatch):
 
 
 def test_update_while_refuses_to_move_the_status(job):
-    with pytest.raises(states.IllegalTransition):
+    with pytest.raises(states.IllegalTransition, match="changes fields, not the status; use transition"):
         states.update_while(job.pk, Status.PENDING, status=Status.CANCELLED)
+
+
+def test_update_while_changes_only_the_named_job_and_only_in_the_expected_status(demo, job):
+    with freeze_time(NOW - dt.timedelta(days=1)):
+        other = schedule(demo, due_at=DUE)
+    later = DUE + dt.timedelta(hours=1)
+    assert states.update_while(job.pk, Status.PENDING, due_at=later) is True
+    assert ImportJob.objects.get(pk=other.pk).due_at == DUE  # the other Pending job is untouched
+    assert states.update_while(job.pk, Status.IN_PROGRESS, due_at=DUE) is False  # not in that status: nothing
+    assert ImportJob.objects.get(pk=job.pk).due_at == later
 
 
 @freeze_time(NOW)
