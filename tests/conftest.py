@@ -39,19 +39,127 @@ def _skip_without_backend(request):
         pytest.skip("needs REDIS_URL")
 
 
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
-    """seed_demo hashes three passwords per test; the production hasher's cost is not what tests check."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    """Tests create users and log in; the production hasher's cost is not what tests check."""
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+
+
+# --- The demo world: built once per session, seen only by the tests that ask for `demo` ----------
+#
+# Most tests start from the manual's scenario (devtools.demo, what the seed_demo command runs). Building
+# it for each test was most of the suite's set-up time, so the session builds it once, committed,
+# right after pytest-django has created and migrated the test database (django_db_setup below).
+# Every `db` test runs inside a transaction rolled back at its end, so the world stays exactly as
+# seeded, and the ids it fixes (ERITECH PERU S.A. is account 466158, ...) hold in every test.
+#
+# - A test that asks for `demo` gets references to it, loaded afresh (a test may change them).
+# - A test that does not ask for `demo` sees the database as before: without the world. Its tables
+#   are emptied inside the test's own transaction (rolled back with it), before its fixtures run.
+# - A transactional test (transaction=True, transactional_db, live_server) empties the database
+#   when it ends (pytest-django's flush). pytest-django runs those after every `db` test, and the
+#   next one that asks for `demo` builds the world again (committed, as its own writes are).
+
+# ERITECH PERU S.A., the demo's customer: present exactly when the demo world is.
+DEMO_COMPANY_ACCOUNT_ID = 466158
+# The tables the demo world fills, measured when the session builds it.
+DEMO_TABLES: list[str] = []
+
+
+def demo_world_present() -> bool:
+    from accounts.models import Company
+
+    return Company.objects.filter(account_id=DEMO_COMPANY_ACCOUNT_ID).exists()
+
+
+def build_demo_world() -> None:
+    """Build the demo world unless it is there (one indexed query to find out)."""
+    from django.test import override_settings
+
+    from devtools.demo import seed_demo
+
+    if demo_world_present():
+        return
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        seed_demo(password=DEMO_PASSWORD)
+
+
+def delete_demo_world() -> None:
+    """Empty the demo's tables, in one transaction (a savepoint inside a test's transaction).
+    Foreign keys are checked at commit (Django creates them deferred), so the order is free."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in DEMO_TABLES:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+
+
+def _row_counts() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        counts = {}
+        for table in connection.introspection.django_table_names(only_existing=True):
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+            counts[table] = cursor.fetchone()[0]
+        return counts
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database (created and migrated), plus the demo world, committed."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        if demo_world_present():  # a database kept from an earlier session (--reuse-db)
+            call_command("flush", interactive=False, verbosity=0)
+        before = _row_counts()
+        build_demo_world()
+        after = _row_counts()
+        DEMO_TABLES[:] = sorted(table for table, count in after.items() if count != before[table])
+        # Emptying a table must remove the world and nothing else (no migration wrote to it).
+        assert all(before[table] == 0 for table in DEMO_TABLES), {t: before[t] for t in DEMO_TABLES}
+
+
+@pytest.fixture(autouse=True)
+def _demo_world_only_when_asked(request):
+    """A database test that does not ask for `demo` starts without the world, as it always did:
+    counts, searches and "nothing yet" pages mean what they say."""
+    names = request.fixturenames
+    if "demo" in names:
+        return
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(names)
+    if not uses_db:
+        return
+    request.getfixturevalue("db")  # the test's transaction (or, if transactional, its database) first
+    if demo_world_present():
+        delete_demo_world()
 
 
 @pytest.fixture
 def demo(db):
-    """The manual's scenario, built by devtools.demo (what the seed_demo command runs)."""
-    from devtools.demo import DemoRefs, seed_demo
+    """The manual's scenario: references to its companies and users, loaded for this test."""
+    from devtools.demo import DemoRefs
 
-    seed_demo(password=DEMO_PASSWORD)
+    build_demo_world()
     return DemoRefs.load()
+
+
+@pytest.fixture
+def abbie_client(client, demo):
+    """The test client logged in as ABBIE BOX's admin (a reseller)."""
+    client.force_login(demo.admin_abbie)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, demo):
+    """The test client logged in as the distributor's staff member (staff and superuser)."""
+    client.force_login(demo.staff)
+    return client
 
 
 @pytest.fixture(autouse=True)

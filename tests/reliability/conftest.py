@@ -86,11 +86,8 @@ class Engine:
 
 
 @pytest.fixture
-def engine(transactional_db, tmp_path, settings):
+def engine(transactional_db, demo, tmp_path, settings):
     """Clusters on the test database; the demo data committed (the workers read it)."""
-    from devtools.demo import seed_demo
-
-    seed_demo(password="icp-demo-2024")
     engine = Engine(tmp_path)
     yield engine
     engine.stop_all()
