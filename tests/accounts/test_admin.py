@@ -24,12 +24,6 @@ OUR_APPS = {"accounts", "catalog", "orders"}
 
 
 @pytest.fixture
-def staff_client(client, demo):
-    client.force_login(demo.staff)
-    return client
-
-
-@pytest.fixture
 def every_model_has_a_row(demo):
     """The demo data plus the rows seed_demo does not write, so every change page can be opened."""
     api_token_create(actor=demo.admin_abbie, user=demo.admin_abbie, name="admin page")

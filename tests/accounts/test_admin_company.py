@@ -43,12 +43,6 @@ def current_form_data(company, **changes) -> dict:
 
 
 @pytest.fixture
-def staff_client(client, demo):
-    client.force_login(demo.staff)
-    return client
-
-
-@pytest.fixture
 def service_calls(monkeypatch):
     """Records the admin's calls of the company services (and still runs them)."""
     calls = []

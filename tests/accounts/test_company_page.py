@@ -33,12 +33,6 @@ def overview_pairs(response) -> dict[str, str]:
     return {label.strip(): re.sub(r"<[^>]+>", "", value).strip() for label, value in pairs}
 
 
-@pytest.fixture
-def abbie_client(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
 def test_url_name_and_address(demo):
     assert reverse("company_detail", kwargs={"account_id": 466158}) == ERITECH_URL
 

@@ -1,12 +1,5 @@
 """English by default, Spanish available: the switch in the top bar and the browser's language both work."""
 
-import pytest
-
-
-@pytest.fixture
-def abbie_client(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
 
 
 def test_english_by_default(abbie_client):

@@ -14,21 +14,15 @@ ACQUIRE = "/hijack/acquire/"
 RELEASE = "/hijack/release/"
 
 
-@pytest.fixture
-def staff(client, demo):
-    client.force_login(demo.staff)
-    return client
-
-
 def impersonate(client, user, next_url="/"):
     return client.post(ACQUIRE, {"user_pk": user.pk, "next": next_url})
 
 
-def test_staff_impersonate_a_reseller_user_and_see_the_badge_everywhere(staff, demo):
-    page = staff.get(reverse("user_detail", args=[demo.admin_abbie.pk])).content.decode()
+def test_staff_impersonate_a_reseller_user_and_see_the_badge_everywhere(staff_client, demo):
+    page = staff_client.get(reverse("user_detail", args=[demo.admin_abbie.pk])).content.decode()
     assert f'name="user_pk" value="{demo.admin_abbie.pk}"' in page and "IMPERSONATE" in page
 
-    response = impersonate(staff, demo.admin_abbie)
+    response = impersonate(staff_client, demo.admin_abbie)
     assert response.status_code == 302
     for url in (
         reverse("company_detail", args=[demo.eritech.account_id]),
@@ -36,50 +30,50 @@ def test_staff_impersonate_a_reseller_user_and_see_the_badge_everywhere(staff, d
         reverse("user_detail", args=[demo.admin_abbie.pk]),
         reverse("search") + "?q=kiosk",
     ):
-        html = staff.get(url).content.decode()
+        html = staff_client.get(url).content.decode()
         assert "Impersonated" in html and "<strong>admin@abbiebox.com</strong>" in html, url
         assert f'action="{RELEASE}"' in html
     # As the user: ANDES CLOUD is out of reach, as for admin@abbiebox.com itself.
-    assert staff.get(reverse("company_detail", args=[demo.andes.account_id])).status_code == 404
+    assert staff_client.get(reverse("company_detail", args=[demo.andes.account_id])).status_code == 404
 
     started = AuditLogEntry.objects.get(action="impersonation.started")
     assert started.actor == demo.staff and started.target_user == demo.admin_abbie
     assert "staff@intcomex.example" in started.message and "admin@abbiebox.com" in started.message
 
 
-def test_audit_entries_written_while_impersonating_name_both(staff, demo):
-    impersonate(staff, demo.admin_abbie)
-    staff.post(reverse("user_rename", args=[demo.admin_abbie.pk]), {"first_name": "Carla", "last_name": "M."})
+def test_audit_entries_written_while_impersonating_name_both(staff_client, demo):
+    impersonate(staff_client, demo.admin_abbie)
+    staff_client.post(reverse("user_rename", args=[demo.admin_abbie.pk]), {"first_name": "Carla", "last_name": "M."})
     entry = AuditLogEntry.objects.get(action="user.renamed")
     assert entry.actor == demo.admin_abbie and entry.impersonator == demo.staff
-    html = staff.get(reverse("company_detail", args=[demo.abbiebox.account_id]), {"tab": "audit"}).content.decode()
+    html = staff_client.get(reverse("company_detail", args=[demo.abbiebox.account_id]), {"tab": "audit"}).content.decode()
     assert "admin@abbiebox.com" in html and "impersonated by staff@intcomex.example" in html
 
-    response = staff.post(RELEASE, {"next": reverse("user_detail", args=[demo.admin_abbie.pk])})
+    response = staff_client.post(RELEASE, {"next": reverse("user_detail", args=[demo.admin_abbie.pk])})
     assert response.status_code == 302
     ended = AuditLogEntry.objects.get(action="impersonation.ended")
     assert ended.actor == demo.staff and ended.impersonator is None and ended.target_user == demo.admin_abbie
     # Back as staff: no badge, and what is written now names the staff member alone.
-    html = staff.get(reverse("user_detail", args=[demo.admin_abbie.pk])).content.decode()
+    html = staff_client.get(reverse("user_detail", args=[demo.admin_abbie.pk])).content.decode()
     assert "Impersonated" not in html
-    staff.post(reverse("user_rename", args=[demo.admin_abbie.pk]), {"first_name": "Carla", "last_name": "Mendoza"})
+    staff_client.post(reverse("user_rename", args=[demo.admin_abbie.pk]), {"first_name": "Carla", "last_name": "Mendoza"})
     last = AuditLogEntry.objects.filter(action="user.renamed").latest("id")
     assert last.actor == demo.staff and last.impersonator is None
 
 
-def test_superusers_staff_and_inactive_users_cannot_be_impersonated(staff, demo):
+def test_superusers_staff_and_inactive_users_cannot_be_impersonated(staff_client, demo):
     superuser = UserFactory(email="root@intcomex.example", company=demo.intcomex, is_staff=True, is_superuser=True)
     other_staff = UserFactory(email="ops@intcomex.example", company=demo.intcomex, is_staff=True)
     inactive = UserFactory(email="gone@abbiebox.com", company=demo.abbiebox, is_active=False)
     for target in (superuser, other_staff, inactive):
-        response = impersonate(staff, target)
+        response = impersonate(staff_client, target)
         assert response.status_code == 403, target
-        assert "_auth_user_id" in staff.session and int(staff.session["_auth_user_id"]) == demo.staff.pk
+        assert "_auth_user_id" in staff_client.session and int(staff_client.session["_auth_user_id"]) == demo.staff.pk
     assert impersonation_refusal(hijacker=demo.staff, hijacked=superuser) == str(IMPERSONATE_SUPERUSER)
     assert impersonation_refusal(hijacker=demo.staff, hijacked=inactive) == str(IMPERSONATE_INACTIVE)
     assert not AuditLogEntry.objects.filter(action="impersonation.started").exists()
     # The user page says why instead of offering the button.
-    html = staff.get(reverse("user_detail", args=[inactive.pk])).content.decode()
+    html = staff_client.get(reverse("user_detail", args=[inactive.pk])).content.decode()
     assert 'name="user_pk"' not in html and "cannot be impersonated" in html
 
 
@@ -91,8 +85,8 @@ def test_resellers_cannot_impersonate(client, demo):
     assert 'name="user_pk"' not in client.get(reverse("user_detail", args=[colleague.pk])).content.decode()
 
 
-def test_the_user_admin_offers_impersonation(staff, demo):
-    html = staff.get(reverse("admin:accounts_user_changelist")).content.decode()
+def test_the_user_admin_offers_impersonation(staff_client, demo):
+    html = staff_client.get(reverse("admin:accounts_user_changelist")).content.decode()
     assert f'data-hijack-user="{demo.admin_abbie.pk}"' in html
     assert f'data-hijack-user="{demo.staff.pk}"' not in html  # a superuser: no button
 

@@ -33,12 +33,6 @@ def subscription_rows(response) -> list[str]:
     return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<tr>\s*<td>(.*?)</td>", table.group(0), flags=re.S)]
 
 
-@pytest.fixture
-def abbie_client(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
 def test_url_name():
     assert reverse("search") == SEARCH_URL
 

@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 SEARCH_URL = "/search/"
 
 
-@pytest.fixture
-def abbie_client(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
 def found_companies(response) -> list[str]:
     table = re.search(r'<table class="data acc-results-companies">.*?</table>', response.content.decode(), flags=re.DOTALL)
     return re.findall(r'<a href="/companies/\d+/">([^<]*)</a>', table.group(0)) if table else []

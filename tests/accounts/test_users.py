@@ -18,12 +18,6 @@ NEW_PASSWORD = "Quiet-harbour-4821"
 
 
 @pytest.fixture
-def abbie(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
-@pytest.fixture
 def eritech_user(demo):
     return UserFactory(email="it@eritechperu.com", company=demo.eritech, first_name="Lucía", last_name="Fernández",
                        city="Lima", job_title="IT manager")
@@ -33,16 +27,16 @@ def user_url(user, name="user_detail"):
     return reverse(name, kwargs={"user_id": user.pk})
 
 
-def test_users_appear_in_the_company_structure_under_their_company(abbie, demo, eritech_user):
-    html = abbie.get(reverse("company_detail", args=[demo.abbiebox.account_id])).content.decode()
+def test_users_appear_in_the_company_structure_under_their_company(abbie_client, demo, eritech_user):
+    html = abbie_client.get(reverse("company_detail", args=[demo.abbiebox.account_id])).content.decode()
     assert f'href="{user_url(demo.admin_abbie)}">admin@abbiebox.com</a>' in html
     assert "it@eritechperu.com" not in html  # a customer's users are under the customer
-    html = abbie.get(reverse("company_detail", args=[demo.eritech.account_id])).content.decode()
+    html = abbie_client.get(reverse("company_detail", args=[demo.eritech.account_id])).content.decode()
     assert f'href="{user_url(eritech_user)}">it@eritechperu.com</a>' in html
 
 
-def test_the_user_page_shows_the_manuals_tabs_sections_fields_and_action_bar(abbie, demo):
-    response = abbie.get(user_url(demo.admin_abbie))
+def test_the_user_page_shows_the_manuals_tabs_sections_fields_and_action_bar(abbie_client, demo):
+    response = abbie_client.get(user_url(demo.admin_abbie))
     assert response.status_code == 200
     html = response.content.decode()
     breadcrumb = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split('class="breadcrumb"')[1].split("</nav>")[0]))
@@ -65,35 +59,35 @@ def test_the_user_page_shows_the_manuals_tabs_sections_fields_and_action_bar(abb
     assert re.search(r'disabled title="[^"]*">TERMINATE</button>', actions)
 
 
-def test_a_reseller_opens_its_customers_users_but_not_another_resellers(abbie, demo, eritech_user):
-    assert abbie.get(user_url(eritech_user)).status_code == 200
-    assert abbie.get(user_url(demo.admin_andes)).status_code == 404
-    assert abbie.get(user_url(demo.staff)).status_code == 404  # staff belong to the distributor
-    assert abbie.get(reverse("user_detail", kwargs={"user_id": 999999})).status_code == 404
+def test_a_reseller_opens_its_customers_users_but_not_another_resellers(abbie_client, demo, eritech_user):
+    assert abbie_client.get(user_url(eritech_user)).status_code == 200
+    assert abbie_client.get(user_url(demo.admin_andes)).status_code == 404
+    assert abbie_client.get(user_url(demo.staff)).status_code == 404  # staff belong to the distributor
+    assert abbie_client.get(reverse("user_detail", kwargs={"user_id": 999999})).status_code == 404
     for name in ("user_rename", "user_reset_password", "user_credentials", "user_terminate"):
-        assert abbie.post(user_url(demo.admin_andes, name), {"first_name": "x"}).status_code == 404
+        assert abbie_client.post(user_url(demo.admin_andes, name), {"first_name": "x"}).status_code == 404
     demo.admin_andes.refresh_from_db()
     assert demo.admin_andes.is_active and demo.admin_andes.first_name == "Jorge"
 
 
-def test_rename(abbie, demo, eritech_user):
-    assert abbie.get(user_url(eritech_user, "user_rename")).status_code == 200
-    response = abbie.post(user_url(eritech_user, "user_rename"), {"first_name": " Lucía ", "last_name": "Fernández Ríos"})
+def test_rename(abbie_client, demo, eritech_user):
+    assert abbie_client.get(user_url(eritech_user, "user_rename")).status_code == 200
+    response = abbie_client.post(user_url(eritech_user, "user_rename"), {"first_name": " Lucía ", "last_name": "Fernández Ríos"})
     assert response.status_code == 302 and response["Location"] == user_url(eritech_user)
     eritech_user.refresh_from_db()
     assert (eritech_user.first_name, eritech_user.last_name) == ("Lucía", "Fernández Ríos")
     entry = AuditLogEntry.objects.get(action="user.renamed")
     assert entry.actor == demo.admin_abbie and entry.target_user == eritech_user and entry.company == demo.eritech
-    response = abbie.post(user_url(eritech_user, "user_rename"), {"first_name": "x" * 151, "last_name": ""})
+    response = abbie_client.post(user_url(eritech_user, "user_rename"), {"first_name": "x" * 151, "last_name": ""})
     assert response.status_code == 200 and "at most 150 characters" in response.content.decode()
 
 
-def test_reset_password_applies_the_validators_and_asks_for_a_change_at_next_login(abbie, client, demo, eritech_user):
+def test_reset_password_applies_the_validators_and_asks_for_a_change_at_next_login(abbie_client, client, demo, eritech_user):
     url = user_url(eritech_user, "user_reset_password")
-    response = abbie.post(url, {"new_password1": "12345678", "new_password2": "12345678", "change_at_next_login": "on"})
+    response = abbie_client.post(url, {"new_password1": "12345678", "new_password2": "12345678", "change_at_next_login": "on"})
     assert response.status_code == 200
     assert "This password is entirely numeric." in response.content.decode()
-    response = abbie.post(url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "change_at_next_login": "on"})
+    response = abbie_client.post(url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "change_at_next_login": "on"})
     assert response.status_code == 302
     eritech_user.refresh_from_db()
     assert eritech_user.check_password(NEW_PASSWORD) and eritech_user.must_change_password
@@ -114,11 +108,11 @@ def test_reset_password_applies_the_validators_and_asks_for_a_change_at_next_log
 
 
 def test_credentials_email_has_a_one_time_set_password_link(
-    abbie, client, demo, eritech_user, settings, django_capture_on_commit_callbacks
+    abbie_client, client, demo, eritech_user, settings, django_capture_on_commit_callbacks
 ):
     settings.SITE_URL = "http://portal.example:8123"
     with django_capture_on_commit_callbacks(execute=True):  # sent after the commit
-        response = abbie.post(user_url(eritech_user, "user_credentials"))
+        response = abbie_client.post(user_url(eritech_user, "user_credentials"))
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -140,17 +134,17 @@ def test_credentials_email_has_a_one_time_set_password_link(
     assert "This link is no longer valid" in response.content.decode()
 
 
-def test_credentials_are_not_sent_to_a_terminated_user(abbie, demo, eritech_user):
+def test_credentials_are_not_sent_to_a_terminated_user(abbie_client, demo, eritech_user):
     User.objects.filter(pk=eritech_user.pk).update(is_active=False)
-    response = abbie.post(user_url(eritech_user, "user_credentials"), follow=True)
+    response = abbie_client.post(user_url(eritech_user, "user_credentials"), follow=True)
     assert "This user is terminated" in response.content.decode()
     assert mail.outbox == []
 
 
-def test_terminate_deactivates_the_user_who_can_no_longer_log_in(abbie, client, demo, eritech_user):
-    page = abbie.get(user_url(eritech_user, "user_terminate"))
+def test_terminate_deactivates_the_user_who_can_no_longer_log_in(abbie_client, client, demo, eritech_user):
+    page = abbie_client.get(user_url(eritech_user, "user_terminate"))
     assert "Are you sure you want to terminate the user it@eritechperu.com?" in page.content.decode()
-    response = abbie.post(user_url(eritech_user, "user_terminate"))
+    response = abbie_client.post(user_url(eritech_user, "user_terminate"))
     assert response.status_code == 302
     eritech_user.refresh_from_db()
     assert not eritech_user.is_active
@@ -158,18 +152,18 @@ def test_terminate_deactivates_the_user_who_can_no_longer_log_in(abbie, client, 
     other = type(client)()
     other.post("/login/", {"username": eritech_user.email, "password": "pw-for-tests-1"})
     assert "_auth_user_id" not in other.session
-    html = abbie.get(user_url(eritech_user)).content.decode()
+    html = abbie_client.get(user_url(eritech_user)).content.decode()
     assert "Terminated" in html
 
 
-def test_a_user_cannot_terminate_itself(abbie, demo):
-    response = abbie.post(user_url(demo.admin_abbie, "user_terminate"), follow=True)
+def test_a_user_cannot_terminate_itself(abbie_client, demo):
+    response = abbie_client.post(user_url(demo.admin_abbie, "user_terminate"), follow=True)
     assert str(CANNOT_TERMINATE_SELF) in response.content.decode()
     demo.admin_abbie.refresh_from_db()
     assert demo.admin_abbie.is_active
 
 
-def test_terminating_keeps_the_users_pending_jobs(abbie, demo):
+def test_terminating_keeps_the_users_pending_jobs(abbie_client, demo):
     import datetime as dt
 
     from django.utils import timezone
@@ -179,25 +173,25 @@ def test_terminating_keeps_the_users_pending_jobs(abbie, demo):
 
     colleague = UserFactory(email="ops@abbiebox.com", company=demo.abbiebox)
     job = schedule(demo, due_at=timezone.now() + dt.timedelta(days=2), user=colleague)
-    assert abbie.post(user_url(colleague, "user_terminate")).status_code == 302
+    assert abbie_client.post(user_url(colleague, "user_terminate")).status_code == 302
     job.refresh_from_db()
     assert job.status == ImportJob.Status.PENDING and job.created_by == colleague
 
 
-def test_audit_log_and_user_log_tabs(abbie, client, demo, eritech_user):
-    abbie.post(user_url(eritech_user, "user_rename"), {"first_name": "Ana", "last_name": "Ruiz"})
-    html = abbie.get(user_url(eritech_user), {"tab": "audit"}).content.decode()
+def test_audit_log_and_user_log_tabs(abbie_client, client, demo, eritech_user):
+    abbie_client.post(user_url(eritech_user, "user_rename"), {"first_name": "Ana", "last_name": "Ruiz"})
+    html = abbie_client.get(user_url(eritech_user), {"tab": "audit"}).content.decode()
     assert "user.renamed" in html and "admin@abbiebox.com" in html
     # USER LOG: the user's own actions and logins.
-    abbie.post("/logout/")
-    abbie.post("/login/", {"username": "admin@abbiebox.com", "password": DEMO_PASSWORD})
-    html = abbie.get(user_url(demo.admin_abbie), {"tab": "log"}).content.decode()
+    abbie_client.post("/logout/")
+    abbie_client.post("/login/", {"username": "admin@abbiebox.com", "password": DEMO_PASSWORD})
+    html = abbie_client.get(user_url(demo.admin_abbie), {"tab": "log"}).content.decode()
     assert "user.renamed" in html and "user.logged_in" in html
 
 
-def test_user_page_refuses_post_and_shows_placeholders(abbie, demo):
-    assert abbie.post(user_url(demo.admin_abbie)).status_code == 405
-    html = abbie.get(user_url(demo.admin_abbie), {"tab": "additional"}).content.decode()
+def test_user_page_refuses_post_and_shows_placeholders(abbie_client, demo):
+    assert abbie_client.post(user_url(demo.admin_abbie)).status_code == 405
+    html = abbie_client.get(user_url(demo.admin_abbie), {"tab": "additional"}).content.decode()
     assert "This tab is not available yet." in html
 
 

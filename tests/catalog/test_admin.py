@@ -11,12 +11,6 @@ from catalog.models import PriceList, PriceListItem, Service, Vendor
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client, demo):
-    client.force_login(demo.staff)
-    return client
-
-
 def inline_management(prefix, total, initial):
     return {f"{prefix}-TOTAL_FORMS": str(total), f"{prefix}-INITIAL_FORMS": str(initial),
             f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}

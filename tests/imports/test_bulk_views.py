@@ -20,53 +20,47 @@ P = ImportJob.AccountType.PRODUCTS
 URL = "/imports/import/"
 
 
-@pytest.fixture
-def reseller(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
 def upload(client, rows=None, *, account_type=P, name="customers.csv", content=None, due_at=""):
     content = content if content is not None else csv_bytes(rows)
     data = {"account_type": account_type, "due_at": due_at, "file": SimpleUploadedFile(name, content, content_type="text/csv")}
     return client.post(URL, data)
 
 
-def test_my_imports_links_to_the_page_and_the_page_offers_every_template(reseller):
-    assert f'href="{URL}"' in reseller.get("/imports/").content.decode()
-    html = reseller.get(URL).content.decode()
+def test_my_imports_links_to_the_page_and_the_page_offers_every_template(abbie_client):
+    assert f'href="{URL}"' in abbie_client.get("/imports/").content.decode()
+    html = abbie_client.get(URL).content.decode()
     for account_type in ("companies", "products", "users"):
         for fmt in ("csv", "xlsx"):
             assert reverse("imports:bulk_template", args=[account_type, fmt]) in html
-    response = reseller.get(reverse("imports:bulk_template", args=["products", "csv"]))
+    response = abbie_client.get(reverse("imports:bulk_template", args=["products", "csv"]))
     assert response["Content-Disposition"] == 'attachment; filename="import-products-template.csv"'
     assert response.getvalue().decode("utf-8-sig").startswith("Parent Account Id,Product code,Subscription Name,Quantity")
-    xlsx = reseller.get(reverse("imports:bulk_template", args=["users", "xlsx"]))
+    xlsx = abbie_client.get(reverse("imports:bulk_template", args=["users", "xlsx"]))
     assert xlsx.getvalue().startswith(b"PK")
-    assert reseller.get("/imports/import/template/nope.csv").status_code == 404
+    assert abbie_client.get("/imports/import/template/nope.csv").status_code == 404
 
 
-def test_a_good_file_is_queued_and_my_imports_shows_it(reseller):
-    response = upload(reseller, lines_for(P, {"Parent Account Id": "466158", "Product code": KIOSK}))
+def test_a_good_file_is_queued_and_my_imports_shows_it(abbie_client):
+    response = upload(abbie_client, lines_for(P, {"Parent Account Id": "466158", "Product code": KIOSK}))
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/imports/?job={job.pk}"
-    html = reseller.get(response["Location"]).content.decode()
+    html = abbie_client.get(response["Location"]).content.decode()
     assert "The import of 1 line from customers.csv is scheduled for" in html
     assert f'id="import-{job.pk}"' in html and ">Import<" in html
 
 
-def test_without_a_type_or_a_file_the_form_says_so(reseller):
-    response = reseller.post(URL, {"account_type": "", "due_at": ""})
+def test_without_a_type_or_a_file_the_form_says_so(abbie_client):
+    response = abbie_client.post(URL, {"account_type": "", "due_at": ""})
     assert response.status_code == 400
     html = response.content.decode()
     assert str(ACCOUNT_TYPE_REQUIRED) in html and str(FILE_REQUIRED) in html
-    assert reseller.post(URL, {"account_type": "aliens"}).status_code == 400
+    assert abbie_client.post(URL, {"account_type": "aliens"}).status_code == 400
 
 
-def test_bad_lines_are_listed_on_the_page_which_keeps_type_and_date(reseller):
+def test_bad_lines_are_listed_on_the_page_which_keeps_type_and_date(abbie_client):
     due = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
     rows = lines_for(P, {"Parent Account Id": "999999", "Product code": KIOSK}, {"Parent Account Id": "466158", "Product code": "NOPE"})
-    response = upload(reseller, rows, due_at=due)
+    response = upload(abbie_client, rows, due_at=due)
     assert response.status_code == 400
     html = response.content.decode()
     assert "Line 2: Parent Account Id 999999 is not one of your companies." in html
@@ -81,70 +75,70 @@ def test_bad_lines_are_listed_on_the_page_which_keeps_type_and_date(reseller):
     [b"", b"\x89PNG\r\n\x1a\n\x00", "a;b\nñ;é\n".encode("latin-1"), b"PK\x03\x04garbage", csv_bytes([["=cmd|' /C calc'!A0"], ["1"]])],
     ids=["empty", "png", "latin-1", "broken-xlsx", "formula-header"],
 )
-def test_unreadable_files_get_a_message_never_a_500(reseller, content):
-    response = upload(reseller, content=content)
+def test_unreadable_files_get_a_message_never_a_500(abbie_client, content):
+    response = upload(abbie_client, content=content)
     assert response.status_code == 400
     html = response.content.decode()
     assert 'class="errorlist' in html or 'class="fielderror"' in html
     assert not ImportJob.objects.exists()
 
 
-def test_terms_to_accept_are_listed_and_must_be_ticked(reseller, demo):
-    response = upload(reseller, lines_for(P, {"Parent Account Id": "466158", "Product code": BASIC}))
+def test_terms_to_accept_are_listed_and_must_be_ticked(abbie_client, demo):
+    response = upload(abbie_client, lines_for(P, {"Parent Account Id": "466158", "Product code": BASIC}))
     assert response.status_code == 200
     html = response.content.decode()
     pending = ImportFile.objects.get()
     assert "(NCE) Microsoft 365 Business Basic (Microsoft)" in html and demo.service(BASIC).terms.text[:40] in html
     confirm = reverse("imports:bulk_confirm", args=[pending.pk])
-    refused = reseller.post(confirm, {})
+    refused = abbie_client.post(confirm, {})
     assert refused.status_code == 400 and str(TERMS_REQUIRED) in refused.content.decode()
     assert not ImportJob.objects.exists()
-    done = reseller.post(confirm, {"accept_terms": "on"})
+    done = abbie_client.post(confirm, {"accept_terms": "on"})
     job = ImportJob.objects.get()
     assert done.status_code == 302 and pending.pk == job.file.pk
     # Someone else cannot confirm it.
-    reseller.force_login(demo.admin_andes)
-    assert reseller.post(confirm, {"accept_terms": "on"}).status_code == 404
+    abbie_client.force_login(demo.admin_andes)
+    assert abbie_client.post(confirm, {"accept_terms": "on"}).status_code == 404
 
 
-def test_the_same_file_again_shows_a_warning_naming_the_earlier_import(reseller):
+def test_the_same_file_again_shows_a_warning_naming_the_earlier_import(abbie_client):
     rows = lines_for(P, {"Parent Account Id": "466158", "Product code": KIOSK})
-    upload(reseller, rows)
+    upload(abbie_client, rows)
     earlier = ImportJob.objects.get()
-    html = upload(reseller, rows).content.decode()
+    html = upload(abbie_client, rows).content.decode()
     assert f"as import #{earlier.pk}" in html
     assert ImportJob.objects.count() == 1
     pending = ImportFile.objects.get(job__isnull=True)
-    reseller.post(reverse("imports:bulk_confirm", args=[pending.pk]), {"import_again": "on"})
+    abbie_client.post(reverse("imports:bulk_confirm", args=[pending.pk]), {"import_again": "on"})
     assert ImportJob.objects.count() == 2
 
 
-def test_failed_lines_download_in_the_template_format_with_the_error(reseller, django_capture_on_commit_callbacks):
+def test_failed_lines_download_in_the_template_format_with_the_error(abbie_client, django_capture_on_commit_callbacks):
     rows = lines_for(
         P,
         {"Parent Account Id": "466158", "Product code": KIOSK, "Contract ID": "=HYPERLINK(\"x\")"},
         {"Parent Account Id": "466201", "Product code": "100113_Micros365BusinePremi_20554"},
     )
-    upload(reseller, rows)
+    upload(abbie_client, rows)
     pending = ImportFile.objects.filter(job__isnull=True).first()
     if pending:  # Premium's terms are accepted on the confirmation step
-        reseller.post(reverse("imports:bulk_confirm", args=[pending.pk]), {"accept_terms": "on"})
+        abbie_client.post(reverse("imports:bulk_confirm", args=[pending.pk]), {"accept_terms": "on"})
     job = ImportJob.objects.get()
     with freeze_time(job.due_at + dt.timedelta(seconds=1)), django_capture_on_commit_callbacks(execute=True):
         dispatch_due_imports()
     job.refresh_from_db()
     assert (job.imported_count, job.error_count) == (1, 1)
-    html = reseller.get(f"/imports/?job={job.pk}").content.decode()
+    html = abbie_client.get(f"/imports/?job={job.pk}").content.decode()
     assert reverse("imports:failed_lines", args=[job.pk]) in html
     assert "Required subscription missing" in html
-    text = reseller.get(reverse("imports:failed_lines", args=[job.pk]) + "?format=csv").getvalue().decode("utf-8-sig")
+    text = abbie_client.get(reverse("imports:failed_lines", args=[job.pk]) + "?format=csv").getvalue().decode("utf-8-sig")
     header, line = text.strip().splitlines()
     assert header.endswith(",Error") and header.startswith("Parent Account Id,Product code")
     assert line.startswith("466201,100113_Micros365BusinePremi_20554") and "Required subscription missing" in line
-    xlsx = reseller.get(reverse("imports:failed_lines", args=[job.pk]) + "?format=xlsx")
+    xlsx = abbie_client.get(reverse("imports:failed_lines", args=[job.pk]) + "?format=xlsx")
     assert xlsx.status_code == 200 and xlsx.getvalue().startswith(b"PK")
     # The download re-imports as it is (the Error column is ignored).
-    again = upload(reseller, content=text.encode("utf-8"), name="failed.csv")
+    again = upload(abbie_client, content=text.encode("utf-8"), name="failed.csv")
     assert again.status_code in (200, 302)
 
 
@@ -153,35 +147,35 @@ def _run_due(capture):
         dispatch_due_imports()
 
 
-def test_a_companies_file_ends_in_abbie_boxs_company_structure(reseller, django_capture_on_commit_callbacks, mailoutbox):
+def test_a_companies_file_ends_in_abbie_boxs_company_structure(abbie_client, django_capture_on_commit_callbacks, mailoutbox):
     rows = lines_for(
         "companies",
         {"Parent Account Id": "410002", "Company name": "LIMA FOODS S.A.C.", "Domain": "limafoods.example"},
         {"Parent Account Id": "410002", "Company name": "AREQUIPA MOTORS S.A.", "Domain": "eritechperu.com"},
     )
-    assert upload(reseller, rows, account_type="companies").status_code == 302
+    assert upload(abbie_client, rows, account_type="companies").status_code == 302
     _run_due(django_capture_on_commit_callbacks)
     job = ImportJob.objects.get()
     assert (job.account_type, job.imported_count, job.error_count) == ("companies", 1, 1)
-    assert "LIMA FOODS S.A.C." in reseller.get("/companies/410002/").content.decode()
-    html = reseller.get(f"/imports/?job={job.pk}").content.decode()
+    assert "LIMA FOODS S.A.C." in abbie_client.get("/companies/410002/").content.decode()
+    html = abbie_client.get(f"/imports/?job={job.pk}").content.decode()
     assert ">Companies<" in html and "Another company already has this domain" in html
     (email,) = mailoutbox
     assert "Import Type: Company" in email.body and "Completed accounts: 1" in email.body and "Failed accounts: 1" in email.body
 
 
-def test_a_users_file_ends_in_the_company_structure_with_a_set_password_email(reseller, django_capture_on_commit_callbacks, mailoutbox):
+def test_a_users_file_ends_in_the_company_structure_with_a_set_password_email(abbie_client, django_capture_on_commit_callbacks, mailoutbox):
     rows = lines_for("users", {"Parent Account Id": "466158", "Email": "ana.rios@eritechperu.com", "First name": "Ana"})
-    assert upload(reseller, rows, account_type="users").status_code == 302
+    assert upload(abbie_client, rows, account_type="users").status_code == 302
     _run_due(django_capture_on_commit_callbacks)
-    assert "ana.rios@eritechperu.com" in reseller.get("/companies/466158/").content.decode()
+    assert "ana.rios@eritechperu.com" in abbie_client.get("/companies/466158/").content.decode()
     to = sorted(tuple(m.to) for m in mailoutbox)
     assert to == [("admin@abbiebox.com",), ("ana.rios@eritechperu.com",)]
     credentials = next(m for m in mailoutbox if m.to == ["ana.rios@eritechperu.com"])
     assert "/set-password/" in credentials.body or "Set your password with this link" in credentials.body
 
 
-def test_an_upload_over_6_mb_is_refused_with_the_page_message_and_never_spooled(reseller, settings, monkeypatch):
+def test_an_upload_over_6_mb_is_refused_with_the_page_message_and_never_spooled(abbie_client, settings, monkeypatch):
     """Issue 23: a 60 MB body was spooled to a temporary file before the 5 MB check; now the file
     is read and dropped as it comes (no handler after the first opens a file for it)."""
     from django.core.files import uploadhandler
@@ -194,7 +188,7 @@ def test_an_upload_over_6_mb_is_refused_with_the_page_message_and_never_spooled(
     monkeypatch.setattr(uploadhandler.TemporaryFileUploadHandler, "new_file", never)
     monkeypatch.setattr(uploadhandler.MemoryFileUploadHandler, "new_file", never)
     content = csv_bytes(lines_for(P, {"Parent Account Id": "466158"})) + b"#" * (settings.UPLOAD_MAX_BODY_BYTES + 1)
-    response = upload(reseller, content=content)
+    response = upload(abbie_client, content=content)
     assert response.status_code == 400
     form = response.context["form"]
     assert form.errors == {"file": [str(FILE_TOO_BIG)]}
@@ -203,10 +197,10 @@ def test_an_upload_over_6_mb_is_refused_with_the_page_message_and_never_spooled(
     assert not ImportFile.objects.exists()
 
 
-def test_an_upload_under_the_body_limit_but_over_5_mb_says_the_same(reseller, settings):
+def test_an_upload_under_the_body_limit_but_over_5_mb_says_the_same(abbie_client, settings):
     from imports.bulk.files import FILE_TOO_BIG, MAX_BYTES
 
     content = csv_bytes(lines_for(P, {"Parent Account Id": "466158"})) + b"#" * MAX_BYTES
-    response = upload(reseller, content=content)
+    response = upload(abbie_client, content=content)
     assert response.status_code == 400
     assert str(FILE_TOO_BIG) in response.content.decode()

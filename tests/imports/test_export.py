@@ -18,12 +18,6 @@ DUE = dt.datetime(2024, 7, 31, 10, 0, tzinfo=UTC)
 URL = "/imports/export/"
 
 
-@pytest.fixture
-def abbie(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
 def read_csv(response) -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse)
     text = b"".join(response.streaming_content).decode("utf-8")
@@ -39,7 +33,7 @@ def test_formulas_are_neutralised(value, expected):
     assert neutralise(value) == expected
 
 
-def test_csv_has_the_filtered_list_all_pages_and_one_line_per_row(abbie, demo):
+def test_csv_has_the_filtered_list_all_pages_and_one_line_per_row(abbie_client, demo):
     jobs = [schedule(demo, due_at=DUE) for _ in range(12)]
     ImportJob.objects.filter(pk=jobs[0].pk).update(name='=HYPERLINK("http://evil","x")', status="failed")
     ImportRow.objects.filter(job=jobs[0]).update(status="failed", error="@SUM(1)")
@@ -50,7 +44,7 @@ def test_csv_has_the_filtered_list_all_pages_and_one_line_per_row(abbie, demo):
     for position in (1, 2):
         ImportRow.objects.create(job=bulk, position=position, parent_company=demo.eritech, payload={"product_code": "-X"})
 
-    rows = read_csv(abbie.get(URL, {"format": "csv"}))
+    rows = read_csv(abbie_client.get(URL, {"format": "csv"}))
     header, lines = rows[0], rows[1:]
     assert header[:10] == ["Import Id", "Import name", "Account type", "Source", "Date created UTC",
                            "Import schedule date (UTC)", "Imported accounts (No.)", "Status", "Errors (No.)", "Creator"]
@@ -63,15 +57,15 @@ def test_csv_has_the_filtered_list_all_pages_and_one_line_per_row(abbie, demo):
     assert [line[15] for line in lines if int(line[0]) == bulk.pk] == ["'-X", "'-X"]
     assert lines[-1][5] == "2024-07-31 10:00:00"
 
-    filtered = read_csv(abbie.get(URL, {"format": "csv", "status": "failed"}))
+    filtered = read_csv(abbie_client.get(URL, {"format": "csv", "status": "failed"}))
     assert [int(line[0]) for line in filtered[1:]] == [jobs[0].pk]
 
 
-def test_xlsx_is_a_workbook_with_the_same_lines(abbie, demo):
+def test_xlsx_is_a_workbook_with_the_same_lines(abbie_client, demo):
     for _ in range(3):
         schedule(demo, due_at=DUE)
     ImportJob.objects.update(name="=cmd|' /C calc'!A0")
-    response = abbie.get(URL, {"format": "xlsx", "status": "pending"})
+    response = abbie_client.get(URL, {"format": "xlsx", "status": "pending"})
     assert isinstance(response, FileResponse)
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert 'attachment; filename="my-imports-' in response["Content-Disposition"]
@@ -88,7 +82,7 @@ def test_export_needs_login_and_bad_input_falls_back(client, demo):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
 
 
-def test_the_list_links_to_the_export_of_what_it_shows(abbie, demo):
-    html = abbie.get("/imports/", {"status": "failed", "per_page": "25"}).content.decode()
+def test_the_list_links_to_the_export_of_what_it_shows(abbie_client, demo):
+    html = abbie_client.get("/imports/", {"status": "failed", "per_page": "25"}).content.decode()
     assert 'href="/imports/export/?per_page=25&amp;status=failed&amp;format=csv"' in html
     assert 'href="/imports/export/?per_page=25&amp;status=failed&amp;format=xlsx"' in html

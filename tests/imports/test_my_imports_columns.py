@@ -17,12 +17,6 @@ FINISHED = dt.datetime(2024, 8, 2, 9, 30, tzinfo=UTC)
 KIOSK_CODE = "<td>100113_ExchanOnlineKiosk_61893</td>"
 
 
-@pytest.fixture
-def abbie(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
 def finish(job, status, *, error=""):
     """The outcome a run writes, without running one: these tests are about what the page shows."""
     ImportJob.objects.filter(pk=job.pk).update(status=status, finished_at=FINISHED)
@@ -40,13 +34,13 @@ def finish(job, status, *, error=""):
         ("cancelled", '">31/7/24, 10:00</time> (UTC)', '<span class="status cancelled">Cancelled</span>', False),
     ],
 )
-def test_each_status_renders_as_before(abbie, demo, outcome, schedule_cell, status_cell, has_x):
+def test_each_status_renders_as_before(abbie_client, demo, outcome, schedule_cell, status_cell, has_x):
     job = schedule(demo, due_at=DUE)
     if outcome in ("completed", "failed"):
         finish(job, outcome, error="Microsoft Tenant Id must be a GUID\nThe tenant is unknown")
     elif outcome == "cancelled":
         assert import_cancel(job_id=job.pk, user=demo.admin_abbie)
-    html = job_html(abbie.get(URL).content.decode(), job)
+    html = job_html(abbie_client.get(URL).content.decode(), job)
     assert f'data-status="{outcome}"' in html
     assert schedule_cell in html
     assert status_cell in html
@@ -62,14 +56,14 @@ def test_each_status_renders_as_before(abbie, demo, outcome, schedule_cell, stat
         assert "imports-row-error" not in html
 
 
-def test_an_error_left_on_a_row_that_did_not_fail_is_not_shown(abbie, demo):
+def test_an_error_left_on_a_row_that_did_not_fail_is_not_shown(abbie_client, demo):
     job = schedule(demo, due_at=DUE)
     finish(job, ImportJob.Status.COMPLETED, error="from an earlier attempt")
-    html = job_html(abbie.get(URL).content.decode(), job)
+    html = job_html(abbie_client.get(URL).content.decode(), job)
     assert "imports-row-error" not in html and "from an earlier attempt" not in html
 
 
-def test_bulk_rows_show_the_product_and_payment_of_their_file(abbie, demo):
+def test_bulk_rows_show_the_product_and_payment_of_their_file(abbie_client, demo):
     job = ImportJob.objects.create(
         source=ImportJob.Source.IMPORT, due_at=DUE, created_by=demo.admin_abbie, company=demo.eritech,
         status=ImportJob.Status.FAILED, finished_at=FINISHED, error_count=1,
@@ -80,7 +74,7 @@ def test_bulk_rows_show_the_product_and_payment_of_their_file(abbie, demo):
     )
     ImportRow.objects.create(job=job, position=2, parent_company=demo.eritech, payload={},
                              status=ImportRow.Status.FAILED, error="No product code.")
-    html = job_html(abbie.get(URL).content.decode(), job)
+    html = job_html(abbie_client.get(URL).content.decode(), job)
     rows = html.split("<tbody>", 1)[1]
     first, second = rows.split("</tr>", 2)[:2]
     assert "<td>100113_AzurePlan_10002</td>" in first and "<td>true</td>" in first

@@ -38,12 +38,6 @@ def url(job):
 
 
 @pytest.fixture
-def abbie(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
-@pytest.fixture
 def job(demo):
     with freeze_time(NOW - dt.timedelta(days=1)):
         return schedule(demo, due_at=DUE)
@@ -109,15 +103,15 @@ def test_update_while_changes_only_the_named_job_and_only_in_the_expected_status
 
 
 @freeze_time(NOW)
-def test_the_page_without_javascript_then_the_post(abbie, job):
-    response = abbie.get(url(job), {"page": "2", "status": "pending"})
+def test_the_page_without_javascript_then_the_post(abbie_client, job):
+    response = abbie_client.get(url(job), {"page": "2", "status": "pending"})
     html = response.content.decode()
     assert response.status_code == 200
     assert 'value="2024-07-31 10:00"' in html  # the current time filled in
     assert "All checks that run at the scheduled time pass today." in html
     assert 'name="back" value="page=2&amp;status=pending"' in html
     assert "hx-post" not in html  # the page's form posts normally
-    response = abbie.post(url(job), {"due_at": "2024-07-23 09:30", "back": "page=2&status=pending"}, follow=True)
+    response = abbie_client.post(url(job), {"due_at": "2024-07-23 09:30", "back": "page=2&status=pending"}, follow=True)
     assert response.redirect_chain == [("/imports/?page=2&status=pending", 302)]
     html = response.content.decode()
     assert "was rescheduled from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)." in html
@@ -134,9 +128,9 @@ def test_the_page_without_javascript_then_the_post(abbie, job):
     ("", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
     ("2024-02-30 10:00", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
 ])
-def test_a_bad_time_shows_the_reason_in_the_form(abbie, job, value, message):
+def test_a_bad_time_shows_the_reason_in_the_form(abbie_client, job, value, message):
     for headers in ({}, {"HX-Request": "true"}):
-        response = abbie.post(url(job), {"due_at": value}, headers=headers)
+        response = abbie_client.post(url(job), {"due_at": value}, headers=headers)
         assert response.status_code == 200
         assert str(message) in response.content.decode()
     job.refresh_from_db()
@@ -144,22 +138,22 @@ def test_a_bad_time_shows_the_reason_in_the_form(abbie, job, value, message):
 
 
 @freeze_time(NOW)
-def test_in_the_dialog_htmx_gets_the_form_and_a_redirect(abbie, job):
-    response = abbie.get(url(job), headers={"HX-Request": "true"})
+def test_in_the_dialog_htmx_gets_the_form_and_a_redirect(abbie_client, job):
+    response = abbie_client.get(url(job), headers={"HX-Request": "true"})
     html = response.content.decode()
     assert "<html" not in html and 'hx-post="' in html and "data-close-dialog" in html
-    response = abbie.post(url(job), {"due_at": "2024-07-23 09:30"}, headers={"HX-Request": "true"})
+    response = abbie_client.post(url(job), {"due_at": "2024-07-23 09:30"}, headers={"HX-Request": "true"})
     assert response.status_code == 204
     assert response["HX-Redirect"].startswith("/imports/")
 
 
 @freeze_time(NOW)
-def test_the_pre_check_is_the_wizards(abbie, demo, job):
+def test_the_pre_check_is_the_wizards(abbie_client, demo, job):
     Company.objects.filter(pk=demo.eritech.pk).update(status=Company.Status.SUSPENDED)
-    html = abbie.get(url(job)).content.decode()
+    html = abbie_client.get(url(job)).content.decode()
     reason = str(PARENT_ACCOUNT_INACTIVE % {"company": "ERITECH PERU S.A.", "status": "Suspended"})
     assert reason in html and "If provisioning ran today, these checks would fail." in html
-    html = abbie.post(url(job), {"due_at": "2024-07-23 09:30"}, follow=True).content.decode()
+    html = abbie_client.post(url(job), {"due_at": "2024-07-23 09:30"}, follow=True).content.decode()
     assert "was rescheduled" in html and reason in html  # a warning, as on the review: not a refusal
 
 
@@ -170,13 +164,13 @@ def test_the_pre_check_is_the_wizards(abbie, demo, job):
     (Status.FAILED, RESCHEDULE_TOO_LATE),
     (Status.CANCELLED, JOB_NOT_RESCHEDULABLE % {"status": "Cancelled"}),
 ])
-def test_a_job_no_longer_pending_is_not_moved(abbie, job, status, message):
+def test_a_job_no_longer_pending_is_not_moved(abbie_client, job, status, message):
     lease = NOW if status == Status.IN_PROGRESS else None  # a lease only while In progress (a constraint)
     ImportJob.objects.filter(pk=job.pk).update(status=status, lease_expires_at=lease)
-    for method in (abbie.get, lambda u: abbie.post(u, {"due_at": "2024-07-23 09:30"})):
+    for method in (abbie_client.get, lambda u: abbie_client.post(u, {"due_at": "2024-07-23 09:30"})):
         response = method(url(job))
         assert response.status_code == 302
-    html = abbie.post(url(job), {"due_at": "2024-07-23 09:30"}, follow=True).content.decode()
+    html = abbie_client.post(url(job), {"due_at": "2024-07-23 09:30"}, follow=True).content.decode()
     assert str(message) in html
     job.refresh_from_db()
     assert job.due_at == DUE and job.status == status
@@ -195,7 +189,7 @@ def test_another_resellers_job_is_404_and_post_needs_csrf(client, demo, job):
     assert job.due_at == DUE
 
 
-def test_the_list_offers_reschedule_on_pending_jobs_only(abbie, demo, job):
-    html = abbie.get("/imports/").content.decode()
+def test_the_list_offers_reschedule_on_pending_jobs_only(abbie_client, demo, job):
+    html = abbie_client.get("/imports/").content.decode()
     assert f'href="{url(job)}?page=1"' in html
     assert 'aria-label="Reschedule the import (NCE) Exchange Online Kiosk(Microsoft)"' in html

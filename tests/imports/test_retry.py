@@ -28,12 +28,6 @@ def retry_url(job):
 
 
 @pytest.fixture
-def abbie(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
-@pytest.fixture
 def failed(demo):
     """A job that failed because ERITECH was suspended at its due time (the cause is then fixed)."""
     with freeze_time(T0):
@@ -49,11 +43,11 @@ def failed(demo):
     return job
 
 
-def test_schedule_again_opens_the_review_of_a_copy_and_links_the_new_job(abbie, demo, failed):
-    html = abbie.get("/imports/").content.decode()
+def test_schedule_again_opens_the_review_of_a_copy_and_links_the_new_job(abbie_client, demo, failed):
+    html = abbie_client.get("/imports/").content.decode()
     assert f'action="{retry_url(failed)}"' in html and ">Schedule again</button>" in html
 
-    response = abbie.post(retry_url(failed), {"back": "status=failed"})
+    response = abbie_client.post(retry_url(failed), {"back": "status=failed"})
     draft = Order.objects.get(status=Order.Status.DRAFT)
     assert response.status_code == 302
     assert response["Location"] == reverse("orders:review", kwargs={"order_uuid": draft.uuid})
@@ -63,7 +57,7 @@ def test_schedule_again_opens_the_review_of_a_copy_and_links_the_new_job(abbie, 
     assert draft.scheduled_for is None and draft.created_by == demo.admin_abbie
     assert AuditLogEntry.objects.filter(action="import.retry_opened").exists()
 
-    review = abbie.get(response["Location"], follow=True)
+    review = abbie_client.get(response["Location"], follow=True)
     assert review.redirect_chain == [], re.findall(r'class="message[^"]*"[^>]*>([^<]*)', review.content.decode())
     review = review.content.decode()
     assert "All checks that run at the scheduled time pass today." in review  # fresh pre-check
@@ -71,12 +65,12 @@ def test_schedule_again_opens_the_review_of_a_copy_and_links_the_new_job(abbie, 
     assert "value=" not in field  # the schedule field is empty
 
     # Clicking again reopens the same draft.
-    assert abbie.post(retry_url(failed))["Location"] == response["Location"]
+    assert abbie_client.post(retry_url(failed))["Location"] == response["Location"]
     assert Order.objects.filter(status=Order.Status.DRAFT).count() == 1
 
     due = (dt.datetime.now(UTC) + dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
     schedule_url = reverse("imports:schedule_provisioning", kwargs={"order_uuid": draft.uuid})
-    assert abbie.post(schedule_url, {"scheduled_for": due}).status_code == 302
+    assert abbie_client.post(schedule_url, {"scheduled_for": due}).status_code == 302
     new = ImportJob.objects.get(rows__order=draft)
     assert new.status == Status.PENDING and new.retry_of == failed
     assert list(failed.retries.all()) == [new]
@@ -84,24 +78,24 @@ def test_schedule_again_opens_the_review_of_a_copy_and_links_the_new_job(abbie, 
     failed.refresh_from_db()
     assert failed.status == Status.FAILED  # history
 
-    html = abbie.get("/imports/").content.decode()
+    html = abbie_client.get("/imports/").content.decode()
     assert f'Scheduled again as <a href="/imports/?job={new.pk}">import #{new.pk}</a> (Pending).' in html
     assert f'Scheduled again from the failed <a href="/imports/?job={failed.pk}">import #{failed.pk}</a>.' in html
 
 
-def test_a_job_that_did_not_fail_cannot_be_scheduled_again(abbie, demo):
+def test_a_job_that_did_not_fail_cannot_be_scheduled_again(abbie_client, demo):
     job = schedule(demo, due_at=dt.datetime.now(UTC) + dt.timedelta(days=3))
-    html = abbie.get("/imports/").content.decode()
+    html = abbie_client.get("/imports/").content.decode()
     assert retry_url(job) not in html
-    response = abbie.post(retry_url(job), follow=True)
+    response = abbie_client.post(retry_url(job), follow=True)
     assert str(JOB_NOT_RETRYABLE % {"status": "Pending"}) in response.content.decode()
     assert not Order.objects.filter(status=Order.Status.DRAFT).exists()
 
 
-def test_a_failed_bulk_import_is_not_scheduled_again(abbie, demo):
+def test_a_failed_bulk_import_is_not_scheduled_again(abbie_client, demo):
     job = ImportJob.objects.create(source=ImportJob.Source.IMPORT, due_at=T0, created_by=demo.admin_abbie,
                                    company=demo.eritech, status=Status.FAILED)
-    response = abbie.post(retry_url(job), follow=True)
+    response = abbie_client.post(retry_url(job), follow=True)
     assert str(JOB_NOT_RETRYABLE % {"status": "Failed"}) in response.content.decode()
 
 

@@ -38,12 +38,6 @@ def config_data(**overrides) -> dict:
 
 
 @pytest.fixture
-def abbie_client(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
-@pytest.fixture
 def basic(demo):
     return demo.service(BASIC)
 

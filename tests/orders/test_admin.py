@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,12 +14,6 @@ CONFIGURATION_FIELDS = (
     "company", "created_by", "service", "subscription_name", "quantity", "term", "billing_frequency", "send_to_backend",
     "notify_me", "billing_start_date", "is_billable", "contract_id", "vendor_config", "scheduled_for", "status",
 )
-
-
-@pytest.fixture
-def staff_client(client, demo):
-    client.force_login(demo.staff)
-    return client
 
 
 def make_order(demo, status) -> Order:

@@ -88,12 +88,6 @@ def spanish_client(abbie_client):
 
 
 @pytest.fixture
-def abbie_client(client, demo):
-    client.force_login(demo.admin_abbie)
-    return client
-
-
-@pytest.fixture
 def pages(spanish_client, new_draft, configured_draft, basic):  # noqa: F811
     """The URLs of the wizard's four steps, a discard confirm, and My imports with a Pending job."""
     draft = configured_draft()
