@@ -26,7 +26,9 @@ from django.utils import timezone
 from devtools.demo import DemoRefs, ERITECH_TENANT_ID, KIOSK, seed_demo
 from imports.jobs.services import import_job_create_for_order
 from orders.models import Order
-seed_demo()
+from django.test import override_settings
+with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):  # as in the suite
+    seed_demo()
 demo = DemoRefs.load()
 now = timezone.now()
 order = Order.objects.create(
@@ -62,8 +64,8 @@ def job_status(db_file: Path, job_id: int) -> str | None:
     return row[0] if row else None
 
 
-def run_worker_until_the_job_completes(tmp_path: Path, **extra_env):
-    db_file = tmp_path / "worker.sqlite3"
+def run_worker_until_the_job_completes(tmp_path: Path, migrated_sqlite, **extra_env):
+    db_file = migrated_sqlite(tmp_path / "worker.sqlite3")
     log_file = tmp_path / "qcluster.log"
     env = {
         **os.environ,
@@ -75,7 +77,6 @@ def run_worker_until_the_job_completes(tmp_path: Path, **extra_env):
         "LOG_LEVEL": "INFO",
         **extra_env,
     }
-    manage("migrate", "--noinput", env=env)
     output = manage("shell", "-c", CREATE_DUE_JOB, env=env).stdout
     job_id = int(output.split("JOB=", 1)[1].split()[0])
     assert job_status(db_file, job_id) == "pending"
@@ -127,10 +128,10 @@ def stop(worker: subprocess.Popen) -> None:
     worker.wait(timeout=10)
 
 
-def test_the_real_qcluster_completes_a_due_job_on_the_orm_broker(tmp_path):
-    run_worker_until_the_job_completes(tmp_path)
+def test_the_real_qcluster_completes_a_due_job_on_the_orm_broker(tmp_path, migrated_sqlite):
+    run_worker_until_the_job_completes(tmp_path, migrated_sqlite)
 
 
 @pytest.mark.redis
-def test_the_real_qcluster_completes_a_due_job_on_redis(tmp_path):
-    run_worker_until_the_job_completes(tmp_path, REDIS_URL=settings.REDIS_URL or os.environ.get("REDIS_URL", ""))
+def test_the_real_qcluster_completes_a_due_job_on_redis(tmp_path, migrated_sqlite):
+    run_worker_until_the_job_completes(tmp_path, migrated_sqlite, REDIS_URL=settings.REDIS_URL or os.environ.get("REDIS_URL", ""))

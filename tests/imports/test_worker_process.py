@@ -27,7 +27,9 @@ from django.utils import timezone
 from devtools.demo import DemoRefs, ERITECH_TENANT_ID, KIOSK, seed_demo
 from imports.jobs.services import import_job_create_for_order
 from orders.models import Order
-seed_demo()
+from django.test import override_settings
+with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):  # as in the suite
+    seed_demo()
 demo = DemoRefs.load()
 now = timezone.now()
 for seconds in DUE_IN_SECONDS:
@@ -42,9 +44,9 @@ for seconds in DUE_IN_SECONDS:
 
 
 @pytest.fixture
-def site(tmp_path):
+def site(tmp_path, migrated_sqlite):
     """A migrated SQLite database of its own and the environment of the processes using it."""
-    db_file = tmp_path / "worker.sqlite3"
+    db_file = migrated_sqlite(tmp_path / "worker.sqlite3")
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{db_file}",
@@ -59,7 +61,6 @@ def site(tmp_path):
 
     from tests.processes import MANAGE
 
-    subprocess.run([sys.executable, MANAGE, "migrate", "--noinput"], env=env, check=True, capture_output=True, timeout=300)
     started: list[Started] = []
 
     class Site:
