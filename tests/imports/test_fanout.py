@@ -54,7 +54,8 @@ def queued_tasks() -> list[dict]:
         OrmQ.objects.filter(pk__in=[task.pk for task in queued]).update(lock=F("lock") + dt.timedelta(days=1))
         return [SignedPackage.loads(task.payload) for task in queued]
     broker, tasks = get_broker(), []
-    while taken := broker.dequeue():
+    # dequeue() blocks for a second on an empty list: take only while the list holds a task.
+    while broker.queue_size() and (taken := broker.dequeue()):
         tasks.extend(SignedPackage.loads(payload) for _, payload in taken)
     return tasks
 
