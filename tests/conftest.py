@@ -124,6 +124,30 @@ def django_db_setup(django_db_setup, django_db_blocker):
         assert all(before[table] == 0 for table in DEMO_TABLES), {t: before[t] for t in DEMO_TABLES}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_deletes_rows_on_postgresql():
+    """After each transactional test Django empties every table (the flush command). On PostgreSQL
+    it does so with one TRUNCATE of all of them, which gives each of some 40 tables and their
+    indexes new files: about 0.2 s on an idle machine and over 1.5 s beside other database work,
+    for tables holding a few rows. For the test session it deletes the rows instead, as it does
+    on SQLite: the same empty tables, sequences left as they are (as TRUNCATE without RESTART
+    IDENTITY leaves them), in one transaction (flush's own), where the foreign keys, all deferred
+    (Django creates them so), are checked at its commit."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        delete = f"{style.SQL_KEYWORD('DELETE')} {style.SQL_KEYWORD('FROM')}"
+        return [f"{delete} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _demo_world_only_when_asked(request):
     """A database test that does not ask for `demo` starts without the world, as it always did:
