@@ -52,14 +52,30 @@ def manage(*args, env, timeout=300):
     )
 
 
+def now() -> float:
+    """The real monotonic clock. The run is watched from a thread while other tests run, some
+    with the time frozen (freezegun patches time.monotonic everywhere, subprocess's timeouts too)."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
 def wait_for(condition, *, deadline_seconds, what):
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
+    deadline = now() + deadline_seconds
+    while now() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.5)
     pytest.fail(f"Timed out after {deadline_seconds} s waiting for {what}.")
+
+
+def exited_within(process: subprocess.Popen, seconds: float) -> bool:
+    """Whether the process ended within `seconds` (Popen.wait(timeout) with the real clock)."""
+    deadline = now() + seconds
+    while process.poll() is None:
+        if now() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def job_status(db_file: Path, job_id: int) -> str | None:
@@ -74,16 +90,15 @@ def stop(worker: subprocess.Popen) -> None:
     (nothing is half-written: lease recovery), so after a short grace period it is killed."""
     try:
         os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
     except ProcessLookupError:
+        return
+    if exited_within(worker, 5):
         return
     try:
         os.killpg(worker.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    worker.wait(timeout=10)
+    assert exited_within(worker, 10), "the cluster was still running 10 s after SIGKILL"
 
 
 class QclusterRun:
@@ -130,7 +145,10 @@ class QclusterRun:
         except BaseException as error:  # pytest.fail's exception too: raised again by finished()
             self.error = error
         finally:
-            stop(self.worker)
+            try:
+                stop(self.worker)
+            except BaseException as error:
+                self.error = self.error or error
 
     def finished(self) -> str:
         self._watcher.join(timeout=DEADLINE_SECONDS + 60)
