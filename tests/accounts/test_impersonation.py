@@ -100,20 +100,20 @@ def test_impersonation_needs_a_post_with_the_csrf_token(demo):
     assert User.objects.get(pk=demo.staff.pk).is_staff
 
 
-def test_impersonating_staff_cannot_take_over_the_users_credentials(staff, demo):
+def test_impersonating_staff_cannot_take_over_the_users_credentials(staff_client, demo):
     """Resetting the password, creating an API token or changing the password as the user: refused
     with a message while impersonating (nothing written)."""
     from accounts.models import ApiToken
 
-    impersonate(staff, demo.admin_abbie)
+    impersonate(staff_client, demo.admin_abbie)
     new = "Quiet-harbour-4821"
     url = reverse("user_reset_password", args=[demo.admin_abbie.pk])
-    response = staff.post(url, {"new_password1": new, "new_password2": new, "current_password": new}, follow=True)
+    response = staff_client.post(url, {"new_password1": new, "new_password2": new, "current_password": new}, follow=True)
     assert "cannot be reset while impersonating" in response.content.decode()
-    response = staff.post(reverse("user_api_token_create", args=[demo.admin_abbie.pk]), {"name": "x"}, follow=True)
+    response = staff_client.post(reverse("user_api_token_create", args=[demo.admin_abbie.pk]), {"name": "x"}, follow=True)
     assert "cannot be created while impersonating" in response.content.decode()
-    response = staff.post(reverse("password_change"), {"old_password": "x", "new_password1": new,
-                                                       "new_password2": new}, follow=True)
+    response = staff_client.post(reverse("password_change"), {"old_password": "x", "new_password1": new,
+                                                              "new_password2": new}, follow=True)
     assert "cannot be changed while impersonating" in response.content.decode()
     demo.admin_abbie.refresh_from_db()
     assert not demo.admin_abbie.check_password(new)

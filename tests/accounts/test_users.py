@@ -209,19 +209,19 @@ def test_only_a_superuser_may_act_on_staff_accounts(client, demo):
     assert response.status_code == 302
 
 
-def test_resetting_ones_own_password_asks_for_the_current_one(abbie, demo, eritech_user):
+def test_resetting_ones_own_password_asks_for_the_current_one(abbie_client, demo, eritech_user):
     url = user_url(demo.admin_abbie, "user_reset_password")
-    assert 'name="current_password"' in abbie.get(url).content.decode()
+    assert 'name="current_password"' in abbie_client.get(url).content.decode()
     # Another user's page does not ask (the manager does not know it).
-    assert 'name="current_password"' not in abbie.get(user_url(eritech_user, "user_reset_password")).content.decode()
+    assert 'name="current_password"' not in abbie_client.get(user_url(eritech_user, "user_reset_password")).content.decode()
     for current in ("", "wrong-password"):
-        response = abbie.post(url, {"current_password": current, "new_password1": NEW_PASSWORD,
-                                    "new_password2": NEW_PASSWORD})
+        response = abbie_client.post(url, {"current_password": current, "new_password1": NEW_PASSWORD,
+                                           "new_password2": NEW_PASSWORD})
         assert response.status_code == 200
         demo.admin_abbie.refresh_from_db()
         assert demo.admin_abbie.check_password(DEMO_PASSWORD)
-    response = abbie.post(url, {"current_password": DEMO_PASSWORD, "new_password1": NEW_PASSWORD,
-                                "new_password2": NEW_PASSWORD})
+    response = abbie_client.post(url, {"current_password": DEMO_PASSWORD, "new_password1": NEW_PASSWORD,
+                                       "new_password2": NEW_PASSWORD})
     assert response.status_code == 302
     demo.admin_abbie.refresh_from_db()
     assert demo.admin_abbie.check_password(NEW_PASSWORD)
