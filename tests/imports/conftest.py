@@ -1,9 +1,11 @@
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
 from .qcluster_runs import QclusterRun
 
-QCLUSTER_TESTS = "tests/imports/test_qcluster.py::"
+QCLUSTER_TESTS = Path(__file__).with_name("test_qcluster.py")
 
 
 def _broker_env(broker: str) -> dict:
@@ -32,9 +34,9 @@ def _start_the_selected_qcluster_runs(request):
     their clusters wait out django-q2's first 30 s while the other tests run."""
     brokers = set()
     for item in request.session.items:
-        if not item.nodeid.startswith(QCLUSTER_TESTS):
+        if item.path != QCLUSTER_TESTS:
             continue
-        broker = "redis" if item.get_closest_marker("redis") else "orm"  # as the tests below ask
+        broker = "redis" if item.get_closest_marker("redis") else "orm"  # as test_qcluster.py's tests ask
         if broker == "redis" and not settings.REDIS_URL:
             continue  # the test skips itself
         brokers.add(broker)
