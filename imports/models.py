@@ -85,7 +85,7 @@ class ImportJob(models.Model):
         verbose_name_plural = _("import jobs")
         ordering = ["-created_at", "-id"]
         indexes = [
-            # Claims take due jobs in this order (imports.engine.leases): a company's jobs due together
+            # Claims take due jobs in this order (imports.engine.dispatch): a company's jobs due together
             # land in the same batches, so concurrent batches rarely wait on the same company lock.
             models.Index(fields=["status", "due_at", "company", "id"], name="import_job_claim_order"),
             models.Index(fields=["status", "lease_expires_at"], name="import_job_status_lease"),

@@ -1,24 +1,16 @@
-"""django-q2 task functions. They receive ids (never model instances: a task is pickled into the
-broker and may run much later, in another process), return quickly and stay thin."""
-
-import datetime as dt
+"""django-q2 task functions, under the dotted paths queued tasks carry (so they must not move). They
+receive ids (never model instances: a task is pickled into the broker and may run much later, in
+another process), return quickly and stay thin. The batch task lives with the runner it starts
+(imports.engine.runner.run_batch_task) and is re-exported here under its queued name."""
 
 from django.utils import timezone
 
 from orders.services import orders_drafts_expire
 
-from imports.engine.dispatch import DispatchSummary, dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
+from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
 from imports.notify.send import emails_send
-from imports.engine.runner import run_jobs
+from imports.engine.runner import run_batch_task  # noqa: F401 (the queued dotted path imports.tasks.run_batch_task)
 from imports.webhooks.delivery import webhooks_send_due
-
-
-def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int]:
-    """Run one batch the dispatcher claimed at `claimed_at` (a late or repeated delivery of the
-    task runs only what that claim still holds: see imports.engine.dispatch)."""
-    summary = DispatchSummary(claimed=len(job_ids), batches=1)
-    summary.add(run_jobs(job_ids, now=timezone.now(), claimed_at=claimed_at))
-    return summary.as_dict()
 
 
 def outbox_send_task() -> int:

@@ -1,6 +1,7 @@
-"""Dispatching due import jobs: claim them in batches and hand each batch to a worker.
+"""Dispatching due import jobs: claim them with a lease, in batches, and hand each batch to a worker;
+give the jobs of dead workers back when their lease ends (lease recovery).
 
-Two ways, one set of building blocks (imports.engine.leases claims, imports.engine.runner runs):
+Two ways, one set of building blocks (`imports_claim_due` claims, imports.engine.runner runs):
 - `dispatch_tick` (the engine): claims due jobs a batch at a time and enqueues each batch as its
   own django-q2 task (`imports.tasks.run_batch_task`: the ids and the claim's time). Every
   worker of every cluster sharing the queue takes batches, so a burst spreads over all of them,
@@ -26,7 +27,8 @@ from django.utils import timezone
 from imports.engine.config import engine_config
 from imports.notify import priority as email_priority
 from imports.engine.plugins import housekeeping_run
-from imports.engine.leases import imports_claim_due, imports_recover_expired
+from core.claiming import claim_ids
+from imports.jobs import states
 from imports.models import ImportJob
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
 from imports.notify.reminders import reminders_queue_due
@@ -36,6 +38,7 @@ from imports.webhooks.delivery import DELIVERIES
 logger = logging.getLogger(__name__)
 Status = ImportJob.Status
 
+# The dotted path queued batches carry: imports.tasks re-exports imports.engine.runner.run_batch_task.
 RUN_BATCH_TASK = "imports.tasks.run_batch_task"
 OUTBOX_TASK = email_priority.OUTBOX_TASK
 
@@ -62,6 +65,41 @@ class DispatchSummary:
             f"Claimed {self.claimed}, completed {self.completed}, failed {self.failed}, "
             f"recovered {self.recovered}"
         )
+
+
+def imports_claim_due(*, now: dt.datetime, limit: int) -> list[int]:
+    """Pending jobs due at `now` (oldest first, at most `limit`) → In progress with a lease.
+
+    Jobs due at the same time are taken company by company: a batch locks the companies of its
+    jobs while it runs (imports.engine.runner), so batches running side by side then hold different
+    companies instead of all waiting on a company whose jobs are spread over every batch."""
+    lease = {"claimed_at": now, "lease_expires_at": now + dt.timedelta(seconds=engine_config().lease_seconds)}
+    with transaction.atomic():
+        due = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).order_by("due_at", "company_id", "id")
+        return claim_ids(
+            due,
+            limit=limit,
+            move=lambda ids: states.transition_many(ids, Status.PENDING, Status.IN_PROGRESS, **lease),
+            move_one=lambda pk: states.transition(pk, Status.PENDING, Status.IN_PROGRESS, **lease),
+        )
+
+
+def imports_recover_expired(*, now: dt.datetime) -> int:
+    """In progress past the lease → Pending, so a later pass runs them again.
+
+    The lease (IMPORT_LEASE_SECONDS) is longer than the task timeout (Q_TIMEOUT), after which
+    django-q2 has killed the worker, so a job recovered here has no live worker left.
+    """
+    recovered = states.transition_queryset(
+        ImportJob.objects.filter(lease_expires_at__lt=now),
+        Status.IN_PROGRESS,
+        Status.PENDING,
+        claimed_at=None,
+        lease_expires_at=None,
+    )
+    if recovered:
+        logger.warning("Recovered %s import job(s) whose worker lease expired.", recovered)
+    return recovered
 
 
 def next_pending_due() -> dt.datetime | None:

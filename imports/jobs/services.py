@@ -1,6 +1,6 @@
 """Writes a reseller starts on import jobs: scheduling a provisioning, cancelling a pending job.
 
-Running jobs is the engine's: imports.engine.leases (claim, recover), imports.engine.runner (validate, provision,
+Running jobs is the engine's: imports.engine.dispatch (claim, recover), imports.engine.runner (validate, provision,
 finish), imports.engine.dispatch (the recurring pass), imports.notify.send (the emails).
 """
 

@@ -13,7 +13,7 @@ from imports.engine import runner
 from imports.engine.runner import PARENT_NOT_VISIBLE
 from imports.bulk.services import imports_bulk_start
 from imports.engine.dispatch import dispatch_due_imports
-from imports.engine.leases import imports_claim_due
+from imports.engine.dispatch import imports_claim_due
 from imports.bulk.rows import USER_EMAIL_UNUSABLE
 from imports.models import ImportJob, ImportRow
 from orders.models import Subscription

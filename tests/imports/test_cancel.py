@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from accounts.models import AuditLogEntry
 from imports.models import ImportJob
 from imports.engine.dispatch import dispatch_due_imports
-from imports.engine.leases import imports_claim_due
+from imports.engine.dispatch import imports_claim_due
 from imports.jobs.services import import_cancel
 
 from .helpers import UTC, schedule

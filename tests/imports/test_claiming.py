@@ -8,7 +8,7 @@ import pytest
 
 from core import claiming
 
-from imports.engine import leases
+from imports.engine import dispatch
 
 from core import outbox as core_outbox
 from imports.notify.outbox import NOTIFICATIONS
@@ -46,8 +46,8 @@ def racing(monkeypatch):
 def test_a_claim_returns_only_the_jobs_it_won(demo, racing, settings):
     settings.IMPORT_LEASE_SECONDS = 90
     first, raced, last = (schedule(demo, due_at=DUE) for _ in range(3))
-    racing(leases, first.pk, lambda: states.transition(raced.pk, Status.PENDING, Status.CANCELLED))
-    assert leases.imports_claim_due(now=DUE, limit=10) == [first.pk, last.pk]
+    racing(dispatch, first.pk, lambda: states.transition(raced.pk, Status.PENDING, Status.CANCELLED))
+    assert dispatch.imports_claim_due(now=DUE, limit=10) == [first.pk, last.pk]
     jobs = ImportJob.objects.in_bulk([first.pk, raced.pk, last.pk])
     assert [jobs[pk].status for pk in (first.pk, raced.pk, last.pk)] == [
         Status.IN_PROGRESS, Status.CANCELLED, Status.IN_PROGRESS

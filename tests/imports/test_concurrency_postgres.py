@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from imports.models import ImportJob
 from imports.engine.dispatch import dispatch_due_imports
-from imports.engine.leases import imports_claim_due
+from imports.engine.dispatch import imports_claim_due
 from imports.jobs.services import import_cancel
 from orders.models import Subscription
 

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from imports.models import ImportJob, ImportRow
 from imports.engine.dispatch import dispatch_due_imports
-from imports.engine.leases import imports_claim_due, imports_recover_expired
+from imports.engine.dispatch import imports_claim_due, imports_recover_expired
 from orders.models import Subscription
 
 from .helpers import UTC, schedule

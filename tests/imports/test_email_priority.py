@@ -15,7 +15,7 @@ from imports import tasks
 
 from imports.notify import priority as email_priority
 from imports.engine.dispatch import OUTBOX_TASK
-from imports.engine.leases import imports_claim_due
+from imports.engine.dispatch import imports_claim_due
 from imports.models import Notification
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
 from imports.engine.runner import run_jobs

@@ -18,7 +18,7 @@ from imports.notify import priority as email_priority
 
 from imports.engine import worker
 from imports.engine.dispatch import OUTBOX_TASK, RUN_BATCH_TASK, dispatch_tick, jobs_in_flight
-from imports.engine.leases import imports_claim_due, imports_recover_expired
+from imports.engine.dispatch import imports_claim_due, imports_recover_expired
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, Notification
 from orders.models import Subscription
 

@@ -16,7 +16,7 @@ from freezegun import freeze_time
 from accounts.models import User
 from imports.notify.outbox import NOTIFICATIONS
 from imports.engine.dispatch import dispatch_due_imports
-from imports.engine.leases import imports_claim_due
+from imports.engine.dispatch import imports_claim_due
 from imports.models import ImportJob, Notification
 from imports.notify.send import NOTE_NO_RECIPIENTS, UNSENT_PASS_LIMIT, emails_send
 from imports.engine.runner import run_jobs

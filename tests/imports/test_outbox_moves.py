@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from imports.notify import priority as email_priority
 
 from imports.notify.outbox import NOTIFICATIONS
-from imports.engine.leases import imports_claim_due, imports_recover_expired
+from imports.engine.dispatch import imports_claim_due, imports_recover_expired
 from imports.models import ImportJob, Notification
 
 from .helpers import UTC, schedule
@@ -96,7 +96,7 @@ def test_recovery_clears_the_claim_and_logs_how_many(demo, caplog, settings):
     settings.IMPORT_LEASE_SECONDS = 90
     jobs = [schedule(demo, due_at=DUE) for _ in range(2)]
     imports_claim_due(now=DUE, limit=10)
-    with caplog.at_level(logging.WARNING, logger="imports.engine.leases"):
+    with caplog.at_level(logging.WARNING, logger="imports.engine.dispatch"):
         assert imports_recover_expired(now=DUE + dt.timedelta(seconds=91)) == 2
     for job in jobs:
         job.refresh_from_db()

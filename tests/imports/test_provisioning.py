@@ -9,7 +9,7 @@ from catalog.integrations import base as integrations
 from catalog.models import BillingFrequency, PriceListItem, Service, Term, Vendor
 from imports.models import ImportJob, ImportRow
 from imports.engine.dispatch import dispatch_due_imports
-from imports.engine.leases import imports_claim_due
+from imports.engine.dispatch import imports_claim_due
 from imports.engine.runner import JOB_UNEXPECTED_ERROR, run_jobs
 from orders.models import Subscription
 from orders.selectors import subscriptions_of

@@ -18,7 +18,7 @@ from accounts.webhooks import webhook_endpoint_save
 from imports import tasks
 from imports.webhooks import delivery as webhooks
 from imports.engine.dispatch import dispatch_due_imports
-from imports.engine.leases import imports_claim_due
+from imports.engine.dispatch import imports_claim_due
 from imports.models import ImportJob, WebhookDelivery
 from core.outbox import MAX_ATTEMPTS
 from imports.engine.runner import run_jobs
