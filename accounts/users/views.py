@@ -67,6 +67,8 @@ def _page_context(request, target, **extra) -> dict:
         if request.user.is_staff
         else None,
         "not_available_yet": NOT_AVAILABLE_YET,
+        # + NEW: a new user (or customer company) of this user's company, as on the company page.
+        "new_account_url": company_page.new_account_url(request.user, company),
         **extra,
     }
 

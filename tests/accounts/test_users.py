@@ -53,8 +53,10 @@ def test_the_user_page_shows_the_manuals_tabs_sections_fields_and_action_bar(abb
     actions = html.split('class="actionbar"')[1]
     for enabled in ("CREDENTIALS TO THIS USER", "RENAME", "RESET PASSWORD"):
         assert enabled in actions
-    for disabled in ("+ NEW", "NEW SERVICE", "MOVE"):
+    for disabled in ("NEW SERVICE", "MOVE"):
         assert re.search(rf'disabled title="[^"]*">{re.escape(disabled)}</button>', actions), disabled
+    # + NEW opens the new user form of the user's company (imports.bulk.new_account).
+    assert re.search(r'<a class="btn primary" href="/imports/new/\d+/\?kind=user">\+ NEW</a>', actions)
     # A user cannot terminate itself: the button is there, disabled.
     assert re.search(r'disabled title="[^"]*">TERMINATE</button>', actions)
 
