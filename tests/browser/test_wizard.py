@@ -118,8 +118,8 @@ def test_a_click_selects_a_service_and_shows_its_details_without_a_reload(page, 
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
     expect(current_step(page)).to_have_text("Select service")
-    # The highlighted first service is the selected one.
-    expect(page.locator(".service-list li.wz-highlighted input[type=radio]")).to_be_checked()
+    # Nothing is pre-selected (issue 24).
+    expect(page.locator(".service-list input[type=radio]:checked")).to_have_count(0)
 
     page.evaluate("window.notReloaded = true")
     form = page.locator("#select-service-form")
@@ -165,7 +165,8 @@ def test_discard_an_unfinished_order_after_confirming(page, live_server, demo, l
     log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
-    page.get_by_role("button", name="Next").click()  # the highlighted first service is selected
+    page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+    page.get_by_role("button", name="Next").click()
     expect(current_step(page)).not_to_have_text("Select service")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()

@@ -105,7 +105,8 @@ def test_the_path_of_a_scheduled_order(abbie_client, configured_draft, demo, mon
         figures = walk.figures()
         print(f"\n{name}: " + ", ".join(f"{value} {key}" for key, value in figures.items()))
         print("  modules in order: " + " > ".join(dict.fromkeys(module for module, _ in walk.calls)))
-    # Today (see the README): 154 calls / 32 modules / 53 returns for the review's button, 153 / 24 / 53 for
-    # the due time. A little room for a new helper; a new tangle fails.
-    assert schedule.figures()["modules"] <= 34 and schedule.figures()["returns"] <= 58
+    # Today (see the README): 194 calls / 34 modules / 69 returns for the review's button (it runs the
+    # review's pre-check before submitting, to ask for "Schedule anyway" when it fails: issue 24),
+    # 158 / 24 / 54 for the due time. A little room for a new helper; a new tangle fails.
+    assert schedule.figures()["modules"] <= 35 and schedule.figures()["returns"] <= 72
     assert run.figures()["modules"] <= 26 and run.figures()["returns"] <= 58

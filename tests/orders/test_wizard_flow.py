@@ -316,7 +316,13 @@ def test_review_lists_failing_due_time_checks_as_warnings_but_allows_scheduling(
     warnings = response.context["warnings"]
     assert warnings == ["Microsoft Tenant Id does not belong to a Microsoft Organization tenant of this company."]
     assert warnings[0] in text(response)
+    # The first click asks for a confirmation naming the reasons (tests/orders/test_review_confirm.py);
+    # "Schedule anyway" schedules it.
     response = abbie_client.post(schedule_url(order), {"scheduled_for": ""})
+    assert response.status_code == 200 and ImportJob.objects.count() == 0
+    response = abbie_client.post(
+        schedule_url(order), {"scheduled_for": "", "confirm_failing": response.context["precheck_fingerprint"]}
+    )
     assert response["Location"] == reverse("imports:my_imports")
     assert ImportJob.objects.count() == 1
 
