@@ -62,6 +62,33 @@ Subscription Term:
   - Subscriptions auto-renew by default
 """
 
+# The Spanish version the English text announces ("Below is the Spanish Version"): shown below it.
+NCE_TERMS_TEXT_ES = """TÉRMINOS ESPECIALES DEL PRODUCTO
+Microsoft New Commerce Experience
+(Versión en español)
+
+Además de cualquier otro Contrato de Licencia de Usuario Final, Términos de Uso, Política de Privacidad y/o políticas emitidas por Microsoft y/o Software Brokers of America, Inc. ("Intcomex"), los siguientes Términos Especiales del Producto adicionales se aplican a Microsoft New Commerce Experience ("NCE") para las suscripciones basadas en licencias (por ejemplo, Office 365, Dynamics 365, Microsoft 365, etc.) (la(s) "Licencia(s)" y/o "Suscripción(es)"). En vista de lo anterior, estos Términos Especiales del Producto, proporcionados por Microsoft, regirán la relación entre Microsoft, los revendedores (el "Revendedor de Intcomex") y los usuarios finales (los "Usuarios Finales") en relación con los productos de Microsoft. Cualquier término no definido en este documento tendrá la definición establecida en el Contrato de Intcomex Cloud Platform.
+
+Es responsabilidad del Revendedor de Intcomex revisar cuidadosamente este documento y comprender las nuevas funcionalidades que ofrece NCE, así como las nuevas opciones y políticas relacionadas con la gestión, los plazos y el pago de la Suscripción.
+
+Este documento resume algunos de los cambios clave de su suscripción bajo NCE. Al comprar estos productos, el Revendedor de Intcomex acepta estos Términos Especiales del Producto.
+
+Precios especiales de Microsoft 365 Business Basic para México:
+
+Los precios especiales del servicio Microsoft 365 Business Basic para México solo se aplican mientras el tenant del cliente final esté registrado en México; de lo contrario, se aplicarán automáticamente los precios con un incremento del 20%.
+
+Plazo de la suscripción:
+
+- Suscripción de 1 mes (compromiso mensual)
+  - El Revendedor de Intcomex puede cambiar el número de Licencias de un mes a otro
+  - El precio es un 20% más alto que el de la Suscripción de 12 meses
+  - Protección de precio solo por 1 mes (desde que el Revendedor de Intcomex se suscribe al servicio)
+- Suscripción de 12 meses (compromiso anual)
+  - Ventana de cancelación de 7 días desde el aprovisionamiento, con crédito prorrateado
+  - Facturación mensual o anual; precio protegido durante 12 meses
+  - Las suscripciones se renuevan automáticamente de forma predeterminada
+"""
+
 # (name, code, description, tags, once per account, needs a tenant, creates a tenant, P1Y monthly (cost, price))
 SERVICES = [
     (
@@ -236,8 +263,11 @@ class _Builder:
         terms = self.ensure(
             TermsAndConditions,
             {"title": "Microsoft New Commerce Experience - Special Product Terms", "version": 1},
-            {"text": NCE_TERMS_TEXT},
+            {"text": NCE_TERMS_TEXT, "text_es": NCE_TERMS_TEXT_ES},
         )
+        if not terms.text_es:
+            # Seeded before the terms had a Spanish version: add it (nothing an operator wrote is replaced).
+            self.created += TermsAndConditions.objects.filter(pk=terms.pk, text_es="").update(text_es=NCE_TERMS_TEXT_ES)
 
         services = {}
         for name, code, description, tags, once, _needs_tenant, makes_tenant, _price in SERVICES:
