@@ -2,8 +2,8 @@
 
 Accounts owns those pages but must not import orders or catalog, so it names contribution points
 (accounts.company_page) and OrdersConfig.ready() registers the functions below. Orders, not catalog,
-contributes the services offer: NEW SERVICE opens orders' wizard and prices are formatted by
-orders.pricing, the one place that says how an amount is shown.
+contributes the services offer: NEW SERVICE opens orders' wizard. Prices are shown by the page with
+the `amount` filter (core.amounts, the one rule for an amount's decimals).
 """
 
 from django.urls import reverse
@@ -24,7 +24,6 @@ from accounts.models import Company, User
 from catalog.billing import billing_type_label
 from catalog.selectors import available_price_items_on, price_list_for
 
-from .pricing import format_exact
 from .selectors import search_subscriptions, structure_subscriptions
 from .services import new_service_refusal
 
@@ -50,7 +49,7 @@ def service_offer(company: Company) -> ServiceOffer:
                 name=item.service.name,
                 code=item.service.code,
                 billing_type=billing_type_label(item.billing_frequency, item.term),
-                selling_price=format_exact(item.selling_price),
+                selling_price=item.selling_price,  # shown by the `amount` filter
                 currency=item.currency,
             )
             for item in available_price_items_on(price_list=price_list, day=timezone.now().date())

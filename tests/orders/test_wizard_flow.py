@@ -155,8 +155,10 @@ def test_walk_the_whole_wizard_as_in_the_manual(abbie_client, new_draft, basic, 
     # 4. Order review: the manual's figures.
     response = abbie_client.get(step_url(order, "review"))
     page = text(response)
-    assert "4.82 $" in page and "57.81 $" in page
-    assert "6.02 $" in page and "72.26 $" in page
+    # One rule for every amount (core.amounts): the boxes as exact as the table (issue 24).
+    assert "4.8175 $" in page and "57.81 $" in page
+    assert "6.02175 $" in page and "72.261 $" in page
+    assert "4.82 $" not in page and "6.02 $" not in page
     assert "6.02175 $" in page and "72.261 $" in page
     assert "Monthly (with 1-year commitment) - P1Y" in page
     assert "1 (Quantity)" in page
