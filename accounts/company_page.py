@@ -25,6 +25,7 @@ Contributions hand over plain data (labels, formatted amounts, URLs); accounts' 
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,12 +46,12 @@ class StructureItem:
 
 @dataclass(frozen=True)
 class ServiceRow:
-    """One row of the AVAILABLE SERVICES tab, already formatted for display."""
+    """One row of the AVAILABLE SERVICES tab (the price is shown by the `amount` filter, core.amounts)."""
 
     name: str
     code: str
     billing_type: str
-    selling_price: str
+    selling_price: Decimal
     currency: str
 
 

@@ -2,8 +2,8 @@
 
 Accounts owns those pages but must not import orders or catalog, so it names contribution points
 (accounts.company_page) and OrdersConfig.ready() registers the functions below. Orders, not catalog,
-contributes the services offer: NEW SERVICE opens orders' wizard and prices are formatted by
-orders.pricing, the one place that says how an amount is shown.
+contributes the services offer: NEW SERVICE opens orders' wizard. Prices are shown by the page with
+the `amount` filter (core.amounts, the one rule for an amount's decimals).
 """
 
 import datetime as dt
@@ -31,7 +31,9 @@ from accounts.models import Company, User
 from catalog.billing import billing_type_label
 from catalog.selectors import available_price_items_on, price_list_for
 
-from .pricing import format_exact, quote_from_prices
+from core.amounts import format_amount
+
+from .pricing import quote_from_prices
 from .selectors import search_subscriptions, structure_subscriptions, subscriptions_of
 from .services import new_service_refusal
 
@@ -73,7 +75,7 @@ def subscription_table(company: Company) -> CompanyTable:
                 unit_cost=subscription.unit_cost, unit_price=subscription.unit_price, quantity=subscription.quantity,
                 frequency=subscription.billing_frequency, term=subscription.term, currency=subscription.currency,
             )
-            fee = format_exact(quote.monthly_price)
+            fee = format_amount(quote.monthly_price)
             monthly[subscription.currency] += quote.monthly_price
         rows.append([
             subscription.name,
@@ -82,7 +84,7 @@ def subscription_table(company: Company) -> CompanyTable:
             subscription.service.code,
             str(subscription.quantity),
             billing_type_label(subscription.billing_frequency, subscription.term) if subscription.term else "",
-            format_exact(subscription.unit_price),
+            format_amount(subscription.unit_price),
             fee,
             subscription.currency,
             subscription.get_status_display(),
@@ -97,7 +99,7 @@ def subscription_table(company: Company) -> CompanyTable:
         ],
         rows=rows,
         totals=[
-            gettext("Total (Monthly)") + f" {currency} {format_exact(amount)}" for currency, amount in sorted(monthly.items())
+            gettext("Total (Monthly)") + f" {currency} {format_amount(amount)}" for currency, amount in sorted(monthly.items())
         ],
     )
 
@@ -119,7 +121,7 @@ def service_offer(company: Company) -> ServiceOffer:
                 name=item.service.name,
                 code=item.service.code,
                 billing_type=billing_type_label(item.billing_frequency, item.term),
-                selling_price=format_exact(item.selling_price),
+                selling_price=item.selling_price,  # shown by the `amount` filter
                 currency=item.currency,
             )
             for item in available_price_items_on(price_list=price_list, day=timezone.now().date())

@@ -16,6 +16,11 @@ from django.utils.translation import gettext, gettext_lazy as _
 from core.numbers import parse_whole
 from accounts.models import Company, User
 from accounts.selectors import companies_visible_to
+from catalog.billing import (  # noqa: F401  (the messages are re-exported for the tests)
+    BILLING_TYPE_AMBIGUOUS,
+    BILLING_TYPE_UNKNOWN,
+    billing_type_parse,
+)
 from catalog.models import PriceList, Service
 from orders.configuration import BOOLEAN_FIELDS, ConfigurationFields
 from orders.facts import OrderFacts
@@ -41,8 +46,6 @@ PARENT_NOT_RESELLER_OR_CUSTOMER = _("New companies can be created only below a r
 PRODUCT_CODE_REQUIRED = _("Product code is required.")
 PRODUCT_UNKNOWN = _("Product code %(code)s does not exist.")
 BOOLEAN_INVALID = _("must be true or false.")
-BILLING_TYPE_UNKNOWN = _("%(value)s is not a billing type of this service; use one of: %(options)s.")
-BILLING_TYPE_AMBIGUOUS = _("%(value)s matches more than one billing type of this service; write one of: %(options)s.")
 ALIGNMENT_UNKNOWN = _("%(value)s is not an option; use one of: %(options)s.")
 CURRENCY_INVALID = _("Currency must be a three-letter code, e.g. USD.")
 
@@ -142,22 +145,6 @@ def _repeated_lines(lines, errors: list, *, unique_key: str | None = None, uniqu
 # --- Products ------------------------------------------------------------------------------------
 
 
-def billing_type_key_for(text: str, billing_types: list[tuple[str, str]]) -> str:
-    """The wizard's label ("Monthly (with 1-year commitment) - P1Y"), the short form ("P1Y") when
-    only one billing type has that term, or the form value itself; raises ValueError(message)."""
-    wanted = normalise(text)
-    for key, label in billing_types:
-        if wanted in (normalise(label), key.casefold()):
-            return key
-    short = [key for key, _label in billing_types if key.partition(":")[2].casefold() == wanted]
-    options = "; ".join(label for _key, label in billing_types) or "—"
-    if len(short) == 1:
-        return short[0]
-    if short:
-        raise ValueError(BILLING_TYPE_AMBIGUOUS % {"value": text, "options": options})
-    raise ValueError(BILLING_TYPE_UNKNOWN % {"value": text, "options": options})
-
-
 def _choice_value(text: str, field: forms.ChoiceField) -> str:
     """A choice field's value from its value or its label; raises ValueError(message)."""
     if text.casefold() in EMPTY_CHOICE_WORDS:
@@ -183,7 +170,7 @@ def _product_data(cells: dict, config: ConfigurationFields, initial: dict, due: 
     errors: dict[str, str] = {}
     text = cells.get("billing_type", "")
     try:
-        data["billing_type"] = billing_type_key_for(text, config.billing_types) if text else initial["billing_type"]
+        data["billing_type"] = billing_type_parse(text, config.billing_types) if text else initial["billing_type"]
     except ValueError as exc:
         errors["billing_type"] = str(exc.args[0])
     for name in BOOLEAN_FIELDS:

@@ -300,6 +300,14 @@ def schedule_provisioning(request, wizard: Wizard):
     # the reseller back to that step (wizard_step), so nothing is validated twice here.
     form = ScheduleForm(request.POST, now=wizard.now)
     if form.is_valid():
+        # An order the review's own pre-check says would fail is scheduled only once the reseller has
+        # confirmed it knowing the reasons (issue 24): without that, the review comes back naming
+        # them, with "Schedule anyway". (The API schedules at once and answers with the warnings.)
+        warnings = wizard.precheck()
+        if not form.confirms(warnings):
+            if problem := wizard.problem():
+                raise problem  # a step no longer complete: back to it (wizard_step), as order_submit would
+            return review_response(request, wizard, form, warnings=warnings, confirm_failing=True)
         try:
             result = provisioning_schedule(order_id=wizard.order.pk, user=request.user, due_at=form.due_at())
         except ValidationError as exc:
