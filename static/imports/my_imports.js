@@ -67,7 +67,7 @@
     var out = document.querySelector(".imports-selection-count");
     if (!out) return;
     var n = document.querySelectorAll("input.imports-select:checked").length;
-    out.textContent = n ? (out.dataset.some || "").replace("%(count)s", n) : (out.dataset.none || "");
+    out.textContent = n ? (out.dataset.some || "").replace("{count}", n) : (out.dataset.none || "");
   }
 
   function restoreTicks(root) {
