@@ -118,7 +118,7 @@ def test_a_bulk_import_is_named_after_its_file(abbie_client, demo):
     assert result.job is not None, result.errors
     assert result.job.name == "new-customers.csv"
     html = job_html(abbie_client.get(URL).content.decode(), result.job)
-    assert '<td class="imports-name"><input' in html and "new-customers.csv</td>" in html
+    assert '<td class="imports-name">new-customers.csv</td>' in html
 
 
 def test_the_data_migration_names_earlier_bulk_imports_after_their_upload(demo):
