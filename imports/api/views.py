@@ -24,7 +24,7 @@ from core.api.pagination import NewestFirstCursor
 from orders.configuration import GENERIC_FIELDS
 from orders.validation import schedule_time_error
 
-from imports.my_imports.listing import Listing
+from imports.my_imports.listing import Listing, listing_problems
 from imports.models import ImportJob, ImportRow
 from imports.api.scheduling import UNKNOWN_FIELD, provisioning_schedule_direct
 from imports.my_imports.selectors import import_for_user, imports_for_api
@@ -278,10 +278,21 @@ LISTING_PARAMETERS = [
 ]
 
 
-@extend_schema(tags=["imports"], summary="Import jobs (My imports), newest first", parameters=LISTING_PARAMETERS)
+@extend_schema(
+    tags=["imports"], summary="Import jobs (My imports), newest first", parameters=LISTING_PARAMETERS,
+    responses={200: ImportJobSerializer(many=True),
+               400: OpenApiResponse(ErrorSerializer, description="A filter value or per_page that is not one.")},
+)
 class ImportList(generics.ListAPIView):
     serializer_class = ImportJobSerializer
     pagination_class = NewestFirstCursor
+
+    def list(self, request, *args, **kwargs):
+        # A filter the list would ignore (an unknown status, a date that is not one) is the client's
+        # mistake: said, not answered with every job as if there were no filter.
+        if problems := listing_problems(request.query_params):
+            return validation_response(problems)
+        return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         return imports_for_api(self.request.user, Listing.parse(self.request.query_params))
