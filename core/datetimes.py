@@ -242,7 +242,7 @@ class ZonedDateTimeWidget(forms.MultiWidget):
     def __init__(self, attrs=None):
         text = forms.TextInput(attrs=_text_attrs({"class": "dt-text", "inputmode": "numeric"}))
         zone = forms.Select(attrs={"class": "dt-zone"}, choices=[(name, name) for name in time_zone_names()])
-        super().__init__({"": text, ZONE_SUFFIX: zone}, attrs)
+        super().__init__({"": text, ZONE_SUFFIX.lstrip("_"): zone}, attrs)  # MultiWidget adds the "_"
         self.default_zone = UTC_ZONE
 
     def decompress(self, value):
@@ -276,9 +276,15 @@ class ZonedDateTimeWidget(forms.MultiWidget):
         text_widget, zone_widget = widget["subwidgets"]
         if base_id:
             text_widget["attrs"]["id"], zone_widget["attrs"]["id"] = base_id, base_id + ZONE_SUFFIX
-            text_widget["attrs"]["aria-describedby"] = base_id + "_utc"
+            described = text_widget["attrs"].get("aria-describedby", "")
+            text_widget["attrs"]["aria-describedby"] = f"{described} {base_id}_utc".strip()
         widget["utc_text"] = STORED_AS % {"utc": utc_text(utc)} if utc else ""
         widget["base_id"] = base_id
+        # The template writes the ~450 options itself, one short line each (Django's select template
+        # would send 30 kB of white space per control).
+        widget["zone_name"] = zone_widget["name"]
+        widget["zone_selected"] = zone if is_time_zone(zone) else UTC_ZONE
+        widget["zones"] = time_zone_names()
         return context
 
     def id_for_label(self, id_):
