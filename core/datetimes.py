@@ -347,7 +347,10 @@ class ZonedDateTimeField(forms.Field):
 
 class ZonedForm:
     """Mixin of every form with a ZonedDateTimeField: `time_zone=` (the user's own) is the zone a
-    fresh form shows; `chosen_time_zone()` is the zone the user picked (to remember it)."""
+    fresh form shows; after is_valid(), `chosen_zone` is the valid zone the user picked with a
+    filled date-time (to remember it: accounts.users.services.user_time_zone_remember), else None."""
+
+    chosen_zone: str | None = None
 
     def __init__(self, *args, time_zone: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -359,6 +362,10 @@ class ZonedForm:
         for field in self.fields.values():
             if isinstance(field, ZonedDateTimeField):
                 field.set_default_zone(self.time_zone)
+
+    def full_clean(self):
+        super().full_clean()
+        self.chosen_zone = self.chosen_time_zone()
 
     def chosen_time_zone(self) -> str | None:
         """The valid zone sent with a filled date-time field, or None (nothing to remember)."""

@@ -273,8 +273,8 @@ def step_configure(request, wizard: Wizard):
     order = wizard.order
     if request.method == "POST":
         form = ConfigurationForm(request.POST, spec=wizard.configuration_fields, time_zone=request.user.time_zone)
-        user_time_zone_remember(user=request.user, time_zone=form.chosen_time_zone())
         if form.is_valid():
+            user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
             order_configure(order=order, user=request.user, **form.configuration_values())
             return redirect(step_url(order, STEP_REVIEW))
     elif order.configured_at is not None:

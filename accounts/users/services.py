@@ -15,7 +15,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
-from core.datetimes import is_time_zone, zone_or_utc
+from core.datetimes import UTC_ZONE, is_time_zone
 from accounts.impersonation import current_impersonator_id
 from accounts.models import Company, User
 from accounts.selectors import company_visible_to
@@ -216,9 +216,9 @@ def user_time_zone_remember(*, user: User, time_zone: str | None) -> None:
     """The zone a user picked in a date-time control becomes its own: the next control starts in it
     and its dates' local line is shown in it. A display preference: no audit entry, and not while
     staff impersonate the user (their zone is not the reseller's)."""
-    if not user.is_authenticated or not is_time_zone(time_zone) or current_impersonator_id() is not None:
+    if not time_zone or (user.time_zone or UTC_ZONE) == time_zone:  # nothing new: the usual case
         return
-    if zone_or_utc(user.time_zone) == time_zone:
+    if not user.is_authenticated or current_impersonator_id() is not None or not is_time_zone(time_zone):
         return
     User.objects.filter(pk=user.pk).update(time_zone=time_zone)
     user.time_zone = time_zone

@@ -57,9 +57,9 @@ def bulk_import(request):
         initial = {"account_type": wanted} if wanted in COLUMNS else {}
         return _page(request, BulkImportForm(initial=initial, now=now, time_zone=request.user.time_zone))
     form = BulkImportForm(request.POST, request.FILES, now=now, too_big=upload_refused(request), time_zone=request.user.time_zone)
-    user_time_zone_remember(user=request.user, time_zone=form.chosen_time_zone())
     if not form.is_valid():
         return _page(request, form, status=400)
+    user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
     result = imports_bulk_start(
         user=request.user,
         account_type=form.cleaned_data["account_type"],

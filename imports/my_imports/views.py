@@ -251,9 +251,9 @@ def reschedule(request, job_id):
         form = RescheduleForm(now=now, initial={"due_at": job.due_at}, time_zone=request.user.time_zone)
         return _reschedule_response(request, job, form, listing)
     form = RescheduleForm(request.POST, now=now, time_zone=request.user.time_zone)
-    user_time_zone_remember(user=request.user, time_zone=form.chosen_time_zone())
     if not form.is_valid():
         return _reschedule_response(request, job, form, listing)
+    user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
     try:
         result = import_reschedule(job_id=job.pk, user=request.user, due_at=form.cleaned_data["due_at"], now=now)
     except (ImportJob.DoesNotExist, PermissionDenied):  # deleted, or moved out of the subtree, meanwhile
@@ -301,8 +301,8 @@ def schedule_provisioning(request, wizard: Wizard):
     # order_submit re-validates every step under the order's lock; a WizardStepError it raises sends
     # the reseller back to that step (wizard_step), so nothing is validated twice here.
     form = ScheduleForm(request.POST, now=wizard.now, time_zone=request.user.time_zone)
-    user_time_zone_remember(user=request.user, time_zone=form.chosen_time_zone())
     if form.is_valid():
+        user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
         try:
             result = provisioning_schedule(order_id=wizard.order.pk, user=request.user, due_at=form.due_at())
         except ValidationError as exc:

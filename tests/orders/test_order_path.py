@@ -106,6 +106,9 @@ def test_the_path_of_a_scheduled_order(abbie_client, configured_draft, demo, mon
         print(f"\n{name}: " + ", ".join(f"{value} {key}" for key, value in figures.items()))
         print("  modules in order: " + " > ".join(dict.fromkeys(module for module, _ in walk.calls)))
     # Today (see the README): 154 calls / 32 modules / 53 returns for the review's button, 153 / 24 / 53 for
-    # the due time. A little room for a new helper; a new tangle fails.
-    assert schedule.figures()["modules"] <= 34 and schedule.figures()["returns"] <= 58
+    # the due time. A little room for a new helper; a new tangle fails. The review's button has 2 more
+    # returns since the date-time rules have one home (core.datetimes: the schedule field and its
+    # zone, the configuration's re-check, the models' year validator, the email's dates), which the
+    # path visits from each of those places instead of three separate modules.
+    assert schedule.figures()["modules"] <= 34 and schedule.figures()["returns"] <= 60
     assert run.figures()["modules"] <= 26 and run.figures()["returns"] <= 58
