@@ -23,7 +23,7 @@ https://portal.example.com/imports/?job={job_id}
 Check out the detail below:
 
 - Created By: admin@abbiebox.com
-- Date created: 22.07.2024 15:24 (UTC)
+- Date created: 2024-07-22 15:24 UTC
 - Import Type: Product 100113_Micros365BusineBasic_14991
 - Completed accounts: 1
 - Failed accounts: 0
@@ -55,7 +55,7 @@ def test_the_completed_email_has_the_manuals_content(basic_job, django_capture_o
     assert f'Your import is completed. You can now review it <a href="{link}">here</a>.' in html
     for label, value in [
         ("Created By:", "admin@abbiebox.com"),
-        ("Date created:", "22.07.2024 15:24 (UTC)"),
+        ("Date created:", "2024-07-22 15:24 UTC"),
         ("Import Type:", "Product 100113_Micros365BusineBasic_14991"),
         ("Completed accounts:", "1"),
         ("Failed accounts:", "0"),
