@@ -115,7 +115,7 @@ BAD_INPUTS = [
     ("bad billing type", _basic(billing_type="weekly:P9Y"), 400, "billing_type",
      "Choose one of the billing types offered for this service."),
     ("malformed billing start date", _basic(billing_start_date="someday"), 400, "billing_start_date",
-     "Enter the billing start date as YYYY-MM-DD HH:MM (UTC), e.g. 2024-07-18 22:01."),
+     "Enter the billing start date as YYYY-MM-DD HH:MM, e.g. 2024-07-18 22:01."),
     ("a JSON list", [1, 2], 400, "non_field_errors", None),
 ]
 
