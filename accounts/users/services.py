@@ -187,14 +187,19 @@ def user_password_set(*, user: User, password: str, via: str) -> User:
     return user
 
 
-NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours")
+NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours", "time_zone")
 
 
 @transaction.atomic
-def user_notifications_update(*, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int) -> User:
-    """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory)."""
+def user_notifications_update(
+    *, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int, time_zone: str | None = None
+) -> User:
+    """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory),
+    and the user's time zone (None: unchanged)."""
     locked = _lock_manageable(actor, user)
     locked.email_language, locked.notify_scheduled, locked.reminder_hours = email_language, notify_scheduled, reminder_hours
+    if time_zone is not None:
+        locked.time_zone = time_zone
     # Only these fields: the choices are the rule (the rest of the user is not this tab's to judge).
     locked.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in NOTIFICATION_SETTINGS])
     locked.save(update_fields=list(NOTIFICATION_SETTINGS))
@@ -206,7 +211,7 @@ def user_notifications_update(*, actor: User, user: User, email_language: str, n
         message=(
             f"Notification settings of {locked.email}: language {email_language or 'company'}, "
             f"scheduled email {'on' if notify_scheduled else 'off'}, reminder "
-            f"{f'{reminder_hours} h before' if reminder_hours else 'off'}."
+            f"{f'{reminder_hours} h before' if reminder_hours else 'off'}, time zone {locked.time_zone or UTC_ZONE}."
         ),
     )
     return locked
