@@ -368,12 +368,34 @@ class ZonedForm:
         self.chosen_zone = self.chosen_time_zone()
 
     def chosen_time_zone(self) -> str | None:
-        """The valid zone sent with a filled date-time field, or None (nothing to remember)."""
+        """The valid zone sent with a filled date-time field, or None (nothing to remember). Data
+        without the zone (the API, a saved value re-validated) chose nothing."""
         if not self.is_bound:
             return None
         for name, field in self.fields.items():
-            if isinstance(field, ZonedDateTimeField):
-                text, zone = field.split(field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name)))
+            key = self.add_prefix(name)
+            if isinstance(field, ZonedDateTimeField) and key + ZONE_SUFFIX in self.data:
+                text, zone = field.split(field.widget.value_from_datadict(self.data, self.files, key))
                 if text and is_time_zone(zone):
                     return zone
         return None
+
+    def show_saved_in_own_zone(self) -> None:
+        """Bound to saved UTC values (a step shown again): show them in the user's zone, as a fresh
+        form would, so posting the step back keeps the zone. A value the clocks show twice there
+        (DST fold) stays in UTC."""
+        if not self.is_bound or self.time_zone == UTC_ZONE:
+            return
+        data = self.data.copy()
+        for name, field in self.fields.items():
+            key = self.add_prefix(name)
+            value = parse_utc(data.get(key) or "") if isinstance(field, ZonedDateTimeField) else None
+            if value is None or key + ZONE_SUFFIX in data:
+                continue
+            local = value.astimezone(zoneinfo.ZoneInfo(self.time_zone)).replace(tzinfo=None)
+            try:
+                local_to_utc(local, self.time_zone)
+            except ValidationError:
+                continue
+            data[key], data[key + ZONE_SUFFIX] = local.strftime(DATETIME_FORMAT), self.time_zone
+        self.data = data

@@ -49,11 +49,13 @@ class ServiceChoiceForm(forms.Form):
 class ConfigurationForm(ZonedForm, forms.Form):
     """Step 3: the fields of orders.configuration, bound to input (or to the saved values)."""
 
-    def __init__(self, *args, spec: ConfigurationFields, **kwargs):
+    def __init__(self, *args, spec: ConfigurationFields, saved: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.spec = spec
         self.fields.update(spec.fields)
         self.apply_time_zone()
+        if saved:  # bound to the saved configuration (orders.configuration.configuration_data)
+            self.show_saved_in_own_zone()
 
     def sections(self) -> list[tuple[str, list]]:
         """(title, bound fields) in the manual's three sections."""

@@ -279,7 +279,9 @@ def step_configure(request, wizard: Wizard):
             return redirect(step_url(order, STEP_REVIEW))
     elif order.configured_at is not None:
         # Back / resume: show what was saved, validated again so anything no longer valid is marked.
-        form = ConfigurationForm(configuration_data(order), spec=wizard.configuration_fields, time_zone=request.user.time_zone)
+        form = ConfigurationForm(
+            configuration_data(order), spec=wizard.configuration_fields, time_zone=request.user.time_zone, saved=True
+        )
         form.is_valid()
     else:
         form = ConfigurationForm(spec=wizard.configuration_fields, time_zone=request.user.time_zone)
