@@ -25,7 +25,8 @@ from accounts.selectors import company_for_user
 from catalog.billing import billing_type_label, cancellation_notice
 
 from .configuration import configuration_data
-from .fields import DATETIME_PLACEHOLDER, format_utc
+from core.datetimes import DATETIME_PLACEHOLDER, utc_text
+from accounts.users.services import user_time_zone_remember
 from .forms import (
     PRECHECK_CONFIRM,
     PRECHECK_CONFIRM_TITLE,
@@ -65,8 +66,9 @@ from .wizard import (
 
 STEP_URL_NAMES = {step: f"orders:{step}" for step in WIZARD_STEPS}
 
-SCHEDULED = _("Provisioning of %(service)s scheduled for %(due)s (UTC).")
-ALREADY_SCHEDULED = _("This order was already scheduled: provisioning of %(service)s for %(due)s (UTC).")
+# %(due)s is core.datetimes.utc_text: "2024-08-01 10:00 UTC".
+SCHEDULED = _("Provisioning of %(service)s scheduled for %(due)s.")
+ALREADY_SCHEDULED = _("This order was already scheduled: provisioning of %(service)s for %(due)s.")
 INVOICE_NOTE = _(
     "Your invoice is based on the price of the subscription on the day it is created, "
     "not on the day you schedule the provisioning."
@@ -82,7 +84,7 @@ def _already_scheduled(request, order: Order):
     """Where a finished order's pages lead: My imports, with what was scheduled (never an error page)."""
     messages.info(
         request,
-        ALREADY_SCHEDULED % {"service": order.service.name if order.service else "", "due": format_utc(order.scheduled_for)},
+        ALREADY_SCHEDULED % {"service": order.service.name if order.service else "", "due": utc_text(order.scheduled_for)},
     )
     return redirect("imports:my_imports")
 
@@ -277,16 +279,19 @@ def step_terms(request, wizard: Wizard):
 def step_configure(request, wizard: Wizard):
     order = wizard.order
     if request.method == "POST":
-        form = ConfigurationForm(request.POST, spec=wizard.configuration_fields)
+        form = ConfigurationForm(request.POST, spec=wizard.configuration_fields, time_zone=request.user.time_zone)
         if form.is_valid():
+            user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
             order_configure(order=order, user=request.user, **form.configuration_values())
             return redirect(step_url(order, STEP_REVIEW))
     elif order.configured_at is not None:
         # Back / resume: show what was saved, validated again so anything no longer valid is marked.
-        form = ConfigurationForm(configuration_data(order), spec=wizard.configuration_fields)
+        form = ConfigurationForm(
+            configuration_data(order), spec=wizard.configuration_fields, time_zone=request.user.time_zone, saved=True
+        )
         form.is_valid()
     else:
-        form = ConfigurationForm(spec=wizard.configuration_fields)
+        form = ConfigurationForm(spec=wizard.configuration_fields, time_zone=request.user.time_zone)
         form.initial = wizard.configuration_fields.initial(now=wizard.now)
     context = _wizard_context(
         wizard, STEP_CONFIGURE, form=form, back_url=step_url(order, wizard.previous_before(STEP_CONFIGURE))
@@ -298,7 +303,7 @@ def step_configure(request, wizard: Wizard):
 def step_review(request, wizard: Wizard):
     if problem := wizard.problem():
         raise problem
-    form = ScheduleForm(now=wizard.now, initial={"scheduled_for": wizard.order.scheduled_for})
+    form = ScheduleForm(now=wizard.now, initial={"scheduled_for": wizard.order.scheduled_for}, time_zone=request.user.time_zone)
     return review_response(request, wizard, form)
 
 

@@ -15,6 +15,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
+from core.datetimes import UTC_ZONE, is_time_zone
 from accounts.impersonation import current_impersonator_id
 from accounts.models import Company, User
 from accounts.selectors import company_visible_to
@@ -187,14 +188,19 @@ def user_password_set(*, user: User, password: str, via: str) -> User:
     return user
 
 
-NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours")
+NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours", "time_zone")
 
 
 @transaction.atomic
-def user_notifications_update(*, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int) -> User:
-    """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory)."""
+def user_notifications_update(
+    *, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int, time_zone: str | None = None
+) -> User:
+    """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory),
+    and the user's time zone (None: unchanged)."""
     locked = _lock_manageable(actor, user)
     locked.email_language, locked.notify_scheduled, locked.reminder_hours = email_language, notify_scheduled, reminder_hours
+    if time_zone is not None:
+        locked.time_zone = time_zone
     # Only these fields: the choices are the rule (the rest of the user is not this tab's to judge).
     locked.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in NOTIFICATION_SETTINGS])
     locked.save(update_fields=list(NOTIFICATION_SETTINGS))
@@ -206,7 +212,19 @@ def user_notifications_update(*, actor: User, user: User, email_language: str, n
         message=(
             f"Notification settings of {locked.email}: language {email_language or 'company'}, "
             f"scheduled email {'on' if notify_scheduled else 'off'}, reminder "
-            f"{f'{reminder_hours} h before' if reminder_hours else 'off'}."
+            f"{f'{reminder_hours} h before' if reminder_hours else 'off'}, time zone {locked.time_zone or UTC_ZONE}."
         ),
     )
     return locked
+
+
+def user_time_zone_remember(*, user: User, time_zone: str | None) -> None:
+    """The zone a user picked in a date-time control becomes its own: the next control starts in it
+    and its dates' local line is shown in it. A display preference: no audit entry, and not while
+    staff impersonate the user (their zone is not the reseller's)."""
+    if not time_zone or (user.time_zone or UTC_ZONE) == time_zone:  # nothing new: the usual case
+        return
+    if not user.is_authenticated or current_impersonator_id() is not None or not is_time_zone(time_zone):
+        return
+    User.objects.filter(pk=user.pk).update(time_zone=time_zone)
+    user.time_zone = time_zone

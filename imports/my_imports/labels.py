@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 JOB_LABELS = {
     "details": _("Details"),
-    "local_time": _("Your local time"),
     "reschedule": _("Reschedule"),
     "cancel": _("Cancel"),
     "schedule_again": _("Schedule again"),

@@ -25,7 +25,8 @@ from django.views.decorators.http import (
 
 from core.numbers import parse_whole
 from accounts.selectors import companies_visible_to
-from orders.fields import format_utc
+from core.datetimes import format_utc, utc_text
+from accounts.users.services import user_time_zone_remember
 from orders.forms import ScheduleForm
 from orders.views import (
     ALREADY_SCHEDULED,
@@ -309,11 +310,12 @@ def reschedule(request, job_id):
         if not job.is_reschedulable:
             messages.error(request, not_reschedulable_reason(job).message)
             return _go(request, _list_url(listing))
-        form = RescheduleForm(now=now, initial={"due_at": job.due_at})
+        form = RescheduleForm(now=now, initial={"due_at": job.due_at}, time_zone=request.user.time_zone)
         return _reschedule_response(request, job, form, listing)
-    form = RescheduleForm(request.POST, now=now)
+    form = RescheduleForm(request.POST, now=now, time_zone=request.user.time_zone)
     if not form.is_valid():
         return _reschedule_response(request, job, form, listing)
+    user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
     try:
         result = import_reschedule(job_id=job.pk, user=request.user, due_at=form.cleaned_data["due_at"], now=now)
     except (ImportJob.DoesNotExist, PermissionDenied):  # deleted, or moved out of the subtree, meanwhile
@@ -453,8 +455,9 @@ def schedule_provisioning(request, wizard: Wizard):
     """
     # order_submit re-validates every step under the order's lock; a WizardStepError it raises sends
     # the reseller back to that step (wizard_step), so nothing is validated twice here.
-    form = ScheduleForm(request.POST, now=wizard.now)
+    form = ScheduleForm(request.POST, now=wizard.now, time_zone=request.user.time_zone)
     if form.is_valid():
+        user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
         # An order the review's own pre-check says would fail is scheduled only once the reseller has
         # confirmed it knowing the reasons (issue 24): without that, the review comes back naming
         # them, with "Schedule anyway". (The API schedules at once and answers with the warnings.)
@@ -470,7 +473,7 @@ def schedule_provisioning(request, wizard: Wizard):
             form.add_error(None, exc)
         else:
             order = result.order
-            names = {"service": order.service.name, "due": format_utc(order.scheduled_for)}
+            names = {"service": order.service.name, "due": utc_text(order.scheduled_for)}
             if result.created:
                 messages.success(request, SCHEDULED % names)
             else:

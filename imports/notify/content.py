@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
+from core.datetimes import utc_text  # "2024-07-22 15:24 UTC", as every date-time of the portal
 from accounts.languages import user_language
 
 from imports.models import ImportJob, ImportRow, Notification
@@ -61,8 +62,6 @@ def recipients_for(kind: str, job: ImportJob) -> list[str]:
     return import_recipients(job)
 
 
-def utc_text(value: dt.datetime) -> str:
-    return f"{value.astimezone(UTC):%d.%m.%Y %H:%M} (UTC)"
 
 
 def _import_type(row: ImportRow) -> str:

@@ -7,28 +7,6 @@
 (function () {
   "use strict";
 
-  var localFormat = new Intl.DateTimeFormat(undefined, {
-    year: "2-digit", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
-  });
-
-  function showLocalTimes(root) {
-    (root || document).querySelectorAll(".imports-local[data-utc]").forEach(function (el) {
-      var when = new Date(el.dataset.utc);
-      if (!isNaN(when)) {
-        el.textContent = (el.dataset.label || "") + ": " + localFormat.format(when);
-        el.parentElement.title = el.textContent;
-      }
-    });
-  }
-
-  // "YYYY-MM-DD HH:MM" typed in UTC → the same moment in the browser's time zone.
-  function previewLocal(input) {
-    var out = document.querySelector('[data-local-for="' + input.id + '"]');
-    if (!out) return;
-    var m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})$/.exec(input.value.trim());
-    out.textContent = m ? (out.dataset.label || "") + ": " + localFormat.format(new Date(Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]))) : "";
-  }
-
   document.addEventListener("click", function (event) {
     var cancel = event.target.closest("a.imports-cancel[data-dialog]");
     if (cancel) {
@@ -46,17 +24,13 @@
     }
   });
 
-  document.addEventListener("input", function (event) {
-    if (event.target.closest(".imports-reschedule-form")) previewLocal(event.target);
-  });
-
   // The reschedule form arrived in the dialog (first time, or again with the reason it was refused).
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "reschedule-dialog-body") {
       var dialog = document.getElementById("reschedule-dialog");
       if (!dialog.open && typeof dialog.showModal === "function") dialog.showModal();
       var input = dialog.querySelector(".imports-reschedule-form input[type=text]");
-      if (input) { previewLocal(input); input.focus(); }
+      if (input) input.focus();
     }
   });
 
@@ -84,14 +58,13 @@
     }
   });
 
-  // Rows swapped in by the live refresh show their local time too, and keep their tick.
-  document.addEventListener("htmx:afterSettle", function () { showLocalTimes(document); restoreTicks(document); });
-  document.addEventListener("htmx:oobAfterSwap", function (event) { showLocalTimes(event.detail.target); restoreTicks(event.detail.target); });
+  // Rows swapped in by the live refresh keep their tick.
+  document.addEventListener("htmx:afterSettle", function () { restoreTicks(document); });
+  document.addEventListener("htmx:oobAfterSwap", function (event) { restoreTicks(event.detail.target); });
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { showLocalTimes(document); countSelection(); });
+    document.addEventListener("DOMContentLoaded", countSelection);
   } else {
-    showLocalTimes(document);
     countSelection();
   }
 })();

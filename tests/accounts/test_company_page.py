@@ -53,11 +53,11 @@ def test_overview_shows_the_manuals_values(abbie_client):
     assert values["Send to backend"] == "true"
     assert values["CreateUserIdService"] == "false"
     assert values["Contract ID"] == ""
-    assert values["Company contract end date"] == "2024-04-02 00:47 (UTC)"
+    assert values["Company contract end date"] == "2024-04-02 00:47 UTC"
     assert values["City"] == "Lima"
     assert values["Country"] == "Peru"
     assert values["Zip code"] == "15494"
-    assert values["Billing start date"] == "2024-04-01 23:40 (UTC)"
+    assert values["Billing start date"] == "2024-04-01 23:40 UTC"
     assert values["Is billable"] == "true"
     assert values["Currency"] == "USD"
     assert values["Bank name"] == ""
@@ -174,7 +174,7 @@ def test_audit_log_tab_is_paginated_newest_first(abbie_client, demo):
     first = text_of(abbie_client.get(ERITECH_URL, {"tab": "audit"}))
     assert f"Entry {AUDIT_LOG_PAGE_SIZE + 2:02d}" in first
     assert "Entry 00" not in first
-    assert "2024-07-01 10:22 (UTC) admin@abbiebox.com test.action Entry 22" in first
+    assert "2024-07-01 10:22 UTC admin@abbiebox.com test.action Entry 22" in first
     assert "Page 1 of 2" in first
     assert "Not ERITECH's" not in first
 

@@ -117,7 +117,7 @@ BAD_INPUTS = [
      "weekly:P9Y is not a billing type of this service; use one of: "
      "monthly:P1M (Monthly (with 1-month commitment) - P1M); monthly:P1Y (Monthly (with 1-year commitment) - P1Y)."),
     ("malformed billing start date", _basic(billing_start_date="someday"), 400, "billing_start_date",
-     "Enter the billing start date as YYYY-MM-DD HH:MM (UTC), e.g. 2024-07-18 22:01."),
+     "Enter the billing start date as YYYY-MM-DD HH:MM, e.g. 2024-07-18 22:01."),
     ("a JSON list", [1, 2], 400, "non_field_errors", None),
 ]
 

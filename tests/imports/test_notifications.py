@@ -25,7 +25,7 @@ Check out the detail below:
 - Company: ERITECH PERU S.A. (466158)
 - Product: (NCE) Microsoft 365 Business Basic
 - Created By: admin@abbiebox.com
-- Date created: 22.07.2024 15:24 (UTC)
+- Date created: 2024-07-22 15:24 UTC
 - Import Type: Product 100113_Micros365BusineBasic_14991
 - Completed accounts: 1
 - Failed accounts: 0
@@ -59,7 +59,7 @@ def test_the_completed_email_has_the_manuals_content(basic_job, django_capture_o
         ("Company:", "ERITECH PERU S.A. (466158)"),
         ("Product:", "(NCE) Microsoft 365 Business Basic"),
         ("Created By:", "admin@abbiebox.com"),
-        ("Date created:", "22.07.2024 15:24 (UTC)"),
+        ("Date created:", "2024-07-22 15:24 UTC"),
         ("Import Type:", "Product 100113_Micros365BusineBasic_14991"),
         ("Completed accounts:", "1"),
         ("Failed accounts:", "0"),

@@ -182,6 +182,7 @@ def test_the_path_of_a_scheduled_order(abbie_client, configured_draft, demo, mon
     assert run.follows(due_steps) == [], due
     # Today: 194 calls / 34 modules / 69 returns for the review's button (it runs the review's pre-check
     # before submitting, to ask for "Schedule anyway" when it fails), 156 / 22 / 53 for the due time.
-    # A little room for a new helper; a new tangle fails.
-    assert schedule.figures()["modules"] <= 35 and schedule.figures()["returns"] <= 72
+    # A little room for a new helper; a new tangle fails. (The date-time rules' one home,
+    # core.datetimes, is visited from the schedule field, the configuration's re-check and the email.)
+    assert schedule.figures()["modules"] <= 36 and schedule.figures()["returns"] <= 76
     assert run.figures()["modules"] <= 24 and run.figures()["returns"] <= 58

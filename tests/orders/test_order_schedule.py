@@ -78,7 +78,7 @@ def test_double_submit_makes_one_job_and_lands_on_my_imports_with_a_message(abbi
     assert ImportJob.objects.count() == 1
     # The first message was not shown yet (nobody opened My imports in between), so both are queued.
     assert messages_of(second)[-1:] == [
-        "This order was already scheduled: provisioning of (NCE) Microsoft 365 Business Basic for 2024-08-01 10:00 (UTC)."
+        "This order was already scheduled: provisioning of (NCE) Microsoft 365 Business Basic for 2024-08-01 10:00 UTC."
     ]
 
 
