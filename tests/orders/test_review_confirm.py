@@ -37,7 +37,7 @@ def test_a_failing_precheck_asks_for_confirmation_naming_the_reasons(abbie_clien
     assert str(PRECHECK_CONFIRM_TITLE) in confirm
     assert TENANT_REASON in confirm
     assert "Schedule anyway" in page
-    assert 'value="2024-08-01T10:00"' in page  # the time typed is kept
+    assert 'value="2024-08-01 10:00"' in page  # the time typed is kept
     assert hidden_fingerprint(page) == precheck_fingerprint([TENANT_REASON])
 
 
