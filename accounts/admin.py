@@ -19,6 +19,7 @@ from accounts.models import (
 )
 from accounts.services import COMPANY_ID_FIELDS, company_create, company_update
 from accounts.webhooks import WEBHOOK_NOT_RESELLER, new_secret, validate_webhook_url
+from core.stored_messages import rendered
 
 
 def parent_chain(company: Company) -> str:
@@ -234,13 +235,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "company", "actor", "impersonator", "action", "message")
+    list_display = ("created_at", "company", "actor", "impersonator", "action", "message_text")
     list_filter = ("action", "created_at")
     list_select_related = ("company", "actor", "impersonator")
     search_fields = (
         "company__name", "company__account_id__exact", "actor__email", "impersonator__email", "action", "message"
     )
     date_hierarchy = "created_at"
+
+    @admin.display(description=_("message"))
+    def message_text(self, entry):
+        """The message in the staff member's language (core.stored_messages), not its stored form."""
+        return rendered(entry.message)
 
 
 @admin.register(AccountNumber)

@@ -26,6 +26,7 @@ is not in this form (rows written before it, a reason from elsewhere) is shown a
 import json
 from collections.abc import Mapping
 
+from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
 
@@ -140,3 +141,11 @@ def rendered(text) -> str:
         return text
     return "\n".join(_render_line(line) for line in text.split("\n"))
 
+
+
+def stored_errors(exc: ValidationError) -> list[str]:
+    """The messages of a ValidationError (a model's full_clean, a service's refusal) as stored text,
+    one each, in the order of exc.messages: their own translation (Django's or ours) and parameters
+    are kept, so they too are shown in the reader's language."""
+    errors = [error for errors in exc.error_dict.values() for error in errors] if hasattr(exc, "error_dict") else exc.error_list
+    return [stored(error.message, **(error.params or {})) for error in errors]

@@ -17,7 +17,8 @@ from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, Use
 from accounts.services import company_create
 from accounts.users.services import user_create
 from catalog.services import price_list_inherit
-from orders.validation import PARENT_ACCOUNT_INACTIVE
+from core.stored_messages import stored, stored_errors
+from orders.validation import parent_account_inactive
 
 from imports.engine.plugins import line_runner_register
 from imports.engine.runner import PARENT_NOT_VISIBLE
@@ -34,13 +35,14 @@ USER_FIELDS = ("first_name", "last_name", "job_title", "phone")
 
 
 def _fail(row: ImportRow, reason) -> None:
-    row.status, row.error = ImportRow.Status.FAILED, str(reason)
+    """The row failed for `reason`: stored text, or a message (gettext_lazy) stored here, shown in its reader's language."""
+    row.status, row.error = ImportRow.Status.FAILED, reason if isinstance(reason, str) else stored(reason)
 
 
 def parent_problem(row: ImportRow) -> str | None:
     parent = row.parent_company
     if not parent.is_active:
-        return str(PARENT_ACCOUNT_INACTIVE % {"company": parent.name, "status": parent.get_status_display()})
+        return parent_account_inactive(parent)
     return None
 
 
@@ -69,7 +71,7 @@ def company_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = N
             )
             price_list_inherit(company=company, cache=price_lists)
     except ValidationError as exc:
-        return _fail(row, "\n".join(exc.messages))
+        return _fail(row, "\n".join(stored_errors(exc)))
     except IntegrityError:  # the domain was taken by a concurrent writer after the check
         return _fail(row, COMPANY_DOMAIN_TAKEN)
     row.status, row.error, row.result_account_id = ImportRow.Status.COMPLETED, "", company.account_id
@@ -90,9 +92,9 @@ def user_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None
         if str(USER_EMAIL_TAKEN) in exc.messages:
             # Not "another user has it": the user may be in another reseller's tenant (no hint that it exists).
             return _fail(row, USER_EMAIL_UNUSABLE)
-        return _fail(row, "\n".join(exc.messages))
+        return _fail(row, "\n".join(stored_errors(exc)))
     except PermissionDenied:
-        return _fail(row, PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
+        return _fail(row, stored(PARENT_NOT_VISIBLE, id=row.parent_company.account_id))
     except IntegrityError:  # the email was taken by a concurrent writer after the check
         return _fail(row, USER_EMAIL_UNUSABLE)
     row.status, row.error = ImportRow.Status.COMPLETED, ""

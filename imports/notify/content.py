@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.languages import user_language
+from core.stored_messages import rendered
 
 from imports.models import ImportJob, ImportRow, Notification
 
@@ -100,7 +101,7 @@ def finished_context(job: ImportJob, rows: list[ImportRow]) -> dict:
         "errors": [
             (f"#{row.position}: " if many else "") + reason
             for row in failed_rows
-            for reason in (row.error.splitlines() or [""])
+            for reason in (rendered(row.error).splitlines() or [""])
         ],
     }
 
