@@ -21,6 +21,9 @@ from accounts.services import COMPANY_ID_FIELDS, company_create, company_update
 from accounts.webhooks import WEBHOOK_NOT_RESELLER, new_secret, validate_webhook_url
 from core.stored_messages import rendered
 
+# Why a password set here revoked the user's API tokens, in the audit entry (a stored message).
+TOKENS_REVOKED_ADMIN_PASSWORD = _("password set in the admin")
+
 
 def parent_chain(company: Company) -> str:
     """"INTCOMEX PERU S.A.C. > ABBIE BOX S.A.C. > ERITECH PERU S.A." (one query, from the path)."""
@@ -190,7 +193,7 @@ class UserAdmin(DjangoUserAdmin):
         if request.method == "POST" and response.status_code == 302:
             user = self.get_object(request, id)
             if user is not None:
-                api_tokens_revoke_all(actor=request.user, user=user, reason="password set in the admin")
+                api_tokens_revoke_all(actor=request.user, user=user, reason=TOKENS_REVOKED_ADMIN_PASSWORD)
         return response
 
     @admin.action(description=_("Unblock login (clear failed login attempts)"))
