@@ -54,7 +54,7 @@ def test_products_two_good_lines_and_a_premium_without_tenant(demo, django_captu
     assert rows[2].status == rows[3].status == ImportRow.Status.COMPLETED
     assert rows[2].subscription.company == demo.eritech and rows[2].result_account_id == rows[2].subscription.account_id
     assert rows[3].subscription.name == "Kiosk for the shop"
-    assert rows[4].status == ImportRow.Status.FAILED and "Required subscription missing" in rows[4].error
+    assert rows[4].status == ImportRow.Status.FAILED and "Required subscription missing" in rows[4].failure_reason
     (email,) = mailoutbox
     assert "Import Type: Product\n" in email.body or "Import Type: Product " in email.body
     assert "Completed accounts: 2" in email.body and "Failed accounts: 1" in email.body
@@ -107,7 +107,7 @@ def test_users_are_created_and_get_the_set_password_email(demo, django_capture_o
     assert (ana.company, ana.first_name, ana.job_title, ana.has_usable_password()) == (demo.eritech, "Ana", "IT", False)
     # The email is taken (in ABBIE BOX, another tenant for many resellers): said without saying so.
     assert rows[3].failure_reason == str(USER_EMAIL_UNUSABLE) == "This email address cannot be used; choose another one."
-    assert "already" not in rows[3].error
+    assert "already" not in rows[3].failure_reason
     credentials = [m for m in mailoutbox if m.to == ["ana.rios@eritechperu.com"]]
     assert len(credentials) == 1 and "/set-password/" in credentials[0].body or "set" in credentials[0].body.lower()
     completed = [m for m in mailoutbox if "Completed accounts" in m.body]
