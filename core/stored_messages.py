@@ -24,6 +24,7 @@ is not in this form (rows written before it, a reason from elsewhere) is shown a
 """
 
 import json
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
@@ -149,3 +150,65 @@ def stored_errors(exc: ValidationError) -> list[str]:
     are kept, so they too are shown in the reader's language."""
     errors = [error for errors in exc.error_dict.values() for error in errors] if hasattr(exc, "error_dict") else exc.error_list
     return [stored(error.message, **(error.params or {})) for error in errors]
+
+
+# --- Text written before messages were stored: mapped back to its message, where it matches one ----
+
+
+def _pattern(msgid: str) -> re.Pattern:
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+class TextMapper:
+    """Turns English text written by an earlier version into stored form, for the data migrations:
+    a line that matches one of `msgids` exactly (its %(name)s parts taking any text) becomes that
+    message with those parameters; `nested` maps a parameter name to the msgids (or a TextMapper) its
+    value may hold, joined by "; " (an audit entry's reasons). Anything else is left as it is (None)."""
+
+    def __init__(self, msgids, *, nested: dict | None = None):
+        self.patterns = [(msgid, _pattern(msgid)) for msgid in msgids]
+        self.nested = {
+            name: ids if isinstance(ids, TextMapper) else TextMapper(ids) for name, ids in (nested or {}).items()
+        }
+
+    def line(self, text: str) -> str | None:
+        if not text or text.startswith(MARKER):
+            return None
+        for msgid, pattern in self.patterns:
+            match = pattern.match(text)
+            if match:
+                params = match.groupdict()
+                for name, mapper in self.nested.items():
+                    if name in params:
+                        params[name] = mapper.pieces(params[name])
+                return stored(msgid, **params)
+        return None
+
+    def pieces(self, text: str):
+        """"a; b; c" → [stored or text, ...]: the shortest run of parts that matches a message, so a
+        reason that holds "; " itself is found whole, and a placeholder does not swallow the next reason."""
+        parts, items, start = text.split(LIST_SEPARATOR), [], 0
+        while start < len(parts):
+            for end in range(start + 1, len(parts) + 1):
+                found = self.line(LIST_SEPARATOR.join(parts[start:end]))
+                if found:
+                    items.append(found)
+                    start = end
+                    break
+            else:
+                items.append(parts[start])
+                start += 1
+        if not any(is_stored(item) for item in items):
+            return text
+        return items[0] if len(items) == 1 else items
+
+    def text(self, text: str) -> str | None:
+        """The stored form of a (multi-line) text when at least one line matched, else None."""
+        if not text or MARKER in text:
+            return None
+        lines = [self.line(line) for line in text.split("\n")]
+        if not any(lines):
+            return None
+        return "\n".join(found or line for found, line in zip(lines, text.split("\n")))

@@ -129,3 +129,18 @@ def test_the_template_filter_renders_in_the_active_language():
         html = template.render(Context({"text": text}))
     assert html.startswith("Fallida<br>")
     assert "&lt;b&gt;ACME&lt;/b&gt;" in html  # parameters are escaped like any other text
+
+
+def test_the_text_mapper_maps_whole_lines_only_and_nests_lists():
+    from core.stored_messages import TextMapper
+
+    reasons = TextMapper(["Bad %(x)s.", "Worse; really %(y)s."])
+    mapper = TextMapper(["Failed: %(reasons)s", "Password of %(email)s reset (must change)."], nested={"reasons": reasons})
+    assert mapper.line("Something else.") is None
+    assert mapper.line(stored(FAILED)) is None
+    text = mapper.line("Failed: Bad 1.; Worse; really 2.; other")
+    assert rendered(text) == "Failed: Bad 1.; Worse; really 2.; other"
+    params = json.loads(text[len(MARKER):])["p"]["reasons"]
+    assert [item if isinstance(item, str) else item["m"] for item in params] == ["Bad %(x)s.", "Worse; really %(y)s.", "other"]
+    assert mapper.text("Failed: x\nnothing\n" + stored(FAILED)) is None  # already stored: left alone
+    assert rendered(mapper.text("Failed: x\nnothing")) == "Failed: x\nnothing"

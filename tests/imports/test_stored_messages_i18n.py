@@ -164,3 +164,60 @@ def test_the_webhook_event_gives_the_reason_in_english_whoever_builds_it(failed_
     with override("es"):
         payload = event_payload(failed_job, failed_job.rows.all(), company_account_id=1, event_id="e", now=DUE)
     assert [row["error"] for row in payload["data"]["rows"]] == [ENGLISH_REASON]
+
+
+# --- Rows and entries written before: the data migrations ------------------------------------------
+
+
+def _migration(app, name):
+    return importlib.import_module(f"{app}.migrations.{name}")
+
+
+def test_the_migration_stores_legacy_reasons_it_recognises_and_leaves_the_rest(failed_job):
+    from django.apps import apps
+
+    migration = _migration("imports", "0012_stored_failure_reasons")
+    legacy = "\n".join([ENGLISH_REASON, "Microsoft Tenant Id is required.", "A vendor's own words."])
+    failed_job.rows.update(error=legacy)
+    migration.forwards(apps, None)
+    row = failed_job.rows.get()
+    lines = row.error.split("\n")
+    assert lines[0].startswith("i18n:") and lines[1].startswith("i18n:") and lines[2] == "A vendor's own words."
+    with override("en"):
+        assert row.failure_reason == legacy
+    with override("es"):
+        assert row.failure_reason.split("\n") == [
+            SPANISH_REASON, "El Id de tenant de Microsoft es obligatorio.", "A vendor's own words."
+        ]
+    migration.forwards(apps, None)  # again: nothing changes
+    assert failed_job.rows.get().error == row.error
+    migration.backwards(apps, None)
+    assert failed_job.rows.get().error == legacy
+
+
+def test_the_migration_stores_legacy_audit_entries_with_their_reasons(failed_job, demo):
+    from django.apps import apps
+
+    migration = _migration("accounts", "0009_stored_audit_messages")
+    texts = {
+        "failed": f"Import 'Kiosk' failed: {ENGLISH_REASON}; The tenant domain x.onmicrosoft.com is already taken; "
+                  "an onmicrosoft.com domain is unique across the platform. Choose another tenant domain.; Vendor said no",
+        "renamed": "User a@b.example renamed from Ann to Anna.",
+        "nothing": "Import 'Kiosk' completed: nothing to create.",
+        "other": "Something no service writes.",
+    }
+    entries = {key: AuditLogEntry.objects.create(company=demo.eritech, action=key, message=text) for key, text in texts.items()}
+    migration.forwards(apps, None)
+    stored_texts = {key: AuditLogEntry.objects.get(pk=entry.pk).message for key, entry in entries.items()}
+    assert stored_texts["other"] == texts["other"]
+    assert all(stored_texts[key].startswith("i18n:") for key in ("failed", "renamed", "nothing"))
+    with override("en"):
+        assert {key: rendered(text) for key, text in stored_texts.items()} == texts
+    with override("es"):
+        failed = rendered(stored_texts["failed"])
+        assert failed.startswith(f"Importación 'Kiosk' fallida: {SPANISH_REASON}; ")
+        assert failed.endswith("; Vendor said no") and "The tenant domain" not in failed
+        assert rendered(stored_texts["renamed"]) == "Usuario a@b.example renombrado de Ann a Anna."
+        assert rendered(stored_texts["nothing"]) == "Importación 'Kiosk' completada: nada que crear."
+    migration.backwards(apps, None)
+    assert {key: AuditLogEntry.objects.get(pk=entry.pk).message for key, entry in entries.items()} == texts
