@@ -34,6 +34,8 @@ class ImportJob(models.Model):
         PENDING = "pending", _("Pending")
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
+        # Some rows done, some failed (a bulk import): Failed is kept for a run where none succeeded.
+        COMPLETED_WITH_ERRORS = "completed_with_errors", _("Completed with errors")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -47,11 +49,11 @@ class ImportJob(models.Model):
         IMPORT = "import", _("Import")
 
     # The statuses a job never leaves. imports.jobs.states reads them from here and allows no move out of them.
-    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED})
     # Cancelling is possible only before a worker claims the job; imports.jobs.states builds its cancel moves from this.
     CANCELLABLE_STATUSES = frozenset({Status.PENDING})
     # The final statuses reached by running: a cancelled job never ran, so it has no end of run to show.
-    RAN_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
+    RAN_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED})
 
     name = models.CharField(_("Import name"), max_length=255, blank=True)
     # The import name and the product names and codes of its rows, set when the job is created
@@ -63,7 +65,7 @@ class ImportJob(models.Model):
     )
     account_type = models.CharField(_("Account type"), max_length=20, choices=AccountType.choices, default=AccountType.PRODUCTS)
     source = models.CharField(_("Source"), max_length=20, choices=Source.choices, default=Source.SCHEDULED)
-    status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("Status"), max_length=24, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField(_("Import schedule date (UTC)"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("Creator"), on_delete=models.PROTECT, related_name="import_jobs"
@@ -352,6 +354,7 @@ class WebhookDelivery(OutboxItem):
 
     class Event(models.TextChoices):
         IMPORT_COMPLETED = "import.completed", "import.completed"
+        IMPORT_COMPLETED_WITH_ERRORS = "import.completed_with_errors", "import.completed_with_errors"
         IMPORT_FAILED = "import.failed", "import.failed"
         IMPORT_CANCELLED = "import.cancelled", "import.cancelled"
 

@@ -50,10 +50,14 @@ def check_parent_account_active(order: Order, facts: OrderFacts) -> str | None:
     return None
 
 
+def parent_account_inactive_params(company) -> dict:
+    """PARENT_ACCOUNT_INACTIVE's parameters for `company`: its status label still to translate."""
+    return {"company": company.name, "status": dict(company.Status.choices).get(company.status, company.status)}
+
+
 def parent_account_inactive(company) -> str:
     """PARENT_ACCOUNT_INACTIVE for `company` (bulk lines say it too), its status label translated when shown."""
-    status = dict(company.Status.choices).get(company.status, company.status)
-    return stored(PARENT_ACCOUNT_INACTIVE, company=company.name, status=status)
+    return stored(PARENT_ACCOUNT_INACTIVE, **parent_account_inactive_params(company))
 
 
 def no_price_on_day(order: Order, day: dt.date) -> str:

@@ -12,6 +12,7 @@ from core.stored_messages import TextMapper, rendered
 
 # Longer messages before shorter ones sharing their start.
 MESSAGES = [
+    "Import '%(job)s' completed with errors: %(created)s. Failed: %(reasons)s",
     "Import '%(job)s' completed: %(created)s.",
     "Import '%(job)s' failed: %(reasons)s",
     "Terms and conditions '%(terms)s' accepted for %(service)s on price list %(price_list)s.",
@@ -37,6 +38,8 @@ MESSAGES = [
     "%(staff)s stopped impersonating %(user)s.",
     "Webhook URL set to %(url)s (active: %(active)s).",
     "Webhook secret rotated.",
+    "Company %(name)s terminated; %(count)s active user(s) terminated with it.",
+    "Credentials (one-time set-password links) sent to the %(count)s active user(s) of %(name)s.",
 ]
 # The failure reasons an "import.failed" entry lists (imports' migration 0012 maps the rows' own).
 REASONS = [

@@ -318,6 +318,17 @@ class UserLineForm(_Form):
     phone = _text(_("Phone"), 50)
 
 
+# Below which companies a Companies line (or + NEW) may create a customer company.
+COMPANY_PARENT_KINDS = frozenset({Company.Kind.RESELLER, Company.Kind.CUSTOMER})
+
+
+def parent_kind_problem(parent: Company, kinds=COMPANY_PARENT_KINDS) -> str | None:
+    """Why no company can be created below `parent` (a distributor), or None."""
+    if parent.kind in kinds:
+        return None
+    return str(PARENT_NOT_RESELLER_OR_CUSTOMER % {"company": parent.name, "kind": parent.get_kind_display()})
+
+
 def _check_form_lines(user, lines, errors, form_class, *, booleans=(), parent_kinds=None) -> FileCheck:
     parents = _parents(user, lines, errors)
     result = FileCheck(errors=errors)
@@ -339,9 +350,8 @@ def _check_form_lines(user, lines, errors, form_class, *, booleans=(), parent_ki
             if value is not None:
                 values[name] = value
         parent = parents.get(number)
-        if parent is not None and parent_kinds and parent.kind not in parent_kinds:
-            params = {"company": parent.name, "kind": parent.get_kind_display()}
-            line_errors.append(_line_error(number, PARENT_NOT_RESELLER_OR_CUSTOMER % params))
+        if parent is not None and parent_kinds and (problem := parent_kind_problem(parent, parent_kinds)):
+            line_errors.append(_line_error(number, problem))
         errors.extend(line_errors)
         if not line_errors and parent is not None:
             values = {name: value for name, value in values.items() if value not in ("", None)}
@@ -362,7 +372,7 @@ def check_lines(
         result = _check_form_lines(
             user, lines, errors, CompanyLineForm,
             booleans=[("is_billable", _("Is billable"))],
-            parent_kinds={Company.Kind.RESELLER, Company.Kind.CUSTOMER},
+            parent_kinds=COMPANY_PARENT_KINDS,
         )
     else:
         _repeated_lines(lines, errors, unique_key="email", unique_label=gettext("Email"))

@@ -77,6 +77,7 @@ AUDIT_IMPORT_COMPLETED = _("Import '%(job)s' completed: %(created)s.")
 AUDIT_IMPORT_NOTHING_CREATED = _("nothing to create")
 AUDIT_ACCOUNT_CREATED = _("%(type)s %(account_id)s")
 AUDIT_IMPORT_FAILED = _("Import '%(job)s' failed: %(reasons)s")
+AUDIT_IMPORT_COMPLETED_WITH_ERRORS = _("Import '%(job)s' completed with errors: %(created)s. Failed: %(reasons)s")
 # Waits between tries of a batch after transient trouble; patched by tests.
 sleep = time.sleep
 
@@ -171,10 +172,12 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
 def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
     completed = sum(1 for row in rows if row.status == ImportRow.Status.COMPLETED)
     failed = sum(1 for row in rows if row.status == ImportRow.Status.FAILED)
-    # Failed as soon as one row failed, even when others were provisioned: the reseller must
-    # look at it (the email and My imports show the reasons), and "Completed" would hide that.
-    # Imported accounts (No.) still says how many subscriptions were created.
-    return (Status.FAILED if failed else Status.COMPLETED), completed, failed
+    # A run with failed rows is never plain "Completed": the reseller must look at it (the email
+    # and My imports show the reasons). "Completed with errors" when some rows succeeded (a bulk
+    # import's other lines stand), Failed when none did. Imported accounts (No.) says how many.
+    if not failed:
+        return Status.COMPLETED, completed, failed
+    return (Status.COMPLETED_WITH_ERRORS if completed else Status.FAILED), completed, failed
 
 
 def _created_item(row: ImportRow) -> str:
@@ -186,15 +189,20 @@ def _created_item(row: ImportRow) -> str:
 
 
 def _audit_entry(job: ImportJob, rows: list[ImportRow], status: str) -> AuditLogEntry:
+    created = [
+        _created_item(row) for row in rows
+        if row.status == ImportRow.Status.COMPLETED and (row.subscription or row.import_type != ImportRow.ImportType.PRODUCT)
+    ]
+    reasons = [line for row in rows if row.status == ImportRow.Status.FAILED for line in row.error.split("\n")]
+    label = job.stored_label()
     if status == Status.COMPLETED:
-        created = [
-            _created_item(row) for row in rows if row.subscription or row.import_type != ImportRow.ImportType.PRODUCT
-        ]
         action = "import.completed"
-        message = stored(AUDIT_IMPORT_COMPLETED, job=job.stored_label(), created=created or AUDIT_IMPORT_NOTHING_CREATED)
+        message = stored(AUDIT_IMPORT_COMPLETED, job=label, created=created or AUDIT_IMPORT_NOTHING_CREATED)
+    elif status == Status.COMPLETED_WITH_ERRORS:
+        action = "import.completed_with_errors"
+        message = stored(AUDIT_IMPORT_COMPLETED_WITH_ERRORS, job=label, created=created, reasons=reasons)
     else:
-        reasons = [line for row in rows if row.status == ImportRow.Status.FAILED for line in row.error.split("\n")]
-        action, message = "import.failed", stored(AUDIT_IMPORT_FAILED, job=job.stored_label(), reasons=reasons)
+        action, message = "import.failed", stored(AUDIT_IMPORT_FAILED, job=label, reasons=reasons)
     return AuditLogEntry(company=job.company, actor=job.created_by, action=action, message=message)
 
 
@@ -460,4 +468,7 @@ def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int
     """The django-q2 task (queued as imports.tasks.run_batch_task) that runs one batch the dispatcher
     claimed at `claimed_at`: a late or repeated delivery runs only what that claim still holds."""
     outcomes = Counter(run_jobs(job_ids, now=timezone.now(), claimed_at=claimed_at).values())
-    return {"claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED], "failed": outcomes[Status.FAILED]}
+    return {
+        "claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED],
+        "completed_with_errors": outcomes[Status.COMPLETED_WITH_ERRORS], "failed": outcomes[Status.FAILED],
+    }
