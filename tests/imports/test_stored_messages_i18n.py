@@ -176,7 +176,7 @@ def _migration(app, name):
 def test_the_migration_stores_legacy_reasons_it_recognises_and_leaves_the_rest(failed_job):
     from django.apps import apps
 
-    migration = _migration("imports", "0012_stored_failure_reasons")
+    migration = _migration("imports", "0013_stored_failure_reasons")
     legacy = "\n".join([ENGLISH_REASON, "Microsoft Tenant Id is required.", "A vendor's own words."])
     failed_job.rows.update(error=legacy)
     migration.forwards(apps, None)

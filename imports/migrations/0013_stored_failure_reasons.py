@@ -72,6 +72,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("imports", "0011_lease_only_in_progress")]
+    dependencies = [("imports", "0012_job_completed_with_errors")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=True)]
