@@ -17,11 +17,16 @@ from orders.models import Order, Subscription
 from orders.validation import validate_orders
 
 from core.outbox import OutboxItem
+from core.stored_messages import rendered, stored
 
 from imports.search_texts import SEARCH_TEXT_MAX_LENGTH, SearchText  # noqa: F401 (a model of this app)
 
 # Subscription.provisioning_key of the subscription an import row creates: "import-row:<row id>".
 PROVISIONING_KEY_PREFIX = "import-row:"
+
+
+# An import job without a name, in stored messages: "Scheduled provisioning #12".
+JOB_UNNAMED = _("%(source)s #%(id)s")
 
 
 class ImportJob(models.Model):
@@ -122,6 +127,12 @@ class ImportJob(models.Model):
     def __str__(self):
         return self.name or f"{self.get_source_display()} #{self.pk}"
 
+    def stored_label(self) -> str:
+        """str(self) for a stored message (core.stored_messages): the source is translated when shown."""
+        if self.name:
+            return self.name
+        return stored(JOB_UNNAMED, source=dict(self.Source.choices).get(self.source, self.source), id=self.pk)
+
     @property
     def display_name(self) -> str:
         """The Import name as My imports, its export and its messages show it: the product of a
@@ -183,13 +194,14 @@ class ImportJob(models.Model):
     def precheck(self, *, day: dt.date) -> list[str]:
         """The Order review's pre-check for this job's orders: the due-time checks run on `day` (what
         would fail if it ran then). Rescheduling, the API's answer to a scheduling, My imports'
-        reschedule form and the reminder email (imports.notify.content) show it."""
+        reschedule form and the reminder email (imports.notify.content) show it, so the reasons come
+        rendered in the active language."""
         # From the table, not self.rows: a job read for My imports has its rows prefetched with what the
         # list shows only, and the checks read whole orders.
         rows = ImportRow.objects.filter(job=self).select_related("order__company", "order__service__vendor").order_by("position")
         orders = [row.order for row in rows if row.order_id]
         problems = validate_orders(orders, day=day) if orders else {}
-        return [reason for order in orders for reason in problems.get(order.pk, [])]
+        return [rendered(reason) for order in orders for reason in problems.get(order.pk, [])]
 
 
 class ImportRow(models.Model):
@@ -216,6 +228,9 @@ class ImportRow(models.Model):
     # A bulk import row carries what the file said instead.
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    # Why the row failed: one reason a line, each stored as a message and its parameters
+    # (core.stored_messages) so that it is shown in the reader's language; rows written before that
+    # hold English text, shown as it is. Read it through failure_reason (rendered).
     error = models.TextField(_("error"), blank=True)
     subscription = models.OneToOneField(
         Subscription, verbose_name=_("subscription"), null=True, blank=True, on_delete=models.SET_NULL, related_name="import_row"
@@ -257,8 +272,9 @@ class ImportRow(models.Model):
 
     @property
     def failure_reason(self) -> str:
-        """The reason shown under the row on My imports: only a failed row has one to show."""
-        return self.error if self.status == self.Status.FAILED else ""
+        """The reason shown under the row on My imports, in its export and the API, in the active
+        language (one reason a line): only a failed row has one to show."""
+        return rendered(self.error) if self.status == self.Status.FAILED else ""
 
     @property
     def provisioning_key(self) -> str:

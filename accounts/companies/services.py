@@ -29,6 +29,12 @@ from accounts.selectors import companies_visible_to
 from accounts.services import audit_log_record
 from accounts.users.selectors import users_visible_to
 from accounts.users.services import user_credentials_send, user_terminate
+from core.stored_messages import stored
+
+# Audit entries, stored as a message and its parameters (core.stored_messages): shown in the reader's language.
+AUDIT_COMPANY_TERMINATED = _("Company %(name)s terminated; %(count)s active user(s) terminated with it.")
+AUDIT_CREDENTIALS_SENT_ALL = _("Credentials (one-time set-password links) sent to the %(count)s active user(s) of %(name)s.")
+
 
 Status = Company.Status
 
@@ -94,7 +100,7 @@ def company_terminate(*, actor: User, company: Company) -> Termination:
         company=locked,
         actor=actor,
         action="company.terminated",
-        message=f"Company {locked.name} terminated; {len(terminated)} active user(s) terminated with it.",
+        message=stored(AUDIT_COMPANY_TERMINATED, name=locked.name, count=len(terminated)),
     )
     return Termination(company=locked, users_terminated=terminated, notes=notes)
 
@@ -131,6 +137,6 @@ def company_credentials_send(*, actor: User, company: Company) -> list[User]:
         company=locked,
         actor=actor,
         action=CREDENTIALS_ACTION,
-        message=f"Credentials (one-time set-password links) sent to the {len(users)} active user(s) of {locked.name}.",
+        message=stored(AUDIT_CREDENTIALS_SENT_ALL, name=locked.name, count=len(users)),
     )
     return users

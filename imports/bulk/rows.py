@@ -17,7 +17,8 @@ from accounts.models import COMPANY_DOMAIN_TAKEN, USER_EMAIL_TAKEN, Company, Use
 from accounts.services import company_create
 from accounts.users.services import user_create
 from catalog.services import price_list_inherit
-from orders.validation import PARENT_ACCOUNT_INACTIVE
+from core.stored_messages import rendered, stored, stored_errors
+from orders.validation import PARENT_ACCOUNT_INACTIVE, parent_account_inactive, parent_account_inactive_params
 
 from imports.engine.plugins import line_runner_register
 from imports.engine.runner import PARENT_NOT_VISIBLE
@@ -34,18 +35,27 @@ USER_FIELDS = ("first_name", "last_name", "job_title", "phone")
 
 
 def _fail(row: ImportRow, reason) -> None:
-    row.status, row.error = ImportRow.Status.FAILED, str(reason)
+    """The row failed for `reason`: stored text, or a message (gettext_lazy) stored here, shown in its reader's language."""
+    row.status, row.error = ImportRow.Status.FAILED, reason if isinstance(reason, str) else stored(reason)
 
 
 def parent_problem(row: ImportRow) -> str | None:
-    return parent_inactive(row.parent_company)
+    """Why the row's parent cannot take a new company or user, as stored text (core.stored_messages)."""
+    return None if row.parent_company.is_active else parent_account_inactive(row.parent_company)
 
 
 def parent_inactive(parent: Company) -> str | None:
-    """A company or user is created only below an active company (the due-time checks' words)."""
+    """A company or user is created only below an active company (the due-time checks' words), in the
+    active language (the company page's + NEW shows it)."""
     if not parent.is_active:
-        return str(PARENT_ACCOUNT_INACTIVE % {"company": parent.name, "status": parent.get_status_display()})
+        return rendered(parent_account_inactive(parent))
     return None
+
+
+def _parent_inactive_error(parent: Company) -> ValidationError:
+    """The refusal as a message with its parameters: shown in the page's language by + NEW, stored
+    as the message (core.stored_messages.stored_errors) by a bulk line."""
+    return ValidationError(PARENT_ACCOUNT_INACTIVE, code="parent_inactive", params=parent_account_inactive_params(parent))
 
 
 def _values(row: ImportRow) -> dict:
@@ -59,8 +69,8 @@ def company_line_create(*, actor: User, parent: Company, values: dict, price_lis
     """A company line's customer company under `parent`, with the parent's price list: what a bulk
     import's Companies line and the company page's + NEW create. `values`: the cleaned values of
     checks.CompanyLineForm (empty ones left out). Raises ValidationError with the reason."""
-    if reason := parent_inactive(parent):
-        raise ValidationError(reason, code="parent_inactive")
+    if not parent.is_active:
+        raise _parent_inactive_error(parent)
     fields = {name: values[name] for name in COMPANY_FIELDS if name in values}
     if "currency" in fields:
         fields["currency"] = fields["currency"].upper()
@@ -81,8 +91,8 @@ def user_line_create(*, actor: User, company: Company, values: dict, robust_emai
     Users line and the company page's + NEW create. `values`: checks.UserLineForm's cleaned values.
     Raises ValidationError with the reason (a taken email said without telling whether, or where,
     that user exists) and PermissionDenied when `actor` may not see `company`."""
-    if reason := parent_inactive(company):
-        raise ValidationError(reason, code="parent_inactive")
+    if not company.is_active:
+        raise _parent_inactive_error(company)
     try:
         with transaction.atomic():
             return user_create(
@@ -104,7 +114,7 @@ def company_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = N
     try:
         company = company_line_create(actor=actor, parent=row.parent_company, values=_values(row), price_lists=price_lists)
     except ValidationError as exc:
-        return _fail(row, "\n".join(exc.messages))
+        return _fail(row, "\n".join(stored_errors(exc)))
     row.status, row.error, row.result_account_id = ImportRow.Status.COMPLETED, "", company.account_id
 
 
@@ -113,9 +123,9 @@ def user_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None
     try:
         user_line_create(actor=actor, company=row.parent_company, values=_values(row), robust_email=True)
     except ValidationError as exc:
-        return _fail(row, "\n".join(exc.messages))
+        return _fail(row, "\n".join(stored_errors(exc)))
     except PermissionDenied:
-        return _fail(row, PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
+        return _fail(row, stored(PARENT_NOT_VISIBLE, id=row.parent_company.account_id))
     row.status, row.error = ImportRow.Status.COMPLETED, ""
 
 

@@ -41,6 +41,7 @@ from accounts.models import AuditLogEntry, Company, User
 from accounts.selectors import companies_visible_to
 from accounts.services import account_ids_allocate, audit_log_record
 from catalog.models import Service
+from core.stored_messages import stored
 from core.transient import is_transient
 from orders.configuration import vendor_defaults_fill
 from orders.facts import OrderFacts
@@ -71,6 +72,12 @@ JOB_UNAVAILABLE_TOO_LONG = _(
     "The import could not be processed: the platform was unavailable for too long after its scheduled time. "
     "Please schedule it again."
 )
+# The audit entries of a finished job; stored (core.stored_messages) and rendered in the reader's language.
+AUDIT_IMPORT_COMPLETED = _("Import '%(job)s' completed: %(created)s.")
+AUDIT_IMPORT_NOTHING_CREATED = _("nothing to create")
+AUDIT_ACCOUNT_CREATED = _("%(type)s %(account_id)s")
+AUDIT_IMPORT_FAILED = _("Import '%(job)s' failed: %(reasons)s")
+AUDIT_IMPORT_COMPLETED_WITH_ERRORS = _("Import '%(job)s' completed with errors: %(created)s. Failed: %(reasons)s")
 # Waits between tries of a batch after transient trouble; patched by tests.
 sleep = time.sleep
 
@@ -126,21 +133,21 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         return
     if job.pk in batch.visible and row.parent_company_id not in batch.visible[job.pk]:
         # A bulk line acts for its creator: only on companies the creator may (still) see.
-        row.status, row.error = ImportRow.Status.FAILED, str(PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
+        row.status, row.error = ImportRow.Status.FAILED, stored(PARENT_NOT_VISIBLE, id=row.parent_company.account_id)
         return
     if row.import_type != ImportRow.ImportType.PRODUCT:
         # A bulk import's company or user line: run by the room that registered it (imports.bulk.rows).
         runner = line_runner_for(row.import_type)
         if runner is None:
-            row.status, row.error = ImportRow.Status.FAILED, str(LINE_TYPE_UNKNOWN % {"type": row.import_type})
+            row.status, row.error = ImportRow.Status.FAILED, stored(LINE_TYPE_UNKNOWN, type=row.import_type)
             return
         return runner(row, actor=job.created_by, price_lists=batch.price_lists)
     order = row.order
     if order is None:
-        row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOTHING_TO_PROVISION)
+        row.status, row.error = ImportRow.Status.FAILED, stored(ROW_NOTHING_TO_PROVISION)
         return
     if not order.quantity or not order.term or not order.billing_frequency:
-        row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOT_CONFIGURED)
+        row.status, row.error = ImportRow.Status.FAILED, stored(ROW_NOT_CONFIGURED)
         return
     deferred = row.payload.get("deferred") if isinstance(row.payload, dict) else None
     if deferred and vendor_defaults_fill(order, batch.facts, deferred):
@@ -173,20 +180,29 @@ def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
     return (Status.COMPLETED_WITH_ERRORS if completed else Status.FAILED), completed, failed
 
 
+def _created_item(row: ImportRow) -> str:
+    """What a completed row created, for the audit entry: "<subscription> (<account id>)", or "User 4711"."""
+    if row.subscription:
+        return f"{row.subscription.name} ({row.result_account_id})"
+    kind = dict(ImportRow.ImportType.choices).get(row.import_type, row.import_type)
+    return stored(AUDIT_ACCOUNT_CREATED, type=kind, account_id=row.result_account_id) if row.result_account_id else stored(kind)
+
+
 def _audit_entry(job: ImportJob, rows: list[ImportRow], status: str) -> AuditLogEntry:
-    created = ", ".join(
-        f"{row.subscription.name} ({row.result_account_id})" if row.subscription
-        else f"{row.get_import_type_display()} {row.result_account_id or ''}".strip()
-        for row in rows
+    created = [
+        _created_item(row) for row in rows
         if row.status == ImportRow.Status.COMPLETED and (row.subscription or row.import_type != ImportRow.ImportType.PRODUCT)
-    )
-    reasons = "; ".join(row.error.replace("\n", "; ") for row in rows if row.status == ImportRow.Status.FAILED)
+    ]
+    reasons = [line for row in rows if row.status == ImportRow.Status.FAILED for line in row.error.split("\n")]
+    label = job.stored_label()
     if status == Status.COMPLETED:
-        action, message = "import.completed", f"Import '{job}' completed: {created or 'nothing to create'}."
+        action = "import.completed"
+        message = stored(AUDIT_IMPORT_COMPLETED, job=label, created=created or AUDIT_IMPORT_NOTHING_CREATED)
     elif status == Status.COMPLETED_WITH_ERRORS:
-        action, message = "import.completed_with_errors", f"Import '{job}' completed with errors: {created}. Failed: {reasons}"
+        action = "import.completed_with_errors"
+        message = stored(AUDIT_IMPORT_COMPLETED_WITH_ERRORS, job=label, created=created, reasons=reasons)
     else:
-        action, message = "import.failed", f"Import '{job}' failed: {reasons}"
+        action, message = "import.failed", stored(AUDIT_IMPORT_FAILED, job=label, reasons=reasons)
     return AuditLogEntry(company=job.company, actor=job.created_by, action=action, message=message)
 
 
@@ -346,7 +362,7 @@ def _fail_unexpectedly(
             rows = list(job.rows.all())
             pending = [row for row in rows if row.status == ImportRow.Status.PENDING]
             for row in pending:
-                row.status, row.error, row.processed_at = ImportRow.Status.FAILED, str(reason), now
+                row.status, row.error, row.processed_at = ImportRow.Status.FAILED, stored(reason), now
             ImportRow.objects.bulk_update(pending, ["status", "error", "processed_at"])
             status, completed, failed = _final_status(rows)
             status = Status.FAILED
@@ -357,7 +373,7 @@ def _fail_unexpectedly(
                 return {}
             audit_log_record(
                 company=job.company, actor=job.created_by, action="import.failed",
-                message=f"Import '{job}' failed: {reason}",
+                message=stored(AUDIT_IMPORT_FAILED, job=job.stored_label(), reasons=[stored(reason)]),
             )
             Notification.objects.bulk_create([Notification.for_job(job_id, now=now)])
             job.status, job.imported_count, job.error_count, job.finished_at = status, completed, max(failed, 1), now

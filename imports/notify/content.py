@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 
 from core.datetimes import utc_text  # "2024-07-22 15:24 UTC", as every date-time of the portal
 from accounts.languages import user_language
+from core.stored_messages import rendered
 
 from imports.models import ImportJob, ImportRow, Notification
 
@@ -124,7 +125,7 @@ def finished_context(job: ImportJob, rows: list[ImportRow]) -> dict:
         "errors": [
             (f"#{row.position}: " if many else "") + reason
             for row in failed_rows
-            for reason in (row.error.splitlines() or [""])
+            for reason in (rendered(row.error).splitlines() or [""])
         ],
     }
 

@@ -36,11 +36,13 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.utils import translation
 
 from accounts.models import Company, WebhookEndpoint
 from accounts.webhooks import UnsafeWebhookDestination, WebhookDestination, webhook_destination
 
 from core.outbox import Outbox, OutboxPolicy
+from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,13 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_id: int, event_id: str, now: dt.datetime) -> dict:
-    """{"id", "type", "created_at", "data"}: the job, its company and its rows (account ids, errors)."""
+    """{"id", "type", "created_at", "data"}: the job, its company and its rows (account ids, errors).
+
+    A row's error is rendered (core.stored_messages) in the portal's default language, whoever runs
+    this: a receiver is a program, its contract must not change with a worker's or a user's language."""
+    rows = list(rows)
+    with translation.override(settings.LANGUAGE_CODE):
+        errors = [rendered(row.error) for row in rows]
     return {
         "id": event_id,
         "type": EVENT_OF_STATUS[job.status].value,
@@ -98,9 +106,9 @@ def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_
                     "line": row.position,
                     "status": row.status,
                     "account_id": row.result_account_id,
-                    "error": str(row.error or ""),
+                    "error": error,
                 }
-                for row in rows
+                for row, error in zip(rows, errors)
             ],
         },
     }

@@ -22,6 +22,7 @@ from accounts.companies.services import (
     company_terminate,
 )
 from accounts.models import AuditLogEntry, Company
+from core.stored_messages import rendered
 from imports.models import ImportJob
 from orders.company_page import LIVE_SUBSCRIPTIONS
 from orders.models import Subscription
@@ -65,7 +66,7 @@ def test_terminate_ends_the_company_its_users_and_its_pending_imports(demo, cust
     assert actions.count("user.terminated") == 2
     assert {"company.terminated", "import.cancelled"} <= set(actions)
     entry = AuditLogEntry.objects.get(action="company.terminated")
-    assert entry.actor == demo.admin_abbie and "LIMA FOODS S.A.C." in entry.message
+    assert entry.actor == demo.admin_abbie and "LIMA FOODS S.A.C." in rendered(entry.message)
 
 
 def test_terminate_is_refused_while_live_subscriptions_exist(demo):
@@ -140,7 +141,7 @@ def test_credentials_to_all_users_mail_every_active_user_once(demo, customer, dj
     assert all("/set-password/" in m.body for m in mail.outbox)
     assert AuditLogEntry.objects.filter(action="user.credentials_sent", company=customer).count() == 2
     entry = AuditLogEntry.objects.get(action=CREDENTIALS_ACTION)
-    assert entry.company == customer and entry.actor == demo.admin_abbie and "2 active user(s)" in entry.message
+    assert entry.company == customer and entry.actor == demo.admin_abbie and "2 active user(s)" in rendered(entry.message)
 
 
 def test_credentials_to_all_users_is_throttled_per_company(demo, customer, settings):

@@ -54,7 +54,7 @@ def test_products_two_good_lines_and_a_premium_without_tenant(demo, django_captu
     assert rows[2].status == rows[3].status == ImportRow.Status.COMPLETED
     assert rows[2].subscription.company == demo.eritech and rows[2].result_account_id == rows[2].subscription.account_id
     assert rows[3].subscription.name == "Kiosk for the shop"
-    assert rows[4].status == ImportRow.Status.FAILED and "Required subscription missing" in rows[4].error
+    assert rows[4].status == ImportRow.Status.FAILED and "Required subscription missing" in rows[4].failure_reason
     (email,) = mailoutbox
     assert "Import Type: Product\n" in email.body or "Import Type: Product " in email.body
     assert "Completed accounts: 2" in email.body and "Failed accounts: 1" in email.body
@@ -90,7 +90,7 @@ def test_companies_are_created_under_their_parent_and_a_taken_domain_fails_alone
     assert PriceListAssignment.objects.get(company=lima).price_list == demo.abbie_price_list
     sur = Company.objects.get(name="ERITECH SUR")
     assert sur.parent == demo.eritech and sur.is_billable is False
-    assert rows[3].error == str(COMPANY_DOMAIN_TAKEN)
+    assert rows[3].failure_reason == str(COMPANY_DOMAIN_TAKEN)
     (email,) = mailoutbox
     assert "Import Type: Company" in email.body and "#3: " + str(COMPANY_DOMAIN_TAKEN) in email.body
 
@@ -106,8 +106,8 @@ def test_users_are_created_and_get_the_set_password_email(demo, django_capture_o
     ana = User.objects.get(email="ana.rios@eritechperu.com")
     assert (ana.company, ana.first_name, ana.job_title, ana.has_usable_password()) == (demo.eritech, "Ana", "IT", False)
     # The email is taken (in ABBIE BOX, another tenant for many resellers): said without saying so.
-    assert rows[3].error == str(USER_EMAIL_UNUSABLE) == "This email address cannot be used; choose another one."
-    assert "already" not in rows[3].error
+    assert rows[3].failure_reason == str(USER_EMAIL_UNUSABLE) == "This email address cannot be used; choose another one."
+    assert "already" not in rows[3].failure_reason
     credentials = [m for m in mailoutbox if m.to == ["ana.rios@eritechperu.com"]]
     assert len(credentials) == 1 and "/set-password/" in credentials[0].body or "set" in credentials[0].body.lower()
     completed = [m for m in mailoutbox if "Completed accounts" in m.body]
@@ -122,8 +122,8 @@ def test_a_parent_inactive_or_no_longer_visible_at_run_time_fails_the_line(demo,
     )
     Company.objects.filter(pk=demo.norte.pk).update(path="/x/")  # moved out of ABBIE BOX's subtree meanwhile
     rows = run(job, django_capture_on_commit_callbacks)
-    assert rows[2].error == str(PARENT_NOT_VISIBLE % {"id": 466201})
-    assert rows[3].error == str(PARENT_ACCOUNT_INACTIVE % {"company": "PACIFICO RETAIL S.A.C.", "status": "Suspended"})
+    assert rows[2].failure_reason == str(PARENT_NOT_VISIBLE % {"id": 466201})
+    assert rows[3].failure_reason == str(PARENT_ACCOUNT_INACTIVE % {"company": "PACIFICO RETAIL S.A.C.", "status": "Suspended"})
     assert not Company.objects.filter(name__startswith="UNDER").exists()
 
 
@@ -178,7 +178,7 @@ def test_a_line_type_no_room_registered_fails_with_a_message_and_the_rest_still_
     rows = run(job, django_capture_on_commit_callbacks)
     (row,) = rows.values()
     assert row.status == ImportRow.Status.FAILED
-    assert row.error == str(plugins.LINE_TYPE_UNKNOWN % {"type": "user"})
+    assert row.failure_reason == str(plugins.LINE_TYPE_UNKNOWN % {"type": "user"})
     assert not User.objects.filter(email="nobody.registered@eritech.example").exists()
 
 

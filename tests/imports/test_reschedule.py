@@ -10,6 +10,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.models import AuditLogEntry, Company
+from core.stored_messages import rendered
 from imports.jobs import services
 from imports.jobs import states
 from imports.models import ImportJob
@@ -53,7 +54,7 @@ def test_rescheduling_moves_the_job_and_its_order_and_is_audited(demo, job):
     assert result.old_due_at == DUE and result.warnings == []
     entry = AuditLogEntry.objects.get(action="import.rescheduled")
     assert entry.company == demo.eritech and entry.actor == demo.admin_abbie
-    assert "from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)" in entry.message
+    assert "from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)" in rendered(entry.message)
 
 
 @pytest.mark.parametrize("due_at,reason", [

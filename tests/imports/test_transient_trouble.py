@@ -110,7 +110,7 @@ def test_only_trouble_past_the_deadline_fails_a_job_and_says_why(demo, monkeypat
     assert runner.run_jobs(claimed, now=DUE, claimed_at=DUE) == {late.pk: Status.FAILED}
     late.refresh_from_db()
     recent.refresh_from_db()
-    assert late.status == Status.FAILED and late.rows.get().error == str(runner.JOB_UNAVAILABLE_TOO_LONG)
+    assert late.status == Status.FAILED and late.rows.get().failure_reason == str(runner.JOB_UNAVAILABLE_TOO_LONG)
     assert Notification.objects.filter(job=late).count() == 1
     assert recent.status == Status.IN_PROGRESS
 
@@ -125,7 +125,7 @@ def test_an_error_that_is_not_transient_still_fails_after_two_attempts(demo, mon
     monkeypatch.setattr(runner, "_run_batch", broken)
     assert runner.run_jobs(claimed, now=DUE, claimed_at=DUE) == {job.pk: Status.FAILED}
     assert waits == []  # a bug is not waited on
-    assert job.rows.get().error == str(runner.JOB_UNEXPECTED_ERROR)
+    assert job.rows.get().failure_reason == str(runner.JOB_UNEXPECTED_ERROR)
 
 
 @pytest.mark.parametrize(
