@@ -198,3 +198,113 @@ def test_sigterm_to_a_busy_cluster_process_group_stops_it_within_ten_seconds_and
     wait_all_final(jobs, seconds=150)
     assert_provisioned_once(jobs)
     wait_all_sent(jobs, seconds=60)
+
+
+class HangingReceiver:
+    """A webhook receiver on 127.0.0.1 that holds every request without answering for up to
+    `hang_seconds` (30 s: the receiver measured in issue 22) while `hanging` is set, and answers
+    200 at once otherwise. Keeps when each request arrived and how many are being held."""
+
+    def __init__(self, hang_seconds: float = 30):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.hanging = threading.Event()
+        self.hanging.set()
+        self.released = threading.Event()
+        self.arrived: list[float] = []
+        self.held = 0
+        self.most_held = 0
+        self.answered = 0
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                with lock:
+                    receiver.arrived.append(time.monotonic())
+                if receiver.hanging.is_set():
+                    with lock:
+                        receiver.held += 1
+                        receiver.most_held = max(receiver.most_held, receiver.held)
+                    receiver.released.wait(hang_seconds)
+                    with lock:
+                        receiver.held -= 1
+                    return  # no answer: the sender has given up by now
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    with lock:
+                        receiver.answered += 1
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/icp"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def recover(self):
+        self.hanging.clear()
+        self.released.set()
+
+    def close(self):
+        self.recover()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("broker", ["orm", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_webhook_receiver_that_hangs_does_not_delay_the_jobs_due_meanwhile(engine, broker, settings):
+    """Issue 22, point 3: senders used to hang in the jobs' own workers (10 s a request, ten a
+    claim) until the task timeout killed them, and jobs due meanwhile waited for their lease.
+    Deliveries have a lane of their own now: every job due while the receiver hangs completes
+    within 5 s of its due time, and the receiver's deliveries wait in the outbox, not lost."""
+    from accounts.models import WebhookEndpoint
+    from devtools.demo import DemoRefs
+    from imports.models import WebhookDelivery
+    from imports.webhooks.delivery import DELIVERIES
+
+    engine.redis_url = settings.REDIS_URL if broker == "redis" else ""
+    receiver = HangingReceiver()
+    try:
+        WebhookEndpoint.objects.create(company=DemoRefs.load().abbiebox, url=receiver.url, secret="s3cret")
+        a = engine.start("a", workers=2, WEBHOOKS_ALLOW_LOCAL_HTTP="true")
+        first = burst(30)  # 30 events for the receiver: three claims' worth of deliveries
+        # Two senders are stuck on the receiver (as many as the cluster has workers for jobs).
+        wait_for(lambda: receiver.most_held >= 2, seconds=45, what="two senders to hang on the receiver")
+        start, started = timezone.now(), time.monotonic()
+        meanwhile = burst(20, due_at=lambda i: start + dt.timedelta(seconds=2 + i))  # one a second for 20 s
+        wait_all_final(meanwhile, seconds=150)
+        lateness = sorted(
+            (finished - due).total_seconds()
+            for due, finished in ImportJob.objects.filter(pk__in=meanwhile).values_list("due_at", "finished_at")
+        )
+        print(f"[{broker}] lateness of the {len(lateness)} jobs due while the receiver hung: "
+              f"p50 {lateness[len(lateness) // 2]:.2f} s, max {lateness[-1]:.2f} s; "
+              f"requests held at once: {receiver.most_held}, requests: {len(receiver.arrived)}")
+        # The fault lasted through the measure: senders kept calling the receiver, which kept hanging.
+        assert receiver.hanging.is_set() and any(t > started + 5 for t in receiver.arrived)
+        assert lateness[-1] < 5, lateness
+        assert_provisioned_once(first + meanwhile)
+        assert not WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SENT).exists()
+        # The receiver recovers; its deliveries waited in the outbox (with their backoff), and
+        # staff's "Retry now" sends every one of them.
+        receiver.recover()
+        wait_all_final(first, seconds=60)
+        # Written with each job's final state (none for the jobs of companies outside ABBIE BOX).
+        deliveries = WebhookDelivery.objects.filter(job_id__in=first + meanwhile)
+        total = deliveries.count()
+        assert total >= 40
+        DELIVERIES.retry_now(deliveries.values_list("pk", flat=True), now=timezone.now())
+        wait_for(lambda: deliveries.filter(status=WebhookDelivery.Status.SENT).count() == total, seconds=60, interval=0.5,
+                 what="every delivery to be sent after the receiver recovered")
+        assert "reincarnated worker" not in a.log()  # no sender was killed at the task timeout
+    finally:
+        receiver.close()
