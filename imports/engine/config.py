@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from core.lanes import JOBS, LANES, OUTBOX, lane_queue
+
 # A job claimed by a worker that died must run again within this long (the README's promise).
 RECOVERY_PROMISE_SECONDS = 120
 
@@ -72,6 +74,21 @@ class EngineConfig:
     # Sender tasks enqueued when a burst is over and its emails are due: about the number of
     # workers of all clusters, so each one helps (more only end at once, finding nothing to claim).
     email_senders: int = _knob("IMPORT_EMAIL_SENDERS", int, 4, "sender tasks after a burst")
+    # The outbox lane (core.lanes): webhook deliveries and the emails the fast path left run in a
+    # cluster of their own, on the queue "<Q_CLUSTER_NAME>-outbox", so a receiver that hangs
+    # holds none of the workers due jobs need. `imports_worker` starts it beside the jobs' one.
+    # Its workers mostly wait on the network, so a couple per machine are cheap.
+    outbox_workers: int = _knob("IMPORT_OUTBOX_WORKERS", int, 2, "worker processes of the outbox lane's cluster")
+    # A sender task starts no new delivery after this long (the rest stay in the outbox for the
+    # next sender), and each delivery's exchange is bounded by its own timeout (WEBHOOK_TIMEOUT,
+    # EMAIL_TIMEOUT): a sender ends on its own within the budget plus one timeout, well before
+    # Q_TIMEOUT would kill it (imports.E005).
+    outbox_budget_seconds: float = _knob(
+        "IMPORT_OUTBOX_BUDGET_SECONDS", float, 20.0, "seconds a sender task goes on starting deliveries"
+    )
+    # One webhook POST (connect, send, each wait for the answer). A receiver slower than this has
+    # the attempt counted as failed and its other deliveries of that pass put back with the backoff.
+    webhook_timeout: float = _knob("WEBHOOK_TIMEOUT", float, 10.0, "seconds one webhook request may take")
 
     def __post_init__(self):
         # Derived defaults, so that changing one knob moves what depends on it.
@@ -89,11 +106,13 @@ class EngineConfig:
         or send an email twice, or stop the engine."""
         found = []
         positive = ("q_timeout", "q_retry", "q_workers", "lease_seconds", "dispatch_batch_size", "dispatch_in_flight",
-                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs")
+                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs",
+                    "outbox_workers")
         for name in positive:
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
-        for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll"):
+        for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll", "outbox_budget_seconds",
+                     "webhook_timeout"):
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
         if self.email_defer_seconds < 0:
@@ -108,6 +127,12 @@ class EngineConfig:
                 "IMPORT_EMAIL_LEASE_SECONDS must cover sending a whole claim (EMAIL_TIMEOUT x IMPORT_EMAIL_CLAIM_CHUNK): "
                 "another sender would send the same emails again.",
             ))
+        if self.outbox_budget_seconds + max(self.webhook_timeout, self.email_timeout) >= self.q_timeout:
+            found.append((
+                "imports.E005",
+                "IMPORT_OUTBOX_BUDGET_SECONDS plus the longest delivery timeout (WEBHOOK_TIMEOUT, EMAIL_TIMEOUT) must be "
+                "less than Q_TIMEOUT: a sender would be killed mid-delivery, and what it claimed would wait for its lease.",
+            ))
         return found
 
     def warnings(self) -> list[tuple[str, str]]:
@@ -115,9 +140,14 @@ class EngineConfig:
             return [("imports.W001", "A dead worker's jobs will wait more than two minutes before they run again.")]
         return []
 
-    def q_cluster(self, *, redis_url: str, label) -> dict:
-        """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker."""
+    def q_cluster(self, *, redis_url: str, label, lane: str = JOBS) -> dict:
+        """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker.
+        A cluster started with it serves `lane` (core.lanes): the jobs' queue, or the outbox's."""
+        if lane not in LANES:
+            raise ValueError(f"IMPORT_WORKER_LANE must be one of {', '.join(LANES)} (it is {lane!r}).")
         cluster = {
+            # The installation's name: the jobs' queue, the prefix of every lane's queue, and the
+            # key that signs tasks (so every lane's clusters must share it).
             "name": self.q_cluster_name,
             "workers": self.q_workers,
             "timeout": self.q_timeout,
@@ -133,6 +163,11 @@ class EngineConfig:
             "queue_limit": 1,
             "label": label,
         }
+        if lane == OUTBOX:
+            # The queue this cluster takes tasks from (and its scheduler runs no null-cluster schedule:
+            # the every-minute tick stays in the jobs' lane).
+            cluster["cluster_name"] = lane_queue(OUTBOX, name=self.q_cluster_name)
+            cluster["workers"] = self.outbox_workers
         if redis_url:
             cluster["redis"] = redis_url
         else:

@@ -28,12 +28,12 @@ from imports.engine.config import engine_config
 from imports.notify import priority as email_priority
 from imports.engine.plugins import housekeeping_run
 from core.claiming import claim_ids
+from core.lanes import JOBS, lane_enqueue
 from imports.jobs import states
 from imports.models import ImportJob
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
 from imports.notify.reminders import reminders_queue_due
 from imports.engine.runner import run_jobs
-from imports.webhooks.delivery import DELIVERIES
 
 logger = logging.getLogger(__name__)
 Status = ImportJob.Status
@@ -113,8 +113,6 @@ def jobs_in_flight(*, now: dt.datetime) -> int:
 
 
 def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
-    from django_q.tasks import async_task
-
     # A bulk import (up to 5,000 lines, tens of seconds for companies or users) runs as a task of
     # its own, so it has the batch time limit (Q_TIMEOUT) to itself and never drags other jobs past it.
     bulk = set(
@@ -128,7 +126,7 @@ def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
             # the admin). Its jobs record their own outcome, and saving a result costs the cluster's
             # monitor a read of every kept result (save_limit pruning) per batch: a sixth of a
             # burst's CPU, which on a busy machine the workers need.
-            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False)
+            lane_enqueue(JOBS, RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False)
 
     if settings.Q_CLUSTER.get("orm"):
         # The ORM broker writes the task with this connection: the claim and its task commit
@@ -201,14 +199,3 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
         summary.batches += 1
         summary.add(run_jobs(job_ids, now=clock()))
     return summary
-
-
-def outbox_sender_enqueue(*, now: dt.datetime | None = None) -> bool:
-    """Emails the fast path did not send (its worker died, the mail server refused) and webhook
-    deliveries due: enqueue a sender task for them, so the caller never waits on a mail server or a
-    receiver. Claiming keeps two senders from sending the same message. True when one was enqueued."""
-    now = now or timezone.now()
-    if email_priority.emails_due(now=now) or DELIVERIES.has_due(now=now):
-        email_priority.outbox_senders_enqueue()
-        return True
-    return False
