@@ -51,7 +51,7 @@ class EngineConfig:
     # At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
     # busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
     dispatch_in_flight: int = _knob("IMPORT_DISPATCH_IN_FLIGHT", int, 1000, "jobs claimed and unfinished, at most")
-    # How often the dispatcher hands expired leases back and enqueues a sender for unsent emails.
+    # How often the dispatcher hands expired leases back and enqueues senders (outbox lane) for what the outbox has due.
     recovery_seconds: float = _knob("IMPORT_RECOVERY_SECONDS", float, 5.0, "seconds between lease recoveries")
     # `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
     # this long, so a stop never takes more than about ten seconds (a killed batch rolls back and
@@ -71,8 +71,9 @@ class EngineConfig:
     # ... and only during a burst: while at least this many due jobs are unfinished (default: a
     # batch). With fewer, as when jobs fall due one at a time, every run sends its emails at once.
     email_burst_jobs: int | None = _knob("IMPORT_EMAIL_BURST_JOBS", int, None, "due jobs that make a burst")
-    # Sender tasks enqueued when a burst is over and its emails are due: about the number of
-    # workers of all clusters, so each one helps (more only end at once, finding nothing to claim).
+    # Sender tasks enqueued (in the outbox lane) when a burst is over and its emails are due: about
+    # the number of outbox workers of all machines, so each one helps (more only end at once,
+    # finding nothing to claim).
     email_senders: int = _knob("IMPORT_EMAIL_SENDERS", int, 4, "sender tasks after a burst")
     # The outbox lane (core.lanes): webhook deliveries and the emails the fast path left run in a
     # cluster of their own, on the queue "<Q_CLUSTER_NAME>-outbox", so a receiver that hangs
