@@ -49,10 +49,14 @@ def test_engine_config_reads_the_settings_in_force():
         ({"outbox_workers": 0}, "imports.E001"),
         ({"outbox_budget_seconds": 0.0}, "imports.E001"),
         ({"webhook_timeout": 0.0}, "imports.E001"),
-        ({"outbox_budget_seconds": 50.0}, "imports.E005"),  # + WEBHOOK_TIMEOUT 10 = Q_TIMEOUT
-        ({"webhook_timeout": 40.0}, "imports.E005"),
-        ({"email_timeout": 40, "email_lease_seconds": 500}, "imports.E005"),
-        ({"q_timeout": 30, "q_retry": 40, "lease_seconds": 40}, "imports.E005"),
+        ({"outbox_budget_seconds": 50.0}, "imports.E007"),  # + WEBHOOK_TIMEOUT 10 = Q_TIMEOUT
+        ({"webhook_timeout": 40.0}, "imports.E007"),
+        ({"email_timeout": 40, "email_lease_seconds": 500}, "imports.E007"),
+        (
+            {"q_timeout": 30, "q_retry": 40, "lease_seconds": 40, "transient_retry_seconds": 0.0,
+             "db_statement_timeout_seconds": 20},
+            "imports.E007",
+        ),
     ],
 )
 def test_each_invariant_is_an_error(values, check_id):
