@@ -28,7 +28,7 @@ from imports.engine.config import engine_config
 from imports.notify import priority as email_priority
 from imports.engine.plugins import housekeeping_run
 from core.claiming import claim_ids
-from core.lanes import JOBS, lane_enqueue
+from core.lanes import JOBS, lane_queue
 from imports.jobs import states
 from imports.models import ImportJob
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
@@ -116,6 +116,8 @@ def jobs_in_flight(*, now: dt.datetime) -> int:
 
 
 def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
+    from django_q.tasks import async_task
+
     # A bulk import (up to 5,000 lines, tens of seconds for companies or users) runs as a task of
     # its own, so it has the batch time limit (Q_TIMEOUT) to itself and never drags other jobs past it.
     bulk = set(
@@ -123,13 +125,16 @@ def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
     ) if job_ids else set()
     groups = [ids for ids in [[pk for pk in job_ids if pk not in bulk]] + [[pk] for pk in job_ids if pk in bulk] if ids]
 
+    # The jobs' lane by name: in the outbox lane's cluster (core.lanes) the default queue is the outbox's.
+    queue = lane_queue(JOBS)
+
     def enqueue():
         for ids in groups:
             # save=False: a batch that succeeded leaves no task result (failures are still kept for
             # the admin). Its jobs record their own outcome, and saving a result costs the cluster's
             # monitor a read of every kept result (save_limit pruning) per batch: a sixth of a
             # burst's CPU, which on a busy machine the workers need.
-            lane_enqueue(JOBS, RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False)
+            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False, cluster=queue)
 
     if settings.Q_CLUSTER.get("orm"):
         # The ORM broker writes the task with this connection: the claim and its task commit
