@@ -10,7 +10,7 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from freezegun import freeze_time
 
-from core.lanes import LANES, OUTBOX, lane_queue
+from core.lanes import JOBS, LANES, OUTBOX, lane_queue
 
 from imports import tasks
 
@@ -241,8 +241,9 @@ def test_the_dispatcher_hands_expired_leases_back_and_enqueues_a_sender_for_unse
     Notification.for_job(done.pk, now=T0).save()
     with freeze_time(T0):
         supervisor.step()
-    funcs = [task["func"] for task in queued_tasks()]
-    assert funcs == [OUTBOX_TASK, RUN_BATCH_TASK]  # and the recovered job claimed again
+    funcs = [(task["func"], task["cluster"]) for task in queued_tasks()]
+    # (Two queues: the sender in the outbox lane's, the recovered job, claimed again, in the jobs'.)
+    assert sorted(funcs) == [(OUTBOX_TASK, lane_queue(OUTBOX)), (RUN_BATCH_TASK, lane_queue(JOBS))]
     assert statuses([job]) == [Status.IN_PROGRESS]
 
 

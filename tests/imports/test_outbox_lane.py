@@ -267,12 +267,13 @@ def test_senders_are_enqueued_per_due_kind_in_the_outbox_lane_and_not_beyond_its
     ]
 
 
-def test_batches_are_enqueued_to_the_jobs_lane_by_name(demo, monkeypatch):
+def test_batches_are_enqueued_to_the_jobs_lane_by_name(demo, monkeypatch, django_capture_on_commit_callbacks):
     """Named, not left to the default queue: inside the outbox lane's cluster the default queue
     is the outbox's (the every-minute tick or a sender's hand-off must never put a batch there)."""
     calls = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: calls.append((func, kwargs["cluster"])))
     schedule(demo, due_at=DUE)
-    dispatch_tick(now=DUE)
+    with django_capture_on_commit_callbacks(execute=True):  # (Redis: enqueued once the claim commits)
+        dispatch_tick(now=DUE)
     assert calls == [(RUN_BATCH_TASK, lane_queue(JOBS))]
     assert lane_queue(JOBS) != lane_queue(OUTBOX) == f"{lane_queue(JOBS)}-outbox"
