@@ -266,8 +266,9 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- The import engine (django-q2 cluster, dispatcher, leases, email outbox) ----------------
-# `manage.py imports_worker` runs one qcluster plus a dispatcher that claims due import jobs in
-# batches and enqueues each batch as its own short task (imports.engine.dispatch). Every knob
+# `manage.py imports_worker` runs a qcluster per lane (jobs, outbox: core.lanes) plus a dispatcher
+# that claims due import jobs in batches and enqueues each batch as its own short task
+# (imports.engine.dispatch). Every knob
 # (Q_*, IMPORT_*, EMAIL_TIMEOUT), its default, its meaning and its invariants live with the
 # engine, in imports/engine/config.py; `manage.py check` validates them (imports.engine.checks).
 _engine = config_from_env(env)

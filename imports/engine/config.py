@@ -57,7 +57,7 @@ class EngineConfig:
     dispatch_in_flight: int = _knob("IMPORT_DISPATCH_IN_FLIGHT", int, 1000, "jobs claimed and unfinished, at most")
     # How often the dispatcher hands expired leases back and enqueues senders (outbox lane) for what the outbox has due.
     recovery_seconds: float = _knob("IMPORT_RECOVERY_SECONDS", float, 5.0, "seconds between lease recoveries")
-    # `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
+    # `imports_worker` stops its clusters gracefully on SIGTERM/SIGINT and kills what is left after
     # this long, so a stop never takes more than about ten seconds (a killed batch rolls back and
     # runs again after its lease).
     worker_stop_seconds: float = _knob("IMPORT_WORKER_STOP_SECONDS", float, 8.0, "graceful stop, then kill")
