@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from core.lanes import JOBS, LANES, OUTBOX, lane_queue
+
 # The management commands that are the engine's processes: their PostgreSQL sessions carry the
 # timeouts of EngineConfig.db_session_options (config.settings applies them).
 ENGINE_COMMANDS = ("imports_worker", "qcluster", "run_due_imports")
@@ -53,9 +55,9 @@ class EngineConfig:
     # At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
     # busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
     dispatch_in_flight: int = _knob("IMPORT_DISPATCH_IN_FLIGHT", int, 1000, "jobs claimed and unfinished, at most")
-    # How often the dispatcher hands expired leases back and enqueues a sender for unsent emails.
+    # How often the dispatcher hands expired leases back and enqueues senders (outbox lane) for what the outbox has due.
     recovery_seconds: float = _knob("IMPORT_RECOVERY_SECONDS", float, 5.0, "seconds between lease recoveries")
-    # `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
+    # `imports_worker` stops its clusters gracefully on SIGTERM/SIGINT and kills what is left after
     # this long, so a stop never takes more than about ten seconds (a killed batch rolls back and
     # runs again after its lease).
     worker_stop_seconds: float = _knob("IMPORT_WORKER_STOP_SECONDS", float, 8.0, "graceful stop, then kill")
@@ -73,9 +75,25 @@ class EngineConfig:
     # ... and only during a burst: while at least this many due jobs are unfinished (default: a
     # batch). With fewer, as when jobs fall due one at a time, every run sends its emails at once.
     email_burst_jobs: int | None = _knob("IMPORT_EMAIL_BURST_JOBS", int, None, "due jobs that make a burst")
-    # Sender tasks enqueued when a burst is over and its emails are due: about the number of
-    # workers of all clusters, so each one helps (more only end at once, finding nothing to claim).
+    # Sender tasks enqueued (in the outbox lane) when a burst is over and its emails are due: about
+    # the number of outbox workers of all machines, so each one helps (more only end at once,
+    # finding nothing to claim).
     email_senders: int = _knob("IMPORT_EMAIL_SENDERS", int, 4, "sender tasks after a burst")
+    # The outbox lane (core.lanes): webhook deliveries and the emails the fast path left run in a
+    # cluster of their own, on the queue "<Q_CLUSTER_NAME>-outbox", so a receiver that hangs
+    # holds none of the workers due jobs need. `imports_worker` starts it beside the jobs' one.
+    # Its workers mostly wait on the network, so a couple per machine are cheap.
+    outbox_workers: int = _knob("IMPORT_OUTBOX_WORKERS", int, 2, "worker processes of the outbox lane's cluster")
+    # A sender task starts no new delivery after this long (the rest stay in the outbox for the
+    # next sender), and each delivery's exchange is bounded by its own timeout (WEBHOOK_TIMEOUT,
+    # EMAIL_TIMEOUT): a sender ends on its own within the budget plus one timeout, well before
+    # Q_TIMEOUT would kill it (imports.E007).
+    outbox_budget_seconds: float = _knob(
+        "IMPORT_OUTBOX_BUDGET_SECONDS", float, 20.0, "seconds a sender task goes on starting deliveries"
+    )
+    # One webhook POST (connect, send, each wait for the answer). A receiver slower than this has
+    # the attempt counted as failed and its other deliveries of that pass put back with the backoff.
+    webhook_timeout: float = _knob("WEBHOOK_TIMEOUT", float, 10.0, "seconds one webhook request may take")
 
     # Transient database trouble (a lost connection, a restart, a deadlock, a lock or statement
     # timeout) is not a verdict on an order: the batch task tries again, waiting 0.5, 1, 2 ... s, for
@@ -121,11 +139,12 @@ class EngineConfig:
         positive = ("q_timeout", "q_retry", "q_workers", "lease_seconds", "dispatch_batch_size", "dispatch_in_flight",
                     "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs",
                     "transient_deadline_seconds", "db_idle_in_transaction_seconds", "db_lock_timeout_seconds",
-                    "db_statement_timeout_seconds")
+                    "db_statement_timeout_seconds", "outbox_workers")
         for name in positive:
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
-        for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll"):
+        for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll", "outbox_budget_seconds",
+                     "webhook_timeout"):
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
         if self.transient_retry_seconds < 0:
@@ -159,6 +178,12 @@ class EngineConfig:
                 "IMPORT_EMAIL_LEASE_SECONDS must cover sending a whole claim (EMAIL_TIMEOUT x IMPORT_EMAIL_CLAIM_CHUNK): "
                 "another sender would send the same emails again.",
             ))
+        if self.outbox_budget_seconds + max(self.webhook_timeout, self.email_timeout) >= self.q_timeout:
+            found.append((
+                "imports.E007",
+                "IMPORT_OUTBOX_BUDGET_SECONDS plus the longest delivery timeout (WEBHOOK_TIMEOUT, EMAIL_TIMEOUT) must be "
+                "less than Q_TIMEOUT: a sender would be killed mid-delivery, and what it claimed would wait for its lease.",
+            ))
         return found
 
     def warnings(self) -> list[tuple[str, str]]:
@@ -174,9 +199,14 @@ class EngineConfig:
             f" -c statement_timeout={self.db_statement_timeout_seconds * 1000}"
         )
 
-    def q_cluster(self, *, redis_url: str, label) -> dict:
-        """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker."""
+    def q_cluster(self, *, redis_url: str, label, lane: str = JOBS) -> dict:
+        """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker.
+        A cluster started with it serves `lane` (core.lanes): the jobs' queue, or the outbox's."""
+        if lane not in LANES:
+            raise ValueError(f"IMPORT_WORKER_LANE must be one of {', '.join(LANES)} (it is {lane!r}).")
         cluster = {
+            # The installation's name: the jobs' queue, the prefix of every lane's queue, and the
+            # key that signs tasks (so every lane's clusters must share it).
             "name": self.q_cluster_name,
             "workers": self.q_workers,
             "timeout": self.q_timeout,
@@ -192,6 +222,11 @@ class EngineConfig:
             "queue_limit": 1,
             "label": label,
         }
+        if lane == OUTBOX:
+            # The queue this cluster takes tasks from (and its scheduler runs no null-cluster schedule:
+            # the every-minute tick stays in the jobs' lane).
+            cluster["cluster_name"] = lane_queue(OUTBOX, name=self.q_cluster_name)
+            cluster["workers"] = self.outbox_workers
         if redis_url:
             cluster["redis"] = redis_url
         else:

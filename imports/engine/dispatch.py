@@ -28,12 +28,12 @@ from imports.engine.config import engine_config
 from imports.notify import priority as email_priority
 from imports.engine.plugins import housekeeping_run
 from core.claiming import claim_ids
+from core.lanes import JOBS, lane_queue
 from imports.jobs import states
 from imports.models import ImportJob
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
 from imports.notify.reminders import reminders_queue_due
 from imports.engine.runner import run_jobs
-from imports.webhooks.delivery import DELIVERIES
 
 logger = logging.getLogger(__name__)
 Status = ImportJob.Status
@@ -129,13 +129,16 @@ def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
     ) if job_ids else set()
     groups = [ids for ids in [[pk for pk in job_ids if pk not in bulk]] + [[pk] for pk in job_ids if pk in bulk] if ids]
 
+    # The jobs' lane by name: in the outbox lane's cluster (core.lanes) the default queue is the outbox's.
+    queue = lane_queue(JOBS)
+
     def enqueue():
         for ids in groups:
             # save=False: a batch that succeeded leaves no task result (failures are still kept for
             # the admin). Its jobs record their own outcome, and saving a result costs the cluster's
             # monitor a read of every kept result (save_limit pruning) per batch: a sixth of a
             # burst's CPU, which on a busy machine the workers need.
-            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False)
+            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False, cluster=queue)
 
     if settings.Q_CLUSTER.get("orm"):
         # The ORM broker writes the task with this connection: the claim and its task commit
@@ -208,14 +211,3 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
         summary.batches += 1
         summary.add(run_jobs(job_ids, now=clock()))
     return summary
-
-
-def outbox_sender_enqueue(*, now: dt.datetime | None = None) -> bool:
-    """Emails the fast path did not send (its worker died, the mail server refused) and webhook
-    deliveries due: enqueue a sender task for them, so the caller never waits on a mail server or a
-    receiver. Claiming keeps two senders from sending the same message. True when one was enqueued."""
-    now = now or timezone.now()
-    if email_priority.emails_due(now=now) or DELIVERIES.has_due(now=now):
-        email_priority.outbox_senders_enqueue()
-        return True
-    return False
