@@ -20,11 +20,19 @@ from .helpers import UTC, schedule
 NOW = dt.datetime(2024, 7, 22, 15, 30, tzinfo=UTC)
 
 
-def tick(at: dt.datetime, *, success=True) -> Task:
+# How django-q2 records a task killed at its timeout: "<message> : <traceback>".
+TIMED_OUT = (
+    "Task exceeded maximum timeout value (60 seconds) : Traceback (most recent call last):\n"
+    '  File "django_q/worker.py", line 97, in worker\n'
+    "django_q.exceptions.TimeoutException: Task exceeded maximum timeout value (60 seconds)\n"
+)
+
+
+def tick(at: dt.datetime, *, success=True, result=None) -> Task:
     """A finished run of the every-minute dispatch task, as django-q2 records it."""
     return Task.objects.create(
         id=uuid.uuid4().hex, name=f"tick-{at:%H%M%S}", func=DISPATCH_SCHEDULE_FUNC,
-        started=at - dt.timedelta(seconds=55), stopped=at, success=success,
+        started=at - dt.timedelta(seconds=55), stopped=at, success=success, result=result,
     )
 
 
@@ -110,18 +118,22 @@ def test_unsent_notifications_are_outbox_rows_not_sent(demo):
     assert (health.unsent_notifications, health.unsent_notifications_old) == (3, 2)
 
 
-def test_the_last_tick_is_the_newest_finished_dispatch_task(demo):
+def test_the_last_tick_is_the_newest_dispatch_task_that_completed(demo):
     assert Schedule.objects.filter(name=DISPATCH_SCHEDULE_NAME).exists()
     assert imports_health(now=NOW).last_tick is None
 
     tick(NOW - dt.timedelta(minutes=5))
-    tick(NOW - dt.timedelta(seconds=70), success=False)  # a failed run still shows the tick is alive
+    # Timed out, as every tick did while a frozen worker held the locks (issue 22): not a tick.
+    tick(NOW - dt.timedelta(seconds=70), success=False, result=TIMED_OUT)
     Task.objects.create(id="other", name="other", func="math.floor", started=NOW, stopped=NOW, success=True)
 
     health = imports_health(now=NOW)
     assert health.dispatch_schedule_exists
-    assert health.last_tick == NOW - dt.timedelta(seconds=70)
-    assert health.last_tick_age_seconds == 70
+    assert health.last_tick == NOW - dt.timedelta(minutes=5)
+    assert health.last_tick_age_seconds == 300
+    assert health.last_failure.at == NOW - dt.timedelta(seconds=70)
+    assert health.last_failure.reason == "Task exceeded maximum timeout value (60 seconds)"
+    assert health.last_failure.source == "every-minute tick"
 
 
 def test_cluster_heartbeats_are_unknown_with_the_orm_broker_and_a_local_cache(demo):
@@ -223,11 +235,15 @@ def test_the_json_output(healthy):
     data = json.loads(out)
 
     assert code == 1 and err.startswith("unhealthy: ")
-    assert data["thresholds"] == {"overdue_seconds": 120, "stale_tick_seconds": 180, "unsent_seconds": 60}
+    assert data["thresholds"] == {
+        "overdue_seconds": 120, "stale_tick_seconds": 180, "unsent_seconds": 60,
+        "clock_offset_warn_seconds": 2.0, "worker_seen_seconds": 600,
+    }
     assert (data["pending"], data["due_now"], data["overdue"], data["oldest_overdue_seconds"]) == (2, 1, 1, 500)
     assert (data["in_progress_past_lease"], data["unsent_notifications"], data["unsent_notifications_old"]) == (0, 0, 0)
     assert data["last_tick"] == "2024-07-22T15:29:00+00:00" and data["last_tick_age_seconds"] == 60
     assert data["clusters"] is None
+    assert data["last_failure"] is None and data["workers"] == []
     assert data["problems"] == ["1 pending job(s) overdue by more than 120s (oldest by 500s)"]
     assert data["healthy"] is False
 

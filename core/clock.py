@@ -1,0 +1,142 @@
+"""The engine's "now": the database's clock, whatever this process's clock says (`db_now`).
+
+What is due, when a lease or a broker lock ends, when a retry or an email is next attempted and
+every time the engine writes are decided against one clock that every worker shares: the
+database's. A worker whose own clock is minutes off then runs nothing early, steals no live lease
+and writes no time in the future (issue 22; PostgreSQL queues such as River and Procrastinate
+compare with the database's now() for the same reason).
+
+How: `db_now()` is `timezone.now()` plus this process's offset from the database.
+- PostgreSQL: the offset is measured with `SELECT clock_timestamp()` (the server's real time, not
+  the transaction's start like now()) against this process's real-time clock read just before and
+  just after it (the round trip's midpoint), and kept for MEASURE_EVERY_SECONDS per process and
+  connection (a new connection, after a drop or a fork, measures again). The time between two
+  measurements is read from CLOCK_MONOTONIC, so a clock stepped meanwhile does not stretch it.
+  Offsets within TOLERANCE_SECONDS count as 0: that is the measurement's own noise, and well
+  below what a due time needs (the dispatcher polls every second); so with the database on a
+  machine whose clock agrees, db_now() is exactly timezone.now().
+- SQLite: the database is a file on this machine and its clock is this process's: offset 0, no
+  query.
+
+Why timezone.now() plus an offset read with time.clock_gettime, rather than the database's time
+itself: tests. freezegun (hundreds of tests) patches timezone.now() and time.time() but not
+time.clock_gettime, so under freezegun the measured offset stays about 0 and db_now() is the
+frozen time, as the tests expect. libfaketime (`faketime -f +300s`, the wrong-clock reliability
+runs) shifts clock_gettime itself, so there the measured offset is -300 s and cancels the skew.
+
+A measurement that fails (the connection dropped, the server restarting) falls back to the last
+offset this process knew for that database: a clock offset does not change in a few seconds, and
+the caller's own next query meets the same database error and handles it as it always has (a
+rolled-back claim, a dispatcher round retried). With no offset known yet the error is raised to
+the caller, which had no chance to do any work on that database anyway.
+
+This module is the bottom layer: it imports only Django.
+"""
+
+import datetime as dt
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# How long a measured offset is used before it is measured again (per process and connection).
+MEASURE_EVERY_SECONDS = 10.0
+# Offsets smaller than this are measurement noise: treated as 0.
+TOLERANCE_SECONDS = 0.05
+
+_ZERO = dt.timedelta(0)
+
+
+def _realtime() -> float:
+    """This process's real-time clock (seconds since the epoch): what libfaketime shifts and
+    freezegun leaves alone. Tests replace it to play a process whose clock is off."""
+    return time.clock_gettime(time.CLOCK_REALTIME)
+
+
+def _monotonic() -> float:
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+@dataclass(frozen=True)
+class _Measurement:
+    pid: int
+    connection_id: int
+    at: float  # _monotonic() when measured
+    seconds: float  # the database's clock minus this process's real-time clock
+
+
+# By database alias: the last offset measured in this process, on any connection (the fallback).
+_last_known: dict[str, float] = {}
+
+
+def _measure(wrapper) -> float:
+    """The database's clock minus this process's, in seconds (one round trip).
+
+    Through the DB-API cursor, not Django's: the measurement is not one of the caller's queries
+    (tests that count queries see none), and it runs in whatever transaction the caller has open
+    (clock_timestamp() is read-only and cannot conflict with anything)."""
+    with wrapper.wrap_database_errors:
+        wrapper.ensure_connection()
+        cursor = wrapper.connection.cursor()
+        try:
+            before = _realtime()
+            cursor.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())")
+            (database,) = cursor.fetchone()
+            after = _realtime()
+        finally:
+            cursor.close()
+    return float(database) - (before + after) / 2
+
+
+def offset_seconds(using: str = DEFAULT_DB_ALIAS) -> float:
+    """The database's clock minus this process's real-time clock, in seconds, as measured (no
+    tolerance applied; negative: this process is fast). 0.0 on SQLite."""
+    wrapper = connections[using]
+    if wrapper.vendor != "postgresql":
+        return 0.0
+    cached: _Measurement | None = getattr(wrapper, "_icp_clock", None)
+    pid = os.getpid()
+    if (
+        cached is not None
+        and cached.pid == pid
+        and wrapper.connection is not None
+        and cached.connection_id == id(wrapper.connection)
+        and _monotonic() - cached.at < MEASURE_EVERY_SECONDS
+    ):
+        return cached.seconds
+    try:
+        seconds = _measure(wrapper)
+    except DatabaseError:
+        if using not in _last_known:
+            raise
+        logger.warning("Could not read the database's clock; using the last offset known (%.3fs).", _last_known[using])
+        return _last_known[using]
+    wrapper._icp_clock = _Measurement(pid, id(wrapper.connection), _monotonic(), seconds)
+    _last_known[using] = seconds
+    return seconds
+
+
+def clock_offset(using: str = DEFAULT_DB_ALIAS) -> dt.timedelta:
+    """What to add to this process's time to get the database's (0 within TOLERANCE_SECONDS)."""
+    seconds = offset_seconds(using)
+    return _ZERO if abs(seconds) < TOLERANCE_SECONDS else dt.timedelta(seconds=seconds)
+
+
+def db_now(using: str = DEFAULT_DB_ALIAS) -> dt.datetime:
+    """Now, by the database's clock (aware, UTC): the one "now" of the engine."""
+    return timezone.now() + clock_offset(using)
+
+
+def forget(using: str | None = None) -> None:
+    """Drop what this process measured (tests; a process that knows its clock was stepped)."""
+    aliases = [using] if using else list(_last_known) + [alias for alias in connections]
+    for alias in set(aliases):
+        _last_known.pop(alias, None)
+        wrapper = connections[alias]
+        if hasattr(wrapper, "_icp_clock"):
+            del wrapper._icp_clock
