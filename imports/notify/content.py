@@ -16,9 +16,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from accounts.languages import user_language
+from core.clock import db_now
 
 from imports.models import ImportJob, ImportRow, Notification
 
@@ -182,7 +183,7 @@ def email_build(
     # The context holds translated text too (import type, the pre-check's reasons): built in the
     # recipient's language, like the templates.
     with translation.override(language):
-        context = context_for(kind, job, rows, now=now or timezone.now())
+        context = context_for(kind, job, rows, now=now or db_now())
     if context is None:
         return None
     if rendered is None:
