@@ -50,6 +50,15 @@ def process_clock(monkeypatch):
     return skewed
 
 
+@pytest.fixture
+def supervisor(monkeypatch):
+    """imports_worker's dispatcher, one round at a time. Its round starts by dropping a connection
+    left in a transaction (close_old_connections), which inside this test's transaction would drop
+    the test's own connection on PostgreSQL: not what these tests are about."""
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    return worker.Supervisor(command=["true"], poll_seconds=1.0, recovery_seconds=5.0)
+
+
 def job_due(demo, due_at, **fields) -> ImportJob:
     with freeze_time(T0 - dt.timedelta(hours=1)):
         job = schedule(demo, due_at=due_at)
@@ -65,14 +74,13 @@ def status(job) -> str:
 # --- what is due, leases --------------------------------------------------------------------------
 
 
-def test_a_fast_worker_runs_nothing_before_its_due_time(demo, process_clock):
+def test_a_fast_worker_runs_nothing_before_its_due_time(demo, process_clock, supervisor):
     later = job_due(demo, T0 + dt.timedelta(seconds=60))
     due = job_due(demo, T0 - dt.timedelta(seconds=1))
 
     with process_clock(+SKEW):
         assert dispatch_tick().claimed == 1
         assert dispatch_due_imports().claimed == 0
-        supervisor = worker.Supervisor(command=["true"], poll_seconds=1.0, recovery_seconds=5.0)
         supervisor.step()
 
     assert status(later) == Status.PENDING
@@ -82,10 +90,9 @@ def test_a_fast_worker_runs_nothing_before_its_due_time(demo, process_clock):
     assert claimed.claimed_at == T0 and claimed.lease_expires_at == T0 + dt.timedelta(seconds=90)
 
 
-def test_the_dispatcher_waits_for_the_due_time_by_the_database_clock(demo, process_clock):
+def test_the_dispatcher_waits_for_the_due_time_by_the_database_clock(demo, process_clock, supervisor):
     job_due(demo, T0 + dt.timedelta(milliseconds=300))
     with process_clock(+SKEW):
-        supervisor = worker.Supervisor(command=["true"], poll_seconds=1.0, recovery_seconds=5.0)
         assert supervisor.step() == pytest.approx(0.3)
 
 
@@ -214,9 +221,9 @@ def test_a_slow_worker_sees_everyones_tasks_and_a_fast_one_does_not_take_a_task_
 # --- each worker recorded: its clock, its last completed round, its last failure -----------------
 
 
-def test_the_dispatcher_records_its_rounds_and_its_clock(demo, process_clock):
+def test_the_dispatcher_records_its_rounds_and_its_clock(demo, process_clock, supervisor):
     with process_clock(+SKEW):
-        worker.Supervisor(command=["true"], poll_seconds=1.0, recovery_seconds=5.0).step()
+        supervisor.step()
 
     (seen,) = EngineWorker.objects.all()
     assert seen.name == workers.worker_name() and seen.role == EngineWorker.Role.DISPATCHER
@@ -225,8 +232,7 @@ def test_the_dispatcher_records_its_rounds_and_its_clock(demo, process_clock):
     assert seen.last_failure_at is None
 
 
-def test_the_dispatcher_records_a_failed_round_with_its_reason(demo, process_clock, monkeypatch):
-    supervisor = worker.Supervisor(command=["true"], poll_seconds=1.0, recovery_seconds=5.0)
+def test_the_dispatcher_records_a_failed_round_with_its_reason(demo, process_clock, supervisor, monkeypatch):
     with process_clock(dt.timedelta(0)):
         supervisor.step()
 
@@ -245,14 +251,14 @@ def test_the_dispatcher_records_a_failed_round_with_its_reason(demo, process_clo
     assert seen.last_failure == "OperationalError: could not connect to server: Connection refused Is the server running?"
 
 
-def test_a_record_the_database_refuses_does_not_stop_the_dispatcher(demo, process_clock, monkeypatch):
+def test_a_record_the_database_refuses_does_not_stop_the_dispatcher(demo, process_clock, supervisor, monkeypatch):
     def refused():
         raise OperationalError("the database system is starting up")
 
     monkeypatch.setattr(workers, "db_now", refused)
     due = job_due(demo, T0 - dt.timedelta(seconds=1))
     with process_clock(dt.timedelta(0)):
-        assert worker.Supervisor(command=["true"], poll_seconds=1.0, recovery_seconds=5.0).step() == 1.0
+        assert supervisor.step() == 1.0
     assert status(due) == Status.IN_PROGRESS
     assert not EngineWorker.objects.exists()
 
