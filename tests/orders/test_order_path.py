@@ -180,7 +180,8 @@ def test_the_path_of_a_scheduled_order(abbie_client, configured_draft, demo, mon
     (button, button_steps), (due, due_steps) = readme_walk().items()
     assert schedule.follows(button_steps) == [], button
     assert run.follows(due_steps) == [], due
-    # Today: 162 calls / 34 modules / 55 returns for the review's button, 156 / 22 / 53 for
-    # the due time. A little room for a new helper; a new tangle fails.
-    assert schedule.figures()["modules"] <= 34 and schedule.figures()["returns"] <= 58
+    # Today: 171 calls / 35 modules / 58 returns for the review's button, 171 / 23 / 58 for
+    # the due time (core.clock, the database's clock of issue 22, is one module more on each).
+    # A little room for a new helper; a new tangle fails.
+    assert schedule.figures()["modules"] <= 35 and schedule.figures()["returns"] <= 58
     assert run.figures()["modules"] <= 24 and run.figures()["returns"] <= 58
