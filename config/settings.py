@@ -6,13 +6,14 @@ when present; real environment variables win over it.
 
 import datetime as dt
 import warnings
+import sys
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from imports.engine.config import as_settings, config_from_env
+from imports.engine.config import ENGINE_COMMANDS, as_settings, config_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -273,6 +274,10 @@ _engine = config_from_env(env)
 vars().update(as_settings(_engine))
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = _engine.q_cluster(redis_url=REDIS_URL, label=_("Task queue"))
+# The engine's own processes carry idle-in-transaction, lock and statement timeouts on PostgreSQL
+# (imports.engine.config says why and how long): a frozen worker cannot hold locks others need.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and sys.argv[1:2] in [[c] for c in ENGINE_COMMANDS]:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = _engine.db_session_options()
 
 # --- The REST API (/api/v1/, core/api/) ------------------------------------------------------
 # JSON only, personal API tokens (Authorization: Bearer), the portal's messages in every error.

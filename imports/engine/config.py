@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+# The management commands that are the engine's processes: their PostgreSQL sessions carry the
+# timeouts of EngineConfig.db_session_options (config.settings applies them).
+ENGINE_COMMANDS = ("imports_worker", "qcluster", "run_due_imports")
+
 # A job claimed by a worker that died must run again within this long (the README's promise).
 RECOVERY_PROMISE_SECONDS = 120
 
@@ -80,6 +84,32 @@ class EngineConfig:
     # workers of all clusters, so each one helps (more only end at once, finding nothing to claim).
     email_senders: int = _knob("IMPORT_EMAIL_SENDERS", int, 4, "sender tasks after a burst")
 
+    # Transient database trouble (a lost connection, a restart, a deadlock, a lock or statement
+    # timeout) is not a verdict on an order: the batch task tries again, waiting 0.5, 1, 2 ... s, for
+    # at most this long (well inside Q_TIMEOUT), then leaves its jobs to lease recovery, which hands
+    # them to a later pass.
+    transient_retry_seconds: float = _knob(
+        "IMPORT_TRANSIENT_RETRY_SECONDS", float, 20.0, "seconds a batch keeps retrying after a database blip"
+    )
+    # A job whose runs keep meeting transient trouble fails (with a reason saying so) only once it is
+    # this late: long enough for any restart or failover, short enough that a reseller hears of it.
+    transient_deadline_seconds: int = _knob(
+        "IMPORT_TRANSIENT_DEADLINE_SECONDS", int, 3600, "seconds past due before transient trouble fails a job"
+    )
+    # PostgreSQL sessions of the engine's processes (imports_worker, qcluster, run_due_imports)
+    # carry these, so a frozen or hung worker cannot hold locks others need for long:
+    # - a transaction left idle (its process stopped, e.g. SIGSTOP or a swap storm) is ended by the
+    #   server after this long, which frees its row locks well before its jobs' lease runs out;
+    db_idle_in_transaction_seconds: int = _knob(
+        "IMPORT_DB_IDLE_IN_TRANSACTION_SECONDS", int, 20, "idle_in_transaction_session_timeout of workers"
+    )
+    # - a statement waiting for a lock gives up after this long (a transient error: retried);
+    db_lock_timeout_seconds: int = _knob("IMPORT_DB_LOCK_TIMEOUT_SECONDS", int, 5, "lock_timeout of workers")
+    # - and no statement runs longer than this (a batch's statements take milliseconds).
+    db_statement_timeout_seconds: int = _knob(
+        "IMPORT_DB_STATEMENT_TIMEOUT_SECONDS", int, 30, "statement_timeout of workers"
+    )
+
     def __post_init__(self):
         # Derived defaults, so that changing one knob moves what depends on it.
         if self.email_lease_seconds is None:
@@ -96,13 +126,34 @@ class EngineConfig:
         or send an email twice, or stop the engine."""
         found = []
         positive = ("q_timeout", "q_retry", "q_workers", "lease_seconds", "dispatch_batch_size", "dispatch_in_flight",
-                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs")
+                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs",
+                    "transient_deadline_seconds", "db_idle_in_transaction_seconds", "db_lock_timeout_seconds",
+                    "db_statement_timeout_seconds")
         for name in positive:
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
         for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll", "clock_offset_warn_seconds"):
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
+        if self.transient_retry_seconds < 0:
+            found.append(("imports.E001", f"IMPORT_TRANSIENT_RETRY_SECONDS must not be negative (it is {self.transient_retry_seconds})."))
+        if self.transient_retry_seconds + self.db_statement_timeout_seconds >= self.q_timeout:
+            found.append((
+                "imports.E005",
+                "IMPORT_TRANSIENT_RETRY_SECONDS + IMPORT_DB_STATEMENT_TIMEOUT_SECONDS must be less than Q_TIMEOUT: "
+                "a batch retrying after a database blip would be killed mid-retry.",
+            ))
+        if self.db_idle_in_transaction_seconds >= self.lease_seconds:
+            found.append((
+                "imports.E006",
+                "IMPORT_DB_IDLE_IN_TRANSACTION_SECONDS must be less than IMPORT_LEASE_SECONDS: a frozen worker "
+                "would still hold its jobs' locks when their lease ends, and recovery could not hand them back.",
+            ))
+        if self.db_lock_timeout_seconds >= self.q_timeout or self.db_statement_timeout_seconds >= self.q_timeout:
+            found.append((
+                "imports.E006",
+                "IMPORT_DB_LOCK_TIMEOUT_SECONDS and IMPORT_DB_STATEMENT_TIMEOUT_SECONDS must be less than Q_TIMEOUT.",
+            ))
         if self.email_defer_seconds < 0:
             found.append(("imports.E001", f"IMPORT_EMAIL_DEFER_SECONDS must not be negative (it is {self.email_defer_seconds})."))
         if self.q_retry <= self.q_timeout:
@@ -121,6 +172,14 @@ class EngineConfig:
         if self.lease_seconds + self.recovery_seconds + self.dispatch_poll_seconds >= RECOVERY_PROMISE_SECONDS:
             return [("imports.W001", "A dead worker's jobs will wait more than two minutes before they run again.")]
         return []
+
+    def db_session_options(self) -> str:
+        """libpq `options` for the engine processes' PostgreSQL sessions (config.settings applies them)."""
+        return (
+            f"-c idle_in_transaction_session_timeout={self.db_idle_in_transaction_seconds * 1000}"
+            f" -c lock_timeout={self.db_lock_timeout_seconds * 1000}"
+            f" -c statement_timeout={self.db_statement_timeout_seconds * 1000}"
+        )
 
     def q_cluster(self, *, redis_url: str, label) -> dict:
         """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker."""

@@ -88,15 +88,18 @@ def imports_recover_expired(*, now: dt.datetime) -> int:
     """In progress past the lease → Pending, so a later pass runs them again.
 
     The lease (IMPORT_LEASE_SECONDS) is longer than the task timeout (Q_TIMEOUT), after which
-    django-q2 has killed the worker, so a job recovered here has no live worker left.
+    django-q2 has killed the worker, so a job recovered here has no live worker left. Rows another
+    session still locks are skipped, never waited for: a frozen worker's transaction holds them
+    until the server ends it (IMPORT_DB_IDLE_IN_TRANSACTION_SECONDS), and the next recovery takes them.
     """
-    recovered = states.transition_queryset(
-        ImportJob.objects.filter(lease_expires_at__lt=now),
-        Status.IN_PROGRESS,
-        Status.PENDING,
-        claimed_at=None,
-        lease_expires_at=None,
-    )
+    back = {"claimed_at": None, "lease_expires_at": None}
+    with transaction.atomic():
+        recovered = len(claim_ids(
+            ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__lt=now).order_by("pk"),
+            limit=None,
+            move=lambda ids: states.transition_many(ids, Status.IN_PROGRESS, Status.PENDING, **back),
+            move_one=lambda pk: states.transition(pk, Status.IN_PROGRESS, Status.PENDING, **back),
+        ))
     if recovered:
         logger.warning("Recovered %s import job(s) whose worker lease expired.", recovered)
     return recovered

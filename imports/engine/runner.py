@@ -10,6 +10,12 @@ The run is idempotent by construction:
   progress with nothing written; lease recovery puts them back to Pending and a later pass
   runs them again.
 
+Transient database trouble (core.transient: a lost connection, a restart, a deadlock, a lock or
+statement timeout) is not a verdict: the batch is tried again with backoff for a while
+(IMPORT_TRANSIENT_RETRY_SECONDS), then left In progress under its claim for lease recovery. A job
+fails only for a reason about its order, for an error that keeps recurring when nothing is wrong
+with the database, or once transient trouble has lasted past IMPORT_TRANSIENT_DEADLINE_SECONDS.
+
 Bulk import lines (imports.bulk) run here too, in file order: product lines are submitted orders
 like any other; company and user lines are created by imports.bulk.rows, each in a savepoint,
 their results written in the same transaction, so a repeated run never creates them twice.
@@ -21,6 +27,7 @@ so the cost per job stays flat however many jobs are due.
 
 import datetime as dt
 import logging
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -34,12 +41,14 @@ from accounts.selectors import companies_visible_to
 from accounts.services import account_ids_allocate, audit_log_record
 from catalog.models import Service
 from core.clock import db_now
+from core.transient import is_transient
 from orders.configuration import vendor_defaults_fill
 from orders.facts import OrderFacts
 from orders.models import Order, Subscription
 from orders.provisioning import subscription_build
 from orders.validation import order_problems
 
+from imports.engine.config import engine_config
 from imports.jobs import states
 from imports.engine.plugins import LINE_TYPE_UNKNOWN, line_runner_for
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
@@ -58,6 +67,12 @@ ROW_NOT_CONFIGURED = _("The order of this import row has no quantity or billing 
 JOB_UNEXPECTED_ERROR = _(
     "The import could not be processed because of an unexpected error. Please contact support."
 )
+JOB_UNAVAILABLE_TOO_LONG = _(
+    "The import could not be processed: the platform was unavailable for too long after its scheduled time. "
+    "Please schedule it again."
+)
+# Waits between tries of a batch after transient trouble; patched by tests.
+sleep = time.sleep
 
 
 class LostClaim(RuntimeError):
@@ -210,7 +225,9 @@ def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
         # checks read the company's subscriptions, and two workers validating two orders of the
         # same company at once could otherwise both pass. Locked in id order, so two batches
         # never deadlock. (SQLite has a single writer: nothing to do.)
-        companies_qs = companies_qs.order_by("pk").select_for_update()
+        # FOR NO KEY UPDATE: a web request inserting a new job for one of these companies (a foreign
+        # key check, FOR KEY SHARE) is not held up by a batch.
+        companies_qs = companies_qs.order_by("pk").select_for_update(no_key=True)
     companies = {company.pk: company for company in companies_qs}
     services = (
         Service.objects.select_related("vendor")
@@ -251,8 +268,10 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
     """Run claimed jobs inside the caller's transaction; returns job id → final status."""
     jobs_qs = _claimed(job_ids, claimed_at)
     if connection.features.has_select_for_update:
-        # Holding the job rows keeps lease recovery (a conditional UPDATE) waiting until we commit.
-        jobs_qs = jobs_qs.select_for_update()
+        # Holding the job rows keeps lease recovery away from them until we commit (recovery skips
+        # locked rows). A row locked by someone else is skipped here too: another delivery of this
+        # very task has it, or recovery is handing it back; either way it is not ours to run now.
+        jobs_qs = jobs_qs.select_for_update(skip_locked=True, no_key=True)
     jobs = list(jobs_qs.order_by("due_at", "id"))
     if not jobs:
         return {}
@@ -310,7 +329,9 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
     return results
 
 
-def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
+def _fail_unexpectedly(
+    job_id: int, *, now: dt.datetime, claimed_at: dt.datetime | None, reason=JOB_UNEXPECTED_ERROR
+) -> dict[int, str]:
     """A job whose run keeps raising: fail it with a generic reason rather than retrying forever."""
     try:
         with transaction.atomic():
@@ -320,7 +341,7 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime
             rows = list(job.rows.all())
             pending = [row for row in rows if row.status == ImportRow.Status.PENDING]
             for row in pending:
-                row.status, row.error, row.processed_at = ImportRow.Status.FAILED, str(JOB_UNEXPECTED_ERROR), now
+                row.status, row.error, row.processed_at = ImportRow.Status.FAILED, str(reason), now
             ImportRow.objects.bulk_update(pending, ["status", "error", "processed_at"])
             status, completed, failed = _final_status(rows)
             status = Status.FAILED
@@ -331,7 +352,7 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime
                 return {}
             audit_log_record(
                 company=job.company, actor=job.created_by, action="import.failed",
-                message=f"Import '{job}' failed: {JOB_UNEXPECTED_ERROR}",
+                message=f"Import '{job}' failed: {reason}",
             )
             Notification.objects.bulk_create([Notification.for_job(job_id, now=now)])
             job.status, job.imported_count, job.error_count, job.finished_at = status, completed, max(failed, 1), now
@@ -344,32 +365,82 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime
         return {}
 
 
+class _Transient(Exception):
+    """The batch met transient database trouble on every try within the retry budget."""
+
+
+def _run_batch_retrying(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
+    """_run_batch in its own transaction, tried again after transient database trouble (0.5, 1, 2 ...
+    s apart, for IMPORT_TRANSIENT_RETRY_SECONDS); raises _Transient when the trouble outlasts that,
+    and whatever else _run_batch raises at once."""
+    budget, wait, waited = engine_config().transient_retry_seconds, 0.5, 0.0
+    while True:
+        try:
+            with transaction.atomic():
+                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            if waited + wait > budget:
+                raise _Transient() from exc
+            logger.warning("Batch of %s import job(s) met transient database trouble (%s); trying again in %ss.",
+                           len(job_ids), exc, wait)
+        sleep(wait)
+        waited += wait
+        wait *= 2
+        # A connection the server dropped is closed, so the next query opens a new one. (Inside an
+        # outer transaction, as in tests, closing would end it: the caller owns that connection.)
+        if not connection.in_atomic_block and connection.connection is not None and not connection.is_usable():
+            connection.close()
+
+
+def _leave_to_recovery(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
+    """Transient trouble outlasted the retries: the jobs stay In progress under their claim and lease
+    recovery hands them to a later pass, unless they are already later than the deadline, in which
+    case they fail with a reason that says so (if the database lets us write it)."""
+    deadline = now - dt.timedelta(seconds=engine_config().transient_deadline_seconds)
+    try:
+        overdue = list(_claimed(job_ids, claimed_at).filter(due_at__lt=deadline).values_list("pk", flat=True))
+    except Exception:
+        logger.exception("Could not read the import jobs %s after transient trouble; lease recovery will hand them back.", job_ids)
+        return {}
+    results: dict[int, str] = {}
+    for job_id in overdue:
+        results.update(_fail_unexpectedly(job_id, now=now, claimed_at=claimed_at, reason=JOB_UNAVAILABLE_TOO_LONG))
+    logger.warning("Left %s import job(s) to lease recovery after transient database trouble.", len(job_ids) - len(results))
+    return results
+
+
 def run_jobs(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None = None) -> dict[int, str]:
-    """Run claimed jobs as one batch; if the batch raises, run them one by one so that one
-    broken job cannot hold back the others. With `claimed_at`, only the jobs still held by
-    that claim run (see _claimed)."""
+    """Run claimed jobs as one batch; if the batch raises (not transiently), run them one by one so
+    that one broken job cannot hold back the others. With `claimed_at`, only the jobs still held by
+    that claim run (see _claimed). Transient trouble never fails a job before its deadline."""
     if not job_ids:
         return {}
-    if len(job_ids) > 1:
-        try:
-            with transaction.atomic():
-                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
-        except Exception:
-            logger.exception("Batch of %s import jobs failed; running them one by one.", len(job_ids))
-            results: dict[int, str] = {}
-            for job_id in job_ids:
-                results.update(run_jobs([job_id], now=now, claimed_at=claimed_at))
-            return results
-    # A second attempt sees what a concurrent writer committed in between (e.g. a subscription
-    # that already holds this row's provisioning key, which it then adopts).
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
-        except Exception:
-            logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
-    return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
-
+    try:
+        if len(job_ids) > 1:
+            try:
+                return _run_batch_retrying(job_ids, now=now, claimed_at=claimed_at)
+            except _Transient:
+                raise
+            except Exception:
+                logger.exception("Batch of %s import jobs failed; running them one by one.", len(job_ids))
+                results: dict[int, str] = {}
+                for job_id in job_ids:
+                    results.update(run_jobs([job_id], now=now, claimed_at=claimed_at))
+                return results
+        # A second attempt sees what a concurrent writer committed in between (e.g. a subscription
+        # that already holds this row's provisioning key, which it then adopts).
+        for attempt in (1, 2):
+            try:
+                return _run_batch_retrying(job_ids, now=now, claimed_at=claimed_at)
+            except _Transient:
+                raise
+            except Exception:
+                logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
+        return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
+    except _Transient:
+        return _leave_to_recovery(job_ids, now=now, claimed_at=claimed_at)
 
 
 def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int]:
