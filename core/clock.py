@@ -24,11 +24,15 @@ time.clock_gettime, so under freezegun the measured offset stays about 0 and db_
 frozen time, as the tests expect. libfaketime (`faketime -f +300s`, the wrong-clock reliability
 runs) shifts clock_gettime itself, so there the measured offset is -300 s and cancels the skew.
 
-A measurement that fails (the connection dropped, the server restarting) falls back to the last
-offset this process knew for that database: a clock offset does not change in a few seconds, and
-the caller's own next query meets the same database error and handles it as it always has (a
-rolled-back claim, a dispatcher round retried). With no offset known yet the error is raised to
-the caller, which had no chance to do any work on that database anyway.
+A measurement that fails (the connection dropped, the server restarting) never raises: it falls
+back to the last offset this process knew for that database (a clock offset does not change in a
+few seconds), or, in a process that never measured one, to 0 (its own clock, for this call only).
+The caller goes on to its own queries, which meet the same database error and handle it as they
+always have: a claim rolled back, a dispatcher round retried, a batch retried with backoff
+(imports.engine.runner's transient trouble). Raising here instead would bypass that handling: a
+batch task started by a fresh worker process during a database restart would fail before its
+retries, leaving its jobs to wait for lease recovery. Nothing is decided on the fallback either:
+every decision is a query (a claim, a recovery, a mark) that the unreachable database refuses.
 
 This module is the bottom layer: it imports only Django.
 """
@@ -111,11 +115,10 @@ def offset_seconds(using: str = DEFAULT_DB_ALIAS) -> float:
         return cached.seconds
     try:
         seconds = _measure(wrapper)
-    except DatabaseError:
-        if using not in _last_known:
-            raise
-        logger.warning("Could not read the database's clock; using the last offset known (%.3fs).", _last_known[using])
-        return _last_known[using]
+    except DatabaseError as exc:
+        fallback = _last_known.get(using, 0.0)
+        logger.warning("Could not read the database's clock (%s); using the offset %.3fs until it answers.", exc, fallback)
+        return fallback
     wrapper._icp_clock = _Measurement(pid, id(wrapper.connection), _monotonic(), seconds)
     _last_known[using] = seconds
     return seconds

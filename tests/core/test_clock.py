@@ -91,10 +91,13 @@ def test_a_failed_measurement_falls_back_to_the_last_offset_known(fake_pg):
     assert clock.offset_seconds() == -7.0  # the caller's own query meets the error, as it always did
 
 
-def test_a_failed_measurement_with_nothing_known_is_the_callers_database_error(fake_pg):
+def test_a_failed_measurement_with_nothing_known_uses_this_process_clock_once(fake_pg):
     fake_pg.down = True
-    with pytest.raises(OperationalError):
-        clock.db_now()
+    with freeze_time(T0):
+        assert clock.db_now() == T0  # the caller's own next query meets the error (and retries)
+    fake_pg.down = False
+    fake_pg.offsets.append(-300.0)
+    assert clock.offset_seconds() == -300.0 and fake_pg.measured == 1  # measured as soon as it answers
 
 
 @pytest.mark.django_db
