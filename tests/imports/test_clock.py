@@ -287,3 +287,33 @@ def test_workers_long_gone_are_forgotten_when_a_new_one_records_itself(db, proce
     with process_clock(dt.timedelta(0)):
         assert workers.worker_record(role=EngineWorker.Role.DISPATCHER, completed=True)
     assert sorted(EngineWorker.objects.values_list("name", flat=True)) == sorted(["recent:1", workers.worker_name()])
+
+
+# --- PostgreSQL: the offset really measured -------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("offset", [+SKEW, -SKEW], ids=["fast", "slow"])
+def test_on_postgresql_a_shifted_process_clock_changes_nothing_due_or_claimed(demo, monkeypatch, offset):
+    """As libfaketime shifts it: this process's real-time clock (what core.clock measures against
+    the server's clock_timestamp()) and its timezone.now() both `offset` away from the server's."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (server_now,) = cursor.fetchone()
+    later = job_due(demo, server_now + dt.timedelta(seconds=60))
+    due = job_due(demo, server_now - dt.timedelta(seconds=5))
+
+    clock.forget()
+    real = clock._realtime
+    monkeypatch.setattr(clock, "_realtime", lambda: real() + offset.total_seconds())
+    with freeze_time(dt.datetime.now(UTC) + offset):
+        assert clock.offset_seconds() == pytest.approx(-offset.total_seconds(), abs=1)
+        assert dispatch_tick().claimed == 1
+    clock.forget()
+
+    assert status(later) == Status.PENDING
+    claimed = ImportJob.objects.get(pk=due.pk)
+    assert claimed.status == Status.IN_PROGRESS
+    assert abs((claimed.claimed_at - server_now).total_seconds()) < 5
