@@ -294,6 +294,12 @@ def test_a_worker_whose_clock_is_off_makes_the_command_exit_1(healthy):
     assert "engine workers:             2 seen in the last 600s" in out
     assert "  worker-2:77:              dispatcher, clock -300.000s (more than 2s off)" in out
 
+    data = json.loads(run("--json")[1])
+    assert [(w["name"], w["clock_offset_seconds"], w["last_seen"]) for w in data["workers"]] == [
+        ("worker-1:41", 0.01, "2024-07-22T15:29:57+00:00"), ("worker-2:77", -300.0, "2024-07-22T15:29:58+00:00")
+    ]
+    assert data["last_tick"] == "2024-07-22T15:29:58+00:00"
+
 
 @freeze_time(NOW)
 def test_several_problems_share_the_one_line(healthy):
