@@ -317,3 +317,12 @@ def test_on_postgresql_a_shifted_process_clock_changes_nothing_due_or_claimed(de
     claimed = ImportJob.objects.get(pk=due.pk)
     assert claimed.status == Status.IN_PROGRESS
     assert abs((claimed.claimed_at - server_now).total_seconds()) < 5
+
+
+def test_staff_see_the_engine_workers_in_the_admin(staff_client):
+    from django.urls import reverse
+
+    EngineWorker.objects.create(name="worker-1:41", role="dispatcher", clock_offset_seconds=300.0, last_seen_at=T0)
+    page = staff_client.get(reverse("admin:imports_engineworker_changelist")).content.decode()
+    assert "worker-1:41" in page and "300.0" in page
+    assert staff_client.get(reverse("admin:imports_engineworker_add")).status_code == 403
