@@ -181,7 +181,9 @@ def test_the_path_of_a_scheduled_order(abbie_client, configured_draft, demo, mon
     assert schedule.follows(button_steps) == [], button
     assert run.follows(due_steps) == [], due
     # Today: 171 calls / 35 modules / 58 returns for the review's button, 171 / 23 / 58 for
-    # the due time (core.clock, the database's clock of issue 22, is one module more on each).
-    # A little room for a new helper; a new tangle fails.
-    assert schedule.figures()["modules"] <= 35 and schedule.figures()["returns"] <= 58
-    assert run.figures()["modules"] <= 24 and run.figures()["returns"] <= 58
+    # the due time (179 / 22 / 59 on PostgreSQL). core.clock, the database's clock of issue 22, is
+    # one module more on each, and a leaf every step that needs "now" asks (the dispatcher, the
+    # broker, the runner, the email sender): a return each. A little room for a new helper; a new
+    # tangle fails.
+    assert schedule.figures()["modules"] <= 35 and schedule.figures()["returns"] <= 60
+    assert run.figures()["modules"] <= 24 and run.figures()["returns"] <= 61
