@@ -12,9 +12,12 @@ How: `db_now()` is `timezone.now()` plus this process's offset from the database
   just after it (the round trip's midpoint), and kept for MEASURE_EVERY_SECONDS per process and
   connection (a new connection, after a drop or a fork, measures again). The time between two
   measurements is read from CLOCK_MONOTONIC, so a clock stepped meanwhile does not stretch it.
-  Offsets within TOLERANCE_SECONDS count as 0: that is the measurement's own noise, and well
-  below what a due time needs (the dispatcher polls every second); so with the database on a
-  machine whose clock agrees, db_now() is exactly timezone.now().
+  The midpoint is wrong by at most half the round trip (the process may be descheduled on either
+  side of the query on a busy machine), so a slow round trip is taken again, up to SAMPLES times,
+  and the quickest kept (as NTP does); an offset within that half round trip plus
+  TOLERANCE_SECONDS cannot be told from 0 and counts as 0. That is well below what a due time
+  needs (the dispatcher polls every second); so with the database on a machine whose clock
+  agrees, db_now() is exactly timezone.now().
 - SQLite: the database is a file on this machine and its clock is this process's: offset 0, no
   query.
 
@@ -50,8 +53,11 @@ logger = logging.getLogger(__name__)
 
 # How long a measured offset is used before it is measured again (per process and connection).
 MEASURE_EVERY_SECONDS = 10.0
-# Offsets smaller than this are measurement noise: treated as 0.
+# Offsets smaller than this (plus half the measurement's round trip) are measurement noise: treated as 0.
 TOLERANCE_SECONDS = 0.05
+# A measurement whose round trip took longer than this is taken again, at most SAMPLES times in all.
+QUICK_ROUND_TRIP_SECONDS = 0.005
+SAMPLES = 3
 
 _ZERO = dt.timedelta(0)
 
@@ -72,37 +78,45 @@ class _Measurement:
     connection_id: int
     at: float  # _monotonic() when measured
     seconds: float  # the database's clock minus this process's real-time clock
+    round_trip: float  # of the query measured: the midpoint is within half of it
 
 
-# By database alias: the last offset measured in this process, on any connection (the fallback).
-_last_known: dict[str, float] = {}
+# By database alias: the last measurement in this process, on any connection (the fallback).
+_last_known: dict[str, "_Measurement"] = {}
 
 
-def _measure(wrapper) -> float:
-    """The database's clock minus this process's, in seconds (one round trip).
+def _measure(wrapper) -> tuple[float, float]:
+    """(the database's clock minus this process's, the round trip), in seconds: the quickest of
+    up to SAMPLES round trips (one when it is quick).
 
     Through the DB-API cursor, not Django's: the measurement is not one of the caller's queries
     (tests that count queries see none), and it runs in whatever transaction the caller has open
     (clock_timestamp() is read-only and cannot conflict with anything)."""
+    best: tuple[float, float] | None = None
     with wrapper.wrap_database_errors:
         wrapper.ensure_connection()
         cursor = wrapper.connection.cursor()
         try:
-            before = _realtime()
-            cursor.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())")
-            (database,) = cursor.fetchone()
-            after = _realtime()
+            for _ in range(SAMPLES):
+                before = _realtime()
+                cursor.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())")
+                (database,) = cursor.fetchone()
+                after = _realtime()
+                sample = (float(database) - (before + after) / 2, after - before)
+                if best is None or sample[1] < best[1]:
+                    best = sample
+                if sample[1] <= QUICK_ROUND_TRIP_SECONDS:
+                    break
         finally:
             cursor.close()
-    return float(database) - (before + after) / 2
+    return best
 
 
-def offset_seconds(using: str = DEFAULT_DB_ALIAS) -> float:
-    """The database's clock minus this process's real-time clock, in seconds, as measured (no
-    tolerance applied; negative: this process is fast). 0.0 on SQLite."""
+def _measurement(using: str) -> _Measurement | None:
+    """This process's measurement for `using` (None on SQLite): cached, taken, or the fallback."""
     wrapper = connections[using]
     if wrapper.vendor != "postgresql":
-        return 0.0
+        return None
     cached: _Measurement | None = getattr(wrapper, "_icp_clock", None)
     pid = os.getpid()
     if (
@@ -112,22 +126,35 @@ def offset_seconds(using: str = DEFAULT_DB_ALIAS) -> float:
         and cached.connection_id == id(wrapper.connection)
         and _monotonic() - cached.at < MEASURE_EVERY_SECONDS
     ):
-        return cached.seconds
+        return cached
     try:
-        seconds = _measure(wrapper)
+        seconds, round_trip = _measure(wrapper)
     except DatabaseError as exc:
-        fallback = _last_known.get(using, 0.0)
-        logger.warning("Could not read the database's clock (%s); using the offset %.3fs until it answers.", exc, fallback)
+        fallback = _last_known.get(using)
+        logger.warning(
+            "Could not read the database's clock (%s); using the offset %.3fs until it answers.",
+            exc, fallback.seconds if fallback else 0.0,
+        )
         return fallback
-    wrapper._icp_clock = _Measurement(pid, id(wrapper.connection), _monotonic(), seconds)
-    _last_known[using] = seconds
-    return seconds
+    measured = _Measurement(pid, id(wrapper.connection), _monotonic(), seconds, round_trip)
+    wrapper._icp_clock = _last_known[using] = measured
+    return measured
+
+
+def offset_seconds(using: str = DEFAULT_DB_ALIAS) -> float:
+    """The database's clock minus this process's real-time clock, in seconds, as measured (no
+    tolerance applied; negative: this process is fast). 0.0 on SQLite."""
+    measured = _measurement(using)
+    return 0.0 if measured is None else measured.seconds
 
 
 def clock_offset(using: str = DEFAULT_DB_ALIAS) -> dt.timedelta:
-    """What to add to this process's time to get the database's (0 within TOLERANCE_SECONDS)."""
-    seconds = offset_seconds(using)
-    return _ZERO if abs(seconds) < TOLERANCE_SECONDS else dt.timedelta(seconds=seconds)
+    """What to add to this process's time to get the database's: 0 when the offset measured is
+    within its uncertainty (half the round trip) plus TOLERANCE_SECONDS."""
+    measured = _measurement(using)
+    if measured is None or abs(measured.seconds) < TOLERANCE_SECONDS + measured.round_trip / 2:
+        return _ZERO
+    return dt.timedelta(seconds=measured.seconds)
 
 
 def db_now(using: str = DEFAULT_DB_ALIAS) -> dt.datetime:

@@ -38,6 +38,7 @@ def fake_pg(monkeypatch):
     class Fake:
         wrapper = FakePostgres()
         offsets = [0.0]
+        round_trip = 0.001
         measured = 0
         monotonic = 1000.0
         down = False
@@ -46,7 +47,7 @@ def fake_pg(monkeypatch):
         if Fake.down:
             raise OperationalError("server closed the connection unexpectedly")
         Fake.measured += 1
-        return Fake.offsets[-1]
+        return Fake.offsets[-1], Fake.round_trip
 
     monkeypatch.setattr(clock, "connections", {"default": Fake.wrapper})
     monkeypatch.setattr(clock, "_measure", measure)
@@ -67,6 +68,48 @@ def test_noise_below_the_tolerance_counts_as_zero(fake_pg):
     with freeze_time(T0):
         assert clock.db_now() == T0  # exactly: tests that compare with the frozen time keep working
     assert clock.offset_seconds() == clock.TOLERANCE_SECONDS / 2  # recorded as measured
+
+
+def test_an_offset_within_half_the_round_trip_cannot_be_told_from_zero(fake_pg):
+    # A busy machine: the query took 300 ms, so the midpoint is known to within 150 ms.
+    fake_pg.offsets.append(0.18)
+    fake_pg.round_trip = 0.3
+    assert clock.clock_offset() == dt.timedelta(0)
+    fake_pg.offsets.append(0.25)
+    clock.forget()
+    assert clock.clock_offset() == dt.timedelta(seconds=0.25)
+
+
+def test_a_slow_round_trip_is_measured_again_and_the_quickest_kept(monkeypatch):
+    """The real _measure over a stand-in connection whose round trips take 200, 3 and 80 ms."""
+    import contextlib
+
+    now = [1_000_000.0]
+    trips = iter([(0.2, 0.4), (0.003, 0.5), (0.08, 0.9)])  # (round trip, offset it would give)
+
+    class Cursor:
+        def execute(self, sql):
+            self.trip, self.offset = next(trips)
+            now[0] += self.trip / 2
+
+        def fetchone(self):
+            answer = now[0] + self.offset
+            now[0] += self.trip / 2
+            return (answer,)
+
+        def close(self):
+            pass
+
+    class Wrapper:
+        wrap_database_errors = contextlib.nullcontext()
+        connection = type("Raw", (), {"cursor": lambda self: Cursor()})()
+
+        def ensure_connection(self):
+            pass
+
+    monkeypatch.setattr(clock, "_realtime", lambda: now[0])
+    offset, round_trip = clock._measure(Wrapper())
+    assert offset == pytest.approx(0.5) and round_trip == pytest.approx(0.003)  # stopped at the quick one
 
 
 def test_the_offset_is_measured_once_per_connection_for_a_while(fake_pg):

@@ -41,6 +41,7 @@ def process_clock(monkeypatch):
     @contextlib.contextmanager
     def skewed(offset: dt.timedelta, *, at: dt.datetime = T0):
         seconds = -offset.total_seconds()  # the database's clock minus this process's
+        monkeypatch.setattr(clock, "clock_offset", lambda using="default": dt.timedelta(seconds=seconds))
         monkeypatch.setattr(clock, "offset_seconds", lambda using="default": seconds)
         monkeypatch.setattr(workers, "offset_seconds", lambda using="default": seconds)
         with freeze_time(at + offset):
