@@ -169,6 +169,10 @@ LOGOUT_REDIRECT_URL = "login"
 # most once a minute: accounts.access.session_idle).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
 
+# CREDENTIALS TO ALL USERS (company page) is refused for a company for this many minutes after it was
+# last done for it: one click must not become a flood of set-password emails (accounts.companies.services).
+COMPANY_CREDENTIALS_THROTTLE_MINUTES = env.int("COMPANY_CREDENTIALS_THROTTLE_MINUTES", default=15)
+
 # --- Login protection (django-axes) on /login/ and /admin/login/ -------------------------
 # 5 failures for one account, or 20 from one address, within 15 minutes: refused for 15 minutes.
 # The two limits are applied by accounts.access.login_protection's handler (axes has one limit).

@@ -29,6 +29,8 @@ class ImportJob(models.Model):
         PENDING = "pending", _("Pending")
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
+        # Some rows done, some failed (a bulk import): Failed is kept for a run where none succeeded.
+        COMPLETED_WITH_ERRORS = "completed_with_errors", _("Completed with errors")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -42,11 +44,11 @@ class ImportJob(models.Model):
         IMPORT = "import", _("Import")
 
     # The statuses a job never leaves. imports.jobs.states reads them from here and allows no move out of them.
-    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED})
     # Cancelling is possible only before a worker claims the job; imports.jobs.states builds its cancel moves from this.
     CANCELLABLE_STATUSES = frozenset({Status.PENDING})
     # The final statuses reached by running: a cancelled job never ran, so it has no end of run to show.
-    RAN_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
+    RAN_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED})
 
     name = models.CharField(_("Import name"), max_length=255, blank=True)
     # The import name and the product names and codes of its rows, set when the job is created
@@ -58,7 +60,7 @@ class ImportJob(models.Model):
     )
     account_type = models.CharField(_("Account type"), max_length=20, choices=AccountType.choices, default=AccountType.PRODUCTS)
     source = models.CharField(_("Source"), max_length=20, choices=Source.choices, default=Source.SCHEDULED)
-    status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("Status"), max_length=24, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField(_("Import schedule date (UTC)"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("Creator"), on_delete=models.PROTECT, related_name="import_jobs"
@@ -121,6 +123,18 @@ class ImportJob(models.Model):
         return self.name or f"{self.get_source_display()} #{self.pk}"
 
     @property
+    def display_name(self) -> str:
+        """The Import name as My imports, its export and its messages show it: the product of a
+        scheduled provisioning, the uploaded file of a bulk import, "-" when there is none."""
+        return self.name or "-"
+
+    @property
+    def more_lines(self) -> int:
+        """Lines not shown inline on My imports: read with imports.my_imports.selectors.with_rows_shown(lines=N),
+        a job carries its first lines (`lines_shown`) and how many it has (`line_count`)."""
+        return max(0, getattr(self, "line_count", 0) - len(getattr(self, "lines_shown", ())))
+
+    @property
     def is_finished(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
@@ -140,6 +154,18 @@ class ImportJob(models.Model):
         """Whether My imports offers "Schedule again": a failed scheduled provisioning (its order can be
         copied into a new draft). Bulk imports are re-run by importing their file again."""
         return self.status == self.Status.FAILED and self.source == self.Source.SCHEDULED
+
+    @property
+    def completed_retry(self) -> "ImportJob | None":
+        """The retry of this job ("Schedule again") that completed, if one did: then there is nothing
+        left to schedule again (My imports keeps the link to it). Reads the prefetched retries
+        (imports.my_imports.selectors.with_rows_shown) when there are."""
+        return next((retry for retry in self.retries.all() if retry.status == self.Status.COMPLETED), None)
+
+    @property
+    def offers_schedule_again(self) -> bool:
+        """Whether My imports shows "Schedule again": a retryable job none of whose retries completed."""
+        return self.is_retryable and self.completed_retry is None
 
     @property
     def is_live(self) -> bool:
@@ -216,6 +242,15 @@ class ImportRow(models.Model):
         return "" if value is None else str(value)
 
     @property
+    def product_name(self) -> str:
+        """The name of the service the row provisions (what a reseller reads; the code is for files and
+        the email's "Import Type: Product <code>"): its order's service, else the code the file gave."""
+        if self.order_id:
+            return self.order.service.name if self.order.service_id else ""
+        value = self.payload.get("product_name") if isinstance(self.payload, dict) else None
+        return str(value) if value else self.product_code
+
+    @property
     def is_direct_payment(self) -> bool:
         """Scheduled provisioning is always billed through the reseller; bulk rows say so in their file."""
         return bool(self.payload.get("is_direct_payment")) if isinstance(self.payload, dict) else False
@@ -246,6 +281,22 @@ class ImportRetryDraft(models.Model):
 
     def __str__(self):
         return f"{self.failed_job_id} → {self.order_id}"
+
+
+class MyImportsPreference(models.Model):
+    """What a user chose on My imports and keeps from one visit (and device) to the next: rows per page."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    per_page = models.PositiveSmallIntegerField(_("Rows per page"), default=10)
+
+    class Meta:
+        verbose_name = _("My imports preference")
+        verbose_name_plural = _("My imports preferences")
+
+    def __str__(self):
+        return f"{self.user_id}: {self.per_page}"
 
 
 def _message_domain() -> str:
@@ -336,6 +387,7 @@ class WebhookDelivery(OutboxItem):
 
     class Event(models.TextChoices):
         IMPORT_COMPLETED = "import.completed", "import.completed"
+        IMPORT_COMPLETED_WITH_ERRORS = "import.completed_with_errors", "import.completed_with_errors"
         IMPORT_FAILED = "import.failed", "import.failed"
         IMPORT_CANCELLED = "import.cancelled", "import.cancelled"
 

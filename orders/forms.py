@@ -2,6 +2,7 @@
 are declared in orders.configuration; saving goes through orders.services."""
 
 import datetime as dt
+import hashlib
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -27,6 +28,12 @@ from .fields import UTCDateTimeField
 from .validation import schedule_time_error
 
 SERVICE_REQUIRED = _("Select a service to continue.")
+# Order review: scheduling an order that the review's own pre-check says would fail is confirmed first.
+PRECHECK_CONFIRM_TITLE = _("This order would fail if it were provisioned now")
+PRECHECK_CONFIRM = _(
+    "These checks are run again at the scheduled time: if one still fails then, the import fails with "
+    "its reason on My imports and nothing is created. Schedule it anyway?"
+)
 SCHEDULE_INVALID = _(
     "Enter the schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00, or leave it empty for as soon as possible."
 )
@@ -77,6 +84,10 @@ class ScheduleForm(forms.Form):
         error_messages={"invalid": SCHEDULE_INVALID},
     )
 
+    # Set by the Order review's "Schedule anyway": the fingerprint of the failing checks the reseller
+    # saw, so a confirmation only covers those reasons (new ones are asked about again).
+    confirm_failing = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
     def __init__(self, *args, now: dt.datetime, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now
@@ -89,3 +100,12 @@ class ScheduleForm(forms.Form):
 
     def due_at(self) -> dt.datetime:
         return self.cleaned_data["scheduled_for"] or self.now
+
+    def confirms(self, reasons: list[str]) -> bool:
+        """Whether the reseller confirmed scheduling despite exactly these failing checks (none: nothing to confirm)."""
+        return not reasons or self.cleaned_data.get("confirm_failing") == precheck_fingerprint(reasons)
+
+
+def precheck_fingerprint(reasons: list[str]) -> str:
+    """A short, stable digest of the pre-check's reasons (the value "Schedule anyway" posts back)."""
+    return hashlib.sha256("\n".join(sorted(str(r) for r in reasons)).encode()).hexdigest()[:32]

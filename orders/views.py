@@ -26,7 +26,14 @@ from catalog.billing import billing_type_label, cancellation_notice
 
 from .configuration import configuration_data
 from .fields import DATETIME_PLACEHOLDER, format_utc
-from .forms import ConfigurationForm, ScheduleForm, ServiceChoiceForm
+from .forms import (
+    PRECHECK_CONFIRM,
+    PRECHECK_CONFIRM_TITLE,
+    ConfigurationForm,
+    ScheduleForm,
+    ServiceChoiceForm,
+    precheck_fingerprint,
+)
 from .models import Order
 from .pricing import quote_for
 from .selectors import (
@@ -207,8 +214,10 @@ def step_select(request, wizard: Wizard):
 
     services = list(wizard_services(price_list, query=query))
     # The highlighted service is the selected one (its radio is checked, so Next goes on): the one
-    # asked for by Details (?highlight=), else the draft's service, else the first in the list. Only a
-    # service shown in the list can be highlighted, or the panel would describe a radio that is not there.
+    # asked for by Details (?highlight=), else the draft's service. Nothing else is ever pre-selected:
+    # Next on an untouched list must not order whatever happens to come first (issue 24), it asks
+    # for a choice (SERVICE_REQUIRED). Only a service shown in the list can be highlighted, or the
+    # panel would describe a radio that is not there.
     shown = {service.pk: service for service in services}
     highlight_id = request.GET.get("highlight", "")
     highlighted = None
@@ -216,8 +225,6 @@ def step_select(request, wizard: Wizard):
         highlighted = shown.get(number)
     if highlighted is None and order.service_id:
         highlighted = shown.get(order.service_id)
-    if highlighted is None and services:
-        highlighted = services[0]
     if request.method == "POST" and form.is_bound and form.data.get("service"):
         posted = form.data.get("service")  # a refused POST keeps what the user picked
         if (number := parse_whole(posted)) in shown:
@@ -295,11 +302,18 @@ def step_review(request, wizard: Wizard):
     return review_response(request, wizard, form)
 
 
-def review_response(request, wizard: Wizard, form: ScheduleForm):
+def review_response(request, wizard: Wizard, form: ScheduleForm, *, warnings: list[str] | None = None,
+                    confirm_failing: bool = False):
     """The Order review page for a draft that wizard.problem() found complete, with `form` (the
-    Schedule provisioning field, possibly with errors from imports.my_imports.views.schedule_provisioning)."""
+    Schedule provisioning field, possibly with errors from imports.my_imports.views.schedule_provisioning).
+
+    `warnings`: the pre-check's reasons when the caller has run it already. `confirm_failing`: the
+    reseller asked to schedule an order those checks say would fail; the page names the reasons
+    and offers "Schedule anyway" (a plain form post: it works without JavaScript)."""
     order = wizard.order
     item = wizard.price_item()
+    if warnings is None:
+        warnings = wizard.precheck()
     context = _wizard_context(
         wizard,
         STEP_REVIEW,
@@ -307,7 +321,11 @@ def review_response(request, wizard: Wizard, form: ScheduleForm):
         quote=quote_for(item, order.quantity) if item else None,
         billing_type=billing_type_label(order.billing_frequency, order.term),
         notice=cancellation_notice(order.billing_frequency, order.term),
-        warnings=wizard.precheck(),
+        warnings=warnings,
+        confirm_failing=bool(confirm_failing and warnings),
+        precheck_fingerprint=precheck_fingerprint(warnings) if warnings else "",
+        confirm_title=PRECHECK_CONFIRM_TITLE,
+        confirm_text=PRECHECK_CONFIRM,
         summary=wizard.summary(),
         invoice_note=INVOICE_NOTE,
         no_price_today=NO_PRICE_TODAY,

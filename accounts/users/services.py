@@ -95,13 +95,14 @@ def set_password_url(user: User) -> str:
 
 
 @transaction.atomic
-def user_credentials_send(*, actor: User, user: User) -> User:
+def user_credentials_send(*, actor: User, user: User, robust_email: bool = False) -> User:
     """CREDENTIALS TO THIS USER: an email with the login and a one-time link to set a password,
-    sent once the transaction has committed."""
+    sent once the transaction has committed. With robust_email (one of many, CREDENTIALS TO ALL
+    USERS), a mail server refusing this message is logged and the others still go."""
     locked = _lock_manageable(actor, user)
     if not locked.is_active:
         raise ValidationError(TERMINATED_NO_CREDENTIALS, code="terminated")
-    _credentials_mail(actor=actor, user=locked)
+    _credentials_mail(actor=actor, user=locked, robust=robust_email)
     return locked
 
 

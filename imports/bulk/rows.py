@@ -38,7 +38,11 @@ def _fail(row: ImportRow, reason) -> None:
 
 
 def parent_problem(row: ImportRow) -> str | None:
-    parent = row.parent_company
+    return parent_inactive(row.parent_company)
+
+
+def parent_inactive(parent: Company) -> str | None:
+    """A company or user is created only below an active company (the due-time checks' words)."""
     if not parent.is_active:
         return str(PARENT_ACCOUNT_INACTIVE % {"company": parent.name, "status": parent.get_status_display()})
     return None
@@ -51,13 +55,12 @@ def _values(row: ImportRow) -> dict:
     return values
 
 
-def company_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None) -> None:
-    """Create the line's customer company under its parent: completed with its account id, or failed.
-    `price_lists` (parent id → its price list) is shared by the rows of a batch, read once per parent."""
-    if reason := parent_problem(row):
-        return _fail(row, reason)
-    values = _values(row)
-    parent = row.parent_company
+def company_line_create(*, actor: User, parent: Company, values: dict, price_lists: dict | None = None) -> Company:
+    """A company line's customer company under `parent`, with the parent's price list: what a bulk
+    import's Companies line and the company page's + NEW create. `values`: the cleaned values of
+    checks.CompanyLineForm (empty ones left out). Raises ValidationError with the reason."""
+    if reason := parent_inactive(parent):
+        raise ValidationError(reason, code="parent_inactive")
     fields = {name: values[name] for name in COMPANY_FIELDS if name in values}
     if "currency" in fields:
         fields["currency"] = fields["currency"].upper()
@@ -68,33 +71,51 @@ def company_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = N
                 name=values.get("name", ""), parent=parent, kind=Company.Kind.CUSTOMER, actor=actor, **fields
             )
             price_list_inherit(company=company, cache=price_lists)
+    except IntegrityError:  # the domain was taken by a concurrent writer after the check
+        raise ValidationError(COMPANY_DOMAIN_TAKEN, code="domain_taken") from None
+    return company
+
+
+def user_line_create(*, actor: User, company: Company, values: dict, robust_email: bool = False) -> User:
+    """A user line's user of `company`, sent the set-password email after commit: what a bulk import's
+    Users line and the company page's + NEW create. `values`: checks.UserLineForm's cleaned values.
+    Raises ValidationError with the reason (a taken email said without telling whether, or where,
+    that user exists) and PermissionDenied when `actor` may not see `company`."""
+    if reason := parent_inactive(company):
+        raise ValidationError(reason, code="parent_inactive")
+    try:
+        with transaction.atomic():
+            return user_create(
+                actor=actor, company=company, email=values.get("email", ""),
+                robust_email=robust_email, **{name: values[name] for name in USER_FIELDS if name in values},
+            )
+    except ValidationError as exc:
+        if str(USER_EMAIL_TAKEN) in exc.messages:
+            # Not "another user has it": the user may be in another reseller's tenant (no hint that it exists).
+            raise ValidationError(USER_EMAIL_UNUSABLE, code="email_unusable") from None
+        raise
+    except IntegrityError:  # the email was taken by a concurrent writer after the check
+        raise ValidationError(USER_EMAIL_UNUSABLE, code="email_unusable") from None
+
+
+def company_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None) -> None:
+    """Create the line's customer company under its parent: completed with its account id, or failed.
+    `price_lists` (parent id → its price list) is shared by the rows of a batch, read once per parent."""
+    try:
+        company = company_line_create(actor=actor, parent=row.parent_company, values=_values(row), price_lists=price_lists)
     except ValidationError as exc:
         return _fail(row, "\n".join(exc.messages))
-    except IntegrityError:  # the domain was taken by a concurrent writer after the check
-        return _fail(row, COMPANY_DOMAIN_TAKEN)
     row.status, row.error, row.result_account_id = ImportRow.Status.COMPLETED, "", company.account_id
 
 
 def user_row_run(row: ImportRow, *, actor: User, price_lists: dict | None = None) -> None:
     """Create the line's user in its parent company and send it the set-password email (after commit)."""
-    if reason := parent_problem(row):
-        return _fail(row, reason)
-    values = _values(row)
     try:
-        with transaction.atomic():
-            user_create(
-                actor=actor, company=row.parent_company, email=values.get("email", ""),
-                robust_email=True, **{name: values[name] for name in USER_FIELDS if name in values},
-            )
+        user_line_create(actor=actor, company=row.parent_company, values=_values(row), robust_email=True)
     except ValidationError as exc:
-        if str(USER_EMAIL_TAKEN) in exc.messages:
-            # Not "another user has it": the user may be in another reseller's tenant (no hint that it exists).
-            return _fail(row, USER_EMAIL_UNUSABLE)
         return _fail(row, "\n".join(exc.messages))
     except PermissionDenied:
         return _fail(row, PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
-    except IntegrityError:  # the email was taken by a concurrent writer after the check
-        return _fail(row, USER_EMAIL_UNUSABLE)
     row.status, row.error = ImportRow.Status.COMPLETED, ""
 
 

@@ -93,7 +93,8 @@ def _job_create(*, user: User, account_type: str, name: str, checksum: str, due_
         terms_accept(price_list=terms.price_list, service=terms.service, user=user, company=company)
     products = [(line.service.name, line.service.code) for line in lines if line.service is not None]
     job = ImportJob.objects.create(
-        name="",  # the manual's Import name of a bulk import is "-"
+        # Named after its file (the manual shows "-", which told a reseller nothing; issue 24).
+        name=name[:255],
         search=search_entry_for(name, list(dict.fromkeys(products))),
         account_type=account_type,
         source=ImportJob.Source.IMPORT,

@@ -49,12 +49,14 @@ class DispatchSummary:
     claimed: int = 0
     batches: int = 0
     completed: int = 0
+    completed_with_errors: int = 0
     failed: int = 0
     notified: int = 0
 
     def add(self, results: dict[int, str]) -> None:
         counts = Counter(results.values())
         self.completed += counts[Status.COMPLETED]
+        self.completed_with_errors += counts[Status.COMPLETED_WITH_ERRORS]
         self.failed += counts[Status.FAILED]
 
     def as_dict(self) -> dict[str, int]:
@@ -62,7 +64,9 @@ class DispatchSummary:
 
     def __str__(self) -> str:
         return (
-            f"Claimed {self.claimed}, completed {self.completed}, failed {self.failed}, "
+            f"Claimed {self.claimed}, completed {self.completed}, "
+            + (f"completed with errors {self.completed_with_errors}, " if self.completed_with_errors else "")
+            + f"failed {self.failed}, "
             f"recovered {self.recovered}"
         )
 

@@ -165,22 +165,27 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
 def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
     completed = sum(1 for row in rows if row.status == ImportRow.Status.COMPLETED)
     failed = sum(1 for row in rows if row.status == ImportRow.Status.FAILED)
-    # Failed as soon as one row failed, even when others were provisioned: the reseller must
-    # look at it (the email and My imports show the reasons), and "Completed" would hide that.
-    # Imported accounts (No.) still says how many subscriptions were created.
-    return (Status.FAILED if failed else Status.COMPLETED), completed, failed
+    # A run with failed rows is never plain "Completed": the reseller must look at it (the email
+    # and My imports show the reasons). "Completed with errors" when some rows succeeded (a bulk
+    # import's other lines stand), Failed when none did. Imported accounts (No.) says how many.
+    if not failed:
+        return Status.COMPLETED, completed, failed
+    return (Status.COMPLETED_WITH_ERRORS if completed else Status.FAILED), completed, failed
 
 
 def _audit_entry(job: ImportJob, rows: list[ImportRow], status: str) -> AuditLogEntry:
+    created = ", ".join(
+        f"{row.subscription.name} ({row.result_account_id})" if row.subscription
+        else f"{row.get_import_type_display()} {row.result_account_id or ''}".strip()
+        for row in rows
+        if row.status == ImportRow.Status.COMPLETED and (row.subscription or row.import_type != ImportRow.ImportType.PRODUCT)
+    )
+    reasons = "; ".join(row.error.replace("\n", "; ") for row in rows if row.status == ImportRow.Status.FAILED)
     if status == Status.COMPLETED:
-        created = ", ".join(
-            f"{row.subscription.name} ({row.result_account_id})" if row.subscription
-            else f"{row.get_import_type_display()} {row.result_account_id or ''}".strip()
-            for row in rows if row.subscription or row.import_type != ImportRow.ImportType.PRODUCT
-        )
         action, message = "import.completed", f"Import '{job}' completed: {created or 'nothing to create'}."
+    elif status == Status.COMPLETED_WITH_ERRORS:
+        action, message = "import.completed_with_errors", f"Import '{job}' completed with errors: {created}. Failed: {reasons}"
     else:
-        reasons = "; ".join(row.error.replace("\n", "; ") for row in rows if row.status == ImportRow.Status.FAILED)
         action, message = "import.failed", f"Import '{job}' failed: {reasons}"
     return AuditLogEntry(company=job.company, actor=job.created_by, action=action, message=message)
 
@@ -447,4 +452,7 @@ def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int
     """The django-q2 task (queued as imports.tasks.run_batch_task) that runs one batch the dispatcher
     claimed at `claimed_at`: a late or repeated delivery runs only what that claim still holds."""
     outcomes = Counter(run_jobs(job_ids, now=db_now(), claimed_at=claimed_at).values())
-    return {"claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED], "failed": outcomes[Status.FAILED]}
+    return {
+        "claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED],
+        "completed_with_errors": outcomes[Status.COMPLETED_WITH_ERRORS], "failed": outcomes[Status.FAILED],
+    }

@@ -22,6 +22,15 @@ JOB_LABELS = {
     "product_name": _("Product name"),
     "direct_payment": _("Is direct payment"),
     "schedule_date": _("Import schedule date (UTC)"),
+    # The main row's columns, as each cell's title when the table shows as cards (narrow screens).
+    "company": _("Company"),
+    "account_type": _("Account type"),
+    "source": _("Source"),
+    "created": _("Date created UTC"),
+    "imported": _("Imported accounts (No.)"),
+    "status": _("Status"),
+    "errors": _("Errors (No.)"),
+    "creator": _("Creator"),
 }
 
 

@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import ngettext
 
 from accounts.languages import user_language
 from core.clock import db_now
@@ -78,6 +79,26 @@ def _import_types(job: ImportJob, rows: list[ImportRow]) -> str:
     return ", ".join(dict.fromkeys(_import_type(row) for row in rows))
 
 
+# A bulk import of thousands of lines names this many of its products, then "and N more".
+PRODUCTS_NAMED = 3
+
+
+def company_text(job: ImportJob) -> str:
+    """"ERITECH PERU S.A. (466158)": the customer company, by name and account id."""
+    return f"{job.company.name} ({job.company.account_id})"
+
+
+def products_text(rows: list[ImportRow]) -> str:
+    """The products' names (the code is the Import Type's), each once, in file order; a long list
+    ends with "and N more"."""
+    names = list(dict.fromkeys(name for row in rows if (name := row.product_name)))
+    if len(names) <= PRODUCTS_NAMED:
+        return ", ".join(names)
+    rest = len(names) - PRODUCTS_NAMED
+    more = ngettext("and %(count)d more", "and %(count)d more", rest) % {"count": rest}
+    return f"{', '.join(names[:PRODUCTS_NAMED])} {more}"
+
+
 def _common(job: ImportJob, rows: list[ImportRow]) -> dict:
     return {
         "job": job,
@@ -85,6 +106,10 @@ def _common(job: ImportJob, rows: list[ImportRow]) -> dict:
         "created_by": job.created_by.email,
         "date_created": utc_text(job.created_at),
         "import_type": _import_types(job, rows),
+        # A bulk import's name is its file's; a scheduled provisioning's repeats the product's.
+        "import_name": job.display_name if job.source == ImportJob.Source.IMPORT else "",
+        "company": company_text(job),
+        "product": products_text(rows),
         "job_url": job_url(job),
     }
 
@@ -109,8 +134,6 @@ def finished_context(job: ImportJob, rows: list[ImportRow]) -> dict:
 def scheduled_context(job: ImportJob, rows: list[ImportRow]) -> dict:
     return {
         **_common(job, rows),
-        "product": job.name,
-        "company": f"{job.company.name} ({job.company.account_id})",
         "schedule_date": utc_text(job.due_at),
     }
 

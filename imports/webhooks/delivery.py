@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 Event = WebhookDelivery.Event
 EVENT_OF_STATUS = {
     ImportJob.Status.COMPLETED: Event.IMPORT_COMPLETED,
+    ImportJob.Status.COMPLETED_WITH_ERRORS: Event.IMPORT_COMPLETED_WITH_ERRORS,
     ImportJob.Status.FAILED: Event.IMPORT_FAILED,
     ImportJob.Status.CANCELLED: Event.IMPORT_CANCELLED,
 }

@@ -2,7 +2,8 @@
    - the X opens its confirm <dialog> instead of the confirm page;
    - Reschedule loads its form into a <dialog> (htmx) instead of opening the reschedule page;
    - the reseller's local time is shown under each UTC schedule time, computed here in the browser;
-   - Rows per page applies on change (data-autosubmit, static/js/portal.js). The live refresh is htmx's (hx-trigger="every Ns" on #imports-live). */
+   - Rows per page applies on change (data-autosubmit, static/js/portal.js). The live refresh is htmx's (hx-trigger="every Ns" on #imports-live);
+   - the selection bar counts the ticked jobs, and a row the live refresh swaps in keeps its tick. */
 (function () {
   "use strict";
 
@@ -59,13 +60,38 @@
     }
   });
 
-  // Rows swapped in by the live refresh show their local time too.
-  document.addEventListener("htmx:afterSettle", function () { showLocalTimes(document); });
-  document.addEventListener("htmx:oobAfterSwap", function (event) { showLocalTimes(event.detail.target); });
+  // The ticked jobs, by id: the live refresh replaces a row (and its checkbox) every few seconds.
+  var ticked = {};
+
+  function countSelection() {
+    var out = document.querySelector(".imports-selection-count");
+    if (!out) return;
+    var n = document.querySelectorAll("input.imports-select:checked").length;
+    out.textContent = n ? (out.dataset.some || "").replace("{count}", n) : (out.dataset.none || "");
+  }
+
+  function restoreTicks(root) {
+    (root || document).querySelectorAll("input.imports-select").forEach(function (box) {
+      if (ticked[box.value]) box.checked = true;
+    });
+    countSelection();
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input.imports-select")) {
+      ticked[event.target.value] = event.target.checked;
+      countSelection();
+    }
+  });
+
+  // Rows swapped in by the live refresh show their local time too, and keep their tick.
+  document.addEventListener("htmx:afterSettle", function () { showLocalTimes(document); restoreTicks(document); });
+  document.addEventListener("htmx:oobAfterSwap", function (event) { showLocalTimes(event.detail.target); restoreTicks(event.detail.target); });
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { showLocalTimes(document); });
+    document.addEventListener("DOMContentLoaded", function () { showLocalTimes(document); countSelection(); });
   } else {
     showLocalTimes(document);
+    countSelection();
   }
 })();

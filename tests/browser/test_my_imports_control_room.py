@@ -150,6 +150,6 @@ def test_a_due_job_turns_completed_without_reloading(page, live_server, demo, lo
     expect(row.locator(".status")).to_have_text("Completed", timeout=15_000)
     assert page.evaluate("window.__same_page") is True
     expect(row.locator("details")).to_have_attribute("open", "")
-    expect(row.locator(".imports-rows")).to_contain_text("100113_ExchanOnlineKiosk_61893")
+    expect(row.locator(".imports-rows")).to_contain_text("(NCE) Exchange Online Kiosk")
     # Everything shown is final now: the poller has no trigger any more.
     expect(page.locator("#imports-live")).not_to_have_attribute("hx-trigger", "every 1s")

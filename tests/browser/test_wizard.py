@@ -63,8 +63,8 @@ def test_schedule_business_basic_through_the_wizard(page, live_server, demo, log
 
     # Order review: the manual's prices
     expect(current_step(page)).to_have_text("Order review")
-    expect(page.locator(".wz-price .amount")).to_have_text("6.02 $")
-    expect(page.locator(".wz-cost .amount")).to_have_text("4.82 $")
+    expect(page.locator(".wz-price .amount")).to_have_text("6.02175 $")
+    expect(page.locator(".wz-cost .amount")).to_have_text("4.8175 $")
     table = page.locator("table.billing-information")
     expect(table).to_contain_text("Monthly (with 1-year commitment) - P1Y")
     expect(table.locator(".wz-total-monthly td")).to_have_text("6.02175 $")
@@ -118,8 +118,8 @@ def test_a_click_selects_a_service_and_shows_its_details_without_a_reload(page, 
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
     expect(current_step(page)).to_have_text("Select service")
-    # The highlighted first service is the selected one.
-    expect(page.locator(".service-list li.wz-highlighted input[type=radio]")).to_be_checked()
+    # Nothing is pre-selected (issue 24).
+    expect(page.locator(".service-list input[type=radio]:checked")).to_have_count(0)
 
     page.evaluate("window.notReloaded = true")
     form = page.locator("#select-service-form")
@@ -165,7 +165,8 @@ def test_discard_an_unfinished_order_after_confirming(page, live_server, demo, l
     log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
-    page.get_by_role("button", name="Next").click()  # the highlighted first service is selected
+    page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+    page.get_by_role("button", name="Next").click()
     expect(current_step(page)).not_to_have_text("Select service")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()

@@ -89,6 +89,8 @@ def test_terms_to_accept_are_listed_and_must_be_ticked(abbie_client, demo):
     html = response.content.decode()
     pending = ImportFile.objects.get()
     assert "(NCE) Microsoft 365 Business Basic (Microsoft)" in html and demo.service(BASIC).terms.text[:40] in html
+    # The Spanish version the English text announces follows it (issue 24).
+    assert html.index("Below is the Spanish Version") < html.index("TÉRMINOS ESPECIALES DEL PRODUCTO")
     confirm = reverse("imports:bulk_confirm", args=[pending.pk])
     refused = abbie_client.post(confirm, {})
     assert refused.status_code == 400 and str(TERMS_REQUIRED) in refused.content.decode()

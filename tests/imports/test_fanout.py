@@ -168,7 +168,7 @@ def test_the_every_minute_fallback_recovers_claims_and_enqueues_without_running(
     )
     schedule(demo, due_at=T0)
     result = tasks.dispatch_tick_task()
-    assert result == {"recovered": 1, "claimed": 2, "batches": 1, "completed": 0, "failed": 0, "notified": 0}
+    assert result == {"recovered": 1, "claimed": 2, "batches": 1, "completed": 0, "completed_with_errors": 0, "failed": 0, "notified": 0}
     assert len(queued_tasks()) == 1
     assert not provisioned().exists()
 

@@ -45,7 +45,7 @@ def test_scheduling_sends_your_provisioning_is_scheduled_after_commit(demo, djan
     assert email.subject == "Your provisioning is scheduled"
     assert email.to == ["admin@abbiebox.com"]
     assert "Your provisioning is scheduled for 22.07.2024 12:00 (UTC)." in email.body
-    assert "- Product: (NCE) Exchange Online Kiosk(Microsoft)" in email.body
+    assert "- Product: (NCE) Exchange Online Kiosk" in email.body  # the product's name (issue 24)
     assert "- Company: ERITECH PERU S.A. (466158)" in email.body
     assert f"https://portal.example.com/imports/?job={job.pk}" in email.body
     html = email.alternatives[0][0]

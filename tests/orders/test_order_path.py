@@ -180,10 +180,11 @@ def test_the_path_of_a_scheduled_order(abbie_client, configured_draft, demo, mon
     (button, button_steps), (due, due_steps) = readme_walk().items()
     assert schedule.follows(button_steps) == [], button
     assert run.follows(due_steps) == [], due
-    # Today: 171 calls / 35 modules / 58 returns for the review's button, 171 / 23 / 58 for
-    # the due time (179 / 22 / 59 on PostgreSQL). core.clock, the database's clock of issue 22, is
-    # one module more on each, and a leaf every step that needs "now" asks (the dispatcher, the
-    # broker, the runner, the email sender): a return each. A little room for a new helper; a new
-    # tangle fails.
-    assert schedule.figures()["modules"] <= 35 and schedule.figures()["returns"] <= 60
-    assert run.figures()["modules"] <= 24 and run.figures()["returns"] <= 61
+    # Today: 206 calls / 35 modules / 74 returns for the review's button (it runs the review's pre-check
+    # before submitting, to ask for "Schedule anyway" when it fails), 178 / 23 / 62 for the due time
+    # (61 on PostgreSQL). core.clock (issue 22: the database's clock decides) is a leaf that every step
+    # needing "now" asks (the scheduled notice, the dispatcher, the broker, the runner, the sender): one
+    # module more, and a return into it and one back to its caller each time. A little room for a new
+    # helper; a new tangle fails.
+    assert schedule.figures()["modules"] <= 35 and schedule.figures()["returns"] <= 77
+    assert run.figures()["modules"] <= 24 and run.figures()["returns"] <= 65

@@ -155,8 +155,8 @@ def test_walk_the_whole_wizard_as_in_the_manual(abbie_client, new_draft, basic, 
     # 4. Order review: the manual's figures.
     response = abbie_client.get(step_url(order, "review"))
     page = text(response)
-    assert "4.82 $" in page and "57.81 $" in page
-    assert "6.02 $" in page and "72.26 $" in page
+    # The manual's boxes in cents, its table at the price list's precision (core.amounts' one rule).
+    assert "4.82 $" in page and "57.81 $" in page and "6.02 $" in page and "72.26 $" in page
     assert "6.02175 $" in page and "72.261 $" in page
     assert "Monthly (with 1-year commitment) - P1Y" in page
     assert "1 (Quantity)" in page
@@ -316,7 +316,13 @@ def test_review_lists_failing_due_time_checks_as_warnings_but_allows_scheduling(
     warnings = response.context["warnings"]
     assert warnings == ["Microsoft Tenant Id does not belong to a Microsoft Organization tenant of this company."]
     assert warnings[0] in text(response)
+    # The first click asks for a confirmation naming the reasons (tests/orders/test_review_confirm.py);
+    # "Schedule anyway" schedules it.
     response = abbie_client.post(schedule_url(order), {"scheduled_for": ""})
+    assert response.status_code == 200 and ImportJob.objects.count() == 0
+    response = abbie_client.post(
+        schedule_url(order), {"scheduled_for": "", "confirm_failing": response.context["precheck_fingerprint"]}
+    )
     assert response["Location"] == reverse("imports:my_imports")
     assert ImportJob.objects.count() == 1
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0011_lease_only_in_progress'),
+        ('imports', '0014_job_completed_with_errors'),
     ]
 
     operations = [
