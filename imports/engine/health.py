@@ -192,25 +192,27 @@ def unsent_notifications_count(now: dt.datetime, *, older_than: dt.timedelta | N
     return unsent.count()
 
 
-def _latest(*values: dt.datetime | None) -> dt.datetime | None:
-    return max((value for value in values if value is not None), default=None)
+def last_dispatch_tick(*, now: dt.datetime) -> tuple[bool, dt.datetime | None]:
+    """Whether the dispatch schedule exists, and when a dispatch tick last COMPLETED (None: never).
 
-
-def last_dispatch_tick() -> tuple[bool, dt.datetime | None]:
-    """Whether the dispatch schedule exists, and when a dispatch tick last COMPLETED (None: never):
-    the newest successful run of the every-minute task, or the newest round an engine worker
-    recorded as completed (imports_worker's dispatcher), whichever is later. Failed runs (an
-    exception, the task timeout) are not ticks."""
+    The newest round an engine worker recorded as completed (imports_worker's dispatcher, or the
+    every-minute task: imports.engine.workers), on the database's clock. Only when no worker has
+    recorded one (an installation upgraded while its workers still run the old code) the newest
+    successful run of the every-minute task as django-q2 recorded it: on the clock of the worker
+    that ran it, so never later than `now` here. Failed runs (an exception, the task timeout) are
+    not ticks."""
     from django_q.models import Schedule, Task
 
     schedule = Schedule.objects.filter(name=DISPATCH_SCHEDULE_NAME).order_by("id").first()
+    rounds = EngineWorker.objects.aggregate(last=Max("last_round_at"))["last"]
+    if rounds is not None:
+        return schedule is not None, rounds
     succeeded = Task.objects.filter(func=DISPATCH_SCHEDULE_FUNC, success=True)
     last = succeeded.order_by("-stopped").values_list("stopped", flat=True).first()
     if last is None and schedule is not None and schedule.task:
         # Results pruned (save_limit) but the schedule still remembers its last task id.
         last = succeeded.filter(id=schedule.task).values_list("stopped", flat=True).first()
-    rounds = EngineWorker.objects.aggregate(last=Max("last_round_at"))["last"]
-    return schedule is not None, _latest(last, rounds)
+    return schedule is not None, None if last is None else min(last, now)
 
 
 def _task_failure_reason(result) -> str:
@@ -220,15 +222,16 @@ def _task_failure_reason(result) -> str:
     return " ".join(str(result).split(" : Traceback")[0].split())[:300]
 
 
-def last_dispatch_failure() -> DispatchFailure | None:
-    """The newest failure of the dispatch: a failed every-minute task (its error), or a dispatcher
-    round an engine worker recorded as failed (its reason), whichever is later."""
+def last_dispatch_failure(*, now: dt.datetime) -> DispatchFailure | None:
+    """The newest failure of the dispatch: a failed every-minute task (its error; its time on the
+    clock of the worker that ran it, so never later than `now` here), or a round an engine worker
+    recorded as failed (its reason), whichever is later."""
     from django_q.models import Task
 
     failures = []
     task = Task.objects.filter(func=DISPATCH_SCHEDULE_FUNC, success=False).order_by("-stopped").values("stopped", "result").first()
     if task is not None and task["stopped"] is not None:
-        failures.append(DispatchFailure(at=task["stopped"], reason=_task_failure_reason(task["result"]), source=str(TICK_TASK_SOURCE)))
+        failures.append(DispatchFailure(at=min(task["stopped"], now), reason=_task_failure_reason(task["result"]), source=str(TICK_TASK_SOURCE)))
     worker = EngineWorker.objects.filter(last_failure_at__isnull=False).order_by("-last_failure_at").first()
     if worker is not None:
         failures.append(DispatchFailure(at=worker.last_failure_at, reason=worker.last_failure, source=worker.name))
@@ -284,7 +287,7 @@ def imports_health(
     pending = ImportJob.objects.filter(status=ImportJob.Status.PENDING)
     due = pending.filter(due_at__lte=now)
     oldest_due = due.aggregate(oldest=Min("due_at"))["oldest"]
-    schedule_exists, last_tick = last_dispatch_tick()
+    schedule_exists, last_tick = last_dispatch_tick(now=now)
     return ImportsHealth(
         now=now,
         overdue_seconds=overdue_seconds,
@@ -301,7 +304,7 @@ def imports_health(
         unsent_notifications_old=unsent_notifications_count(now, older_than=dt.timedelta(seconds=unsent_seconds)),
         dispatch_schedule_exists=schedule_exists,
         last_tick=last_tick,
-        last_failure=last_dispatch_failure(),
+        last_failure=last_dispatch_failure(now=now),
         workers=workers_seen(now=now),
         worker_seen_seconds=WORKER_SEEN_SECONDS,
         clock_offset_warn_seconds=engine_config().clock_offset_warn_seconds

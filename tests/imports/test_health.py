@@ -160,6 +160,16 @@ def test_a_dispatcher_round_that_completed_is_a_tick_and_a_failed_one_is_not(dem
     assert health.problems() == []  # a tick completed 8 s ago: one failed round is not a problem by itself
 
 
+def test_django_q2s_task_times_on_a_fast_workers_clock_never_make_the_tick_look_newer(demo):
+    # Seen with a worker 5 minutes fast: its tick's task "stopped" 5 minutes in the future, and the
+    # last tick looked -184 s old. The engine's own records are on the database's clock.
+    tick(NOW + dt.timedelta(minutes=4))
+    assert imports_health(now=NOW).last_tick == NOW  # only django-q2's record: at most now
+    engine_worker("worker-1:41", seen=NOW - dt.timedelta(seconds=50), last_round=NOW - dt.timedelta(seconds=50))
+    health = imports_health(now=NOW)
+    assert health.last_tick == NOW - dt.timedelta(seconds=50) and health.last_tick_age_seconds == 50
+
+
 def test_the_newest_failure_wins_whoever_failed(demo):
     engine_worker("worker-1:41", seen=NOW, failure_at=NOW - dt.timedelta(minutes=3), failure="RuntimeError: old")
     tick(NOW - dt.timedelta(seconds=70), success=False, result=TIMED_OUT)
