@@ -33,6 +33,18 @@ SKEW = dt.timedelta(minutes=5)
 Status = ImportJob.Status
 
 
+@pytest.fixture(autouse=True)
+def empty_queue(db):
+    """The broker's queue, emptied around each test: the dispatcher and the senders enqueue tasks,
+    and Redis keeps them across the test's rollback (the next module's tests count what is queued)."""
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    broker.purge_queue()
+    yield
+    broker.purge_queue()
+
+
 @pytest.fixture
 def process_clock(monkeypatch):
     """`process_clock(offset)`: a context in which this process's clock is `offset` away from the
