@@ -34,8 +34,10 @@ The caller goes on to its own queries, which meet the same database error and ha
 always have: a claim rolled back, a dispatcher round retried, a batch retried with backoff
 (imports.engine.runner's transient trouble). Raising here instead would bypass that handling: a
 batch task started by a fresh worker process during a database restart would fail before its
-retries, leaving its jobs to wait for lease recovery. Nothing is decided on the fallback either:
-every decision is a query (a claim, a recovery, a mark) that the unreachable database refuses.
+retries, leaving its jobs to wait for lease recovery. Little is decided on the fallback: every
+decision is a query (a claim, a recovery, a mark) that the unreachable database refuses; only a
+database that answers again between the failed measurement and the caller's next query sees, that
+once, a fresh process's own clock (the next call measures).
 
 This module is the bottom layer: it imports only Django.
 """
