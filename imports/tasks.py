@@ -3,13 +3,13 @@ receive ids (never model instances: a task is pickled into the broker and may ru
 another process), return quickly and stay thin. The batch task lives with the runner it starts
 (imports.engine.runner.run_batch_task) and is re-exported here under its queued name."""
 
-from django.utils import timezone
-
+from core.clock import db_now
 from orders.services import orders_drafts_expire
 
 from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick
 from imports.engine.outbox_lane import outbox_send, outbox_senders_enqueue
 from imports.engine.runner import run_batch_task  # noqa: F401 (the queued dotted path imports.tasks.run_batch_task)
+from imports.engine.workers import Role, worker_record
 
 
 def outbox_send_task(kind: str | None = None) -> int:
@@ -24,12 +24,19 @@ def outbox_send_task(kind: str | None = None) -> int:
 def dispatch_tick_task() -> dict[str, int]:
     """The every-minute schedule: the fallback that keeps jobs moving, within about a minute,
     when only a bare qcluster runs (imports_worker's dispatcher does the same every second).
-    It only claims and enqueues, so it ends in well under a second."""
-    recovered = dispatch_housekeeping()
-    summary = dispatch_tick()
-    summary.recovered = recovered
-    # Emails and webhook events are sent by tasks of the outbox lane: a slow mail server or
-    # receiver must hold neither the tick nor a worker of the jobs' lane.
-    outbox_senders_enqueue()
-    orders_drafts_expire(now=timezone.now())  # housekeeping: unfinished orders untouched for 30 days
+    It only claims and enqueues, so it ends in well under a second. Each run that completes (or
+    fails, with why) is recorded for the health report (imports.engine.workers): a tick that
+    failed or was killed at the task timeout does not count as a tick."""
+    try:
+        recovered = dispatch_housekeeping()
+        summary = dispatch_tick()
+        summary.recovered = recovered
+        # Emails and webhook events are sent by tasks of the outbox lane: a slow mail server or
+        # receiver must hold neither the tick nor a worker of the jobs' lane.
+        outbox_senders_enqueue()
+        orders_drafts_expire(now=db_now())  # housekeeping: unfinished orders untouched for 30 days
+    except Exception as exc:  # (django-q2's timeout is an exception raised in the task, too)
+        worker_record(role=Role.TICK, failure=exc)
+        raise
+    worker_record(role=Role.TICK, completed=True)
     return summary.as_dict()

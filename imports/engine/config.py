@@ -57,6 +57,13 @@ class EngineConfig:
     dispatch_in_flight: int = _knob("IMPORT_DISPATCH_IN_FLIGHT", int, 1000, "jobs claimed and unfinished, at most")
     # How often the dispatcher hands expired leases back and enqueues senders (outbox lane) for what the outbox has due.
     recovery_seconds: float = _knob("IMPORT_RECOVERY_SECONDS", float, 5.0, "seconds between lease recoveries")
+    # What is due, leases, backoffs and the broker's locks are decided on the database's clock
+    # (core.clock), so a worker whose clock is off runs nothing early; but its logs, django-q2's
+    # task times and its schedules still follow its own clock. The health report names every
+    # worker (imports.engine.workers) whose clock is further than this from the database's.
+    clock_offset_warn_seconds: float = _knob(
+        "IMPORT_CLOCK_OFFSET_WARN_SECONDS", float, 2.0, "a worker clock this far from the database's is reported"
+    )
     # `imports_worker` stops its clusters gracefully on SIGTERM/SIGINT and kills what is left after
     # this long, so a stop never takes more than about ten seconds (a killed batch rolls back and
     # runs again after its lease).
@@ -144,7 +151,7 @@ class EngineConfig:
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
         for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll", "outbox_budget_seconds",
-                     "webhook_timeout"):
+                     "webhook_timeout", "clock_offset_warn_seconds"):
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
         if self.transient_retry_seconds < 0:

@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
-from django.utils import timezone
 
 from imports.engine.config import engine_config
 from imports.notify import priority as email_priority
 from imports.engine.plugins import housekeeping_run
 from core.claiming import claim_ids
 from core.lanes import JOBS, lane_queue
+from core.clock import db_now
 from imports.jobs import states
 from imports.models import ImportJob
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
@@ -162,7 +162,7 @@ def dispatch_tick(
     a burst the queue holds a few seconds of work, enough to keep every worker busy, and a
     claimed job never waits in the queue for anything like its lease.
     """
-    now = now or timezone.now()
+    now = now or db_now()
     batch_size = batch_size or engine_config().dispatch_batch_size
     limit = engine_config().dispatch_in_flight if in_flight_limit is None else in_flight_limit
     summary = DispatchSummary()
@@ -185,7 +185,7 @@ def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
     many. Also writes the reminders whose time has come to the outbox (sent with the other unsent
     emails) and runs what other rooms registered (imports.engine.plugins: bulk uploads left waiting
     for a confirmation are forgotten)."""
-    now = now or timezone.now()
+    now = now or db_now()
     reminders_queue_due(now=now)
     housekeeping_run(now=now)
     return imports_recover_expired(now=now)
@@ -200,7 +200,7 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
     `now` fixes the clock for the whole pass (tests, operators); without it the real time is
     read before every batch.
     """
-    clock = (lambda: now) if now is not None else timezone.now
+    clock = (lambda: now) if now is not None else db_now
     batch_size = batch_size or engine_config().dispatch_batch_size
     summary = DispatchSummary()
     summary.recovered = imports_recover_expired(now=clock())

@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.utils import timezone
+from core.clock import db_now
 
 from core.lanes import OUTBOX, lane_enqueue, lane_waiting
 from core.outbox import Budget
@@ -58,7 +58,7 @@ def outbox_send(kind: str | None = None, *, budget: Budget | None = None) -> int
     for name in [kind] if kind is not None else list(KINDS):
         if budget.spent():
             break
-        sent += KINDS[name].send(now=timezone.now(), budget=budget)
+        sent += KINDS[name].send(now=db_now(), budget=budget)
     return sent
 
 
@@ -68,7 +68,7 @@ def outbox_senders_enqueue(*, now: dt.datetime | None = None) -> list[str]:
     many tasks waiting as its cluster has workers: a lane slowed down by its receivers is not
     buried under more senders (each enqueue here comes every IMPORT_RECOVERY_SECONDS). Claims keep
     two senders from sending the same thing. Returns the kinds enqueued."""
-    now = now or timezone.now()
+    now = now or db_now()
     due = [name for name, kind in KINDS.items() if kind.has_due(now=now)]
     if not due or lane_waiting(OUTBOX) >= engine_config().outbox_workers:
         return []

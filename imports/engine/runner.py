@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditLogEntry, Company, User
@@ -42,6 +41,7 @@ from accounts.selectors import companies_visible_to
 from accounts.services import account_ids_allocate, audit_log_record
 from catalog.models import Service
 from core.stored_messages import stored
+from core.clock import db_now
 from core.transient import is_transient
 from orders.configuration import vendor_defaults_fill
 from orders.facts import OrderFacts
@@ -467,7 +467,7 @@ def run_jobs(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | 
 def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int]:
     """The django-q2 task (queued as imports.tasks.run_batch_task) that runs one batch the dispatcher
     claimed at `claimed_at`: a late or repeated delivery runs only what that claim still holds."""
-    outcomes = Counter(run_jobs(job_ids, now=timezone.now(), claimed_at=claimed_at).values())
+    outcomes = Counter(run_jobs(job_ids, now=db_now(), claimed_at=claimed_at).values())
     return {
         "claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED],
         "completed_with_errors": outcomes[Status.COMPLETED_WITH_ERRORS], "failed": outcomes[Status.FAILED],

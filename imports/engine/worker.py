@@ -38,12 +38,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
+
+from core.clock import db_now
 
 from core.lanes import JOBS, LANES, OUTBOX
 from imports.engine.config import engine_config
 from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick, next_pending_due
 from imports.engine.outbox_lane import outbox_senders_enqueue
+from imports.engine.workers import Role, worker_record
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class Supervisor:
         self.stop_requested = 0  # how many stop signals arrived; a second one kills at once
         self._errors = 0
         self._last_housekeeping = float("-inf")
+        self._last_record = float("-inf")
 
     # --- signals ----------------------------------------------------------------------------
 
@@ -151,18 +154,25 @@ class Supervisor:
         close_old_connections()  # a connection the database dropped is replaced, not reused
         try:
             wait = self._dispatch()
-        except Exception:
+        except Exception as exc:
             # The database is unreachable or locked: keep the cluster, try again a little later.
             self._errors += 1
             wait = min(2 ** (self._errors - 1), MAX_ERROR_BACKOFF_SECONDS)
             logger.exception("Dispatcher round failed (%s in a row); next try in %ss.", self._errors, wait)
             close_old_connections()
+            # For the health report (best effort: with the database down this write fails too).
+            worker_record(role=Role.DISPATCHER, failure=exc)
             return wait
         self._errors = 0
+        if time.monotonic() - self._last_record >= self.recovery_seconds:
+            # A round that completed (the health report's "last dispatch tick"), and this
+            # process's clock offset; best effort, at most every IMPORT_RECOVERY_SECONDS.
+            worker_record(role=Role.DISPATCHER, completed=True)
+            self._last_record = time.monotonic()
         return wait
 
     def _dispatch(self) -> float:
-        now = timezone.now()
+        now = db_now()
         if time.monotonic() - self._last_housekeeping >= self.recovery_seconds:
             self._last_housekeeping = time.monotonic()
             recovered = dispatch_housekeeping(now=now)

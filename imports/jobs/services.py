@@ -17,6 +17,7 @@ from accounts.selectors import company_visible_to
 from accounts.text import search_folded
 from accounts.services import audit_log_record
 from core.stored_messages import stored
+from core.clock import db_now
 from orders.fields import format_utc
 from orders.models import Order
 from orders.services import SubmitResult, order_copy, order_submit
@@ -116,7 +117,7 @@ def _scheduled_notice_queue(job: ImportJob) -> None:
     the caller's transaction, so a rolled-back scheduling sends nothing), sent after commit."""
     if not job.created_by.notify_scheduled:
         return
-    Notification.for_job(job.pk, now=timezone.now(), kind=Notification.Kind.IMPORT_SCHEDULED).save()
+    Notification.for_job(job.pk, now=db_now(), kind=Notification.Kind.IMPORT_SCHEDULED).save()
     job_id = job.pk
 
     def send_scheduled_notice():
@@ -135,7 +136,7 @@ def import_cancel(*, job_id: int, user: User) -> bool:
     job = ImportJob.objects.select_related("company").get(pk=job_id)
     if not company_visible_to(user, job.company_id):
         raise PermissionDenied
-    now = timezone.now()
+    now = db_now()  # the job's finished_at and its webhook's first attempt: the engine's clock
     with transaction.atomic():  # the webhook event is written with the cancel or not at all
         won = states.transition(job.pk, Status.PENDING, Status.CANCELLED, finished_at=now)
         if won:

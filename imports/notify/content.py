@@ -16,12 +16,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import ngettext
 
 from core.datetimes import utc_text  # "2024-07-22 15:24 UTC", as every date-time of the portal
 from accounts.languages import user_language
 from core.stored_messages import rendered
+from core.clock import db_now
 
 from imports.models import ImportJob, ImportRow, Notification
 
@@ -205,7 +206,7 @@ def email_build(
     # The context holds translated text too (import type, the pre-check's reasons): built in the
     # recipient's language, like the templates.
     with translation.override(language):
-        context = context_for(kind, job, rows, now=now or timezone.now())
+        context = context_for(kind, job, rows, now=now or db_now())
     if context is None:
         return None
     if rendered is None:

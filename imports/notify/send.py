@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db.models import Prefetch, Q
-from django.utils import timezone
+
+from core.clock import db_now
 
 from core.outbox import Budget
 from imports.models import ImportJob, ImportRow, Notification
@@ -104,7 +105,7 @@ def _deliver(
             # Accepted by the mail server: only now is it sent (and sent_at says when: a sender
             # working off a backlog is far past the `now` it claimed at). Dying before this line
             # means this one message goes out again when its lease ends, with the same Message-ID.
-            NOTIFICATIONS.mark_sent(notification.pk, now=timezone.now())
+            NOTIFICATIONS.mark_sent(notification.pk, now=db_now())
             sent += 1
     finally:
         _close_quietly(mail)
@@ -136,14 +137,14 @@ def emails_send(
     Claimed a chunk at a time (core.outbox), each under a lease long enough to send it within.
     `now` (the claim's clock) defaults to the current time.
     """
-    now = now or timezone.now()
+    now = now or db_now()
     if job_ids is None:
         return _send_due(now=now, limit=limit, loaded=loaded, yield_to_jobs=yield_to_jobs, budget=budget)
-    if yield_to_jobs and email_priority.emails_wait(now=timezone.now()):
+    if yield_to_jobs and email_priority.emails_wait(now=db_now()):
         return 0
     job_ids = sorted(set(job_ids))
     sent = _send_due(now=now, limit=limit, loaded=loaded, job_ids=job_ids, budget=budget) if job_ids else 0
-    if yield_to_jobs and email_priority.emails_due(now=timezone.now()):
+    if yield_to_jobs and email_priority.emails_due(now=db_now()):
         email_priority.outbox_senders_enqueue(settings.IMPORT_EMAIL_SENDERS)
     return sent
 
@@ -166,6 +167,6 @@ def _send_due(
         now=now,
         limit=limit,
         within=Q(job_id__in=job_ids) if job_ids is not None else None,
-        stop=(lambda: email_priority.emails_wait(now=timezone.now())) if yield_to_jobs else None,
+        stop=(lambda: email_priority.emails_wait(now=db_now())) if yield_to_jobs else None,
         budget=budget,
     )
