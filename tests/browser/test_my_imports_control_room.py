@@ -11,6 +11,7 @@ from accounts.models import AuditLogEntry
 from imports.jobs import states
 from imports.engine.dispatch import dispatch_due_imports
 from imports.my_imports import views as my_imports_views
+from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow
 from orders.models import Order
 from tests.imports.helpers import schedule
@@ -96,7 +97,7 @@ def test_reschedule_a_pending_job_in_the_dialog(page, live_server, demo, log_in)
     job.refresh_from_db()
     assert job.due_at == tomorrow
     entry = AuditLogEntry.objects.get(action="import.rescheduled")
-    assert f"to {tomorrow:%Y-%m-%d} 09:30 (UTC)" in entry.message
+    assert f"to {tomorrow:%Y-%m-%d} 09:30 (UTC)" in rendered(entry.message)
 
 
 def test_reschedule_loses_to_a_worker_that_claimed_the_job(page, live_server, demo, log_in):
