@@ -29,6 +29,8 @@ from imports.models import ImportRow
 # A Users line whose email is taken by a user outside the creator's companies: said, naming the
 # address, without telling whether (or where) that user exists (issue 23).
 USER_EMAIL_UNUSABLE = _("The email address %(email)s cannot be used; choose another one.")
+# Rows failed before issue 24 store this message (core.stored_messages): kept, so it is still translated.
+USER_EMAIL_UNUSABLE_UNNAMED = _("This email address cannot be used; choose another one.")
 # ...and by a user of the creator's own companies, which it may see anyway: said plainly, with where.
 USER_EMAIL_TAKEN_HERE = _("Another user already has the email address %(email)s (%(company)s).")
 # A Companies line whose domain another company has (the domain, unlike a user, is no secret of a tenant).
