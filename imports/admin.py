@@ -18,7 +18,7 @@ class ImportRowInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("position", "import_type", "parent_company", "order", "status", "result_account_id", "subscription", "failure_reason", "processed_at")
+    fields = ("position", "import_type", "parent_company", "order", "status", "result_account_id", "created", "subscription", "failure_reason", "processed_at")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -113,7 +113,7 @@ class ImportRowAdmin(admin.ModelAdmin):
     raw_id_fields = ("order", "subscription")
     # The reason rendered in the staff member's language (core.stored_messages), not its stored form.
     exclude = ("error",)
-    readonly_fields = ("status", "failure_reason", "subscription", "result_account_id", "processed_at")
+    readonly_fields = ("status", "failure_reason", "subscription", "result_account_id", "created", "processed_at")
 
     def has_add_permission(self, request):
         return False

@@ -10,7 +10,7 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
@@ -24,6 +24,9 @@ from imports.search_texts import SEARCH_TEXT_MAX_LENGTH, SearchText  # noqa: F40
 # Subscription.provisioning_key of the subscription an import row creates: "import-row:<row id>".
 PROVISIONING_KEY_PREFIX = "import-row:"
 
+
+# A bulk import row's failure reason with the file's line it came from (My imports, the email, failed lines).
+ROW_LINE_REASON = _("Line %(line)s: %(reason)s")
 
 # An import job without a name, in stored messages: "Scheduled provisioning #12".
 JOB_UNNAMED = _("%(source)s #%(id)s")
@@ -237,6 +240,10 @@ class ImportRow(models.Model):
     )
     # Indexed: My imports finds a job by the account id a row created.
     result_account_id = models.PositiveBigIntegerField(_("Account Id"), null=True, blank=True, db_index=True)
+    # What a company or user line created, as it was created (the account may be renamed later; the
+    # reseller reconciles the file with what it made): {"name"} of a company (its account id is
+    # result_account_id), {"user_id", "email", "name"} of a user. Read it through created_account.
+    created = models.JSONField(_("created account"), default=dict, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:
@@ -271,10 +278,43 @@ class ImportRow(models.Model):
         return bool(self.payload.get("is_direct_payment")) if isinstance(self.payload, dict) else False
 
     @property
+    def file_line(self) -> int | None:
+        """The line of the uploaded file this row came from (the spreadsheet's row number, the header
+        counted), None for a scheduled provisioning (it has no file: only a bulk row carries a payload)."""
+        return self.position if self.payload else None
+
+    @property
+    def created_account(self) -> dict | None:
+        """What a completed row created, as the pages, the export and the API show it:
+        {"type": "company" | "user" | "subscription", "id", "name", "email"}; `id` is the company's
+        or subscription's account id, or the user's User Id. None while nothing was created."""
+        if self.status != self.Status.COMPLETED:
+            return None
+        created = self.created if isinstance(self.created, dict) else {}
+        if self.import_type == self.ImportType.USER:
+            if not created.get("user_id"):
+                return None  # a user line completed before its account was recorded
+            return {"type": "user", "id": created["user_id"], "name": created.get("name") or "", "email": created.get("email") or ""}
+        if not self.result_account_id:
+            return None
+        kind = "company" if self.import_type == self.ImportType.COMPANY else "subscription"
+        return {"type": kind, "id": self.result_account_id, "name": created.get("name") or "", "email": ""}
+
+    @property
     def failure_reason(self) -> str:
         """The reason shown under the row on My imports, in its export and the API, in the active
         language (one reason a line): only a failed row has one to show."""
         return rendered(self.error) if self.status == self.Status.FAILED else ""
+
+    @property
+    def failure_on_line(self) -> str:
+        """failure_reason with the file's line before each reason ("Line 7: ..."), for a bulk import's
+        row shown or mailed apart from its line number; a scheduled provisioning's as it is."""
+        reason = self.failure_reason
+        line = self.file_line
+        if not reason or line is None:
+            return reason
+        return "\n".join(gettext(ROW_LINE_REASON) % {"line": line, "reason": part} for part in reason.split("\n"))
 
     @property
     def provisioning_key(self) -> str:

@@ -49,6 +49,15 @@ RENAMED = {"scheduled_for": "schedule_at"}
 # --- Serializers ------------------------------------------------------------------------------
 
 
+class CreatedAccountSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=["company", "user", "subscription"], help_text="What the line created: a customer company, a user, a subscription."
+    )
+    id = serializers.IntegerField(help_text="The company's or subscription's account id, or the user's User Id.")
+    name = serializers.CharField(help_text="The company's name, or the user's first and last name, as created (empty for a subscription).")
+    email = serializers.CharField(help_text="The user's email address (empty for a company or a subscription).")
+
+
 class ImportRowSerializer(serializers.ModelSerializer):
     parent_account_id = serializers.IntegerField(source="parent_company.account_id")
     parent_display_name = serializers.CharField(source="parent_company.name")
@@ -57,12 +66,20 @@ class ImportRowSerializer(serializers.ModelSerializer):
     account_id = serializers.IntegerField(source="result_account_id", allow_null=True, help_text="What the row created.")
     is_direct_payment = serializers.BooleanField()
     error = serializers.CharField(source="failure_reason", help_text="Why the row failed (empty otherwise).")
+    file_line = serializers.IntegerField(
+        allow_null=True,
+        help_text="The line of the uploaded file the row came from, as a spreadsheet numbers it (the header is "
+        "line 1); null for a scheduled provisioning.",
+    )
+    created_account = CreatedAccountSerializer(
+        allow_null=True, help_text="What a completed row created (null while pending or when it failed)."
+    )
 
     class Meta:
         model = ImportRow
         fields = [
             "position", "import_type", "status", "parent_account_id", "parent_display_name", "parent_account_start_date",
-            "product_code", "account_id", "is_direct_payment", "error", "processed_at",
+            "product_code", "account_id", "is_direct_payment", "error", "processed_at", "file_line", "created_account",
         ]
         read_only_fields = fields
 

@@ -120,5 +120,6 @@ def failed_lines(request, job_id: int):
     rows = [[c.label for c in columns] + [gettext(ERROR_COLUMN)]]
     for row in job.rows.filter(status=ImportRow.Status.FAILED).order_by("position"):
         cells = (row.payload or {}).get("cells") or {}
-        rows.append([cells.get(c.key, "") for c in columns] + [row.failure_reason.replace("\n", " ")])
+        # "Line 7: ..." names the line of the file imported, which this download renumbers.
+        rows.append([cells.get(c.key, "") for c in columns] + [row.failure_on_line.replace("\n", " ")])
     return spreadsheet_response(fmt, f"import-{job.pk}-failed-lines", rows)

@@ -181,10 +181,14 @@ def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
 
 
 def _created_item(row: ImportRow) -> str:
-    """What a completed row created, for the audit entry: "<subscription> (<account id>)", or "User 4711"."""
+    """What a completed row created, for the audit entry: "<subscription> (<account id>)", "Company 4711"
+    or "User ana@example.com"."""
     if row.subscription:
         return f"{row.subscription.name} ({row.result_account_id})"
     kind = dict(ImportRow.ImportType.choices).get(row.import_type, row.import_type)
+    account = row.created_account
+    if account and account["type"] == "user":  # a user has no account id: its email says which
+        return stored(AUDIT_ACCOUNT_CREATED, type=kind, account_id=account["email"])
     return stored(AUDIT_ACCOUNT_CREATED, type=kind, account_id=row.result_account_id) if row.result_account_id else stored(kind)
 
 
@@ -215,7 +219,7 @@ def _save_rows(rows: list[ImportRow], *, now: dt.datetime) -> None:
     completed = [row.pk for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type == ImportRow.ImportType.PRODUCT]
     accounts = [row for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type != ImportRow.ImportType.PRODUCT]
     if accounts:  # companies and users created by bulk lines: one row each (they were created one by one too)
-        ImportRow.objects.bulk_update(accounts, ["status", "error", "processed_at", "result_account_id"])
+        ImportRow.objects.bulk_update(accounts, ["status", "error", "processed_at", "result_account_id", "created"])
     if completed:
         by_key = Subscription.objects.filter(
             provisioning_key=Concat(Value(PROVISIONING_KEY_PREFIX), Cast(OuterRef("pk"), CharField()))

@@ -18,6 +18,10 @@ JOB_LABELS = {
     "parent_start_date": _("Parent account start date"),
     "parent_name": _("Parent display name"),
     "account_id": _("Account Id"),
+    # A bulk import's rows: the file's line, and the account a company or user line created.
+    "line": _("Line"),
+    "user_id": _("User Id"),
+    "account_created": _("Account created"),
     "product_name": _("Product name"),
     "direct_payment": _("Is direct payment"),
     "schedule_date": _("Import schedule date (UTC)"),

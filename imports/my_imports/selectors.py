@@ -50,7 +50,7 @@ def _visible(user: User) -> QuerySet[ImportJob]:
 
 ROW_FIELDS_SHOWN = (
     "id", "job_id", "position", "import_type", "parent_company_id", "order_id", "payload", "status", "error",
-    "result_account_id", "processed_at",
+    "result_account_id", "created", "processed_at",
 )
 # The lines of a job My imports shows inline, in its expanded row; the rest are one click away
 # (imports:job_lines, paged). A bulk import holds up to 5,000: all of them made a page of two such

@@ -21,7 +21,6 @@ from django.utils.translation import ngettext
 
 from core.datetimes import utc_text  # "2024-07-22 15:24 UTC", as every date-time of the portal
 from accounts.languages import user_language
-from core.stored_messages import rendered
 from core.clock import db_now
 
 from imports.models import ImportJob, ImportRow, Notification
@@ -116,18 +115,13 @@ def _common(job: ImportJob, rows: list[ImportRow]) -> dict:
 
 def finished_context(job: ImportJob, rows: list[ImportRow]) -> dict:
     failed_rows = [row for row in rows if row.status == ImportRow.Status.FAILED]
-    many = len(rows) > 1
     return {
         **_common(job, rows),
         "has_errors": job.error_count > 0 or job.status == ImportJob.Status.FAILED,
         "completed_accounts": job.imported_count,
         "failed_accounts": job.error_count,
-        # Each reason once per line; bulk imports say which line of the file it was.
-        "errors": [
-            (f"#{row.position}: " if many else "") + reason
-            for row in failed_rows
-            for reason in (rendered(row.error).splitlines() or [""])
-        ],
+        # Each reason once per line; bulk imports say which line of the file it was ("Line 7: ...").
+        "errors": [reason for row in failed_rows for reason in (row.failure_on_line.splitlines() or [""])],
     }
 
 

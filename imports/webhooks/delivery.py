@@ -118,6 +118,7 @@ def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_
                     "line": row.position,
                     "status": row.status,
                     "account_id": row.result_account_id,
+                    "created_account": row.created_account,
                     "error": error,
                 }
                 for row, error in zip(rows, errors)

@@ -164,7 +164,7 @@ def test_a_companies_file_ends_in_abbie_boxs_company_structure(abbie_client, dja
     assert (job.account_type, job.imported_count, job.error_count) == ("companies", 1, 1)
     assert "LIMA FOODS S.A.C." in abbie_client.get("/companies/410002/").content.decode()
     html = abbie_client.get(f"/imports/?job={job.pk}").content.decode()
-    assert ">Companies<" in html and "Another company already has this domain" in html
+    assert ">Companies<" in html and "Line 3: Another company already has the domain eritechperu.com" in html
     (email,) = mailoutbox
     assert "Import Type: Company" in email.body and "Completed accounts: 1" in email.body and "Failed accounts: 1" in email.body
 

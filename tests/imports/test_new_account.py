@@ -42,10 +42,10 @@ def test_new_company_errors_are_on_the_page(abbie_client, demo):
     assert response.status_code == 400
     html = response.content.decode()
     assert "This field is required." in html and str(CURRENCY_INVALID) in html and "Enter a valid email address." in html
-    # A domain another company has: the model's words, as for a Companies line.
+    # A domain another company has: named, as for a Companies line.
     response = abbie_client.post(new_url(466158), {"kind": "company", "name": "COPY S.A.C.", "domain": "ERITECHPERU.com"})
     assert response.status_code == 400
-    assert "Another company already has this domain" in response.content.decode()
+    assert "Another company already has the domain ERITECHPERU.com" in response.content.decode()
     assert not Company.objects.filter(name="COPY S.A.C.").exists()
 
 
@@ -64,7 +64,9 @@ def test_a_taken_email_is_said_as_for_a_users_line(abbie_client, demo):
     UserFactory(email="taken@elsewhere.example", company=demo.cusco)  # in another reseller's tenant
     response = abbie_client.post(new_url(466158), {"kind": "user", "email": "taken@elsewhere.example"})
     assert response.status_code == 400
-    assert str(USER_EMAIL_UNUSABLE) in response.content.decode()
+    html = response.content.decode()
+    assert str(USER_EMAIL_UNUSABLE % {"email": "taken@elsewhere.example"}) in html
+    assert "already" not in html  # nothing says a user has it (issue 23)
 
 
 def test_no_company_below_the_distributor_nor_below_an_inactive_company(staff_client, demo):

@@ -42,7 +42,7 @@ STORING_MODULES = [
 REASON_MODULES = {"orders.validation", "catalog.integrations.microsoft", "imports.engine.runner", "imports.engine.plugins", "imports.bulk.rows"}
 STORED_PREFIXES = ("AUDIT_", "SETTING_", "TOKENS_REVOKED_", "PASSWORD_SET_VIA_", "JOB_UNNAMED", "YES", "NO")
 # Messages whose Spanish is the English, on purpose (only placeholders or the same word).
-SAME_IN_SPANISH = {"%(type)s %(account_id)s", "%(source)s #%(id)s", "no"}
+SAME_IN_SPANISH = {"%(type)s %(account_id)s", "%(source)s #%(id)s", "%(column)s %(value)s: %(reason)s", "no"}
 # Shown where a reseller types a value, not stored: the schedule field's errors.
 NOT_STORED = {"SCHEDULE_IN_PAST", "SCHEDULE_TOO_FAR"}
 

@@ -155,7 +155,8 @@ def test_a_completed_job_writes_its_event_with_the_payload(demo):
     assert data["job_id"] == job.pk and data["status"] == "completed"
     assert data["company_account_id"] == demo.eritech.account_id
     assert (data["imported_count"], data["error_count"]) == (1, 0)
-    assert data["rows"] == [{"line": 1, "status": "completed", "account_id": row.result_account_id, "error": ""}]
+    created = {"type": "subscription", "id": row.result_account_id, "name": "", "email": ""}
+    assert data["rows"] == [{"line": 1, "status": "completed", "account_id": row.result_account_id, "created_account": created, "error": ""}]
     assert row.result_account_id
 
 
