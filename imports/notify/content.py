@@ -118,6 +118,8 @@ def finished_context(job: ImportJob, rows: list[ImportRow]) -> dict:
     return {
         **_common(job, rows),
         "has_errors": job.error_count > 0 or job.status == ImportJob.Status.FAILED,
+        # Nothing succeeded: "Your import failed", as My imports says Failed (some lines done: "completed with errors").
+        "failed": job.status == ImportJob.Status.FAILED,
         "completed_accounts": job.imported_count,
         "failed_accounts": job.error_count,
         # Each reason once per line; bulk imports say which line of the file it was ("Line 7: ...").

@@ -100,9 +100,9 @@ def test_the_completion_subject_tells_failure_from_success(demo, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_due_imports(now=due)
     emails = {email.subject: email for email in mailoutbox}
-    assert set(emails) == {"Your import is completed", "Your import completed with errors"}
-    bad = emails["Your import completed with errors"]
-    assert bad.body.startswith("YOUR IMPORT COMPLETED WITH ERRORS")
+    assert set(emails) == {"Your import is completed", "Your import failed"}
+    bad = emails["Your import failed"]
+    assert bad.body.startswith("YOUR IMPORT FAILED")
     assert "Microsoft Tenant Id must be a GUID" in bad.body
     assert f"https://portal.example.com/imports/?job={failed.pk}" in bad.body
     assert f"https://portal.example.com/imports/?job={ok.pk}" in emails["Your import is completed"].body

@@ -75,7 +75,7 @@ def test_a_failed_job_sends_the_notice_with_errors_its_count_and_reasons(demo, d
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_due_imports(now=DUE)
     (email,) = mailoutbox
-    assert email.subject == "Your import completed with errors"
+    assert email.subject == "Your import failed"  # nothing succeeded: as My imports says, Failed
     assert "- Completed accounts: 0\n- Failed accounts: 1\n" in email.body
     reasons = email.body.split("Reasons:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert reasons == [
