@@ -25,6 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -58,6 +59,11 @@ SHORT = {
     "IMPORT_EMAIL_LEASE_SECONDS": 12,
 }
 LEASE = SHORT["IMPORT_LEASE_SECONDS"]
+# PostgreSQL restarts in one burst (test 1): each cuts the batches in flight at a random point.
+RESTARTS = 4
+RESTART_BURST = 400
+# A worker is frozen mid-batch within this long (test 2): a batch runs most of the time during a burst.
+FREEZE_WITHIN = 8
 
 
 # --- what the database saw -----------------------------------------------------------------------
@@ -232,7 +238,7 @@ class OwnPostgres:
 
     def run(self, *args: str, owner: bool = False, **kwargs) -> subprocess.CompletedProcess:
         args = (*self.as_owner, *args) if owner else args
-        done = subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)
+        done = subprocess.run(args, check=False, capture_output=True, text=True, timeout=120, **kwargs)
         assert done.returncode == 0, f"{' '.join(args)}: exit status {done.returncode}\n{done.stdout}{done.stderr}"
         return done
 
@@ -271,7 +277,7 @@ class OwnPostgres:
     def drop(self) -> None:
         if self.started:
             subprocess.run([*self.as_owner, f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60)
+                           check=False, capture_output=True, timeout=60)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -314,33 +320,207 @@ def own_postgres(engine):
 
 
 def test_postgresql_restarted_immediately_mid_burst_fails_no_job(engine, own_postgres):
-    t=time.monotonic()
+    """Restarted a few times while the burst runs: each restart cuts the batches in flight, whose
+    jobs then run one by one while the server comes back (a race per restart; several make the
+    outcome certain, not likely)."""
     for name in ("a", "b"):
         engine.start(name, workers=2, **SHORT)
-    print("started", time.monotonic()-t)
-    jobs = burst(300)
-    print("burst", time.monotonic()-t)
-    wait_for(lambda: final(jobs) >= 60, seconds=60, what="the burst to be under way")
-    # Jobs falling due while PostgreSQL is down (it takes a few seconds to come back): how late do they run?
+    jobs = burst(RESTART_BURST)
+    wait_for(lambda: final(jobs) >= 40, seconds=60, what="the burst to be under way")
+    # Jobs falling due while PostgreSQL is down (it takes a second or more to come back): how late do they run?
     due_during = burst(20, due_at=timezone.now() + dt.timedelta(seconds=1))
     everything = jobs + due_during
     restarted = time.monotonic()
-    own_postgres.restart_immediately()
-    for _ in range(int(os.environ.get("RESTARTS", "1")) - 1):
-        done = final(jobs)
-        wait_for(robust(lambda: final(jobs) >= done + 40), seconds=60, what="the burst to be under way again")
+    for restart in range(RESTARTS):
+        if restart:
+            done = wait_for(robust(lambda: final(jobs)), seconds=30, what="the database")
+            wait_for(robust(lambda done=done: final(jobs) >= min(done + 40, len(jobs))), seconds=60,
+                     what="the burst to be under way again")
         own_postgres.restart_immediately()
     took = wait_all_final(everything, seconds=LEASE + 90)
     took = took and time.monotonic() - restarted
     result = wait_for(robust(lambda: outcome(everything)), seconds=30, what="the database")
     figures = (
-        f"PostgreSQL restart -m immediate mid-burst of {len(jobs)}: {result['failed wrongly']} failed "
-        f"({result['unexpected error']} 'unexpected error'), "
-        + (f"all final in {took:.0f} s after the restart" if took is not None else f"{result['final']} final after {time.monotonic() - restarted:.0f} s")
-        + f"; {len(due_during)} jobs due during it: lateness {lateness([j for j in result['jobs'] if j['pk'] in set(due_during)])}"
+        f"PostgreSQL restarted -m immediate {RESTARTS} times mid-burst of {len(jobs)}: {result['failed wrongly']} "
+        f"failed ({result['unexpected error']} 'unexpected error'), "
+        + (f"all final {took:.0f} s after the first restart" if took is not None
+           else f"{result['final']} final {time.monotonic() - restarted:.0f} s after the first restart")
+        + f"; {len(due_during)} jobs due during the first: lateness "
+        + lateness([j for j in result["jobs"] if j["pk"] in set(due_during)])
     )
     print(figures)
     assert result["failed wrongly"] == 0, figures
     assert took is not None, figures
     assert result["completed"] == result["should complete"], figures
+    assert_provisioned_once(everything)
+
+
+# --- 2. A worker frozen (SIGSTOP) past its lease -------------------------------------------------
+
+
+def freeze(cluster) -> None:
+    """SIGSTOP every process of the worker's tree (its dispatcher, its cluster, its workers)."""
+    for _ in range(2):  # a process started meanwhile is frozen by the second pass
+        for pid in alive(cluster.tree()):
+            os.kill(pid, signal.SIGSTOP)
+
+
+def thaw(cluster) -> None:
+    for pid in alive(cluster.tree()):
+        os.kill(pid, signal.SIGCONT)
+
+
+def sessions_in_a_batch(name: str) -> list[int]:
+    """Backends of worker `name` inside a transaction that holds rows of the jobs and of the
+    companies (a batch running: imports.engine.runner locks both until it commits)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.pid FROM pg_stat_activity a
+            WHERE a.application_name = %s AND a.xact_start IS NOT NULL
+              AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.relation = 'imports_importjob'::regclass)
+              AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.relation = 'accounts_company'::regclass)
+            """,
+            [f"rel-{name}"],
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def sessions_in_transaction(pids) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s) AND xact_start IS NOT NULL", [list(pids)])
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def freeze_mid_batch(cluster, name: str, *, seconds: float) -> list[int]:
+    """Freeze the worker at a moment one of its batches holds its locks (frozen, then looked at:
+    thawed and tried again if it held none); returns the backends it left holding them."""
+
+    def frozen_holding_locks():
+        freeze(cluster)
+        if pids := sessions_in_a_batch(name):
+            return pids
+        thaw(cluster)
+        time.sleep(0.02)
+        return None
+
+    return wait_for(frozen_holding_locks, seconds=seconds, interval=0, what=f"a batch of {name} to freeze")
+
+
+def job_states(job_ids) -> dict:
+    return {
+        row[0]: row[1:]
+        for row in ImportJob.objects.filter(pk__in=job_ids).values_list(
+            "pk", "status", "claimed_at", "lease_expires_at", "finished_at", "imported_count", "error_count"
+        )
+    }
+
+
+def subscriptions_of(job_ids) -> int:
+    from orders.models import Subscription
+
+    keys = [row.provisioning_key for row in ImportRow.objects.filter(job_id__in=job_ids)]
+    return Subscription.objects.filter(provisioning_key__in=keys).count()
+
+
+def all_sent(job_ids) -> bool:
+    return not Notification.objects.filter(job_id__in=job_ids).exclude(status=Notification.Status.SENT).exists()
+
+
+def test_a_worker_frozen_past_its_lease_stalls_no_one_and_changes_nothing_when_thawed(engine, job_moves):
+    a = engine.start("a", workers=2, **SHORT)
+    b = engine.start("b", workers=2, **SHORT)
+    jobs = burst(300)
+    wait_for(lambda: final(jobs) >= 30, seconds=60, what="the burst to be under way")
+    # Jobs falling due while it is frozen (written now: while it is frozen, writing jobs for the
+    # companies it holds would wait for it).
+    due_during = burst(20, due_at=timezone.now() + dt.timedelta(seconds=FREEZE_WITHIN + 2))
+    everything = jobs + due_during
+    frozen_sessions = freeze_mid_batch(a, "a", seconds=FREEZE_WITHIN)
+    frozen_at = time.monotonic()
+    try:
+        took = wait_all_final(everything, seconds=LEASE + 30)
+        result = outcome(everything)
+        figures = (
+            f"SIGSTOP of one of two workers mid-batch (burst of {len(jobs)}, lease {LEASE} s): "
+            + (f"all final {took:.0f} s after the freeze" if took is not None
+               else f"{result['final']}/{len(everything)} final {time.monotonic() - frozen_at:.0f} s after the freeze")
+            + f", {result['failed wrongly']} failed; {len(due_during)} jobs due during it: lateness "
+            + lateness([j for j in result["jobs"] if j["pk"] in set(due_during)])
+        )
+        if took is None:
+            # Before the fix: how long it takes once the worker is thawed (the figure of the run).
+            thaw(a)
+            thawed_took = wait_all_final(everything, seconds=60)
+            figures += "; thawed, all final " + (f"{thawed_took:.0f} s later" if thawed_took is not None else "not within 60 s")
+        print(figures)
+        assert took is not None, figures
+        assert result["failed wrongly"] == 0, figures
+        wait_for(lambda: all_sent(everything), seconds=LEASE + 30, what="every email to be sent")
+        # Frozen past its lease (the others finished its jobs after the lease ended, never before).
+        wait_for(lambda: time.monotonic() - frozen_at > LEASE + SHORT["IMPORT_RECOVERY_SECONDS"], seconds=LEASE + 5,
+                 what="the frozen worker's lease to be over", interval=0.2)
+        b.kill_everything()  # the thawed worker alone from here: what it does shows
+        states, subscriptions, emails = job_states(everything), subscriptions_of(everything), engine.emails()
+        last_move = max((m.id for m in moves()), default=0)
+    finally:
+        thaw(a)
+    # The thawed worker works again (it alone runs a job due now) and has changed nothing.
+    wait_for(lambda: not sessions_in_transaction(frozen_sessions), seconds=LEASE + 30,
+             what="the frozen worker's transactions to end")
+    (probe,) = burst(1)
+    assert wait_all_final([probe], seconds=60) is not None, "the thawed worker does not run jobs any more"
+    assert moves(everything, after=last_move) == []  # no job moved (backwards or at all)
+    assert job_states(everything) == states
+    assert subscriptions_of(everything) == subscriptions
+    assert_provisioned_once(everything)
+    wait_for(lambda: all_sent([probe]), seconds=60, what="the probe's email")
+    counts = engine.emails()
+    assert {mid: counts[mid] for mid in message_ids(everything)} == {mid: emails[mid] for mid in message_ids(everything)}
+    assert emailed_twice(engine, everything) == 0
+
+
+# --- 3. Workers whose clocks are 5 minutes off ---------------------------------------------------
+
+
+def test_workers_five_minutes_fast_and_slow_run_nothing_early_steal_no_lease_and_email_once(engine, job_moves):
+    engine.start("fast", workers=1, clock="+300s", **SHORT)
+    engine.start("slow", workers=1, clock="-300s", **SHORT)
+    engine.start("right", workers=1, **SHORT)
+    started = db_now()
+    due_now = burst(150)
+    # Then one every 0.1 s from 10 s from now: due during the run, never before by the database's clock.
+    first = timezone.now() + dt.timedelta(seconds=10)
+    due_soon = burst(150, due_at=lambda i: first + dt.timedelta(seconds=0.1 * i))
+    everything = due_now + due_soon
+    last_due = first + dt.timedelta(seconds=0.1 * 149)
+    took = wait_all_final(everything, seconds=(last_due - timezone.now()).total_seconds() + 60)
+    wait_for(lambda: all_sent(everything), seconds=60, what="every email to be sent")
+    found = moves(everything)
+    taken = claims(found)
+    early = [m for m in taken if m.at < m.due_at]
+    per_job = Counter(m.job_id for m in taken)
+    twice = [job for job, n in per_job.items() if n > 1]
+    back = handed_back(found)
+    ended = [m for m in found if m.new_status in ImportJob.FINAL_STATUSES]
+    ahead = [m for m in taken if m.new_claimed_at > m.at] + [m for m in ended if m.finished_at > m.at]
+    before_due = [m for m in ended if m.finished_at < m.due_at]
+    late = sorted((m.at - m.due_at).total_seconds() for m in ended if m.job_id in set(due_soon))
+    duplicates = emailed_twice(engine, everything)
+    figures = (
+        f"workers +300 s, -300 s and right beside each other, {len(everything)} jobs: "
+        f"{len(early)} claimed before their due time by the database's clock"
+        + (f" (up to {max((m.due_at - m.at).total_seconds() for m in early):.0f} s early)" if early else "")
+        + f", {len(twice)} claimed twice ({len(back)} leases handed back), {duplicates} emails sent twice, "
+        f"{len(ahead)} times written ahead of the database's clock, {len(before_due)} finished_at before due_at; "
+        + (f"all final {(db_now() - started).total_seconds():.0f} s after the start" if took is not None else "not all final")
+        + (f"; lateness of jobs due during the run p50 {late[len(late) // 2]:.1f} s, max {late[-1]:.1f} s" if late else "")
+        + f"; claims by worker {dict(Counter(m.by for m in taken))}"
+    )
+    print(figures)
+    assert took is not None, figures
+    assert early == [], figures
+    assert twice == [] and back == [], figures
+    assert ahead == [] and before_due == [], figures
+    assert duplicates == 0, figures
     assert_provisioned_once(everything)
