@@ -484,16 +484,20 @@ def test_a_worker_frozen_past_its_lease_stalls_no_one_and_changes_nothing_when_t
 
 
 def test_workers_five_minutes_fast_and_slow_run_nothing_early_steal_no_lease_and_email_once(engine, job_moves):
-    engine.start("fast", workers=1, clock="+300s", **SHORT)
-    engine.start("slow", workers=1, clock="-300s", **SHORT)
-    engine.start("right", workers=1, **SHORT)
+    # A small in-flight limit: the right worker holds live leases, a batch or two at a time, for as
+    # long as its burst lasts; the fast worker starts meanwhile.
+    clocks = {**SHORT, "IMPORT_DISPATCH_IN_FLIGHT": 100}
+    engine.start("right", workers=1, **clocks)
+    engine.start("slow", workers=1, clock="-300s", **clocks)
     started = db_now()
-    due_now = burst(150)
-    # Then one every 0.1 s from 10 s from now: due during the run, never before by the database's clock.
-    first = timezone.now() + dt.timedelta(seconds=10)
-    due_soon = burst(150, due_at=lambda i: first + dt.timedelta(seconds=0.1 * i))
+    due_now = burst(400)
+    wait_for(lambda: claims(moves(due_now)), seconds=30, what="the right worker to claim jobs")
+    engine.start("fast", workers=1, clock="+300s", **clocks)
+    # Then one every 0.1 s from 5 s from now: due during the run, never run before by the database's clock.
+    first = timezone.now() + dt.timedelta(seconds=5)
+    due_soon = burst(100, due_at=lambda i: first + dt.timedelta(seconds=0.1 * i))
     everything = due_now + due_soon
-    last_due = first + dt.timedelta(seconds=0.1 * 149)
+    last_due = first + dt.timedelta(seconds=0.1 * (len(due_soon) - 1))
     took = wait_all_final(everything, seconds=(last_due - timezone.now()).total_seconds() + 60)
     wait_for(lambda: all_sent(everything), seconds=60, what="every email to be sent")
     found = moves(everything)
