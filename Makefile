@@ -33,11 +33,11 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo --password "$(SEED_PASSWORD)"
 
-# The web server ($(1)) beside the import worker (`manage.py imports_worker`: one qcluster plus
-# the dispatcher). Ctrl-C, or SIGTERM to make (which make passes on to this shell), stops both:
+# The web server ($(1)) beside the import worker (`manage.py imports_worker`: a qcluster per lane,
+# jobs and outbox, plus the dispatcher). Ctrl-C, or SIGTERM to make (which make passes on to this shell), stops both:
 # each gets SIGTERM, and whatever still runs after STOP_SECONDS is killed. The worker stops its
-# cluster itself (its own process group, see imports/engine/worker.py), and if it is killed the kernel
-# stops the cluster too, so no process is left behind. (A non-interactive shell's background
+# clusters itself (each in its own process group, see imports/engine/worker.py), and if it is killed the
+# kernel stops them too, so no process is left behind. (A non-interactive shell's background
 # jobs ignore SIGINT; the trap below is what turns Ctrl-C into the stop.)
 define RUN_WITH_WORKER
 	@bash -c '$(PY) manage.py imports_worker & worker=$$!; \

@@ -19,6 +19,10 @@ from accounts.models import (
 )
 from accounts.services import COMPANY_ID_FIELDS, company_create, company_update
 from accounts.webhooks import WEBHOOK_NOT_RESELLER, new_secret, validate_webhook_url
+from core.stored_messages import rendered
+
+# Why a password set here revoked the user's API tokens, in the audit entry (a stored message).
+TOKENS_REVOKED_ADMIN_PASSWORD = _("password set in the admin")
 
 
 def parent_chain(company: Company) -> str:
@@ -189,7 +193,7 @@ class UserAdmin(DjangoUserAdmin):
         if request.method == "POST" and response.status_code == 302:
             user = self.get_object(request, id)
             if user is not None:
-                api_tokens_revoke_all(actor=request.user, user=user, reason="password set in the admin")
+                api_tokens_revoke_all(actor=request.user, user=user, reason=TOKENS_REVOKED_ADMIN_PASSWORD)
         return response
 
     @admin.action(description=_("Unblock login (clear failed login attempts)"))
@@ -234,13 +238,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "company", "actor", "impersonator", "action", "message")
+    list_display = ("created_at", "company", "actor", "impersonator", "action", "message_text")
     list_filter = ("action", "created_at")
     list_select_related = ("company", "actor", "impersonator")
     search_fields = (
         "company__name", "company__account_id__exact", "actor__email", "impersonator__email", "action", "message"
     )
     date_hierarchy = "created_at"
+
+    @admin.display(description=_("message"))
+    def message_text(self, entry):
+        """The message in the staff member's language (core.stored_messages), not its stored form."""
+        return rendered(entry.message)
 
 
 @admin.register(AccountNumber)

@@ -12,13 +12,20 @@ The hook points:
   sidebar's search box (any number of contributors, shown in registration order);
 - the service offer: the AVAILABLE SERVICES tab and whether NEW SERVICE can be offered (one contributor:
   two apps deciding what a company may buy would be two homes for one rule);
-- search groups: result tables of the global search after the companies (any number of contributors).
+- search groups: result tables of the global search after the companies (any number of contributors);
+- the subscriptions table: the BILLING tab and the subscriptions of EXPORT (one contributor: the app that
+  owns subscriptions);
+- + NEW: where a new customer company or user of a company is typed (one contributor: the app that holds
+  the bulk import's checks of company and user lines, so that both refuse the same values);
+- TERMINATE: reasons a company may not be terminated yet (e.g. live subscriptions), and what a higher app
+  ends with it (e.g. its Pending import jobs), run inside the termination's transaction.
 
 Contributions hand over plain data (labels, formatted amounts, URLs); accounts' templates render it.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -33,16 +40,18 @@ class StructureItem:
     css_class: str
     # The item's own page (e.g. a subscription's), linked from the sidebar when set.
     url: str = ""
+    # What tells it apart from another item with the same label (e.g. "Account Id 900123"), shown after it.
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class ServiceRow:
-    """One row of the AVAILABLE SERVICES tab, already formatted for display."""
+    """One row of the AVAILABLE SERVICES tab (the price is shown by the `amount` filter, core.amounts)."""
 
     name: str
     code: str
     billing_type: str
-    selling_price: str
+    selling_price: Decimal
     currency: str
 
 
@@ -84,6 +93,17 @@ class SearchGroup:
     more: bool = False
 
 
+@dataclass(frozen=True)
+class CompanyTable:
+    """A titled table of plain values (already formatted), shown on a tab and written to EXPORT."""
+
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[str]] = field(default_factory=list)
+    # Totals below the table on the page (e.g. "Total (Monthly) USD 12.04"); not exported.
+    totals: Sequence[str] = field(default_factory=list)
+
+
 StructureProvider = Callable[[Company, str], Sequence[StructureItem]]
 ServiceOfferProvider = Callable[[Company], ServiceOffer]
 # (user, query, limit): at most `limit` rows, `more` set when there were more.
@@ -92,6 +112,18 @@ SearchProvider = Callable[[User, str, int], SearchGroup | None]
 _structure_providers: list[StructureProvider] = []
 _search_providers: list[SearchProvider] = []
 _service_offer_provider: ServiceOfferProvider | None = None
+_subscription_table_provider: Callable[[Company], CompanyTable] | None = None
+_new_account_provider: Callable[[User, Company], str] | None = None
+# (company) -> why it may not be terminated now, or None.
+_termination_checks: list[Callable[[Company], str | None]] = []
+# (actor, company) -> a line for the reseller saying what was ended with it, or None.
+_termination_handlers: list[Callable[[User, Company], str | None]] = []
+
+
+def _register_one(current, provider, what: str):
+    if current is not None and current is not provider:
+        raise ImproperlyConfigured(f"Only one app may provide {what}.")
+    return provider
 
 
 def register_structure_items(provider: StructureProvider) -> None:
@@ -110,6 +142,44 @@ def register_service_offer(provider: ServiceOfferProvider) -> None:
     if _service_offer_provider is not None and _service_offer_provider is not provider:
         raise ImproperlyConfigured("Only one app may decide which services a company can order.")
     _service_offer_provider = provider
+
+
+def register_subscription_table(provider: Callable[[Company], CompanyTable]) -> None:
+    global _subscription_table_provider
+    _subscription_table_provider = _register_one(_subscription_table_provider, provider, "the subscriptions table")
+
+
+def register_new_account(provider: Callable[[User, Company], str]) -> None:
+    """`provider(user, company)`: the address of + NEW for this company, or "" when it cannot be offered."""
+    global _new_account_provider
+    _new_account_provider = _register_one(_new_account_provider, provider, "+ NEW")
+
+
+def register_termination_check(check: Callable[[Company], str | None]) -> None:
+    if check not in _termination_checks:
+        _termination_checks.append(check)
+
+
+def register_termination_handler(handler: Callable[[User, Company], str | None]) -> None:
+    if handler not in _termination_handlers:
+        _termination_handlers.append(handler)
+
+
+def subscription_table(company: Company) -> CompanyTable | None:
+    return _subscription_table_provider(company) if _subscription_table_provider else None
+
+
+def new_account_url(user: User, company: Company) -> str:
+    return _new_account_provider(user, company) if _new_account_provider else ""
+
+
+def termination_refusals(company: Company) -> list[str]:
+    return [reason for check in _termination_checks if (reason := check(company))]
+
+
+def termination_handlers_run(actor: User, company: Company) -> list[str]:
+    """Run by accounts' company_terminate inside its transaction (a handler failing undoes it all)."""
+    return [note for handler in _termination_handlers if (note := handler(actor, company))]
 
 
 def structure_items(company: Company, *, query: str = "") -> list[StructureItem]:

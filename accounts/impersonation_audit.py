@@ -3,9 +3,16 @@ audit log. Apart from accounts.impersonation because writing the log is accounts
 reads the impersonator from accounts.impersonation: one way, no cycle. Connected in accounts.apps."""
 
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
 from hijack.signals import hijack_ended, hijack_started
 
 from accounts.services import audit_log_record
+from core.stored_messages import stored
+
+
+# Stored as a message and its parameters (core.stored_messages): shown in the reader's language.
+AUDIT_IMPERSONATION_STARTED = _("%(staff)s started impersonating %(user)s.")
+AUDIT_IMPERSONATION_ENDED = _("%(staff)s stopped impersonating %(user)s.")
 
 
 def _audit(action: str, message: str, *, hijacker, hijacked) -> None:
@@ -19,7 +26,7 @@ def _audit(action: str, message: str, *, hijacker, hijacked) -> None:
 def _started(sender, hijacker, hijacked, request, **kwargs):
     _audit(
         "impersonation.started",
-        f"{hijacker.email} started impersonating {hijacked.email}.",
+        stored(AUDIT_IMPERSONATION_STARTED, staff=hijacker.email, user=hijacked.email),
         hijacker=hijacker,
         hijacked=hijacked,
     )
@@ -29,7 +36,7 @@ def _started(sender, hijacker, hijacked, request, **kwargs):
 def _ended(sender, hijacker, hijacked, request, **kwargs):
     _audit(
         "impersonation.ended",
-        f"{hijacker.email} stopped impersonating {hijacked.email}.",
+        stored(AUDIT_IMPERSONATION_ENDED, staff=hijacker.email, user=hijacked.email),
         hijacker=hijacker,
         hijacked=hijacked,
     )

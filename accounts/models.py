@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.dates import validate_portal_year
+from core.datetimes import validate_time_zone
 from accounts.text import SEARCH_NAME_MAX_LENGTH, search_folded, without_bidi_controls
 from accounts.tree import PATH_SEGMENT_WIDTH, TreePathField
 
@@ -270,6 +271,10 @@ class User(AbstractUser):
     reminder_hours = models.PositiveSmallIntegerField(
         _("reminder before the due time"), choices=ReminderHours.choices, default=ReminderHours.DAY
     )
+    # The zone its date-time controls start in and its dates' local line is shown in (an IANA name of
+    # core.datetimes.time_zone_names()); empty is UTC. Remembered when the user picks a zone in a
+    # date-time control, or set on the NOTIFICATIONS tab.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[validate_time_zone])
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -1,9 +1,15 @@
 """Writes on companies, users and the audit log."""
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.impersonation import current_impersonator_id
 from accounts.models import AccountNumber, AuditLogEntry, Company, User
+from core.stored_messages import stored
+
+
+AUDIT_COMPANY_CREATED = _("Company %(name)s created.")
+AUDIT_COMPANY_CHANGED = _("Company %(name)s changed: %(fields)s.")
 
 
 def account_ids_allocate(*, count: int = 1) -> list[int]:
@@ -21,7 +27,8 @@ def audit_log_record(
     *, company: Company, actor: User | None, action: str, message: str, target_user: User | None = None
 ) -> AuditLogEntry:
     """One audit entry. While staff impersonate `actor` (accounts.impersonation), the entry names
-    the staff member too, whichever service writes it."""
+    the staff member too, whichever service writes it. `message` is stored text
+    (core.stored_messages.stored: a message and its parameters), shown in the reader's language."""
     impersonator_id = current_impersonator_id()
     if actor is None or impersonator_id == actor.pk:
         impersonator_id = None
@@ -49,7 +56,7 @@ def company_create(
     company = Company(name=name, parent=parent, kind=kind, **fields)
     company.full_clean()
     company.save()
-    audit_log_record(company=company, actor=actor, action="company.created", message=f"Company {name} created.")
+    audit_log_record(company=company, actor=actor, action="company.created", message=stored(AUDIT_COMPANY_CREATED, name=name))
     return company
 
 
@@ -57,14 +64,14 @@ def company_create(
 def company_update(*, company: Company, actor: User | None, **fields) -> Company:
     """Change a company's details; a new parent moves its whole subtree (Company.save). Audited with
     the names of the fields that changed; nothing is written when nothing changed."""
-    stored = Company.objects.get(pk=company.pk)
-    changed = sorted(name for name, value in fields.items() if getattr(stored, name) != value)
+    saved = Company.objects.get(pk=company.pk)
+    changed = sorted(name for name, value in fields.items() if getattr(saved, name) != value)
     for name, value in fields.items():
         setattr(company, name, value)
     if not changed:
         return company
     company.full_clean()
     company.save()
-    message = f"Company {company.name} changed: {', '.join(changed)}."
+    message = stored(AUDIT_COMPANY_CHANGED, name=company.name, fields=", ".join(changed))
     audit_log_record(company=company, actor=actor, action="company.changed", message=message)
     return company

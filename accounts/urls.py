@@ -4,6 +4,7 @@
 from django.urls import path
 
 from accounts import company_tab_views, views
+from accounts.companies import views as company_views
 
 from accounts.users import password_change
 
@@ -17,6 +18,10 @@ urlpatterns = [
     # The company page's SECURITY tab: a reseller's webhook.
     path("companies/<int:account_id>/webhook/", company_tab_views.webhook_save, name="company_webhook_save"),
     path("companies/<int:account_id>/webhook/rotate/", company_tab_views.webhook_rotate, name="company_webhook_rotate"),
+    # The company page's action bar (+ NEW is imports', NEW SERVICE orders').
+    path("companies/<int:account_id>/terminate/", company_views.terminate, name="company_terminate"),
+    path("companies/<int:account_id>/credentials/", company_views.credentials, name="company_credentials"),
+    path("companies/<int:account_id>/export.<str:fmt>", company_views.export, name="company_export"),
     path("search/", views.search, name="search"),
     # The user page and its action bar.
     path("users/<int:user_id>/", user_views.user_detail, name="user_detail"),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from accounts import company_page
+from accounts.company_status import credentials_refusal, termination_refusal
 from accounts.models import WebhookEndpoint
 from accounts.selectors import (
     audit_log_for,
@@ -44,7 +45,7 @@ TABS = (
     ("audit", _("AUDIT LOG")),
 )
 TAB_KEYS = {key for key, _label in TABS}
-PLACEHOLDER_TABS = {"custom-charge", "billing", "provisioning"}
+PLACEHOLDER_TABS = {"provisioning"}
 
 
 def clean_query(raw: str | None) -> tuple[str, bool]:
@@ -92,9 +93,15 @@ def company_detail(request, account_id):
         "offer": offer,
         "tab_not_available": TAB_NOT_AVAILABLE,
         "not_available_yet": NOT_AVAILABLE_YET,
+        # The action bar: + NEW where an app offers it, TERMINATE unless the company alone says no.
+        "new_account_url": company_page.new_account_url(request.user, company),
+        "terminate_refusal": termination_refusal(actor=request.user, company=company),
+        "credentials_refusal": credentials_refusal(company),
     }
     if tab == "services":
         context["services"] = offer.rows()
+    elif tab == "billing":
+        context["billing_table"] = company_page.subscription_table(company)
     elif tab == "audit":
         context["audit_page"] = Paginator(audit_log_for(company), AUDIT_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     elif tab == "security":

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company, User, WebhookEndpoint
 from accounts.services import audit_log_record
+from core.stored_messages import stored
 
 SECRET_BYTES = 32
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -25,6 +26,10 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # refused whatever they resolve to here, since they may resolve elsewhere (the worker's network).
 INTERNAL_SUFFIXES = (".internal", ".local", ".localhost", ".localdomain", ".home.arpa", ".intranet", ".lan")
 
+# Audit entries, stored as a message and its parameters (core.stored_messages): shown in the reader's language.
+AUDIT_WEBHOOK_SET = _("Webhook URL set to %(url)s (active: %(active)s).")
+AUDIT_WEBHOOK_SECRET_ROTATED = _("Webhook secret rotated.")
+YES, NO = _("yes"), _("no")
 WEBHOOK_URL_NOT_HTTPS = _("The webhook URL must start with https://.")
 WEBHOOK_URL_INVALID = _("Enter a valid webhook URL, for example https://example.com/icp-events.")
 WEBHOOK_NOT_RESELLER = _("Only a reseller company can have a webhook.")
@@ -199,7 +204,7 @@ def webhook_endpoint_save(*, actor: User, company: Company, url: str, is_active:
         endpoint.url, endpoint.is_active = url, is_active
         endpoint.save(update_fields=["url", "is_active", "updated_at"])
         action = "webhook.updated"
-    audit_log_record(company=company, actor=actor, action=action, message=f"Webhook URL set to {url} (active: {is_active}).")
+    audit_log_record(company=company, actor=actor, action=action, message=stored(AUDIT_WEBHOOK_SET, url=url, active=YES if is_active else NO))
     return endpoint
 
 
@@ -210,5 +215,5 @@ def webhook_secret_rotate(*, actor: User, company: Company) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.select_for_update().get(company=company)
     endpoint.secret = new_secret()
     endpoint.save(update_fields=["secret", "updated_at"])
-    audit_log_record(company=company, actor=actor, action="webhook.secret_rotated", message="Webhook secret rotated.")
+    audit_log_record(company=company, actor=actor, action="webhook.secret_rotated", message=stored(AUDIT_WEBHOOK_SECRET_ROTATED))
     return endpoint

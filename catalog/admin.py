@@ -68,7 +68,7 @@ class TagAdmin(admin.ModelAdmin):
 class TermsAndConditionsAdmin(admin.ModelAdmin):
     list_display = ("title", "version", "created_at")
     list_filter = ("title",)
-    search_fields = ("title", "text")
+    search_fields = ("title", "text", "text_es")
     readonly_fields = ("created_at",)
 
 

@@ -1,5 +1,6 @@
 """Billing types (term + billing frequency): their labels and their cancellation rules."""
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from .models import BillingFrequency, Term
@@ -52,6 +53,11 @@ CANCELLATION_NOTICES = {
 }
 
 
+# Refusals of billing_type_parse: they list the valid keys (with their labels), whoever asked.
+BILLING_TYPE_UNKNOWN = _("%(value)s is not a billing type of this service; use one of: %(options)s.")
+BILLING_TYPE_AMBIGUOUS = _("%(value)s matches more than one billing type of this service; write one of: %(options)s.")
+
+
 def billing_type_key(frequency: str, term: str) -> str:
     """Stable form value for a billing type, e.g. "monthly:P1Y"."""
     return f"{frequency}:{term}"
@@ -71,3 +77,39 @@ def billing_type_label(frequency: str, term: str) -> str:
 
 def cancellation_notice(frequency: str, term: str) -> str:
     return str(CANCELLATION_NOTICES.get((frequency, term), ""))
+
+
+def _words(text) -> str:
+    """Matching ignores case and surrounding or repeated spaces."""
+    return " ".join(str(text or "").split()).casefold()
+
+
+def billing_type_options(offered: list[tuple[str, str]]) -> str:
+    """The valid values, for a refusal: "monthly:P1Y (Monthly (with 1-year commitment) - P1Y); ..."."""
+    return "; ".join(f"{key} ({label})" for key, label in offered) or "—"
+
+
+def billing_type_parse(text: str, offered: list[tuple[str, str]]) -> str:
+    """**The** reading of a billing type typed by a person or sent by a program, for the bulk files
+    and the API alike: the key ("monthly:P1Y"), the manual's label ("Monthly (with 1-year
+    commitment) - P1Y", in English or in the active language) or the term alone ("P1Y") when only
+    one offered billing type has it. `offered` is (key, label) of the service's billing types
+    (catalog.selectors.PriceBook.billing_types). Returns the key; raises ValueError(message) naming
+    the valid keys otherwise."""
+    wanted = _words(text)
+    for key, label in offered:
+        frequency, term = parse_billing_type_key(key) or ("", "")
+        names = {key.casefold(), _words(label)}
+        if frequency:
+            with translation.override("en"):
+                names.add(_words(billing_type_label(frequency, term)))
+            names.add(_words(billing_type_label(frequency, term)))
+        if wanted in names:
+            return key
+    short = [key for key, _label in offered if key.partition(":")[2].casefold() == wanted]
+    if len(short) == 1:
+        return short[0]
+    params = {"value": text, "options": billing_type_options(offered)}
+    if short:
+        raise ValueError(str(BILLING_TYPE_AMBIGUOUS % params))
+    raise ValueError(str(BILLING_TYPE_UNKNOWN % params))

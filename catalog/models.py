@@ -52,6 +52,12 @@ class TermsAndConditions(models.Model):
     title = models.CharField(_("title"), max_length=200)
     version = models.PositiveIntegerField(_("version"), default=1)
     text = models.TextField(_("text"))
+    # The same terms in Spanish, shown below the English text (Intcomex's terms are bilingual:
+    # "English Version - Below is the Spanish Version"). Empty when the terms have none.
+    text_es = models.TextField(
+        _("Spanish version"), blank=True, default="",
+        help_text=_("The same terms in Spanish, shown below the English text. Leave empty if there is none."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -62,6 +68,11 @@ class TermsAndConditions(models.Model):
 
     def __str__(self):
         return f"{self.title} (v{self.version})"
+
+    def versions(self) -> list[tuple[str, str]]:
+        """(language code, text) of every version it has: English, then Spanish when there is one.
+        Every reader sees them all, in this order, as the English text announces."""
+        return [("en", self.text), *([("es", self.text_es)] if self.text_es.strip() else [])]
 
 
 class Service(models.Model):

@@ -1,11 +1,17 @@
 """Writes on the catalog."""
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company, User
 from accounts.services import audit_log_record
+from core.stored_messages import stored
 
 from .models import PriceList, PriceListAssignment, Service, TermsAcceptance
+
+
+# Audit entries are stored as a message and its parameters (core.stored_messages), shown in the reader's language.
+AUDIT_TERMS_ACCEPTED = _("Terms and conditions '%(terms)s' accepted for %(service)s on price list %(price_list)s.")
 
 
 @transaction.atomic
@@ -27,7 +33,7 @@ def terms_accept(*, price_list: PriceList, service: Service, user: User | None, 
         company=company,
         actor=user,
         action="terms.accepted",
-        message=f"Terms and conditions '{service.terms}' accepted for {service.name} on price list {price_list.name}.",
+        message=stored(AUDIT_TERMS_ACCEPTED, terms=str(service.terms), service=service.name, price_list=price_list.name),
     )
     return acceptance
 

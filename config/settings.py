@@ -6,13 +6,14 @@ when present; real environment variables win over it.
 
 import datetime as dt
 import warnings
+import sys
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from imports.engine.config import as_settings, config_from_env
+from imports.engine.config import ENGINE_COMMANDS, as_settings, config_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -168,6 +169,10 @@ LOGOUT_REDIRECT_URL = "login"
 # most once a minute: accounts.access.session_idle).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
 
+# CREDENTIALS TO ALL USERS (company page) is refused for a company for this many minutes after it was
+# last done for it: one click must not become a flood of set-password emails (accounts.companies.services).
+COMPANY_CREDENTIALS_THROTTLE_MINUTES = env.int("COMPANY_CREDENTIALS_THROTTLE_MINUTES", default=15)
+
 # --- Login protection (django-axes) on /login/ and /admin/login/ -------------------------
 # 5 failures for one account, or 20 from one address, within 15 minutes: refused for 15 minutes.
 # The two limits are applied by accounts.access.login_protection's handler (axes has one limit).
@@ -265,14 +270,22 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- The import engine (django-q2 cluster, dispatcher, leases, email outbox) ----------------
-# `manage.py imports_worker` runs one qcluster plus a dispatcher that claims due import jobs in
-# batches and enqueues each batch as its own short task (imports.engine.dispatch). Every knob
+# `manage.py imports_worker` runs a qcluster per lane (jobs, outbox: core.lanes) plus a dispatcher
+# that claims due import jobs in batches and enqueues each batch as its own short task
+# (imports.engine.dispatch). Every knob
 # (Q_*, IMPORT_*, EMAIL_TIMEOUT), its default, its meaning and its invariants live with the
 # engine, in imports/engine/config.py; `manage.py check` validates them (imports.engine.checks).
 _engine = config_from_env(env)
 vars().update(as_settings(_engine))
 REDIS_URL = env.str("REDIS_URL", default="")
-Q_CLUSTER = _engine.q_cluster(redis_url=REDIS_URL, label=_("Task queue"))
+# The lane this process's cluster serves (core.lanes): `imports_worker` starts a cluster for each,
+# setting it; a bare `manage.py qcluster` serves the jobs' lane.
+IMPORT_WORKER_LANE = env.str("IMPORT_WORKER_LANE", default="jobs")
+Q_CLUSTER = _engine.q_cluster(redis_url=REDIS_URL, label=_("Task queue"), lane=IMPORT_WORKER_LANE)
+# The engine's own processes carry idle-in-transaction, lock and statement timeouts on PostgreSQL
+# (imports.engine.config says why and how long): a frozen worker cannot hold locks others need.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and sys.argv[1:2] in [[c] for c in ENGINE_COMMANDS]:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = _engine.db_session_options()
 
 # --- The REST API (/api/v1/, core/api/) ------------------------------------------------------
 # JSON only, personal API tokens (Authorization: Bearer), the portal's messages in every error.
@@ -385,10 +398,10 @@ CONTENT_SECURITY_POLICY = env.str(
 CONTENT_SECURITY_POLICY_PATHS: dict[str, str] = {}
 
 # Webhooks (company page, SECURITY tab): plain http:// to 127.0.0.1/localhost is accepted only with
-# DEBUG or this set (tests); production endpoints must be https://. Each POST waits at most this long.
+# DEBUG or this set (tests); production endpoints must be https://. (How long each POST may take,
+# WEBHOOK_TIMEOUT, is the engine's: imports/engine/config.py.)
 WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
 # A webhook host must resolve only to globally routable addresses (no 10.x, 192.168.x, 169.254.x,
 # loopback, ...), checked at save time and again before each POST. Internal receivers an operator
 # trusts: their networks, comma-separated CIDRs (e.g. "10.20.0.0/16,fd12:3456::/48"). Default none.
 WEBHOOKS_ALLOWED_PRIVATE_NETS = env.list("WEBHOOKS_ALLOWED_PRIVATE_NETS", default=[])
-WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)

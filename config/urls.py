@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 
 from config.api_urls import v1 as api_v1
+from core.datetime_preview import datetime_preview
 
 
 @require_safe
@@ -23,6 +24,8 @@ urlpatterns = [
     # Staff impersonation (POST only): acquire from the user page or the user admin, release from the badge.
     path("hijack/", include("hijack.urls")),
     path("favicon.ico", favicon),
+    # The UTC line under every date-time control (core.datetimes), as the reseller types.
+    path("dates/utc/", datetime_preview, name="datetime_preview"),
     path("orders/", include("orders.urls")),
     path("imports/", include("imports.urls")),
     # The REST API: /api/v1/..., /api/schema/, /api/docs/ (config/api_urls.py).

@@ -18,13 +18,21 @@ The moves, each a conditional UPDATE that says whether it happened:
   (the claimed state: there is no separate status, the lease lives in next_attempt_at).
 - mark failed: attempts + 1, the error kept, due again after an exponential backoff; after
   max_attempts the row is Failed (staff see it in the admin and can "Retry now").
+- release: rows a sender claimed but will not try after all (its time budget ran out) are due
+  again at once, their attempts unchanged; only while they are still under that sender's claim.
 - retry now: staff's "Retry now" (core.outbox_admin): Pending or Failed rows become due at once;
   sent ones stay sent.
+
+A sender may be given a time Budget (send_due's `budget`): it claims nothing more once the budget
+is spent, and its handler releases what it claimed and did not start. Senders run in the outbox's
+lane (core.lanes), so a receiver that hangs holds a sender, never a due job's worker; the budget
+keeps that sender short, so the others (and the other receivers) are not held either.
 
 This module imports no app: the kinds import it, never the reverse.
 """
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -91,6 +99,25 @@ class OutboxPolicy:
     sent_without_waiting_for_disk: bool = False
 
 
+class Budget:
+    """How long a sender may go on starting sends. On the monotonic clock (a duration, not a
+    time of day; `clock` for tests)."""
+
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self._clock = clock
+        self._ends = clock() + seconds
+
+    def __repr__(self) -> str:
+        return f"Budget({self.seconds} s, {self.left():.1f} s left)"
+
+    def left(self) -> float:
+        return max(self._ends - self._clock(), 0.0)
+
+    def spent(self) -> bool:
+        return self._clock() >= self._ends
+
+
 def committed_without_waiting_for_disk(queryset: QuerySet) -> QuerySet:
     """`queryset`, whose UPDATE, on PostgreSQL, commits without waiting for its WAL to reach the
     disk: set_config('synchronous_commit', 'off', is_local) is part of the statement's own
@@ -147,9 +174,14 @@ class Outbox:
 
     # --- Moves ----------------------------------------------------------------------------------
 
+    def lease_end(self, now: dt.datetime) -> dt.datetime:
+        """When a claim made at `now` ends: the claimed rows' next_attempt_at, which also tells
+        that claim's rows from rows claimed again by another sender after it ended."""
+        return now + self.lease()
+
     def claim(self, *, now: dt.datetime, limit: int | None, within: Q | None = None) -> list[int]:
         """Due rows (of `within` if given), oldest due first → leased to this caller until now + lease."""
-        lease_end = now + self.lease()
+        lease_end = self.lease_end(now)
         due = self.due(now=now)
         if within is not None:
             due = due.filter(within)
@@ -190,6 +222,14 @@ class Outbox:
             == 1
         )
 
+    def release(self, ids: Iterable[int], *, now: dt.datetime) -> int:
+        """Rows claimed at `now` that the sender will not try after all (its budget ran out): due
+        again at once, attempts unchanged, for the next sender. Only rows still under that very
+        claim (a row another sender claimed after the lease ended is his); returns how many."""
+        return self.model.objects.filter(
+            pk__in=list(ids), status=Status.PENDING, next_attempt_at=self.lease_end(now)
+        ).update(next_attempt_at=now)
+
     def retry_now(self, ids: Iterable[int], *, now: dt.datetime) -> int:
         """Staff's "Retry now": Pending or Failed rows become due at once; sent ones stay sent.
 
@@ -210,15 +250,19 @@ class Outbox:
         limit: int | None = None,
         within: Q | None = None,
         stop: Callable[[], bool] | None = None,
+        budget: Budget | None = None,
     ) -> int:
         """Claim what is due a chunk at a time (of `within`, at most `limit` rows) and hand each
         chunk's ids to `deliver`, the kind's handler, which sends them, marks each one and returns
         how many were accepted. `stop` is asked before each chunk (a reason to leave the rest for
-        later). Returns the sum of what `deliver` returned."""
+        later); nothing more is claimed once `budget` is spent (the handler, which knows it too,
+        releases what it claimed and did not start). Returns the sum of what `deliver` returned."""
         sent = 0
         remaining = limit
         while remaining is None or remaining > 0:
             if stop is not None and stop():
+                break
+            if budget is not None and budget.spent():
                 break
             chunk = self.chunk() if remaining is None else min(self.chunk(), remaining)
             claimed = self.claim(now=now, limit=chunk, within=within)

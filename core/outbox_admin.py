@@ -3,9 +3,9 @@ transaction deciding to send writes, so staff never add one; they can only ask f
 attempt ("Retry now", through the kind's Outbox.retry_now)."""
 
 from django.contrib import admin, messages
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.clock import db_now
 from core.outbox import Outbox
 
 
@@ -23,5 +23,5 @@ class OutboxAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry now"), permissions=["change"])
     def retry_now(self, request, queryset):
-        count = self.outbox.retry_now(queryset.values_list("pk", flat=True), now=timezone.now())
+        count = self.outbox.retry_now(queryset.values_list("pk", flat=True), now=db_now())
         self.message_user(request, self.retried_message(count), messages.SUCCESS)

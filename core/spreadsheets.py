@@ -1,5 +1,5 @@
 """Downloads as CSV or .xlsx: the one home for both formats (My imports' EXPORT, the bulk import
-templates and failed lines).
+templates and failed lines, the company page's EXPORT).
 
 Streamed either way: CSV rows go to the response as they are produced; .xlsx rows are written by
 openpyxl's write-only mode to a temporary file, which is then sent in blocks. So a 100,000-line
@@ -11,7 +11,7 @@ one) as a formula: every value goes through `neutralise`, so no text we send can
 
 import csv
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -53,16 +53,42 @@ def csv_response(stem: str, rows: Iterable[list]) -> StreamingHttpResponse:
 
 def xlsx_response(stem: str, rows: Iterable[list], *, sheet_title: str | None = None) -> FileResponse:
     """`rows` (the header first) as `<stem>.xlsx`, one sheet."""
+    return _xlsx_sections_response(stem, [(sheet_title, rows)])
+
+
+def _sheet_title(title) -> str | None:
+    # Excel refuses these characters in a sheet's name, and names longer than 31 characters.
+    return "".join(" " if ch in '[]:*?/\\' else ch for ch in str(title))[:31] if title else None
+
+
+def _xlsx_sections_response(stem: str, sections: Sequence[tuple[str | None, Iterable[list]]]) -> FileResponse:
     from openpyxl import Workbook  # imported here: only downloads need it, and it is slow to import
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31] if sheet_title else None)
-    for row in rows:
-        sheet.append([neutralise(value) for value in row])
+    for title, rows in sections:
+        sheet = workbook.create_sheet(title=_sheet_title(title))
+        for row in rows:
+            sheet.append([neutralise(value) for value in row])
     file = tempfile.TemporaryFile(suffix=".xlsx")  # deleted when closed, once the response is sent
     workbook.save(file)
     file.seek(0)
     return FileResponse(file, as_attachment=True, filename=f"{stem}.xlsx", content_type=XLSX_CONTENT_TYPE)
+
+
+def sections_response(fmt: str, stem: str, sections: Sequence[tuple[str, Iterable[list]]]):
+    """Several tables in one download: in .xlsx one sheet each (named by its title); in CSV one after
+    the other, each under a line with its title and followed by an empty line."""
+    if fmt == "xlsx":
+        return _xlsx_sections_response(stem, sections)
+
+    def rows():
+        for index, (title, section_rows) in enumerate(sections):
+            if index:
+                yield []
+            yield [str(title)]
+            yield from section_rows
+
+    return csv_response(stem, rows())
 
 
 def spreadsheet_response(fmt: str, stem: str, rows: Iterable[list], *, sheet_title: str | None = None):

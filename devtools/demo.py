@@ -33,7 +33,13 @@ DEFAULT_PASSWORD = "icp-demo-2024"
 # The demo users, in the order the seed_demo command lists them.
 DEMO_LOGINS = ("admin@abbiebox.com", "admin@andescloud.example", "staff@intcomex.example")
 UTC = dt.timezone.utc
-PRICES_FROM = dt.date(2024, 1, 1)
+# One history, as My imports shows it (the manual's 27/10/23 imports): the companies, users and terms
+# exist from WORLD_FROM, ERITECH PERU S.A.'s subscriptions from STRUCTURE_CREATED_AT, the two finished
+# bulk imports ran on DEMO_IMPORTS_AT. Prices are in force from PRICES_FROM, before all of them, so
+# every subscription was priced on its creation day. Nothing seeded is dated at the time of the seed.
+WORLD_FROM = dt.datetime(2023, 9, 1, 12, 0, tzinfo=UTC)
+PRICES_FROM = dt.date(2023, 1, 1)
+STRUCTURE_CREATED_AT = dt.datetime(2023, 10, 2, 10, 0, tzinfo=UTC)
 ERITECH_TENANT_ID = "e0d72b05-fb92-4d65-9424-7b58ea99d5d3"
 
 NCE_TERMS_TEXT = """SPECIAL PRODUCT TERMS
@@ -60,6 +66,33 @@ Subscription Term:
   - 7-day cancellation window from the time of provisioning, with pro-rated credit
   - Billed monthly or annually; price protected for 12 months
   - Subscriptions auto-renew by default
+"""
+
+# The Spanish version the English text announces ("Below is the Spanish Version"): shown below it.
+NCE_TERMS_TEXT_ES = """TÉRMINOS ESPECIALES DEL PRODUCTO
+Microsoft New Commerce Experience
+(Versión en español)
+
+Además de cualquier otro Contrato de Licencia de Usuario Final, Términos de Uso, Política de Privacidad y/o políticas emitidas por Microsoft y/o Software Brokers of America, Inc. ("Intcomex"), los siguientes Términos Especiales del Producto adicionales se aplican a Microsoft New Commerce Experience ("NCE") para las suscripciones basadas en licencias (por ejemplo, Office 365, Dynamics 365, Microsoft 365, etc.) (la(s) "Licencia(s)" y/o "Suscripción(es)"). En vista de lo anterior, estos Términos Especiales del Producto, proporcionados por Microsoft, regirán la relación entre Microsoft, los revendedores (el "Revendedor de Intcomex") y los usuarios finales (los "Usuarios Finales") en relación con los productos de Microsoft. Cualquier término no definido en este documento tendrá la definición establecida en el Contrato de Intcomex Cloud Platform.
+
+Es responsabilidad del Revendedor de Intcomex revisar cuidadosamente este documento y comprender las nuevas funcionalidades que ofrece NCE, así como las nuevas opciones y políticas relacionadas con la gestión, los plazos y el pago de la Suscripción.
+
+Este documento resume algunos de los cambios clave de su suscripción bajo NCE. Al comprar estos productos, el Revendedor de Intcomex acepta estos Términos Especiales del Producto.
+
+Precios especiales de Microsoft 365 Business Basic para México:
+
+Los precios especiales del servicio Microsoft 365 Business Basic para México solo se aplican mientras el tenant del cliente final esté registrado en México; de lo contrario, se aplicarán automáticamente los precios con un incremento del 20%.
+
+Plazo de la suscripción:
+
+- Suscripción de 1 mes (compromiso mensual)
+  - El Revendedor de Intcomex puede cambiar el número de Licencias de un mes a otro
+  - El precio es un 20% más alto que el de la Suscripción de 12 meses
+  - Protección de precio solo por 1 mes (desde que el Revendedor de Intcomex se suscribe al servicio)
+- Suscripción de 12 meses (compromiso anual)
+  - Ventana de cancelación de 7 días desde el aprovisionamiento, con crédito prorrateado
+  - Facturación mensual o anual; precio protegido durante 12 meses
+  - Las suscripciones se renuevan automáticamente de forma predeterminada
 """
 
 # (name, code, description, tags, once per account, needs a tenant, creates a tenant, P1Y monthly (cost, price))
@@ -163,9 +196,15 @@ class _Builder:
     def __init__(self):
         self.created = 0
 
-    def ensure(self, model, lookup: dict, defaults: dict | None = None):
+    def ensure(self, model, lookup: dict, defaults: dict | None = None, *, dated: dt.datetime | None = None,
+               date_field: str = "created_at"):
+        """get_or_create; a new row's `date_field` (an auto_now_add field, which ignores a value
+        given to create) is then set to `dated`, its place in the demo's history."""
         obj, created = model.objects.get_or_create(**lookup, defaults=defaults or {})
         self.created += created
+        if created and dated is not None:
+            model.objects.filter(pk=obj.pk).update(**{date_field: dated})
+            setattr(obj, date_field, dated)
         return obj
 
     def company(self, name, parent, kind, account_id, numeric_id, **fields):
@@ -173,12 +212,13 @@ class _Builder:
             Company,
             {"account_id": account_id},
             {"name": name, "parent": parent, "kind": kind, "numeric_id": numeric_id, **fields},
+            dated=WORLD_FROM,
         )
 
     def user(self, email, company, password, **flags):
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email=email, password=password, company=company, **flags)
+            user = User.objects.create_user(email=email, password=password, company=company, date_joined=WORLD_FROM, **flags)
             self.created += 1
         return user
 
@@ -236,8 +276,12 @@ class _Builder:
         terms = self.ensure(
             TermsAndConditions,
             {"title": "Microsoft New Commerce Experience - Special Product Terms", "version": 1},
-            {"text": NCE_TERMS_TEXT},
+            {"text": NCE_TERMS_TEXT, "text_es": NCE_TERMS_TEXT_ES},
+            dated=WORLD_FROM,
         )
+        if not terms.text_es:
+            # Seeded before the terms had a Spanish version: add it (nothing an operator wrote is replaced).
+            self.created += TermsAndConditions.objects.filter(pk=terms.pk, text_es="").update(text_es=NCE_TERMS_TEXT_ES)
 
         services = {}
         for name, code, description, tags, once, _needs_tenant, makes_tenant, _price in SERVICES:
@@ -277,27 +321,31 @@ class _Builder:
             self.ensure(PriceListAssignment, {"company": company}, {"price_list": abbie_list})
         self.ensure(PriceListAssignment, {"company": cusco}, {"price_list": andes_list})
         for code in ABBIE_ACCEPTED:
-            self.ensure(TermsAcceptance, {"price_list": abbie_list, "service": services[code], "terms": terms})
+            self.ensure(TermsAcceptance, {"price_list": abbie_list, "service": services[code], "terms": terms},
+                        dated=WORLD_FROM, date_field="accepted_at")
 
-        created = dt.datetime(2024, 4, 2, 10, 0, tzinfo=UTC)
+        created = STRUCTURE_CREATED_AT
         self.ensure(
             Subscription, {"account_id": 493796},
             {"company": eritech, "service": services[KIOSK], "name": "(NCE) Exchange Online Kiosk", "quantity": 1,
              "term": Term.P1Y, "billing_frequency": BillingFrequency.MONTHLY,
-             "unit_cost": Decimal("1.6000"), "unit_price": Decimal("2.0000"), "created_at": created},
+             "unit_cost": Decimal("1.6000"), "unit_price": Decimal("2.0000")},
+            dated=created,
         )
         self.ensure(
             Subscription, {"account_id": 466160},
             {"company": eritech, "service": services[AZURE], "name": "Azure Plan (Eritech Perú)", "quantity": 1,
-             "unit_cost": Decimal("0"), "unit_price": Decimal("0"), "created_at": created},
+             "unit_cost": Decimal("0"), "unit_price": Decimal("0")},
+            dated=created,
         )
         self.ensure(
             Subscription, {"account_id": 466159},
             {"company": eritech, "service": services[TENANT], "quantity": 1,
              "name": "Microsoft Organization tenant (eritechperu.onmicrosoft.com)",
-             "unit_cost": Decimal("0"), "unit_price": Decimal("0"), "created_at": created,
+             "unit_cost": Decimal("0"), "unit_price": Decimal("0"),
              "attributes": {"tenant_id": ERITECH_TENANT_ID, "domain": "eritechperu.onmicrosoft.com"},
              "tenant_domain": "eritechperu.onmicrosoft.com"},
+            dated=created,
         )
 
 
@@ -305,18 +353,22 @@ class _Builder:
 
 DEMO_IMPORT_FILES = ("demo-companies.csv", "demo-products.csv")
 DEMO_IMPORTS_AT = dt.datetime(2023, 10, 27, 16, 7, 7, tzinfo=UTC)
+DEMO_IMPORT_RUN_SECONDS = dt.timedelta(seconds=20)
 
 
 def seed_demo_imports() -> int:
     """A Companies import (one new customer of ABBIE BOX) and a Products import (three subscriptions
-    for ERITECH PERU S.A.), started and run through the real services and engine, then dated as in
-    the manual (27/10/23). Idempotent: nothing is done when they exist. Returns the jobs created."""
+    for ERITECH PERU S.A.), started and run through the real services and engine at the manual's
+    dates (27/10/23, 16:07 and 16:23 UTC): the job, its file, orders, rows, the subscriptions and the
+    company it created, its audit entries and its "Your import is completed" email all carry that
+    date, and the email is written as sent then (so `make run` sends nothing about the past).
+    Idempotent: nothing is done when they exist. Returns the jobs created."""
     import csv
     import io
 
     from imports.bulk.columns import COMPANY_COLUMNS, PRODUCT_COLUMNS
     from imports.bulk.services import imports_bulk_start
-    from imports.models import ImportFile, ImportJob, Notification
+    from imports.models import ImportFile, ImportJob
     from imports.engine.runner import run_jobs
     from imports.jobs.states import transition
 
@@ -341,21 +393,49 @@ def seed_demo_imports() -> int:
         writer.writerow([c.label for c in columns])
         for line in lines:
             writer.writerow([line.get(c.label, "") for c in columns])
-        now = timezone.now()
-        result = imports_bulk_start(
-            user=refs.admin_abbie, account_type=account_type, file_name=name, content=buffer.getvalue().encode(),
-            due_at=None, now=now, accept_terms=False, import_again=True,
-        )
-        if result.job is None:  # the demo data was changed by hand: leave it be
-            continue
-        job = result.job
+        when = DEMO_IMPORTS_AT + dt.timedelta(minutes=16 * offset)  # uploaded, due at once
+        ran = when + DEMO_IMPORT_RUN_SECONDS  # run and finished
+        # One transaction per import: its emails are marked sent before the commit, so the
+        # engine's after-commit sending finds nothing to send.
         with transaction.atomic():
-            transition(job.pk, ImportJob.Status.PENDING, ImportJob.Status.IN_PROGRESS, claimed_at=now,
-                       lease_expires_at=now + dt.timedelta(minutes=5))
-        run_jobs([job.pk], now=now)
-        when = DEMO_IMPORTS_AT + dt.timedelta(minutes=16 * offset)
-        ImportJob.objects.filter(pk=job.pk).update(created_at=when, due_at=when, finished_at=when + dt.timedelta(seconds=20))
-        # Their "Your import is completed" emails are history, not news.
-        Notification.objects.filter(job=job).update(status=Notification.Status.SENT, sent_at=when)
+            seeding_since = timezone.now()  # what the services date "now" (auto_now_add) is re-dated below
+            result = imports_bulk_start(
+                user=refs.admin_abbie, account_type=account_type, file_name=name, content=buffer.getvalue().encode(),
+                due_at=None, now=when, accept_terms=False, import_again=True,
+            )
+            if result.job is None:  # the demo data was changed by hand: leave it be
+                transaction.set_rollback(True)
+                continue
+            job = result.job
+            transition(job.pk, ImportJob.Status.PENDING, ImportJob.Status.IN_PROGRESS, claimed_at=ran,
+                       lease_expires_at=ran + dt.timedelta(minutes=5))
+            run_jobs([job.pk], now=ran)
+            _date_as_history(job, uploaded=when, ran=ran, since=seeding_since)
         created += 1
     return created
+
+
+def _date_as_history(job, *, uploaded: dt.datetime, ran: dt.datetime, since: dt.datetime) -> None:
+    """Give what an import just wrote its place in the demo's history: `uploaded` for the upload
+    (job, file, orders, the "scheduled" audit entry), `ran` for what its run did (subscriptions,
+    companies, the other audit entries, the email, sent then)."""
+    from accounts.models import AuditLogEntry
+    from imports.models import ImportFile, ImportJob, Notification, WebhookDelivery
+    from orders.models import Order
+
+    ImportJob.objects.filter(pk=job.pk).update(created_at=uploaded, due_at=uploaded, finished_at=ran)
+    ImportFile.objects.filter(job=job).update(created_at=uploaded)
+    rows = job.rows.all()
+    Order.objects.filter(pk__in=rows.values("order_id")).update(created_at=uploaded, updated_at=uploaded)
+    Subscription.objects.filter(pk__in=rows.values("subscription_id")).update(created_at=ran)
+    Company.objects.filter(created_at__gte=since).update(created_at=ran)
+    recent = AuditLogEntry.objects.filter(created_at__gte=since)
+    recent.filter(action="import.scheduled").update(created_at=uploaded)
+    recent.update(created_at=ran)
+    # Its email went out when it finished: history, not news.
+    Notification.objects.filter(job=job).update(
+        status=Notification.Status.SENT, created_at=ran, next_attempt_at=ran, sent_at=ran,
+    )
+    WebhookDelivery.objects.filter(job=job).update(
+        status=WebhookDelivery.Status.SENT, created_at=ran, next_attempt_at=ran, sent_at=ran,
+    )

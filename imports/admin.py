@@ -4,7 +4,7 @@ from django.utils.translation import ngettext
 
 from core.outbox_admin import OutboxAdmin
 from imports.jobs.services import import_cancel
-from imports.models import ImportJob, ImportRow, Notification, WebhookDelivery
+from imports.models import EngineWorker, ImportJob, ImportRow, Notification, WebhookDelivery
 from imports.notify.outbox import NOTIFICATIONS
 from imports.webhooks.delivery import DELIVERIES
 
@@ -18,7 +18,7 @@ class ImportRowInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("position", "import_type", "parent_company", "order", "status", "result_account_id", "subscription", "error", "processed_at")
+    fields = ("position", "import_type", "parent_company", "order", "status", "result_account_id", "created", "subscription", "failure_reason", "processed_at")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -111,7 +111,9 @@ class ImportRowAdmin(admin.ModelAdmin):
     list_select_related = ("job", "parent_company")
     autocomplete_fields = ("job", "parent_company")
     raw_id_fields = ("order", "subscription")
-    readonly_fields = ("status", "error", "subscription", "result_account_id", "processed_at")
+    # The reason rendered in the staff member's language (core.stored_messages), not its stored form.
+    exclude = ("error",)
+    readonly_fields = ("status", "failure_reason", "subscription", "result_account_id", "created", "processed_at")
 
     def has_add_permission(self, request):
         return False
@@ -164,3 +166,20 @@ class WebhookDeliveryAdmin(OutboxAdmin):
             "%(count)d webhook deliveries will be sent with the next pass.",
             count,
         ) % {"count": count}
+
+
+@admin.register(EngineWorker)
+class EngineWorkerAdmin(admin.ModelAdmin):
+    """The engine's processes as the database last saw them (imports.engine.workers): view only,
+    like the health page that summarises them."""
+
+    list_display = ("name", "role", "clock_offset_seconds", "last_seen_at", "last_round_at", "last_failure_at", "last_failure")
+    list_filter = ("role",)
+    search_fields = ("name", "last_failure")
+    ordering = ("-last_seen_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

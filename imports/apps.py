@@ -9,6 +9,7 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Imports")
 
     def ready(self):
+        from imports import company_page
         from imports.bulk import rows as bulk_rows
         from imports.bulk import services as bulk_services
         from imports.engine import checks  # noqa: F401  (registers the configuration's system check)
@@ -17,6 +18,8 @@ class ImportsConfig(AppConfig):
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
         subscription_link.register()
+        # + NEW and TERMINATE's cancel of Pending jobs on the company page (accounts cannot import us).
+        company_page.register()
         # Bulk imports' company and user lines, and their housekeeping, plug into the engine
         # (imports.engine.plugins): the engine imports nothing of bulk upload handling.
         bulk_rows.register()

@@ -10,13 +10,14 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
 from orders.validation import validate_orders
 
 from core.outbox import OutboxItem
+from core.stored_messages import rendered, stored
 
 from imports.search_texts import SEARCH_TEXT_MAX_LENGTH, SearchText  # noqa: F401 (a model of this app)
 
@@ -24,11 +25,20 @@ from imports.search_texts import SEARCH_TEXT_MAX_LENGTH, SearchText  # noqa: F40
 PROVISIONING_KEY_PREFIX = "import-row:"
 
 
+# A bulk import row's failure reason with the file's line it came from (My imports, the email, failed lines).
+ROW_LINE_REASON = _("Line %(line)s: %(reason)s")
+
+# An import job without a name, in stored messages: "Scheduled provisioning #12".
+JOB_UNNAMED = _("%(source)s #%(id)s")
+
+
 class ImportJob(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
+        # Some rows done, some failed (a bulk import): Failed is kept for a run where none succeeded.
+        COMPLETED_WITH_ERRORS = "completed_with_errors", _("Completed with errors")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -42,11 +52,11 @@ class ImportJob(models.Model):
         IMPORT = "import", _("Import")
 
     # The statuses a job never leaves. imports.jobs.states reads them from here and allows no move out of them.
-    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED})
     # Cancelling is possible only before a worker claims the job; imports.jobs.states builds its cancel moves from this.
     CANCELLABLE_STATUSES = frozenset({Status.PENDING})
     # The final statuses reached by running: a cancelled job never ran, so it has no end of run to show.
-    RAN_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
+    RAN_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED})
 
     name = models.CharField(_("Import name"), max_length=255, blank=True)
     # The import name and the product names and codes of its rows, set when the job is created
@@ -58,7 +68,7 @@ class ImportJob(models.Model):
     )
     account_type = models.CharField(_("Account type"), max_length=20, choices=AccountType.choices, default=AccountType.PRODUCTS)
     source = models.CharField(_("Source"), max_length=20, choices=Source.choices, default=Source.SCHEDULED)
-    status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("Status"), max_length=24, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField(_("Import schedule date (UTC)"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("Creator"), on_delete=models.PROTECT, related_name="import_jobs"
@@ -120,6 +130,24 @@ class ImportJob(models.Model):
     def __str__(self):
         return self.name or f"{self.get_source_display()} #{self.pk}"
 
+    def stored_label(self) -> str:
+        """str(self) for a stored message (core.stored_messages): the source is translated when shown."""
+        if self.name:
+            return self.name
+        return stored(JOB_UNNAMED, source=dict(self.Source.choices).get(self.source, self.source), id=self.pk)
+
+    @property
+    def display_name(self) -> str:
+        """The Import name as My imports, its export and its messages show it: the product of a
+        scheduled provisioning, the uploaded file of a bulk import, "-" when there is none."""
+        return self.name or "-"
+
+    @property
+    def more_lines(self) -> int:
+        """Lines not shown inline on My imports: read with imports.my_imports.selectors.with_rows_shown(lines=N),
+        a job carries its first lines (`lines_shown`) and how many it has (`line_count`)."""
+        return max(0, getattr(self, "line_count", 0) - len(getattr(self, "lines_shown", ())))
+
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINAL_STATUSES
@@ -142,6 +170,18 @@ class ImportJob(models.Model):
         return self.status == self.Status.FAILED and self.source == self.Source.SCHEDULED
 
     @property
+    def completed_retry(self) -> "ImportJob | None":
+        """The retry of this job ("Schedule again") that completed, if one did: then there is nothing
+        left to schedule again (My imports keeps the link to it). Reads the prefetched retries
+        (imports.my_imports.selectors.with_rows_shown) when there are."""
+        return next((retry for retry in self.retries.all() if retry.status == self.Status.COMPLETED), None)
+
+    @property
+    def offers_schedule_again(self) -> bool:
+        """Whether My imports shows "Schedule again": a retryable job none of whose retries completed."""
+        return self.is_retryable and self.completed_retry is None
+
+    @property
     def is_live(self) -> bool:
         """Whether the list keeps refreshing this row: it can still change by itself."""
         return self.status in (self.Status.PENDING, self.Status.IN_PROGRESS)
@@ -157,13 +197,14 @@ class ImportJob(models.Model):
     def precheck(self, *, day: dt.date) -> list[str]:
         """The Order review's pre-check for this job's orders: the due-time checks run on `day` (what
         would fail if it ran then). Rescheduling, the API's answer to a scheduling, My imports'
-        reschedule form and the reminder email (imports.notify.content) show it."""
+        reschedule form and the reminder email (imports.notify.content) show it, so the reasons come
+        rendered in the active language."""
         # From the table, not self.rows: a job read for My imports has its rows prefetched with what the
         # list shows only, and the checks read whole orders.
         rows = ImportRow.objects.filter(job=self).select_related("order__company", "order__service__vendor").order_by("position")
         orders = [row.order for row in rows if row.order_id]
         problems = validate_orders(orders, day=day) if orders else {}
-        return [reason for order in orders for reason in problems.get(order.pk, [])]
+        return [rendered(reason) for order in orders for reason in problems.get(order.pk, [])]
 
 
 class ImportRow(models.Model):
@@ -190,12 +231,19 @@ class ImportRow(models.Model):
     # A bulk import row carries what the file said instead.
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    # Why the row failed: one reason a line, each stored as a message and its parameters
+    # (core.stored_messages) so that it is shown in the reader's language; rows written before that
+    # hold English text, shown as it is. Read it through failure_reason (rendered).
     error = models.TextField(_("error"), blank=True)
     subscription = models.OneToOneField(
         Subscription, verbose_name=_("subscription"), null=True, blank=True, on_delete=models.SET_NULL, related_name="import_row"
     )
     # Indexed: My imports finds a job by the account id a row created.
     result_account_id = models.PositiveBigIntegerField(_("Account Id"), null=True, blank=True, db_index=True)
+    # What a company or user line created, as it was created (the account may be renamed later; the
+    # reseller reconciles the file with what it made): {"name"} of a company (its account id is
+    # result_account_id), {"user_id", "email", "name"} of a user. Read it through created_account.
+    created = models.JSONField(_("created account"), default=dict, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:
@@ -216,14 +264,57 @@ class ImportRow(models.Model):
         return "" if value is None else str(value)
 
     @property
+    def product_name(self) -> str:
+        """The name of the service the row provisions (what a reseller reads; the code is for files and
+        the email's "Import Type: Product <code>"): its order's service, else the code the file gave."""
+        if self.order_id:
+            return self.order.service.name if self.order.service_id else ""
+        value = self.payload.get("product_name") if isinstance(self.payload, dict) else None
+        return str(value) if value else self.product_code
+
+    @property
     def is_direct_payment(self) -> bool:
         """Scheduled provisioning is always billed through the reseller; bulk rows say so in their file."""
         return bool(self.payload.get("is_direct_payment")) if isinstance(self.payload, dict) else False
 
     @property
+    def file_line(self) -> int | None:
+        """The line of the uploaded file this row came from (the spreadsheet's row number, the header
+        counted), None for a scheduled provisioning (it has no file: only a bulk row carries a payload)."""
+        return self.position if self.payload else None
+
+    @property
+    def created_account(self) -> dict | None:
+        """What a completed row created, as the pages, the export and the API show it:
+        {"type": "company" | "user" | "subscription", "id", "name", "email"}; `id` is the company's
+        or subscription's account id, or the user's User Id. None while nothing was created."""
+        if self.status != self.Status.COMPLETED:
+            return None
+        created = self.created if isinstance(self.created, dict) else {}
+        if self.import_type == self.ImportType.USER:
+            if not created.get("user_id"):
+                return None  # a user line completed before its account was recorded
+            return {"type": "user", "id": created["user_id"], "name": created.get("name") or "", "email": created.get("email") or ""}
+        if not self.result_account_id:
+            return None
+        kind = "company" if self.import_type == self.ImportType.COMPANY else "subscription"
+        return {"type": kind, "id": self.result_account_id, "name": created.get("name") or "", "email": ""}
+
+    @property
     def failure_reason(self) -> str:
-        """The reason shown under the row on My imports: only a failed row has one to show."""
-        return self.error if self.status == self.Status.FAILED else ""
+        """The reason shown under the row on My imports, in its export and the API, in the active
+        language (one reason a line): only a failed row has one to show."""
+        return rendered(self.error) if self.status == self.Status.FAILED else ""
+
+    @property
+    def failure_on_line(self) -> str:
+        """failure_reason with the file's line before each reason ("Line 7: ..."), for a bulk import's
+        row shown or mailed apart from its line number; a scheduled provisioning's as it is."""
+        reason = self.failure_reason
+        line = self.file_line
+        if not reason or line is None:
+            return reason
+        return "\n".join(gettext(ROW_LINE_REASON) % {"line": line, "reason": part} for part in reason.split("\n"))
 
     @property
     def provisioning_key(self) -> str:
@@ -246,6 +337,22 @@ class ImportRetryDraft(models.Model):
 
     def __str__(self):
         return f"{self.failed_job_id} → {self.order_id}"
+
+
+class MyImportsPreference(models.Model):
+    """What a user chose on My imports and keeps from one visit (and device) to the next: rows per page."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    per_page = models.PositiveSmallIntegerField(_("Rows per page"), default=10)
+
+    class Meta:
+        verbose_name = _("My imports preference")
+        verbose_name_plural = _("My imports preferences")
+
+    def __str__(self):
+        return f"{self.user_id}: {self.per_page}"
 
 
 def _message_domain() -> str:
@@ -336,6 +443,7 @@ class WebhookDelivery(OutboxItem):
 
     class Event(models.TextChoices):
         IMPORT_COMPLETED = "import.completed", "import.completed"
+        IMPORT_COMPLETED_WITH_ERRORS = "import.completed_with_errors", "import.completed_with_errors"
         IMPORT_FAILED = "import.failed", "import.failed"
         IMPORT_CANCELLED = "import.cancelled", "import.cancelled"
 
@@ -357,3 +465,32 @@ class WebhookDelivery(OutboxItem):
 
     def __str__(self):
         return f"{self.event} ({self.job_id}) → {self.endpoint_id}"
+
+
+class EngineWorker(models.Model):
+    """A process of the import engine as the database last saw it: `imports_worker`'s dispatcher,
+    or a cluster worker that ran the every-minute tick (imports.engine.workers writes it; the
+    health report reads it). All its times are the database's clock (core.clock.db_now)."""
+
+    class Role(models.TextChoices):
+        DISPATCHER = "dispatcher", _("dispatcher")
+        TICK = "tick", _("every-minute tick")
+
+    # host:pid, unique while the process lives (a restarted worker is a new row; old ones are pruned).
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    # This process's clock minus the database's, in seconds, as last measured: positive when it is fast.
+    clock_offset_seconds = models.FloatField(_("clock offset (s)"), default=0.0)
+    last_seen_at = models.DateTimeField(_("last seen"), db_index=True)
+    # The last dispatcher round (or tick) that completed: a round that failed or hung never counts.
+    last_round_at = models.DateTimeField(_("last completed round"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure"), null=True, blank=True)
+    last_failure = models.CharField(_("last failure reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("engine worker")
+        verbose_name_plural = _("engine workers")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

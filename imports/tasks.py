@@ -3,35 +3,40 @@ receive ids (never model instances: a task is pickled into the broker and may ru
 another process), return quickly and stay thin. The batch task lives with the runner it starts
 (imports.engine.runner.run_batch_task) and is re-exported here under its queued name."""
 
-from django.utils import timezone
-
+from core.clock import db_now
 from orders.services import orders_drafts_expire
 
-from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick, outbox_sender_enqueue
-from imports.notify.send import emails_send
+from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick
+from imports.engine.outbox_lane import outbox_send, outbox_senders_enqueue
 from imports.engine.runner import run_batch_task  # noqa: F401 (the queued dotted path imports.tasks.run_batch_task)
-from imports.webhooks.delivery import webhooks_send_due
+from imports.engine.workers import Role, worker_record
 
 
-def outbox_send_task() -> int:
-    """Send what the outbox has due: emails a burst left there (imports.notify.priority), emails
-    whose worker died before sending them, retries whose backoff ended; then the webhook
-    deliveries due. Stops early when a burst of due jobs waits (jobs go first). Returns how many emails the
-    mail server accepted."""
-    sent = emails_send(now=timezone.now(), yield_to_jobs=True)
-    webhooks_send_due(now=timezone.now())
-    return sent
+def outbox_send_task(kind: str | None = None) -> int:
+    """A sender of the outbox lane (imports.engine.outbox_lane): send what `kind` ("emails",
+    "webhooks"; every kind for a task queued without one) has due, emails a burst left there,
+    whose worker died before sending them, webhook deliveries, retries whose backoff ended, starting
+    deliveries while IMPORT_OUTBOX_BUDGET_SECONDS lasts. Emails stop early when a burst of due jobs
+    waits (jobs go first). Returns how many the receivers accepted."""
+    return outbox_send(kind)
 
 
 def dispatch_tick_task() -> dict[str, int]:
     """The every-minute schedule: the fallback that keeps jobs moving, within about a minute,
     when only a bare qcluster runs (imports_worker's dispatcher does the same every second).
-    It only claims and enqueues, so it ends in well under a second."""
-    recovered = dispatch_housekeeping()
-    summary = dispatch_tick()
-    summary.recovered = recovered
-    # Emails and webhook events are sent by a task of their own: a slow mail server or receiver
-    # must not hold the tick.
-    outbox_sender_enqueue()
-    orders_drafts_expire(now=timezone.now())  # housekeeping: unfinished orders untouched for 30 days
+    It only claims and enqueues, so it ends in well under a second. Each run that completes (or
+    fails, with why) is recorded for the health report (imports.engine.workers): a tick that
+    failed or was killed at the task timeout does not count as a tick."""
+    try:
+        recovered = dispatch_housekeeping()
+        summary = dispatch_tick()
+        summary.recovered = recovered
+        # Emails and webhook events are sent by tasks of the outbox lane: a slow mail server or
+        # receiver must hold neither the tick nor a worker of the jobs' lane.
+        outbox_senders_enqueue()
+        orders_drafts_expire(now=db_now())  # housekeeping: unfinished orders untouched for 30 days
+    except Exception as exc:  # (django-q2's timeout is an exception raised in the task, too)
+        worker_record(role=Role.TICK, failure=exc)
+        raise
+    worker_record(role=Role.TICK, completed=True)
     return summary.as_dict()

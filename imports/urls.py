@@ -1,6 +1,7 @@
 from django.urls import path
 
 from imports.my_imports import views
+from imports.bulk import new_account_views
 from imports.bulk import views as bulk_views
 
 app_name = "imports"
@@ -8,11 +9,16 @@ urlpatterns = [
     path("", views.my_imports, name="my_imports"),
     path("live/", views.live, name="live"),
     path("export/", views.export_list, name="export"),
+    path("selected/", views.selected, name="selected"),
+    path("rows-per-page/", views.rows_per_page, name="rows_per_page"),
     path("health/", views.health, name="health"),
     path("import/", bulk_views.bulk_import, name="bulk_import"),
     path("import/<int:upload_id>/confirm/", bulk_views.bulk_confirm, name="bulk_confirm"),
     path("import/template/<str:account_type>.<str:fmt>", bulk_views.bulk_template, name="bulk_template"),
+    # + NEW on the company page: a customer company or a user, checked as a bulk import's line.
+    path("new/<int:account_id>/", new_account_views.new_account, name="new_account"),
     path("<int:job_id>/failed-lines/", bulk_views.failed_lines, name="failed_lines"),
+    path("<int:job_id>/lines/", views.lines, name="job_lines"),
     path("<int:job_id>/cancel/", views.cancel, name="cancel"),
     path("<int:job_id>/reschedule/", views.reschedule, name="reschedule"),
     path("<int:job_id>/retry/", views.retry, name="retry"),

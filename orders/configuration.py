@@ -18,7 +18,7 @@ from catalog.integrations import get_integration
 from catalog.models import BillingFrequency, Term
 
 from .facts import OrderFacts
-from .fields import UTC, UTCDateTimeField, format_utc
+from core.datetimes import UTC, ZonedDateTimeField, format_utc, utc_text
 from .models import Order
 
 DEFAULT_BILLING_TYPE = billing_type_key(BillingFrequency.MONTHLY, Term.P1Y)
@@ -32,7 +32,7 @@ BILLING_TYPE_REQUIRED = _("Choose a billing type.")
 BILLING_TYPE_INVALID = _("Choose one of the billing types offered for this service.")
 NO_BILLING_TYPES = _("The price list has no price for this service today, so it cannot be ordered now.")
 BILLING_START_REQUIRED = _("Billing start date is required.")
-BILLING_START_INVALID = _("Enter the billing start date as YYYY-MM-DD HH:MM (UTC), e.g. 2024-07-18 22:01.")
+BILLING_START_INVALID = _("Enter the billing start date as YYYY-MM-DD HH:MM, e.g. 2024-07-18 22:01.")
 BILLING_START_OUT_OF_RANGE = _("The billing start date must be between the years %(min)s and %(max)s (UTC).")
 CONTRACT_ID_TOO_LONG = _("Contract ID can have at most %(limit_value)d characters (it has %(show_value)d).")
 
@@ -101,10 +101,9 @@ def _generic_fields(order: Order, billing_types: list[tuple[str, str]]) -> dict[
         ),
         "send_to_backend": forms.BooleanField(label=_("Send to backend"), required=False),
         "notify_me": forms.BooleanField(label=_("Notify me"), required=False),
-        "billing_start_date": UTCDateTimeField(
-            picker=True,
+        "billing_start_date": ZonedDateTimeField(
             label=_("Billing start date"),
-            help_text=_("UTC, YYYY-MM-DD HH:MM"),
+            help_text=_("YYYY-MM-DD HH:MM in the time zone beside it"),
             error_messages={
                 "required": BILLING_START_REQUIRED,
                 "invalid": BILLING_START_INVALID,
@@ -182,7 +181,7 @@ class ConfigurationFields:
             elif isinstance(field, forms.ChoiceField):
                 shown = dict(field.choices).get(value, value) or "—"
             elif isinstance(value, dt.datetime):
-                shown = f"{format_utc(value)} (UTC)"
+                shown = utc_text(value)
             else:
                 shown = value if value not in (None, "") else "—"
             rows.append((field.label, shown))

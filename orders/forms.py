@@ -2,6 +2,7 @@
 are declared in orders.configuration; saving goes through orders.services."""
 
 import datetime as dt
+import hashlib
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,12 +24,18 @@ from .configuration import (  # noqa: F401  (the messages are re-exported for th
     SUBSCRIPTION_NAME_TOO_LONG,
     ConfigurationFields,
 )
-from .fields import UTCDateTimeField
+from core.datetimes import ZonedDateTimeField, ZonedForm
 from .validation import schedule_time_error
 
 SERVICE_REQUIRED = _("Select a service to continue.")
+# Order review: scheduling an order that the review's own pre-check says would fail is confirmed first.
+PRECHECK_CONFIRM_TITLE = _("This order would fail if it were provisioned now")
+PRECHECK_CONFIRM = _(
+    "These checks are run again at the scheduled time: if one still fails then, the import fails with "
+    "its reason on My imports and nothing is created. Schedule it anyway?"
+)
 SCHEDULE_INVALID = _(
-    "Enter the schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00, or leave it empty for as soon as possible."
+    "Enter the schedule time as YYYY-MM-DD HH:MM, e.g. 2024-08-01 10:00, or leave it empty for as soon as possible."
 )
 
 
@@ -46,13 +53,16 @@ class ServiceChoiceForm(forms.Form):
         return self.has_error("service", "invalid_choice")
 
 
-class ConfigurationForm(forms.Form):
+class ConfigurationForm(ZonedForm, forms.Form):
     """Step 3: the fields of orders.configuration, bound to input (or to the saved values)."""
 
-    def __init__(self, *args, spec: ConfigurationFields, **kwargs):
+    def __init__(self, *args, spec: ConfigurationFields, saved: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.spec = spec
         self.fields.update(spec.fields)
+        self.apply_time_zone()
+        if saved:  # bound to the saved configuration (orders.configuration.configuration_data)
+            self.show_saved_in_own_zone()
 
     def sections(self) -> list[tuple[str, list]]:
         """(title, bound fields) in the manual's three sections."""
@@ -66,16 +76,20 @@ class ConfigurationForm(forms.Form):
         return self.spec.summary(self.cleaned_data)
 
 
-class ScheduleForm(forms.Form):
-    """Step 4: Schedule provisioning (UTC). Empty means as soon as possible."""
+class ScheduleForm(ZonedForm, forms.Form):
+    """Step 4: Schedule provisioning, typed in a time zone (UTC by default), stored in UTC. Empty
+    means as soon as possible."""
 
-    scheduled_for = UTCDateTimeField(
-        picker=True,
-        label=_("Schedule provisioning (UTC)"),
+    scheduled_for = ZonedDateTimeField(
+        label=_("Schedule provisioning"),
         required=False,
-        help_text=_("YYYY-MM-DD HH:MM in UTC; leave empty to provision as soon as possible."),
+        help_text=_("YYYY-MM-DD HH:MM in the time zone beside it; leave empty to provision as soon as possible."),
         error_messages={"invalid": SCHEDULE_INVALID},
     )
+
+    # Set by the Order review's "Schedule anyway": the fingerprint of the failing checks the reseller
+    # saw, so a confirmation only covers those reasons (new ones are asked about again).
+    confirm_failing = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, now: dt.datetime, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,3 +103,12 @@ class ScheduleForm(forms.Form):
 
     def due_at(self) -> dt.datetime:
         return self.cleaned_data["scheduled_for"] or self.now
+
+    def confirms(self, reasons: list[str]) -> bool:
+        """Whether the reseller confirmed scheduling despite exactly these failing checks (none: nothing to confirm)."""
+        return not reasons or self.cleaned_data.get("confirm_failing") == precheck_fingerprint(reasons)
+
+
+def precheck_fingerprint(reasons: list[str]) -> str:
+    """A short, stable digest of the pre-check's reasons (the value "Schedule anyway" posts back)."""
+    return hashlib.sha256("\n".join(sorted(str(r) for r in reasons)).encode()).hexdigest()[:32]

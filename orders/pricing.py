@@ -5,9 +5,9 @@ monthly fee, an annual item the yearly fee). The Order review shows the fee per 
 12-month commitment, whatever the term: for a P1M item the "12 month" total is still 12 monthly fees,
 which is what the manual's screens show.
 
-Amounts are kept at the price list's precision (5 decimals, like PriceListItem) and shown two ways:
-the Cost / Selling price boxes round to cents (4.82, 72.26), the billing information table shows the exact
-amount without trailing zeros (6.02175, 72.261), as the manual does.
+Amounts are kept at the price list's precision (5 decimals, like PriceListItem) and shown by one rule,
+core.amounts (the `amount` template filter): at least 2 decimals, up to 5, trailing zeros beyond 2
+trimmed, in the Cost / Selling price boxes and the billing information table alike (6.02175, 72.261).
 """
 
 from dataclasses import dataclass
@@ -20,7 +20,6 @@ from catalog.models import BillingFrequency, PriceListItem
 
 # The price list stores 5 decimals; keep every derived amount at that precision.
 AMOUNT_PLACES = Decimal("0.00001")
-CENTS = Decimal("0.01")
 COMMITMENT_MONTHS = 12
 
 FEE_TYPE_LABELS = {
@@ -33,20 +32,6 @@ CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "PEN": "S/"}
 
 def _amount(value: Decimal) -> Decimal:
     return value.quantize(AMOUNT_PLACES, rounding=ROUND_HALF_UP)
-
-
-def format_box(value: Decimal) -> str:
-    """Two decimals, rounded half up: 4.8175 → "4.82", 72.261 → "72.26"."""
-    return f"{value.quantize(CENTS, rounding=ROUND_HALF_UP):f}"
-
-
-def format_exact(value: Decimal) -> str:
-    """The exact amount at its own precision, never fewer than cents and never in exponent form:
-    6.02175, 72.261, 100.00, 0.00 (the manual's billing table)."""
-    normalized = _amount(value).normalize()
-    if normalized.as_tuple().exponent > -2:
-        normalized = normalized.quantize(CENTS)
-    return f"{normalized:f}"
 
 
 def currency_symbol(currency: str) -> str:
@@ -81,35 +66,6 @@ class Quote:
     @property
     def currency_symbol(self) -> str:
         return currency_symbol(self.currency)
-
-    # Display helpers for the templates (the boxes and the billing information table).
-    @property
-    def box_monthly_cost(self) -> str:
-        return format_box(self.monthly_cost)
-
-    @property
-    def box_commitment_cost(self) -> str:
-        return format_box(self.commitment_cost)
-
-    @property
-    def box_monthly_price(self) -> str:
-        return format_box(self.monthly_price)
-
-    @property
-    def box_commitment_price(self) -> str:
-        return format_box(self.commitment_price)
-
-    @property
-    def table_period_price(self) -> str:
-        return format_exact(self.period_price)
-
-    @property
-    def table_monthly_price(self) -> str:
-        return format_exact(self.monthly_price)
-
-    @property
-    def table_commitment_price(self) -> str:
-        return format_exact(self.commitment_price)
 
 
 def quote_from_prices(

@@ -22,6 +22,7 @@ from accounts.services import audit_log_record
 from catalog.models import TermsAcceptance
 from catalog.selectors import price_book, price_list_for
 from catalog.services import terms_accept
+from core.stored_messages import stored
 
 from .configuration import CONFIGURATION_ATTRIBUTES, configuration_cleared
 from .models import Order
@@ -44,6 +45,11 @@ ORDER_DISCARDED = _("The unfinished order was discarded.")
 # Drafts nobody has touched for this long are removed by the worker's housekeeping.
 DRAFT_MAX_IDLE_DAYS = 30
 SERVICE_CHANGED = _("The service of this order was changed in another window. Check the configuration again.")
+
+# Stored as a message and its parameters (core.stored_messages): shown in the reader's language.
+AUDIT_ORDER_SCHEDULED = _(
+    "Provisioning of %(service)s (%(quantity)s × %(term)s) scheduled for %(due)s (UTC), QuoteId %(quote)s."
+)
 
 
 class OrderNotDraft(Exception):
@@ -260,9 +266,9 @@ def order_submit(*, order_id: int, user: User, due_at: dt.datetime | None) -> Su
         company=order.company,
         actor=user,
         action="order.scheduled",
-        message=(
-            f"Provisioning of {order.service.name} ({order.quantity} × {order.term}) scheduled for "
-            f"{due_at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} (UTC), QuoteId {order.uuid}."
+        message=stored(
+            AUDIT_ORDER_SCHEDULED, service=order.service.name, quantity=order.quantity, term=order.term,
+            due=f"{due_at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M}", quote=str(order.uuid),
         ),
     )
     return SubmitResult(order=order, created=True)

@@ -7,7 +7,6 @@ from django.views.decorators.http import require_safe
 from accounts.selectors import company_breadcrumb
 from catalog.billing import billing_type_label
 
-from .pricing import format_exact
 from .selectors import subscription_for_user
 from .subscription_page import import_link
 
@@ -26,8 +25,6 @@ def subscription_detail(request, account_id):
         "billing_type": billing_type_label(subscription.billing_frequency, subscription.term)
         if subscription.term and subscription.billing_frequency
         else "",
-        "unit_cost": format_exact(subscription.unit_cost),
-        "unit_price": format_exact(subscription.unit_price),
         "import_link": import_link(subscription),
         "order": order,
         # The order's configuration as the manual's Configuration names it.

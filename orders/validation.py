@@ -6,7 +6,10 @@ bulk imports and the API run the same. Each check reads only the order and Order
 once per batch), so the cost per order is flat however many are checked together.
 
 Each check returns None when it passes or the user-facing reason it failed. The reasons are
-module constants so tests and templates reuse them.
+module constants so tests and templates reuse them; a check returns one as stored text
+(core.stored_messages.stored: the message and its parameters), because the worker writes it on the
+row and the reseller reads it later in its own language. Whoever shows a reason renders it
+(core.stored_messages.rendered; Wizard.precheck and ImportJob.precheck do).
 """
 
 import datetime as dt
@@ -16,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.billing import billing_type_label
 from catalog.integrations import get_integration
+from core.stored_messages import stored
 
 from .facts import OrderFacts
 from .models import Order
@@ -42,32 +46,42 @@ Check = Callable[[Order, OrderFacts], str | None]
 def check_parent_account_active(order: Order, facts: OrderFacts) -> str | None:
     company = order.company
     if company.status != company.Status.ACTIVE:
-        return str(PARENT_ACCOUNT_INACTIVE % {"company": company.name, "status": company.get_status_display()})
+        return parent_account_inactive(company)
     return None
+
+
+def parent_account_inactive_params(company) -> dict:
+    """PARENT_ACCOUNT_INACTIVE's parameters for `company`: its status label still to translate."""
+    return {"company": company.name, "status": dict(company.Status.choices).get(company.status, company.status)}
+
+
+def parent_account_inactive(company) -> str:
+    """PARENT_ACCOUNT_INACTIVE for `company` (bulk lines say it too), its status label translated when shown."""
+    return stored(PARENT_ACCOUNT_INACTIVE, **parent_account_inactive_params(company))
 
 
 def no_price_on_day(order: Order, day: dt.date) -> str:
     billing_type = billing_type_label(order.billing_frequency, order.term)
-    return str(NO_PRICE_ON_DAY % {"service": order.service.name, "billing_type": billing_type, "day": day})
+    return stored(NO_PRICE_ON_DAY, service=order.service.name, billing_type=billing_type, day=day)
 
 
 def check_service_accessible(order: Order, facts: OrderFacts) -> str | None:
     service, company, book = order.service, order.company, facts.book
     if not service.active:
-        return str(SERVICE_INACTIVE % {"service": service.name})
+        return stored(SERVICE_INACTIVE, service=service.name)
     if not book.is_priced(company.pk, service.pk):
-        return str(SERVICE_NOT_ON_PRICE_LIST % {"service": service.name, "company": company.name})
+        return stored(SERVICE_NOT_ON_PRICE_LIST, service=service.name, company=company.name)
     if facts.price_item(order) is None:
         return no_price_on_day(order, facts.day)
     if not book.terms_accepted(company.pk, service):
-        return str(TERMS_NOT_ACCEPTED % {"service": service.name, "price_list": book.price_list(company.pk).name})
+        return stored(TERMS_NOT_ACCEPTED, service=service.name, price_list=book.price_list(company.pk).name)
     return None
 
 
 def check_not_duplicate(order: Order, facts: OrderFacts) -> str | None:
     service = order.service
     if service.once_per_account and service.pk in facts.held_services[order.company_id]:
-        return str(DUPLICATE_SERVICE % {"company": order.company.name, "service": service.name})
+        return stored(DUPLICATE_SERVICE, company=order.company.name, service=service.name)
     return None
 
 
@@ -77,20 +91,18 @@ def check_dependencies_present(order: Order, facts: OrderFacts) -> str | None:
     required = list(order.service.dependencies.all())
     held = facts.held_services[order.company_id]
     if required and not any(dep.pk in held for dep in required):
-        return str(
-            REQUIRED_SUBSCRIPTION_MISSING
-            % {
-                "service": order.service.name,
-                "required": " / ".join(dep.name for dep in required),
-                "company": order.company.name,
-            }
+        return stored(
+            REQUIRED_SUBSCRIPTION_MISSING,
+            service=order.service.name,
+            required=" / ".join(dep.name for dep in required),
+            company=order.company.name,
         )
     return None
 
 
 def check_quantity_limit(order: Order, facts: OrderFacts) -> str | None:
     if order.quantity and order.quantity > order.service.max_quantity:
-        return str(QUANTITY_ABOVE_LIMIT % {"quantity": order.quantity, "limit": order.service.max_quantity, "service": order.service.name})
+        return stored(QUANTITY_ABOVE_LIMIT, quantity=order.quantity, limit=order.service.max_quantity, service=order.service.name)
     return None
 
 
@@ -99,7 +111,7 @@ def check_domain_available(order: Order, facts: OrderFacts) -> str | None:
     on the platform, whichever reseller's customer holds it (the message does not say who)."""
     domain = facts.requested_domain(order)
     if domain and domain in facts.taken_domains:
-        return str(TENANT_DOMAIN_TAKEN % {"domain": domain})
+        return stored(TENANT_DOMAIN_TAKEN, domain=domain)
     return None
 
 
@@ -114,7 +126,7 @@ CHECKS: tuple[Check, ...] = (
 
 
 def order_problems(order: Order, facts: OrderFacts) -> list[str]:
-    """Every reason the order cannot be provisioned on facts.day (empty when it can).
+    """Every reason the order cannot be provisioned on facts.day (empty when it can), as stored text.
 
     `order.company` and `order.service` (with its vendor) must be loaded; `facts` must cover the order.
     """

@@ -25,8 +25,16 @@ from accounts.selectors import company_for_user
 from catalog.billing import billing_type_label, cancellation_notice
 
 from .configuration import configuration_data
-from .fields import DATETIME_PLACEHOLDER, format_utc
-from .forms import ConfigurationForm, ScheduleForm, ServiceChoiceForm
+from core.datetimes import DATETIME_PLACEHOLDER, utc_text
+from accounts.users.services import user_time_zone_remember
+from .forms import (
+    PRECHECK_CONFIRM,
+    PRECHECK_CONFIRM_TITLE,
+    ConfigurationForm,
+    ScheduleForm,
+    ServiceChoiceForm,
+    precheck_fingerprint,
+)
 from .models import Order
 from .pricing import quote_for
 from .selectors import (
@@ -58,8 +66,9 @@ from .wizard import (
 
 STEP_URL_NAMES = {step: f"orders:{step}" for step in WIZARD_STEPS}
 
-SCHEDULED = _("Provisioning of %(service)s scheduled for %(due)s (UTC).")
-ALREADY_SCHEDULED = _("This order was already scheduled: provisioning of %(service)s for %(due)s (UTC).")
+# %(due)s is core.datetimes.utc_text: "2024-08-01 10:00 UTC".
+SCHEDULED = _("Provisioning of %(service)s scheduled for %(due)s.")
+ALREADY_SCHEDULED = _("This order was already scheduled: provisioning of %(service)s for %(due)s.")
 INVOICE_NOTE = _(
     "Your invoice is based on the price of the subscription on the day it is created, "
     "not on the day you schedule the provisioning."
@@ -75,7 +84,7 @@ def _already_scheduled(request, order: Order):
     """Where a finished order's pages lead: My imports, with what was scheduled (never an error page)."""
     messages.info(
         request,
-        ALREADY_SCHEDULED % {"service": order.service.name if order.service else "", "due": format_utc(order.scheduled_for)},
+        ALREADY_SCHEDULED % {"service": order.service.name if order.service else "", "due": utc_text(order.scheduled_for)},
     )
     return redirect("imports:my_imports")
 
@@ -207,8 +216,10 @@ def step_select(request, wizard: Wizard):
 
     services = list(wizard_services(price_list, query=query))
     # The highlighted service is the selected one (its radio is checked, so Next goes on): the one
-    # asked for by Details (?highlight=), else the draft's service, else the first in the list. Only a
-    # service shown in the list can be highlighted, or the panel would describe a radio that is not there.
+    # asked for by Details (?highlight=), else the draft's service. Nothing else is ever pre-selected:
+    # Next on an untouched list must not order whatever happens to come first (issue 24), it asks
+    # for a choice (SERVICE_REQUIRED). Only a service shown in the list can be highlighted, or the
+    # panel would describe a radio that is not there.
     shown = {service.pk: service for service in services}
     highlight_id = request.GET.get("highlight", "")
     highlighted = None
@@ -216,8 +227,6 @@ def step_select(request, wizard: Wizard):
         highlighted = shown.get(number)
     if highlighted is None and order.service_id:
         highlighted = shown.get(order.service_id)
-    if highlighted is None and services:
-        highlighted = services[0]
     if request.method == "POST" and form.is_bound and form.data.get("service"):
         posted = form.data.get("service")  # a refused POST keeps what the user picked
         if (number := parse_whole(posted)) in shown:
@@ -270,16 +279,19 @@ def step_terms(request, wizard: Wizard):
 def step_configure(request, wizard: Wizard):
     order = wizard.order
     if request.method == "POST":
-        form = ConfigurationForm(request.POST, spec=wizard.configuration_fields)
+        form = ConfigurationForm(request.POST, spec=wizard.configuration_fields, time_zone=request.user.time_zone)
         if form.is_valid():
+            user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
             order_configure(order=order, user=request.user, **form.configuration_values())
             return redirect(step_url(order, STEP_REVIEW))
     elif order.configured_at is not None:
         # Back / resume: show what was saved, validated again so anything no longer valid is marked.
-        form = ConfigurationForm(configuration_data(order), spec=wizard.configuration_fields)
+        form = ConfigurationForm(
+            configuration_data(order), spec=wizard.configuration_fields, time_zone=request.user.time_zone, saved=True
+        )
         form.is_valid()
     else:
-        form = ConfigurationForm(spec=wizard.configuration_fields)
+        form = ConfigurationForm(spec=wizard.configuration_fields, time_zone=request.user.time_zone)
         form.initial = wizard.configuration_fields.initial(now=wizard.now)
     context = _wizard_context(
         wizard, STEP_CONFIGURE, form=form, back_url=step_url(order, wizard.previous_before(STEP_CONFIGURE))
@@ -291,15 +303,22 @@ def step_configure(request, wizard: Wizard):
 def step_review(request, wizard: Wizard):
     if problem := wizard.problem():
         raise problem
-    form = ScheduleForm(now=wizard.now, initial={"scheduled_for": wizard.order.scheduled_for})
+    form = ScheduleForm(now=wizard.now, initial={"scheduled_for": wizard.order.scheduled_for}, time_zone=request.user.time_zone)
     return review_response(request, wizard, form)
 
 
-def review_response(request, wizard: Wizard, form: ScheduleForm):
+def review_response(request, wizard: Wizard, form: ScheduleForm, *, warnings: list[str] | None = None,
+                    confirm_failing: bool = False):
     """The Order review page for a draft that wizard.problem() found complete, with `form` (the
-    Schedule provisioning field, possibly with errors from imports.my_imports.views.schedule_provisioning)."""
+    Schedule provisioning field, possibly with errors from imports.my_imports.views.schedule_provisioning).
+
+    `warnings`: the pre-check's reasons when the caller has run it already. `confirm_failing`: the
+    reseller asked to schedule an order those checks say would fail; the page names the reasons
+    and offers "Schedule anyway" (a plain form post: it works without JavaScript)."""
     order = wizard.order
     item = wizard.price_item()
+    if warnings is None:
+        warnings = wizard.precheck()
     context = _wizard_context(
         wizard,
         STEP_REVIEW,
@@ -307,7 +326,11 @@ def review_response(request, wizard: Wizard, form: ScheduleForm):
         quote=quote_for(item, order.quantity) if item else None,
         billing_type=billing_type_label(order.billing_frequency, order.term),
         notice=cancellation_notice(order.billing_frequency, order.term),
-        warnings=wizard.precheck(),
+        warnings=warnings,
+        confirm_failing=bool(confirm_failing and warnings),
+        precheck_fingerprint=precheck_fingerprint(warnings) if warnings else "",
+        confirm_title=PRECHECK_CONFIRM_TITLE,
+        confirm_text=PRECHECK_CONFIRM,
         summary=wizard.summary(),
         invoice_note=INVOICE_NOTE,
         no_price_today=NO_PRICE_TODAY,

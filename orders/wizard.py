@@ -11,6 +11,8 @@ from functools import cached_property
 
 from django.utils.translation import gettext_lazy as _
 
+from core.stored_messages import rendered
+
 from .configuration import ConfigurationFields, configuration_data
 from .facts import OrderFacts
 from .models import Order
@@ -135,8 +137,9 @@ class Wizard:
         return None
 
     def precheck(self) -> list[str]:
-        """The due-time checks, run today: what would fail if the order were provisioned now."""
-        return order_problems(self.order, self.facts)
+        """The due-time checks, run today: what would fail if the order were provisioned now (in the
+        active language)."""
+        return [rendered(reason) for reason in order_problems(self.order, self.facts)]
 
     def summary(self) -> list[tuple[str, str]]:
         """(label, shown value) of the saved configuration; call after problem() found none."""

@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from django.conf import settings
@@ -123,3 +125,61 @@ class Started:
         except subprocess.TimeoutExpired:
             pass
         self._log.close()
+
+
+class HangingReceiver:
+    """A webhook receiver on 127.0.0.1 that holds every request without answering for up to
+    `hang_seconds` (30 s: the receiver measured in issue 22) while `hanging` is set, and answers
+    200 at once otherwise. Keeps when each request arrived and how many are being held."""
+
+    def __init__(self, hang_seconds: float = 30):
+        self.hanging = threading.Event()
+        self.hanging.set()
+        self.released = threading.Event()
+        self.arrived: list[float] = []
+        self.held = 0
+        self.most_held = 0
+        self.answered = 0
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                with lock:
+                    receiver.arrived.append(time.monotonic())
+                if receiver.hanging.is_set():
+                    with lock:
+                        receiver.held += 1
+                        receiver.most_held = max(receiver.most_held, receiver.held)
+                    receiver.released.wait(hang_seconds)
+                    with lock:
+                        receiver.held -= 1
+                    return  # no answer: the sender has given up by now
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    with lock:
+                        receiver.answered += 1
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/icp"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def recover(self):
+        self.hanging.clear()
+        self.released.set()
+
+    def close(self):
+        self.recover()
+        self.server.shutdown()
+        self.server.server_close()

@@ -19,6 +19,7 @@ from accounts.impersonation import current_impersonator_id
 from accounts.models import ApiToken, User
 from accounts.services import audit_log_record
 from accounts.users.selectors import users_visible_to
+from core.stored_messages import stored
 
 TOKEN_PREFIX = "icp_"
 # The visible start of a token on the SECURITY tab: "icp_" and 6 characters.
@@ -26,6 +27,10 @@ SHOWN_PREFIX_LENGTH = 10
 # last_used_at is written at most this often per token, so the API's reads stay reads.
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 
+# Audit entries, stored as a message and its parameters (core.stored_messages): shown in the reader's language.
+AUDIT_TOKEN_CREATED = _("API token '%(name)s' (%(prefix)s…) created for %(email)s.")
+AUDIT_TOKEN_REVOKED = _("API token '%(name)s' (%(prefix)s…) of %(email)s revoked.")
+AUDIT_TOKENS_REVOKED = _("%(count)s API token(s) of %(email)s revoked (%(reason)s).")
 TOKEN_NAME_REQUIRED = _("Give the token a name, e.g. the system that will use it.")
 TOKEN_NAME_TOO_LONG = _("A token name can have at most 100 characters.")
 TOKEN_ONLY_OWN = _("API tokens act as their user: only the user itself can create them.")
@@ -56,7 +61,7 @@ def api_token_create(*, actor: User, user: User, name: str) -> tuple[ApiToken, s
     if user.company_id:
         audit_log_record(
             company=user.company, actor=actor, target_user=user, action="user.api_token_created",
-            message=f"API token '{name}' ({token.prefix}…) created for {user.email}.",
+            message=stored(AUDIT_TOKEN_CREATED, name=name, prefix=token.prefix, email=user.email),
         )
     return token, raw
 
@@ -79,20 +84,20 @@ def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     if token.user.company_id:
         audit_log_record(
             company=token.user.company, actor=actor, target_user=token.user, action="user.api_token_revoked",
-            message=f"API token '{token.name}' ({token.prefix}…) of {token.user.email} revoked.",
+            message=stored(AUDIT_TOKEN_REVOKED, name=token.name, prefix=token.prefix, email=token.user.email),
         )
     return token
 
 
-def api_tokens_revoke_all(*, actor: User, user: User, reason: str) -> int:
+def api_tokens_revoke_all(*, actor: User, user: User, reason) -> int:
     """Revoke every active token of `user` (its password was reset, it must choose a new one, or it
     was terminated): a token made with the old credentials must not outlive them. Call it in the
-    writer's transaction; returns how many were revoked."""
+    writer's transaction; returns how many were revoked. `reason`: a message (gettext_lazy), audited."""
     revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked and user.company_id:
         audit_log_record(
             company=user.company, actor=actor, target_user=user, action="user.api_tokens_revoked",
-            message=f"{revoked} API token(s) of {user.email} revoked ({reason}).",
+            message=stored(AUDIT_TOKENS_REVOKED, count=revoked, email=user.email, reason=reason),
         )
     return revoked
 

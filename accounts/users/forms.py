@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
+from core.datetimes import UTC_ZONE, time_zone_names
+
 from accounts.users.api_tokens import TOKEN_NAME_REQUIRED, TOKEN_NAME_TOO_LONG
 from accounts.models import User
 
@@ -66,9 +68,10 @@ class NotificationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["email_language", "notify_scheduled", "reminder_hours"]
+        fields = ["email_language", "notify_scheduled", "reminder_hours", "time_zone"]
         labels = {
             "email_language": _("Language of the emails"),
+            "time_zone": _("Time zone"),
             "notify_scheduled": _("Your provisioning is scheduled"),
             "reminder_hours": _("Reminder before a scheduled provisioning runs"),
         }
@@ -76,8 +79,16 @@ class NotificationSettingsForm(forms.ModelForm):
             "email_language": _("Empty: the language of the user's company."),
             "notify_scheduled": _("An email each time a provisioning is scheduled."),
             "reminder_hours": _("Runs the pre-check again and says whether the order would fail today."),
+            "time_zone": _("Date-time fields start in this zone and dates show their local time in it. Also remembered when you pick a zone beside a date-time."),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email_language"].choices = [("", _("Same as the company")), *User._meta.get_field("email_language").choices]
+        # The zones of core.datetimes' control; empty (no zone of its own) reads as UTC.
+        self.fields["time_zone"] = forms.ChoiceField(
+            label=self.fields["time_zone"].label, help_text=self.fields["time_zone"].help_text, required=False,
+            choices=[("", "UTC"), *((name, name) for name in time_zone_names()[1:])],
+        )
+        if self.instance.time_zone == UTC_ZONE:
+            self.initial["time_zone"] = ""

@@ -10,7 +10,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.impersonation import impersonator_id_of
-from accounts.users.services import user_password_set
+from accounts.users.services import PASSWORD_SET_VIA_CHANGE, PASSWORD_SET_VIA_LINK, user_password_set
 
 PASSWORD_SET = _("Your password has been set. You can log in now.")
 PASSWORD_CHANGED = _("Your password has been changed.")
@@ -30,7 +30,7 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
     post_reset_login = False
 
     def form_valid(self, form):
-        user_password_set(user=form.user, password=form.cleaned_data["new_password1"], via="credentials link")
+        user_password_set(user=form.user, password=form.cleaned_data["new_password1"], via=PASSWORD_SET_VIA_LINK)
         messages.success(self.request, PASSWORD_SET)
         # Skip the parent's form.save() (the service has saved); keep its session clean-up.
         del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
@@ -49,7 +49,7 @@ class ChangePasswordView(auth_views.PasswordChangeView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
-        user = user_password_set(user=form.user, password=form.cleaned_data["new_password1"], via="password change")
+        user = user_password_set(user=form.user, password=form.cleaned_data["new_password1"], via=PASSWORD_SET_VIA_CHANGE)
         update_session_auth_hash(self.request, user)
         messages.success(self.request, PASSWORD_CHANGED)
         return redirect(self.get_success_url())

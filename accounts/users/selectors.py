@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditLogEntry, Company, User
 from accounts.selectors import companies_visible_to
+from core.stored_messages import rendered
 
 LOGGED_IN_FROM = _("Logged in from %(address)s.")
 IMPERSONATION_SESSION = _("Session opened by staff impersonation (from %(address)s).")
@@ -62,7 +63,8 @@ def user_log_for(target: User, *, limit: int = 200) -> list[UserLogLine]:
         .select_related("impersonator")
         .order_by("-created_at", "-id")[:limit]
     )
-    lines = [UserLogLine(e.created_at, e.action, e.message, e.impersonator) for e in entries]
+    # Stored messages (core.stored_messages) in the viewer's language; older entries as written.
+    lines = [UserLogLine(e.created_at, e.action, rendered(e.message), e.impersonator) for e in entries]
     logins = AccessLog.objects.filter(username=target.email).order_by("-attempt_time")[:limit]
     for login in logins:
         # hijack logs staff in as the user: that session is the staff member's, not a login of the user.

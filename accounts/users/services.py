@@ -14,14 +14,37 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from core.datetimes import UTC_ZONE, is_time_zone
 from accounts.impersonation import current_impersonator_id
 from accounts.models import Company, User
 from accounts.selectors import company_visible_to
 from accounts.services import audit_log_record
 from accounts.users.api_tokens import api_tokens_revoke_all
 from accounts.users.selectors import users_visible_to
+from core.stored_messages import stored
 
+# Audit entries, stored as a message and its parameters (core.stored_messages): shown in the reader's language.
+AUDIT_USER_RENAMED = _("User %(email)s renamed from %(old)s to %(new)s.")
+AUDIT_PASSWORD_RESET = _("Password of %(email)s reset.")
+AUDIT_PASSWORD_RESET_CHANGE = _("Password of %(email)s reset (must be changed at the next login).")
+AUDIT_CREDENTIALS_SENT = _("Credentials (a one-time set-password link) sent to %(email)s.")
+AUDIT_USER_CREATED = _("User %(email)s created.")
+AUDIT_USER_TERMINATED = _("User %(email)s terminated.")
+AUDIT_PASSWORD_SET = _("%(email)s set a new password (%(via)s).")
+PASSWORD_SET_VIA_LINK = _("credentials link")
+PASSWORD_SET_VIA_CHANGE = _("password change")
+TOKENS_REVOKED_PASSWORD_RESET = _("password reset")
+TOKENS_REVOKED_TERMINATED = _("user terminated")
+AUDIT_NOTIFICATIONS_CHANGED = _(
+    "Notification settings of %(email)s: language %(language)s, scheduled email %(scheduled)s, reminder %(reminder)s, "
+    "time zone %(time_zone)s."
+)
+SETTING_COMPANY = pgettext_lazy("notification language", "company")
+SETTING_ON = pgettext_lazy("notification setting", "on")
+SETTING_OFF = pgettext_lazy("notification setting", "off")
+SETTING_HOURS_BEFORE = _("%(hours)s h before")
 CANNOT_TERMINATE_SELF = _("You cannot terminate your own user.")
 ALREADY_TERMINATED = _("This user is already terminated.")
 TERMINATED_NO_CREDENTIALS = _("This user is terminated; activate it before sending credentials.")
@@ -55,7 +78,7 @@ def user_rename(*, actor: User, user: User, first_name: str, last_name: str) -> 
         actor=actor,
         target_user=locked,
         action="user.renamed",
-        message=f"User {locked.email} renamed from {old} to {locked.get_full_name() or '-'}.",
+        message=stored(AUDIT_USER_RENAMED, email=locked.email, old=old, new=locked.get_full_name() or "-"),
     )
     return locked
 
@@ -74,14 +97,13 @@ def user_password_reset(*, actor: User, user: User, password: str, change_at_nex
     locked.set_password(password)
     locked.must_change_password = change_at_next_login
     locked.save(update_fields=["password", "must_change_password"])
-    api_tokens_revoke_all(actor=actor, user=locked, reason="password reset")
+    api_tokens_revoke_all(actor=actor, user=locked, reason=TOKENS_REVOKED_PASSWORD_RESET)
     audit_log_record(
         company=locked.company,
         actor=actor,
         target_user=locked,
         action="user.password_reset",
-        message=f"Password of {locked.email} reset"
-        + (" (must be changed at the next login)." if change_at_next_login else "."),
+        message=stored(AUDIT_PASSWORD_RESET_CHANGE if change_at_next_login else AUDIT_PASSWORD_RESET, email=locked.email),
     )
     return locked
 
@@ -95,13 +117,14 @@ def set_password_url(user: User) -> str:
 
 
 @transaction.atomic
-def user_credentials_send(*, actor: User, user: User) -> User:
+def user_credentials_send(*, actor: User, user: User, robust_email: bool = False) -> User:
     """CREDENTIALS TO THIS USER: an email with the login and a one-time link to set a password,
-    sent once the transaction has committed."""
+    sent once the transaction has committed. With robust_email (one of many, CREDENTIALS TO ALL
+    USERS), a mail server refusing this message is logged and the others still go."""
     locked = _lock_manageable(actor, user)
     if not locked.is_active:
         raise ValidationError(TERMINATED_NO_CREDENTIALS, code="terminated")
-    _credentials_mail(actor=actor, user=locked)
+    _credentials_mail(actor=actor, user=locked, robust=robust_email)
     return locked
 
 
@@ -115,7 +138,7 @@ def _credentials_mail(*, actor: User, user: User, robust: bool = False) -> None:
         actor=actor,
         target_user=user,
         action="user.credentials_sent",
-        message=f"Credentials (a one-time set-password link) sent to {user.email}.",
+        message=stored(AUDIT_CREDENTIALS_SENT, email=user.email),
     )
     transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]), robust=robust)
 
@@ -139,7 +162,7 @@ def user_create(
     user.full_clean(exclude=["password"])
     user.save()
     audit_log_record(
-        company=company, actor=actor, target_user=user, action="user.created", message=f"User {user.email} created."
+        company=company, actor=actor, target_user=user, action="user.created", message=stored(AUDIT_USER_CREATED, email=user.email)
     )
     _credentials_mail(actor=actor, user=user, robust=robust_email)
     return user
@@ -157,20 +180,21 @@ def user_terminate(*, actor: User, user: User) -> User:
     locked.is_active = False
     locked.save(update_fields=["is_active"])
     # (Refused already while inactive; revoked so that activating the user again does not revive them.)
-    api_tokens_revoke_all(actor=actor, user=locked, reason="user terminated")
+    api_tokens_revoke_all(actor=actor, user=locked, reason=TOKENS_REVOKED_TERMINATED)
     audit_log_record(
         company=locked.company,
         actor=actor,
         target_user=locked,
         action="user.terminated",
-        message=f"User {locked.email} terminated.",
+        message=stored(AUDIT_USER_TERMINATED, email=locked.email),
     )
     return locked
 
 
 @transaction.atomic
-def user_password_set(*, user: User, password: str, via: str) -> User:
-    """The user chose its own password (credentials link, or the change asked at login)."""
+def user_password_set(*, user: User, password: str, via) -> User:
+    """The user chose its own password (credentials link, or the change asked at login); `via` says
+    which (PASSWORD_SET_VIA_*, a message), audited."""
     validate_password(password, user=user)
     user.set_password(password)
     user.must_change_password = False
@@ -181,19 +205,24 @@ def user_password_set(*, user: User, password: str, via: str) -> User:
             actor=user,
             target_user=user,
             action="user.password_set",
-            message=f"{user.email} set a new password ({via}).",
+            message=stored(AUDIT_PASSWORD_SET, email=user.email, via=via),
         )
     return user
 
 
-NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours")
+NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours", "time_zone")
 
 
 @transaction.atomic
-def user_notifications_update(*, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int) -> User:
-    """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory)."""
+def user_notifications_update(
+    *, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int, time_zone: str | None = None
+) -> User:
+    """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory),
+    and the user's time zone (None: unchanged)."""
     locked = _lock_manageable(actor, user)
     locked.email_language, locked.notify_scheduled, locked.reminder_hours = email_language, notify_scheduled, reminder_hours
+    if time_zone is not None:
+        locked.time_zone = time_zone
     # Only these fields: the choices are the rule (the rest of the user is not this tab's to judge).
     locked.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in NOTIFICATION_SETTINGS])
     locked.save(update_fields=list(NOTIFICATION_SETTINGS))
@@ -202,10 +231,23 @@ def user_notifications_update(*, actor: User, user: User, email_language: str, n
         actor=actor,
         target_user=locked,
         action="user.notifications_changed",
-        message=(
-            f"Notification settings of {locked.email}: language {email_language or 'company'}, "
-            f"scheduled email {'on' if notify_scheduled else 'off'}, reminder "
-            f"{f'{reminder_hours} h before' if reminder_hours else 'off'}."
+        message=stored(
+            AUDIT_NOTIFICATIONS_CHANGED, email=locked.email, language=email_language or SETTING_COMPANY,
+            scheduled=SETTING_ON if notify_scheduled else SETTING_OFF,
+            reminder=stored(SETTING_HOURS_BEFORE, hours=reminder_hours) if reminder_hours else SETTING_OFF,
+            time_zone=locked.time_zone or UTC_ZONE,
         ),
     )
     return locked
+
+
+def user_time_zone_remember(*, user: User, time_zone: str | None) -> None:
+    """The zone a user picked in a date-time control becomes its own: the next control starts in it
+    and its dates' local line is shown in it. A display preference: no audit entry, and not while
+    staff impersonate the user (their zone is not the reseller's)."""
+    if not time_zone or (user.time_zone or UTC_ZONE) == time_zone:  # nothing new: the usual case
+        return
+    if not user.is_authenticated or current_impersonator_id() is not None or not is_time_zone(time_zone):
+        return
+    User.objects.filter(pk=user.pk).update(time_zone=time_zone)
+    user.time_zone = time_zone

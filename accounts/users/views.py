@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import company_page
 from accounts.users.api_tokens import api_tokens_of
 from accounts.impersonation import current_impersonator_id, impersonation_refusal
+from accounts.languages import user_language
 from accounts.access.login_protection import login_lock_of
 from accounts.selectors import company_breadcrumb, structure_children, structure_users
 from accounts.users.forms import ApiTokenForm, NotificationSettingsForm, RenameForm, ResetPasswordForm
@@ -35,6 +36,7 @@ PASSWORD_RESET = _("The password of %(email)s was reset.")
 CREDENTIALS_SENT = _("An email with a one-time link to set a password was sent to %(email)s.")
 USER_TERMINATED = _("The user %(email)s was terminated; it can no longer log in.")
 AUDIT_LOG_PAGE_SIZE = 20
+EMAIL_LANGUAGES = {"en": _("English"), "es": _("Spanish")}
 
 # (key used in ?tab=, label as in the manual)
 USER_TABS = (
@@ -65,6 +67,8 @@ def _page_context(request, target, **extra) -> dict:
         if request.user.is_staff
         else None,
         "not_available_yet": NOT_AVAILABLE_YET,
+        # + NEW: a new user (or customer company) of this user's company, as on the company page.
+        "new_account_url": company_page.new_account_url(request.user, company),
         **extra,
     }
 
@@ -89,6 +93,13 @@ def user_detail(request, user_id):
         context["new_token"] = pop_new_token(request, target)
     elif tab == "notifications":
         context["notification_form"] = NotificationSettingsForm(instance=target)
+    elif tab == "services":
+        # What the user's company can order (the company page's AVAILABLE SERVICES, the same contribution).
+        context["offer"] = offer = company_page.service_offer(target.company)
+        context["services"] = offer.rows()
+    elif tab == "additional":
+        context["email_language"] = EMAIL_LANGUAGES.get(user_language(target), user_language(target))
+        context["email_language_is_own"] = bool(target.email_language)
     return render(request, "accounts/user_detail.html", context)
 
 

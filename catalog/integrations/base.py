@@ -27,7 +27,8 @@ class IntegrationContext:
     service_options: dict[str, Any] = field(default_factory=dict)
 
 
-# A due-time check returns None when it passes, or the user-facing reason it failed.
+# A due-time check returns None when it passes, or the user-facing reason it failed, as stored text
+# (core.stored_messages.stored): the worker writes it on the import row, the reader sees it translated.
 DueTimeCheck = Callable[[IntegrationContext], str | None]
 
 

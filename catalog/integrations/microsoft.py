@@ -12,6 +12,8 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from core.stored_messages import stored
+
 from .base import IntegrationContext, VendorIntegration, register
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -53,11 +55,11 @@ def check_tenant_id(context: IntegrationContext) -> str | None:
         return None
     tenant_id = str(context.config.get("microsoft_tenant_id") or "").strip()
     if not tenant_id:
-        return str(TENANT_ID_REQUIRED)
+        return stored(TENANT_ID_REQUIRED)
     if not GUID_RE.match(tenant_id):
-        return str(TENANT_ID_INVALID)
+        return stored(TENANT_ID_INVALID)
     if tenant_id.lower() not in tenant_ids_of(context):
-        return str(TENANT_NOT_OF_COMPANY)
+        return stored(TENANT_NOT_OF_COMPANY)
     return None
 
 
@@ -65,14 +67,14 @@ def check_tenant_domain(context: IntegrationContext) -> str | None:
     if not creates_tenant(context):
         return None
     if not TENANT_DOMAIN_RE.match(str(context.config.get("tenant_domain") or "")):
-        return str(TENANT_DOMAIN_INVALID)
+        return stored(TENANT_DOMAIN_INVALID)
     return None
 
 
 def check_mpn_id(context: IntegrationContext) -> str | None:
     mpn_id = str(context.config.get("mpn_id") or "").strip()
     if mpn_id and not MPN_RE.match(mpn_id):
-        return str(MPN_ID_INVALID)
+        return stored(MPN_ID_INVALID)
     return None
 
 
@@ -84,7 +86,7 @@ def check_alignment(context: IntegrationContext) -> str | None:
         account_id = value.removeprefix(ALIGNMENT_COTERM_PREFIX)
         if any(str(sub.account_id) == account_id for sub in context.subscriptions):
             return None
-    return str(ALIGNMENT_INVALID)
+    return stored(ALIGNMENT_INVALID)
 
 
 @register

@@ -13,10 +13,25 @@ from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 
 CURSOR_INVALID = _("The cursor is not one this API gave: follow the next and previous links as they are.")
+PER_PAGE_INVALID = _("“%(value)s” is not a page size; per_page takes a whole number from 1 to %(max)d.")
 
 
 class _CheckedCursor(CursorPagination):
     _ordering_field = None
+
+    def get_page_size(self, request):
+        """per_page as asked; a value that is no whole number from 1 to max_page_size is a 400 (DRF
+        would quietly give the default page size instead, hiding the client's typo)."""
+        text = request.query_params.get(self.page_size_query_param)
+        if text is None or not text.strip():
+            return self.page_size
+        value = text.strip()
+        if not (value.isascii() and value.isdigit() and len(value) <= 9 and 1 <= int(value) <= self.max_page_size):
+            shown = value if len(value) <= 40 else value[:39] + "…"
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [str(PER_PAGE_INVALID % {"value": shown, "max": self.max_page_size})]}
+            )
+        return int(value)
 
     def paginate_queryset(self, queryset, request, view=None):
         self._ordering_field = queryset.model._meta.get_field(self.ordering[0].lstrip("-"))

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company, User
+from catalog.billing import billing_type_parse
 from catalog.models import Service
 from orders.services import order_configure, order_create, order_service_select, order_terms_accept
 from orders.wizard import STEP_SELECT, STEP_TERMS, TERMS_NOT_ACCEPTED_YET, Wizard, WizardStepError
@@ -78,6 +79,12 @@ def provisioning_schedule_direct(
     spec = wizard.configuration_fields
     if unknown := sorted(set(values) - set(spec.fields)):
         raise ValidationError({name: [UNKNOWN_FIELD] for name in unknown})
+    if isinstance(values.get("billing_type"), str) and values["billing_type"]:
+        # The same reading as a bulk file's Billing Type column: key, label or term (catalog.billing).
+        try:
+            values = {**values, "billing_type": billing_type_parse(values["billing_type"], spec.billing_types)}
+        except ValueError as exc:
+            raise ValidationError({"billing_type": [str(exc.args[0])]}) from None
     vendor_initial = {name: spec.fields[name].initial for name in spec.vendor_names}
     cleaned, errors = spec.clean({**spec.initial(now=now), **vendor_initial, **values})
     if errors:

@@ -24,7 +24,7 @@ from core.api.pagination import NewestFirstCursor
 from orders.configuration import GENERIC_FIELDS
 from orders.validation import schedule_time_error
 
-from imports.my_imports.listing import Listing
+from imports.my_imports.listing import Listing, listing_problems
 from imports.models import ImportJob, ImportRow
 from imports.api.scheduling import UNKNOWN_FIELD, provisioning_schedule_direct
 from imports.my_imports.selectors import import_for_user, imports_for_api
@@ -49,6 +49,15 @@ RENAMED = {"scheduled_for": "schedule_at"}
 # --- Serializers ------------------------------------------------------------------------------
 
 
+class CreatedAccountSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=["company", "user", "subscription"], help_text="What the line created: a customer company, a user, a subscription."
+    )
+    id = serializers.IntegerField(help_text="The company's or subscription's account id, or the user's User Id.")
+    name = serializers.CharField(help_text="The company's name, or the user's first and last name, as created (empty for a subscription).")
+    email = serializers.CharField(help_text="The user's email address (empty for a company or a subscription).")
+
+
 class ImportRowSerializer(serializers.ModelSerializer):
     parent_account_id = serializers.IntegerField(source="parent_company.account_id")
     parent_display_name = serializers.CharField(source="parent_company.name")
@@ -57,12 +66,20 @@ class ImportRowSerializer(serializers.ModelSerializer):
     account_id = serializers.IntegerField(source="result_account_id", allow_null=True, help_text="What the row created.")
     is_direct_payment = serializers.BooleanField()
     error = serializers.CharField(source="failure_reason", help_text="Why the row failed (empty otherwise).")
+    file_line = serializers.IntegerField(
+        allow_null=True,
+        help_text="The line of the uploaded file the row came from, as a spreadsheet numbers it (the header is "
+        "line 1); null for a scheduled provisioning.",
+    )
+    created_account = CreatedAccountSerializer(
+        allow_null=True, help_text="What a completed row created (null while pending or when it failed)."
+    )
 
     class Meta:
         model = ImportRow
         fields = [
             "position", "import_type", "status", "parent_account_id", "parent_display_name", "parent_account_start_date",
-            "product_code", "account_id", "is_direct_payment", "error", "processed_at",
+            "product_code", "account_id", "is_direct_payment", "error", "processed_at", "file_line", "created_account",
         ]
         read_only_fields = fields
 
@@ -121,7 +138,10 @@ class _StrictSerializer(serializers.Serializer):
         return due_at
 
 
-class ScheduledProvisioningRequest(_StrictSerializer):
+# The request bodies. drf-spectacular names a component after its serializer without "Serializer"
+# and, with COMPONENT_SPLIT_REQUEST, adds "Request" to request components: these become
+# ScheduledProvisioningRequest and RescheduleRequest (not ...RequestRequest).
+class ScheduledProvisioningSerializer(_StrictSerializer):
     schedule_required = False
     product_code = StrictCharField(max_length=100, error_messages={"required": PRODUCT_CODE_REQUIRED})
     quantity = StrictIntegerField(error_messages={"required": QUANTITY_REQUIRED})
@@ -134,7 +154,12 @@ class ScheduledProvisioningRequest(_StrictSerializer):
         help_text="true accepts the service's terms for the whole price list when not yet accepted (the wizard's Accept).",
     )
     subscription_name = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
-    billing_type = StrictCharField(required=False, help_text="A key of the service's billing_types (default monthly:P1Y).")
+    billing_type = StrictCharField(
+        required=False,
+        help_text="A key of the service's billing_types (default monthly:P1Y), its label "
+        "(\"Monthly (with 1-year commitment) - P1Y\", as in bulk files) or its term alone (P1Y) when only one "
+        "billing type has it. A refusal lists the valid keys.",
+    )
     send_to_backend = StrictBooleanField(required=False)
     notify_me = StrictBooleanField(required=False)
     billing_start_date = StrictCharField(required=False, help_text="ISO 8601, UTC; default now.")
@@ -146,7 +171,7 @@ class ScheduledProvisioningRequest(_StrictSerializer):
     )
 
 
-class RescheduleRequest(_StrictSerializer):
+class RescheduleSerializer(_StrictSerializer):
     schedule_required = True
     schedule_at = StrictCharField(
         allow_blank=True, allow_null=True, help_text="The new time: ISO 8601, UTC.",
@@ -215,7 +240,7 @@ def _renamed(errors: dict[str, list[str]], *, vendor_names) -> dict[str, list[st
     summary="Schedule the provisioning of a subscription",
     description="The wizard in one request: the service, its terms, the Configuration fields and the schedule "
     "time, validated with the same rules and messages as the pages. 201 with the Pending job.",
-    request=ScheduledProvisioningRequest,
+    request=ScheduledProvisioningSerializer,
     parameters=[IDEMPOTENCY_PARAMETER],
     responses={
         201: ImportJobWithWarningsSerializer,
@@ -229,7 +254,7 @@ class ScheduledProvisioningCreate(APIView):
     def post(self, request, account_id):
         company = company_for_user(request.user, account_id=account_id)
         now = timezone.now()
-        serializer = ScheduledProvisioningRequest(data=request.data, context={"now": now})
+        serializer = ScheduledProvisioningSerializer(data=request.data, context={"now": now})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         values, vendor = _configuration_values(data)
@@ -270,10 +295,21 @@ LISTING_PARAMETERS = [
 ]
 
 
-@extend_schema(tags=["imports"], summary="Import jobs (My imports), newest first", parameters=LISTING_PARAMETERS)
+@extend_schema(
+    tags=["imports"], summary="Import jobs (My imports), newest first", parameters=LISTING_PARAMETERS,
+    responses={200: ImportJobSerializer(many=True),
+               400: OpenApiResponse(ErrorSerializer, description="A filter value or per_page that is not one.")},
+)
 class ImportList(generics.ListAPIView):
     serializer_class = ImportJobSerializer
     pagination_class = NewestFirstCursor
+
+    def list(self, request, *args, **kwargs):
+        # A filter the list would ignore (an unknown status, a date that is not one) is the client's
+        # mistake: said, not answered with every job as if there were no filter.
+        if problems := listing_problems(request.query_params):
+            return validation_response(problems)
+        return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         return imports_for_api(self.request.user, Listing.parse(self.request.query_params))
@@ -308,7 +344,7 @@ class ImportCancel(APIView):
 
 
 @extend_schema(
-    tags=["imports"], summary="Reschedule a pending import", request=RescheduleRequest, parameters=[IDEMPOTENCY_PARAMETER],
+    tags=["imports"], summary="Reschedule a pending import", request=RescheduleSerializer, parameters=[IDEMPOTENCY_PARAMETER],
     responses={200: ImportJobWithWarningsSerializer, 400: ErrorSerializer, 404: ErrorSerializer,
                409: OpenApiResponse(ErrorSerializer, description="Not pending any more.")},
 )
@@ -317,7 +353,7 @@ class ImportReschedule(APIView):
     def post(self, request, job_id):
         job = import_for_user(request.user, job_id=job_id)
         now = timezone.now()
-        serializer = RescheduleRequest(data=request.data, context={"now": now})
+        serializer = RescheduleSerializer(data=request.data, context={"now": now})
         serializer.is_valid(raise_exception=True)
         due_at = serializer.validated_data["schedule_at"]
         try:

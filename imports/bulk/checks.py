@@ -16,6 +16,11 @@ from django.utils.translation import gettext, gettext_lazy as _
 from core.numbers import parse_whole
 from accounts.models import Company, User
 from accounts.selectors import companies_visible_to
+from catalog.billing import (  # noqa: F401  (the messages are re-exported for the tests)
+    BILLING_TYPE_AMBIGUOUS,
+    BILLING_TYPE_UNKNOWN,
+    billing_type_parse,
+)
 from catalog.models import PriceList, Service
 from orders.configuration import BOOLEAN_FIELDS, ConfigurationFields
 from orders.facts import OrderFacts
@@ -41,8 +46,6 @@ PARENT_NOT_RESELLER_OR_CUSTOMER = _("New companies can be created only below a r
 PRODUCT_CODE_REQUIRED = _("Product code is required.")
 PRODUCT_UNKNOWN = _("Product code %(code)s does not exist.")
 BOOLEAN_INVALID = _("must be true or false.")
-BILLING_TYPE_UNKNOWN = _("%(value)s is not a billing type of this service; use one of: %(options)s.")
-BILLING_TYPE_AMBIGUOUS = _("%(value)s matches more than one billing type of this service; write one of: %(options)s.")
 ALIGNMENT_UNKNOWN = _("%(value)s is not an option; use one of: %(options)s.")
 CURRENCY_INVALID = _("Currency must be a three-letter code, e.g. USD.")
 
@@ -142,22 +145,6 @@ def _repeated_lines(lines, errors: list, *, unique_key: str | None = None, uniqu
 # --- Products ------------------------------------------------------------------------------------
 
 
-def billing_type_key_for(text: str, billing_types: list[tuple[str, str]]) -> str:
-    """The wizard's label ("Monthly (with 1-year commitment) - P1Y"), the short form ("P1Y") when
-    only one billing type has that term, or the form value itself; raises ValueError(message)."""
-    wanted = normalise(text)
-    for key, label in billing_types:
-        if wanted in (normalise(label), key.casefold()):
-            return key
-    short = [key for key, _label in billing_types if key.partition(":")[2].casefold() == wanted]
-    options = "; ".join(label for _key, label in billing_types) or "—"
-    if len(short) == 1:
-        return short[0]
-    if short:
-        raise ValueError(BILLING_TYPE_AMBIGUOUS % {"value": text, "options": options})
-    raise ValueError(BILLING_TYPE_UNKNOWN % {"value": text, "options": options})
-
-
 def _choice_value(text: str, field: forms.ChoiceField) -> str:
     """A choice field's value from its value or its label; raises ValueError(message)."""
     if text.casefold() in EMPTY_CHOICE_WORDS:
@@ -183,7 +170,7 @@ def _product_data(cells: dict, config: ConfigurationFields, initial: dict, due: 
     errors: dict[str, str] = {}
     text = cells.get("billing_type", "")
     try:
-        data["billing_type"] = billing_type_key_for(text, config.billing_types) if text else initial["billing_type"]
+        data["billing_type"] = billing_type_parse(text, config.billing_types) if text else initial["billing_type"]
     except ValueError as exc:
         errors["billing_type"] = str(exc.args[0])
     for name in BOOLEAN_FIELDS:
@@ -318,6 +305,17 @@ class UserLineForm(_Form):
     phone = _text(_("Phone"), 50)
 
 
+# Below which companies a Companies line (or + NEW) may create a customer company.
+COMPANY_PARENT_KINDS = frozenset({Company.Kind.RESELLER, Company.Kind.CUSTOMER})
+
+
+def parent_kind_problem(parent: Company, kinds=COMPANY_PARENT_KINDS) -> str | None:
+    """Why no company can be created below `parent` (a distributor), or None."""
+    if parent.kind in kinds:
+        return None
+    return str(PARENT_NOT_RESELLER_OR_CUSTOMER % {"company": parent.name, "kind": parent.get_kind_display()})
+
+
 def _check_form_lines(user, lines, errors, form_class, *, booleans=(), parent_kinds=None) -> FileCheck:
     parents = _parents(user, lines, errors)
     result = FileCheck(errors=errors)
@@ -339,9 +337,8 @@ def _check_form_lines(user, lines, errors, form_class, *, booleans=(), parent_ki
             if value is not None:
                 values[name] = value
         parent = parents.get(number)
-        if parent is not None and parent_kinds and parent.kind not in parent_kinds:
-            params = {"company": parent.name, "kind": parent.get_kind_display()}
-            line_errors.append(_line_error(number, PARENT_NOT_RESELLER_OR_CUSTOMER % params))
+        if parent is not None and parent_kinds and (problem := parent_kind_problem(parent, parent_kinds)):
+            line_errors.append(_line_error(number, problem))
         errors.extend(line_errors)
         if not line_errors and parent is not None:
             values = {name: value for name, value in values.items() if value not in ("", None)}
@@ -362,7 +359,7 @@ def check_lines(
         result = _check_form_lines(
             user, lines, errors, CompanyLineForm,
             booleans=[("is_billable", _("Is billable"))],
-            parent_kinds={Company.Kind.RESELLER, Company.Kind.CUSTOMER},
+            parent_kinds=COMPANY_PARENT_KINDS,
         )
     else:
         _repeated_lines(lines, errors, unique_key="email", unique_label=gettext("Email"))

@@ -64,7 +64,8 @@ class FileProblem(Exception):
 @dataclass
 class Table:
     header: list[str]
-    lines: list[tuple[int, list[str]]]  # (line number in the file, cells), empty lines left out
+    # (line number in the file, as a spreadsheet numbers its rows: the header counted, cells), empty lines left out
+    lines: list[tuple[int, list[str]]]
 
 
 def _text(value) -> str:
@@ -152,12 +153,17 @@ def _read_csv(content: bytes) -> Iterator[tuple[int, list]]:
     # csv's own field limit (csv.field_size_limit, 131,072 by default, process-wide and left so)
     # bounds a cell before read_table's MAX_CELL_CHARS says which line it is on.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # A line's number is its record's, as a spreadsheet numbers its rows (the header is 1, a blank
+    # line counts): a quoted cell holding line breaks (an address) is one row, not several, so
+    # csv's own line_num (the text's physical lines) would name a later line than the reseller sees.
+    number = 0
     try:
         for cells in reader:
-            yield reader.line_num, cells
+            number += 1
+            yield number, cells
     except csv.Error as exc:
         if "field limit" in str(exc):
-            raise FileProblem(CELL_TOO_LONG % {"line": reader.line_num}) from exc
+            raise FileProblem(CELL_TOO_LONG % {"line": number + 1}) from exc
         raise FileProblem(FILE_NOT_READABLE) from exc
 
 

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from orders.fields import UTCDateTimeField
+from core.datetimes import ZonedDateTimeField, ZonedForm
 from orders.validation import schedule_time_error
 
 from imports.models import ImportJob
@@ -14,7 +14,7 @@ from imports.bulk.files import FILE_EMPTY, FILE_TOO_BIG, MAX_BYTES
 
 ACCOUNT_TYPE_REQUIRED = _("Choose the account type to import: Companies, Products or Users.")
 FILE_REQUIRED = _("Choose the file to upload (CSV or Excel .xlsx).")
-SCHEDULE_INVALID = _("Enter the schedule date as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00, or leave it empty.")
+SCHEDULE_INVALID = _("Enter the schedule date as YYYY-MM-DD HH:MM, e.g. 2024-08-01 10:00, or leave it empty.")
 TERMS_REQUIRED = _("Accept the terms and conditions listed above to start the import.")
 AGAIN_REQUIRED = _("Confirm that you want to import the same file again.")
 
@@ -26,7 +26,7 @@ ACCOUNT_TYPES = [
 ]
 
 
-class BulkImportForm(forms.Form):
+class BulkImportForm(ZonedForm, forms.Form):
     account_type = forms.ChoiceField(
         label=_("Account type"), choices=ACCOUNT_TYPES, widget=forms.RadioSelect,
         error_messages={"required": ACCOUNT_TYPE_REQUIRED, "invalid_choice": ACCOUNT_TYPE_REQUIRED},
@@ -35,9 +35,9 @@ class BulkImportForm(forms.Form):
         label=_("File"), help_text=_("CSV (UTF-8, comma or semicolon) or Excel .xlsx; at most 5,000 lines and 5 MB."),
         error_messages={"required": FILE_REQUIRED, "empty": FILE_EMPTY, "invalid": FILE_REQUIRED, "missing": FILE_REQUIRED},
     )
-    due_at = UTCDateTimeField(
-        label=_("Schedule date (UTC)"), required=False,
-        help_text=_("YYYY-MM-DD HH:MM in UTC; leave it empty to import as soon as possible."),
+    due_at = ZonedDateTimeField(
+        label=_("Schedule date"), required=False,
+        help_text=_("YYYY-MM-DD HH:MM in the time zone beside it; leave it empty to import as soon as possible."),
         error_messages={"invalid": SCHEDULE_INVALID},
     )
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Company, User
 from accounts.services import audit_log_record
+from core.stored_messages import stored
 from catalog.services import terms_accept
 from orders.models import Order
 from orders.services import orders_submit_many
@@ -32,6 +34,13 @@ from imports.engine.plugins import housekeeping_register
 
 # An upload waiting for a confirmation is kept this long; then the reseller has left and it goes.
 UPLOAD_KEPT_FOR = dt.timedelta(days=1)
+# The audit entry of a started bulk import, stored as a message and its parameters (core.stored_messages).
+AUDIT_BULK_SCHEDULED = _("Import of %(count)s %(account_type)s from %(file)s scheduled for %(due)s (UTC).")
+AUDIT_BULK_ACCOUNT_TYPES = {
+    ImportJob.AccountType.PRODUCTS: pgettext_lazy("bulk import audit", "products"),
+    ImportJob.AccountType.COMPANIES: pgettext_lazy("bulk import audit", "companies"),
+    ImportJob.AccountType.USERS: pgettext_lazy("bulk import audit", "users"),
+}
 UPLOAD_GONE = _("This upload is no longer waiting for confirmation; upload the file again.")
 
 
@@ -93,7 +102,8 @@ def _job_create(*, user: User, account_type: str, name: str, checksum: str, due_
         terms_accept(price_list=terms.price_list, service=terms.service, user=user, company=company)
     products = [(line.service.name, line.service.code) for line in lines if line.service is not None]
     job = ImportJob.objects.create(
-        name="",  # the manual's Import name of a bulk import is "-"
+        # Named after its file (the manual shows "-", which told a reseller nothing; issue 24).
+        name=name[:255],
         search=search_entry_for(name, list(dict.fromkeys(products))),
         account_type=account_type,
         source=ImportJob.Source.IMPORT,
@@ -121,8 +131,10 @@ def _job_create(*, user: User, account_type: str, name: str, checksum: str, due_
         company=job.company,
         actor=user,
         action="import.scheduled",
-        message=f"Import of {len(lines)} {job.get_account_type_display().lower()} from {name} scheduled for "
-        f"{due_at:%Y-%m-%d %H:%M} (UTC).",
+        message=stored(
+            AUDIT_BULK_SCHEDULED, count=len(lines), account_type=AUDIT_BULK_ACCOUNT_TYPES[account_type],
+            file=name, due=f"{due_at:%Y-%m-%d %H:%M}",
+        ),
     )
     return job
 

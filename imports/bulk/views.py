@@ -15,13 +15,15 @@ from imports.my_imports.selectors import import_for_user
 from imports.bulk.columns import COLUMNS, ERROR_COLUMN
 from core.spreadsheets import FORMATS, spreadsheet_response
 from core.uploads import upload_refused
+from core.datetimes import utc_text
+from accounts.users.services import user_time_zone_remember
 from imports.bulk.files import template_rows
 from imports.bulk.forms import AGAIN_REQUIRED, TERMS_REQUIRED, BulkImportForm, ConfirmForm
 from imports.bulk.services import BulkStart, imports_bulk_confirm, imports_bulk_start, safe_file_name
 
 IMPORT_QUEUED = ngettext_lazy(
-    "The import of %(count)s line from %(file)s is scheduled for %(due)s (UTC).",
-    "The import of %(count)s lines from %(file)s is scheduled for %(due)s (UTC).",
+    "The import of %(count)s line from %(file)s is scheduled for %(due)s.",
+    "The import of %(count)s lines from %(file)s is scheduled for %(due)s.",
     "count",
 )
 
@@ -40,7 +42,7 @@ def _page(request, form, *, result: BulkStart | None = None, confirm_form=None, 
 def _started(request, result: BulkStart):
     job = result.job
     count = job.rows.count()
-    messages.success(request, IMPORT_QUEUED % {"count": count, "file": job.file.name, "due": f"{job.due_at:%Y-%m-%d %H:%M}"})
+    messages.success(request, IMPORT_QUEUED % {"count": count, "file": job.file.name, "due": utc_text(job.due_at)})
     return redirect(f"{redirect('imports:my_imports').url}?job={job.pk}")
 
 
@@ -53,10 +55,11 @@ def bulk_import(request):
     if request.method == "GET":
         wanted = request.GET.get("type")
         initial = {"account_type": wanted} if wanted in COLUMNS else {}
-        return _page(request, BulkImportForm(initial=initial, now=now))
-    form = BulkImportForm(request.POST, request.FILES, now=now, too_big=upload_refused(request))
+        return _page(request, BulkImportForm(initial=initial, now=now, time_zone=request.user.time_zone))
+    form = BulkImportForm(request.POST, request.FILES, now=now, too_big=upload_refused(request), time_zone=request.user.time_zone)
     if not form.is_valid():
         return _page(request, form, status=400)
+    user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
     result = imports_bulk_start(
         user=request.user,
         account_type=form.cleaned_data["account_type"],
@@ -84,7 +87,7 @@ def bulk_confirm(request, upload_id: int):
         return _started(request, result)
     pending = ImportFile.objects.filter(pk=upload_id, created_by=request.user, job__isnull=True).first()
     initial = {"account_type": pending.account_type, "due_at": pending.due_at} if pending else {}
-    form = BulkImportForm(initial=initial, now=timezone.now())
+    form = BulkImportForm(initial=initial, now=timezone.now(), time_zone=request.user.time_zone)
     if result.pending:
         if result.terms and not accept:
             confirm.add_error("accept_terms", TERMS_REQUIRED)
@@ -117,5 +120,6 @@ def failed_lines(request, job_id: int):
     rows = [[c.label for c in columns] + [gettext(ERROR_COLUMN)]]
     for row in job.rows.filter(status=ImportRow.Status.FAILED).order_by("position"):
         cells = (row.payload or {}).get("cells") or {}
-        rows.append([cells.get(c.key, "") for c in columns] + [row.error.replace("\n", " ")])
+        # "Line 7: ..." names the line of the file imported, which this download renumbers.
+        rows.append([cells.get(c.key, "") for c in columns] + [row.failure_on_line.replace("\n", " ")])
     return spreadsheet_response(fmt, f"import-{job.pk}-failed-lines", rows)

@@ -18,6 +18,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from core.lanes import JOBS, LANES, OUTBOX, lane_queue
+
+# The management commands that are the engine's processes: their PostgreSQL sessions carry the
+# timeouts of EngineConfig.db_session_options (config.settings applies them).
+ENGINE_COMMANDS = ("imports_worker", "qcluster", "run_due_imports")
+
 # A job claimed by a worker that died must run again within this long (the README's promise).
 RECOVERY_PROMISE_SECONDS = 120
 
@@ -49,9 +55,16 @@ class EngineConfig:
     # At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
     # busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
     dispatch_in_flight: int = _knob("IMPORT_DISPATCH_IN_FLIGHT", int, 1000, "jobs claimed and unfinished, at most")
-    # How often the dispatcher hands expired leases back and enqueues a sender for unsent emails.
+    # How often the dispatcher hands expired leases back and enqueues senders (outbox lane) for what the outbox has due.
     recovery_seconds: float = _knob("IMPORT_RECOVERY_SECONDS", float, 5.0, "seconds between lease recoveries")
-    # `imports_worker` stops its cluster gracefully on SIGTERM/SIGINT and kills what is left after
+    # What is due, leases, backoffs and the broker's locks are decided on the database's clock
+    # (core.clock), so a worker whose clock is off runs nothing early; but its logs, django-q2's
+    # task times and its schedules still follow its own clock. The health report names every
+    # worker (imports.engine.workers) whose clock is further than this from the database's.
+    clock_offset_warn_seconds: float = _knob(
+        "IMPORT_CLOCK_OFFSET_WARN_SECONDS", float, 2.0, "a worker clock this far from the database's is reported"
+    )
+    # `imports_worker` stops its clusters gracefully on SIGTERM/SIGINT and kills what is left after
     # this long, so a stop never takes more than about ten seconds (a killed batch rolls back and
     # runs again after its lease).
     worker_stop_seconds: float = _knob("IMPORT_WORKER_STOP_SECONDS", float, 8.0, "graceful stop, then kill")
@@ -69,9 +82,51 @@ class EngineConfig:
     # ... and only during a burst: while at least this many due jobs are unfinished (default: a
     # batch). With fewer, as when jobs fall due one at a time, every run sends its emails at once.
     email_burst_jobs: int | None = _knob("IMPORT_EMAIL_BURST_JOBS", int, None, "due jobs that make a burst")
-    # Sender tasks enqueued when a burst is over and its emails are due: about the number of
-    # workers of all clusters, so each one helps (more only end at once, finding nothing to claim).
+    # Sender tasks enqueued (in the outbox lane) when a burst is over and its emails are due: about
+    # the number of outbox workers of all machines, so each one helps (more only end at once,
+    # finding nothing to claim).
     email_senders: int = _knob("IMPORT_EMAIL_SENDERS", int, 4, "sender tasks after a burst")
+    # The outbox lane (core.lanes): webhook deliveries and the emails the fast path left run in a
+    # cluster of their own, on the queue "<Q_CLUSTER_NAME>-outbox", so a receiver that hangs
+    # holds none of the workers due jobs need. `imports_worker` starts it beside the jobs' one.
+    # Its workers mostly wait on the network, so a couple per machine are cheap.
+    outbox_workers: int = _knob("IMPORT_OUTBOX_WORKERS", int, 2, "worker processes of the outbox lane's cluster")
+    # A sender task starts no new delivery after this long (the rest stay in the outbox for the
+    # next sender), and each delivery's exchange is bounded by its own timeout (WEBHOOK_TIMEOUT,
+    # EMAIL_TIMEOUT): a sender ends on its own within the budget plus one timeout, well before
+    # Q_TIMEOUT would kill it (imports.E007).
+    outbox_budget_seconds: float = _knob(
+        "IMPORT_OUTBOX_BUDGET_SECONDS", float, 20.0, "seconds a sender task goes on starting deliveries"
+    )
+    # One webhook POST (connect, send, each wait for the answer). A receiver slower than this has
+    # the attempt counted as failed and its other deliveries of that pass put back with the backoff.
+    webhook_timeout: float = _knob("WEBHOOK_TIMEOUT", float, 10.0, "seconds one webhook request may take")
+
+    # Transient database trouble (a lost connection, a restart, a deadlock, a lock or statement
+    # timeout) is not a verdict on an order: the batch task tries again, waiting 0.5, 1, 2 ... s, for
+    # at most this long (well inside Q_TIMEOUT), then leaves its jobs to lease recovery, which hands
+    # them to a later pass.
+    transient_retry_seconds: float = _knob(
+        "IMPORT_TRANSIENT_RETRY_SECONDS", float, 20.0, "seconds a batch keeps retrying after a database blip"
+    )
+    # A job whose runs keep meeting transient trouble fails (with a reason saying so) only once it is
+    # this late: long enough for any restart or failover, short enough that a reseller hears of it.
+    transient_deadline_seconds: int = _knob(
+        "IMPORT_TRANSIENT_DEADLINE_SECONDS", int, 3600, "seconds past due before transient trouble fails a job"
+    )
+    # PostgreSQL sessions of the engine's processes (imports_worker, qcluster, run_due_imports)
+    # carry these, so a frozen or hung worker cannot hold locks others need for long:
+    # - a transaction left idle (its process stopped, e.g. SIGSTOP or a swap storm) is ended by the
+    #   server after this long, which frees its row locks well before its jobs' lease runs out;
+    db_idle_in_transaction_seconds: int = _knob(
+        "IMPORT_DB_IDLE_IN_TRANSACTION_SECONDS", int, 20, "idle_in_transaction_session_timeout of workers"
+    )
+    # - a statement waiting for a lock gives up after this long (a transient error: retried);
+    db_lock_timeout_seconds: int = _knob("IMPORT_DB_LOCK_TIMEOUT_SECONDS", int, 5, "lock_timeout of workers")
+    # - and no statement runs longer than this (a batch's statements take milliseconds).
+    db_statement_timeout_seconds: int = _knob(
+        "IMPORT_DB_STATEMENT_TIMEOUT_SECONDS", int, 30, "statement_timeout of workers"
+    )
 
     def __post_init__(self):
         # Derived defaults, so that changing one knob moves what depends on it.
@@ -89,13 +144,35 @@ class EngineConfig:
         or send an email twice, or stop the engine."""
         found = []
         positive = ("q_timeout", "q_retry", "q_workers", "lease_seconds", "dispatch_batch_size", "dispatch_in_flight",
-                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs")
+                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs",
+                    "transient_deadline_seconds", "db_idle_in_transaction_seconds", "db_lock_timeout_seconds",
+                    "db_statement_timeout_seconds", "outbox_workers")
         for name in positive:
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
-        for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll"):
+        for name in ("dispatch_poll_seconds", "recovery_seconds", "worker_stop_seconds", "q_poll", "outbox_budget_seconds",
+                     "webhook_timeout", "clock_offset_warn_seconds"):
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
+        if self.transient_retry_seconds < 0:
+            found.append(("imports.E001", f"IMPORT_TRANSIENT_RETRY_SECONDS must not be negative (it is {self.transient_retry_seconds})."))
+        if self.transient_retry_seconds + self.db_statement_timeout_seconds >= self.q_timeout:
+            found.append((
+                "imports.E005",
+                "IMPORT_TRANSIENT_RETRY_SECONDS + IMPORT_DB_STATEMENT_TIMEOUT_SECONDS must be less than Q_TIMEOUT: "
+                "a batch retrying after a database blip would be killed mid-retry.",
+            ))
+        if self.db_idle_in_transaction_seconds >= self.lease_seconds:
+            found.append((
+                "imports.E006",
+                "IMPORT_DB_IDLE_IN_TRANSACTION_SECONDS must be less than IMPORT_LEASE_SECONDS: a frozen worker "
+                "would still hold its jobs' locks when their lease ends, and recovery could not hand them back.",
+            ))
+        if self.db_lock_timeout_seconds >= self.q_timeout or self.db_statement_timeout_seconds >= self.q_timeout:
+            found.append((
+                "imports.E006",
+                "IMPORT_DB_LOCK_TIMEOUT_SECONDS and IMPORT_DB_STATEMENT_TIMEOUT_SECONDS must be less than Q_TIMEOUT.",
+            ))
         if self.email_defer_seconds < 0:
             found.append(("imports.E001", f"IMPORT_EMAIL_DEFER_SECONDS must not be negative (it is {self.email_defer_seconds})."))
         if self.q_retry <= self.q_timeout:
@@ -108,6 +185,12 @@ class EngineConfig:
                 "IMPORT_EMAIL_LEASE_SECONDS must cover sending a whole claim (EMAIL_TIMEOUT x IMPORT_EMAIL_CLAIM_CHUNK): "
                 "another sender would send the same emails again.",
             ))
+        if self.outbox_budget_seconds + max(self.webhook_timeout, self.email_timeout) >= self.q_timeout:
+            found.append((
+                "imports.E007",
+                "IMPORT_OUTBOX_BUDGET_SECONDS plus the longest delivery timeout (WEBHOOK_TIMEOUT, EMAIL_TIMEOUT) must be "
+                "less than Q_TIMEOUT: a sender would be killed mid-delivery, and what it claimed would wait for its lease.",
+            ))
         return found
 
     def warnings(self) -> list[tuple[str, str]]:
@@ -115,9 +198,22 @@ class EngineConfig:
             return [("imports.W001", "A dead worker's jobs will wait more than two minutes before they run again.")]
         return []
 
-    def q_cluster(self, *, redis_url: str, label) -> dict:
-        """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker."""
+    def db_session_options(self) -> str:
+        """libpq `options` for the engine processes' PostgreSQL sessions (config.settings applies them)."""
+        return (
+            f"-c idle_in_transaction_session_timeout={self.db_idle_in_transaction_seconds * 1000}"
+            f" -c lock_timeout={self.db_lock_timeout_seconds * 1000}"
+            f" -c statement_timeout={self.db_statement_timeout_seconds * 1000}"
+        )
+
+    def q_cluster(self, *, redis_url: str, label, lane: str = JOBS) -> dict:
+        """django-q2's Q_CLUSTER for these values: Redis when `redis_url`, else the ORM broker.
+        A cluster started with it serves `lane` (core.lanes): the jobs' queue, or the outbox's."""
+        if lane not in LANES:
+            raise ValueError(f"IMPORT_WORKER_LANE must be one of {', '.join(LANES)} (it is {lane!r}).")
         cluster = {
+            # The installation's name: the jobs' queue, the prefix of every lane's queue, and the
+            # key that signs tasks (so every lane's clusters must share it).
             "name": self.q_cluster_name,
             "workers": self.q_workers,
             "timeout": self.q_timeout,
@@ -133,6 +229,11 @@ class EngineConfig:
             "queue_limit": 1,
             "label": label,
         }
+        if lane == OUTBOX:
+            # The queue this cluster takes tasks from (and its scheduler runs no null-cluster schedule:
+            # the every-minute tick stays in the jobs' lane).
+            cluster["cluster_name"] = lane_queue(OUTBOX, name=self.q_cluster_name)
+            cluster["workers"] = self.outbox_workers
         if redis_url:
             cluster["redis"] = redis_url
         else:

@@ -22,18 +22,18 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
-from django.utils import timezone
 
 from imports.engine.config import engine_config
 from imports.notify import priority as email_priority
 from imports.engine.plugins import housekeeping_run
 from core.claiming import claim_ids
+from core.lanes import JOBS, lane_queue
+from core.clock import db_now
 from imports.jobs import states
 from imports.models import ImportJob
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
 from imports.notify.reminders import reminders_queue_due
 from imports.engine.runner import run_jobs
-from imports.webhooks.delivery import DELIVERIES
 
 logger = logging.getLogger(__name__)
 Status = ImportJob.Status
@@ -49,12 +49,14 @@ class DispatchSummary:
     claimed: int = 0
     batches: int = 0
     completed: int = 0
+    completed_with_errors: int = 0
     failed: int = 0
     notified: int = 0
 
     def add(self, results: dict[int, str]) -> None:
         counts = Counter(results.values())
         self.completed += counts[Status.COMPLETED]
+        self.completed_with_errors += counts[Status.COMPLETED_WITH_ERRORS]
         self.failed += counts[Status.FAILED]
 
     def as_dict(self) -> dict[str, int]:
@@ -62,7 +64,9 @@ class DispatchSummary:
 
     def __str__(self) -> str:
         return (
-            f"Claimed {self.claimed}, completed {self.completed}, failed {self.failed}, "
+            f"Claimed {self.claimed}, completed {self.completed}, "
+            + (f"completed with errors {self.completed_with_errors}, " if self.completed_with_errors else "")
+            + f"failed {self.failed}, "
             f"recovered {self.recovered}"
         )
 
@@ -88,15 +92,18 @@ def imports_recover_expired(*, now: dt.datetime) -> int:
     """In progress past the lease → Pending, so a later pass runs them again.
 
     The lease (IMPORT_LEASE_SECONDS) is longer than the task timeout (Q_TIMEOUT), after which
-    django-q2 has killed the worker, so a job recovered here has no live worker left.
+    django-q2 has killed the worker, so a job recovered here has no live worker left. Rows another
+    session still locks are skipped, never waited for: a frozen worker's transaction holds them
+    until the server ends it (IMPORT_DB_IDLE_IN_TRANSACTION_SECONDS), and the next recovery takes them.
     """
-    recovered = states.transition_queryset(
-        ImportJob.objects.filter(lease_expires_at__lt=now),
-        Status.IN_PROGRESS,
-        Status.PENDING,
-        claimed_at=None,
-        lease_expires_at=None,
-    )
+    back = {"claimed_at": None, "lease_expires_at": None}
+    with transaction.atomic():
+        recovered = len(claim_ids(
+            ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__lt=now).order_by("pk"),
+            limit=None,
+            move=lambda ids: states.transition_many(ids, Status.IN_PROGRESS, Status.PENDING, **back),
+            move_one=lambda pk: states.transition(pk, Status.IN_PROGRESS, Status.PENDING, **back),
+        ))
     if recovered:
         logger.warning("Recovered %s import job(s) whose worker lease expired.", recovered)
     return recovered
@@ -122,13 +129,16 @@ def _enqueue_batch(job_ids: list[int], claimed_at: dt.datetime) -> None:
     ) if job_ids else set()
     groups = [ids for ids in [[pk for pk in job_ids if pk not in bulk]] + [[pk] for pk in job_ids if pk in bulk] if ids]
 
+    # The jobs' lane by name: in the outbox lane's cluster (core.lanes) the default queue is the outbox's.
+    queue = lane_queue(JOBS)
+
     def enqueue():
         for ids in groups:
             # save=False: a batch that succeeded leaves no task result (failures are still kept for
             # the admin). Its jobs record their own outcome, and saving a result costs the cluster's
             # monitor a read of every kept result (save_limit pruning) per batch: a sixth of a
             # burst's CPU, which on a busy machine the workers need.
-            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False)
+            async_task(RUN_BATCH_TASK, ids, claimed_at, task_name=f"imports batch of {len(ids)}", save=False, cluster=queue)
 
     if settings.Q_CLUSTER.get("orm"):
         # The ORM broker writes the task with this connection: the claim and its task commit
@@ -152,7 +162,7 @@ def dispatch_tick(
     a burst the queue holds a few seconds of work, enough to keep every worker busy, and a
     claimed job never waits in the queue for anything like its lease.
     """
-    now = now or timezone.now()
+    now = now or db_now()
     batch_size = batch_size or engine_config().dispatch_batch_size
     limit = engine_config().dispatch_in_flight if in_flight_limit is None else in_flight_limit
     summary = DispatchSummary()
@@ -175,7 +185,7 @@ def dispatch_housekeeping(*, now: dt.datetime | None = None) -> int:
     many. Also writes the reminders whose time has come to the outbox (sent with the other unsent
     emails) and runs what other rooms registered (imports.engine.plugins: bulk uploads left waiting
     for a confirmation are forgotten)."""
-    now = now or timezone.now()
+    now = now or db_now()
     reminders_queue_due(now=now)
     housekeeping_run(now=now)
     return imports_recover_expired(now=now)
@@ -190,7 +200,7 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
     `now` fixes the clock for the whole pass (tests, operators); without it the real time is
     read before every batch.
     """
-    clock = (lambda: now) if now is not None else timezone.now
+    clock = (lambda: now) if now is not None else db_now
     batch_size = batch_size or engine_config().dispatch_batch_size
     summary = DispatchSummary()
     summary.recovered = imports_recover_expired(now=clock())
@@ -201,14 +211,3 @@ def dispatch_due_imports(*, now: dt.datetime | None = None, batch_size: int | No
         summary.batches += 1
         summary.add(run_jobs(job_ids, now=clock()))
     return summary
-
-
-def outbox_sender_enqueue(*, now: dt.datetime | None = None) -> bool:
-    """Emails the fast path did not send (its worker died, the mail server refused) and webhook
-    deliveries due: enqueue a sender task for them, so the caller never waits on a mail server or a
-    receiver. Claiming keeps two senders from sending the same message. True when one was enqueued."""
-    now = now or timezone.now()
-    if email_priority.emails_due(now=now) or DELIVERIES.has_due(now=now):
-        email_priority.outbox_senders_enqueue()
-        return True
-    return False

@@ -1,23 +1,33 @@
 """Reads for operators: is the import engine keeping up? (`manage.py imports_health`, the staff page).
 
-One selector, `imports_health`, returns every figure at one `now`; `ImportsHealth.problems` says
-which of them mean something is stuck. The command and the page only show what it returns.
+One selector, `imports_health`, returns every figure at one `now` (the database's clock,
+core.clock); `ImportsHealth.problems` says which of them mean something is stuck. The command and
+the page only show what it returns.
+
+The last dispatch tick is the last one that COMPLETED: an every-minute tick that raised or ran
+into the task timeout (django-q2 records it as a failed task) does not count, nor does a
+dispatcher round that failed; the rounds `imports_worker`'s dispatcher completed count too
+(imports.engine.workers records them). The last failure, whichever it was, is shown with its
+reason. Each engine worker seen lately is listed with its clock's offset from the database's.
 """
 
 import dataclasses
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Min
-from django.utils import timezone
+from django.db.models import Max, Min
 from django.utils.translation import gettext_lazy as _
 
-from imports.models import ImportJob, Notification
+from core.clock import db_now
+from imports.engine.config import engine_config
+from imports.models import EngineWorker, ImportJob, Notification
 from imports.engine.periodic import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME
 
 DEFAULT_OVERDUE_SECONDS = 120
 DEFAULT_STALE_TICK_SECONDS = 180
 DEFAULT_UNSENT_SECONDS = 600
+# Engine workers seen within this long are listed (and their clocks checked).
+WORKER_SEEN_SECONDS = 600
 
 # Cache backends private to one process: a worker's heartbeat written there is invisible here.
 _PROCESS_LOCAL_CACHES = (
@@ -31,6 +41,11 @@ PROBLEM_STUCK = _("%(count)d job(s) in progress past their lease")
 PROBLEM_UNSENT = _("%(count)d notification(s) unsent for more than %(seconds)ds")
 PROBLEM_NO_TICK = _("the dispatch schedule has never run")
 PROBLEM_STALE_TICK = _("last dispatch tick %(age)ds ago (more than %(seconds)ds)")
+PROBLEM_LAST_FAILURE = _("last dispatch failure %(age)ds ago: %(reason)s")
+PROBLEM_CLOCK = _("the clock of worker %(name)s is %(offset)+.1fs off the database's (more than %(seconds)ss)")
+# Where a failure of the every-minute tick (a failed django-q2 task) comes from, in place of a worker's name.
+TICK_TASK_SOURCE = _("every-minute tick")
+NO_REASON = _("no reason recorded")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +54,30 @@ class ClusterHeartbeat:
     host: str
     status: str
     last_heartbeat: dt.datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class DispatchFailure:
+    at: dt.datetime
+    reason: str  # one line
+    source: str  # the worker's name (host:pid), or the every-minute tick's task
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSeen:
+    """An engine worker (imports.models.EngineWorker) seen lately."""
+
+    name: str
+    role: str
+    clock_offset_seconds: float  # its clock minus the database's: positive when it is fast
+    last_seen: dt.datetime
+    last_round: dt.datetime | None
+    last_failure_at: dt.datetime | None
+    last_failure: str
+
+    @property
+    def role_label(self) -> str:
+        return str(EngineWorker.Role(self.role).label) if self.role in EngineWorker.Role.values else self.role
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,13 +94,25 @@ class ImportsHealth:
     unsent_notifications: int
     unsent_notifications_old: int  # of which older than unsent_seconds
     dispatch_schedule_exists: bool
-    last_tick: dt.datetime | None
+    last_tick: dt.datetime | None  # the last dispatch tick or dispatcher round that completed
+    last_failure: DispatchFailure | None  # the last one that failed, with why
+    workers: list[WorkerSeen]  # engine workers seen within worker_seen_seconds
+    worker_seen_seconds: int
+    clock_offset_warn_seconds: float
     # None: the heartbeats cannot be read from this process (no shared cache/broker) -> "unknown".
     clusters: list[ClusterHeartbeat] | None
 
     @property
     def last_tick_age_seconds(self) -> int | None:
         return None if self.last_tick is None else int((self.now - self.last_tick).total_seconds())
+
+    @property
+    def last_failure_age_seconds(self) -> int | None:
+        return None if self.last_failure is None else int((self.now - self.last_failure.at).total_seconds())
+
+    @property
+    def workers_off_clock(self) -> list[WorkerSeen]:
+        return [w for w in self.workers if abs(w.clock_offset_seconds) > self.clock_offset_warn_seconds]
 
     def problems(self) -> list[str]:
         """What is stuck or late beyond the thresholds, most urgent first; empty when healthy."""
@@ -75,10 +126,19 @@ class ImportsHealth:
             )
         if self.unsent_notifications_old:
             found.append(PROBLEM_UNSENT % {"count": self.unsent_notifications_old, "seconds": self.unsent_seconds})
+        stale = self.last_tick is None or self.last_tick_age_seconds > self.stale_tick_seconds
         if self.last_tick is None:
             found.append(str(PROBLEM_NO_TICK))
-        elif self.last_tick_age_seconds > self.stale_tick_seconds:
+        elif stale:
             found.append(PROBLEM_STALE_TICK % {"age": self.last_tick_age_seconds, "seconds": self.stale_tick_seconds})
+        if stale and self.last_failure and (self.last_tick is None or self.last_failure.at > self.last_tick):
+            # Why the ticks stopped completing, as far as the last failure says.
+            found.append(PROBLEM_LAST_FAILURE % {"age": self.last_failure_age_seconds, "reason": self.last_failure.reason})
+        for worker in self.workers_off_clock:
+            found.append(
+                PROBLEM_CLOCK
+                % {"name": worker.name, "offset": worker.clock_offset_seconds, "seconds": f"{self.clock_offset_warn_seconds:g}"}
+            )
         return found
 
     def as_dict(self) -> dict:
@@ -91,6 +151,8 @@ class ImportsHealth:
                 "overdue_seconds": self.overdue_seconds,
                 "stale_tick_seconds": self.stale_tick_seconds,
                 "unsent_seconds": self.unsent_seconds,
+                "clock_offset_warn_seconds": self.clock_offset_warn_seconds,
+                "worker_seen_seconds": self.worker_seen_seconds,
             },
             "pending": self.pending,
             "due_now": self.due_now,
@@ -102,6 +164,15 @@ class ImportsHealth:
             "dispatch_schedule_exists": self.dispatch_schedule_exists,
             "last_tick": iso(self.last_tick),
             "last_tick_age_seconds": self.last_tick_age_seconds,
+            "last_failure": None
+            if self.last_failure is None
+            else {**dataclasses.asdict(self.last_failure), "at": iso(self.last_failure.at),
+                  "age_seconds": self.last_failure_age_seconds},
+            "workers": [
+                {**dataclasses.asdict(w), "last_seen": iso(w.last_seen), "last_round": iso(w.last_round),
+                 "last_failure_at": iso(w.last_failure_at)}
+                for w in self.workers
+            ],
             "clusters": None
             if self.clusters is None
             else [{**dataclasses.asdict(c), "last_heartbeat": iso(c.last_heartbeat)} for c in self.clusters],
@@ -121,18 +192,62 @@ def unsent_notifications_count(now: dt.datetime, *, older_than: dt.timedelta | N
     return unsent.count()
 
 
-def last_dispatch_tick() -> tuple[bool, dt.datetime | None]:
-    """Whether the dispatch schedule exists, and when a dispatch task last finished (None: never)."""
+def last_dispatch_tick(*, now: dt.datetime) -> tuple[bool, dt.datetime | None]:
+    """Whether the dispatch schedule exists, and when a dispatch tick last COMPLETED (None: never).
+
+    The newest round an engine worker recorded as completed (imports_worker's dispatcher, or the
+    every-minute task: imports.engine.workers), on the database's clock. Only when no worker has
+    recorded one (an installation upgraded while its workers still run the old code) the newest
+    successful run of the every-minute task as django-q2 recorded it: on the clock of the worker
+    that ran it, so never later than `now` here. Failed runs (an exception, the task timeout) are
+    not ticks."""
     from django_q.models import Schedule, Task
 
     schedule = Schedule.objects.filter(name=DISPATCH_SCHEDULE_NAME).order_by("id").first()
-    last = (
-        Task.objects.filter(func=DISPATCH_SCHEDULE_FUNC).order_by("-stopped").values_list("stopped", flat=True).first()
-    )
+    rounds = EngineWorker.objects.aggregate(last=Max("last_round_at"))["last"]
+    if rounds is not None:
+        return schedule is not None, rounds
+    succeeded = Task.objects.filter(func=DISPATCH_SCHEDULE_FUNC, success=True)
+    last = succeeded.order_by("-stopped").values_list("stopped", flat=True).first()
     if last is None and schedule is not None and schedule.task:
         # Results pruned (save_limit) but the schedule still remembers its last task id.
-        last = Task.objects.filter(id=schedule.task).values_list("stopped", flat=True).first()
-    return schedule is not None, last
+        last = succeeded.filter(id=schedule.task).values_list("stopped", flat=True).first()
+    return schedule is not None, None if last is None else min(last, now)
+
+
+def _task_failure_reason(result) -> str:
+    """django-q2 keeps a failed task's result as "<message> : <traceback>": the message, one line."""
+    if result is None:
+        return str(NO_REASON)
+    return " ".join(str(result).split(" : Traceback")[0].split())[:300]
+
+
+def last_dispatch_failure(*, now: dt.datetime) -> DispatchFailure | None:
+    """The newest failure of the dispatch: a failed every-minute task (its error; its time on the
+    clock of the worker that ran it, so never later than `now` here), or a round an engine worker
+    recorded as failed (its reason), whichever is later."""
+    from django_q.models import Task
+
+    failures = []
+    task = Task.objects.filter(func=DISPATCH_SCHEDULE_FUNC, success=False).order_by("-stopped").values("stopped", "result").first()
+    if task is not None and task["stopped"] is not None:
+        failures.append(DispatchFailure(at=min(task["stopped"], now), reason=_task_failure_reason(task["result"]), source=str(TICK_TASK_SOURCE)))
+    worker = EngineWorker.objects.filter(last_failure_at__isnull=False).order_by("-last_failure_at").first()
+    if worker is not None:
+        failures.append(DispatchFailure(at=worker.last_failure_at, reason=worker.last_failure, source=worker.name))
+    return max(failures, key=lambda failure: failure.at, default=None)
+
+
+def workers_seen(*, now: dt.datetime, within_seconds: int = WORKER_SEEN_SECONDS) -> list[WorkerSeen]:
+    """The engine workers seen within `within_seconds` of `now`, by name."""
+    recent = EngineWorker.objects.filter(last_seen_at__gte=now - dt.timedelta(seconds=within_seconds)).order_by("name")
+    return [
+        WorkerSeen(
+            name=w.name, role=w.role, clock_offset_seconds=w.clock_offset_seconds, last_seen=w.last_seen_at,
+            last_round=w.last_round_at, last_failure_at=w.last_failure_at, last_failure=w.last_failure,
+        )
+        for w in recent
+    ]
 
 
 def cluster_heartbeats() -> list[ClusterHeartbeat] | None:
@@ -166,12 +281,13 @@ def imports_health(
     overdue_seconds: int = DEFAULT_OVERDUE_SECONDS,
     stale_tick_seconds: int = DEFAULT_STALE_TICK_SECONDS,
     unsent_seconds: int = DEFAULT_UNSENT_SECONDS,
+    clock_offset_warn_seconds: float | None = None,
 ) -> ImportsHealth:
-    now = now or timezone.now()
+    now = now or db_now()
     pending = ImportJob.objects.filter(status=ImportJob.Status.PENDING)
     due = pending.filter(due_at__lte=now)
     oldest_due = due.aggregate(oldest=Min("due_at"))["oldest"]
-    schedule_exists, last_tick = last_dispatch_tick()
+    schedule_exists, last_tick = last_dispatch_tick(now=now)
     return ImportsHealth(
         now=now,
         overdue_seconds=overdue_seconds,
@@ -188,5 +304,11 @@ def imports_health(
         unsent_notifications_old=unsent_notifications_count(now, older_than=dt.timedelta(seconds=unsent_seconds)),
         dispatch_schedule_exists=schedule_exists,
         last_tick=last_tick,
+        last_failure=last_dispatch_failure(now=now),
+        workers=workers_seen(now=now),
+        worker_seen_seconds=WORKER_SEEN_SECONDS,
+        clock_offset_warn_seconds=engine_config().clock_offset_warn_seconds
+        if clock_offset_warn_seconds is None
+        else clock_offset_warn_seconds,
         clusters=cluster_heartbeats(),
     )

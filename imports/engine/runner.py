@@ -10,6 +10,12 @@ The run is idempotent by construction:
   progress with nothing written; lease recovery puts them back to Pending and a later pass
   runs them again.
 
+Transient database trouble (core.transient: a lost connection, a restart, a deadlock, a lock or
+statement timeout) is not a verdict: the batch is tried again with backoff for a while
+(IMPORT_TRANSIENT_RETRY_SECONDS), then left In progress under its claim for lease recovery. A job
+fails only for a reason about its order, for an error that keeps recurring when nothing is wrong
+with the database, or once transient trouble has lasted past IMPORT_TRANSIENT_DEADLINE_SECONDS.
+
 Bulk import lines (imports.bulk) run here too, in file order: product lines are submitted orders
 like any other; company and user lines are created by imports.bulk.rows, each in a savepoint,
 their results written in the same transaction, so a repeated run never creates them twice.
@@ -21,25 +27,29 @@ so the cost per job stays flat however many jobs are due.
 
 import datetime as dt
 import logging
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditLogEntry, Company, User
 from accounts.selectors import companies_visible_to
 from accounts.services import account_ids_allocate, audit_log_record
 from catalog.models import Service
+from core.stored_messages import stored
+from core.clock import db_now
+from core.transient import is_transient
 from orders.configuration import vendor_defaults_fill
 from orders.facts import OrderFacts
 from orders.models import Order, Subscription
 from orders.provisioning import subscription_build
 from orders.validation import order_problems
 
+from imports.engine.config import engine_config
 from imports.jobs import states
 from imports.engine.plugins import LINE_TYPE_UNKNOWN, line_runner_for
 from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
@@ -58,6 +68,18 @@ ROW_NOT_CONFIGURED = _("The order of this import row has no quantity or billing 
 JOB_UNEXPECTED_ERROR = _(
     "The import could not be processed because of an unexpected error. Please contact support."
 )
+JOB_UNAVAILABLE_TOO_LONG = _(
+    "The import could not be processed: the platform was unavailable for too long after its scheduled time. "
+    "Please schedule it again."
+)
+# The audit entries of a finished job; stored (core.stored_messages) and rendered in the reader's language.
+AUDIT_IMPORT_COMPLETED = _("Import '%(job)s' completed: %(created)s.")
+AUDIT_IMPORT_NOTHING_CREATED = _("nothing to create")
+AUDIT_ACCOUNT_CREATED = _("%(type)s %(account_id)s")
+AUDIT_IMPORT_FAILED = _("Import '%(job)s' failed: %(reasons)s")
+AUDIT_IMPORT_COMPLETED_WITH_ERRORS = _("Import '%(job)s' completed with errors: %(created)s. Failed: %(reasons)s")
+# Waits between tries of a batch after transient trouble; patched by tests.
+sleep = time.sleep
 
 
 class LostClaim(RuntimeError):
@@ -111,21 +133,21 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         return
     if job.pk in batch.visible and row.parent_company_id not in batch.visible[job.pk]:
         # A bulk line acts for its creator: only on companies the creator may (still) see.
-        row.status, row.error = ImportRow.Status.FAILED, str(PARENT_NOT_VISIBLE % {"id": row.parent_company.account_id})
+        row.status, row.error = ImportRow.Status.FAILED, stored(PARENT_NOT_VISIBLE, id=row.parent_company.account_id)
         return
     if row.import_type != ImportRow.ImportType.PRODUCT:
         # A bulk import's company or user line: run by the room that registered it (imports.bulk.rows).
         runner = line_runner_for(row.import_type)
         if runner is None:
-            row.status, row.error = ImportRow.Status.FAILED, str(LINE_TYPE_UNKNOWN % {"type": row.import_type})
+            row.status, row.error = ImportRow.Status.FAILED, stored(LINE_TYPE_UNKNOWN, type=row.import_type)
             return
         return runner(row, actor=job.created_by, price_lists=batch.price_lists)
     order = row.order
     if order is None:
-        row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOTHING_TO_PROVISION)
+        row.status, row.error = ImportRow.Status.FAILED, stored(ROW_NOTHING_TO_PROVISION)
         return
     if not order.quantity or not order.term or not order.billing_frequency:
-        row.status, row.error = ImportRow.Status.FAILED, str(ROW_NOT_CONFIGURED)
+        row.status, row.error = ImportRow.Status.FAILED, stored(ROW_NOT_CONFIGURED)
         return
     deferred = row.payload.get("deferred") if isinstance(row.payload, dict) else None
     if deferred and vendor_defaults_fill(order, batch.facts, deferred):
@@ -150,23 +172,41 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
 def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
     completed = sum(1 for row in rows if row.status == ImportRow.Status.COMPLETED)
     failed = sum(1 for row in rows if row.status == ImportRow.Status.FAILED)
-    # Failed as soon as one row failed, even when others were provisioned: the reseller must
-    # look at it (the email and My imports show the reasons), and "Completed" would hide that.
-    # Imported accounts (No.) still says how many subscriptions were created.
-    return (Status.FAILED if failed else Status.COMPLETED), completed, failed
+    # A run with failed rows is never plain "Completed": the reseller must look at it (the email
+    # and My imports show the reasons). "Completed with errors" when some rows succeeded (a bulk
+    # import's other lines stand), Failed when none did. Imported accounts (No.) says how many.
+    if not failed:
+        return Status.COMPLETED, completed, failed
+    return (Status.COMPLETED_WITH_ERRORS if completed else Status.FAILED), completed, failed
+
+
+def _created_item(row: ImportRow) -> str:
+    """What a completed row created, for the audit entry: "<subscription> (<account id>)", "Company 4711"
+    or "User ana@example.com"."""
+    if row.subscription:
+        return f"{row.subscription.name} ({row.result_account_id})"
+    kind = dict(ImportRow.ImportType.choices).get(row.import_type, row.import_type)
+    account = row.created_account
+    if account and account["type"] == "user":  # a user has no account id: its email says which
+        return stored(AUDIT_ACCOUNT_CREATED, type=kind, account_id=account["email"])
+    return stored(AUDIT_ACCOUNT_CREATED, type=kind, account_id=row.result_account_id) if row.result_account_id else stored(kind)
 
 
 def _audit_entry(job: ImportJob, rows: list[ImportRow], status: str) -> AuditLogEntry:
+    created = [
+        _created_item(row) for row in rows
+        if row.status == ImportRow.Status.COMPLETED and (row.subscription or row.import_type != ImportRow.ImportType.PRODUCT)
+    ]
+    reasons = [line for row in rows if row.status == ImportRow.Status.FAILED for line in row.error.split("\n")]
+    label = job.stored_label()
     if status == Status.COMPLETED:
-        created = ", ".join(
-            f"{row.subscription.name} ({row.result_account_id})" if row.subscription
-            else f"{row.get_import_type_display()} {row.result_account_id or ''}".strip()
-            for row in rows if row.subscription or row.import_type != ImportRow.ImportType.PRODUCT
-        )
-        action, message = "import.completed", f"Import '{job}' completed: {created or 'nothing to create'}."
+        action = "import.completed"
+        message = stored(AUDIT_IMPORT_COMPLETED, job=label, created=created or AUDIT_IMPORT_NOTHING_CREATED)
+    elif status == Status.COMPLETED_WITH_ERRORS:
+        action = "import.completed_with_errors"
+        message = stored(AUDIT_IMPORT_COMPLETED_WITH_ERRORS, job=label, created=created, reasons=reasons)
     else:
-        reasons = "; ".join(row.error.replace("\n", "; ") for row in rows if row.status == ImportRow.Status.FAILED)
-        action, message = "import.failed", f"Import '{job}' failed: {reasons}"
+        action, message = "import.failed", stored(AUDIT_IMPORT_FAILED, job=label, reasons=reasons)
     return AuditLogEntry(company=job.company, actor=job.created_by, action=action, message=message)
 
 
@@ -179,7 +219,7 @@ def _save_rows(rows: list[ImportRow], *, now: dt.datetime) -> None:
     completed = [row.pk for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type == ImportRow.ImportType.PRODUCT]
     accounts = [row for row in rows if row.status == ImportRow.Status.COMPLETED and row.import_type != ImportRow.ImportType.PRODUCT]
     if accounts:  # companies and users created by bulk lines: one row each (they were created one by one too)
-        ImportRow.objects.bulk_update(accounts, ["status", "error", "processed_at", "result_account_id"])
+        ImportRow.objects.bulk_update(accounts, ["status", "error", "processed_at", "result_account_id", "created"])
     if completed:
         by_key = Subscription.objects.filter(
             provisioning_key=Concat(Value(PROVISIONING_KEY_PREFIX), Cast(OuterRef("pk"), CharField()))
@@ -210,7 +250,9 @@ def _attach_related(jobs: list[ImportJob], rows: list[ImportRow]) -> None:
         # checks read the company's subscriptions, and two workers validating two orders of the
         # same company at once could otherwise both pass. Locked in id order, so two batches
         # never deadlock. (SQLite has a single writer: nothing to do.)
-        companies_qs = companies_qs.order_by("pk").select_for_update()
+        # FOR NO KEY UPDATE: a web request inserting a new job for one of these companies (a foreign
+        # key check, FOR KEY SHARE) is not held up by a batch.
+        companies_qs = companies_qs.order_by("pk").select_for_update(no_key=True)
     companies = {company.pk: company for company in companies_qs}
     services = (
         Service.objects.select_related("vendor")
@@ -251,8 +293,10 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
     """Run claimed jobs inside the caller's transaction; returns job id → final status."""
     jobs_qs = _claimed(job_ids, claimed_at)
     if connection.features.has_select_for_update:
-        # Holding the job rows keeps lease recovery (a conditional UPDATE) waiting until we commit.
-        jobs_qs = jobs_qs.select_for_update()
+        # Holding the job rows keeps lease recovery away from them until we commit (recovery skips
+        # locked rows). A row locked by someone else is skipped here too: another delivery of this
+        # very task has it, or recovery is handing it back; either way it is not ours to run now.
+        jobs_qs = jobs_qs.select_for_update(skip_locked=True, no_key=True)
     jobs = list(jobs_qs.order_by("due_at", "id"))
     if not jobs:
         return {}
@@ -310,7 +354,9 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
     return results
 
 
-def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
+def _fail_unexpectedly(
+    job_id: int, *, now: dt.datetime, claimed_at: dt.datetime | None, reason=JOB_UNEXPECTED_ERROR
+) -> dict[int, str]:
     """A job whose run keeps raising: fail it with a generic reason rather than retrying forever."""
     try:
         with transaction.atomic():
@@ -320,7 +366,7 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime
             rows = list(job.rows.all())
             pending = [row for row in rows if row.status == ImportRow.Status.PENDING]
             for row in pending:
-                row.status, row.error, row.processed_at = ImportRow.Status.FAILED, str(JOB_UNEXPECTED_ERROR), now
+                row.status, row.error, row.processed_at = ImportRow.Status.FAILED, stored(reason), now
             ImportRow.objects.bulk_update(pending, ["status", "error", "processed_at"])
             status, completed, failed = _final_status(rows)
             status = Status.FAILED
@@ -331,7 +377,7 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime
                 return {}
             audit_log_record(
                 company=job.company, actor=job.created_by, action="import.failed",
-                message=f"Import '{job}' failed: {JOB_UNEXPECTED_ERROR}",
+                message=stored(AUDIT_IMPORT_FAILED, job=job.stored_label(), reasons=[stored(reason)]),
             )
             Notification.objects.bulk_create([Notification.for_job(job_id, now=now)])
             job.status, job.imported_count, job.error_count, job.finished_at = status, completed, max(failed, 1), now
@@ -344,36 +390,89 @@ def _fail_unexpectedly(job_id: int, *, now: dt.datetime, claimed_at: dt.datetime
         return {}
 
 
+class _Transient(Exception):
+    """The batch met transient database trouble on every try within the retry budget."""
+
+
+def _run_batch_retrying(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
+    """_run_batch in its own transaction, tried again after transient database trouble (0.5, 1, 2 ...
+    s apart, for IMPORT_TRANSIENT_RETRY_SECONDS); raises _Transient when the trouble outlasts that,
+    and whatever else _run_batch raises at once."""
+    budget, wait, waited = engine_config().transient_retry_seconds, 0.5, 0.0
+    while True:
+        try:
+            with transaction.atomic():
+                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            if waited + wait > budget:
+                raise _Transient() from exc
+            logger.warning("Batch of %s import job(s) met transient database trouble (%s); trying again in %ss.",
+                           len(job_ids), exc, wait)
+        sleep(wait)
+        waited += wait
+        wait *= 2
+        # A connection the server dropped is closed, so the next query opens a new one. (Inside an
+        # outer transaction, as in tests, closing would end it: the caller owns that connection.)
+        if not connection.in_atomic_block and connection.connection is not None and not connection.is_usable():
+            connection.close()
+
+
+def _leave_to_recovery(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None) -> dict[int, str]:
+    """Transient trouble outlasted the retries: the jobs stay In progress under their claim and lease
+    recovery hands them to a later pass, unless they are already later than the deadline, in which
+    case they fail with a reason that says so (if the database lets us write it)."""
+    deadline = now - dt.timedelta(seconds=engine_config().transient_deadline_seconds)
+    try:
+        overdue = list(_claimed(job_ids, claimed_at).filter(due_at__lt=deadline).values_list("pk", flat=True))
+    except Exception:
+        logger.exception("Could not read the import jobs %s after transient trouble; lease recovery will hand them back.", job_ids)
+        return {}
+    results: dict[int, str] = {}
+    for job_id in overdue:
+        results.update(_fail_unexpectedly(job_id, now=now, claimed_at=claimed_at, reason=JOB_UNAVAILABLE_TOO_LONG))
+    logger.warning("Left %s import job(s) to lease recovery after transient database trouble.", len(job_ids) - len(results))
+    return results
+
+
 def run_jobs(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime | None = None) -> dict[int, str]:
-    """Run claimed jobs as one batch; if the batch raises, run them one by one so that one
-    broken job cannot hold back the others. With `claimed_at`, only the jobs still held by
-    that claim run (see _claimed)."""
+    """Run claimed jobs as one batch; if the batch raises (not transiently), run them one by one so
+    that one broken job cannot hold back the others. With `claimed_at`, only the jobs still held by
+    that claim run (see _claimed). Transient trouble never fails a job before its deadline."""
     if not job_ids:
         return {}
-    if len(job_ids) > 1:
-        try:
-            with transaction.atomic():
-                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
-        except Exception:
-            logger.exception("Batch of %s import jobs failed; running them one by one.", len(job_ids))
-            results: dict[int, str] = {}
-            for job_id in job_ids:
-                results.update(run_jobs([job_id], now=now, claimed_at=claimed_at))
-            return results
-    # A second attempt sees what a concurrent writer committed in between (e.g. a subscription
-    # that already holds this row's provisioning key, which it then adopts).
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                return _run_batch(job_ids, now=now, claimed_at=claimed_at)
-        except Exception:
-            logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
-    return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
-
+    try:
+        if len(job_ids) > 1:
+            try:
+                return _run_batch_retrying(job_ids, now=now, claimed_at=claimed_at)
+            except _Transient:
+                raise
+            except Exception:
+                logger.exception("Batch of %s import jobs failed; running them one by one.", len(job_ids))
+                results: dict[int, str] = {}
+                for job_id in job_ids:
+                    results.update(run_jobs([job_id], now=now, claimed_at=claimed_at))
+                return results
+        # A second attempt sees what a concurrent writer committed in between (e.g. a subscription
+        # that already holds this row's provisioning key, which it then adopts).
+        for attempt in (1, 2):
+            try:
+                return _run_batch_retrying(job_ids, now=now, claimed_at=claimed_at)
+            except _Transient:
+                raise
+            except Exception:
+                logger.exception("Import job %s failed unexpectedly (attempt %s).", job_ids[0], attempt)
+        return _fail_unexpectedly(job_ids[0], now=now, claimed_at=claimed_at)
+    except _Transient:
+        return _leave_to_recovery(job_ids, now=now, claimed_at=claimed_at)
 
 
 def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int]:
     """The django-q2 task (queued as imports.tasks.run_batch_task) that runs one batch the dispatcher
     claimed at `claimed_at`: a late or repeated delivery runs only what that claim still holds."""
-    outcomes = Counter(run_jobs(job_ids, now=timezone.now(), claimed_at=claimed_at).values())
-    return {"claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED], "failed": outcomes[Status.FAILED]}
+    outcomes = Counter(run_jobs(job_ids, now=db_now(), claimed_at=claimed_at).values())
+    return {
+        "claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED],
+        "completed_with_errors": outcomes[Status.COMPLETED_WITH_ERRORS], "failed": outcomes[Status.FAILED],
+    }

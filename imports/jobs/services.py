@@ -16,6 +16,8 @@ from accounts.models import User
 from accounts.selectors import company_visible_to
 from accounts.text import search_folded
 from accounts.services import audit_log_record
+from core.stored_messages import stored
+from core.clock import db_now
 from orders.fields import format_utc
 from orders.models import Order
 from orders.services import SubmitResult, order_copy, order_submit
@@ -28,6 +30,10 @@ from imports.webhooks.delivery import webhook_deliveries_record
 
 Status = ImportJob.Status
 
+# Audit entries, stored as a message and its parameters (core.stored_messages): shown in the reader's language.
+AUDIT_IMPORT_CANCELLED = _("Import '%(job)s' (due %(due)s UTC) cancelled.")
+AUDIT_IMPORT_RESCHEDULED = _("Import '%(job)s' rescheduled from %(old)s to %(new)s (UTC).")
+AUDIT_IMPORT_RETRY_OPENED = _("Import '%(job)s' (failed) opened again as a new order, QuoteId %(quote)s.")
 JOB_CANCELLED = _("The import %(name)s was cancelled.")
 JOB_NOT_CANCELLABLE = _("This import can no longer be cancelled.")
 JOB_RESCHEDULED = _("The import %(name)s was rescheduled from %(old)s to %(new)s (UTC).")
@@ -111,7 +117,7 @@ def _scheduled_notice_queue(job: ImportJob) -> None:
     the caller's transaction, so a rolled-back scheduling sends nothing), sent after commit."""
     if not job.created_by.notify_scheduled:
         return
-    Notification.for_job(job.pk, now=timezone.now(), kind=Notification.Kind.IMPORT_SCHEDULED).save()
+    Notification.for_job(job.pk, now=db_now(), kind=Notification.Kind.IMPORT_SCHEDULED).save()
     job_id = job.pk
 
     def send_scheduled_notice():
@@ -130,7 +136,7 @@ def import_cancel(*, job_id: int, user: User) -> bool:
     job = ImportJob.objects.select_related("company").get(pk=job_id)
     if not company_visible_to(user, job.company_id):
         raise PermissionDenied
-    now = timezone.now()
+    now = db_now()  # the job's finished_at and its webhook's first attempt: the engine's clock
     with transaction.atomic():  # the webhook event is written with the cancel or not at all
         won = states.transition(job.pk, Status.PENDING, Status.CANCELLED, finished_at=now)
         if won:
@@ -138,7 +144,7 @@ def import_cancel(*, job_id: int, user: User) -> bool:
                 company=job.company,
                 actor=user,
                 action="import.cancelled",
-                message=f"Import '{job}' (due {job.due_at:%Y-%m-%d %H:%M} UTC) cancelled.",
+                message=stored(AUDIT_IMPORT_CANCELLED, job=job.stored_label(), due=f"{job.due_at:%Y-%m-%d %H:%M}"),
             )
             job.status, job.finished_at = Status.CANCELLED, now
             webhook_deliveries_record([job], now=now)
@@ -205,7 +211,7 @@ def import_reschedule(*, job_id: int, user: User, due_at: dt.datetime | None, no
         company=job.company,
         actor=user,
         action="import.rescheduled",
-        message=f"Import '{job}' rescheduled from {format_utc(old)} to {format_utc(due_at)} (UTC).",
+        message=stored(AUDIT_IMPORT_RESCHEDULED, job=job.stored_label(), old=format_utc(old), new=format_utc(due_at)),
     )
     return RescheduleResult(job=job, old_due_at=old, warnings=job.precheck(day=now.date()))
 
@@ -247,6 +253,6 @@ def import_retry(*, job_id: int, user: User) -> Order:
         company=job.company,
         actor=user,
         action="import.retry_opened",
-        message=f"Import '{job}' (failed) opened again as a new order, QuoteId {draft.uuid}.",
+        message=stored(AUDIT_IMPORT_RETRY_OPENED, job=job.stored_label(), quote=str(draft.uuid)),
     )
     return draft

@@ -17,7 +17,8 @@ Status = ImportJob.Status
 TRANSITIONS: dict[tuple[str, str], str] = {
     (Status.PENDING, Status.IN_PROGRESS): "a dispatch pass claims a due job (with a lease)",
     (Status.IN_PROGRESS, Status.COMPLETED): "every row of the run was provisioned",
-    (Status.IN_PROGRESS, Status.FAILED): "at least one row failed its validation or provisioning",
+    (Status.IN_PROGRESS, Status.COMPLETED_WITH_ERRORS): "some rows were provisioned or created, others failed",
+    (Status.IN_PROGRESS, Status.FAILED): "no row succeeded: each failed its validation or provisioning",
     (Status.IN_PROGRESS, Status.PENDING): "the worker's lease expired (it died); a later pass runs it again",
     # Built from the model, which My imports asks whether to offer the X: the two cannot disagree.
     **{

@@ -6,19 +6,19 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from orders.fields import UTCDateTimeField
+from core.datetimes import ZonedDateTimeField, ZonedForm
 from orders.validation import schedule_time_error
 
-RESCHEDULE_INVALID = _("Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00.")
+RESCHEDULE_INVALID = _("Enter the new schedule time as YYYY-MM-DD HH:MM, e.g. 2024-08-01 10:00.")
 
 
-class RescheduleForm(forms.Form):
-    """Reschedule: the new UTC time, under the rules of the wizard's Schedule provisioning field
+class RescheduleForm(ZonedForm, forms.Form):
+    """Reschedule: the new time (typed in a time zone, stored in UTC), under the rules of the wizard's Schedule provisioning field
     (orders.validation.schedule_time_error); imports.jobs.services.import_reschedule checks it again."""
 
-    due_at = UTCDateTimeField(
-        label=_("New schedule time (UTC)"),
-        help_text=_("YYYY-MM-DD HH:MM in UTC, at most 365 days ahead."),
+    due_at = ZonedDateTimeField(
+        label=_("New schedule time"),
+        help_text=_("YYYY-MM-DD HH:MM in the time zone beside it, at most 365 days ahead."),
         error_messages={"invalid": RESCHEDULE_INVALID, "required": RESCHEDULE_INVALID},
     )
 

@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 JOB_LABELS = {
     "details": _("Details"),
-    "local_time": _("Your local time"),
     "reschedule": _("Reschedule"),
     "cancel": _("Cancel"),
     "schedule_again": _("Schedule again"),
@@ -19,9 +18,22 @@ JOB_LABELS = {
     "parent_start_date": _("Parent account start date"),
     "parent_name": _("Parent display name"),
     "account_id": _("Account Id"),
+    # A bulk import's rows: the file's line, and the account a company or user line created.
+    "line": _("Line"),
+    "user_id": _("User Id"),
+    "account_created": _("Account created"),
     "product_name": _("Product name"),
     "direct_payment": _("Is direct payment"),
     "schedule_date": _("Import schedule date (UTC)"),
+    # The main row's columns, as each cell's title when the table shows as cards (narrow screens).
+    "company": _("Company"),
+    "account_type": _("Account type"),
+    "source": _("Source"),
+    "created": _("Date created UTC"),
+    "imported": _("Imported accounts (No.)"),
+    "status": _("Status"),
+    "errors": _("Errors (No.)"),
+    "creator": _("Creator"),
 }
 
 

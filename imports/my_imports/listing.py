@@ -107,7 +107,10 @@ class Listing:
                      "created_from", "created_to", "due_from", "due_to", "q", "job")
 
     @classmethod
-    def parse(cls, data: QueryDict) -> "Listing":
+    def parse(cls, data: QueryDict, *, default_per_page: int = DEFAULT_PAGE_SIZE) -> "Listing":
+        """default_per_page: the user's remembered rows per page (imports.my_imports.preferences),
+        for an address that does not say (links say any size but the manual's 10, as before)."""
+        default_per_page = default_per_page if default_per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE
         per_page = _positive_int(_one(data, "per_page"))
         sort_text = _one(data, "sort")
         descending = sort_text.startswith("-") if sort_text else DEFAULT_DESCENDING
@@ -123,7 +126,7 @@ class Listing:
         elif before := _one(data, "before"):
             cursor = _cursor(before, before=True)
         return cls(
-            per_page=per_page if per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+            per_page=per_page if per_page in PAGE_SIZES else default_per_page,
             page=_positive_int(_one(data, "page")) or 1,
             sort=sort,
             descending=descending,
@@ -191,6 +194,47 @@ class Listing:
     def cleared(self) -> "Listing":
         """Clear all: no filters and no search; rows per page and sort stay."""
         return Listing(per_page=self.per_page, sort=self.sort, descending=self.descending)
+
+
+# --- What the address says that parsing had to leave out ------------------------------------------
+#
+# The page falls back and says so (a message above the list); the API answers 400 with them
+# (imports.api.views), so a client's typo never silently widens what it reads.
+
+VALUE_NOT_ALLOWED = _("“%(value)s” is not a value of %(name)s; allowed values: %(allowed)s.")
+VALUE_NOT_A_NUMBER = _("“%(value)s” is not a whole number (%(name)s takes an id).")
+VALUE_NOT_A_DATE = _("“%(value)s” is not a date; %(name)s takes YYYY-MM-DD, e.g. 2024-07-31.")
+# What is quoted back of a value: a pasted paragraph is not repeated whole.
+QUOTED_MAX = 40
+
+
+def _quoted(value: str) -> str:
+    return value if len(value) <= QUOTED_MAX else value[: QUOTED_MAX - 1] + "…"
+
+
+def listing_problems(data: QueryDict) -> dict[str, list[str]]:
+    """{parameter: [messages]} for every filter value in the address that Listing.parse ignores
+    (an unknown status, a company id that is not a number, a date that is not one). Empty values
+    are no filter (the filter form sends them), not a problem."""
+    problems: dict[str, list[str]] = {}
+
+    def add(name: str, message, value: str, **extra):
+        problems.setdefault(name, []).append(str(message) % {"value": _quoted(value), "name": name, **extra})
+
+    choices = {"status": ImportJob.Status.values, "source": ImportJob.Source.values,
+               "account_type": ImportJob.AccountType.values}
+    for name, allowed in choices.items():
+        for value in data.getlist(name):
+            value = value.strip() if isinstance(value, str) else ""
+            if value and value not in allowed:
+                add(name, VALUE_NOT_ALLOWED, value, allowed=", ".join(allowed))
+    for name in ("company", "creator", "job"):
+        if (value := _one(data, name)) and _big_id(value) is None:
+            add(name, VALUE_NOT_A_NUMBER, value)
+    for name in ("created_from", "created_to", "due_from", "due_to"):
+        if (value := _one(data, name)) and _date(value) is None:
+            add(name, VALUE_NOT_A_DATE, value)
+    return problems
 
 
 # --- Chips: the current filters, each removable --------------------------------------------------

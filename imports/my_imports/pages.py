@@ -13,7 +13,7 @@ from accounts.selectors import companies_visible_to
 
 from imports.my_imports.listing import SORTS, Cursor, Listing
 from imports.models import ImportJob
-from imports.my_imports.selectors import FilterNames, imports_filtered, listing_ordered, with_rows_shown
+from imports.my_imports.selectors import LINES_SHOWN, FilterNames, imports_filtered, listing_ordered, with_rows_shown
 
 UTC = dt.timezone.utc
 
@@ -109,7 +109,8 @@ def _page_jobs(queryset: QuerySet[ImportJob], listing: Listing, start: int, end:
     id, company: no table row for the rows skipped), then only those rows are read whole.
     """
     ids = listing_ordered(queryset, listing, reverse=reverse).values("pk")[start:end]
-    jobs = list(with_rows_shown(listing_ordered(ImportJob.objects.filter(pk__in=ids), listing, reverse=reverse)))
+    page = listing_ordered(ImportJob.objects.filter(pk__in=ids), listing, reverse=reverse)
+    jobs = list(with_rows_shown(page, lines=LINES_SHOWN))
     return jobs[::-1] if reverse else jobs
 
 

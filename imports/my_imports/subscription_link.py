@@ -17,7 +17,7 @@ def subscription_import_link(subscription: Subscription) -> ImportLink | None:
     job = row.job
     # My imports narrowed to that job (its `job` filter), scrolled to its row.
     url = f"{reverse('imports:my_imports')}?{urlencode({'job': job.pk})}#import-{job.pk}"
-    label = f"{job.name or '-'} ({job.get_source_display()}, #{job.pk})"
+    label = f"{job.display_name} ({job.get_source_display()}, #{job.pk})"
     return ImportLink(label=label, url=url)
 
 

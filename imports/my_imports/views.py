@@ -9,11 +9,14 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
@@ -22,7 +25,8 @@ from django.views.decorators.http import (
 
 from core.numbers import parse_whole
 from accounts.selectors import companies_visible_to
-from orders.fields import format_utc
+from core.datetimes import format_utc, utc_text
+from accounts.users.services import user_time_zone_remember
 from orders.forms import ScheduleForm
 from orders.views import (
     ALREADY_SCHEDULED,
@@ -37,14 +41,18 @@ from imports.my_imports import export
 from imports.my_imports.forms import RescheduleForm
 from imports.engine.health import imports_health
 from imports.my_imports.labels import job_labels
-from imports.my_imports.listing import PAGE_SIZES, SORTS, Listing, chips
+from imports.my_imports.listing import PAGE_SIZES, SORTS, Listing, chips, listing_problems
+from imports.my_imports.preferences import per_page_for, per_page_remember
 from imports.models import ImportJob
 from imports.my_imports.pages import imports_page
 from imports.my_imports.selectors import (
+    LINES_SHOWN,
     filter_choices,
     import_for_user,
     imports_for,
     imports_for_export,
+    imports_visible_to,
+    job_lines,
 )
 from imports.jobs.services import (
     JOB_CANCELLED,
@@ -60,6 +68,23 @@ from imports.jobs.services import (
 )
 
 ROWS_PER_PAGE = PAGE_SIZES[0]
+ALREADY_RETRIED = _("This import was already scheduled again, and import #%(number)s completed.")
+# Jobs one selection may act on: a page's worth at most (the largest page size).
+SELECTION_MAX = max(PAGE_SIZES)
+SELECTION_EMPTY = _("Select at least one pending import first.")
+SELECTION_UNKNOWN_ACTION = _("Choose what to do with the selected imports: cancel or reschedule.")
+SELECTED_CANCELLED = ngettext_lazy("%(count)d cancelled", "%(count)d cancelled", "count")
+SELECTED_NOT_CANCELLED = ngettext_lazy("%(count)d not cancelled: %(reasons)s", "%(count)d not cancelled: %(reasons)s", "count")
+SELECTED_RESCHEDULED = ngettext_lazy(
+    "%(count)d rescheduled to %(new)s (UTC)", "%(count)d rescheduled to %(new)s (UTC)", "count"
+)
+SELECTED_NOT_RESCHEDULED = ngettext_lazy(
+    "%(count)d not rescheduled: %(reasons)s", "%(count)d not rescheduled: %(reasons)s", "count"
+)
+# Why one job of a selection was left as it was: "#123 is no longer pending".
+REASON_NOT_PENDING = _("#%(number)s is no longer pending")
+REASON_GONE = _("#%(number)s was not found")
+REASON_OTHER = _("#%(number)s: %(reason)s")
 # How often the rows of unfinished jobs refresh themselves (seconds).
 LIVE_REFRESH_SECONDS = 5
 # The live refresh asks for at most a page of jobs (the largest page size).
@@ -140,7 +165,7 @@ def _list_context(request, listing: Listing) -> dict:
         ],
         "clear_url": _list_url(shown.cleared()),
         "keep_params": [(k, v) for k, v in shown.params(page=False) if k in ("per_page", "sort")],
-        "filter_params": [(k, v) for k, v in shown.params(page=False) if k != "per_page"],
+        "back_without_page": shown.urlencode(page=False),
         "urls": {
             "first": _list_url(page.first()),
             "previous": _list_url(page.previous()),
@@ -153,14 +178,20 @@ def _list_context(request, listing: Listing) -> dict:
         "labels": job_labels(),
         "live_ids": ",".join(str(job.pk) for job in page.jobs if job.is_live),
         "live_seconds": LIVE_REFRESH_SECONDS,
+        "selectable": any(job.is_cancellable for job in page.jobs),
+        "selection_form": RescheduleForm(now=timezone.now(), prefix="selected"),
     }
 
 
 @login_required
 @require_safe
 def my_imports(request):
-    """Orders > My imports: the user's jobs, as the address asks (imports.my_imports.listing)."""
-    return render(request, "imports/my_imports.html", _list_context(request, Listing.parse(request.GET)))
+    """Orders > My imports: the user's jobs, as the address asks (imports.my_imports.listing); an
+    address that does not say how many rows a page has gets the user's Rows per page."""
+    listing = Listing.parse(request.GET, default_per_page=per_page_for(request.user))
+    context = _list_context(request, listing)
+    context["problems"] = [message for messages_ in listing_problems(request.GET).values() for message in messages_]
+    return render(request, "imports/my_imports.html", context)
 
 
 @login_required
@@ -172,7 +203,7 @@ def live(request):
     listing = Listing.parse(request.GET)
     parts = request.GET.get("ids", "").split(",")[:LIVE_MAX_IDS]
     ids = [number for part in parts if (number := parse_whole(part)) is not None]
-    jobs = list(imports_for(request.user).filter(pk__in=ids)) if ids else []
+    jobs = list(imports_for(request.user, lines=LINES_SHOWN).filter(pk__in=ids)) if ids else []
     live_ids = ",".join(str(job.pk) for job in jobs if job.is_live)
     context = {
         "jobs": jobs, "listing": listing, "qs": listing.urlencode(), "back": listing.urlencode(),
@@ -180,6 +211,38 @@ def live(request):
         "urls": {"live": f"{reverse('imports:live')}?{listing.urlencode()}"},
     }
     return render(request, "imports/_live.html", context)
+
+
+@login_required
+@require_POST
+def rows_per_page(request):
+    """Rows per page: the user's choice, kept server-side for its next visits (on any device), then
+    the same list with that many rows a page from its first page."""
+    listing = _back_listing(request.POST)
+    chosen = parse_whole(request.POST.get("per_page", ""), maximum=max(PAGE_SIZES))
+    if chosen in PAGE_SIZES:
+        per_page_remember(user=request.user, per_page=chosen)
+        listing = listing.with_(per_page=chosen, page=1)
+    return redirect(_list_url(listing))
+
+
+# The lines page of one job: a bulk import holds up to 5,000 lines, shown this many at a time.
+LINES_PER_PAGE = 50
+
+
+@login_required
+@require_safe
+def lines(request, job_id):
+    """Every line of one job, a page at a time: what "N more lines" under a job's first lines opens.
+    The same few statements for a job of 5 lines or 5,000 (a count, then one page)."""
+    job = import_for_user(request.user, job_id=job_id)
+    paginator = Paginator(job_lines(job), LINES_PER_PAGE)
+    page = paginator.get_page(parse_whole(request.GET.get("page", ""), maximum=10**9) or 1)
+    context = {
+        "job": job, "page": page, "labels": job_labels(),
+        "back": f"{_list_url(Listing(job=job.pk))}#import-{job.pk}",
+    }
+    return render(request, "imports/job_lines.html", context)
 
 
 @login_required
@@ -205,7 +268,7 @@ def cancel(request, job_id):
         except ImportJob.DoesNotExist:  # deleted (admin) since it was read above
             raise Http404 from None
         if cancelled:
-            messages.success(request, JOB_CANCELLED % {"name": job.name or "-"})
+            messages.success(request, JOB_CANCELLED % {"name": job.display_name})
         else:
             messages.error(request, JOB_NOT_CANCELLABLE)
         return redirect(back)
@@ -247,11 +310,12 @@ def reschedule(request, job_id):
         if not job.is_reschedulable:
             messages.error(request, not_reschedulable_reason(job).message)
             return _go(request, _list_url(listing))
-        form = RescheduleForm(now=now, initial={"due_at": job.due_at})
+        form = RescheduleForm(now=now, initial={"due_at": job.due_at}, time_zone=request.user.time_zone)
         return _reschedule_response(request, job, form, listing)
-    form = RescheduleForm(request.POST, now=now)
+    form = RescheduleForm(request.POST, now=now, time_zone=request.user.time_zone)
     if not form.is_valid():
         return _reschedule_response(request, job, form, listing)
+    user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
     try:
         result = import_reschedule(job_id=job.pk, user=request.user, due_at=form.cleaned_data["due_at"], now=now)
     except (ImportJob.DoesNotExist, PermissionDenied):  # deleted, or moved out of the subtree, meanwhile
@@ -262,7 +326,7 @@ def reschedule(request, job_id):
     except JobNotReschedulable as exc:
         messages.error(request, exc.message)
         return _go(request, _list_url(listing))
-    names = {"name": job.name or "-", "old": format_utc(result.old_due_at), "new": format_utc(result.job.due_at)}
+    names = {"name": job.display_name, "old": format_utc(result.old_due_at), "new": format_utc(result.job.due_at)}
     messages.success(request, JOB_RESCHEDULED % names)
     for warning in result.warnings:
         messages.warning(request, warning)
@@ -275,6 +339,9 @@ def retry(request, job_id):
     """Schedule again a failed scheduled provisioning: its order's review, as a new draft."""
     job = import_for_user(request.user, job_id=job_id)
     listing = _back_listing(request.POST)
+    if (done := job.completed_retry) is not None:  # a page from before the retry completed
+        messages.info(request, ALREADY_RETRIED % {"number": done.pk})
+        return redirect(_list_url(listing))
     try:
         draft = import_retry(job_id=job.pk, user=request.user)
     except (ImportJob.DoesNotExist, PermissionDenied):
@@ -289,6 +356,96 @@ def retry(request, job_id):
     return redirect(step_url(draft, STEP_REVIEW))
 
 
+def _selected_ids(data) -> list[int]:
+    """The job ids ticked on the page, each once, in order, at most SELECTION_MAX."""
+    ids = [number for part in data.getlist("jobs") if (number := parse_whole(part)) is not None]
+    return list(dict.fromkeys(ids))[:SELECTION_MAX]
+
+
+def _summary(done, not_done, reasons: list[str], **names) -> str:
+    """"3 cancelled; 1 not cancelled: #123 is no longer pending"."""
+    parts = []
+    if names["count"]:
+        parts.append(done % names)
+    if reasons:
+        parts.append(not_done % {"count": len(reasons), "reasons": ", ".join(reasons)})
+    return "; ".join(str(part) for part in parts) + "."
+
+
+@login_required
+@require_POST
+def selected(request):
+    """The selection bar: cancel or reschedule the ticked Pending jobs together. Each job goes through
+    imports.jobs.services' cancel or reschedule with its own rules (a worker may have claimed one
+    meanwhile); one message then says what happened to each. Cancelling asks first (a page that
+    lists them, as the X's confirm page does)."""
+    listing = _back_listing(request.POST)
+    back = _list_url(listing)
+    ids = _selected_ids(request.POST)
+    action = request.POST.get("action")
+    if not ids:
+        messages.error(request, SELECTION_EMPTY)
+        return redirect(back)
+    if action not in ("cancel", "reschedule"):
+        messages.error(request, SELECTION_UNKNOWN_ACTION)
+        return redirect(back)
+    found = {job.pk: job for job in imports_visible_to(request.user).filter(pk__in=ids).select_related("company")}
+    jobs = [found.get(pk) for pk in ids]
+    if action == "cancel":
+        if request.POST.get("confirmed") != "yes":
+            context = {"jobs": [job for job in jobs if job], "back": back, "back_qs": listing.urlencode(), "page": listing.page}
+            return render(request, "imports/cancel_selected.html", context)
+        return _cancel_selected(request, ids, found, back)
+    return _reschedule_selected(request, ids, found, back)
+
+
+def _cancel_selected(request, ids: list[int], found: dict, back: str):
+    cancelled, reasons = 0, []
+    for pk in ids:
+        try:
+            won = pk in found and import_cancel(job_id=pk, user=request.user)
+        except (ImportJob.DoesNotExist, PermissionDenied):
+            won = None
+        if won:
+            cancelled += 1
+        else:
+            reasons.append(str((REASON_NOT_PENDING if pk in found and won is not None else REASON_GONE) % {"number": pk}))
+    summary = _summary(SELECTED_CANCELLED, SELECTED_NOT_CANCELLED, reasons, count=cancelled)
+    (messages.success if not reasons else messages.warning if cancelled else messages.error)(request, summary)
+    return redirect(back)
+
+
+def _reschedule_selected(request, ids: list[int], found: dict, back: str):
+    now = timezone.now()
+    form = RescheduleForm(request.POST, now=now, prefix="selected")
+    if not form.is_valid():
+        for message in form.errors.get("due_at", []):
+            messages.error(request, message)
+        return redirect(back)
+    due_at = form.cleaned_data["due_at"]
+    moved, reasons, warnings = 0, [], []
+    for pk in ids:
+        if pk not in found:
+            reasons.append(str(REASON_GONE % {"number": pk}))
+            continue
+        try:
+            result = import_reschedule(job_id=pk, user=request.user, due_at=due_at, now=now)
+        except (ImportJob.DoesNotExist, PermissionDenied):
+            reasons.append(str(REASON_GONE % {"number": pk}))
+        except JobNotReschedulable:
+            reasons.append(str(REASON_NOT_PENDING % {"number": pk}))
+        except ValidationError as exc:
+            reasons.append(str(REASON_OTHER % {"number": pk, "reason": " ".join(exc.messages)}))
+        else:
+            moved += 1
+            warnings += [f"#{pk} {found[pk].display_name}: {warning}" for warning in result.warnings]
+    summary = _summary(SELECTED_RESCHEDULED, SELECTED_NOT_RESCHEDULED, reasons, count=moved, new=format_utc(due_at))
+    (messages.success if not reasons else messages.warning if moved else messages.error)(request, summary)
+    for warning in warnings:
+        messages.warning(request, warning)
+    return redirect(back)
+
+
 @wizard_step(STEP_REVIEW, methods=("POST",))
 def schedule_provisioning(request, wizard: Wizard):
     """Schedule provisioning (UTC) on the Order review: the draft becomes a Pending job, then My imports.
@@ -298,8 +455,17 @@ def schedule_provisioning(request, wizard: Wizard):
     """
     # order_submit re-validates every step under the order's lock; a WizardStepError it raises sends
     # the reseller back to that step (wizard_step), so nothing is validated twice here.
-    form = ScheduleForm(request.POST, now=wizard.now)
+    form = ScheduleForm(request.POST, now=wizard.now, time_zone=request.user.time_zone)
     if form.is_valid():
+        user_time_zone_remember(user=request.user, time_zone=form.chosen_zone)
+        # An order the review's own pre-check says would fail is scheduled only once the reseller has
+        # confirmed it knowing the reasons (issue 24): without that, the review comes back naming
+        # them, with "Schedule anyway". (The API schedules at once and answers with the warnings.)
+        warnings = wizard.precheck()
+        if not form.confirms(warnings):
+            if problem := wizard.problem():
+                raise problem  # a step no longer complete: back to it (wizard_step), as order_submit would
+            return review_response(request, wizard, form, warnings=warnings, confirm_failing=True)
         try:
             result = provisioning_schedule(order_id=wizard.order.pk, user=request.user, due_at=form.due_at())
         except ValidationError as exc:
@@ -307,7 +473,7 @@ def schedule_provisioning(request, wizard: Wizard):
             form.add_error(None, exc)
         else:
             order = result.order
-            names = {"service": order.service.name, "due": format_utc(order.scheduled_for)}
+            names = {"service": order.service.name, "due": utc_text(order.scheduled_for)}
             if result.created:
                 messages.success(request, SCHEDULED % names)
             else:

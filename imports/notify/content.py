@@ -16,9 +16,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
+from django.utils.translation import ngettext
 
+from core.datetimes import utc_text  # "2024-07-22 15:24 UTC", as every date-time of the portal
 from accounts.languages import user_language
+from core.clock import db_now
 
 from imports.models import ImportJob, ImportRow, Notification
 
@@ -60,8 +63,6 @@ def recipients_for(kind: str, job: ImportJob) -> list[str]:
     return import_recipients(job)
 
 
-def utc_text(value: dt.datetime) -> str:
-    return f"{value.astimezone(UTC):%d.%m.%Y %H:%M} (UTC)"
 
 
 def _import_type(row: ImportRow) -> str:
@@ -77,6 +78,26 @@ def _import_types(job: ImportJob, rows: list[ImportRow]) -> str:
     return ", ".join(dict.fromkeys(_import_type(row) for row in rows))
 
 
+# A bulk import of thousands of lines names this many of its products, then "and N more".
+PRODUCTS_NAMED = 3
+
+
+def company_text(job: ImportJob) -> str:
+    """"ERITECH PERU S.A. (466158)": the customer company, by name and account id."""
+    return f"{job.company.name} ({job.company.account_id})"
+
+
+def products_text(rows: list[ImportRow]) -> str:
+    """The products' names (the code is the Import Type's), each once, in file order; a long list
+    ends with "and N more"."""
+    names = list(dict.fromkeys(name for row in rows if (name := row.product_name)))
+    if len(names) <= PRODUCTS_NAMED:
+        return ", ".join(names)
+    rest = len(names) - PRODUCTS_NAMED
+    more = ngettext("and %(count)d more", "and %(count)d more", rest) % {"count": rest}
+    return f"{', '.join(names[:PRODUCTS_NAMED])} {more}"
+
+
 def _common(job: ImportJob, rows: list[ImportRow]) -> dict:
     return {
         "job": job,
@@ -84,32 +105,29 @@ def _common(job: ImportJob, rows: list[ImportRow]) -> dict:
         "created_by": job.created_by.email,
         "date_created": utc_text(job.created_at),
         "import_type": _import_types(job, rows),
+        # A bulk import's name is its file's; a scheduled provisioning's repeats the product's.
+        "import_name": job.display_name if job.source == ImportJob.Source.IMPORT else "",
+        "company": company_text(job),
+        "product": products_text(rows),
         "job_url": job_url(job),
     }
 
 
 def finished_context(job: ImportJob, rows: list[ImportRow]) -> dict:
     failed_rows = [row for row in rows if row.status == ImportRow.Status.FAILED]
-    many = len(rows) > 1
     return {
         **_common(job, rows),
         "has_errors": job.error_count > 0 or job.status == ImportJob.Status.FAILED,
         "completed_accounts": job.imported_count,
         "failed_accounts": job.error_count,
-        # Each reason once per line; bulk imports say which line of the file it was.
-        "errors": [
-            (f"#{row.position}: " if many else "") + reason
-            for row in failed_rows
-            for reason in (row.error.splitlines() or [""])
-        ],
+        # Each reason once per line; bulk imports say which line of the file it was ("Line 7: ...").
+        "errors": [reason for row in failed_rows for reason in (row.failure_on_line.splitlines() or [""])],
     }
 
 
 def scheduled_context(job: ImportJob, rows: list[ImportRow]) -> dict:
     return {
         **_common(job, rows),
-        "product": job.name,
-        "company": f"{job.company.name} ({job.company.account_id})",
         "schedule_date": utc_text(job.due_at),
     }
 
@@ -182,7 +200,7 @@ def email_build(
     # The context holds translated text too (import type, the pre-check's reasons): built in the
     # recipient's language, like the templates.
     with translation.override(language):
-        context = context_for(kind, job, rows, now=now or timezone.now())
+        context = context_for(kind, job, rows, now=now or db_now())
     if context is None:
         return None
     if rendered is None:

@@ -20,6 +20,9 @@ from django.conf import settings
 from core.outbox import Outbox, OutboxPolicy
 from imports.models import Notification
 
+# This kind's name in the outbox lane (imports.engine.outbox_lane: which sender task sends what).
+KIND = "emails"
+
 NOTIFICATIONS = Outbox(
     Notification,
     OutboxPolicy(

@@ -20,8 +20,9 @@ import datetime as dt
 
 from django.conf import settings
 
+from core.lanes import OUTBOX, lane_enqueue
 from imports.models import ImportJob
-from imports.notify.outbox import NOTIFICATIONS
+from imports.notify.outbox import KIND, NOTIFICATIONS
 
 OUTBOX_TASK = "imports.tasks.outbox_send_task"
 Status = ImportJob.Status
@@ -55,9 +56,13 @@ def emails_wait(*, now: dt.datetime) -> bool:
 
 
 def outbox_senders_enqueue(count: int = 1) -> None:
-    """Enqueue `count` sender tasks (imports.tasks.outbox_send_task); claims keep them from
-    sending the same message, and one that finds nothing left ends at once."""
-    from django_q.tasks import async_task
-
+    """Enqueue `count` email sender tasks (imports.tasks.outbox_send_task) in the outbox lane
+    (core.lanes: their own workers, never the jobs'); claims keep them from sending the same
+    message, and one that finds nothing left ends at once."""
     for _ in range(count):
-        async_task(OUTBOX_TASK, task_name="imports outbox")
+        lane_enqueue(OUTBOX, OUTBOX_TASK, KIND, task_name=sender_task_name(KIND))
+
+
+def sender_task_name(kind: str) -> str:
+    """What the admin's task pages call a sender task of `kind`."""
+    return f"imports outbox: {kind}"

@@ -7,8 +7,11 @@ is scheduled"), the reminders (imports.notify.reminders). So a finished job alwa
 queued and a rolled-back one never has. Then emails_send sends:
 - after a run commits, its jobs' emails (the fast path: at once, or after the due jobs during a
   burst, see imports.notify.priority); after a scheduling commits, its notice;
-- from sender tasks (imports.tasks.outbox_send_task) and each dispatch pass, whatever the outbox
-  has due, so a worker killed before or while sending loses nothing.
+- from sender tasks (imports.tasks.outbox_send_task, in the outbox lane: core.lanes) and each
+  dispatch pass, whatever the outbox has due, so a worker killed before or while sending loses
+  nothing. A sender task starts messages while its budget lasts (IMPORT_OUTBOX_BUDGET_SECONDS)
+  and releases the rest of its claim for the next one, so a mail server that stalls holds it
+  for about the budget, not for a whole claim at EMAIL_TIMEOUT each.
 A message is marked sent only after the mail server accepted it: at worst it goes out twice,
 with the same Message-ID, never zero times.
 """
@@ -20,8 +23,10 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db.models import Prefetch, Q
-from django.utils import timezone
 
+from core.clock import db_now
+
+from core.outbox import Budget
 from imports.models import ImportJob, ImportRow, Notification
 from imports.notify import priority as email_priority
 from imports.notify.content import email_build, recipients_for
@@ -58,10 +63,11 @@ def _close_quietly(mail) -> None:
 
 
 def _deliver(
-    notification_ids: list[int], *, now: dt.datetime, loaded: dict, rendered: dict
+    notification_ids: list[int], *, now: dt.datetime, loaded: dict, rendered: dict, budget: Budget | None = None
 ) -> int:
     """The email kind's handler (core.outbox.Outbox.send_due): send each claimed notification and
-    mark it sent right after the server accepted it; returns how many the server accepted."""
+    mark it sent right after the server accepted it, while `budget` lasts (the rest released for
+    the next sender); returns how many the server accepted."""
     notifications = list(Notification.objects.filter(pk__in=notification_ids).order_by("id"))
     missing = {n.job_id for n in notifications} - loaded.keys()
     if missing:
@@ -70,7 +76,10 @@ def _deliver(
     languages: dict[int, str] = {}
     mail = get_connection()
     try:
-        for notification in notifications:
+        for index, notification in enumerate(notifications):
+            if budget is not None and budget.spent():
+                NOTIFICATIONS.release([n.pk for n in notifications[index:]], now=now)
+                break
             job, rows = loaded[notification.job_id]
             if not recipients_for(notification.kind, job):
                 NOTIFICATIONS.mark_sent(notification.pk, now=now, note=NOTE_NO_RECIPIENTS)
@@ -96,7 +105,7 @@ def _deliver(
             # Accepted by the mail server: only now is it sent (and sent_at says when: a sender
             # working off a backlog is far past the `now` it claimed at). Dying before this line
             # means this one message goes out again when its lease ends, with the same Message-ID.
-            NOTIFICATIONS.mark_sent(notification.pk, now=timezone.now())
+            NOTIFICATIONS.mark_sent(notification.pk, now=db_now())
             sent += 1
     finally:
         _close_quietly(mail)
@@ -110,6 +119,7 @@ def emails_send(
     limit: int | None = None,
     yield_to_jobs: bool = False,
     loaded: dict[int, tuple[ImportJob, list[ImportRow]]] | None = None,
+    budget: Budget | None = None,
 ) -> int:
     """Send the outbox's due emails; returns how many the mail server accepted.
 
@@ -122,18 +132,19 @@ def emails_send(
       runs left are handed to IMPORT_EMAIL_SENDERS sender tasks.
     - `loaded` (job id → the job and its rows, as the run that just finished them left them in
       memory) spares reading them again; jobs missing from it are read from the database.
+    - `budget`: start messages only while it lasts (the outbox lane's sender tasks).
 
     Claimed a chunk at a time (core.outbox), each under a lease long enough to send it within.
     `now` (the claim's clock) defaults to the current time.
     """
-    now = now or timezone.now()
+    now = now or db_now()
     if job_ids is None:
-        return _send_due(now=now, limit=limit, loaded=loaded, yield_to_jobs=yield_to_jobs)
-    if yield_to_jobs and email_priority.emails_wait(now=timezone.now()):
+        return _send_due(now=now, limit=limit, loaded=loaded, yield_to_jobs=yield_to_jobs, budget=budget)
+    if yield_to_jobs and email_priority.emails_wait(now=db_now()):
         return 0
     job_ids = sorted(set(job_ids))
-    sent = _send_due(now=now, limit=limit, loaded=loaded, job_ids=job_ids) if job_ids else 0
-    if yield_to_jobs and email_priority.emails_due(now=timezone.now()):
+    sent = _send_due(now=now, limit=limit, loaded=loaded, job_ids=job_ids, budget=budget) if job_ids else 0
+    if yield_to_jobs and email_priority.emails_due(now=db_now()):
         email_priority.outbox_senders_enqueue(settings.IMPORT_EMAIL_SENDERS)
     return sent
 
@@ -145,15 +156,17 @@ def _send_due(
     loaded: dict | None,
     job_ids: list[int] | None = None,
     yield_to_jobs: bool = False,
+    budget: Budget | None = None,
 ) -> int:
     """Claim due notifications (of `job_ids` if given) a chunk at a time and send them, stopping
-    before a chunk while a burst of due jobs waits if `yield_to_jobs`."""
+    before a chunk while a burst of due jobs waits if `yield_to_jobs`, and once `budget` is spent."""
     loaded = dict(loaded or {})
     rendered: dict = {}  # one sending run's rendered bodies (imports.notify.content.email_build)
     return NOTIFICATIONS.send_due(
-        lambda ids: _deliver(ids, now=now, loaded=loaded, rendered=rendered),
+        lambda ids: _deliver(ids, now=now, loaded=loaded, rendered=rendered, budget=budget),
         now=now,
         limit=limit,
         within=Q(job_id__in=job_ids) if job_ids is not None else None,
-        stop=(lambda: email_priority.emails_wait(now=timezone.now())) if yield_to_jobs else None,
+        stop=(lambda: email_priority.emails_wait(now=db_now())) if yield_to_jobs else None,
+        budget=budget,
     )

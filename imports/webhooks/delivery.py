@@ -5,11 +5,17 @@ The endpoint (URL + secret) is accounts.WebhookEndpoint, set on the reseller's S
   lies under a reseller with an active endpoint (the nearest such reseller up the tree), in the
   caller's transaction: the runner's (_run_batch, _fail_unexpectedly) and import_cancel's. A run
   that rolls back therefore leaves no event behind, and a finished job always has its event.
-- sending: webhooks_send_due() (the django-q2 outbox task and the every-minute tick) claims due
-  deliveries with a lease, POSTs each one signed, marks it sent after a 2xx, or failed with the
-  outbox's backoff (1, 2, 4 ... min, at most 1 h), given up after 12 attempts; staff "Retry now"
-  in the admin. The claiming, marking and retrying are core.outbox's (DELIVERIES, this kind),
-  the same as the emails'; this module is its handler.
+- sending: webhooks_send_due() (the outbox lane's sender task, imports.tasks.outbox_send_task)
+  claims due deliveries with a lease, POSTs each one signed, marks it sent after a 2xx, or failed
+  with the outbox's backoff (1, 2, 4 ... min, at most 1 h), given up after 12 attempts; staff
+  "Retry now" in the admin. The claiming, marking and retrying are core.outbox's (DELIVERIES, this
+  kind), the same as the emails'; this module is its handler.
+- slow receivers: senders run in the outbox lane (core.lanes), never in the jobs' workers. A sender
+  starts deliveries while its budget lasts (IMPORT_OUTBOX_BUDGET_SECONDS) and releases what it
+  claimed and did not start; each POST may take WEBHOOK_TIMEOUT. A receiver that lets one POST
+  time out is not called again in that pass: its other deliveries the pass claims are failed
+  attempts (NOTE_RECEIVER_SLOW) and go back to the outbox with the backoff, so one hanging
+  receiver costs a sender one timeout, not one per delivery.
 
 The request: Content-Type application/json; X-ICP-Event (the type); X-ICP-Delivery (the event id,
 the same on every retry: receivers drop duplicates with it); X-ICP-Timestamp (Unix seconds of this
@@ -34,13 +40,16 @@ import socket
 import ssl
 import uuid
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.conf import settings
+from django.utils import translation
 
 from accounts.models import Company, WebhookEndpoint
 from accounts.webhooks import UnsafeWebhookDestination, WebhookDestination, webhook_destination
 
-from core.outbox import Outbox, OutboxPolicy
+from core.outbox import Budget, Outbox, OutboxPolicy
+from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -48,6 +57,7 @@ logger = logging.getLogger(__name__)
 Event = WebhookDelivery.Event
 EVENT_OF_STATUS = {
     ImportJob.Status.COMPLETED: Event.IMPORT_COMPLETED,
+    ImportJob.Status.COMPLETED_WITH_ERRORS: Event.IMPORT_COMPLETED_WITH_ERRORS,
     ImportJob.Status.FAILED: Event.IMPORT_FAILED,
     ImportJob.Status.CANCELLED: Event.IMPORT_CANCELLED,
 }
@@ -55,6 +65,11 @@ SIGNATURE_HEADER = "X-ICP-Signature"
 USER_AGENT = "ICP-Portal-Webhooks/1"
 # One pass sends at most this many (the rest wait for the next pass).
 PASS_LIMIT = 200
+# This kind's name in the outbox lane (imports.engine.lanes: which sender task sends what).
+KIND = "webhooks"
+# Kept in last_error of a delivery not tried because its receiver let another one time out in the
+# same pass (staff read it in the admin); counted as an attempt, tried again after the backoff.
+NOTE_RECEIVER_SLOW = "Not sent: the receiver let another delivery time out in this pass; tried again after the backoff."
 
 
 # --- Signing and the body -------------------------------------------------------------------------
@@ -76,7 +91,13 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_id: int, event_id: str, now: dt.datetime) -> dict:
-    """{"id", "type", "created_at", "data"}: the job, its company and its rows (account ids, errors)."""
+    """{"id", "type", "created_at", "data"}: the job, its company and its rows (account ids, errors).
+
+    A row's error is rendered (core.stored_messages) in the portal's default language, whoever runs
+    this: a receiver is a program, its contract must not change with a worker's or a user's language."""
+    rows = list(rows)
+    with translation.override(settings.LANGUAGE_CODE):
+        errors = [rendered(row.error) for row in rows]
     return {
         "id": event_id,
         "type": EVENT_OF_STATUS[job.status].value,
@@ -97,9 +118,10 @@ def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_
                     "line": row.position,
                     "status": row.status,
                     "account_id": row.result_account_id,
-                    "error": str(row.error or ""),
+                    "created_account": row.created_account,
+                    "error": error,
                 }
-                for row in rows
+                for row, error in zip(rows, errors)
             ],
         },
     }
@@ -222,13 +244,24 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+class Answer(NamedTuple):
+    code: int | None  # the HTTP status, None when there was none
+    error: str  # empty on a 2xx
+    timed_out: bool = False  # the receiver did not answer within the timeout
+
+
 def post(url: str, secret: str, *, event: str, event_id: str, body: bytes, now: dt.datetime) -> tuple[int | None, str]:
     """One signed POST → (HTTP status or None, error text; empty on a 2xx). Redirects are answers
     other than 2xx (a signed POST is never replayed elsewhere)."""
+    answer = _post(url, secret, event=event, event_id=event_id, body=body, now=now)
+    return answer.code, answer.error
+
+
+def _post(url: str, secret: str, *, event: str, event_id: str, body: bytes, now: dt.datetime) -> Answer:
     try:
         destination = webhook_destination(url)
     except UnsafeWebhookDestination as exc:
-        return None, str(exc)
+        return Answer(None, str(exc))
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -246,42 +279,62 @@ def post(url: str, secret: str, *, event: str, event_id: str, body: bytes, now: 
         code = response.status
         response.read(64 * 1024)  # (a little of the answer, so the connection closes cleanly)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        # (socket.timeout is TimeoutError: the connection, the request or the wait for the answer)
+        return Answer(None, f"{type(exc).__name__}: {exc}", timed_out=isinstance(exc, TimeoutError))
     finally:
         connection.close()
     if 200 <= code < 300:
-        return code, ""
-    return code, f"HTTP {code}"
+        return Answer(code, "")
+    return Answer(code, f"HTTP {code}")
 
 
-def delivery_send(delivery: WebhookDelivery, *, now: dt.datetime) -> bool:
-    """POST one claimed delivery and record the outcome; True when the receiver answered 2xx."""
+def delivery_send(delivery: WebhookDelivery, *, now: dt.datetime) -> Answer:
+    """POST one claimed delivery and record the outcome; the receiver's answer (`error` empty on a 2xx)."""
     endpoint = delivery.endpoint
-    code, error = post(
+    answer = _post(
         endpoint.url, endpoint.secret, event=delivery.event, event_id=delivery.event_id,
         body=body_bytes(delivery.payload), now=now,
     )
-    if not error:
-        DELIVERIES.mark_sent(delivery.pk, now=now, last_status_code=code)
-        return True
-    logger.warning("Webhook %s to %s failed (attempt %s): %s", delivery.event_id, endpoint.url, delivery.attempts + 1, error)
-    DELIVERIES.mark_failed(delivery.pk, now=now, attempts=delivery.attempts + 1, error=error, last_status_code=code)
-    return False
+    if not answer.error:
+        DELIVERIES.mark_sent(delivery.pk, now=now, last_status_code=answer.code)
+        return answer
+    logger.warning(
+        "Webhook %s to %s failed (attempt %s): %s", delivery.event_id, endpoint.url, delivery.attempts + 1, answer.error
+    )
+    DELIVERIES.mark_failed(
+        delivery.pk, now=now, attempts=delivery.attempts + 1, error=answer.error, last_status_code=answer.code
+    )
+    return answer
 
 
-def _deliver(delivery_ids: list[int], *, now: dt.datetime) -> int:
-    """This kind's handler (core.outbox.Outbox.send_due): POST each claimed delivery; returns how
-    many receivers answered 2xx."""
+def _deliver(delivery_ids: list[int], *, now: dt.datetime, budget: Budget | None, slow: set[int]) -> int:
+    """This kind's handler (core.outbox.Outbox.send_due): POST each claimed delivery while the
+    budget lasts (the rest released for the next sender), none to a receiver in `slow` (it let a
+    POST of this pass time out: failed attempt, backoff); returns how many receivers answered 2xx."""
     sent = 0
-    for delivery in WebhookDelivery.objects.filter(pk__in=delivery_ids).select_related("endpoint").order_by("id"):
+    deliveries = list(WebhookDelivery.objects.filter(pk__in=delivery_ids).select_related("endpoint").order_by("id"))
+    for index, delivery in enumerate(deliveries):
+        if budget is not None and budget.spent():
+            DELIVERIES.release([d.pk for d in deliveries[index:]], now=now)
+            break
         try:
-            sent += delivery_send(delivery, now=now)
+            if delivery.endpoint_id in slow:
+                DELIVERIES.mark_failed(delivery.pk, now=now, attempts=delivery.attempts + 1, error=NOTE_RECEIVER_SLOW)
+                continue
+            answer = delivery_send(delivery, now=now)
+            sent += not answer.error
+            if answer.timed_out:
+                slow.add(delivery.endpoint_id)
         except Exception:  # one broken delivery must not stop the others; its lease brings it back
             logger.exception("Webhook delivery %s could not be sent.", delivery.pk)
     return sent
 
 
-def webhooks_send_due(*, now: dt.datetime, limit: int = PASS_LIMIT) -> int:
-    """Send what is due (new events, retries whose backoff ended, leases that ran out); returns how
-    many receivers answered 2xx. Called by the django-q2 outbox task and the every-minute tick."""
-    return DELIVERIES.send_due(lambda ids: _deliver(ids, now=now), now=now, limit=limit)
+def webhooks_send_due(*, now: dt.datetime, limit: int = PASS_LIMIT, budget: Budget | None = None) -> int:
+    """Send what is due (new events, retries whose backoff ended, leases that ran out), starting
+    deliveries while `budget` lasts; returns how many receivers answered 2xx. Called by the outbox
+    lane's sender task (imports.tasks.outbox_send_task)."""
+    slow: set[int] = set()  # receivers that let a POST of this pass time out
+    return DELIVERIES.send_due(
+        lambda ids: _deliver(ids, now=now, budget=budget, slow=slow), now=now, limit=limit, budget=budget
+    )

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 import accounts.admin
 from accounts.models import COMPANY_BELOW_ITSELF, AccountNumber, AuditLogEntry, Company
+from core.stored_messages import rendered
 from accounts.services import company_create, company_update
 
 from .test_admin import company_form_data
@@ -102,7 +103,7 @@ def test_the_change_form_updates_through_company_update_and_audits_what_changed(
     assert (eritech.city, eritech.email) == ("Arequipa", "it@eritech.example")
     entry = AuditLogEntry.objects.filter(company=eritech, action="company.changed").get()
     assert entry.actor == demo.staff
-    assert entry.message == "Company ERITECH PERU S.A. changed: city, email."
+    assert rendered(entry.message) == "Company ERITECH PERU S.A. changed: city, email."
 
 
 def test_saving_an_unchanged_company_writes_no_audit_entry(staff_client, demo):
@@ -118,7 +119,7 @@ def test_reparenting_through_the_service_moves_the_subtree_and_is_audited(staff_
     assert [a.name for a in eritech.ancestors()] == ["INTCOMEX PERU S.A.C.", "ANDES CLOUD S.A.C.", "ABBIE BOX S.A.C."]
     assert eritech.depth == 3
     entry = AuditLogEntry.objects.get(company=abbie, action="company.changed")
-    assert entry.message == "Company ABBIE BOX S.A.C. changed: parent."
+    assert rendered(entry.message) == "Company ABBIE BOX S.A.C. changed: parent."
 
 
 def test_an_existing_company_cannot_lose_its_ids(staff_client, demo):

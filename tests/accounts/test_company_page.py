@@ -53,11 +53,11 @@ def test_overview_shows_the_manuals_values(abbie_client):
     assert values["Send to backend"] == "true"
     assert values["CreateUserIdService"] == "false"
     assert values["Contract ID"] == ""
-    assert values["Company contract end date"] == "2024-04-02 00:47 (UTC)"
+    assert values["Company contract end date"] == "2024-04-02 00:47 UTC"
     assert values["City"] == "Lima"
     assert values["Country"] == "Peru"
     assert values["Zip code"] == "15494"
-    assert values["Billing start date"] == "2024-04-01 23:40 (UTC)"
+    assert values["Billing start date"] == "2024-04-01 23:40 UTC"
     assert values["Is billable"] == "true"
     assert values["Currency"] == "USD"
     assert values["Bank name"] == ""
@@ -174,7 +174,7 @@ def test_audit_log_tab_is_paginated_newest_first(abbie_client, demo):
     first = text_of(abbie_client.get(ERITECH_URL, {"tab": "audit"}))
     assert f"Entry {AUDIT_LOG_PAGE_SIZE + 2:02d}" in first
     assert "Entry 00" not in first
-    assert "2024-07-01 10:22 (UTC) admin@abbiebox.com test.action Entry 22" in first
+    assert "2024-07-01 10:22 UTC admin@abbiebox.com test.action Entry 22" in first
     assert "Page 1 of 2" in first
     assert "Not ERITECH's" not in first
 
@@ -185,7 +185,7 @@ def test_audit_log_tab_is_paginated_newest_first(abbie_client, demo):
 
 
 # SECURITY is a real tab now (a reseller's webhook: tests/accounts/test_company_webhook.py).
-@pytest.mark.parametrize("tab", ["custom-charge", "billing", "provisioning"])
+@pytest.mark.parametrize("tab", ["provisioning"])
 def test_placeholder_tabs_say_not_available_yet(abbie_client, tab):
     response = abbie_client.get(ERITECH_URL, {"tab": tab})
     assert response.status_code == 200
@@ -202,12 +202,17 @@ def test_unknown_tab_falls_back_to_overview(abbie_client):
 
 def test_action_bar(abbie_client, demo):
     html = abbie_client.get(ERITECH_URL).content.decode()
-    bar = re.search(r'<div class="actionbar".*?</div>', html, flags=re.S).group(0)
+    bar = re.search(r'<div class="actionbar".*?</div>\s*</details>.*?</div>', html, flags=re.S).group(0)
     disabled = re.findall(r"<button type=\"button\"[^>]*disabled title=\"([^\"]*)\">([^<]*)</button>", bar)
-    assert [label for _title, label in disabled] == [
-        "+ NEW", "RECREATE PROVISIONING", "TERMINATE", "EXPORT", "CREDENTIALS TO ALL USERS"
-    ]
-    assert {title for title, _label in disabled} == {str(NOT_AVAILABLE_YET)}
+    # Only RECREATE PROVISIONING is still to come; + NEW, TERMINATE, EXPORT and CREDENTIALS TO ALL USERS work.
+    assert disabled == [(str(NOT_AVAILABLE_YET), "RECREATE PROVISIONING")]
+    links = dict((label, href) for href, label in re.findall(r'<a class="btn[^"]*" href="([^"]+)"[^>]*>([^<]+)</a>', bar))
+    assert links == {
+        "+ NEW": reverse("imports:new_account", kwargs={"account_id": 466158}),
+        "TERMINATE": reverse("company_terminate", kwargs={"account_id": 466158}),
+        "CREDENTIALS TO ALL USERS": reverse("company_credentials", kwargs={"account_id": 466158}),
+    }
+    assert reverse("company_export", kwargs={"account_id": 466158, "fmt": "xlsx"}) in bar
     form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', bar, flags=re.S)
     assert form.group(1) == reverse("orders:new", kwargs={"account_id": 466158})
     assert "csrfmiddlewaretoken" in form.group(2)

@@ -172,7 +172,7 @@ def test_the_user_page_security_tab_shows_the_lock(client, demo):
         staff = type(client)(REMOTE_ADDR="10.0.0.2")
         staff.force_login(demo.staff)
         html = staff.get(reverse("user_detail", args=[demo.admin_andes.pk]), {"tab": "security"}).content.decode()
-        assert "<dd>5</dd>" in html and "2030-03-01 12:15 (UTC)" in html
+        assert "<dd>5</dd>" in html and "2030-03-01 12:15 UTC" in html
 
 
 def test_a_successful_login_does_not_clear_the_addresss_other_failures(client, demo):

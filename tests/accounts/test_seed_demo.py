@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.urls import reverse
 
 from accounts.models import Company, User
 from catalog.models import PriceListItem, Service
@@ -75,3 +76,113 @@ def test_the_manuals_scenario(demo):
     assert p1m.selling_price == p1y.selling_price * 12 / 10
     assert demo.pacifico.status == Company.Status.SUSPENDED
     assert demo.staff.is_staff and demo.staff.is_superuser
+
+
+# --- One history (issue 24): everything seeded is dated as My imports shows it ----------------------
+
+UTC = dt.timezone.utc
+COMPANIES_IMPORT_AT = dt.datetime(2023, 10, 27, 16, 7, 7, tzinfo=UTC)
+PRODUCTS_IMPORT_AT = dt.datetime(2023, 10, 27, 16, 23, 7, tzinfo=UTC)
+RUN = dt.timedelta(seconds=20)
+
+
+@pytest.fixture
+def seeded(django_capture_on_commit_callbacks, mailoutbox):
+    """seed_demo as `make run` runs it, its after-commit work (the engine's email sending) included."""
+    with django_capture_on_commit_callbacks(execute=True):
+        run_seed()
+    return mailoutbox
+
+
+def test_seeding_sends_no_email_about_the_past(seeded):
+    from imports.models import Notification
+
+    assert seeded == []  # nothing printed by the console backend on `make run`
+    assert not Notification.objects.exclude(status=Notification.Status.SENT).exists()
+
+
+def test_the_seeded_imports_are_dated_as_my_imports_shows_them(seeded):
+    from imports.models import ImportFile, ImportJob, Notification
+
+    jobs = list(ImportJob.objects.order_by("created_at"))
+    assert [(job.account_type, job.status) for job in jobs] == [("companies", "completed"), ("products", "completed")]
+    for job, uploaded in zip(jobs, (COMPANIES_IMPORT_AT, PRODUCTS_IMPORT_AT)):
+        assert (job.created_at, job.due_at, job.finished_at) == (uploaded, uploaded, uploaded + RUN)
+        assert ImportFile.objects.get(job=job).created_at == uploaded
+        # Its "Your import is completed" email: written and sent when the job finished.
+        (email,) = Notification.objects.filter(job=job)
+        assert (email.status, email.created_at, email.sent_at) == ("sent", uploaded + RUN, uploaded + RUN)
+        for row in job.rows.all():
+            assert row.processed_at == uploaded + RUN
+            if row.order_id:
+                assert row.order.created_at == uploaded
+
+
+def test_the_audit_log_tells_the_same_history(seeded):
+    from accounts.models import AuditLogEntry
+
+    entries = [(e.created_at, e.company.name, e.action) for e in AuditLogEntry.objects.order_by("created_at", "id")]
+    assert entries == [
+        (COMPANIES_IMPORT_AT, "ABBIE BOX S.A.C.", "import.scheduled"),
+        (COMPANIES_IMPORT_AT + RUN, "LIMA FOODS S.A.C.", "company.created"),
+        (COMPANIES_IMPORT_AT + RUN, "ABBIE BOX S.A.C.", "import.completed"),
+        (PRODUCTS_IMPORT_AT, "ERITECH PERU S.A.", "import.scheduled"),
+        (PRODUCTS_IMPORT_AT + RUN, "ERITECH PERU S.A.", "import.completed"),
+    ]
+
+
+def test_seeded_subscriptions_show_their_historic_created_date(seeded):
+    from catalog.models import PriceListItem
+
+    structure = dt.datetime(2023, 10, 2, 10, 0, tzinfo=UTC)
+    created = {s.account_id: s.created_at for s in Subscription.objects.all()}
+    assert {created[466159], created[466160], created[493796]} == {structure}
+    imported = Subscription.objects.exclude(account_id__in=(466159, 466160, 493796))
+    assert imported.count() == 3
+    assert {s.created_at for s in imported} == {PRODUCTS_IMPORT_AT + RUN}
+    # Each was priced on its creation day: the prices were in force then.
+    for subscription in Subscription.objects.all():
+        assert PriceListItem.objects.filter(
+            service=subscription.service, effective_from__lte=subscription.created_at.date()
+        ).exists()
+
+
+def test_nothing_seeded_is_dated_at_the_seed_time(seeded):
+    from django.utils import timezone
+
+    from accounts.models import AuditLogEntry
+    from catalog.models import TermsAcceptance, TermsAndConditions
+    from imports.models import ImportJob
+
+    history_ends = PRODUCTS_IMPORT_AT + RUN
+    for model, field in (
+        (Company, "created_at"), (User, "date_joined"), (Subscription, "created_at"), (ImportJob, "created_at"),
+        (AuditLogEntry, "created_at"), (TermsAndConditions, "created_at"), (TermsAcceptance, "accepted_at"),
+    ):
+        latest = model.objects.order_by(f"-{field}").values_list(field, flat=True).first()
+        assert latest <= history_ends < timezone.now(), (model, latest)
+    # The companies existed before their subscriptions and imports.
+    assert Company.objects.get(account_id=466158).created_at < dt.datetime(2023, 10, 2, tzinfo=UTC)
+    assert Company.objects.get(name="LIMA FOODS S.A.C.").created_at == COMPANIES_IMPORT_AT + RUN
+
+
+def test_the_demo_keeps_the_manuals_names_and_ids(seeded):
+    from devtools.demo import BASIC, KIOSK, STANDARD, PREMIUM, TENANT, AZURE
+
+    eritech = Company.objects.get(account_id=466158)
+    assert (eritech.name, eritech.parent.name) == ("ERITECH PERU S.A.", "ABBIE BOX S.A.C.")
+    assert set(Service.objects.values_list("code", flat=True)) == {BASIC, KIOSK, STANDARD, PREMIUM, TENANT, AZURE}
+    assert set(User.objects.values_list("email", flat=True)) == {
+        "admin@abbiebox.com", "admin@andescloud.example", "staff@intcomex.example",
+    }
+    assert all(user.check_password("icp-demo-2024") for user in User.objects.all())
+
+
+def test_the_company_pages_show_the_seeded_history(seeded, client):
+    """ERITECH's AUDIT LOG lists its import at 27/10/23, and its subscription page the historic date."""
+    client.force_login(User.objects.get(email="admin@abbiebox.com"))
+    response = client.get("/companies/466158/", {"tab": "audit"})
+    dates = [entry.created_at for entry in response.context["audit_page"]]
+    assert dates == [PRODUCTS_IMPORT_AT + RUN, PRODUCTS_IMPORT_AT]
+    response = client.get(reverse("orders:subscription_detail", kwargs={"account_id": 493796}))
+    assert response.context["subscription"].created_at == dt.datetime(2023, 10, 2, 10, 0, tzinfo=UTC)

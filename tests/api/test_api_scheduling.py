@@ -112,10 +112,12 @@ BAD_INPUTS = [
     ("terms not accepted", _basic(accept_terms=False), 400, "accept_terms", "Accept the Terms and Conditions to continue."),
     ("bad tenant id", _basic(vendor_fields={"microsoft_tenant_id": "nope"}), 400, "vendor_fields.microsoft_tenant_id",
      "Microsoft Tenant Id must be a GUID, e.g. e0d72b05-fb92-4d65-9424-7b58ea99d5d3."),
+    # The bulk files' message, naming the valid keys (catalog.billing.billing_type_parse: issue 24).
     ("bad billing type", _basic(billing_type="weekly:P9Y"), 400, "billing_type",
-     "Choose one of the billing types offered for this service."),
+     "weekly:P9Y is not a billing type of this service; use one of: "
+     "monthly:P1M (Monthly (with 1-month commitment) - P1M); monthly:P1Y (Monthly (with 1-year commitment) - P1Y)."),
     ("malformed billing start date", _basic(billing_start_date="someday"), 400, "billing_start_date",
-     "Enter the billing start date as YYYY-MM-DD HH:MM (UTC), e.g. 2024-07-18 22:01."),
+     "Enter the billing start date as YYYY-MM-DD HH:MM, e.g. 2024-07-18 22:01."),
     ("a JSON list", [1, 2], 400, "non_field_errors", None),
 ]
 

@@ -41,10 +41,10 @@ def test_reseller_opens_eritech_from_the_company_structure(page, live_server, de
         ("Language", "English"),
         ("Marketplaces", "ABBIE BOX - Marketplace"),
         ("Send to backend", "true"),
-        ("Billing start date", "2024-04-01 23:40 (UTC)"),
+        ("Billing start date", "2024-04-01 23:40 UTC"),
         ("Is billable", "true"),
         ("Currency", "USD"),
-        ("Company contract end date", "2024-04-02 00:47 (UTC)"),
+        ("Company contract end date", "2024-04-02 00:47 UTC"),
     ]:
         expect(overview_value(page, label)).to_have_text(value)
     for subscription in (
@@ -54,7 +54,9 @@ def test_reseller_opens_eritech_from_the_company_structure(page, live_server, de
     ):
         expect(structure.get_by_text(subscription, exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="NEW SERVICE")).to_be_enabled()
-    expect(page.get_by_role("button", name="TERMINATE")).to_be_disabled()
+    # TERMINATE opens its confirm (ERITECH's live subscriptions refuse it then, with the reason).
+    expect(page.get_by_role("link", name="TERMINATE")).to_be_visible()
+    expect(page.get_by_role("button", name="RECREATE PROVISIONING")).to_be_disabled()
 
     # The ancestor outside ABBIE BOX's subtree is plain text; ABBIE BOX is a link back.
     expect(page.locator("nav.breadcrumb").get_by_role("link", name="INTCOMEX PERU S.A.C.")).to_have_count(0)

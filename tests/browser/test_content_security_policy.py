@@ -84,18 +84,20 @@ def test_the_main_pages_run_under_the_policy(page, live_server, demo, log_in, cs
     csp_watch("Configuration")
     page.get_by_role("button", name="Next").click()
     expect(page.locator(".wz-price .amount")).to_have_text("6.02 $")
-    page.get_by_label("Schedule provisioning (UTC)").fill(
-        (timezone.now() + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Schedule provisioning", exact=True).fill(
+        (timezone.now() + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
     )
+    page.locator("#id_scheduled_for_tz").select_option("America/Lima")
+    expect(page.locator("#id_scheduled_for_utc")).to_contain_text("Stored as ")  # static/js/datetimes.js asked the server
     csp_watch("Order review")
 
     # My imports: htmx (no injected indicator style), the reschedule dialog swapped in, the live refresh.
     page.goto(f"{live_server.url}/imports/")
     row = page.locator(f"#import-{job.pk}")
-    expect(row.locator(".imports-local")).to_contain_text("Your local time: ")
+    expect(row.locator(".imports-schedule time")).to_contain_text(" UTC")
     row.get_by_role("link", name=f"Reschedule the import {KIOSK}").click()
     dialog = page.locator("#reschedule-dialog")
-    expect(dialog.get_by_label("New schedule time (UTC)")).to_be_visible()
+    expect(dialog.get_by_label("New schedule time")).to_be_visible()
     csp_watch("My imports")
     dialog.press("Escape")
 

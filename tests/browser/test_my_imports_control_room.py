@@ -11,6 +11,7 @@ from accounts.models import AuditLogEntry
 from imports.jobs import states
 from imports.engine.dispatch import dispatch_due_imports
 from imports.my_imports import views as my_imports_views
+from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow
 from orders.models import Order
 from tests.imports.helpers import schedule
@@ -69,13 +70,14 @@ def test_reschedule_a_pending_job_in_the_dialog(page, live_server, demo, log_in)
     log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/imports/")
     row = page.locator(f"#import-{job.pk}")
-    expect(row.locator(".imports-local")).to_contain_text("Your local time: ")
+    expect(row.locator(".imports-schedule time")).to_have_text(f"{job.due_at:%Y-%m-%d %H:%M} UTC")
 
     row.get_by_role("link", name=f"Reschedule the import {KIOSK}").click()
     dialog = page.locator("#reschedule-dialog")
     expect(dialog).to_be_visible()
-    field = dialog.get_by_label("New schedule time (UTC)")
+    field = dialog.get_by_label("New schedule time")
     expect(field).to_have_value(job.due_at.strftime("%Y-%m-%d %H:%M"))
+    expect(dialog.locator("#id_due_at_tz")).to_have_value("UTC")
     expect(dialog).to_contain_text("All checks that run at the scheduled time pass today.")
 
     field.fill("2001-01-01 10:00")
@@ -84,17 +86,18 @@ def test_reschedule_a_pending_job_in_the_dialog(page, live_server, demo, log_in)
     expect(dialog).to_be_visible()
 
     tomorrow = (timezone.now() + dt.timedelta(days=1)).replace(hour=9, minute=30, second=0, microsecond=0)
-    field = dialog.get_by_label("New schedule time (UTC)")
-    field.fill(tomorrow.strftime("%Y-%m-%d %H:%M"))
-    expect(dialog.locator(".imports-local-preview")).to_contain_text("Your local time: ")
+    field = dialog.get_by_label("New schedule time")
+    # Typed in Tokyo time (UTC+9): the line under it says the UTC moment before submitting.
+    dialog.locator("#id_due_at_tz").select_option("Asia/Tokyo")
+    field.fill((tomorrow + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M"))
+    expect(dialog.locator("#id_due_at_utc")).to_have_text(f"Stored as {tomorrow:%Y-%m-%d %H:%M} UTC")
     dialog.get_by_role("button", name="Reschedule").click()
     expect(page.get_by_role("status").first).to_contain_text("was rescheduled from")
-    expect(page.locator(f"#import-{job.pk} .imports-schedule time")).to_have_text(
-        f"{tomorrow.day}/{tomorrow.month}/{tomorrow:%y}, 09:30")
+    expect(page.locator(f"#import-{job.pk} .imports-schedule time")).to_have_text(f"{tomorrow:%Y-%m-%d} 09:30 UTC")
     job.refresh_from_db()
     assert job.due_at == tomorrow
     entry = AuditLogEntry.objects.get(action="import.rescheduled")
-    assert f"to {tomorrow:%Y-%m-%d} 09:30 (UTC)" in entry.message
+    assert f"to {tomorrow:%Y-%m-%d} 09:30 (UTC)" in rendered(entry.message)
 
 
 def test_reschedule_loses_to_a_worker_that_claimed_the_job(page, live_server, demo, log_in):
@@ -103,7 +106,7 @@ def test_reschedule_loses_to_a_worker_that_claimed_the_job(page, live_server, de
     page.goto(f"{live_server.url}/imports/")
     page.locator(f"#import-{job.pk}").get_by_role("link", name=f"Reschedule the import {KIOSK}").click()
     dialog = page.locator("#reschedule-dialog")
-    dialog.get_by_label("New schedule time (UTC)").fill((timezone.now() + dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M"))
+    dialog.get_by_label("New schedule time").fill((timezone.now() + dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M"))
     # A worker claims it while the dialog is open.
     now = timezone.now()
     assert states.transition(job.pk, Status.PENDING, Status.IN_PROGRESS, claimed_at=now,
@@ -123,9 +126,9 @@ def test_schedule_again_a_failed_job(page, live_server, demo, log_in):
     page.goto(f"{live_server.url}/imports/")
     page.locator(f"#import-{job.pk}").get_by_role("button", name=f"Schedule again the import {KIOSK}").click()
     expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text("Order review")
-    expect(page.get_by_label("Schedule provisioning (UTC)")).to_have_value("")
+    expect(page.get_by_label("Schedule provisioning", exact=True)).to_have_value("")
     expect(page.locator(".wz-precheck")).to_contain_text("All checks that run at the scheduled time pass today.")
-    page.get_by_label("Schedule provisioning (UTC)").fill((timezone.now() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Schedule provisioning", exact=True).fill((timezone.now() + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M"))
     page.get_by_role("button", name="Schedule provisioning").click()
     expect(page).to_have_url(f"{live_server.url}/imports/")
     new = ImportJob.objects.get(retry_of=job)
@@ -150,6 +153,21 @@ def test_a_due_job_turns_completed_without_reloading(page, live_server, demo, lo
     expect(row.locator(".status")).to_have_text("Completed", timeout=15_000)
     assert page.evaluate("window.__same_page") is True
     expect(row.locator("details")).to_have_attribute("open", "")
-    expect(row.locator(".imports-rows")).to_contain_text("100113_ExchanOnlineKiosk_61893")
+    expect(row.locator(".imports-rows")).to_contain_text("(NCE) Exchange Online Kiosk")
     # Everything shown is final now: the poller has no trigger any more.
     expect(page.locator("#imports-live")).not_to_have_attribute("hx-trigger", "every 1s")
+
+
+def test_without_a_zone_of_its_own_the_local_line_is_the_browsers_in_the_same_format(browser, live_server, demo, log_in):
+    job = schedule(demo, due_at=(timezone.now() + dt.timedelta(days=5)).replace(hour=23, minute=47, second=0, microsecond=0))
+    context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-US")
+    page = context.new_page()
+    try:
+        log_in("admin@abbiebox.com", on=page)
+        page.goto(f"{live_server.url}/imports/")
+        cell = page.locator(f"#import-{job.pk} .imports-schedule")
+        local = job.due_at + dt.timedelta(hours=9)
+        expect(cell.locator("time")).to_have_text(f"{job.due_at:%Y-%m-%d %H:%M} UTC")
+        expect(cell.locator(".dt-local")).to_have_text(f"{local:%Y-%m-%d %H:%M} UTC+9")  # YYYY-MM-DD HH:MM, never M/D/YY
+    finally:
+        context.close()

@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+from freezegun import freeze_time
 from playwright.sync_api import expect
 
 from imports.models import ImportJob
@@ -63,7 +64,7 @@ def test_schedule_business_basic_through_the_wizard(page, live_server, demo, log
 
     # Order review: the manual's prices
     expect(current_step(page)).to_have_text("Order review")
-    expect(page.locator(".wz-price .amount")).to_have_text("6.02 $")
+    expect(page.locator(".wz-price .amount")).to_have_text("6.02 $")  # the manual's boxes show cents
     expect(page.locator(".wz-cost .amount")).to_have_text("4.82 $")
     table = page.locator("table.billing-information")
     expect(table).to_contain_text("Monthly (with 1-year commitment) - P1Y")
@@ -73,13 +74,14 @@ def test_schedule_business_basic_through_the_wizard(page, live_server, demo, log
 
     due_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
     due = due_at.strftime("%Y-%m-%d %H:%M")
-    # The date-time picker (datetime-local) takes its own format; the value stays UTC.
-    page.get_by_label("Schedule provisioning (UTC)").fill(due_at.strftime("%Y-%m-%dT%H:%M"))
+    # ISO text in the zone beside it (UTC by default), the UTC result shown under it before submitting.
+    page.get_by_label("Schedule provisioning", exact=True).fill(due)
+    expect(page.locator("#id_scheduled_for_utc")).to_have_text(f"Stored as {due} UTC")
     page.get_by_role("button", name="Schedule provisioning", exact=True).click()
 
     # My imports
     expect(page).to_have_url(f"{live_server.url}/imports/")
-    expect(page.get_by_text(f"Provisioning of {SERVICE} scheduled for {due} (UTC).")).to_be_visible()
+    expect(page.get_by_text(f"Provisioning of {SERVICE} scheduled for {due} UTC.")).to_be_visible()
     row = page.locator("tr", has_text=f"{SERVICE}(Microsoft)").first
     expect(row).to_contain_text("Pending")
     job = ImportJob.objects.get()
@@ -103,7 +105,7 @@ def test_bad_quantity_and_schedule_time_show_messages_in_the_browser(page, live_
     page.get_by_role("button", name="Next").click()
 
     expect(current_step(page)).to_have_text("Order review")
-    page.get_by_label("Schedule provisioning (UTC)").fill("2020-01-01T10:00")
+    page.get_by_label("Schedule provisioning", exact=True).fill("2020-01-01 10:00")
     page.get_by_role("button", name="Schedule provisioning", exact=True).click()
     expect(page.get_by_text("The schedule time is in the past.")).to_be_visible()
 
@@ -118,8 +120,8 @@ def test_a_click_selects_a_service_and_shows_its_details_without_a_reload(page, 
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
     expect(current_step(page)).to_have_text("Select service")
-    # The highlighted first service is the selected one.
-    expect(page.locator(".service-list li.wz-highlighted input[type=radio]")).to_be_checked()
+    # Nothing is pre-selected (issue 24).
+    expect(page.locator(".service-list input[type=radio]:checked")).to_have_count(0)
 
     page.evaluate("window.notReloaded = true")
     form = page.locator("#select-service-form")
@@ -165,7 +167,8 @@ def test_discard_an_unfinished_order_after_confirming(page, live_server, demo, l
     log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
-    page.get_by_role("button", name="Next").click()  # the highlighted first service is selected
+    page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+    page.get_by_role("button", name="Next").click()
     expect(current_step(page)).not_to_have_text("Select service")
     page.goto(f"{live_server.url}/companies/466158/")
     page.get_by_role("button", name="NEW SERVICE").click()
@@ -187,31 +190,63 @@ def test_discard_an_unfinished_order_after_confirming(page, live_server, demo, l
     assert Order.objects.count() == 1
 
 
-def test_the_schedule_picker_stays_utc_and_shows_the_local_time(browser, live_server, demo, log_in):
-    context = browser.new_context(timezone_id="America/Lima", locale="en-US")  # UTC-5, no daylight saving
+@pytest.fixture
+def year_long_sessions(settings):
+    """The server's clock is frozen below, the browser's is not: a session cookie that expires an hour
+    after the frozen time could already be expired for the browser."""
+    settings.SESSION_COOKIE_AGE = 10 * 365 * 24 * 3600
+
+
+def test_a_reseller_schedules_in_lima_time_and_the_zone_is_remembered(browser, live_server, demo, log_in, year_long_sessions):
+    # The browser in UTC, so the zone can only come from the control; the server a few days before the date.
+    context = browser.new_context(timezone_id="UTC", locale="en-US")
     page = context.new_page()
     try:
-        log_in("admin@abbiebox.com", on=page)
-        page.goto(f"{live_server.url}/companies/466158/")
-        page.get_by_role("button", name="NEW SERVICE").click()
-        page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
-        page.get_by_role("button", name="Next").click()
-        expect(current_step(page)).to_have_text("Configuration")
-        billing_start = page.get_by_label("Billing start date")
-        expect(billing_start).to_have_attribute("type", "datetime-local")
-        expect(page.locator("[data-local-for=id_billing_start_date]")).to_contain_text("Your local time:")
-        page.get_by_role("button", name="Next").click()
+        with freeze_time("2027-01-01 12:00:00", tick=True, ignore=["playwright", "asyncio", "greenlet"]):
+            log_in("admin@abbiebox.com", on=page)
 
-        expect(current_step(page)).to_have_text("Order review")
-        due_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).replace(hour=15, minute=30)
-        field = page.get_by_label("Schedule provisioning (UTC)")
-        expect(field).to_have_attribute("type", "datetime-local")
-        field.fill(due_at.strftime("%Y-%m-%dT%H:%M"))
-        local = page.locator("[data-local-for=id_scheduled_for]")
-        expect(local).to_contain_text("Your local time:")
-        expect(local).to_contain_text("10:30")  # 15:30 UTC in Lima
-        page.get_by_role("button", name="Schedule provisioning", exact=True).click()
-        expect(page).to_have_url(f"{live_server.url}/imports/")
-        assert ImportJob.objects.get().due_at.strftime("%Y-%m-%d %H:%M") == due_at.strftime("%Y-%m-%d %H:%M")
+            def to_review():
+                page.goto(f"{live_server.url}/companies/466158/")
+                page.get_by_role("button", name="NEW SERVICE").click()
+                page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+                page.get_by_role("button", name="Next").click()
+                expect(current_step(page)).to_have_text("Configuration")
+                page.get_by_role("button", name="Next").click()
+                expect(current_step(page)).to_have_text("Order review")
+
+            to_review()
+            field = page.get_by_label("Schedule provisioning", exact=True)
+            expect(field).to_have_attribute("type", "text")
+            expect(field).to_have_attribute("placeholder", "YYYY-MM-DD HH:MM")
+            zone = page.locator("#id_scheduled_for_tz")
+            expect(zone).to_have_value("UTC")
+            zone.select_option("America/Lima")
+            field.fill("2027-01-04 18:47")
+            expect(page.locator("#id_scheduled_for_utc")).to_have_text("Stored as 2027-01-04 23:47 UTC")
+            page.get_by_role("button", name="Schedule provisioning", exact=True).click()
+
+            expect(page).to_have_url(f"{live_server.url}/imports/")
+            expect(page.get_by_text("scheduled for 2027-01-04 23:47 UTC.")).to_be_visible()
+            cell = page.locator("tr.imports-main .imports-schedule").first
+            expect(cell.locator("time")).to_have_text("2027-01-04 23:47 UTC")
+            expect(cell.locator(".dt-local")).to_have_text("2027-01-04 18:47 UTC-5")
+            job = ImportJob.objects.get()
+            assert job.due_at == dt.datetime(2027, 1, 4, 23, 47, tzinfo=dt.timezone.utc)
+
+            # The next visit starts in Lima: the Configuration's billing start date and the review's schedule.
+            page.goto(f"{live_server.url}/companies/466158/")
+            page.get_by_role("button", name="NEW SERVICE").click()
+            page.get_by_label("(NCE) Exchange Online Kiosk", exact=True).check()
+            page.get_by_role("button", name="Next").click()
+            expect(page.locator("#id_billing_start_date_tz")).to_have_value("America/Lima")
+            page.get_by_role("button", name="Next").click()
+            expect(page.locator("#id_scheduled_for_tz")).to_have_value("America/Lima")
+
+            # In Spanish: the same control, its words translated, the UTC line as the reseller types.
+            page.get_by_label("Language").select_option("es")
+            expect(page.locator("html")).to_have_attribute("lang", "es")
+            expect(page.get_by_text("Zona horaria", exact=True)).to_be_visible()
+            page.locator("#id_scheduled_for").fill("2027-01-05 08:00")
+            expect(page.locator("#id_scheduled_for_utc")).to_have_text("Se guarda como 2027-01-05 13:00 UTC")
     finally:
         context.close()

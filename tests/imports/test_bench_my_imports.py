@@ -9,12 +9,13 @@ from imports.models import ImportJob
 
 def test_the_benchmark_runs_on_a_database_of_its_own_and_prints_every_figure(db):
     out = io.StringIO()
-    call_command("bench_my_imports", "--jobs", "60", "--companies", "5", "--repeat", "1", stdout=out)
+    call_command("bench_my_imports", "--jobs", "60", "--companies", "5", "--repeat", "1", "--bulk-lines", "30", stdout=out)
     report = out.getvalue()
     for label in ["reseller page 1", "reseller deep page 3 (offset)", "reseller deep page 4 (Next link, keyset)",
                   "reseller filtered: Failed, one company", "reseller search: product code", "staff    page 1",
-                  "staff    search: company name", "admin change list of ImportJob (reference)"]:
-        assert re.search(re.escape(label) + r"\s+[\d.]+ ms\s+\d+ queries\n", report), label
+                  "staff    search: company name", "reseller two 30-line bulk imports (?source=import) *",
+                  "admin change list of ImportJob (reference)"]:
+        assert re.search(re.escape(label) + r"\s+[\d.]+ ms\s+\d+ queries\s+[\d.]+ KB\n", report), label
     assert "HTTP" not in report
     assert re.search(r"worst My imports figure: [\d.]+ ms", report)
     assert not ImportJob.objects.exists()

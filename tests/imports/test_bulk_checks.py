@@ -40,7 +40,7 @@ def test_a_good_products_file_becomes_one_pending_import_job_with_a_row_and_orde
     assert result.errors == []
     job = result.job
     assert (job.source, job.account_type, job.status, job.name, job.due_at) == (
-        ImportJob.Source.IMPORT, P, ImportJob.Status.PENDING, "", NOW
+        ImportJob.Source.IMPORT, P, ImportJob.Status.PENDING, "file.csv", NOW
     )
     assert job.company == demo.eritech
     rows = list(job.rows.order_by("position").select_related("order"))

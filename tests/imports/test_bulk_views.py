@@ -9,6 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from freezegun import freeze_time
 
+from zoneinfo import ZoneInfo
+
+from core.datetimes import TIME_ZONE_INVALID
 from imports.bulk.forms import ACCOUNT_TYPE_REQUIRED, FILE_REQUIRED, TERMS_REQUIRED
 from imports.engine.dispatch import dispatch_due_imports
 from imports.models import ImportFile, ImportJob
@@ -89,6 +92,8 @@ def test_terms_to_accept_are_listed_and_must_be_ticked(abbie_client, demo):
     html = response.content.decode()
     pending = ImportFile.objects.get()
     assert "(NCE) Microsoft 365 Business Basic (Microsoft)" in html and demo.service(BASIC).terms.text[:40] in html
+    # The Spanish version the English text announces follows it (issue 24).
+    assert html.index("Below is the Spanish Version") < html.index("TÉRMINOS ESPECIALES DEL PRODUCTO")
     confirm = reverse("imports:bulk_confirm", args=[pending.pk])
     refused = abbie_client.post(confirm, {})
     assert refused.status_code == 400 and str(TERMS_REQUIRED) in refused.content.decode()
@@ -159,7 +164,7 @@ def test_a_companies_file_ends_in_abbie_boxs_company_structure(abbie_client, dja
     assert (job.account_type, job.imported_count, job.error_count) == ("companies", 1, 1)
     assert "LIMA FOODS S.A.C." in abbie_client.get("/companies/410002/").content.decode()
     html = abbie_client.get(f"/imports/?job={job.pk}").content.decode()
-    assert ">Companies<" in html and "Another company already has this domain" in html
+    assert ">Companies<" in html and "Line 3: Another company already has the domain eritechperu.com" in html
     (email,) = mailoutbox
     assert "Import Type: Company" in email.body and "Completed accounts: 1" in email.body and "Failed accounts: 1" in email.body
 
@@ -204,3 +209,30 @@ def test_an_upload_under_the_body_limit_but_over_5_mb_says_the_same(abbie_client
     response = upload(abbie_client, content=content)
     assert response.status_code == 400
     assert str(FILE_TOO_BIG) in response.content.decode()
+
+
+def test_the_schedule_date_is_typed_in_a_zone_and_stored_in_utc(abbie_client, demo):
+    html = abbie_client.get(URL).content.decode()
+    assert 'name="due_at"' in html and 'name="due_at_tz"' in html and "<option selected>UTC</option>" in html
+    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).replace(hour=23, minute=47, second=0, microsecond=0)
+    local = when.astimezone(ZoneInfo("America/Lima"))
+    data = {
+        "account_type": P, "due_at": f"{local:%Y-%m-%d %H:%M}", "due_at_tz": "America/Lima",
+        "file": SimpleUploadedFile("lima.csv", csv_bytes(lines_for(P, {"Parent Account Id": "466158", "Product code": KIOSK})), content_type="text/csv"),
+    }
+    response = abbie_client.post(URL, data)
+    assert response.status_code == 302
+    assert ImportJob.objects.get().due_at == when
+    demo.admin_abbie.refresh_from_db()
+    assert demo.admin_abbie.time_zone == "America/Lima"
+    html = abbie_client.get(response["Location"]).content.decode()
+    assert f"is scheduled for {when:%Y-%m-%d %H:%M} UTC." in html
+
+
+def test_a_wrong_zone_on_the_import_page_is_a_message_never_a_500(abbie_client):
+    data = {"account_type": P, "due_at": "2030-01-01 10:00", "due_at_tz": "Not/AZone",
+            "file": SimpleUploadedFile("x.csv", csv_bytes(lines_for(P, {"Parent Account Id": "466158", "Product code": KIOSK})))}
+    response = abbie_client.post(URL, data)
+    assert response.status_code == 400
+    assert str(TIME_ZONE_INVALID) in response.content.decode()
+    assert ImportJob.objects.count() == 0

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 
 from catalog.integrations.microsoft import ALIGNMENT_INVALID, MPN_ID_INVALID, TENANT_ID_INVALID, TENANT_NOT_OF_COMPANY
 from catalog.models import BillingFrequency, PriceListItem, Term
+from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow
 from imports.engine.dispatch import dispatch_due_imports
 from orders.models import Subscription
@@ -150,8 +151,10 @@ def test_a_failing_check_fails_the_row_with_its_reason_and_creates_nothing(demo,
     with freeze_time(SCHEDULED_AT) as frozen:
         job, row, expected = run_at_due_time(demo, frozen, before_run=before_run, **resolve(demo, order))
     assert row.status == ImportRow.Status.FAILED
-    assert str(reason) in row.error.splitlines()
+    # Stored as the pre-check computes it (core.stored_messages), shown as the reason's exact text.
+    assert str(reason) in rendered(row.error).splitlines()
     assert row.error == "\n".join(expected)
+    assert row.failure_reason == "\n".join(rendered(line) for line in expected)
     assert row.subscription is None and row.result_account_id is None
     assert job.status == ImportJob.Status.FAILED
     assert (job.imported_count, job.error_count) == (0, 1)
@@ -203,6 +206,7 @@ def test_several_failing_checks_are_all_reported(demo):
         )
     assert len(expected) == 4
     assert row.error.splitlines() == expected
+    assert len(set(rendered(row.error).splitlines())) == 4
 
 
 def _one(order, *, day):

@@ -49,7 +49,7 @@ def test_business_basic_for_eritech_is_provisioned_at_its_due_time(client, demo,
     assert [m.subject for m in mailoutbox] == ["Your provisioning is scheduled", "Your import is completed"]
     email = mailoutbox[1]
     assert "Import Type: Product 100113_Micros365BusineBasic_14991" in email.body
-    assert "Date created: 22.07.2024 15:24 (UTC)" in email.body
+    assert "Date created: 2024-07-22 15:24 UTC" in email.body
     client.force_login(demo.admin_abbie)
     html = client.get("/imports/").content.decode()
     assert "(NCE) Microsoft 365 Business Basic(Microsoft)" in html

@@ -46,6 +46,17 @@ def test_engine_config_reads_the_settings_in_force():
         ({"q_workers": 0}, "imports.E001"),
         ({"dispatch_poll_seconds": 0.0}, "imports.E001"),
         ({"email_defer_seconds": -1}, "imports.E001"),
+        ({"outbox_workers": 0}, "imports.E001"),
+        ({"outbox_budget_seconds": 0.0}, "imports.E001"),
+        ({"webhook_timeout": 0.0}, "imports.E001"),
+        ({"outbox_budget_seconds": 50.0}, "imports.E007"),  # + WEBHOOK_TIMEOUT 10 = Q_TIMEOUT
+        ({"webhook_timeout": 40.0}, "imports.E007"),
+        ({"email_timeout": 40, "email_lease_seconds": 500}, "imports.E007"),
+        (
+            {"q_timeout": 30, "q_retry": 40, "lease_seconds": 40, "transient_retry_seconds": 0.0,
+             "db_statement_timeout_seconds": 20},
+            "imports.E007",
+        ),
     ],
 )
 def test_each_invariant_is_an_error(values, check_id):
@@ -54,6 +65,13 @@ def test_each_invariant_is_an_error(values, check_id):
 
 def test_the_edges_that_are_allowed():
     assert EngineConfig(q_retry=61, lease_seconds=61, email_lease_seconds=100, email_defer_seconds=0).errors() == []
+    assert EngineConfig(outbox_budget_seconds=49.9, webhook_timeout=10.0).errors() == []
+
+
+def test_the_outbox_lane_defaults_leave_a_sender_well_within_the_task_timeout():
+    config = EngineConfig()
+    assert (config.outbox_workers, config.outbox_budget_seconds, config.webhook_timeout) == (2, 20.0, 10.0)
+    assert config.outbox_budget_seconds + config.webhook_timeout <= config.q_timeout / 2
 
 
 def test_a_slow_recovery_is_a_warning():
@@ -75,3 +93,19 @@ def test_q_cluster_follows_the_broker():
     assert orm["workers"] == 3 and orm["orm"] == "default" and orm["broker_class"] == "imports.engine.broker.FifoORM"
     redis = EngineConfig().q_cluster(redis_url="redis://127.0.0.1:6379/0", label="Task queue")
     assert redis["redis"] == "redis://127.0.0.1:6379/0" and "orm" not in redis and "poll" not in redis
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis://127.0.0.1:6379/0"])
+def test_q_cluster_of_the_outbox_lane_takes_its_own_queue_with_its_own_workers(redis_url):
+    config = EngineConfig(q_cluster_name="blue", q_workers=3, outbox_workers=5)
+    jobs = config.q_cluster(redis_url=redis_url, label="Task queue")
+    outbox = config.q_cluster(redis_url=redis_url, label="Task queue", lane="outbox")
+    # The same installation (name: the jobs' queue and the key that signs every task), another queue.
+    assert jobs["name"] == outbox["name"] == "blue"
+    assert "cluster_name" not in jobs and jobs["workers"] == 3
+    assert outbox["cluster_name"] == "blue-outbox" and outbox["workers"] == 5
+    assert {k: v for k, v in outbox.items() if k not in ("cluster_name", "workers")} == {
+        k: v for k, v in jobs.items() if k != "workers"
+    }
+    with pytest.raises(ValueError, match="IMPORT_WORKER_LANE"):
+        config.q_cluster(redis_url=redis_url, label="Task queue", lane="vendor")

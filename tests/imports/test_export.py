@@ -54,7 +54,10 @@ def test_csv_has_the_filtered_list_all_pages_and_one_line_per_row(abbie_client, 
     assert other.pk not in ids  # another reseller's job
     evil = next(line for line in lines if int(line[0]) == jobs[0].pk)
     assert evil[1] == "'=HYPERLINK(\"http://evil\",\"x\")" and evil[-1] == "'@SUM(1)"
-    assert [line[15] for line in lines if int(line[0]) == bulk.pk] == ["'-X", "'-X"]
+    # Product name, then Product code: a bulk line without an order names its product by the file's code.
+    assert header[15:17] == ["Product name", "Product code"]
+    assert [line[15:17] for line in lines if int(line[0]) == bulk.pk] == [["'-X", "'-X"]] * 2
+    assert evil[13:17] == ["ERITECH PERU S.A.", "", "(NCE) Exchange Online Kiosk", "100113_ExchanOnlineKiosk_61893"]
     assert lines[-1][5] == "2024-07-31 10:00:00"
 
     filtered = read_csv(abbie_client.get(URL, {"format": "csv", "status": "failed"}))

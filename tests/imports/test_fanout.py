@@ -10,6 +10,8 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from freezegun import freeze_time
 
+from core.lanes import JOBS, LANES, OUTBOX, lane_queue
+
 from imports import tasks
 
 from imports.engine import dispatch
@@ -53,10 +55,12 @@ def queued_tasks() -> list[dict]:
         queued = list(OrmQ.objects.order_by("id"))
         OrmQ.objects.filter(pk__in=[task.pk for task in queued]).update(lock=F("lock") + dt.timedelta(days=1))
         return [SignedPackage.loads(task.payload) for task in queued]
-    broker, tasks = get_broker(), []
-    # dequeue() blocks for a second on an empty list: take only while the list holds a task.
-    while broker.queue_size() and (taken := broker.dequeue()):
-        tasks.extend(SignedPackage.loads(payload) for _, payload in taken)
+    tasks = []
+    for lane in LANES:  # the jobs' queue, then the outbox's
+        broker = get_broker(lane_queue(lane))
+        # dequeue() blocks for a second on an empty list: take only while the list holds a task.
+        while broker.queue_size() and (taken := broker.dequeue()):
+            tasks.extend(SignedPackage.loads(payload) for _, payload in taken)
     return tasks
 
 
@@ -168,7 +172,7 @@ def test_the_every_minute_fallback_recovers_claims_and_enqueues_without_running(
     )
     schedule(demo, due_at=T0)
     result = tasks.dispatch_tick_task()
-    assert result == {"recovered": 1, "claimed": 2, "batches": 1, "completed": 0, "failed": 0, "notified": 0}
+    assert result == {"recovered": 1, "claimed": 2, "batches": 1, "completed": 0, "completed_with_errors": 0, "failed": 0, "notified": 0}
     assert len(queued_tasks()) == 1
     assert not provisioned().exists()
 
@@ -237,8 +241,9 @@ def test_the_dispatcher_hands_expired_leases_back_and_enqueues_a_sender_for_unse
     Notification.for_job(done.pk, now=T0).save()
     with freeze_time(T0):
         supervisor.step()
-    funcs = [task["func"] for task in queued_tasks()]
-    assert funcs == [OUTBOX_TASK, RUN_BATCH_TASK]  # and the recovered job claimed again
+    funcs = [(task["func"], task["cluster"]) for task in queued_tasks()]
+    # (Two queues: the sender in the outbox lane's, the recovered job, claimed again, in the jobs'.)
+    assert sorted(funcs) == [(OUTBOX_TASK, lane_queue(OUTBOX)), (RUN_BATCH_TASK, lane_queue(JOBS))]
     assert statuses([job]) == [Status.IN_PROGRESS]
 
 
@@ -257,6 +262,9 @@ def test_the_orm_broker_hands_tasks_out_in_the_order_they_were_enqueued(db):
     assert taken == [0, 1, 2, 3, 4]
 
 
-def test_sender_tasks_are_named_for_the_admin(demo):
+def test_sender_tasks_are_named_for_the_admin_and_go_to_the_outbox_lane(demo):
     email_priority.outbox_senders_enqueue(2)
-    assert [(task["func"], task["name"]) for task in queued_tasks()] == [(OUTBOX_TASK, "imports outbox")] * 2
+    queue = lane_queue(OUTBOX)
+    assert [(task["func"], task["args"], task["name"], task["cluster"]) for task in queued_tasks()] == [
+        (OUTBOX_TASK, ("emails",), "imports outbox: emails", queue)
+    ] * 2

@@ -48,8 +48,11 @@ def test_the_page_shows_the_manuals_columns_for_a_pending_job(abbie_client, demo
                    "Imported accounts (No.)", "Status", "Errors (No.)", "Creator", "IMPORT ACCOUNTS"]:
         assert header in html
     cells = [
-        "(NCE) Exchange Online Kiosk(Microsoft)", "Products", "Scheduled provisioning", "22/7/24, 14:15:43",
-        "31/7/24, 10:00</time> (UTC)", '<td class="num">0</td>', "Pending", "admin@abbiebox.com",
+        "(NCE) Exchange Online Kiosk(Microsoft)", "Products", "Scheduled provisioning", ">2024-07-22 14:15 UTC</time>",
+        ">2024-07-31 10:00 UTC</time>", '<td class="num imports-minor" data-label="Imported accounts (No.)">0</td>',
+        "Pending", "admin@abbiebox.com",
+        # The customer company, by name and account id (issue 24).
+        '<td class="imports-company" data-label="Company">ERITECH PERU S.A. <span class="imports-account-id">(466158)</span></td>',
     ]
     row_html = job_html(html, job)
     for cell in cells:
@@ -73,9 +76,10 @@ def test_a_finished_job_shows_its_rows_details_and_no_cancel_button(abbie_client
     account_id = done.rows.get().result_account_id
     for text in ["Completed", "<summary>Details</summary>", "Parent Account Id", "Import type", "Parent account start date",
                  "Parent display name", "Account Id", "Product name", "Is direct payment",
-                 "<td>466158</td>", "<td>Product</td>", "<td>1/4/24, 23:40:47</td>", "<td>ERITECH PERU S.A.</td>",
-                 f"<td>{account_id}</td>", "<td>100113_ExchanOnlineKiosk_61893</td>", "<td>false</td>",
-                 "<td>31/7/24, 10:00:00</td>"]:
+                 "<td>466158</td>", "<td>Product</td>", ">2024-04-01 23:40 UTC</time>", "<td>ERITECH PERU S.A.</td>",
+                 f"<td>{account_id}</td>", '<td title="100113_ExchanOnlineKiosk_61893">(NCE) Exchange Online Kiosk</td>',
+                 "<td>false</td>",
+                 '<td class="dt-cell"><time datetime="2024-07-31T10:00:00+00:00">2024-07-31 10:00 UTC</time>']:
         assert text in done_html
     assert "imports-cancel" not in done_html
     failed_html = job_html(html, failed)
@@ -90,7 +94,7 @@ def test_a_job_without_a_name_shows_a_dash(abbie_client, demo):
     )
     html = abbie_client.get(URL).content.decode()
     assert '<td class="imports-name">-</td>' in html
-    assert "<td>Import</td>" in html
+    assert '<td class="imports-minor" data-label="Source">Import</td>' in html
 
 
 def test_jobs_are_newest_first_ten_a_page(abbie_client, demo):

@@ -14,7 +14,8 @@ from .test_my_imports import URL, job_html
 
 DUE = dt.datetime(2024, 7, 31, 10, 0, tzinfo=UTC)
 FINISHED = dt.datetime(2024, 8, 2, 9, 30, tzinfo=UTC)
-KIOSK_CODE = "<td>100113_ExchanOnlineKiosk_61893</td>"
+# The Product name column shows the product's name; its code is the cell's title (issue 24).
+KIOSK_CODE = '<td title="100113_ExchanOnlineKiosk_61893">(NCE) Exchange Online Kiosk</td>'
 
 
 def finish(job, status, *, error=""):
@@ -27,11 +28,11 @@ def finish(job, status, *, error=""):
 @pytest.mark.parametrize(
     "outcome,schedule_cell,status_cell,has_x",
     [
-        ("pending", '">31/7/24, 10:00</time> (UTC)', '<span class="status pending">Pending</span>', True),
-        ("completed", '">31/7/24, 10:00</time> - 2/8/24, 09:30 (UTC)', '<span class="status completed">Completed</span>', False),
-        ("failed", '">31/7/24, 10:00</time> - 2/8/24, 09:30 (UTC)', '<span class="status failed">Failed</span>', False),
+        ("pending", '">2024-07-31 10:00 UTC</time>', '<span class="status pending">Pending</span>', True),
+        ("completed", '">2024-07-31 10:00 - 2024-08-02 09:30 UTC</time>', '<span class="status completed">Completed</span>', False),
+        ("failed", '">2024-07-31 10:00 - 2024-08-02 09:30 UTC</time>', '<span class="status failed">Failed</span>', False),
         # Cancelling stamps finished_at too, but a cancelled job never ran: its column shows the due date twice.
-        ("cancelled", '">31/7/24, 10:00</time> (UTC)', '<span class="status cancelled">Cancelled</span>', False),
+        ("cancelled", '">2024-07-31 10:00 UTC</time>', '<span class="status cancelled">Cancelled</span>', False),
     ],
 )
 def test_each_status_renders_as_before(abbie_client, demo, outcome, schedule_cell, status_cell, has_x):
@@ -77,7 +78,8 @@ def test_bulk_rows_show_the_product_and_payment_of_their_file(abbie_client, demo
     html = job_html(abbie_client.get(URL).content.decode(), job)
     rows = html.split("<tbody>", 1)[1]
     first, second = rows.split("</tr>", 2)[:2]
-    assert "<td>100113_AzurePlan_10002</td>" in first and "<td>true</td>" in first
-    assert re.search(r"<td>-</td>\s*<td>false</td>", second)  # no product in the file: a dash
+    # No order behind a bulk line: the file's code stands for the product's name.
+    assert '<td title="100113_AzurePlan_10002">100113_AzurePlan_10002</td>' in first and "<td>true</td>" in first
+    assert re.search(r'<td title="">-</td>\s*<td>false</td>', second)  # no product in the file: a dash
     assert "No product code." in html
-    assert "<td>31/7/24 - 2/8/24</td>" in html
+    assert ">2024-07-31 10:00 - 2024-08-02 09:30 UTC</time>" in html

@@ -44,8 +44,8 @@ def test_scheduling_sends_your_provisioning_is_scheduled_after_commit(demo, djan
     (email,) = mailoutbox
     assert email.subject == "Your provisioning is scheduled"
     assert email.to == ["admin@abbiebox.com"]
-    assert "Your provisioning is scheduled for 22.07.2024 12:00 (UTC)." in email.body
-    assert "- Product: (NCE) Exchange Online Kiosk(Microsoft)" in email.body
+    assert "Your provisioning is scheduled for 2024-07-22 12:00 UTC." in email.body
+    assert "- Product: (NCE) Exchange Online Kiosk" in email.body  # the product's name (issue 24)
     assert "- Company: ERITECH PERU S.A. (466158)" in email.body
     assert f"https://portal.example.com/imports/?job={job.pk}" in email.body
     html = email.alternatives[0][0]
@@ -123,7 +123,7 @@ def test_the_reminder_is_written_when_its_time_comes_and_only_once(demo, mailout
     assert not too_early.notifications.exists() and not just_scheduled.notifications.exists()
     dispatch_due_imports(now=NOW)
     (email,) = mailoutbox
-    assert email.subject == "Reminder: your provisioning is scheduled for 21.07.2024 11:00 (UTC)"
+    assert email.subject == "Reminder: your provisioning is scheduled for 2024-07-21 11:00 UTC"
     assert "We checked it again: it would succeed today." in email.body
 
 

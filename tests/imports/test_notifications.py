@@ -22,8 +22,10 @@ https://portal.example.com/imports/?job={job_id}
 
 Check out the detail below:
 
+- Company: ERITECH PERU S.A. (466158)
+- Product: (NCE) Microsoft 365 Business Basic
 - Created By: admin@abbiebox.com
-- Date created: 22.07.2024 15:24 (UTC)
+- Date created: 2024-07-22 15:24 UTC
 - Import Type: Product 100113_Micros365BusineBasic_14991
 - Completed accounts: 1
 - Failed accounts: 0
@@ -54,8 +56,10 @@ def test_the_completed_email_has_the_manuals_content(basic_job, django_capture_o
     link = f"https://portal.example.com/imports/?job={basic_job.pk}"
     assert f'Your import is completed. You can now review it <a href="{link}">here</a>.' in html
     for label, value in [
+        ("Company:", "ERITECH PERU S.A. (466158)"),
+        ("Product:", "(NCE) Microsoft 365 Business Basic"),
         ("Created By:", "admin@abbiebox.com"),
-        ("Date created:", "22.07.2024 15:24 (UTC)"),
+        ("Date created:", "2024-07-22 15:24 UTC"),
         ("Import Type:", "Product 100113_Micros365BusineBasic_14991"),
         ("Completed accounts:", "1"),
         ("Failed accounts:", "0"),

@@ -10,6 +10,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.models import AuditLogEntry, Company
+from core.stored_messages import rendered
 from imports.jobs import services
 from imports.jobs import states
 from imports.models import ImportJob
@@ -24,6 +25,8 @@ from orders.validation import (
     SCHEDULE_IN_PAST,
     SCHEDULE_TOO_FAR,
 )
+
+from imports.my_imports.forms import RESCHEDULE_INVALID
 
 from .helpers import UTC, schedule
 
@@ -51,7 +54,7 @@ def test_rescheduling_moves_the_job_and_its_order_and_is_audited(demo, job):
     assert result.old_due_at == DUE and result.warnings == []
     entry = AuditLogEntry.objects.get(action="import.rescheduled")
     assert entry.company == demo.eritech and entry.actor == demo.admin_abbie
-    assert "from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)" in entry.message
+    assert "from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)" in rendered(entry.message)
 
 
 @pytest.mark.parametrize("due_at,reason", [
@@ -115,7 +118,7 @@ def test_the_page_without_javascript_then_the_post(abbie_client, job):
     assert response.redirect_chain == [("/imports/?page=2&status=pending", 302)]
     html = response.content.decode()
     assert "was rescheduled from 2024-07-31 10:00 to 2024-07-23 09:30 (UTC)." in html
-    assert '<time datetime="2024-07-23T09:30:00+00:00">23/7/24, 09:30</time>' in html
+    assert '<time datetime="2024-07-23T09:30:00+00:00">2024-07-23 09:30 UTC</time>' in html
     job.refresh_from_db()
     assert job.due_at == NEW
 
@@ -124,9 +127,9 @@ def test_the_page_without_javascript_then_the_post(abbie_client, job):
 @pytest.mark.parametrize("value,message", [
     ("2024-07-22 13:59", SCHEDULE_IN_PAST),
     ("2025-07-23 14:01", SCHEDULE_TOO_FAR),
-    ("23/07/2024 09:30", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
-    ("", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
-    ("2024-02-30 10:00", "Enter the new schedule time as YYYY-MM-DD HH:MM (UTC), e.g. 2024-08-01 10:00."),
+    ("23/07/2024 09:30", RESCHEDULE_INVALID),
+    ("", RESCHEDULE_INVALID),
+    ("2024-02-30 10:00", RESCHEDULE_INVALID),
 ])
 def test_a_bad_time_shows_the_reason_in_the_form(abbie_client, job, value, message):
     for headers in ({}, {"HX-Request": "true"}):
@@ -193,3 +196,33 @@ def test_the_list_offers_reschedule_on_pending_jobs_only(abbie_client, demo, job
     html = abbie_client.get("/imports/").content.decode()
     assert f'href="{url(job)}?page=1"' in html
     assert 'aria-label="Reschedule the import (NCE) Exchange Online Kiosk(Microsoft)"' in html
+
+
+@freeze_time(NOW)
+def test_the_new_time_is_typed_in_a_zone_and_stored_in_utc(abbie_client, job, demo):
+    html = abbie_client.get(url(job)).content.decode()
+    assert 'name="due_at_tz"' in html and "Stored as 2024-07-31 10:00 UTC" in html
+    response = abbie_client.post(url(job), {"due_at": "2024-07-23 04:30", "due_at_tz": "America/Lima"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.due_at == NEW
+    demo.admin_abbie.refresh_from_db()
+    assert demo.admin_abbie.time_zone == "America/Lima"
+    # The dialog opens in the remembered zone next time, the current time shown in it.
+    html = abbie_client.get(url(job), headers={"HX-Request": "true"}).content.decode()
+    assert 'value="2024-07-23 04:30"' in html and "<option selected>America/Lima</option>" in html
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("data,code", [
+    ({"due_at": "2024-11-03 01:30", "due_at_tz": "America/New_York"}, "ambiguous"),
+    ({"due_at": "2025-03-09 02:30", "due_at_tz": "America/New_York"}, "nonexistent"),
+    ({"due_at": "2024-07-23 09:30", "due_at_tz": "Atlantis/Capital"}, "invalid_zone"),
+])
+def test_a_time_the_zone_cannot_place_is_a_message_in_the_dialog(abbie_client, job, data, code):
+    response = abbie_client.post(url(job), data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.context["form"].has_error("due_at", code)
+    assert 'class="fielderror"' in response.content.decode()
+    job.refresh_from_db()
+    assert job.due_at == DUE

@@ -35,4 +35,4 @@ def test_a_restart_or_an_edit_in_the_admin_is_put_right_without_duplicating(db):
 def test_the_scheduled_function_is_importable_and_runs_a_tick(db):
     module, name = DISPATCH_SCHEDULE_FUNC.rsplit(".", 1)
     task = getattr(import_module(module), name)
-    assert task() == {"recovered": 0, "claimed": 0, "batches": 0, "completed": 0, "failed": 0, "notified": 0}
+    assert task() == {"recovered": 0, "claimed": 0, "batches": 0, "completed": 0, "completed_with_errors": 0, "failed": 0, "notified": 0}

@@ -15,6 +15,7 @@ def test_the_table_holds_exactly_the_moves_of_the_issue():
     assert set(states.TRANSITIONS) == {
         (S.PENDING, S.IN_PROGRESS),
         (S.IN_PROGRESS, S.COMPLETED),
+        (S.IN_PROGRESS, S.COMPLETED_WITH_ERRORS),
         (S.IN_PROGRESS, S.FAILED),
         (S.PENDING, S.CANCELLED),
         (S.IN_PROGRESS, S.PENDING),

@@ -155,7 +155,8 @@ def test_a_completed_job_writes_its_event_with_the_payload(demo):
     assert data["job_id"] == job.pk and data["status"] == "completed"
     assert data["company_account_id"] == demo.eritech.account_id
     assert (data["imported_count"], data["error_count"]) == (1, 0)
-    assert data["rows"] == [{"line": 1, "status": "completed", "account_id": row.result_account_id, "error": ""}]
+    created = {"type": "subscription", "id": row.result_account_id, "name": "", "email": ""}
+    assert data["rows"] == [{"line": 1, "status": "completed", "account_id": row.result_account_id, "created_account": created, "error": ""}]
     assert row.result_account_id
 
 
@@ -259,7 +260,7 @@ def test_a_500_is_retried_after_the_backoff_then_succeeds_with_the_same_event_id
     assert delivery.last_error == "HTTP 500" and delivery.next_attempt_at == DUE + dt.timedelta(minutes=1)
     assert webhooks.webhooks_send_due(now=DUE + dt.timedelta(seconds=30)) == 0  # not due yet
     assert len(receiver.requests) == 1
-    assert tasks.webhooks_send_due(now=DUE + dt.timedelta(minutes=1)) == 1
+    assert webhooks.webhooks_send_due(now=DUE + dt.timedelta(minutes=1)) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code, delivery.last_error) == (Sent, 2, 200, "")
     first, second = receiver.requests
@@ -301,21 +302,22 @@ def test_the_outbox_task_sends_due_deliveries(demo, receiver, monkeypatch):
     assert WebhookDelivery.objects.get().status == Sent and len(receiver.requests) == 1
 
 
-def test_the_worker_enqueues_the_sender_when_deliveries_are_due(demo, monkeypatch):
-    from imports.engine.dispatch import outbox_sender_enqueue
+def test_the_worker_enqueues_the_sender_when_deliveries_are_due(demo, monkeypatch, settings):
+    from imports.engine.outbox_lane import outbox_senders_enqueue
 
     calls = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: calls.append((args, kwargs["cluster"])))
     _endpoint(demo)
-    assert outbox_sender_enqueue(now=DUE) is False
+    assert outbox_senders_enqueue(now=DUE) == []
     assert calls == []
     job = schedule(demo, due_at=DUE)
     import_cancel(job_id=job.pk, user=demo.admin_abbie)  # its email-less event is due at once
     from imports.models import Notification
 
     assert not Notification.objects.filter(status=Notification.Status.PENDING).exists()
-    assert outbox_sender_enqueue(now=WebhookDelivery.objects.get().next_attempt_at) is True
-    assert calls == [("imports.tasks.outbox_send_task",)]
+    assert outbox_senders_enqueue(now=WebhookDelivery.objects.get().next_attempt_at) == ["webhooks"]
+    # A sender of this kind, in the outbox lane's queue (its own cluster, never the jobs').
+    assert calls == [(("imports.tasks.outbox_send_task", "webhooks"), f"{settings.Q_CLUSTER['name']}-outbox")]
 
 
 # --- Admin --------------------------------------------------------------------------------------------

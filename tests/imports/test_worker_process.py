@@ -14,6 +14,7 @@ import os
 import signal
 import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -133,14 +134,33 @@ def test_when_the_parent_is_killed_the_cluster_stops_too(site):
     wait_for(lambda: not alive(pids), seconds=STOP_LIMIT_SECONDS, what="the orphaned cluster to stop")
 
 
-def test_imports_worker_exits_with_an_error_when_its_cluster_dies(site):
+def lane_of(pid: int) -> str:
+    """The lane a cluster started by imports_worker serves (IMPORT_WORKER_LANE in its environment)."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    (lane,) = [item.split(b"=", 1)[1].decode() for item in environ if item.startswith(b"IMPORT_WORKER_LANE=")]
+    return lane
+
+
+def clusters_by_lane(worker: Started) -> dict[str, int]:
+    """Lane → the pid of the cluster imports_worker started for it, once both are running."""
+    def both():
+        found = {lane_of(pid): pid for pid in children(worker.pid)}
+        return found if set(found) == {"jobs", "outbox"} else None
+
+    return wait_for(both, seconds=30, what="a cluster for each lane")
+
+
+@pytest.mark.parametrize("lane", ["jobs", "outbox"])
+def test_imports_worker_exits_with_an_error_when_either_cluster_dies_and_stops_the_other(site, lane):
     worker = site.start("imports_worker")
-    worker.wait_until_running(workers=2)
-    (cluster,) = children(worker.pid)
-    os.killpg(cluster, signal.SIGKILL)
+    pids = worker.wait_until_running(workers=2)
+    clusters = clusters_by_lane(worker)
+    pids |= worker.tree()
+    os.killpg(clusters[lane], signal.SIGKILL)
     assert worker.exited_within(STOP_LIMIT_SECONDS) is not None
     assert worker.process.returncode == 1
-    assert "qcluster exited unexpectedly" in worker.log()
+    assert f"qcluster exited unexpectedly with status -9 ({lane} lane)" in worker.log()
+    wait_for(lambda: not alive(pids), seconds=2, what=f"every process to be gone: {alive(pids)}")
 
 
 def test_a_bare_qcluster_stops_within_ten_seconds_on_sigterm_to_its_main_process(site):
@@ -150,3 +170,49 @@ def test_a_bare_qcluster_stops_within_ten_seconds_on_sigterm_to_its_main_process
     cluster.signal(signal.SIGTERM)
     assert cluster.exited_within(STOP_LIMIT_SECONDS) is not None
     wait_for(lambda: not alive(pids), seconds=2, what=f"every process to be gone: {alive(pids)}")
+
+
+WEBHOOK_ENDPOINT = """
+from django.test import override_settings
+from accounts.models import WebhookEndpoint
+from devtools.demo import DemoRefs, seed_demo
+with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+    seed_demo()
+WebhookEndpoint.objects.create(company=DemoRefs.load().abbiebox, url=URL, secret="s3cret")
+"""
+
+
+def test_a_hanging_webhook_receiver_does_not_delay_jobs_due_meanwhile_on_sqlite(site):
+    """`make run`'s set-up (SQLite, the ORM broker, Q_WORKERS=2 here): senders hang on the receiver
+    in the outbox lane's workers; jobs falling due meanwhile still run about a second after their
+    due time. (Before the lanes, both workers hung and those jobs waited for minutes.)"""
+    import subprocess
+    import sys
+
+    from tests.processes import MANAGE, HangingReceiver
+
+    receiver = HangingReceiver()
+    try:
+        site.environ["WEBHOOKS_ALLOW_LOCAL_HTTP"] = "true"
+        subprocess.run(
+            [sys.executable, MANAGE, "shell", "-c", WEBHOOK_ENDPOINT.replace("URL", repr(receiver.url))],
+            env=site.environ, check=True, capture_output=True, timeout=120,
+        )
+        worker = site.start("imports_worker")
+        worker.wait_until_running(workers=2)
+        first = site.schedule(*[0] * 12)  # twelve events: more than a claim, so two senders hang
+        wait_for(lambda: receiver.most_held >= 2, seconds=45, what="two senders to hang on the receiver")
+        meanwhile = site.schedule(*[4 + i for i in range(10)])  # one a second, from 4 s on
+        wait_for(
+            lambda: all(status == "completed" for pk, status, _, _ in site.jobs() if pk in meanwhile),
+            seconds=60, interval=0.5, what="the jobs due while the receiver hangs",
+        )
+        lateness = sorted(
+            (_parse(finished) - _parse(due)).total_seconds() for pk, _, due, finished in site.jobs() if pk in meanwhile
+        )
+        print(f"[sqlite] lateness while the receiver hangs: p50 {lateness[len(lateness) // 2]:.2f} s, max {lateness[-1]:.2f} s")
+        assert receiver.hanging.is_set() and len(receiver.arrived) >= 2 and first
+        assert lateness[-1] < 5, (lateness, worker.log()[-3000:])
+        assert "reincarnated worker" not in worker.log()
+    finally:
+        receiver.close()

@@ -13,6 +13,7 @@ from freezegun import freeze_time
 
 from accounts.models import AuditLogEntry
 from catalog.models import Service, TermsAndConditions
+from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow
 from orders.models import Order
 from imports.jobs import services as import_services
@@ -53,7 +54,7 @@ def test_scheduling_marks_the_order_submitted_creates_one_job_and_audits(configu
     assert ImportRow.objects.get().order == order
     entry = AuditLogEntry.objects.get(action="order.scheduled")
     assert entry.company == demo.eritech and entry.actor == demo.admin_abbie
-    assert "2024-08-01 10:00 (UTC)" in entry.message and str(order.uuid) in entry.message
+    assert "2024-08-01 10:00 (UTC)" in rendered(entry.message) and str(order.uuid) in rendered(entry.message)
 
 
 @pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_double_submit_makes_one_job_and_lands_on_my_imports_with_a_message(abbi
     assert ImportJob.objects.count() == 1
     # The first message was not shown yet (nobody opened My imports in between), so both are queued.
     assert messages_of(second)[-1:] == [
-        "This order was already scheduled: provisioning of (NCE) Microsoft 365 Business Basic for 2024-08-01 10:00 (UTC)."
+        "This order was already scheduled: provisioning of (NCE) Microsoft 365 Business Basic for 2024-08-01 10:00 UTC."
     ]
 
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import BillingFrequency, PriceListItem, Term
-from orders.pricing import format_box, format_exact, quote_for, quote_from_prices
+from core.amounts import format_amount
+from orders.pricing import quote_for, quote_from_prices
 
 BASIC_P1Y = PriceListItem(
     term=Term.P1Y, billing_frequency=BillingFrequency.MONTHLY, cost=Decimal("4.81750"), selling_price=Decimal("6.02175")
@@ -30,17 +31,14 @@ def test_one_business_basic_p1y_matches_the_manual():
     assert quote.commitment_price == Decimal("72.261")
 
 
-def test_boxes_show_two_decimals_like_the_manual():
+def test_boxes_and_table_show_the_manuals_precision_by_one_rule():
     quote = quote_for(BASIC_P1Y, 1)
-    assert (quote.box_monthly_cost, quote.box_commitment_cost) == ("4.82", "57.81")
-    assert (quote.box_monthly_price, quote.box_commitment_price) == ("6.02", "72.26")
-
-
-def test_table_shows_the_manuals_precision_without_trailing_zeros():
-    quote = quote_for(BASIC_P1Y, 1)
-    assert quote.table_period_price == "6.02175"
-    assert quote.table_monthly_price == "6.02175"
-    assert quote.table_commitment_price == "72.261"
+    amounts = (quote.monthly_cost, quote.commitment_cost, quote.monthly_price, quote.commitment_price)
+    # The manual's summary boxes: "4.82 $ ... 57.81 $ per 12 months", "6.02 $ ... 72.26 $ per 12 months".
+    assert [format_amount(a, cents=True) for a in amounts] == ["4.82", "57.81", "6.02", "72.26"]
+    # Its table: "6.02175 $", "72.261 $".
+    assert [format_amount(a) for a in amounts] == ["4.8175", "57.81", "6.02175", "72.261"]
+    assert format_amount(quote.period_price) == "6.02175"
 
 
 def test_amounts_are_decimals_never_floats():
@@ -71,9 +69,8 @@ def test_quantity_multiplies(quantity):
 
 def test_quantity_of_ten_in_the_table_and_boxes():
     quote = quote_for(BASIC_P1Y, 10)
-    assert quote.table_monthly_price == "60.2175"
-    assert quote.table_commitment_price == "722.61"
-    assert quote.box_monthly_price == "60.22"
+    assert format_amount(quote.monthly_price) == "60.2175"
+    assert format_amount(quote.commitment_price) == "722.61"
 
 
 @pytest.mark.parametrize("quantity", [0, -1, True, 1.5, "1"])
@@ -103,22 +100,30 @@ def test_monthly_fee_of_a_yearly_price_that_does_not_divide_evenly_is_rounded_to
 
 
 @pytest.mark.parametrize(
-    ("value", "box", "exact"),
+    ("value", "shown"),
     [
-        (Decimal("4.8175"), "4.82", "4.8175"),
-        (Decimal("57.81000"), "57.81", "57.81"),
-        (Decimal("6.02175"), "6.02", "6.02175"),
-        (Decimal("72.26100"), "72.26", "72.261"),
-        (Decimal("100.00000"), "100.00", "100.00"),
-        (Decimal("12.5"), "12.50", "12.50"),
-        (Decimal("1234567.1"), "1234567.10", "1234567.10"),
-        (Decimal("0.00000"), "0.00", "0.00"),
-        (Decimal("0.005"), "0.01", "0.005"),
+        (Decimal("4.8175"), "4.8175"),
+        (Decimal("57.81000"), "57.81"),
+        (Decimal("6.02175"), "6.02175"),
+        (Decimal("72.26100"), "72.261"),
+        (Decimal("7.2261"), "7.2261"),
+        (Decimal("100.00000"), "100.00"),
+        (Decimal("12.5"), "12.50"),
+        (Decimal("2"), "2.00"),
+        (Decimal("1234567.1"), "1234567.10"),
+        (Decimal("0.00000"), "0.00"),
+        (Decimal("0.005"), "0.005"),
+        (Decimal("0.000004"), "0.00"),
+        (Decimal("1.234565"), "1.23457"),  # beyond 5 places: rounded half up
+        (Decimal("1E+3"), "1000.00"),  # never an exponent
+        ("6.02175", "6.02175"),
+        (3, "3.00"),
+        (None, ""),
+        ("n/a", ""),
     ],
 )
-def test_formatting(value, box, exact):
-    assert format_box(value) == box
-    assert format_exact(value) == exact
+def test_the_one_rule_for_amounts(value, shown):
+    assert format_amount(value) == shown
 
 
 def test_currency_symbol():

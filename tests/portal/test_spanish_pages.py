@@ -118,7 +118,7 @@ def test_wizard_and_my_imports_use_only_translated_messages_in_spanish(spanish_c
         if missing := collector.untranslated():
             untranslated[name] = sorted(missing)
         if name == "review":  # the net works: it sees the messages of forms and views, not only templates
-            assert {"Monthly (with 1-year commitment) - P1Y", "Schedule provisioning (UTC)"} <= collector.looked_up
+            assert {"Monthly (with 1-year commitment) - P1Y", "Schedule provisioning", "Time zone"} <= collector.looked_up
     assert untranslated == {}
 
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from imports.models import ImportJob, Notification
-from tests.processes import alive
+from tests.processes import HangingReceiver, alive
 
 from .conftest import (
     assert_provisioned_once,
@@ -198,3 +198,53 @@ def test_sigterm_to_a_busy_cluster_process_group_stops_it_within_ten_seconds_and
     wait_all_final(jobs, seconds=150)
     assert_provisioned_once(jobs)
     wait_all_sent(jobs, seconds=60)
+
+
+@pytest.mark.parametrize("broker", ["orm", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_webhook_receiver_that_hangs_does_not_delay_the_jobs_due_meanwhile(engine, broker, settings):
+    """Issue 22, point 3: senders used to hang in the jobs' own workers (10 s a request, ten a
+    claim) until the task timeout killed them, and jobs due meanwhile waited for their lease.
+    Deliveries have a lane of their own now: every job due while the receiver hangs completes
+    within 5 s of its due time, and the receiver's deliveries wait in the outbox, not lost."""
+    from accounts.models import WebhookEndpoint
+    from devtools.demo import DemoRefs
+    from imports.models import WebhookDelivery
+    from imports.webhooks.delivery import DELIVERIES
+
+    engine.redis_url = settings.REDIS_URL if broker == "redis" else ""
+    receiver = HangingReceiver()
+    try:
+        WebhookEndpoint.objects.create(company=DemoRefs.load().abbiebox, url=receiver.url, secret="s3cret")
+        a = engine.start("a", workers=2, WEBHOOKS_ALLOW_LOCAL_HTTP="true")
+        first = burst(30)  # 30 events for the receiver: three claims' worth of deliveries
+        # Two senders are stuck on the receiver (as many as the cluster has workers for jobs).
+        wait_for(lambda: receiver.most_held >= 2, seconds=45, what="two senders to hang on the receiver")
+        start, started = timezone.now(), time.monotonic()
+        meanwhile = burst(20, due_at=lambda i: start + dt.timedelta(seconds=2 + i))  # one a second for 20 s
+        wait_all_final(meanwhile, seconds=150)
+        lateness = sorted(
+            (finished - due).total_seconds()
+            for due, finished in ImportJob.objects.filter(pk__in=meanwhile).values_list("due_at", "finished_at")
+        )
+        print(f"[{broker}] lateness of the {len(lateness)} jobs due while the receiver hung: "
+              f"p50 {lateness[len(lateness) // 2]:.2f} s, max {lateness[-1]:.2f} s; "
+              f"requests held at once: {receiver.most_held}, requests: {len(receiver.arrived)}")
+        # The fault lasted through the measure: senders kept calling the receiver, which kept hanging.
+        assert receiver.hanging.is_set() and any(t > started + 5 for t in receiver.arrived)
+        assert lateness[-1] < 5, lateness
+        assert_provisioned_once(first + meanwhile)
+        assert not WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SENT).exists()
+        # The receiver recovers; its deliveries waited in the outbox (with their backoff), and
+        # staff's "Retry now" sends every one of them.
+        receiver.recover()
+        wait_all_final(first, seconds=60)
+        # Written with each job's final state (none for the jobs of companies outside ABBIE BOX).
+        deliveries = WebhookDelivery.objects.filter(job_id__in=first + meanwhile)
+        total = deliveries.count()
+        assert total >= 40
+        DELIVERIES.retry_now(deliveries.values_list("pk", flat=True), now=timezone.now())
+        wait_for(lambda: deliveries.filter(status=WebhookDelivery.Status.SENT).count() == total, seconds=60, interval=0.5,
+                 what="every delivery to be sent after the receiver recovered")
+        assert "reincarnated worker" not in a.log()  # no sender was killed at the task timeout
+    finally:
+        receiver.close()

@@ -7,7 +7,11 @@ and order, statuses mixed), then measures whole requests through the test client
 template), in that one run: the median of `--repeat` requests for page 1, a deep page (the middle
 of the list, by offset, and the page after it by the Next link's keyset cursor), a filtered page
 and a search, for a reseller and for staff, and Django admin's change list of ImportJob as the
-reference. Each line also says how many SQL statements the request ran.
+reference. Each line also says how many SQL statements the request ran and how large the page is.
+
+It also seeds two bulk imports of `--bulk-lines` lines each (default 5,000, the largest file IMPORT
+ACCOUNTS takes; 0 for none) and measures the page that shows them (`?source=import`): its time and
+size must not grow with the lines (My imports shows a few lines of a job inline, the rest on demand).
 """
 
 import argparse
@@ -41,15 +45,20 @@ class Command(BaseCommand):
         parser.add_argument("--companies", type=int, default=1000, help="Customer companies they are spread over.")
         parser.add_argument("--repeat", type=int, default=15, help="Requests per figure (the median is printed).")
         parser.add_argument(
+            "--bulk-lines", type=int, default=5000,
+            help="Lines of each of the two bulk imports measured on their own page (default 5,000; 0: none).",
+        )
+        parser.add_argument(
             "--postgres", default=os.environ.get("BENCH_POSTGRES_URL", ""), metavar="URL",
             help="Run on PostgreSQL instead, in a temporary database created on this server and dropped after "
             "(e.g. postgres://icp:icp@127.0.0.1:5432/icp; the user needs CREATEDB).",
         )
         parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
-    def handle(self, *args, jobs, companies, repeat, child, postgres, **options):
-        if jobs < 1 or companies < 1 or repeat < 1:
-            raise CommandError("--jobs, --companies and --repeat must be positive.")
+    def handle(self, *args, jobs, companies, repeat, child, postgres, bulk_lines, **options):
+        if jobs < 1 or companies < 1 or repeat < 1 or bulk_lines < 0:
+            raise CommandError("--jobs, --companies and --repeat must be positive, --bulk-lines at least 0.")
+        self.bulk_lines = bulk_lines
         if child:
             return self.run_child(jobs, companies, repeat)
         if postgres:
@@ -88,7 +97,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         process = subprocess.Popen(
             [sys.executable, str(manage_py), "bench_my_imports", "--child", "--jobs", str(jobs),
-             "--companies", str(companies), "--repeat", str(repeat)],
+             "--companies", str(companies), "--repeat", str(repeat), "--bulk-lines", str(self.bulk_lines)],
             env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for line in process.stdout:
@@ -107,6 +116,8 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0, interactive=False)
         started = time.perf_counter()
         target = self.seed(n, companies)
+        if self.bulk_lines:
+            self.seed_bulk(self.bulk_lines)
         self.stdout.write(f"seeded in {time.perf_counter() - started:.1f} s")
         self.measure(n, repeat, target)
 
@@ -184,6 +195,41 @@ class Command(BaseCommand):
                 cursor.execute("VACUUM ANALYZE accounts_company, orders_order, imports_importjob, imports_importrow")
         return customers[len(customers) // 2]
 
+    def seed_bulk(self, lines: int):
+        """Two Products imports of `lines` lines each (IMPORT ACCOUNTS' largest file), written as
+        imports.bulk.services writes them (one order and one row per line), the first one finished."""
+        from catalog.models import BillingFrequency, Term
+        from devtools.demo import KIOSK, DemoRefs
+        from imports.models import ImportFile, ImportJob, ImportRow
+        from orders.models import Order
+
+        demo = DemoRefs.load()
+        kiosk = demo.service(KIOSK)
+        now = timezone.now()
+        with transaction.atomic():
+            for number, status in enumerate((ImportJob.Status.COMPLETED, ImportJob.Status.PENDING), start=1):
+                name = f"bench-products-{number}.csv"
+                job = ImportJob.objects.create(
+                    name=name, source=ImportJob.Source.IMPORT, account_type=ImportJob.AccountType.PRODUCTS,
+                    status=status, due_at=now, created_by=demo.admin_abbie, company=demo.abbiebox,
+                    imported_count=lines if status == ImportJob.Status.COMPLETED else 0,
+                )
+                ImportFile.objects.create(
+                    created_by=demo.admin_abbie, account_type=job.account_type, name=name, sha256=f"{number:064x}", job=job,
+                )
+                orders = Order.objects.bulk_create([
+                    Order(company=demo.eritech, created_by=demo.admin_abbie, status=Order.Status.SUBMITTED, service=kiosk,
+                          configured_at=now, subscription_name=f"{kiosk.name} {i}", quantity=1, term=Term.P1Y,
+                          billing_frequency=BillingFrequency.MONTHLY, scheduled_for=now, submitted_at=now)
+                    for i in range(lines)
+                ], batch_size=1000)
+                row_status = ImportRow.Status.COMPLETED if status == ImportJob.Status.COMPLETED else ImportRow.Status.PENDING
+                ImportRow.objects.bulk_create([
+                    ImportRow(job=job, position=i + 1, parent_company=demo.eritech, order=order, status=row_status,
+                              payload={"product_code": kiosk.code, "cells": {"product_code": kiosk.code}})
+                    for i, order in enumerate(orders)
+                ], batch_size=1000)
+
     def measure(self, n: int, repeat: int, target):
         from django.test import Client
 
@@ -221,31 +267,35 @@ class Command(BaseCommand):
             for label, url in cases:
                 url = url or next_link(client)
                 results.append((f"{who:8} {label}", *self.time(client, url, repeat)))
+        if self.bulk_lines:
+            # Not a goal figure of the 50 ms: two IMPORT ACCOUNTS jobs of the largest file, on one page.
+            results.append((f"reseller two {self.bulk_lines}-line bulk imports (?source=import) *",
+                            *self.time(reseller, "/imports/?source=import", repeat)))
         results.append(("staff    admin change list of ImportJob (reference)",
                         *self.time(staff, "/admin/imports/importjob/", repeat)))
         admin_ms = results[-1][1]
         width = max(len(r[0]) for r in results)
-        for label, ms, queries, status in results:
+        for label, ms, queries, status, size in results:
             flag = "" if status == 200 else f"  HTTP {status}!"
-            self.stdout.write(f"{label:<{width}}  {ms:8.1f} ms  {queries:3d} queries{flag}")
+            self.stdout.write(f"{label:<{width}}  {ms:8.1f} ms  {queries:3d} queries  {size / 1024:8.1f} KB{flag}")
         worst = max(r[1] for r in results[:-1] if not r[0].endswith("*"))
         self.stdout.write(
             f"worst My imports figure: {worst:.1f} ms (goal < {GOAL_MS:.0f} ms; "
             f"{worst / admin_ms:.2f} of the admin change list, goal <= 0.33; * = informative, not a goal figure)"
         )
 
-    def time(self, client, url: str, repeat: int) -> tuple[float, int, int]:
+    def time(self, client, url: str, repeat: int) -> tuple[float, int, int, int]:
+        """(median ms, SQL statements, HTTP status, bytes) of `repeat` requests of `url`."""
         client.get(url)  # warm caches (templates, SQLite pages) once
         timings = []
         counter = QueryCounter()
-        status = 200
+        status = size = 0
         for i in range(repeat):
             counter.count = 0
             with connection.execute_wrapper(counter):
                 started = time.perf_counter()
                 response = client.get(url)
-                if hasattr(response, "streaming_content"):
-                    b"".join(response.streaming_content)
+                body = b"".join(response.streaming_content) if hasattr(response, "streaming_content") else response.content
                 timings.append((time.perf_counter() - started) * 1000)
-            status = response.status_code
-        return statistics.median(timings), counter.count, status
+            status, size = response.status_code, len(body)
+        return statistics.median(timings), counter.count, status, size

@@ -17,7 +17,8 @@ def _when(value) -> str:
 class Command(BaseCommand):
     help = (
         "Print the health of the import engine (pending, due, overdue and stuck jobs, unsent emails, the last "
-        "dispatch tick, cluster heartbeats). Exits 1 with one line on stderr when something is late or stuck."
+        "dispatch tick that completed and the last failure, the engine workers and their clock offsets, cluster "
+        "heartbeats). Exits 1 with one line on stderr when something is late or stuck, or a worker's clock is off."
     )
 
     def add_arguments(self, parser):
@@ -58,6 +59,23 @@ class Command(BaseCommand):
             ("unsent notifications",
              f"{health.unsent_notifications} ({health.unsent_notifications_old} older than {health.unsent_seconds}s)"),
             ("last dispatch tick", tick),
+        ]
+        failure = health.last_failure
+        rows.append((
+            "last dispatch failure",
+            f"{_when(failure.at)} ({health.last_failure_age_seconds}s ago) {failure.source}: {failure.reason}"
+            if failure else "none",
+        ))
+        rows.append(("engine workers", f"{len(health.workers)} seen in the last {health.worker_seen_seconds}s"))
+        off = {w.name for w in health.workers_off_clock}
+        rows += [
+            (
+                f"  {w.name}",
+                f"{w.role}, clock {w.clock_offset_seconds:+.3f}s"
+                + (f" (more than {health.clock_offset_warn_seconds:g}s off)" if w.name in off else "")
+                + f", seen {_when(w.last_seen)}, last round {_when(w.last_round)}",
+            )
+            for w in health.workers
         ]
         if health.clusters is None:
             rows.append(("cluster heartbeats", "unknown (not visible from this process)"))

@@ -1,0 +1,77 @@
+"""The outbox lane's senders: which kinds of the outbox (core.outbox) they send, with what time
+budget, and when the engine enqueues them.
+
+Deliveries to the outside world wait on receivers we do not control (a webhook receiver that
+hangs, a mail server that stalls, next a vendor's API). They run as sender tasks
+(imports.tasks.outbox_send_task) in the outbox lane (core.lanes): a queue and a cluster of their
+own, beside the jobs' one (`imports_worker` starts both), so a slow receiver can hold an outbox
+worker, never a worker a due job needs. Each sender task sends one kind (all of them for tasks
+queued before kinds existed) and starts deliveries only while its budget lasts
+(IMPORT_OUTBOX_BUDGET_SECONDS), so it ends well before Q_TIMEOUT and the lane keeps moving.
+
+A kind joins the lane with one entry in KINDS: its name, "anything due?", and its sender
+(`send(now=..., budget=...)`, which claims through core.outbox and stops when the budget is spent).
+
+Emails a batch leaves are sent by the batch's own task right after its commit (the fast path,
+imports.engine.runner); only what that path left (a burst, a refusal, a dead worker) comes here.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.clock import db_now
+
+from core.lanes import OUTBOX, lane_enqueue, lane_waiting
+from core.outbox import Budget
+from imports.engine.config import engine_config
+from imports.notify import outbox as email_outbox
+from imports.notify import priority as email_priority
+from imports.notify.send import emails_send
+from imports.webhooks import delivery as webhooks
+
+
+@dataclass(frozen=True)
+class SenderKind:
+    has_due: Callable[..., bool]  # has_due(now=...)
+    send: Callable[..., int]  # send(now=..., budget=...) -> how many the receivers accepted
+
+
+def _emails_send(*, now: dt.datetime, budget: Budget) -> int:
+    # Jobs first: a burst of due jobs stops the sending between chunks (imports.notify.priority).
+    return emails_send(now=now, yield_to_jobs=True, budget=budget)
+
+
+# In the order an old, kind-less sender task sends them.
+KINDS: dict[str, SenderKind] = {
+    email_outbox.KIND: SenderKind(has_due=email_priority.emails_due, send=_emails_send),
+    webhooks.KIND: SenderKind(has_due=webhooks.DELIVERIES.has_due, send=webhooks.webhooks_send_due),
+}
+
+
+def outbox_send(kind: str | None = None, *, budget: Budget | None = None) -> int:
+    """One sender task's work: send what `kind` (every kind if None) has due, starting deliveries
+    while the budget lasts (IMPORT_OUTBOX_BUDGET_SECONDS; kinds in turn share it). Returns how
+    many the receivers accepted."""
+    budget = budget or Budget(engine_config().outbox_budget_seconds)
+    sent = 0
+    for name in [kind] if kind is not None else list(KINDS):
+        if budget.spent():
+            break
+        sent += KINDS[name].send(now=db_now(), budget=budget)
+    return sent
+
+
+def outbox_senders_enqueue(*, now: dt.datetime | None = None) -> list[str]:
+    """A sender task in the outbox lane for each kind with something due (emails the fast path
+    did not send, webhook deliveries, retries whose backoff ended), unless the lane already has as
+    many tasks waiting as its cluster has workers: a lane slowed down by its receivers is not
+    buried under more senders (each enqueue here comes every IMPORT_RECOVERY_SECONDS). Claims keep
+    two senders from sending the same thing. Returns the kinds enqueued."""
+    now = now or db_now()
+    due = [name for name, kind in KINDS.items() if kind.has_due(now=now)]
+    if not due or lane_waiting(OUTBOX) >= engine_config().outbox_workers:
+        return []
+    for name in due:
+        lane_enqueue(OUTBOX, email_priority.OUTBOX_TASK, name, task_name=email_priority.sender_task_name(name))
+    return due
