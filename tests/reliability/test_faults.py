@@ -71,8 +71,10 @@ LEASE = SHORT["IMPORT_LEASE_SECONDS"]
 RESTART_SETTINGS = {**SHORT, "IMPORT_DISPATCH_BATCH_SIZE": 25}
 RESTART_BURST = 500
 RESTARTS = 8
-# A worker is frozen mid-batch within this long (test 2): a batch runs most of the time during a burst.
-FREEZE_WITHIN = 8
+# A worker is frozen mid-batch within this long (test 2): during a burst in batches of 25, one of
+# its batches runs most of the time.
+FROZEN_SETTINGS = {**SHORT, "IMPORT_DISPATCH_BATCH_SIZE": 25}
+FREEZE_WITHIN = 10
 
 
 # --- what the database saw -----------------------------------------------------------------------
@@ -451,10 +453,9 @@ def all_sent(job_ids) -> bool:
 
 
 def test_a_worker_frozen_past_its_lease_stalls_no_one_and_changes_nothing_when_thawed(engine, job_moves):
-    a = engine.start("a", workers=2, **SHORT)
-    b = engine.start("b", workers=2, **SHORT)
-    jobs = burst(300)
-    wait_for(lambda: final(jobs) >= 30, seconds=60, what="the burst to be under way")
+    a = engine.start("a", workers=2, **FROZEN_SETTINGS)
+    b = engine.start("b", workers=2, **FROZEN_SETTINGS)
+    jobs = burst(400)
     # Jobs falling due while it is frozen (written now: while it is frozen, writing jobs for the
     # companies it holds would wait for it).
     due_during = burst(20, due_at=timezone.now() + dt.timedelta(seconds=FREEZE_WITHIN + 2))
