@@ -508,6 +508,8 @@ def test_a_worker_frozen_past_its_lease_stalls_no_one_and_changes_nothing_when_t
 
 
 def test_workers_five_minutes_fast_and_slow_run_nothing_early_steal_no_lease_and_email_once(engine, job_moves):
+    if not shutil.which("faketime"):
+        pytest.skip("needs libfaketime's faketime (.ci/services installs it)")
     # A small in-flight limit: the right worker holds live leases, a batch or two at a time, for as
     # long as its burst lasts; the fast worker starts meanwhile.
     clocks = {**SHORT, "IMPORT_DISPATCH_IN_FLIGHT": 100}
