@@ -77,8 +77,10 @@ class Started:
         self.pid = self.process.pid
 
     @classmethod
-    def manage(cls, *args: str, env: dict, log: Path) -> "Started":
-        return cls([sys.executable, MANAGE, *args], env=env, log=log)
+    def manage(cls, *args: str, env: dict, log: Path, prefix: tuple[str, ...] | list[str] = ()) -> "Started":
+        """`manage.py *args` with this interpreter; `prefix` runs it under a wrapper (e.g.
+        `("faketime", "-f", "+300s")`: a machine whose clock is 5 minutes fast)."""
+        return cls([*prefix, sys.executable, MANAGE, *args], env=env, log=log)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

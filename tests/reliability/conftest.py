@@ -41,7 +41,8 @@ class Engine:
         mail_dir.mkdir(parents=True, exist_ok=True)
         return {
             **os.environ,
-            "DATABASE_URL": database_url(),
+            # Its sessions carry its name (pg_stat_activity, and what a test records per writer).
+            "DATABASE_URL": f"{database_url()}?application_name=rel-{name}",
             "DATABASE_CONN_MAX_AGE": "0",
             "REDIS_URL": self.redis_url,
             "Q_CLUSTER_NAME": self.queue,
@@ -50,9 +51,12 @@ class Engine:
             **{key: str(value) for key, value in extra.items()},
         }
 
-    def start(self, name: str, *, workers: int = 2, **extra) -> Started:
+    def start(self, name: str, *, workers: int = 2, clock: str | None = None, **extra) -> Started:
+        """An `imports_worker` named `name`; `clock` ("+300s", "-300s") runs it under libfaketime,
+        its whole process tree that far off the real (and the database's) time."""
         cluster = Started.manage(
-            "imports_worker", env=self.env(name, Q_WORKERS=workers, **extra), log=self.tmp_path / f"{name}.log"
+            "imports_worker", env=self.env(name, Q_WORKERS=workers, **extra), log=self.tmp_path / f"{name}.log",
+            prefix=("faketime", "-f", clock) if clock else (),
         )
         self.started.append(cluster)
         cluster.wait_until_running(workers=workers)
