@@ -37,6 +37,10 @@ def _skip_without_backend(request):
         pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
     if request.node.get_closest_marker("redis") and not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL")
+    if request.node.get_closest_marker("once") and connection.vendor != "sqlite":
+        # Ran in the SQLite pass already, and would run identically here: `make run`/`make serve` and the
+        # worker-process tests use a SQLite file of their own, browser tests check the pages' UI.
+        pytest.skip("database-independent: runs in the SQLite pass of make test")
 
 
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

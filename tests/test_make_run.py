@@ -19,6 +19,8 @@ from tests.processes import alive, descendants, wait_for
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_LIMIT_SECONDS = 10
 
+pytestmark = pytest.mark.once  # its own SQLite file whatever DATABASE_URL says
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -20,7 +20,7 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
-pytestmark = pytest.mark.serve
+pytestmark = [pytest.mark.serve, pytest.mark.once]
 
 
 def free_port() -> int:

@@ -1,3 +1,4 @@
+from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
@@ -18,3 +19,12 @@ def log_in(page, live_server):
         expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
     return log_in_as
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests check what a reseller sees and clicks; the database behind the pages is checked
+    by the view tests on both databases, so these run in the SQLite pass of `make test` only."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.once)

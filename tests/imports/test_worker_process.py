@@ -43,6 +43,8 @@ for seconds in DUE_IN_SECONDS:
     print(f"JOB={job.pk}")
 """
 
+pytestmark = pytest.mark.once  # its own SQLite file whatever DATABASE_URL says
+
 
 @pytest.fixture
 def site(tmp_path, migrated_sqlite):
