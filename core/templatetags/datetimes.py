@@ -5,7 +5,7 @@
 
 The local line is in the user's own time zone (User.time_zone, chosen in a date-time control or on
 the user page), rendered here; with none, static/js/datetimes.js writes it in the browser's zone.
-`end=` makes a range (a finished job's start - end); `local=False` leaves the local line out;
+`end=` makes a range (a finished job's start - end, each end unbroken, the line may break between them); `local=False` leaves the local line out;
 `zone=` gives the zone explicitly (no request in the context).
 """
 
@@ -30,10 +30,11 @@ def datetime_cell(context, value, end=None, local=True, zone=None):
         return "-"
     iso = value.astimezone(UTC).isoformat()
     if isinstance(end, dt.datetime) and end != value:
-        shown = f"{format_utc(value)} - {utc_text(end)}"
+        # A range may break between its two ends (a narrow column), never inside one (static/css/icp.css).
+        html = format_html('<time datetime="{}" class="dt-range"><span>{} -</span> <span>{}</span></time>',
+                           iso, format_utc(value), utc_text(end))
     else:
-        shown = utc_text(value)
-    html = format_html('<time datetime="{}">{}</time>', iso, shown)
+        html = format_html('<time datetime="{}">{}</time>', iso, utc_text(value))
     if local:
         html += format_html(
             '<small class="dt-local" data-utc="{}">{}</small>', iso, local_text(value, zone if zone is not None else _user_zone(context))

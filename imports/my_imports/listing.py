@@ -237,6 +237,41 @@ def listing_problems(data: QueryDict) -> dict[str, list[str]]:
     return problems
 
 
+# --- The date filters of the form: ISO text boxes, as every date typed in the portal ------------------
+#
+# Not <input type=date>: its picker shows the browser's locale (mm/dd/yyyy, even in Spanish), where the
+# portal has one way to type dates (core.datetimes: YYYY-MM-DD). The parameters and their values are
+# the address's (other tools build it); a value that is not a date stays in its box, marked, with
+# the message under it (listing_problems says it above the list too).
+
+DATE_FILTERS = (
+    ("created_from", _("Created from")),
+    ("created_to", _("Created until")),
+    ("due_from", _("Scheduled from")),
+    ("due_to", _("Scheduled until")),
+)
+DATE_PLACEHOLDER = _("YYYY-MM-DD")
+DATE_FILTER_INVALID = _("Enter the date as YYYY-MM-DD, e.g. 2024-07-31.")
+# A date is 10 characters; room for one pasted with white space around it (trimmed when read).
+DATE_MAX_LENGTH = 40
+
+
+def date_filters(data: QueryDict, listing: Listing) -> list[dict]:
+    """One box per date filter: its parameter, label, the value shown (the date as the list reads
+    it, or the text typed when it is not a date) and the message for a text that is not one."""
+    boxes = []
+    for name, label in DATE_FILTERS:
+        typed = _one(data, name)[:DATE_MAX_LENGTH]
+        value = getattr(listing, name)
+        invalid = bool(typed) and _date(typed) is None
+        boxes.append({
+            "name": name, "label": label,
+            "value": typed if invalid else (value.isoformat() if value else ""),
+            "error": DATE_FILTER_INVALID if invalid else "",
+        })
+    return boxes
+
+
 # --- Chips: the current filters, each removable --------------------------------------------------
 
 CHIP_STATUS = _("Status: %(value)s")

@@ -41,7 +41,16 @@ from imports.my_imports import export
 from imports.my_imports.forms import RescheduleForm
 from imports.engine.health import imports_health
 from imports.my_imports.labels import job_labels
-from imports.my_imports.listing import PAGE_SIZES, SORTS, Listing, chips, listing_problems
+from imports.my_imports.listing import (
+    DATE_MAX_LENGTH,
+    DATE_PLACEHOLDER,
+    PAGE_SIZES,
+    SORTS,
+    Listing,
+    chips,
+    date_filters,
+    listing_problems,
+)
 from imports.my_imports.preferences import per_page_for, per_page_remember
 from imports.models import ImportJob
 from imports.my_imports.pages import imports_page
@@ -191,6 +200,9 @@ def my_imports(request):
     listing = Listing.parse(request.GET, default_per_page=per_page_for(request.user))
     context = _list_context(request, listing)
     context["problems"] = [message for messages_ in listing_problems(request.GET).values() for message in messages_]
+    context["date_filters"] = date_filters(request.GET, context["listing"])
+    context["date_placeholder"] = DATE_PLACEHOLDER
+    context["date_max_length"] = DATE_MAX_LENGTH
     return render(request, "imports/my_imports.html", context)
 
 

@@ -210,4 +210,5 @@ def test_the_cell_tag_has_the_utc_line_and_the_local_line_in_the_users_zone():
 def test_the_cell_tag_shows_a_range_and_the_filter_a_sentence_date():
     moment, end = dt.datetime(2024, 7, 31, 10, 0, tzinfo=UTC), dt.datetime(2024, 8, 2, 9, 30, tzinfo=UTC)
     html = Template("{% load datetimes %}{% datetime_cell a end=b local=False %}|{{ a|utc }}").render(Context({"a": moment, "b": end}))
-    assert html == '<time datetime="2024-07-31T10:00:00+00:00">2024-07-31 10:00 - 2024-08-02 09:30 UTC</time>|2024-07-31 10:00 UTC'
+    assert html == ('<time datetime="2024-07-31T10:00:00+00:00" class="dt-range"><span>2024-07-31 10:00 -</span> '
+                    '<span>2024-08-02 09:30 UTC</span></time>|2024-07-31 10:00 UTC')

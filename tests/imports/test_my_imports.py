@@ -52,7 +52,9 @@ def test_the_page_shows_the_manuals_columns_for_a_pending_job(abbie_client, demo
         ">2024-07-31 10:00 UTC</time>", '<td class="num imports-minor" data-label="Imported accounts (No.)">0</td>',
         "Pending", "admin@abbiebox.com",
         # The customer company, by name and account id (issue 24).
-        '<td class="imports-company" data-label="Company">ERITECH PERU S.A. <span class="imports-account-id">(466158)</span></td>',
+        '<td class="imports-company" data-label="Company">ERITECH PERU S.A. <span class="imports-account-id">(466158)</span>',
+        # Account type and Source again, for the widths that fold their columns under the company (issue 24).
+        '<span class="imports-sr-only">Account type: </span>Products · <span class="imports-sr-only">Source: </span>Scheduled provisioning</span></td>',
     ]
     row_html = job_html(html, job)
     for cell in cells:
@@ -94,7 +96,7 @@ def test_a_job_without_a_name_shows_a_dash(abbie_client, demo):
     )
     html = abbie_client.get(URL).content.decode()
     assert '<td class="imports-name">-</td>' in html
-    assert '<td class="imports-minor" data-label="Source">Import</td>' in html
+    assert '<td class="imports-minor imports-source" data-label="Source">Import</td>' in html
 
 
 def test_jobs_are_newest_first_ten_a_page(abbie_client, demo):

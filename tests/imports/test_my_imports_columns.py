@@ -25,12 +25,16 @@ def finish(job, status, *, error=""):
     ImportRow.objects.filter(job=job).update(status=row_status, error=error)
 
 
+# A finished job's range may break between its two ends, never inside one (core/templatetags/datetimes.py).
+RANGE = '"><span>2024-07-31 10:00 -</span> <span>2024-08-02 09:30 UTC</span></time>'
+
+
 @pytest.mark.parametrize(
     "outcome,schedule_cell,status_cell,has_x",
     [
         ("pending", '">2024-07-31 10:00 UTC</time>', '<span class="status pending">Pending</span>', True),
-        ("completed", '">2024-07-31 10:00 - 2024-08-02 09:30 UTC</time>', '<span class="status completed">Completed</span>', False),
-        ("failed", '">2024-07-31 10:00 - 2024-08-02 09:30 UTC</time>', '<span class="status failed">Failed</span>', False),
+        ("completed", RANGE, '<span class="status completed">Completed</span>', False),
+        ("failed", RANGE, '<span class="status failed">Failed</span>', False),
         # Cancelling stamps finished_at too, but a cancelled job never ran: its column shows the due date twice.
         ("cancelled", '">2024-07-31 10:00 UTC</time>', '<span class="status cancelled">Cancelled</span>', False),
     ],
@@ -82,4 +86,4 @@ def test_bulk_rows_show_the_product_and_payment_of_their_file(abbie_client, demo
     assert '<td title="100113_AzurePlan_10002">100113_AzurePlan_10002</td>' in first and "<td>true</td>" in first
     assert re.search(r'<td title="">-</td>\s*<td>false</td>', second)  # no product in the file: a dash
     assert "No product code." in html
-    assert ">2024-07-31 10:00 - 2024-08-02 09:30 UTC</time>" in html
+    assert RANGE in html
