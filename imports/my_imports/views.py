@@ -253,6 +253,12 @@ def lines(request, job_id):
     context = {
         "job": job, "page": page, "labels": job_labels(),
         "back": f"{_list_url(Listing(job=job.pk))}#import-{job.pk}",
+        "urls": {
+            "first": "?page=1",
+            "previous": f"?page={page.number - 1}",
+            "next": f"?page={page.number + 1}",
+            "last": f"?page={paginator.num_pages}",
+        },
     }
     return render(request, "imports/job_lines.html", context)
 
