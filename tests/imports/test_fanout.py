@@ -67,6 +67,14 @@ def queued_tasks() -> list[dict]:
 orm_broker_only = pytest.mark.skipif(bool(settings.REDIS_URL), reason="about the ORM broker")
 
 
+@pytest.fixture(autouse=True)
+def _empty_queues():
+    """Redis outlives each test's database: tasks an earlier test left in a lane (an outbox sender,
+    say) would be read as this test's. (The ORM broker's queue is a table, emptied with the database.)"""
+    if settings.REDIS_URL:
+        queued_tasks()
+
+
 def provisioned():
     """Subscriptions created by import rows (the demo data has a few of its own)."""
     return Subscription.objects.filter(provisioning_key__startswith=PROVISIONING_KEY_PREFIX)
