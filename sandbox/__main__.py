@@ -27,7 +27,12 @@ def main(argv=None) -> int:
     except (FaultError, ValueError) as error:
         print(f"sandbox: {error}", file=sys.stderr)
         return 2
-    server, sandbox = make_server(config)
+    try:
+        server, sandbox = make_server(config)
+    except OSError as error:
+        print(f"sandbox: cannot listen on {config.host}:{config.port}: {error.strerror or error} "
+              "(set SANDBOX_PORT or --port)", file=sys.stderr)
+        return 1
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
