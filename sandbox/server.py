@@ -223,7 +223,8 @@ class Handler(BaseHTTPRequestHandler):
                     answer = Answer(error.status, error.body())
                 if method in WRITES:
                     payload = b"" if answer.body is None else json.dumps(answer.body).encode()
-                    store.reply_keep(request_id, method, path, answer.status, answer.headers, payload)
+                    store.reply_keep(request_id, method, path, answer.status, answer.headers, payload,
+                                     keep_seconds=sandbox.config.idempotency_seconds)
         log.info("%s %s %s %s", method, path, replay[0] if replay else answer.status, request_id)
         if faults.hit("lost_response_rate"):
             return self._lose_response()
@@ -259,9 +260,13 @@ class Handler(BaseHTTPRequestHandler):
                             "access_token": token})
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a kept-alive connection never holds up the stop
+    request_queue_size = 256  # a burst of workers connecting at once is queued, not refused (the default is 5)
+
+
 def make_server(config: Config) -> tuple[ThreadingHTTPServer, Sandbox]:
     sandbox = Sandbox(config)
     handler = type("SandboxHandler", (Handler,), {"sandbox": sandbox})
-    server = ThreadingHTTPServer((config.host, config.port), handler)
-    server.daemon_threads = True
+    server = _Server((config.host, config.port), handler)
     return server, sandbox

@@ -35,6 +35,7 @@ TABLES = ("customers", "carts", "orders", "subscriptions", "replies", "request_c
 class Store:
     def __init__(self, path: str):
         self.lock = threading.RLock()
+        self._pruned = 0.0
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         if path != ":memory:":
@@ -78,9 +79,14 @@ class Store:
                        " AND created_at >= ?", request_id, method, path, since)
         return (row["status"], json.loads(row["headers"]), row["body"]) if row else None
 
-    def reply_keep(self, request_id: str, method: str, path: str, status: int, headers: dict, body: bytes):
+    def reply_keep(self, request_id: str, method: str, path: str, status: int, headers: dict, body: bytes,
+                   *, keep_seconds: float):
+        now = time.time()
         self.run("INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 request_id, method, path, status, json.dumps(headers), body, time.time())
+                 request_id, method, path, status, json.dumps(headers), body, now)
+        if now - self._pruned > 60:  # answers older than the idempotency window are forgotten, once a minute
+            self.run("DELETE FROM replies WHERE created_at < ?", now - keep_seconds)
+            self._pruned = now
 
     # -- throttling --------------------------------------------------------------------------
     def count_request(self, tenant: str, minute: int) -> int:

@@ -203,3 +203,39 @@ def test_past_the_limit_per_customer_tenant_429_with_retry_after(strict_sandbox)
     assert strict_sandbox.request("GET", f"/v1/customers/{other['id']}/subscriptions").status == 200  # per tenant
     rows = [row for row in strict_sandbox.ledger()["requests_per_minute"] if row["tenant"] == busy["id"]]
     assert sum(row["count"] for row in rows) >= 7 and all(row["minute"].endswith(":00.000Z") for row in rows)
+
+
+def test_concurrent_checkouts_of_one_cart_make_one_order(sandbox):
+    """Two workers (or a retry racing the first call) check the same cart out at once: one order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    customer = sandbox.customer()
+    cart_id = sandbox.cart(customer["id"]).json()["id"]
+    checkout = f"/v1/customers/{customer['id']}/carts/{cart_id}/checkout"
+    shared_id = str(uuid.uuid4())
+    sandbox.token()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: sandbox.request("POST", checkout, request_id=shared_id if i % 2 else True),
+                                range(16)))
+    assert {a.status for a in answers} == {201}
+    assert len({a.json()["orders"][0]["id"] for a in answers}) == 1
+    assert len([o for o in sandbox.ledger()["orders"] if o["cart_id"] == cart_id]) == 1
+
+
+def test_a_wrong_method_is_405(sandbox):
+    response = sandbox.request("DELETE", f"/v1/customers/{uuid.uuid4()}/subscriptions")
+    assert response.status == 405 and "GET" in response.headers["Allow"]
+
+
+def test_an_expired_token_is_401(tmp_path):
+    from .conftest import Sandbox
+
+    started = Sandbox(tmp_path, "tokens", SANDBOX_TOKEN_SECONDS=1)
+    try:
+        token = started.token()
+        assert started.request("GET", f"/v1/customers/{uuid.uuid4()}").status == 404
+        time.sleep(1.1)
+        expired = started.request("GET", f"/v1/customers/{uuid.uuid4()}", auth=f"Bearer {token}")
+        assert expired.status == 401 and "invalid_token" in expired.headers["WWW-Authenticate"]
+    finally:
+        started.stop()
