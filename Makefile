@@ -10,6 +10,8 @@ SEED_PASSWORD ?= icp-demo-2024
 STOP_SECONDS ?= 9
 # The web server's port; settings derive SITE_URL (links in emails) from it.
 export PORT
+# The Partner Center sandbox of `make run` (sandbox/, `python -m sandbox`): Microsoft's stand-in on this machine.
+SANDBOX_PORT ?= 8001
 # PostgreSQL and Redis for the second pass of the suite (started by `make services`).
 TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -34,25 +36,31 @@ seed: migrate
 	$(PY) manage.py seed_demo --password "$(SEED_PASSWORD)"
 
 # The web server ($(1)) beside the import worker (`manage.py imports_worker`: a qcluster per lane,
-# jobs and outbox, plus the dispatcher). Ctrl-C, or SIGTERM to make (which make passes on to this shell), stops both:
+# jobs and outbox, plus the dispatcher), and, when given, a service started first ($(2): the Partner Center
+# sandbox of `make run`). Ctrl-C, or SIGTERM to make (which make passes on to this shell), stops them all:
 # each gets SIGTERM, and whatever still runs after STOP_SECONDS is killed. The worker stops its
 # clusters itself (each in its own process group, see imports/engine/worker.py), and if it is killed the
 # kernel stops them too, so no process is left behind. (A non-interactive shell's background
-# jobs ignore SIGINT; the trap below is what turns Ctrl-C into the stop.)
+# jobs ignore SIGINT; the trap below is what turns Ctrl-C into the stop.) Any of them ending stops the others.
 define RUN_WITH_WORKER
-	@bash -c '$(PY) manage.py imports_worker & worker=$$!; \
+	@bash -c 'sandbox=; $(if $(2),$(2) & sandbox=$$!;) \
+	  $(PY) manage.py imports_worker & worker=$$!; \
 	  $(1) & web=$$!; \
-	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM $$web $$worker 2>/dev/null; \
+	  stop() { trap - INT TERM; echo "Stopping..."; kill -TERM $$web $$worker $$sandbox 2>/dev/null; \
 	    for _ in $$(seq 1 $$(( $(STOP_SECONDS) * 10 ))); do \
-	      kill -0 $$web 2>/dev/null || kill -0 $$worker 2>/dev/null || break; sleep 0.1; done; \
-	    kill -KILL $$web $$worker 2>/dev/null; wait; exit 0; }; \
+	      kill -0 $$web 2>/dev/null || kill -0 $$worker 2>/dev/null || kill -0 $$sandbox 2>/dev/null || break; \
+	      sleep 0.1; done; \
+	    kill -KILL $$web $$worker $$sandbox 2>/dev/null; wait; exit 0; }; \
 	  trap stop INT TERM; wait -n; stop'
 endef
 
-# Development server with the demo data and a worker, on SQLite.
+# Development server with the demo data, a worker and the Partner Center sandbox, on SQLite. The portal is
+# pointed at the sandbox (production points MICROSOFT_API_URL and MICROSOFT_TOKEN_URL at Microsoft).
+run: export MICROSOFT_API_URL = http://127.0.0.1:$(SANDBOX_PORT)
+run: export MICROSOFT_TOKEN_URL = http://127.0.0.1:$(SANDBOX_PORT)/sandbox/oauth2/v2.0/token
 run: seed
-	@echo "Starting the import worker and the web server on http://127.0.0.1:$(PORT)"
-	$(call RUN_WITH_WORKER,$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload)
+	@echo "Starting the Partner Center sandbox on http://127.0.0.1:$(SANDBOX_PORT), the import worker and the web server on http://127.0.0.1:$(PORT)"
+	$(call RUN_WITH_WORKER,$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload,$(PY) -m sandbox --host 127.0.0.1 --port $(SANDBOX_PORT))
 
 # Production: gunicorn (WEB_WORKERS processes, static files by WhiteNoise) and one worker, on
 # 127.0.0.1:$(PORT) behind a TLS-terminating proxy that sets X-Forwarded-Proto. Needs
@@ -102,7 +110,7 @@ messages: install
 	$(PY) manage.py compilemessages -l es --ignore=.venv
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm sandbox.sqlite3 sandbox.sqlite3-wal sandbox.sqlite3-shm staticfiles
 
 # Mutation testing of orders/validation.py, imports/jobs/states.py and core/outbox.py (about 8 minutes; see [tool.mutmut]).
 mutants: install

@@ -405,3 +405,12 @@ WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
 # loopback, ...), checked at save time and again before each POST. Internal receivers an operator
 # trusts: their networks, comma-separated CIDRs (e.g. "10.20.0.0/16,fd12:3456::/48"). Default none.
 WEBHOOKS_ALLOWED_PRIVATE_NETS = env.list("WEBHOOKS_ALLOWED_PRIVATE_NETS", default=[])
+
+# --- Microsoft Partner Center (issue 25) ----------------------------------------------------
+# Where the vendor connector sends its calls and gets its client-credentials token. Development defaults: the
+# Partner Center sandbox that `make run` starts on 127.0.0.1:$SANDBOX_PORT (8001; sandbox/, never imported
+# here). Production points both at Microsoft (https://api.partnercenter.microsoft.com and
+# https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token).
+_SANDBOX_URL = f"http://127.0.0.1:{env.str('SANDBOX_PORT', default='') or 8001}"
+MICROSOFT_API_URL = (env.str("MICROSOFT_API_URL", default="") or _SANDBOX_URL).rstrip("/")
+MICROSOFT_TOKEN_URL = env.str("MICROSOFT_TOKEN_URL", default="") or f"{_SANDBOX_URL}/sandbox/oauth2/v2.0/token"

@@ -1,4 +1,5 @@
-"""`make run` as a developer or a script runs it: it serves, and a stop leaves no process behind.
+"""`make run` as a developer or a script runs it: it serves (the portal and the Partner Center sandbox), and a
+stop leaves no process behind.
 
 Stopped within 10 s both ways: Ctrl-C (SIGINT to the terminal's foreground process group) and
 SIGTERM to make alone (what a script or a supervisor sends). On a database file of its own.
@@ -38,10 +39,13 @@ def answers(url: str) -> bool:
 
 @pytest.mark.parametrize("stop", ["ctrl-c", "sigterm-to-make"])
 def test_make_run_serves_and_stops_leaving_no_process_behind(tmp_path, stop):
-    port = free_port()
+    port, sandbox_port = free_port(), free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "MAKE"))},
+        **{k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABASE_URL", "REDIS_URL", "MAKE", "SANDBOX_", "MICROSOFT_"))},
         "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "SANDBOX_PORT": str(sandbox_port),
+        "SANDBOX_DB": str(tmp_path / "sandbox.sqlite3"),
         "Q_CLUSTER_NAME": f"maketest{port}",
         "LOG_LEVEL": "WARNING",
     }
@@ -53,8 +57,9 @@ def test_make_run_serves_and_stops_leaving_no_process_behind(tmp_path, stop):
     pids: set[int] = set()
     try:
         wait_for(lambda: answers(f"http://127.0.0.1:{port}/login/"), seconds=240, what="make run to serve")
-        # The worker's cluster has started too (qcluster + sentinel + pusher + monitor + 1 worker).
-        wait_for(lambda: len(descendants(make.pid)) >= 8, seconds=60, what="the worker's processes")
+        wait_for(lambda: answers(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"), seconds=30, what="the sandbox")
+        # The worker's cluster has started too (qcluster + sentinel + pusher + monitor + 1 worker), beside the sandbox.
+        wait_for(lambda: len(descendants(make.pid)) >= 9, seconds=60, what="the worker's processes")
         pids = descendants(make.pid) | {make.pid}
         if stop == "ctrl-c":
             os.killpg(make.pid, signal.SIGINT)
@@ -63,6 +68,7 @@ def test_make_run_serves_and_stops_leaving_no_process_behind(tmp_path, stop):
         make.wait(timeout=STOP_LIMIT_SECONDS)
         wait_for(lambda: not alive(pids), seconds=1, what=f"every process to be gone: {alive(pids)}")
         assert not answers(f"http://127.0.0.1:{port}/login/")
+        assert not answers(f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
     finally:
         for pid in alive(pids | descendants(make.pid)):
             os.kill(pid, signal.SIGKILL)
