@@ -419,7 +419,7 @@ MICROSOFT_API_URL = (
 # The partner's own Entra ID tenant (its id or domain), where the token is asked for.
 MICROSOFT_PARTNER_TENANT = env.str("MICROSOFT_PARTNER_TENANT", default="") or "common"
 MICROSOFT_TOKEN_URL = env.str("MICROSOFT_TOKEN_URL", default="") or (
-    f"https://login.microsoftonline.com/{MICROSOFT_PARTNER_TENANT}/oauth2/token" if PRODUCTION else f"{_SANDBOX_URL}/oauth2/token"
+    f"{'https://login.microsoftonline.com' if PRODUCTION else _SANDBOX_URL}/{MICROSOFT_PARTNER_TENANT}/oauth2/token"
 )
 # The resource the token is for (the v1 token endpoint's "resource"; a v2.0 URL gets "<resource>/.default").
 MICROSOFT_TOKEN_RESOURCE = env.str("MICROSOFT_TOKEN_RESOURCE", default="") or "https://api.partnercenter.microsoft.com"

@@ -520,3 +520,126 @@ def test_check_deploy_is_clean_with_the_production_defaults(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "catalog.E001" not in result.stdout + result.stderr
+
+
+# --- against the Partner Center sandbox process (`python -m sandbox`), when it is part of the tree --------------
+
+
+@pytest.fixture
+def sandbox_url(tmp_path):
+    """A sandbox of our own on a free port, with its own store; stopped (SIGTERM) after the test."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    if not (Path(django_settings.BASE_DIR) / "sandbox" / "__main__.py").exists():
+        pytest.skip("the Partner Center sandbox (python -m sandbox) is not in this tree")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", "0", "--db", str(tmp_path / "sandbox.sqlite3")],
+        cwd=django_settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={"PATH": "/usr/bin:/bin", "SANDBOX_PROVISIONING_SECONDS": "0"},
+    )
+    try:
+        line = process.stdout.readline()
+        assert "listening on http://" in line, line
+        yield line.strip().rsplit(" ", 1)[1]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def sandbox_client(url):
+    # The sandbox knows the development client (settings' defaults) and Microsoft's token path.
+    return PartnerCenterClient(PartnerCenterConfig(
+        api_url=url, token_url=f"{url}/partner-tenant/oauth2/token", client_id="icp-sandbox-client",
+        client_secret="icp-sandbox-secret", read_timeout=5,
+    ))
+
+
+def sandbox_post(url, path, body):
+    return httpx.post(f"{url}{path}", json=body, timeout=5)
+
+
+def new_customer(client, name):
+    outcome = client.customer_create(
+        NewCustomer(domain=f"{name}.onmicrosoft.com", company_name=name.upper(), email=f"it@{name}.example", country="PE", city="Lima"),
+        request_id=str(uuid.uuid4()),
+    )
+    assert isinstance(outcome, Done), outcome
+    return outcome.result
+
+
+@pytest.mark.once
+def test_sandbox_a_new_tenant_then_an_order_end_to_end(sandbox_url):
+    client = sandbox_client(sandbox_url)
+    customer = new_customer(client, "eritechpc")
+    assert client.domain_available("eritechpc.onmicrosoft.com").result is False
+    assert client.domain_available("nobodyyet.onmicrosoft.com").result is True
+    assert client.customer_get(customer.id).result.id == customer.id
+
+    cart = client.cart_create(customer.id, [LINE], request_id=str(uuid.uuid4()))
+    assert isinstance(cart, Done), cart
+    checkout = client.cart_checkout(customer.id, cart.result.id, request_id=str(uuid.uuid4()))
+    assert isinstance(checkout, Done), checkout
+    order = checkout.result.orders[0]
+    assert isinstance(client.order_get(customer.id, order.id), Done)
+    subscriptions = client.subscriptions_list(customer.id).result
+    assert [s.id for s in subscriptions] == order.subscription_ids
+
+
+@pytest.mark.once
+def test_sandbox_lost_response_is_unknown_and_the_same_request_id_gets_the_one_order(sandbox_url):
+    client = sandbox_client(sandbox_url)
+    customer = new_customer(client, "lostpc")
+    cart = client.cart_create(customer.id, [LINE], request_id=str(uuid.uuid4())).result
+    request_id = str(uuid.uuid4())
+
+    sandbox_post(sandbox_url, "/_sandbox/faults", {"lost_response_rate": 1.0})
+    lost = client.cart_checkout(customer.id, cart.id, request_id=request_id)
+    sandbox_post(sandbox_url, "/_sandbox/faults", {"lost_response_rate": 0.0})
+    assert isinstance(lost, Unknown), lost
+
+    again = client.cart_checkout(customer.id, cart.id, request_id=lost.request_id)
+    assert isinstance(again, Done), again
+    ledger = httpx.get(f"{sandbox_url}/_sandbox/ledger", timeout=5).json()
+    orders = [o for o in ledger["orders"] if o["cart_id"] == cart.id]
+    assert len(orders) == 1 and orders[0]["request_id"] == request_id
+    assert again.result.orders[0].id == orders[0]["id"]
+
+
+@pytest.mark.once
+def test_sandbox_429_down_and_refusals(sandbox_url):
+    client = sandbox_client(sandbox_url)
+    customer = new_customer(client, "faultspc")
+    assert isinstance(client.customer_get(customer.id), Done)  # a token, before the faults
+
+    sandbox_post(sandbox_url, "/_sandbox/faults", {"rate_limit_rate": 1.0})
+    limited = client.subscriptions_list(customer.id)
+    assert isinstance(limited, Transient) and limited.status == 429 and limited.retry_after is not None
+    sandbox_post(sandbox_url, "/_sandbox/faults", {"rate_limit_rate": 0.0, "down": True})
+    down = client.subscriptions_list(customer.id)
+    assert isinstance(down, Transient) and down.status == 503
+    sandbox_post(sandbox_url, "/_sandbox/faults", {"down": False})
+
+    unknown_customer = client.customer_get(str(uuid.uuid4()))
+    assert isinstance(unknown_customer, Refused) and unknown_customer.status == 404 and unknown_customer.code
+    taken = client.customer_create(
+        NewCustomer(domain="faultspc.onmicrosoft.com", company_name="X", email="x@x.example", country="PE"), request_id=str(uuid.uuid4())
+    )
+    assert isinstance(taken, Refused) and taken.status in (400, 409)
+
+
+@pytest.mark.once
+def test_sandbox_a_refused_token_is_renewed_once(sandbox_url):
+    client = sandbox_client(sandbox_url)
+    customer = new_customer(client, "tokenpc")
+    client._token.value = "revoked"  # as if the sandbox (or Entra ID) no longer honoured it
+    assert isinstance(client.customer_get(customer.id), Done)
+    assert client._token.value != "revoked"
