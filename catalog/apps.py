@@ -9,4 +9,4 @@ class CatalogConfig(AppConfig):
 
     def ready(self):
         # Vendor integrations register themselves on import.
-        from . import integrations  # noqa: F401
+        from . import checks, integrations  # noqa: F401

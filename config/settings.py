@@ -407,10 +407,30 @@ WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
 WEBHOOKS_ALLOWED_PRIVATE_NETS = env.list("WEBHOOKS_ALLOWED_PRIVATE_NETS", default=[])
 
 # --- Microsoft Partner Center (issue 25) ----------------------------------------------------
-# Where the vendor connector sends its calls and gets its client-credentials token. Development defaults: the
-# Partner Center sandbox that `make run` starts on 127.0.0.1:$SANDBOX_PORT (8001; sandbox/, never imported
-# here). Production points both at Microsoft (https://api.partnercenter.microsoft.com and
-# https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token).
+# Microsoft Partner Center (catalog/integrations/partner_center.py). Development points at the Partner
+# Center sandbox that `make run` starts on 127.0.0.1:$SANDBOX_PORT (default 8001); production at Microsoft.
+# The app's credentials come from an Entra ID app registration (client credentials); production has no
+# default secret. `manage.py check` refuses, in production, an API or token URL that is not https:// or
+# names a private, loopback or internal host (catalog.checks).
 _SANDBOX_URL = f"http://127.0.0.1:{env.str('SANDBOX_PORT', default='') or 8001}"
-MICROSOFT_API_URL = (env.str("MICROSOFT_API_URL", default="") or _SANDBOX_URL).rstrip("/")
-MICROSOFT_TOKEN_URL = env.str("MICROSOFT_TOKEN_URL", default="") or f"{_SANDBOX_URL}/sandbox/oauth2/v2.0/token"
+# (An empty variable, as .env.example leaves them, means the default.)
+MICROSOFT_API_URL = (
+    env.str("MICROSOFT_API_URL", default="") or ("https://api.partnercenter.microsoft.com" if PRODUCTION else _SANDBOX_URL)
+).rstrip("/")
+# The partner's own Entra ID tenant (its id or domain), where the token is asked for.
+MICROSOFT_PARTNER_TENANT = env.str("MICROSOFT_PARTNER_TENANT", default="") or "common"
+MICROSOFT_TOKEN_URL = env.str("MICROSOFT_TOKEN_URL", default="") or (
+    f"{'https://login.microsoftonline.com' if PRODUCTION else _SANDBOX_URL}/{MICROSOFT_PARTNER_TENANT}/oauth2/token"
+)
+# The resource the token is for (the v1 token endpoint's "resource"; a v2.0 URL gets "<resource>/.default").
+MICROSOFT_TOKEN_RESOURCE = env.str("MICROSOFT_TOKEN_RESOURCE", default="") or "https://api.partnercenter.microsoft.com"
+MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="") or ("" if PRODUCTION else "icp-sandbox-client")
+MICROSOFT_CLIENT_SECRET = env.str("MICROSOFT_CLIENT_SECRET", default="") or ("" if PRODUCTION else "icp-sandbox-secret")
+# Seconds to open a connection / to wait for the answer once the request is sent (a wait past the read
+# timeout is an unknown outcome: the request may have been done; the caller retries it with its MS-RequestId).
+MICROSOFT_CONNECT_TIMEOUT = env.float("MICROSOFT_CONNECT_TIMEOUT", default=5.0)
+MICROSOFT_READ_TIMEOUT = env.float("MICROSOFT_READ_TIMEOUT", default=30.0)
+# Connections kept open per process (one pooled client per process).
+MICROSOFT_MAX_CONNECTIONS = env.int("MICROSOFT_MAX_CONNECTIONS", default=20)
+# A cached token is renewed this many seconds before it expires.
+MICROSOFT_TOKEN_MARGIN_SECONDS = env.int("MICROSOFT_TOKEN_MARGIN_SECONDS", default=300)

@@ -54,6 +54,11 @@ class VendorIntegration:
         tenant's <domain>.onmicrosoft.com; None when it creates none or the field is not valid."""
         return None
 
+    def connector(self):
+        """The vendor's API client (one per process), or None when the vendor has none: orders of its
+        services are provisioned locally. Microsoft: catalog.integrations.partner_center."""
+        return None
+
     def run_checks(self, context: IntegrationContext) -> list[str]:
         return [reason for check in self.due_time_checks() if (reason := check(context))]
 

@@ -150,6 +150,11 @@ class MicrosoftIntegration(VendorIntegration):
             return f"{domain}{TENANT_DOMAIN_SUFFIX}"
         return None
 
+    def connector(self):
+        from .partner_center import partner_center
+
+        return partner_center()
+
     def subscription_display_name(self, name: str, attributes: dict) -> str:
         if attributes.get(DOMAIN_ATTRIBUTE):
             return f"{name} ({attributes[DOMAIN_ATTRIBUTE]})"

@@ -1,0 +1,948 @@
+"""Microsoft Partner Center: the portal's production HTTP client (the vendor connector).
+
+One pooled httpx.Client per process (`partner_center()`), explicit connect/read timeouts, an Entra ID
+client-credentials token cached until shortly before it expires. Every operation returns one of four
+outcomes, and never raises for anything the network or Microsoft does:
+
+- Done(result)                  the call succeeded; `result` is a typed dataclass (Customer, Cart, Order...).
+- Refused(code, description)    a business refusal: Microsoft's error code and description; `reason` is a
+                                reseller-readable text in the reader's language (stored form, core.stored_messages).
+- Transient(reason, retry_after) nothing was done, or what was asked is safe to ask again later: 5xx, 429
+                                (Retry-After honoured), a connection that could not be opened, a malformed
+                                answer, credentials refused twice. Retry later with the same MS-RequestId.
+- Unknown(reason)               the request was sent and no answer came (read timeout, connection lost):
+                                Microsoft may have done it. The caller retries with the SAME MS-RequestId
+                                (or looks the order up by its cart), never places a second order.
+
+Partner Center documentation followed (cited where used below):
+- REST headers: https://learn.microsoft.com/en-us/partner-center/developer/headers
+  MS-RequestId: "A unique identifier for the call, used to ensure id-potency. If there's a timeout, the retry
+  call should include the same value. Upon receiving a response (success or business failure), the value
+  should be reset for the next call." MS-CorrelationId: a unique id per call, for logs and traces.
+  MS-Contract-Version: required, "v1".
+- Error responses and codes: https://learn.microsoft.com/en-us/partner-center/developer/error-codes
+  (body {"code", "description", "data", "source"}).
+- Carts: https://learn.microsoft.com/en-us/partner-center/developer/create-a-cart and
+  https://learn.microsoft.com/en-us/partner-center/developer/checkout-a-cart ("This API is idempotent ...
+  If a cart was successfully checked out previously and a subsequent checkout call is made to that same
+  cart, the API response will reiterate the information returned after initial checkout." Carts expire
+  7 days after creation.) Cart line errors: CartErrorCode,
+  https://learn.microsoft.com/en-us/dotnet/api/microsoft.store.partnercenter.models.carts.enums.carterrorcode
+- Customers, domains, orders, subscriptions: POST /v1/customers, HEAD /v1/domains/{domain} (404: available),
+  GET /v1/customers/{id}/orders/{id}, GET/PATCH /v1/customers/{id}/subscriptions[/{id}].
+- Authentication (app-only, client credentials):
+  https://learn.microsoft.com/en-us/partner-center/developer/partner-center-authentication
+
+The caller owns MS-RequestId for writes (it records it before calling, so a retry after a timeout or a
+crash reuses it); reads get a fresh one unless given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import ipaddress
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from accounts.webhooks import INTERNAL_SUFFIXES, LOCAL_HOSTS
+from core.stored_messages import stored
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CONTRACT_VERSION = "v1"
+APPLICATION_NAME = "ICP portal"
+USER_AGENT = "icp-portal/partner-center"
+
+
+# --------------------------------------------------------------------------------------------------
+# Outcomes: one home for the split every caller (the engine, the due-time check) relies on.
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    result: T
+    request_id: str = ""
+    correlation_id: str = ""
+
+    kind = "done"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Microsoft said no, for a business reason: the same request will be refused again."""
+
+    code: str
+    description: str
+    status: int = 0
+    request_id: str = ""
+    correlation_id: str = ""
+
+    kind = "refused"
+
+    @property
+    def reason(self) -> str:
+        """The reseller-readable reason, as stored text (core.stored_messages): rendered in the reader's
+        language, Spanish or English; an undocumented code shows Microsoft's own description."""
+        return refusal_reason(self.code, self.description)
+
+
+@dataclass(frozen=True)
+class Transient:
+    """Try again later (at least `retry_after` seconds from now when Microsoft said so)."""
+
+    reason: str
+    retry_after: float | None = None
+    status: int = 0
+    request_id: str = ""
+    correlation_id: str = ""
+
+    kind = "transient"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The request went out and no answer came back: it may have been done. Retry with the same
+    MS-RequestId (`request_id`), or look the result up (an order by its cart); never a new request id."""
+
+    reason: str
+    request_id: str = ""
+    correlation_id: str = ""
+
+    kind = "unknown"
+
+
+Outcome = Done | Refused | Transient | Unknown
+
+
+# --------------------------------------------------------------------------------------------------
+# Refusals: Partner Center's documented error codes → a reason a reseller can act on (en, es).
+# Codes from https://learn.microsoft.com/en-us/partner-center/developer/error-codes and CartErrorCode.
+
+REFUSED_GENERIC = _("Microsoft refused the request: %(description)s (code %(code)s).")
+REFUSED_NO_RELATIONSHIP = _(
+    "Microsoft says this customer has no reseller relationship with our partner account; ask the customer to accept the reseller invitation."
+)
+REFUSED_TENANT_NOT_FOUND = _("Microsoft does not know this customer tenant; check the Microsoft Tenant Id.")
+REFUSED_SUBSCRIPTION_NOT_FOUND = _("Microsoft does not know this subscription.")
+REFUSED_ORDER_NOT_FOUND = _("Microsoft does not know this order.")
+REFUSED_CART_NOT_FOUND = _("Microsoft no longer has this order's cart (carts expire after 7 days); schedule the order again.")
+REFUSED_QUANTITY_LIMITS = _("The quantity is outside the minimum and maximum Microsoft allows for this offer.")
+REFUSED_OFFER_INVALID = _("Microsoft does not recognise this product's offer; contact the distributor.")
+REFUSED_OFFER_UNAVAILABLE = _("Microsoft no longer offers this product for purchase.")
+REFUSED_NOT_ELIGIBLE = _("Microsoft says this product cannot be purchased for this customer.")
+REFUSED_INVENTORY = _("Microsoft has no inventory available for this product right now.")
+REFUSED_COUNTRY = _("Microsoft does not offer this product in the customer's country or region.")
+REFUSED_CUSTOMER_AGREEMENT = _(
+    "The customer has not accepted the Microsoft Customer Agreement; it must be accepted before this purchase."
+)
+REFUSED_SUBSCRIPTION_LIMIT = _("The customer already has the maximum number of subscriptions Microsoft allows.")
+REFUSED_SEAT_LIMIT = _("The quantity exceeds the maximum number of seats Microsoft allows per subscription.")
+REFUSED_CUSTOMER_REVIEW = _("Microsoft is reviewing this customer's account; purchases are blocked until it is approved.")
+REFUSED_CUSTOMER_NOT_APPROVED = _("Microsoft did not approve this customer's account; purchases for it are not allowed.")
+REFUSED_RISK = _("Microsoft's risk check refused this order.")
+REFUSED_CREDIT = _("Our Microsoft credit limit does not cover this order; contact the distributor.")
+REFUSED_PARTNER_AGREEMENT = _("Our partner account has not accepted the Microsoft Partner Agreement; contact the distributor.")
+REFUSED_INVALID_INPUT = _("Microsoft refused the order's details as invalid: %(description)s")
+
+# Code (as Microsoft sends it, a string) → reason.
+REFUSAL_REASONS: dict[str, Any] = {
+    "20002": REFUSED_NO_RELATIONSHIP,
+    "900159": REFUSED_NO_RELATIONSHIP,
+    "60003": REFUSED_TENANT_NOT_FOUND,
+    "900118": REFUSED_TENANT_NOT_FOUND,
+    "20003": REFUSED_SUBSCRIPTION_NOT_FOUND,
+    "20000": REFUSED_ORDER_NOT_FOUND,
+    "800008": REFUSED_CART_NOT_FOUND,
+    "2002": REFUSED_QUANTITY_LIMITS,
+    "800004": REFUSED_OFFER_INVALID,
+    "10001": REFUSED_OFFER_INVALID,  # CartErrorCode.CatalogItemIdIsNotValid
+    "2091": REFUSED_OFFER_UNAVAILABLE,
+    "2085": REFUSED_NOT_ELIGIBLE,
+    "800020": REFUSED_NOT_ELIGIBLE,
+    "800010": REFUSED_INVENTORY,
+    "800017": REFUSED_INVENTORY,
+    "10003": REFUSED_INVENTORY,  # CartErrorCode.InventoryNotAvailable
+    "800070": REFUSED_COUNTRY,
+    "13605": REFUSED_CUSTOMER_AGREEMENT,
+    "800066": REFUSED_SUBSCRIPTION_LIMIT,
+    "800067": REFUSED_SEAT_LIMIT,
+    "800088": REFUSED_SEAT_LIMIT,
+    "800073": REFUSED_CUSTOMER_REVIEW,
+    "800074": REFUSED_CUSTOMER_REVIEW,
+    "800075": REFUSED_CUSTOMER_NOT_APPROVED,
+    "800069": REFUSED_RISK,
+    "900121": REFUSED_CREDIT,
+    "800023": REFUSED_CREDIT,
+    "800025": REFUSED_CREDIT,
+    "900124": REFUSED_PARTNER_AGREEMENT,
+}
+# Codes whose message needs Microsoft's own description (which field was wrong).
+REFUSAL_WITH_DESCRIPTION: dict[str, Any] = {"800002": REFUSED_INVALID_INPUT, "3000": REFUSED_INVALID_INPUT}
+# Documented 4xx codes that mean "not now" rather than "no": the request will succeed later as it is.
+TRANSIENT_CODES = {
+    "800060",  # 409 "Your order is in progress. Check your order history for recent orders in few minutes"
+    "800064",  # 409 "Cart {0} is being processed by another request"
+    "800082",  # 409 "Subscription is not ready to be updated. Try again after sometime"
+}
+
+TRANSIENT_UNAVAILABLE = "Microsoft Partner Center answered %(status)s"
+TRANSIENT_RATE_LIMITED = "Microsoft Partner Center is limiting our requests (429)"
+TRANSIENT_CONNECT = "could not reach Microsoft Partner Center: %(error)s"
+TRANSIENT_MALFORMED = "Microsoft Partner Center sent a malformed answer: %(error)s"
+TRANSIENT_AUTH = "Microsoft Partner Center refused our credentials (HTTP %(status)s)"
+TRANSIENT_TOKEN = "could not get a Microsoft token: %(error)s"
+TRANSIENT_NOT_CONFIGURED = "Microsoft Partner Center credentials are not configured (MICROSOFT_CLIENT_ID, MICROSOFT_CLIENT_SECRET)"
+UNKNOWN_NO_ANSWER = "no answer from Microsoft Partner Center after the request was sent (%(error)s); retry with the same MS-RequestId"
+
+
+def refusal_reason(code: str, description: str) -> str:
+    """The reason for a refusal, as stored text; a code not in the table shows Microsoft's description."""
+    code = str(code or "")
+    if code in REFUSAL_REASONS:
+        return stored(REFUSAL_REASONS[code])
+    if code in REFUSAL_WITH_DESCRIPTION:
+        return stored(REFUSAL_WITH_DESCRIPTION[code], description=description or code)
+    return stored(REFUSED_GENERIC, description=description or "—", code=code or "—")
+
+
+# --------------------------------------------------------------------------------------------------
+# Typed results (the subset of Partner Center's resources the portal uses).
+
+
+class MalformedAnswer(ValueError):
+    """A 2xx answer without the fields its resource must have."""
+
+
+def _require(data: Any, key: str) -> Any:
+    if not isinstance(data, Mapping) or data.get(key) in (None, ""):
+        raise MalformedAnswer(f"missing {key!r}")
+    return data[key]
+
+
+def _mapping(data: Any, key: str) -> Mapping:
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(data: Any, key: str) -> list:
+    value = data.get(key) if isinstance(data, Mapping) else None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedAnswer(f"{key!r} is not a list")
+    return value
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise MalformedAnswer(f"{name!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    domain: str = ""
+    company_name: str = ""
+    relationship: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Customer:
+        profile = _mapping(data, "companyProfile")
+        billing = _mapping(data, "billingProfile")
+        return cls(
+            id=str(_require(data, "id")),
+            domain=str(profile.get("domain") or ""),
+            company_name=str(profile.get("companyName") or billing.get("companyName") or ""),
+            relationship=str(data.get("relationshipToPartner") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """What POST /v1/customers needs: the new tenant's <domain>.onmicrosoft.com and its billing profile."""
+
+    domain: str
+    company_name: str
+    email: str
+    country: str
+    city: str = ""
+    state: str = ""
+    address_line1: str = ""
+    postal_code: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    phone_number: str = ""
+    culture: str = "en-US"
+    language: str = "en"
+
+    def to_json(self) -> dict:
+        return {
+            "companyProfile": {"domain": self.domain},
+            "billingProfile": {
+                "email": self.email,
+                "culture": self.culture,
+                "language": self.language,
+                "companyName": self.company_name,
+                "defaultAddress": {
+                    "country": self.country,
+                    "region": None,
+                    "city": self.city,
+                    "state": self.state,
+                    "addressLine1": self.address_line1,
+                    "postalCode": self.postal_code,
+                    "firstName": self.first_name,
+                    "lastName": self.last_name,
+                    "phoneNumber": self.phone_number,
+                },
+            },
+        }
+
+
+@dataclass(frozen=True)
+class CartLineItem:
+    catalog_item_id: str
+    quantity: int
+    billing_cycle: str  # "monthly" | "annual" | "triennial" | "none" ...
+    term_duration: str = ""  # ISO 8601 duration, e.g. "P1Y", "P1M"
+    id: int = 0
+
+    def to_json(self) -> dict:
+        item = {"id": self.id, "catalogItemId": self.catalog_item_id, "quantity": self.quantity, "billingCycle": self.billing_cycle}
+        if self.term_duration:
+            item["termDuration"] = self.term_duration
+        return item
+
+    @classmethod
+    def from_json(cls, data: Any) -> CartLineItem:
+        return cls(
+            id=_int(data.get("id", 0), "id"),
+            catalog_item_id=str(_require(data, "catalogItemId")),
+            quantity=_int(_require(data, "quantity"), "quantity"),
+            billing_cycle=str(data.get("billingCycle") or ""),
+            term_duration=str(data.get("termDuration") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Cart:
+    id: str
+    line_items: tuple[CartLineItem, ...] = ()
+    status: str = ""
+    expiration_timestamp: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Cart:
+        return cls(
+            id=str(_require(data, "id")),
+            line_items=tuple(CartLineItem.from_json(item) for item in _items(data, "lineItems")),
+            status=str(data.get("status") or ""),
+            expiration_timestamp=str(data.get("expirationTimestamp") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class OrderLineItem:
+    line_item_number: int
+    offer_id: str
+    subscription_id: str = ""
+    quantity: int = 0
+
+    @classmethod
+    def from_json(cls, data: Any) -> OrderLineItem:
+        if not isinstance(data, Mapping):
+            raise MalformedAnswer("line item is not an object")
+        return cls(
+            line_item_number=_int(data.get("lineItemNumber", 0), "lineItemNumber"),
+            offer_id=str(data.get("offerId") or ""),
+            subscription_id=str(data.get("subscriptionId") or ""),
+            quantity=_int(data.get("quantity", 0), "quantity"),
+        )
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    status: str = ""  # "pending", "completed", "cancelled"
+    line_items: tuple[OrderLineItem, ...] = ()
+    creation_date: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Order:
+        return cls(
+            id=str(_require(data, "id")),
+            status=str(data.get("status") or ""),
+            line_items=tuple(OrderLineItem.from_json(item) for item in _items(data, "lineItems")),
+            creation_date=str(data.get("creationDate") or ""),
+        )
+
+    @property
+    def subscription_ids(self) -> list[str]:
+        return [item.subscription_id for item in self.line_items if item.subscription_id]
+
+
+@dataclass(frozen=True)
+class OrderError:
+    code: str
+    description: str
+    order_group_id: str = ""
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    orders: tuple[Order, ...] = ()
+    errors: tuple[OrderError, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Any) -> CheckoutResult:
+        if not isinstance(data, Mapping):
+            raise MalformedAnswer("checkout result is not an object")
+        orders = tuple(Order.from_json(order) for order in _items(data, "orders"))
+        errors = tuple(
+            OrderError(
+                code=str(error.get("code") or ""),
+                description=str(error.get("description") or ""),
+                order_group_id=str(error.get("orderGroupId") or ""),
+            )
+            for error in _items(data, "orderErrors")
+            if isinstance(error, Mapping)
+        )
+        if not orders and not errors:
+            raise MalformedAnswer("checkout result has neither orders nor orderErrors")
+        return cls(orders=orders, errors=errors)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    offer_id: str = ""
+    offer_name: str = ""
+    friendly_name: str = ""
+    quantity: int = 0
+    status: str = ""
+    auto_renew_enabled: bool | None = None
+    billing_cycle: str = ""
+    term_duration: str = ""
+    order_id: str = ""
+    commitment_end_date: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Subscription:
+        auto_renew = data.get("autoRenewEnabled") if isinstance(data, Mapping) else None
+        return cls(
+            id=str(_require(data, "id")),
+            offer_id=str(data.get("offerId") or ""),
+            offer_name=str(data.get("offerName") or ""),
+            friendly_name=str(data.get("friendlyName") or ""),
+            quantity=_int(data.get("quantity", 0), "quantity"),
+            status=str(data.get("status") or ""),
+            auto_renew_enabled=auto_renew if isinstance(auto_renew, bool) else None,
+            billing_cycle=str(data.get("billingCycle") or ""),
+            term_duration=str(data.get("termDuration") or ""),
+            order_id=str(data.get("orderId") or ""),
+            commitment_end_date=str(data.get("commitmentEndDate") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One vendor call as an observer sees it (the engine records these for the PROVISIONING tab)."""
+
+    operation: str
+    method: str
+    path: str
+    request_id: str
+    correlation_id: str
+    status: int | None
+    outcome: str  # done | refused | transient | unknown
+    detail: str
+    duration_ms: int
+
+
+# --------------------------------------------------------------------------------------------------
+# Retry-After: seconds or an HTTP date (RFC 9110 §10.2.3).
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, when.timestamp() - now())
+
+
+# --------------------------------------------------------------------------------------------------
+# The client.
+
+
+class _Stop(Exception):
+    """Carries an outcome out of the token or request helpers."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(getattr(outcome, "reason", ""))
+        self.outcome = outcome
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float  # on the client's monotonic clock
+
+
+@dataclass(frozen=True)
+class PartnerCenterConfig:
+    api_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    resource: str = "https://api.partnercenter.microsoft.com"
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_connections: int = 20
+    token_margin_seconds: float = 300.0
+
+    @classmethod
+    def from_settings(cls) -> PartnerCenterConfig:
+        return cls(
+            api_url=settings.MICROSOFT_API_URL,
+            token_url=settings.MICROSOFT_TOKEN_URL,
+            client_id=settings.MICROSOFT_CLIENT_ID,
+            client_secret=settings.MICROSOFT_CLIENT_SECRET,
+            resource=settings.MICROSOFT_TOKEN_RESOURCE,
+            connect_timeout=settings.MICROSOFT_CONNECT_TIMEOUT,
+            read_timeout=settings.MICROSOFT_READ_TIMEOUT,
+            max_connections=settings.MICROSOFT_MAX_CONNECTIONS,
+            token_margin_seconds=settings.MICROSOFT_TOKEN_MARGIN_SECONDS,
+        )
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+class PartnerCenterClient:
+    """Thread-safe; build one per process (`partner_center()`), or one per test with a MockTransport."""
+
+    def __init__(
+        self,
+        config: PartnerCenterConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        observer: Callable[[CallRecord], None] | None = None,
+    ):
+        self.config = config
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self.observer = observer
+        self._token: _Token | None = None
+        self._token_lock = threading.Lock()
+        # Connect and pool waits are "not sent" (transient); read/write waits are "sent, no answer" (unknown).
+        timeout = httpx.Timeout(
+            connect=config.connect_timeout, read=config.read_timeout, write=config.read_timeout, pool=config.connect_timeout
+        )
+        self._http = httpx.Client(
+            base_url=config.api_url,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections),
+            transport=transport,
+            follow_redirects=False,  # an API never redirects; following one could leave the vetted host
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- authentication ------------------------------------------------------------------------------
+
+    def _fetch_token(self) -> _Token:
+        """Entra ID client credentials (app-only authentication, see the module's references)."""
+        if not (self.config.client_id and self.config.client_secret):
+            raise _Stop(Transient(TRANSIENT_NOT_CONFIGURED))
+        form = {"grant_type": "client_credentials", "client_id": self.config.client_id, "client_secret": self.config.client_secret}
+        if "/v2.0/" in self.config.token_url:
+            form["scope"] = f"{self.config.resource.rstrip('/')}/.default"
+        else:
+            form["resource"] = self.config.resource
+        try:
+            response = self._http.post(self.config.token_url, data=form)
+        except httpx.HTTPError as exc:
+            # Asking for a token changes nothing: whatever happened, it is safe to ask again later.
+            raise _Stop(Transient(TRANSIENT_TOKEN % {"error": _describe(exc)})) from None
+        if response.status_code in (400, 401, 403):
+            logger.error("Microsoft token refused: HTTP %s %s", response.status_code, response.text[:300])
+            raise _Stop(Transient(TRANSIENT_AUTH % {"status": response.status_code}, status=response.status_code))
+        if response.status_code != 200:
+            raise _Stop(
+                Transient(
+                    TRANSIENT_TOKEN % {"error": f"HTTP {response.status_code}"},
+                    retry_after=parse_retry_after(response.headers.get("Retry-After"), now=self._wall_clock),
+                    status=response.status_code,
+                )
+            )
+        try:
+            data = response.json()
+            value = str(_require(data, "access_token"))
+            expires_in = float(data.get("expires_in", 3600))
+        except (ValueError, MalformedAnswer) as exc:
+            logger.warning("Microsoft token answer malformed: %s", exc)
+            raise _Stop(Transient(TRANSIENT_TOKEN % {"error": f"malformed answer ({exc})"})) from None
+        # Renewed `token_margin_seconds` early (at most half its life), so a call never carries one that
+        # expires in flight.
+        margin = min(self.config.token_margin_seconds, expires_in / 2)
+        return _Token(value=value, expires_at=self._clock() + expires_in - margin)
+
+    def _bearer(self, *, renew_from: str | None = None) -> str:
+        with self._token_lock:
+            token = self._token
+            stale = token is None or self._clock() >= token.expires_at or (renew_from is not None and token.value == renew_from)
+            if stale:
+                self._token = token = self._fetch_token()
+            return token.value
+
+    # -- one call ------------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        request_id: str | None,
+        correlation_id: str | None,
+        body: Any = None,
+        parse: Callable[[httpx.Response], Any],
+        not_found: Callable[[httpx.Response], Any] | None = None,
+    ) -> Outcome:
+        request_id = str(request_id or new_request_id())
+        correlation_id = str(correlation_id or uuid.uuid4())
+        started = time.monotonic()
+        status: int | None = None
+        try:
+            outcome, status = self._send(method, path, request_id, correlation_id, body, parse, not_found)
+        except _Stop as stop:
+            outcome = stop.outcome
+            status = getattr(outcome, "status", None) or status
+        outcome = _with_ids(outcome, request_id, correlation_id)
+        self._record(operation, method, path, request_id, correlation_id, status, outcome, started)
+        return outcome
+
+    def _send(self, method, path, request_id, correlation_id, body, parse, not_found) -> tuple[Outcome, int | None]:
+        token = self._bearer()
+        for attempt in (1, 2):
+            headers = {
+                "Authorization": f"Bearer {token}",
+                # headers: same MS-RequestId on a retry (idempotency), a correlation id for every call.
+                "MS-RequestId": request_id,
+                "MS-CorrelationId": correlation_id,
+                "MS-Contract-Version": CONTRACT_VERSION,
+                "MS-PartnerCenter-Application": APPLICATION_NAME,
+            }
+            try:
+                response = self._http.request(method, path, headers=headers, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
+                # The connection never opened: nothing reached Microsoft.
+                return Transient(TRANSIENT_CONNECT % {"error": _describe(exc)}), None
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if method in ("GET", "HEAD"):
+                    # A read changes nothing: no answer is just "try again later".
+                    return Transient(TRANSIENT_CONNECT % {"error": _describe(exc)}), None
+                logger.warning(
+                    "Partner Center %s %s: no answer after sending (%s); MS-RequestId %s, MS-CorrelationId %s",
+                    method, path, _describe(exc), request_id, correlation_id,
+                )
+                return Unknown(UNKNOWN_NO_ANSWER % {"error": _describe(exc)}), None
+            except httpx.HTTPError as exc:
+                return Transient(TRANSIENT_CONNECT % {"error": _describe(exc)}), None
+            if response.status_code == 401 and attempt == 1:
+                # An expired or revoked token: renew it once and send the same request (same MS-RequestId).
+                token = self._bearer(renew_from=token)
+                continue
+            return self._classify(method, path, response, correlation_id, parse, not_found), response.status_code
+        return Transient(TRANSIENT_AUTH % {"status": 401}, status=401), 401
+
+    def _classify(self, method, path, response: httpx.Response, correlation_id, parse, not_found) -> Outcome:
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                return Done(parse(response))
+            except (ValueError, MalformedAnswer, TypeError, AttributeError) as exc:
+                logger.warning(
+                    "Partner Center %s %s: malformed answer (HTTP %s: %s); MS-CorrelationId %s; body %r",
+                    method, path, status, exc, correlation_id, response.text[:300],
+                )
+                return Transient(TRANSIENT_MALFORMED % {"error": exc}, status=status)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self._wall_clock)
+        if status == 429:
+            return Transient(TRANSIENT_RATE_LIMITED, retry_after=retry_after, status=status)
+        if status == 401:  # still refused after one renewal
+            logger.error("Partner Center %s %s: token refused twice; MS-CorrelationId %s", method, path, correlation_id)
+            return Transient(TRANSIENT_AUTH % {"status": status}, status=status)
+        if status >= 500 or status == 408:
+            return Transient(TRANSIENT_UNAVAILABLE % {"status": status}, retry_after=retry_after, status=status)
+        if status == 404 and not_found is not None:
+            return Done(not_found(response))
+        code, description = _error_of(response)
+        if code is None:
+            if status == 404:
+                return Refused(code="404", description=description or "Not found", status=status)
+            logger.warning(
+                "Partner Center %s %s: HTTP %s without an error body; MS-CorrelationId %s; body %r",
+                method, path, status, correlation_id, response.text[:300],
+            )
+            return Transient(TRANSIENT_MALFORMED % {"error": f"HTTP {status} without an error code"}, status=status)
+        if code in TRANSIENT_CODES:
+            return Transient(f"{description} ({code})", retry_after=retry_after, status=status)
+        return Refused(code=code, description=description, status=status)
+
+    def _record(self, operation, method, path, request_id, correlation_id, status, outcome, started) -> None:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        detail = getattr(outcome, "reason", "") if not isinstance(outcome, Refused) else f"{outcome.code}: {outcome.description}"
+        level = logging.INFO if isinstance(outcome, Done | Refused) else logging.WARNING
+        logger.log(
+            level, "Partner Center %s %s %s → %s %s (%s ms) MS-RequestId %s MS-CorrelationId %s %s",
+            operation, method, path, status, outcome.kind, duration_ms, request_id, correlation_id, detail,
+        )
+        if self.observer is not None:
+            try:
+                self.observer(CallRecord(operation, method, path, request_id, correlation_id, status, outcome.kind, str(detail), duration_ms))
+            except Exception:  # an observer's failure must not change the outcome of a vendor call
+                logger.exception("Partner Center call observer failed")
+
+    # -- operations ----------------------------------------------------------------------------------
+
+    def customer_get(self, customer_id: str, *, request_id: str | None = None, correlation_id: str | None = None) -> Outcome:
+        return self._call(
+            "customer_get", "GET", f"/v1/customers/{_seg(customer_id)}",
+            request_id=request_id, correlation_id=correlation_id, parse=lambda r: Customer.from_json(r.json()),
+        )
+
+    def customer_create(self, customer: NewCustomer, *, request_id: str, correlation_id: str | None = None) -> Outcome:
+        """POST /v1/customers: a new customer tenant <domain>.onmicrosoft.com. `request_id` is the caller's
+        (recorded before the call): a retry after a timeout sends it again."""
+        return self._call(
+            "customer_create", "POST", "/v1/customers", request_id=_required(request_id), correlation_id=correlation_id,
+            body=customer.to_json(), parse=lambda r: Customer.from_json(r.json()),
+        )
+
+    def domain_available(self, domain: str, *, request_id: str | None = None, correlation_id: str | None = None) -> Outcome:
+        """HEAD /v1/domains/{domain}: 404 means nobody has it (Done(True)); 200 means taken (Done(False))."""
+        return self._call(
+            "domain_available", "HEAD", f"/v1/domains/{_seg(domain)}",
+            request_id=request_id, correlation_id=correlation_id, parse=lambda r: False, not_found=lambda r: True,
+        )
+
+    def cart_create(
+        self, customer_id: str, line_items: Sequence[CartLineItem], *, request_id: str, correlation_id: str | None = None
+    ) -> Outcome:
+        """POST /v1/customers/{customer-id}/carts (create-a-cart)."""
+        body = {"lineItems": [item.to_json() for item in line_items]}
+        return self._call(
+            "cart_create", "POST", f"/v1/customers/{_seg(customer_id)}/carts", request_id=_required(request_id),
+            correlation_id=correlation_id, body=body, parse=lambda r: Cart.from_json(r.json()),
+        )
+
+    def cart_checkout(self, customer_id: str, cart_id: str, *, request_id: str, correlation_id: str | None = None) -> Outcome:
+        """POST /v1/customers/{customer-id}/carts/{cart-id}/checkout: idempotent per cart (checkout-a-cart),
+        so after Unknown the caller checks out the same cart again and gets the first order back. A checkout
+        that returns only orderErrors is a refusal with the first error's code."""
+        outcome = self._call(
+            "cart_checkout", "POST", f"/v1/customers/{_seg(customer_id)}/carts/{_seg(cart_id)}/checkout",
+            request_id=_required(request_id), correlation_id=correlation_id, parse=lambda r: CheckoutResult.from_json(r.json()),
+        )
+        if isinstance(outcome, Done) and not outcome.result.orders:
+            error = outcome.result.errors[0]
+            return Refused(code=error.code, description=error.description, status=200,
+                           request_id=outcome.request_id, correlation_id=outcome.correlation_id)
+        return outcome
+
+    def order_get(self, customer_id: str, order_id: str, *, request_id: str | None = None, correlation_id: str | None = None) -> Outcome:
+        return self._call(
+            "order_get", "GET", f"/v1/customers/{_seg(customer_id)}/orders/{_seg(order_id)}",
+            request_id=request_id, correlation_id=correlation_id, parse=lambda r: Order.from_json(r.json()),
+        )
+
+    def subscriptions_list(self, customer_id: str, *, request_id: str | None = None, correlation_id: str | None = None) -> Outcome:
+        def parse(response):
+            data = response.json()
+            if not isinstance(data, Mapping) or "items" not in data:
+                raise MalformedAnswer("missing 'items'")
+            return [Subscription.from_json(item) for item in _items(data, "items")]
+
+        return self._call(
+            "subscriptions_list", "GET", f"/v1/customers/{_seg(customer_id)}/subscriptions",
+            request_id=request_id, correlation_id=correlation_id, parse=parse,
+        )
+
+    def subscription_get(
+        self, customer_id: str, subscription_id: str, *, request_id: str | None = None, correlation_id: str | None = None
+    ) -> Outcome:
+        return self._call(
+            "subscription_get", "GET", f"/v1/customers/{_seg(customer_id)}/subscriptions/{_seg(subscription_id)}",
+            request_id=request_id, correlation_id=correlation_id, parse=lambda r: Subscription.from_json(r.json()),
+        )
+
+    def subscription_patch(
+        self,
+        customer_id: str,
+        subscription_id: str,
+        *,
+        request_id: str,
+        quantity: int | None = None,
+        auto_renew_enabled: bool | None = None,
+        status: str | None = None,
+        scheduled_next_term_instructions: Mapping | None = None,
+        correlation_id: str | None = None,
+    ) -> Outcome:
+        """PATCH the fields given (quantity, autoRenewEnabled, status, scheduledNextTermInstructions)."""
+        body: dict[str, Any] = {}
+        if quantity is not None:
+            body["quantity"] = quantity
+        if auto_renew_enabled is not None:
+            body["autoRenewEnabled"] = auto_renew_enabled
+        if status is not None:
+            body["status"] = status
+        if scheduled_next_term_instructions is not None:
+            body["scheduledNextTermInstructions"] = dict(scheduled_next_term_instructions)
+        if not body:
+            raise ValueError("subscription_patch needs at least one field to change")
+        return self._call(
+            "subscription_patch", "PATCH", f"/v1/customers/{_seg(customer_id)}/subscriptions/{_seg(subscription_id)}",
+            request_id=_required(request_id), correlation_id=correlation_id, body=body,
+            parse=lambda r: Subscription.from_json(r.json()),
+        )
+
+
+def _required(request_id: str) -> str:
+    if not request_id:
+        raise ValueError("a write needs the caller's MS-RequestId (recorded before the call, reused on a retry)")
+    return str(request_id)
+
+
+def _seg(value: str) -> str:
+    """One path segment, quoted (an id or a domain never adds a path)."""
+    value = str(value or "")
+    if not value:
+        raise ValueError("empty path segment")
+    return quote(value, safe="")
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _error_of(response: httpx.Response) -> tuple[str | None, str]:
+    """(code, description) of a Partner Center error body; (None, text) when it has none."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None, response.reason_phrase
+    if not isinstance(data, Mapping) or data.get("code") in (None, ""):
+        return None, response.reason_phrase
+    return str(data["code"]), str(data.get("description") or "")[:1024]
+
+
+def _with_ids(outcome: Outcome, request_id: str, correlation_id: str) -> Outcome:
+    return replace(outcome, request_id=request_id, correlation_id=correlation_id)
+
+
+# --------------------------------------------------------------------------------------------------
+# The process's client, and the production vetting of its addresses.
+
+_client: PartnerCenterClient | None = None
+_client_pid: int | None = None
+_client_lock = threading.Lock()
+
+
+def partner_center() -> PartnerCenterClient:
+    """The process's pooled client, built from settings (a forked worker builds its own: sockets are
+    never shared across processes). Refuses addresses production may not call (UnsafeVendorURL)."""
+    global _client, _client_pid
+    with _client_lock:
+        if _client is None or _client_pid != os.getpid():
+            config = PartnerCenterConfig.from_settings()
+            if settings.PRODUCTION:
+                for problem in vendor_url_problems(config.api_url) + vendor_url_problems(config.token_url):
+                    raise UnsafeVendorURL(problem)
+            _client, _client_pid = PartnerCenterClient(config), os.getpid()
+        return _client
+
+
+def partner_center_reset() -> None:
+    """Forget the process's client (tests that change settings)."""
+    global _client, _client_pid
+    with _client_lock:
+        if _client is not None and _client_pid == os.getpid():
+            _client.close()
+        _client = _client_pid = None
+
+
+class UnsafeVendorURL(Exception):
+    pass
+
+
+def _public_address(text: str) -> bool:
+    """An IP literal production may call: globally routable (an IPv4 address inside IPv6 judged as the
+    IPv4 one), as the webhook vetting judges addresses, without its operator exceptions."""
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    if address.version == 6:
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is not None:
+            address = embedded
+    return address.is_global and not address.is_multicast
+
+
+def vendor_url_problems(url: str) -> list[str]:
+    """Why production may not send requests (and credentials) to `url`: it must be https:// and name a
+    public host, not an IP that is private, loopback, link-local (cloud metadata) or reserved, nor a local
+    or internal name (the webhook vetting's list, accounts.webhooks). Static, without DNS."""
+    try:
+        parts = urlsplit(url or "")
+        host = (parts.hostname or "").lower().rstrip(".")
+        parts.port  # noqa: B018 (a port that is not a number raises)
+    except ValueError:
+        return [f"{url!r} is not a valid URL"]
+    problems = []
+    if parts.scheme != "https":
+        problems.append(f"{url} must use https://")
+    if not host:
+        problems.append(f"{url!r} has no host")
+    elif parts.username is not None or parts.password is not None:
+        problems.append(f"{url} may not contain a user name or password")
+    else:
+        try:
+            public = _public_address(host)
+        except ValueError:  # a name
+            if host in LOCAL_HOSTS or "." not in host or host.endswith(INTERNAL_SUFFIXES):
+                problems.append(f"{url}: {host} is a local or internal name")
+        else:
+            if not public:
+                problems.append(f"{url}: {host} is a private, loopback or reserved address")
+    return problems
