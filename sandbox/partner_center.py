@@ -42,9 +42,26 @@ ERRORS = {
     800003: (404, "The cart was not found."),
     800004: (404, "The order was not found."),
     800005: (404, "The subscription was not found."),
-    800006: (400, "The subscription is still being provisioned; try again once its order is completed."),
+    800006: (409, "The subscription is still being provisioned; try again once its order is completed."),
     800007: (400, "The subscription is not active."),
     800008: (400, "The quantity exceeds the offer's maximum."),
+}
+# The code each error answers with: Partner Center's documented error codes where one exists (see
+# https://learn.microsoft.com/partner-center/developer/error-codes and the connector's table in
+# catalog/integrations/partner_center.py, which maps them to reseller-readable reasons), so a client reads
+# the sandbox's refusals as it would Microsoft's. The keys above stay the sandbox's own names for them.
+PUBLIC_CODES = {
+    600000: 3000,    # invalid input
+    600001: 3000,
+    600002: 3000,
+    600004: 60003,   # tenant (customer) not found
+    800001: 800002,  # invalid input, with the description saying which
+    800002: 800008,  # an expired cart is gone, as one not found
+    800003: 800008,  # cart not found
+    800004: 20000,   # order not found
+    800005: 20003,   # subscription not found
+    800006: 800082,  # 409-style "subscription is not ready to be updated; try again later"
+    800008: 800067,  # seat limit
 }
 BILLING_CYCLES = {"monthly", "annual", "triennial", "one_time", "none"}
 TERM = re.compile(r"^P(\d{1,2})([MY])$")
@@ -54,7 +71,7 @@ DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.onmicrosoft\.com$")
 class PartnerCenterError(Exception):
     def __init__(self, code: int, detail: str | None = None, data: list | None = None):
         self.status, description = ERRORS[code]
-        self.code = code
+        self.code = PUBLIC_CODES.get(code, code)
         self.description = f"{description} {detail}".strip() if detail else description
         self.data = data or []
         super().__init__(self.description)
