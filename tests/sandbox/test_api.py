@@ -137,7 +137,8 @@ def test_order_is_pending_then_completed_with_its_subscriptions_active(sandbox):
     pending = sandbox.request("GET", f"{base}/subscriptions/{subscription_id}").json()
     assert pending["status"] == "pending" and pending["orderId"] == order["id"] and pending["quantity"] == 2
     refused = sandbox.request("PATCH", f"{base}/subscriptions/{subscription_id}", {"quantity": 5})
-    assert refused.status == 400 and refused.json()["code"]
+    # Not ready yet: a 409 with 800082, as Partner Center answers a subscription still being provisioned.
+    assert refused.status == 409 and refused.json()["code"] == 800082
 
     request_id = str(uuid.uuid4())  # polling with one request id still sees the order complete
     wait_for(lambda: sandbox.request("GET", f"{base}/orders/{order['id']}", request_id=request_id)
