@@ -52,3 +52,13 @@ def test_the_review_step_accepts_the_last_minute_of_the_365_days():
 def test_a_naive_due_time_is_a_programming_error_that_says_so():
     with pytest.raises(ValueError, match=r"^due_at must be timezone-aware$"):
         schedule_time_error(dt.datetime(2024, 8, 1, 10, 0), now=MINUTE)
+
+
+def test_a_company_status_outside_the_choices_is_named_as_stored():
+    """The parent-account reason names the status by its label, or as stored when it has none (a
+    status written outside the model's choices still reads as something, never "None")."""
+    from accounts.models import Company
+    from orders.validation import parent_account_inactive_params
+
+    assert parent_account_inactive_params(Company(name="X", status="archived")) == {"company": "X", "status": "archived"}
+    assert parent_account_inactive_params(Company(name="X", status=Company.Status.ACTIVE))["status"] == Company.Status.ACTIVE.label
