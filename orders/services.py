@@ -16,6 +16,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.clock import db_now
 from accounts.models import Company, User
 from accounts.selectors import company_visible_to
 from accounts.services import audit_log_record
@@ -249,7 +250,7 @@ def order_submit(*, order_id: int, user: User, due_at: dt.datetime | None) -> Su
         return SubmitResult(order=already.order, created=False)
     _require_visible(user, order.company)
 
-    now = timezone.now()
+    now = db_now()
     due_at = due_at or now
     if error := schedule_time_error(due_at, now=now):
         raise ValidationError({"scheduled_for": error})

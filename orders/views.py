@@ -15,11 +15,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.clock import db_now
 from core.numbers import parse_whole
 from accounts.selectors import company_for_user
 from catalog.billing import billing_type_label, cancellation_notice
@@ -110,7 +110,7 @@ def wizard_step(step: str, *, methods=("GET", "POST")):
                 return _already_scheduled(request, order)
             if request.method not in methods:  # after the lookup: someone else's draft is 404 whatever the method
                 return HttpResponseNotAllowed(methods)
-            wizard = Wizard(order, now=timezone.now())
+            wizard = Wizard(order, now=db_now())
             if not wizard.reachable(step):
                 return redirect(step_url(order, wizard.first_unfinished))
             try:
@@ -188,7 +188,7 @@ def order_discard_view(request, order_uuid):
 
 def _where_next(order: Order) -> str:
     """After a step was saved: the first unfinished step of the draft as it is now."""
-    return step_url(order, Wizard(order, now=timezone.now()).first_unfinished)
+    return step_url(order, Wizard(order, now=db_now()).first_unfinished)
 
 
 @wizard_step(STEP_SELECT)

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _, ngettext_lazy
 
+from core.clock import db_now
 from accounts import company_page
 from accounts.company_status import (
     ALREADY_TERMINATED,
@@ -107,7 +107,7 @@ def company_terminate(*, actor: User, company: Company) -> Termination:
 
 def credentials_last_sent(company: Company, *, now: dt.datetime | None = None) -> AuditLogEntry | None:
     """The last CREDENTIALS TO ALL USERS for `company` within the throttle's minutes, or None."""
-    now = now or timezone.now()
+    now = now or db_now()
     since = now - dt.timedelta(minutes=settings.COMPANY_CREDENTIALS_THROTTLE_MINUTES)
     return AuditLogEntry.objects.filter(company=company, action=CREDENTIALS_ACTION, created_at__gte=since).first()
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.clock import db_now
 from accounts.models import Company, User
 from catalog.billing import billing_type_parse
 from catalog.models import Service
@@ -59,7 +59,7 @@ def provisioning_schedule_direct(
     Raises ValidationError keyed by field (product_code, accept_terms, a configuration field,
     scheduled_for), PermissionDenied for a company the user may not see.
     """
-    now = now or timezone.now()
+    now = now or db_now()
     service = Service.objects.select_related("vendor").filter(code=product_code).first()
     if service is None:
         raise ValidationError({"product_code": [UNKNOWN_PRODUCT % {"code": product_code}]})

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.clock import db_now
 from accounts.selectors import company_for_user
 from core.api.errors import django_validation_errors, error_body, validation_response
 from core.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
@@ -253,7 +253,7 @@ class ScheduledProvisioningCreate(APIView):
     @idempotent
     def post(self, request, account_id):
         company = company_for_user(request.user, account_id=account_id)
-        now = timezone.now()
+        now = db_now()
         serializer = ScheduledProvisioningSerializer(data=request.data, context={"now": now})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -352,7 +352,7 @@ class ImportReschedule(APIView):
     @idempotent
     def post(self, request, job_id):
         job = import_for_user(request.user, job_id=job_id)
-        now = timezone.now()
+        now = db_now()
         serializer = RescheduleSerializer(data=request.data, context={"now": now})
         serializer.is_valid(raise_exception=True)
         due_at = serializer.validated_data["schedule_at"]

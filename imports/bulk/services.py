@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.clock import db_now
 from accounts.models import Company, User
 from accounts.services import audit_log_record
 from core.stored_messages import stored
@@ -155,7 +155,7 @@ def imports_bulk_start(
 
     Nothing is written while any line is wrong. `due_at` None means as soon as possible.
     """
-    now = now or timezone.now()
+    now = now or db_now()
     if account_type not in ROW_TYPES:
         raise ValueError(f"Unknown account type {account_type!r}.")
     due = due_at or now

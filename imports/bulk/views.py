@@ -6,10 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext, ngettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.clock import db_now
 from imports.models import ImportFile, ImportJob, ImportRow
 from imports.my_imports.selectors import import_for_user
 from imports.bulk.columns import COLUMNS, ERROR_COLUMN
@@ -51,7 +51,7 @@ def _started(request, result: BulkStart):
 def bulk_import(request):
     """GET: the form (the account type preselected by ?type=). POST: check the file; start it, ask to
     confirm (terms, same file again) or show every problem with its line, keeping type and date."""
-    now = timezone.now()
+    now = db_now()
     if request.method == "GET":
         wanted = request.GET.get("type")
         initial = {"account_type": wanted} if wanted in COLUMNS else {}
@@ -87,7 +87,7 @@ def bulk_confirm(request, upload_id: int):
         return _started(request, result)
     pending = ImportFile.objects.filter(pk=upload_id, created_by=request.user, job__isnull=True).first()
     initial = {"account_type": pending.account_type, "due_at": pending.due_at} if pending else {}
-    form = BulkImportForm(initial=initial, now=timezone.now(), time_zone=request.user.time_zone)
+    form = BulkImportForm(initial=initial, now=db_now(), time_zone=request.user.time_zone)
     if result.pending:
         if result.terms and not accept:
             confirm.add_error("accept_terms", TERMS_REQUIRED)

@@ -13,7 +13,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -23,6 +22,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from core.clock import db_now
 from core.numbers import parse_whole
 from accounts.selectors import companies_visible_to
 from core.datetimes import format_utc, utc_text
@@ -188,7 +188,7 @@ def _list_context(request, listing: Listing) -> dict:
         "live_ids": ",".join(str(job.pk) for job in page.jobs if job.is_live),
         "live_seconds": LIVE_REFRESH_SECONDS,
         "selectable": any(job.is_cancellable for job in page.jobs),
-        "selection_form": RescheduleForm(now=timezone.now(), prefix="selected"),
+        "selection_form": RescheduleForm(now=db_now(), prefix="selected"),
     }
 
 
@@ -300,7 +300,7 @@ def cancel(request, job_id):
 def _reschedule_response(request, job, form, listing, *, error: str = ""):
     context = {
         "job": job, "form": form, "error": error, "back": _list_url(listing), "back_qs": listing.urlencode(),
-        "warnings": job.precheck(day=timezone.now().date()) if job.is_reschedulable else [],
+        "warnings": job.precheck(day=db_now().date()) if job.is_reschedulable else [],
         "in_dialog": _is_htmx(request),
     }
     template = "imports/_reschedule_form.html" if _is_htmx(request) else "imports/reschedule.html"
@@ -323,7 +323,7 @@ def reschedule(request, job_id):
     JavaScript, the dialog's content with it). POST: move it, or show why not in the same form."""
     job = import_for_user(request.user, job_id=job_id)
     listing = _back_listing(request.POST if request.method == "POST" else request.GET)
-    now = timezone.now()
+    now = db_now()
     if request.method == "GET":
         if not job.is_reschedulable:
             messages.error(request, not_reschedulable_reason(job).message)
@@ -434,7 +434,7 @@ def _cancel_selected(request, ids: list[int], found: dict, back: str):
 
 
 def _reschedule_selected(request, ids: list[int], found: dict, back: str):
-    now = timezone.now()
+    now = db_now()
     form = RescheduleForm(request.POST, now=now, prefix="selected")
     if not form.is_valid():
         for message in form.errors.get("due_at", []):
