@@ -407,7 +407,7 @@ WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
 WEBHOOKS_ALLOWED_PRIVATE_NETS = env.list("WEBHOOKS_ALLOWED_PRIVATE_NETS", default=[])
 
 # --- Microsoft Partner Center (issue 25) ----------------------------------------------------
-# Microsoft Partner Center (catalog/integrations/partner_center.py). Development points at the Partner
+# Microsoft Partner Center (catalog/integrations/partner_center/). Development points at the Partner
 # Center sandbox that `make run` starts on 127.0.0.1:$SANDBOX_PORT (default 8001); production at Microsoft.
 # The app's credentials come from an Entra ID app registration (client credentials); production has no
 # default secret. `manage.py check` refuses, in production, an API or token URL that is not https:// or

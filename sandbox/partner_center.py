@@ -48,7 +48,7 @@ ERRORS = {
 }
 # The code each error answers with: Partner Center's documented error codes where one exists (see
 # https://learn.microsoft.com/partner-center/developer/error-codes and the connector's table in
-# catalog/integrations/partner_center.py, which maps them to reseller-readable reasons), so a client reads
+# catalog/integrations/partner_center/outcomes.py, which maps them to reseller-readable reasons), so a client reads
 # the sandbox's refusals as it would Microsoft's. The keys above stay the sandbox's own names for them.
 PUBLIC_CODES = {
     600000: 3000,    # invalid input

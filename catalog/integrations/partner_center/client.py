@@ -1,41 +1,5 @@
-"""Microsoft Partner Center: the portal's production HTTP client (the vendor connector).
-
-One pooled httpx.Client per process (`partner_center()`), explicit connect/read timeouts, an Entra ID
-client-credentials token cached until shortly before it expires. Every operation returns one of four
-outcomes, and never raises for anything the network or Microsoft does:
-
-- Done(result)                  the call succeeded; `result` is a typed dataclass (Customer, Cart, Order...).
-- Refused(code, description)    a business refusal: Microsoft's error code and description; `reason` is a
-                                reseller-readable text in the reader's language (stored form, core.stored_messages).
-- Transient(reason, retry_after) nothing was done, or what was asked is safe to ask again later: 5xx, 429
-                                (Retry-After honoured), a connection that could not be opened, a malformed
-                                answer, credentials refused twice. Retry later with the same MS-RequestId.
-- Unknown(reason)               the request was sent and no answer came (read timeout, connection lost):
-                                Microsoft may have done it. The caller retries with the SAME MS-RequestId
-                                (or looks the order up by its cart), never places a second order.
-
-Partner Center documentation followed (cited where used below):
-- REST headers: https://learn.microsoft.com/en-us/partner-center/developer/headers
-  MS-RequestId: "A unique identifier for the call, used to ensure id-potency. If there's a timeout, the retry
-  call should include the same value. Upon receiving a response (success or business failure), the value
-  should be reset for the next call." MS-CorrelationId: a unique id per call, for logs and traces.
-  MS-Contract-Version: required, "v1".
-- Error responses and codes: https://learn.microsoft.com/en-us/partner-center/developer/error-codes
-  (body {"code", "description", "data", "source"}).
-- Carts: https://learn.microsoft.com/en-us/partner-center/developer/create-a-cart and
-  https://learn.microsoft.com/en-us/partner-center/developer/checkout-a-cart ("This API is idempotent ...
-  If a cart was successfully checked out previously and a subsequent checkout call is made to that same
-  cart, the API response will reiterate the information returned after initial checkout." Carts expire
-  7 days after creation.) Cart line errors: CartErrorCode,
-  https://learn.microsoft.com/en-us/dotnet/api/microsoft.store.partnercenter.models.carts.enums.carterrorcode
-- Customers, domains, orders, subscriptions: POST /v1/customers, HEAD /v1/domains/{domain} (404: available),
-  GET /v1/customers/{id}/orders/{id}, GET/PATCH /v1/customers/{id}/subscriptions[/{id}].
-- Authentication (app-only, client credentials):
-  https://learn.microsoft.com/en-us/partner-center/developer/partner-center-authentication
-
-The caller owns MS-RequestId for writes (it records it before calling, so a retry after a timeout or a
-crash reuses it); reads get a fresh one unless given.
-"""
+"""The connector's HTTP client: one pooled httpx.Client per process, the client-credentials token, the
+headers, the classification of every answer into an outcome, and where a vendor URL may point."""
 
 from __future__ import annotations
 
@@ -49,15 +13,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 
 from accounts.webhooks import INTERNAL_SUFFIXES, LOCAL_HOSTS
-from core.stored_messages import stored
 
 logger = logging.getLogger(__name__)
 
@@ -66,415 +28,65 @@ T = TypeVar("T")
 CONTRACT_VERSION = "v1"
 APPLICATION_NAME = "ICP portal"
 USER_AGENT = "icp-portal/partner-center"
-
-
-# --------------------------------------------------------------------------------------------------
-# Outcomes: one home for the split every caller (the engine, the due-time check) relies on.
-
-
-@dataclass(frozen=True)
-class Done(Generic[T]):
-    result: T
-    request_id: str = ""
-    correlation_id: str = ""
-
-    kind = "done"
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Microsoft said no, for a business reason: the same request will be refused again."""
-
-    code: str
-    description: str
-    status: int = 0
-    request_id: str = ""
-    correlation_id: str = ""
-
-    kind = "refused"
-
-    @property
-    def reason(self) -> str:
-        """The reseller-readable reason, as stored text (core.stored_messages): rendered in the reader's
-        language, Spanish or English; an undocumented code shows Microsoft's own description."""
-        return refusal_reason(self.code, self.description)
-
-
-@dataclass(frozen=True)
-class Transient:
-    """Try again later (at least `retry_after` seconds from now when Microsoft said so)."""
-
-    reason: str
-    retry_after: float | None = None
-    status: int = 0
-    request_id: str = ""
-    correlation_id: str = ""
-
-    kind = "transient"
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """The request went out and no answer came back: it may have been done. Retry with the same
-    MS-RequestId (`request_id`), or look the result up (an order by its cart); never a new request id."""
-
-    reason: str
-    request_id: str = ""
-    correlation_id: str = ""
-
-    kind = "unknown"
-
-
-Outcome = Done | Refused | Transient | Unknown
-
-
-# --------------------------------------------------------------------------------------------------
-# Refusals: Partner Center's documented error codes → a reason a reseller can act on (en, es).
-# Codes from https://learn.microsoft.com/en-us/partner-center/developer/error-codes and CartErrorCode.
-
-REFUSED_GENERIC = _("Microsoft refused the request: %(description)s (code %(code)s).")
-REFUSED_NO_RELATIONSHIP = _(
-    "Microsoft says this customer has no reseller relationship with our partner account; ask the customer to accept the reseller invitation."
+from .outcomes import (  # noqa: F401
+    Done,
+    Outcome,
+    REFUSAL_REASONS,
+    REFUSAL_WITH_DESCRIPTION,
+    REFUSED_CART_NOT_FOUND,
+    REFUSED_COUNTRY,
+    REFUSED_CREDIT,
+    REFUSED_CUSTOMER_AGREEMENT,
+    REFUSED_CUSTOMER_NOT_APPROVED,
+    REFUSED_CUSTOMER_REVIEW,
+    REFUSED_GENERIC,
+    REFUSED_INVALID_INPUT,
+    REFUSED_INVENTORY,
+    REFUSED_NOT_ELIGIBLE,
+    REFUSED_NO_RELATIONSHIP,
+    REFUSED_OFFER_INVALID,
+    REFUSED_OFFER_UNAVAILABLE,
+    REFUSED_ORDER_NOT_FOUND,
+    REFUSED_PARTNER_AGREEMENT,
+    REFUSED_QUANTITY_LIMITS,
+    REFUSED_RISK,
+    REFUSED_SEAT_LIMIT,
+    REFUSED_SUBSCRIPTION_LIMIT,
+    REFUSED_SUBSCRIPTION_NOT_FOUND,
+    REFUSED_TENANT_NOT_FOUND,
+    Refused,
+    TRANSIENT_AUTH,
+    TRANSIENT_CODES,
+    TRANSIENT_CONNECT,
+    TRANSIENT_MALFORMED,
+    TRANSIENT_NOT_CONFIGURED,
+    TRANSIENT_RATE_LIMITED,
+    TRANSIENT_TOKEN,
+    TRANSIENT_UNAVAILABLE,
+    Transient,
+    UNKNOWN_NO_ANSWER,
+    Unknown,
+    refusal_reason,
 )
-REFUSED_TENANT_NOT_FOUND = _("Microsoft does not know this customer tenant; check the Microsoft Tenant Id.")
-REFUSED_SUBSCRIPTION_NOT_FOUND = _("Microsoft does not know this subscription.")
-REFUSED_ORDER_NOT_FOUND = _("Microsoft does not know this order.")
-REFUSED_CART_NOT_FOUND = _("Microsoft no longer has this order's cart (carts expire after 7 days); schedule the order again.")
-REFUSED_QUANTITY_LIMITS = _("The quantity is outside the minimum and maximum Microsoft allows for this offer.")
-REFUSED_OFFER_INVALID = _("Microsoft does not recognise this product's offer; contact the distributor.")
-REFUSED_OFFER_UNAVAILABLE = _("Microsoft no longer offers this product for purchase.")
-REFUSED_NOT_ELIGIBLE = _("Microsoft says this product cannot be purchased for this customer.")
-REFUSED_INVENTORY = _("Microsoft has no inventory available for this product right now.")
-REFUSED_COUNTRY = _("Microsoft does not offer this product in the customer's country or region.")
-REFUSED_CUSTOMER_AGREEMENT = _(
-    "The customer has not accepted the Microsoft Customer Agreement; it must be accepted before this purchase."
+from .resources import (  # noqa: F401
+    CallRecord,
+    Cart,
+    CartLineItem,
+    CheckoutResult,
+    Customer,
+    MalformedAnswer,
+    NewCustomer,
+    Order,
+    OrderError,
+    OrderLineItem,
+    Subscription,
+    _int,
+    _items,
+    _mapping,
+    _require,
 )
-REFUSED_SUBSCRIPTION_LIMIT = _("The customer already has the maximum number of subscriptions Microsoft allows.")
-REFUSED_SEAT_LIMIT = _("The quantity exceeds the maximum number of seats Microsoft allows per subscription.")
-REFUSED_CUSTOMER_REVIEW = _("Microsoft is reviewing this customer's account; purchases are blocked until it is approved.")
-REFUSED_CUSTOMER_NOT_APPROVED = _("Microsoft did not approve this customer's account; purchases for it are not allowed.")
-REFUSED_RISK = _("Microsoft's risk check refused this order.")
-REFUSED_CREDIT = _("Our Microsoft credit limit does not cover this order; contact the distributor.")
-REFUSED_PARTNER_AGREEMENT = _("Our partner account has not accepted the Microsoft Partner Agreement; contact the distributor.")
-REFUSED_INVALID_INPUT = _("Microsoft refused the order's details as invalid: %(description)s")
-
-# Code (as Microsoft sends it, a string) → reason.
-REFUSAL_REASONS: dict[str, Any] = {
-    "20002": REFUSED_NO_RELATIONSHIP,
-    "900159": REFUSED_NO_RELATIONSHIP,
-    "60003": REFUSED_TENANT_NOT_FOUND,
-    "900118": REFUSED_TENANT_NOT_FOUND,
-    "20003": REFUSED_SUBSCRIPTION_NOT_FOUND,
-    "20000": REFUSED_ORDER_NOT_FOUND,
-    "800008": REFUSED_CART_NOT_FOUND,
-    "2002": REFUSED_QUANTITY_LIMITS,
-    "800004": REFUSED_OFFER_INVALID,
-    "10001": REFUSED_OFFER_INVALID,  # CartErrorCode.CatalogItemIdIsNotValid
-    "2091": REFUSED_OFFER_UNAVAILABLE,
-    "2085": REFUSED_NOT_ELIGIBLE,
-    "800020": REFUSED_NOT_ELIGIBLE,
-    "800010": REFUSED_INVENTORY,
-    "800017": REFUSED_INVENTORY,
-    "10003": REFUSED_INVENTORY,  # CartErrorCode.InventoryNotAvailable
-    "800070": REFUSED_COUNTRY,
-    "13605": REFUSED_CUSTOMER_AGREEMENT,
-    "800066": REFUSED_SUBSCRIPTION_LIMIT,
-    "800067": REFUSED_SEAT_LIMIT,
-    "800088": REFUSED_SEAT_LIMIT,
-    "800073": REFUSED_CUSTOMER_REVIEW,
-    "800074": REFUSED_CUSTOMER_REVIEW,
-    "800075": REFUSED_CUSTOMER_NOT_APPROVED,
-    "800069": REFUSED_RISK,
-    "900121": REFUSED_CREDIT,
-    "800023": REFUSED_CREDIT,
-    "800025": REFUSED_CREDIT,
-    "900124": REFUSED_PARTNER_AGREEMENT,
-}
-# Codes whose message needs Microsoft's own description (which field was wrong).
-REFUSAL_WITH_DESCRIPTION: dict[str, Any] = {"800002": REFUSED_INVALID_INPUT, "3000": REFUSED_INVALID_INPUT}
-# Documented 4xx codes that mean "not now" rather than "no": the request will succeed later as it is.
-TRANSIENT_CODES = {
-    "800060",  # 409 "Your order is in progress. Check your order history for recent orders in few minutes"
-    "800064",  # 409 "Cart {0} is being processed by another request"
-    "800082",  # 409 "Subscription is not ready to be updated. Try again after sometime"
-}
-
-TRANSIENT_UNAVAILABLE = "Microsoft Partner Center answered %(status)s"
-TRANSIENT_RATE_LIMITED = "Microsoft Partner Center is limiting our requests (429)"
-TRANSIENT_CONNECT = "could not reach Microsoft Partner Center: %(error)s"
-TRANSIENT_MALFORMED = "Microsoft Partner Center sent a malformed answer: %(error)s"
-TRANSIENT_AUTH = "Microsoft Partner Center refused our credentials (HTTP %(status)s)"
-TRANSIENT_TOKEN = "could not get a Microsoft token: %(error)s"
-TRANSIENT_NOT_CONFIGURED = "Microsoft Partner Center credentials are not configured (MICROSOFT_CLIENT_ID, MICROSOFT_CLIENT_SECRET)"
-UNKNOWN_NO_ANSWER = "no answer from Microsoft Partner Center after the request was sent (%(error)s); retry with the same MS-RequestId"
 
 
-def refusal_reason(code: str, description: str) -> str:
-    """The reason for a refusal, as stored text; a code not in the table shows Microsoft's description."""
-    code = str(code or "")
-    if code in REFUSAL_REASONS:
-        return stored(REFUSAL_REASONS[code])
-    if code in REFUSAL_WITH_DESCRIPTION:
-        return stored(REFUSAL_WITH_DESCRIPTION[code], description=description or code)
-    return stored(REFUSED_GENERIC, description=description or "—", code=code or "—")
-
-
-# --------------------------------------------------------------------------------------------------
-# Typed results (the subset of Partner Center's resources the portal uses).
-
-
-class MalformedAnswer(ValueError):
-    """A 2xx answer without the fields its resource must have."""
-
-
-def _require(data: Any, key: str) -> Any:
-    if not isinstance(data, Mapping) or data.get(key) in (None, ""):
-        raise MalformedAnswer(f"missing {key!r}")
-    return data[key]
-
-
-def _mapping(data: Any, key: str) -> Mapping:
-    value = data.get(key) if isinstance(data, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
-def _items(data: Any, key: str) -> list:
-    value = data.get(key) if isinstance(data, Mapping) else None
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MalformedAnswer(f"{key!r} is not a list")
-    return value
-
-
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise MalformedAnswer(f"{name!r} is not a number") from None
-
-
-@dataclass(frozen=True)
-class Customer:
-    id: str
-    domain: str = ""
-    company_name: str = ""
-    relationship: str = ""
-
-    @classmethod
-    def from_json(cls, data: Any) -> Customer:
-        profile = _mapping(data, "companyProfile")
-        billing = _mapping(data, "billingProfile")
-        return cls(
-            id=str(_require(data, "id")),
-            domain=str(profile.get("domain") or ""),
-            company_name=str(profile.get("companyName") or billing.get("companyName") or ""),
-            relationship=str(data.get("relationshipToPartner") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class NewCustomer:
-    """What POST /v1/customers needs: the new tenant's <domain>.onmicrosoft.com and its billing profile."""
-
-    domain: str
-    company_name: str
-    email: str
-    country: str
-    city: str = ""
-    state: str = ""
-    address_line1: str = ""
-    postal_code: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    phone_number: str = ""
-    culture: str = "en-US"
-    language: str = "en"
-
-    def to_json(self) -> dict:
-        return {
-            "companyProfile": {"domain": self.domain},
-            "billingProfile": {
-                "email": self.email,
-                "culture": self.culture,
-                "language": self.language,
-                "companyName": self.company_name,
-                "defaultAddress": {
-                    "country": self.country,
-                    "region": None,
-                    "city": self.city,
-                    "state": self.state,
-                    "addressLine1": self.address_line1,
-                    "postalCode": self.postal_code,
-                    "firstName": self.first_name,
-                    "lastName": self.last_name,
-                    "phoneNumber": self.phone_number,
-                },
-            },
-        }
-
-
-@dataclass(frozen=True)
-class CartLineItem:
-    catalog_item_id: str
-    quantity: int
-    billing_cycle: str  # "monthly" | "annual" | "triennial" | "none" ...
-    term_duration: str = ""  # ISO 8601 duration, e.g. "P1Y", "P1M"
-    id: int = 0
-
-    def to_json(self) -> dict:
-        item = {"id": self.id, "catalogItemId": self.catalog_item_id, "quantity": self.quantity, "billingCycle": self.billing_cycle}
-        if self.term_duration:
-            item["termDuration"] = self.term_duration
-        return item
-
-    @classmethod
-    def from_json(cls, data: Any) -> CartLineItem:
-        return cls(
-            id=_int(data.get("id", 0), "id"),
-            catalog_item_id=str(_require(data, "catalogItemId")),
-            quantity=_int(_require(data, "quantity"), "quantity"),
-            billing_cycle=str(data.get("billingCycle") or ""),
-            term_duration=str(data.get("termDuration") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class Cart:
-    id: str
-    line_items: tuple[CartLineItem, ...] = ()
-    status: str = ""
-    expiration_timestamp: str = ""
-
-    @classmethod
-    def from_json(cls, data: Any) -> Cart:
-        return cls(
-            id=str(_require(data, "id")),
-            line_items=tuple(CartLineItem.from_json(item) for item in _items(data, "lineItems")),
-            status=str(data.get("status") or ""),
-            expiration_timestamp=str(data.get("expirationTimestamp") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class OrderLineItem:
-    line_item_number: int
-    offer_id: str
-    subscription_id: str = ""
-    quantity: int = 0
-
-    @classmethod
-    def from_json(cls, data: Any) -> OrderLineItem:
-        if not isinstance(data, Mapping):
-            raise MalformedAnswer("line item is not an object")
-        return cls(
-            line_item_number=_int(data.get("lineItemNumber", 0), "lineItemNumber"),
-            offer_id=str(data.get("offerId") or ""),
-            subscription_id=str(data.get("subscriptionId") or ""),
-            quantity=_int(data.get("quantity", 0), "quantity"),
-        )
-
-
-@dataclass(frozen=True)
-class Order:
-    id: str
-    status: str = ""  # "pending", "completed", "cancelled"
-    line_items: tuple[OrderLineItem, ...] = ()
-    creation_date: str = ""
-
-    @classmethod
-    def from_json(cls, data: Any) -> Order:
-        return cls(
-            id=str(_require(data, "id")),
-            status=str(data.get("status") or ""),
-            line_items=tuple(OrderLineItem.from_json(item) for item in _items(data, "lineItems")),
-            creation_date=str(data.get("creationDate") or ""),
-        )
-
-    @property
-    def subscription_ids(self) -> list[str]:
-        return [item.subscription_id for item in self.line_items if item.subscription_id]
-
-
-@dataclass(frozen=True)
-class OrderError:
-    code: str
-    description: str
-    order_group_id: str = ""
-
-
-@dataclass(frozen=True)
-class CheckoutResult:
-    orders: tuple[Order, ...] = ()
-    errors: tuple[OrderError, ...] = ()
-
-    @classmethod
-    def from_json(cls, data: Any) -> CheckoutResult:
-        if not isinstance(data, Mapping):
-            raise MalformedAnswer("checkout result is not an object")
-        orders = tuple(Order.from_json(order) for order in _items(data, "orders"))
-        errors = tuple(
-            OrderError(
-                code=str(error.get("code") or ""),
-                description=str(error.get("description") or ""),
-                order_group_id=str(error.get("orderGroupId") or ""),
-            )
-            for error in _items(data, "orderErrors")
-            if isinstance(error, Mapping)
-        )
-        if not orders and not errors:
-            raise MalformedAnswer("checkout result has neither orders nor orderErrors")
-        return cls(orders=orders, errors=errors)
-
-
-@dataclass(frozen=True)
-class Subscription:
-    id: str
-    offer_id: str = ""
-    offer_name: str = ""
-    friendly_name: str = ""
-    quantity: int = 0
-    status: str = ""
-    auto_renew_enabled: bool | None = None
-    billing_cycle: str = ""
-    term_duration: str = ""
-    order_id: str = ""
-    commitment_end_date: str = ""
-
-    @classmethod
-    def from_json(cls, data: Any) -> Subscription:
-        auto_renew = data.get("autoRenewEnabled") if isinstance(data, Mapping) else None
-        return cls(
-            id=str(_require(data, "id")),
-            offer_id=str(data.get("offerId") or ""),
-            offer_name=str(data.get("offerName") or ""),
-            friendly_name=str(data.get("friendlyName") or ""),
-            quantity=_int(data.get("quantity", 0), "quantity"),
-            status=str(data.get("status") or ""),
-            auto_renew_enabled=auto_renew if isinstance(auto_renew, bool) else None,
-            billing_cycle=str(data.get("billingCycle") or ""),
-            term_duration=str(data.get("termDuration") or ""),
-            order_id=str(data.get("orderId") or ""),
-            commitment_end_date=str(data.get("commitmentEndDate") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One vendor call as an observer sees it (the engine records these for the PROVISIONING tab)."""
-
-    operation: str
-    method: str
-    path: str
-    request_id: str
-    correlation_id: str
-    status: int | None
-    outcome: str  # done | refused | transient | unknown
-    detail: str
-    duration_ms: int
-
-
-# --------------------------------------------------------------------------------------------------
 # Retry-After: seconds or an HTTP date (RFC 9110 §10.2.3).
 
 
