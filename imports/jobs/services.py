@@ -5,7 +5,7 @@ finish), imports.engine.dispatch (the recurring pass), imports.notify.send (the 
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -256,3 +256,55 @@ def import_retry(*, job_id: int, user: User) -> Order:
         message=stored(AUDIT_IMPORT_RETRY_OPENED, job=job.stored_label(), quote=str(draft.uuid)),
     )
     return draft
+
+
+# --- Several jobs at once (My imports' selection bar) ---------------------------------------------
+
+REASON_NOT_PENDING = _("#%(number)s is no longer pending")
+REASON_GONE = _("#%(number)s was not found")
+REASON_OTHER = _("#%(number)s: %(reason)s")
+
+
+@dataclass
+class SelectionResult:
+    """What happened to a selection: how many jobs moved, why each other one did not (one line per
+    job, in the reader's language), and the pre-check's warnings of those that moved."""
+
+    done: int = 0
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def imports_cancel_selected(*, job_ids: list[int], user: User) -> SelectionResult:
+    """import_cancel for each job, each under its own rules: one that is gone or not the user's to see
+    is "not found", one a worker (or a click) got to first is "no longer pending"."""
+    result = SelectionResult()
+    for pk in job_ids:
+        try:
+            won = import_cancel(job_id=pk, user=user)
+        except (ImportJob.DoesNotExist, PermissionDenied):
+            result.reasons.append(str(REASON_GONE % {"number": pk}))
+            continue
+        if won:
+            result.done += 1
+        else:
+            result.reasons.append(str(REASON_NOT_PENDING % {"number": pk}))
+    return result
+
+
+def imports_reschedule_selected(*, job_ids: list[int], user: User, due_at: dt.datetime, now: dt.datetime) -> SelectionResult:
+    """import_reschedule for each job to `due_at`, each under its own rules (see imports_cancel_selected)."""
+    result = SelectionResult()
+    for pk in job_ids:
+        try:
+            moved = import_reschedule(job_id=pk, user=user, due_at=due_at, now=now)
+        except (ImportJob.DoesNotExist, PermissionDenied):
+            result.reasons.append(str(REASON_GONE % {"number": pk}))
+        except JobNotReschedulable:
+            result.reasons.append(str(REASON_NOT_PENDING % {"number": pk}))
+        except ValidationError as exc:
+            result.reasons.append(str(REASON_OTHER % {"number": pk, "reason": " ".join(exc.messages)}))
+        else:
+            result.done += 1
+            result.warnings += [f"#{pk} {moved.job.display_name}: {warning}" for warning in moved.warnings]
+    return result

@@ -72,6 +72,8 @@ from imports.jobs.services import (
     import_cancel,
     import_reschedule,
     import_retry,
+    imports_cancel_selected,
+    imports_reschedule_selected,
     not_reschedulable_reason,
     provisioning_schedule,
 )
@@ -91,9 +93,6 @@ SELECTED_NOT_RESCHEDULED = ngettext_lazy(
     "%(count)d not rescheduled: %(reasons)s", "%(count)d not rescheduled: %(reasons)s", "count"
 )
 # Why one job of a selection was left as it was: "#123 is no longer pending".
-REASON_NOT_PENDING = _("#%(number)s is no longer pending")
-REASON_GONE = _("#%(number)s was not found")
-REASON_OTHER = _("#%(number)s: %(reason)s")
 # How often the rows of unfinished jobs refresh themselves (seconds).
 LIVE_REFRESH_SECONDS = 5
 # The live refresh asks for at most a page of jobs (the largest page size).
@@ -407,33 +406,24 @@ def selected(request):
     if action not in ("cancel", "reschedule"):
         messages.error(request, SELECTION_UNKNOWN_ACTION)
         return redirect(back)
-    found = {job.pk: job for job in imports_visible_to(request.user).filter(pk__in=ids).select_related("company")}
-    jobs = [found.get(pk) for pk in ids]
     if action == "cancel":
         if request.POST.get("confirmed") != "yes":
-            context = {"jobs": [job for job in jobs if job], "back": back, "back_qs": listing.urlencode(), "page": listing.page}
+            found = imports_visible_to(request.user).filter(pk__in=ids).select_related("company").in_bulk()
+            jobs = [found[pk] for pk in ids if pk in found]
+            context = {"jobs": jobs, "back": back, "back_qs": listing.urlencode(), "page": listing.page}
             return render(request, "imports/cancel_selected.html", context)
-        return _cancel_selected(request, ids, found, back)
-    return _reschedule_selected(request, ids, found, back)
+        return _cancel_selected(request, ids, back)
+    return _reschedule_selected(request, ids, back)
 
 
-def _cancel_selected(request, ids: list[int], found: dict, back: str):
-    cancelled, reasons = 0, []
-    for pk in ids:
-        try:
-            won = pk in found and import_cancel(job_id=pk, user=request.user)
-        except (ImportJob.DoesNotExist, PermissionDenied):
-            won = None
-        if won:
-            cancelled += 1
-        else:
-            reasons.append(str((REASON_NOT_PENDING if pk in found and won is not None else REASON_GONE) % {"number": pk}))
-    summary = _summary(SELECTED_CANCELLED, SELECTED_NOT_CANCELLED, reasons, count=cancelled)
-    (messages.success if not reasons else messages.warning if cancelled else messages.error)(request, summary)
+def _cancel_selected(request, ids: list[int], back: str):
+    result = imports_cancel_selected(job_ids=ids, user=request.user)
+    summary = _summary(SELECTED_CANCELLED, SELECTED_NOT_CANCELLED, result.reasons, count=result.done)
+    (messages.success if not result.reasons else messages.warning if result.done else messages.error)(request, summary)
     return redirect(back)
 
 
-def _reschedule_selected(request, ids: list[int], found: dict, back: str):
+def _reschedule_selected(request, ids: list[int], back: str):
     now = db_now()
     form = RescheduleForm(request.POST, now=now, prefix="selected")
     if not form.is_valid():
@@ -441,25 +431,10 @@ def _reschedule_selected(request, ids: list[int], found: dict, back: str):
             messages.error(request, message)
         return redirect(back)
     due_at = form.cleaned_data["due_at"]
-    moved, reasons, warnings = 0, [], []
-    for pk in ids:
-        if pk not in found:
-            reasons.append(str(REASON_GONE % {"number": pk}))
-            continue
-        try:
-            result = import_reschedule(job_id=pk, user=request.user, due_at=due_at, now=now)
-        except (ImportJob.DoesNotExist, PermissionDenied):
-            reasons.append(str(REASON_GONE % {"number": pk}))
-        except JobNotReschedulable:
-            reasons.append(str(REASON_NOT_PENDING % {"number": pk}))
-        except ValidationError as exc:
-            reasons.append(str(REASON_OTHER % {"number": pk, "reason": " ".join(exc.messages)}))
-        else:
-            moved += 1
-            warnings += [f"#{pk} {found[pk].display_name}: {warning}" for warning in result.warnings]
-    summary = _summary(SELECTED_RESCHEDULED, SELECTED_NOT_RESCHEDULED, reasons, count=moved, new=format_utc(due_at))
-    (messages.success if not reasons else messages.warning if moved else messages.error)(request, summary)
-    for warning in warnings:
+    result = imports_reschedule_selected(job_ids=ids, user=request.user, due_at=due_at, now=now)
+    summary = _summary(SELECTED_RESCHEDULED, SELECTED_NOT_RESCHEDULED, result.reasons, count=result.done, new=format_utc(due_at))
+    (messages.success if not result.reasons else messages.warning if result.done else messages.error)(request, summary)
+    for warning in result.warnings:
         messages.warning(request, warning)
     return redirect(back)
 
