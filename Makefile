@@ -58,6 +58,7 @@ endef
 # pointed at the sandbox (production points MICROSOFT_API_URL and MICROSOFT_TOKEN_URL at Microsoft).
 run: export MICROSOFT_API_URL = http://127.0.0.1:$(SANDBOX_PORT)
 run: export MICROSOFT_TOKEN_URL = http://127.0.0.1:$(SANDBOX_PORT)/sandbox/oauth2/v2.0/token
+run: export MICROSOFT_ENABLED = true
 run: seed
 	@echo "Starting the Partner Center sandbox on http://127.0.0.1:$(SANDBOX_PORT), the import worker and the web server on http://127.0.0.1:$(PORT)"
 	$(call RUN_WITH_WORKER,$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload,$(PY) -m sandbox --host 127.0.0.1 --port $(SANDBOX_PORT))

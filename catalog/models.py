@@ -215,3 +215,39 @@ class TermsAcceptance(models.Model):
 
     def __str__(self):
         return f"{self.price_list}: {self.service} ({self.terms})"
+
+
+class VendorCall(models.Model):
+    """One call to a vendor's API, as the connector's observer saw it: the company page's PROVISIONING
+    tab lists a company's calls, staff read them all in the admin. Written outside the caller's
+    transaction (a call that rolled back still happened at the vendor)."""
+
+    class Outcome(models.TextChoices):
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
+        TRANSIENT = "transient", _("Try again later")
+        UNKNOWN = "unknown", _("No answer")
+
+    at = models.DateTimeField(_("time"), db_index=True)
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.CASCADE, related_name="vendor_calls"
+    )
+    integration = models.CharField(_("integration"), max_length=50)
+    operation = models.CharField(_("operation"), max_length=50)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    outcome = models.CharField(_("result"), max_length=20, choices=Outcome.choices)
+    detail = models.TextField(_("detail"), blank=True)
+    request_id = models.CharField(_("MS-RequestId"), max_length=64, blank=True)
+    correlation_id = models.CharField(_("MS-CorrelationId"), max_length=64, blank=True, db_index=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("vendor call")
+        verbose_name_plural = _("vendor calls")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["company", "at"], name="vendor_call_company_at")]
+
+    def __str__(self):
+        return f"{self.operation} {self.outcome} ({self.at:%Y-%m-%d %H:%M:%S})"

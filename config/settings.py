@@ -407,6 +407,11 @@ WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
 WEBHOOKS_ALLOWED_PRIVATE_NETS = env.list("WEBHOOKS_ALLOWED_PRIVATE_NETS", default=[])
 
 # --- Microsoft Partner Center (issue 25) ----------------------------------------------------
+# Orders with Send to backend on go through Microsoft (the vendor checks at the pre-check and the due
+# time, the cart and its checkout). Off: every order is provisioned locally, as before the connector
+# (a machine with neither Microsoft nor the sandbox; the test suite, except the tests that start the
+# sandbox, runs so).
+MICROSOFT_ENABLED = env.bool("MICROSOFT_ENABLED", default=True)
 # Microsoft Partner Center (catalog/integrations/partner_center/). Development points at the Partner
 # Center sandbox that `make run` starts on 127.0.0.1:$SANDBOX_PORT (default 8001); production at Microsoft.
 # The app's credentials come from an Entra ID app registration (client credentials); production has no

@@ -41,6 +41,9 @@ class ImportJob(models.Model):
         COMPLETED_WITH_ERRORS = "completed_with_errors", _("Completed with errors")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        # Its checks passed and its orders are with the vendor (VendorOrder): sent, or waiting to be
+        # sent again after transient trouble. Shown with the vendor's name ("Waiting for Microsoft").
+        WAITING = "waiting", _("Waiting for vendor")
 
     class AccountType(models.TextChoices):
         PRODUCTS = "products", _("Products")
@@ -465,6 +468,66 @@ class WebhookDelivery(OutboxItem):
 
     def __str__(self):
         return f"{self.event} ({self.job_id}) → {self.endpoint_id}"
+
+
+class VendorOrder(OutboxItem):
+    """One import row's order placed with the vendor (e.g. a Microsoft cart and its checkout): the vendor
+    outbox (core.outbox, the third kind beside emails and webhooks).
+
+    Written in the batch's transaction, once the row's due-time checks have passed, with every id the
+    vendor calls will carry (`create_request_id`, `checkout_request_id`: MS-RequestId; `correlation_id`)
+    and the subscription the row will create, priced on the creation day (`subscription`). The calls
+    happen later, outside any transaction, by whichever sender holds the row's lease; each answer is
+    recorded in a short transaction of its own (`cart_id` as soon as the cart exists). A sender killed
+    at any point leaves the row to the next one with the same ids, so the vendor (idempotent per
+    MS-RequestId, and per cart at checkout) never places a second order for one job.
+
+    Status, attempts, next attempt (the next try, or the end of a sender's lease), last error (the
+    last transient trouble, stored text), sent at (when it was final) and created at are OutboxItem's.
+    """
+
+    class Outcome(models.TextChoices):
+        OPEN = "", _("Open")
+        DONE = "done", _("Provisioned by the vendor")
+        REFUSED = "refused", _("Refused by the vendor")
+        # Transient trouble outlasted the deadline (IMPORT_VENDOR_DEADLINE_SECONDS after the due time).
+        EXPIRED = "expired", _("Vendor unavailable until the deadline")
+
+    row = models.OneToOneField(ImportRow, verbose_name=_("import row"), on_delete=models.CASCADE, related_name="vendor_order")
+    job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="vendor_orders")
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="vendor_orders")
+    integration = models.CharField(_("integration"), max_length=50)
+    # What is asked: "cart" (a subscription on an existing customer tenant) or "customer" (a new tenant).
+    operation = models.CharField(_("operation"), max_length=20)
+    customer_id = models.CharField(_("vendor customer id"), max_length=64, blank=True)
+    create_request_id = models.UUIDField(_("MS-RequestId of the creation"))
+    checkout_request_id = models.UUIDField(_("MS-RequestId of the checkout"))
+    correlation_id = models.UUIDField(_("MS-CorrelationId"))
+    cart_id = models.CharField(_("cart id"), max_length=64, blank=True)
+    vendor_order_id = models.CharField(_("vendor order id"), max_length=64, blank=True)
+    vendor_subscription_id = models.CharField(_("vendor subscription id"), max_length=64, blank=True)
+    # The Subscription the row creates when the vendor is done (orders.provisioning.subscription_build's
+    # fields, JSON): the price of the creation day, read with the batch's facts, never read again.
+    subscription = models.JSONField(_("subscription to create"), default=dict)
+    account_id = models.PositiveBigIntegerField(_("Account Id"))
+    deadline_at = models.DateTimeField(_("deadline"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.OPEN, blank=True)
+    # The vendor's reason for a refusal, or the last transient reason at the deadline (stored text).
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta(OutboxItem.Meta):
+        verbose_name = _("vendor order")
+        verbose_name_plural = _("vendor orders")
+        indexes = [
+            OutboxItem.due_index("vendor_order_status_next"),
+            models.Index(fields=["company", "status"], name="vendor_order_company_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status="pending") | ~models.Q(outcome=""), name="vendor_order_final_has_outcome"),
+        ]
+
+    def __str__(self):
+        return f"{self.integration} {self.operation} for row {self.row_id}"
 
 
 class EngineWorker(models.Model):

@@ -119,6 +119,11 @@ class Subscription(models.Model):
         unique=True,
         error_messages={"unique": TENANT_DOMAIN_TAKEN_SHORT},
     )
+    # The vendor's ids when the order went through its integration (Send to backend): its subscription,
+    # the order that created it, and the status the vendor last gave (e.g. "pending", "active").
+    vendor_subscription_id = models.CharField(_("vendor subscription id"), max_length=64, blank=True, db_index=True)
+    vendor_order_id = models.CharField(_("vendor order id"), max_length=64, blank=True)
+    vendor_status = models.CharField(_("vendor status"), max_length=30, blank=True)
     # Who provisioned it, e.g. "import-row:42". Unique, so a repeated provisioning run cannot create a second one.
     provisioning_key = models.CharField(_("provisioning key"), max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -4,6 +4,9 @@ import pytest
 
 # live_server tests drive Playwright's sync API, which runs an event loop in this thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Orders are provisioned locally unless a test starts the Partner Center sandbox and turns Microsoft on
+# (tests/vendor); processes the tests start (workers, make run) inherit it.
+os.environ.setdefault("MICROSOFT_ENABLED", "false")
 
 CHROMIUM = "/usr/bin/chromium"
 DEMO_PASSWORD = "icp-demo-2024"
@@ -50,6 +53,13 @@ FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 def fast_password_hasher(settings):
     """Tests create users and log in; the production hasher's cost is not what tests check."""
     settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def microsoft_off(settings):
+    """Local provisioning (settings were read before the environment above was set); tests that start
+    the Partner Center sandbox turn Microsoft on with their own fixture, which runs after this one."""
+    settings.MICROSOFT_ENABLED = False
 
 
 # --- The demo world: built once per session, seen only by the tests that ask for `demo` ----------

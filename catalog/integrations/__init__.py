@@ -5,7 +5,7 @@ Integrations know nothing about orders or imports: callers hand them an Integrat
 with the company's existing subscriptions already read.
 """
 
-from .base import CompanySubscriptionInfo, IntegrationContext, VendorIntegration, get_integration, register
+from .base import CompanySubscriptionInfo, IntegrationContext, VendorIntegration, VendorWait, get_integration, register
 from . import microsoft  # noqa: F401,E402  (registers itself)
 
-__all__ = ["CompanySubscriptionInfo", "IntegrationContext", "VendorIntegration", "get_integration", "register"]
+__all__ = ["CompanySubscriptionInfo", "IntegrationContext", "VendorIntegration", "VendorWait", "get_integration", "register"]

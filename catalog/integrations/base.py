@@ -32,6 +32,16 @@ class IntegrationContext:
 DueTimeCheck = Callable[[IntegrationContext], str | None]
 
 
+@dataclass(frozen=True)
+class VendorWait:
+    """The vendor could not answer (unreachable, 5xx, 429, no answer): not a verdict on the order. The
+    worker waits and asks again (after `retry_after` seconds when the vendor said so); a pre-check says
+    it could not ask."""
+
+    reason: str
+    retry_after: float | None = None
+
+
 class VendorIntegration:
     key: str = ""
 
@@ -58,6 +68,14 @@ class VendorIntegration:
         """The vendor's API client (one per process), or None when the vendor has none: orders of its
         services are provisioned locally. Microsoft: catalog.integrations.partner_center."""
         return None
+
+    def vendor_checks(self, context: IntegrationContext) -> list[str] | VendorWait:
+        """The fifth due-time check's remote half, asked of the vendor's API (e.g. the tenant exists at
+        Microsoft and is this company's; a new tenant's domain is free): [] when it passes or the vendor
+        has no connector, the reasons (stored text) when it fails, VendorWait when the vendor could not
+        say. Called outside any transaction: at the pre-check (wizard, API, bulk lines) and by the worker
+        before it places the order."""
+        return []
 
     def run_checks(self, context: IntegrationContext) -> list[str]:
         return [reason for check in self.due_time_checks() if (reason := check(context))]

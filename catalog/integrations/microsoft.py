@@ -9,6 +9,7 @@ import re
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -151,6 +152,9 @@ class MicrosoftIntegration(VendorIntegration):
         return None
 
     def connector(self):
+        # None when MICROSOFT_ENABLED is off: orders of Microsoft's services are then provisioned locally.
+        if not settings.MICROSOFT_ENABLED:
+            return None
         from .partner_center import partner_center
 
         return partner_center()

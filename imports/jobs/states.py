@@ -20,6 +20,10 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (Status.IN_PROGRESS, Status.COMPLETED_WITH_ERRORS): "some rows were provisioned or created, others failed",
     (Status.IN_PROGRESS, Status.FAILED): "no row succeeded: each failed its validation or provisioning",
     (Status.IN_PROGRESS, Status.PENDING): "the worker's lease expired (it died); a later pass runs it again",
+    (Status.IN_PROGRESS, Status.WAITING): "its checks passed and its vendor orders were recorded (imports.models.VendorOrder)",
+    (Status.WAITING, Status.COMPLETED): "the vendor provisioned every vendor order, the other rows succeeded",
+    (Status.WAITING, Status.COMPLETED_WITH_ERRORS): "some rows succeeded, others failed or the vendor refused them",
+    (Status.WAITING, Status.FAILED): "no row succeeded: the vendor refused, or stayed unavailable past the deadline",
     # Built from the model, which My imports asks whether to offer the X: the two cannot disagree.
     **{
         (from_, Status.CANCELLED): "the reseller cancelled it before a worker claimed it"

@@ -444,6 +444,8 @@ def test_the_observer_sees_every_call_and_cannot_break_one():
 
 
 def test_the_microsoft_integration_hands_out_one_client_per_process(settings):
+    assert get_integration("microsoft").connector() is None  # MICROSOFT_ENABLED off: provisioned locally
+    settings.MICROSOFT_ENABLED = True
     partner_center_reset()
     try:
         first = get_integration("microsoft").connector()

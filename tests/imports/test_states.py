@@ -19,6 +19,10 @@ def test_the_table_holds_exactly_the_moves_of_the_issue():
         (S.IN_PROGRESS, S.FAILED),
         (S.PENDING, S.CANCELLED),
         (S.IN_PROGRESS, S.PENDING),
+        (S.IN_PROGRESS, S.WAITING),
+        (S.WAITING, S.COMPLETED),
+        (S.WAITING, S.COMPLETED_WITH_ERRORS),
+        (S.WAITING, S.FAILED),
     }
 
 
@@ -31,6 +35,8 @@ def test_the_table_holds_exactly_the_moves_of_the_issue():
         (S.PENDING, S.COMPLETED),
         (S.IN_PROGRESS, S.CANCELLED),
         (S.COMPLETED, S.CANCELLED),
+        (S.WAITING, S.CANCELLED),
+        (S.WAITING, S.PENDING),
     ],
 )
 def test_an_illegal_move_raises_before_touching_the_database(demo, from_, to):

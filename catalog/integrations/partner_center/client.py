@@ -20,6 +20,7 @@ import httpx
 from django.conf import settings
 
 from accounts.webhooks import INTERNAL_SUFFIXES, LOCAL_HOSTS
+from catalog.integrations.calls import call_record
 
 logger = logging.getLogger(__name__)
 
@@ -503,8 +504,13 @@ def partner_center() -> PartnerCenterClient:
             if settings.PRODUCTION:
                 for problem in vendor_url_problems(config.api_url) + vendor_url_problems(config.token_url):
                     raise UnsafeVendorURL(problem)
-            _client, _client_pid = PartnerCenterClient(config), os.getpid()
+            _client, _client_pid = PartnerCenterClient(config, observer=_record_call), os.getpid()
         return _client
+
+
+def _record_call(record: CallRecord) -> None:
+    # Every call the process's client makes is kept (catalog.models.VendorCall): the PROVISIONING tab, the admin.
+    call_record(record, integration="microsoft")
 
 
 def partner_center_reset() -> None:
