@@ -139,6 +139,13 @@ def order_problems(order: Order, facts: OrderFacts) -> list[str]:
     return reasons
 
 
+def order_goes_to_vendor(order: Order) -> bool:
+    """Whether the vendor provisions this order (its checks ask the vendor, the worker places it there):
+    Send to backend on, and the service's vendor has a connector (Microsoft, while MICROSOFT_ENABLED).
+    Otherwise the worker provisions it locally. `order.service` (with its vendor) must be loaded."""
+    return bool(order.send_to_backend) and get_integration(order.service.vendor.integration).connector() is not None
+
+
 def validate_orders(orders: Iterable[Order], *, day: dt.date) -> dict[int, list[str]]:
     """order id → its reasons, for a batch checked against the same facts (nothing created between)."""
     orders = list(orders)

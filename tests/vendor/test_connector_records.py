@@ -30,3 +30,17 @@ def test_a_call_outside_calls_for_is_recorded_without_a_company(vendor, db):
     get_integration("microsoft").connector().domain_available("nobody-has-this-one.onmicrosoft.com")
     call = VendorCall.objects.get()
     assert call.company is None and call.operation == "domain_available" and call.outcome == "done"
+
+
+def test_an_order_goes_to_the_vendor_only_with_send_to_backend_on_and_microsoft_enabled(vendor, settings, demo):
+    from catalog.models import Service
+    from devtools.demo import BASIC
+    from orders.models import Order
+    from orders.validation import order_goes_to_vendor
+
+    order = Order(company=demo.eritech, service=Service.objects.select_related("vendor").get(code=BASIC), send_to_backend=True)
+    assert order_goes_to_vendor(order)
+    order.send_to_backend = False
+    assert not order_goes_to_vendor(order)
+    order.send_to_backend, settings.MICROSOFT_ENABLED = True, False
+    assert not order_goes_to_vendor(order)
