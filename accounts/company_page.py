@@ -17,17 +17,23 @@ The hook points:
   owns subscriptions);
 - + NEW: where a new customer company or user of a company is typed (one contributor: the app that holds
   the bulk import's checks of company and user lines, so that both refuse the same values);
+- the PROVISIONING tab: the company's link with its vendors and its vendor calls, paged (one contributor:
+  the app that sends orders to vendors);
+- RECREATE PROVISIONING: the address of the action bar's button, or "" when there is nothing it could
+  re-send (one contributor, the same app);
 - TERMINATE: reasons a company may not be terminated yet (e.g. live subscriptions), and what a higher app
   ends with it (e.g. its Pending import jobs), run inside the termination's transaction.
 
 Contributions hand over plain data (labels, formatted amounts, URLs); accounts' templates render it.
 """
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.paginator import Page
 
 from accounts.models import Company, User
 
@@ -104,6 +110,40 @@ class CompanyTable:
     totals: Sequence[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class VendorLink:
+    """The company's link with a vendor, from a tenant subscription: the PROVISIONING tab's first table."""
+
+    vendor: str
+    customer_id: str
+    domain: str
+    status: str
+    subscription_id: str = ""
+    # The subscription that holds the link (its page).
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class VendorCallLine:
+    """One vendor call of the company, as the PROVISIONING tab lists it (newest first)."""
+
+    at: dt.datetime
+    operation: str
+    result: str
+    # The result's key (done, refused, transient, unknown): its badge's CSS class.
+    outcome: str
+    status_code: int | None
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class ProvisioningTab:
+    """What the PROVISIONING tab shows: `calls_page` is a django Page of VendorCallLine (the portal's pager)."""
+
+    links: Sequence[VendorLink] = ()
+    calls_page: Page | None = None
+
+
 StructureProvider = Callable[[Company, str], Sequence[StructureItem]]
 ServiceOfferProvider = Callable[[Company], ServiceOffer]
 # (user, query, limit): at most `limit` rows, `more` set when there were more.
@@ -115,6 +155,10 @@ _service_offer_provider: ServiceOfferProvider | None = None
 _subscription_table_provider: Callable[[Company], CompanyTable] | None = None
 _new_account_provider: Callable[[User, Company], str] | None = None
 # (company) -> why it may not be terminated now, or None.
+# (company, page number as asked) -> the PROVISIONING tab's contents.
+_provisioning_tab_provider: Callable[[Company, str | None], ProvisioningTab] | None = None
+# (user, company) -> the address RECREATE PROVISIONING posts to, or "" when it is not offered.
+_recreate_provisioning_provider: Callable[[User, Company], str] | None = None
 _termination_checks: list[Callable[[Company], str | None]] = []
 # (actor, company) -> a line for the reseller saying what was ended with it, or None.
 _termination_handlers: list[Callable[[User, Company], str | None]] = []
@@ -153,6 +197,24 @@ def register_new_account(provider: Callable[[User, Company], str]) -> None:
     """`provider(user, company)`: the address of + NEW for this company, or "" when it cannot be offered."""
     global _new_account_provider
     _new_account_provider = _register_one(_new_account_provider, provider, "+ NEW")
+
+
+def register_provisioning_tab(provider: Callable[[Company, str | None], ProvisioningTab]) -> None:
+    global _provisioning_tab_provider
+    _provisioning_tab_provider = _register_one(_provisioning_tab_provider, provider, "the PROVISIONING tab")
+
+
+def register_recreate_provisioning(provider: Callable[[User, Company], str]) -> None:
+    global _recreate_provisioning_provider
+    _recreate_provisioning_provider = _register_one(_recreate_provisioning_provider, provider, "RECREATE PROVISIONING")
+
+
+def provisioning_tab(company: Company, *, page: str | None = None) -> ProvisioningTab | None:
+    return _provisioning_tab_provider(company, page) if _provisioning_tab_provider else None
+
+
+def recreate_provisioning_url(user: User, company: Company) -> str:
+    return _recreate_provisioning_provider(user, company) if _recreate_provisioning_provider else ""
 
 
 def register_termination_check(check: Callable[[Company], str | None]) -> None:

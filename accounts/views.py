@@ -45,7 +45,8 @@ TABS = (
     ("audit", _("AUDIT LOG")),
 )
 TAB_KEYS = {key for key, _label in TABS}
-PLACEHOLDER_TABS = {"provisioning"}
+# Tabs whose content an app contributes and may be missing (no app registered it): they say so.
+PLACEHOLDER_TABS: set[str] = set()
 
 
 def clean_query(raw: str | None) -> tuple[str, bool]:
@@ -95,6 +96,7 @@ def company_detail(request, account_id):
         "not_available_yet": NOT_AVAILABLE_YET,
         # The action bar: + NEW where an app offers it, TERMINATE unless the company alone says no.
         "new_account_url": company_page.new_account_url(request.user, company),
+        "recreate_url": company_page.recreate_provisioning_url(request.user, company),
         "terminate_refusal": termination_refusal(actor=request.user, company=company),
         "credentials_refusal": credentials_refusal(company),
     }
@@ -102,6 +104,9 @@ def company_detail(request, account_id):
         context["services"] = offer.rows()
     elif tab == "billing":
         context["billing_table"] = company_page.subscription_table(company)
+    elif tab == "provisioning":
+        context["provisioning"] = company_page.provisioning_tab(company, page=request.GET.get("page"))
+        context["placeholder_tab"] = context["provisioning"] is None
     elif tab == "audit":
         context["audit_page"] = Paginator(audit_log_for(company), AUDIT_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     elif tab == "security":

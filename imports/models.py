@@ -187,7 +187,7 @@ class ImportJob(models.Model):
     @property
     def is_live(self) -> bool:
         """Whether the list keeps refreshing this row: it can still change by itself."""
-        return self.status in (self.Status.PENDING, self.Status.IN_PROGRESS)
+        return self.status in (self.Status.PENDING, self.Status.IN_PROGRESS, self.Status.WAITING)
 
     @property
     def schedule_end(self):

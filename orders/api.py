@@ -76,6 +76,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         fields = [
             "account_id", "name", "status", "company_account_id", "company_name", "product_code", "product_name",
             "quantity", "term", "billing_frequency", "unit_cost", "unit_price", "currency", "attributes", "created_at",
+            # The vendor's ids and last status when the order went through its integration (issue 25);
+            # empty strings for a subscription provisioned locally.
+            "vendor_subscription_id", "vendor_order_id", "vendor_status",
         ]
         read_only_fields = fields
 

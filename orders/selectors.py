@@ -6,6 +6,7 @@ from django.http import Http404
 from accounts.models import Company, User
 from accounts.selectors import companies_visible_to, id_in_query
 from catalog.models import PriceList, Service
+from catalog.integrations.microsoft import TENANT_ATTRIBUTE
 from catalog.selectors import services_on_price_list
 
 from .models import Order, Subscription
@@ -18,6 +19,17 @@ def subscriptions_of(company: Company) -> QuerySet[Subscription]:
         .filter(company=company)
         .select_related("service")
         .order_by("name", "id")
+    )
+
+
+def tenant_subscriptions_of(company: Company) -> QuerySet[Subscription]:
+    """The company's live vendor tenants (e.g. its Microsoft Organization tenant: a subscription whose
+    attributes hold the tenant id), oldest first: the PROVISIONING tab's vendor link."""
+    return (
+        Subscription.objects.live()
+        .filter(company=company, attributes__has_key=TENANT_ATTRIBUTE)
+        .select_related("service__vendor")
+        .order_by("created_at", "id")
     )
 
 

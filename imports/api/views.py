@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +27,7 @@ from orders.validation import schedule_time_error
 from imports.my_imports.listing import Listing, listing_problems
 from imports.models import ImportJob, ImportRow
 from imports.api.scheduling import UNKNOWN_FIELD, provisioning_schedule_direct
+from imports.jobs.waiting import STATES, job_vendor_state
 from imports.my_imports.selectors import import_for_user, imports_for_api
 from imports.jobs.services import (
     JOB_NOT_CANCELLABLE,
@@ -84,19 +85,44 @@ class ImportRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class VendorStateSerializer(serializers.Serializer):
+    """Where the job stands with the vendor (imports.jobs.waiting): null for a job nothing sent to a vendor."""
+
+    status = serializers.ChoiceField(
+        choices=list(STATES),
+        help_text="waiting: with the vendor, tried again at next_try_at; done, refused or expired (the vendor "
+        "stayed unavailable until the deadline): how it ended.",
+    )
+    vendor_name = serializers.CharField(source="vendor", help_text="The vendor, e.g. Microsoft.")
+    next_try_at = serializers.DateTimeField(allow_null=True, help_text="When the vendor is asked again (UTC); null unless waiting.")
+    reason = serializers.CharField(help_text="The vendor's last reason (a refusal, or the last transient trouble), in the reader's language.")
+    message = serializers.CharField(
+        source="headline", help_text='"Waiting for Microsoft, next try at 2026-12-06 10:42 UTC" while waiting, else empty.'
+    )
+    vendor_order_id = serializers.CharField(help_text="The vendor's order id (a job of one vendor order), else empty.")
+    vendor_subscription_id = serializers.CharField(help_text="The vendor's subscription id (a job of one vendor order), else empty.")
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
     company_account_id = serializers.IntegerField(source="company.account_id")
     creator = serializers.EmailField(source="created_by.email")
     schedule_at = serializers.DateTimeField(source="due_at", help_text="Import schedule date (UTC).")
     rows = ImportRowSerializer(many=True)
+    vendor = serializers.SerializerMethodField(help_text="Where the job stands with the vendor; null when it went to none.")
 
     class Meta:
         model = ImportJob
         fields = [
             "id", "name", "account_type", "source", "status", "company_account_id", "creator", "created_at",
-            "schedule_at", "finished_at", "imported_count", "error_count", "retry_of", "rows",
+            "schedule_at", "finished_at", "imported_count", "error_count", "retry_of", "vendor", "rows",
         ]
         read_only_fields = fields
+
+
+    @extend_schema_field(VendorStateSerializer(allow_null=True))
+    def get_vendor(self, job):
+        state = job_vendor_state(job)
+        return VendorStateSerializer(state).data if state is not None else None
 
 
 class ImportJobWithWarningsSerializer(ImportJobSerializer):

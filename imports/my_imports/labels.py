@@ -13,6 +13,8 @@ JOB_LABELS = {
     "no": _("NO"),
     "yes": _("YES, DO IT"),
     "error": _("Error"),
+    # A job waiting for the vendor: the vendor's last answer (imports.jobs.waiting).
+    "vendor_reason": _("Last reason"),
     "parent_account_id": _("Parent Account Id"),
     "import_type": _("Import type"),
     "parent_start_date": _("Parent account start date"),

@@ -28,6 +28,7 @@ from accounts.users.selectors import users_visible_to
 from core.lookups import IdArray
 from imports.my_imports.listing import SORTS, Listing
 from imports.models import ImportJob, ImportRow, SearchText
+from imports.jobs.waiting import vendor_orders_prefetch
 
 UTC = dt.timezone.utc
 # Company and creator choices offered by the filter form; a larger subtree is filtered by search
@@ -77,13 +78,17 @@ def with_rows_shown(queryset: QuerySet[ImportJob], *, lines: int | None = None) 
     retries = ImportJob.objects.only("id", "status", "retry_of_id").order_by("id")
     queryset = queryset.select_related("created_by", "company")
     if lines is None:
-        return queryset.prefetch_related(Prefetch("rows", queryset=rows_shown()), Prefetch("retries", queryset=retries))
+        return queryset.prefetch_related(
+            Prefetch("rows", queryset=rows_shown()), Prefetch("retries", queryset=retries), vendor_orders_prefetch()
+        )
     # Counted from the (job, position) unique index, one subquery per job of the page.
     count = ImportRow.objects.filter(job=OuterRef("pk")).order_by().values("job").annotate(n=Count("pk")).values("n")
     return queryset.annotate(line_count=Coalesce(Subquery(count), 0)).prefetch_related(
         # A sliced prefetch: the database keeps each job's first N (a window over the job's lines).
         Prefetch("rows", queryset=rows_shown()[:lines], to_attr="lines_shown"),
         Prefetch("retries", queryset=retries),
+        # "Waiting for Microsoft, next try at ..." and the vendor's reason (imports.jobs.waiting).
+        vendor_orders_prefetch(),
     )
 
 
