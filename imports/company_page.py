@@ -1,14 +1,22 @@
 """What imports adds to accounts' company page (accounts cannot import imports; see
-accounts.company_page): + NEW, whose checks are a bulk import's company and user lines', and the
+accounts.company_page): + NEW, whose checks are a bulk import's company and user lines', the
+PROVISIONING tab and RECREATE PROVISIONING (imports.company_provisioning), and the
 cancel of a terminated company's Pending import jobs, by My imports' own cancel (imports.jobs)."""
 
 from django.urls import reverse
 from django.utils.translation import ngettext
 
-from accounts.company_page import register_new_account, register_termination_handler
+from accounts.company_page import (
+    register_new_account,
+    register_provisioning_tab,
+    register_recreate_provisioning,
+    register_termination_handler,
+)
 from accounts.models import Company, User
 
 from imports.bulk.new_account import new_kinds_refusals
+from imports.company_provisioning.tab import provisioning_tab
+from imports.company_provisioning.views import recreate_url
 from imports.jobs.services import import_cancel
 from imports.models import ImportJob
 
@@ -35,3 +43,6 @@ def pending_imports_cancel(actor: User, company: Company) -> str | None:
 def register() -> None:
     register_new_account(new_account_url)
     register_termination_handler(pending_imports_cancel)
+    # The PROVISIONING tab and RECREATE PROVISIONING (imports.company_provisioning).
+    register_provisioning_tab(provisioning_tab)
+    register_recreate_provisioning(recreate_url)

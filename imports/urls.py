@@ -1,5 +1,6 @@
 from django.urls import path
 
+from imports.company_provisioning import views as provisioning_views
 from imports.my_imports import views
 from imports.bulk import new_account_views
 from imports.bulk import views as bulk_views
@@ -17,6 +18,8 @@ urlpatterns = [
     path("import/template/<str:account_type>.<str:fmt>", bulk_views.bulk_template, name="bulk_template"),
     # + NEW on the company page: a customer company or a user, checked as a bulk import's line.
     path("new/<int:account_id>/", new_account_views.new_account, name="new_account"),
+    # RECREATE PROVISIONING on the company page (its PROVISIONING tab is accounts', filled by imports).
+    path("recreate/<int:account_id>/", provisioning_views.recreate_provisioning, name="recreate_provisioning"),
     path("<int:job_id>/failed-lines/", bulk_views.failed_lines, name="failed_lines"),
     path("<int:job_id>/lines/", views.lines, name="job_lines"),
     path("<int:job_id>/cancel/", views.cancel, name="cancel"),

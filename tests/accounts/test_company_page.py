@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from accounts.models import Company
 from accounts.services import audit_log_record
 from catalog.models import PriceListItem, Service
-from accounts.views import AUDIT_LOG_PAGE_SIZE, NOT_AVAILABLE_YET, TAB_NOT_AVAILABLE
+from accounts.views import AUDIT_LOG_PAGE_SIZE, TAB_NOT_AVAILABLE
 from tests.factories import PriceListAssignmentFactory, SubscriptionFactory, UserFactory
 from tests.factories import TreeCompanyFactory as CompanyFactory
 
@@ -184,13 +184,14 @@ def test_audit_log_tab_is_paginated_newest_first(abbie_client, demo):
     assert abbie_client.get(ERITECH_URL, {"tab": "audit", "page": "x'; drop"}).status_code == 200
 
 
-# SECURITY is a real tab now (a reseller's webhook: tests/accounts/test_company_webhook.py).
-@pytest.mark.parametrize("tab", ["provisioning"])
-def test_placeholder_tabs_say_not_available_yet(abbie_client, tab):
-    response = abbie_client.get(ERITECH_URL, {"tab": tab})
-    assert response.status_code == 200
-    assert str(TAB_NOT_AVAILABLE) in text_of(response)
-    assert "COMPANY DETAILS" not in text_of(response)
+# SECURITY and PROVISIONING are real tabs now (tests/accounts/test_company_webhook.py,
+# tests/vendor/test_ui_company_provisioning.py): no tab is a placeholder any more.
+def test_no_tab_says_not_available_yet(abbie_client):
+    for tab in ("provisioning", "security"):
+        response = abbie_client.get(ERITECH_URL, {"tab": tab})
+        assert response.status_code == 200
+        assert str(TAB_NOT_AVAILABLE) not in text_of(response)
+        assert "COMPANY DETAILS" not in text_of(response)
 
 
 def test_unknown_tab_falls_back_to_overview(abbie_client):
@@ -204,11 +205,12 @@ def test_action_bar(abbie_client, demo):
     html = abbie_client.get(ERITECH_URL).content.decode()
     bar = re.search(r'<div class="actionbar".*?</div>\s*</details>.*?</div>', html, flags=re.S).group(0)
     disabled = re.findall(r"<button type=\"button\"[^>]*disabled title=\"([^\"]*)\">([^<]*)</button>", bar)
-    # Only RECREATE PROVISIONING is still to come; + NEW, TERMINATE, EXPORT and CREDENTIALS TO ALL USERS work.
-    assert disabled == [(str(NOT_AVAILABLE_YET), "RECREATE PROVISIONING")]
+    # Every button works: + NEW, RECREATE PROVISIONING, TERMINATE, EXPORT and CREDENTIALS TO ALL USERS.
+    assert disabled == []
     links = dict((label, href) for href, label in re.findall(r'<a class="btn[^"]*" href="([^"]+)"[^>]*>([^<]+)</a>', bar))
     assert links == {
         "+ NEW": reverse("imports:new_account", kwargs={"account_id": 466158}),
+        "RECREATE PROVISIONING": reverse("imports:recreate_provisioning", kwargs={"account_id": 466158}),
         "TERMINATE": reverse("company_terminate", kwargs={"account_id": 466158}),
         "CREDENTIALS TO ALL USERS": reverse("company_credentials", kwargs={"account_id": 466158}),
     }
@@ -290,7 +292,7 @@ def test_company_page_query_count_does_not_grow_with_the_tree(abbie_client, demo
         child = CompanyFactory(parent=demo.eritech, name=f"Child {number}")
         SubscriptionFactory(company=demo.eritech, service=Service.objects.first(), name=f"Extra {number}")
         audit_log_record(company=demo.eritech, actor=demo.admin_abbie, action="x", message=str(child))
-    for tab in ("overview", "services", "audit"):
+    for tab in ("overview", "services", "audit", "provisioning"):
         # session (read, and saved in a savepoint: every request pushes the idle expiry back), user, the
         # user's path, company, ancestors, children, the company's users, subscriptions, price list, the tab's own reads
         with django_assert_max_num_queries(14):
