@@ -16,6 +16,7 @@ from .models import (
     TermsAcceptance,
     TermsAndConditions,
     Vendor,
+    VendorCall,
 )
 
 
@@ -157,3 +158,29 @@ class TermsAcceptanceAdmin(admin.ModelAdmin):
     autocomplete_fields = ("price_list", "service", "terms", "accepted_by")
     readonly_fields = ("accepted_at",)
     date_hierarchy = "accepted_at"
+
+
+@admin.register(VendorCall)
+class VendorCallAdmin(admin.ModelAdmin):
+    """Every call to a vendor's API as the connector's observer recorded it (catalog.integrations.calls):
+    read-only, a log. Search by the MS-CorrelationId or MS-RequestId a reseller or Microsoft quotes."""
+
+    list_display = ("at", "company", "integration", "operation", "method", "status_code", "outcome", "duration_ms", "correlation_id")
+    list_filter = ("outcome", "integration", "operation", ("company", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("=correlation_id", "=request_id")
+    list_select_related = ("company",)
+    date_hierarchy = "at"
+    fields = (
+        "at", "company", "integration", "operation", "method", "path", "status_code", "outcome", "detail",
+        "request_id", "correlation_id", "duration_ms",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

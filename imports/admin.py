@@ -1,11 +1,16 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.outbox_admin import OutboxAdmin
 from imports.jobs.services import import_cancel
-from imports.models import EngineWorker, ImportJob, ImportRow, Notification, WebhookDelivery
+from core.clock import db_now
+from core.stored_messages import rendered
+from imports.engine.outbox_lane import outbox_senders_enqueue
+from imports.models import EngineWorker, ImportJob, ImportRow, Notification, VendorOrder, WebhookDelivery
 from imports.notify.outbox import NOTIFICATIONS
+from imports.vendor.outbox import VENDOR_ORDERS
 from imports.webhooks.delivery import DELIVERIES
 
 NOTIFICATION_FIELDS = (
@@ -52,6 +57,60 @@ class NotificationInline(admin.TabularInline):
         return False
 
 
+VENDOR_ORDER_FIELDS = (
+    "operation", "status", "outcome", "attempts", "next_attempt_at", "vendor_order_id", "vendor_subscription_id",
+    "cart_id", "deadline_at", "last_reason",
+)
+
+
+def _vendor_reason(order: VendorOrder) -> str:
+    """The vendor's reason (a refusal, an expiry) or its last transient trouble, in the staff member's language."""
+    return rendered(order.reason or order.last_error)
+
+
+class VendorOrderInline(admin.TabularInline):
+    """The job's vendor orders, view-only: the vendor outbox moves them (staff retry from the job's or
+    the VendorOrder list's "Retry now")."""
+
+    model = VendorOrder
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = VENDOR_ORDER_FIELDS
+    readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def last_reason(self, obj):
+        return _vendor_reason(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def vendor_orders_retry_now(ids) -> int:
+    """Staff's "Retry now" on vendor orders: the open ones (waiting, no outcome yet) become due at once
+    (VENDOR_ORDERS.retry_now) and a sender is enqueued after commit; final ones stay as they ended (a
+    refusal is scheduled again from My imports or RECREATE PROVISIONING, with a new order)."""
+    open_ids = list(
+        VendorOrder.objects.filter(pk__in=list(ids), outcome=VendorOrder.Outcome.OPEN).values_list("pk", flat=True)
+    )
+    count = VENDOR_ORDERS.retry_now(open_ids, now=db_now()) if open_ids else 0
+    if count:
+        transaction.on_commit(outbox_senders_enqueue, robust=True)
+    return count
+
+
+def _vendor_retried_message(count: int) -> str:
+    return ngettext(
+        "%(count)d vendor order waiting for the vendor will be sent again with the next pass.",
+        "%(count)d vendor orders waiting for the vendor will be sent again with the next pass.",
+        count,
+    ) % {"count": count}
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = (
@@ -74,8 +133,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         "account_type", "source", "status", "due_at", "created_by", "company", "created_at", "claimed_at",
         "lease_expires_at", "finished_at", "imported_count", "error_count",
     )
-    inlines = [ImportRowInline, NotificationInline]
-    actions = ["cancel_pending"]
+    inlines = [ImportRowInline, VendorOrderInline, NotificationInline]
+    actions = ["cancel_pending", "retry_vendor_now"]
 
     def has_add_permission(self, request):
         # Jobs come from the wizard (Schedule provisioning) or a bulk import, with their rows.
@@ -101,6 +160,12 @@ class ImportJobAdmin(admin.ModelAdmin):
                 ) % {"count": skipped},
                 messages.WARNING,
             )
+
+
+    @admin.action(description=_("Retry now the selected imports waiting for the vendor"), permissions=["change"])
+    def retry_vendor_now(self, request, queryset):
+        ids = VendorOrder.objects.filter(job__in=queryset).values_list("pk", flat=True)
+        self.message_user(request, _vendor_retried_message(vendor_orders_retry_now(ids)), messages.SUCCESS)
 
 
 @admin.register(ImportRow)
@@ -142,6 +207,45 @@ class NotificationAdmin(OutboxAdmin):
             "%(count)d notifications will be sent with the next pass.",
             count,
         ) % {"count": count}
+
+
+@admin.register(VendorOrder)
+class VendorOrderAdmin(OutboxAdmin):
+    """The vendor outbox: each import row's order with the vendor, its ids and how it ended. Read-only;
+    "Retry now" sends a waiting one again at once."""
+
+    list_display = (
+        "id", "job", "company", "integration", "operation", "status", "outcome", "attempts", "next_attempt_at",
+        "vendor_order_id", "created_at",
+    )
+    list_filter = ("status", "outcome", "integration", "operation")
+    search_fields = ("=correlation_id", "=create_request_id", "=checkout_request_id", "=cart_id", "=vendor_order_id",
+                     "=vendor_subscription_id", "job__name")
+    list_select_related = ("job", "company")
+    date_hierarchy = "created_at"
+    fields = (
+        "job", "row", "company", "integration", "operation", "customer_id", "status", "outcome", "last_reason",
+        "attempts", "next_attempt_at", "deadline_at", "sent_at", "created_at", "create_request_id",
+        "checkout_request_id", "correlation_id", "cart_id", "vendor_order_id", "vendor_subscription_id", "account_id",
+        "subscription",
+    )
+    readonly_fields = fields
+    outbox = VENDOR_ORDERS
+
+    @admin.display(description=_("reason"))
+    def last_reason(self, obj):
+        return _vendor_reason(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # The record of what was asked of the vendor: kept with its job.
+        return False
+
+    @admin.action(description=_("Retry now"), permissions=["change"])
+    def retry_now(self, request, queryset):
+        self.message_user(request, self.retried_message(vendor_orders_retry_now(queryset.values_list("pk", flat=True))), messages.SUCCESS)
+
+    def retried_message(self, count):
+        return _vendor_retried_message(count)
 
 
 @admin.register(WebhookDelivery)

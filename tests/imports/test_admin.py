@@ -54,6 +54,9 @@ def job_change_post(job, **fields):
         # The job's outbox notifications, view-only inline too (none before the job ran).
         "notifications-TOTAL_FORMS": "0", "notifications-INITIAL_FORMS": "0",
         "notifications-MIN_NUM_FORMS": "0", "notifications-MAX_NUM_FORMS": "1000",
+        # Its vendor orders, view-only inline (none unless the vendor provisions it).
+        "vendor_orders-TOTAL_FORMS": "0", "vendor_orders-INITIAL_FORMS": "0",
+        "vendor_orders-MIN_NUM_FORMS": "0", "vendor_orders-MAX_NUM_FORMS": "1000",
     }
     data.update(fields)
     return data
