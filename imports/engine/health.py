@@ -9,18 +9,21 @@ into the task timeout (django-q2 records it as a failed task) does not count, no
 dispatcher round that failed; the rounds `imports_worker`'s dispatcher completed count too
 (imports.engine.workers records them). The last failure, whichever it was, is shown with its
 reason. Each engine worker seen lately is listed with its clock's offset from the database's.
+The vendor (issue 25): the jobs waiting for it (count, oldest due, next try) and its error rate, the
+share of its calls of the last VENDOR_ERROR_WINDOW_SECONDS that were not done.
 """
 
 import dataclasses
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.clock import db_now
 from imports.engine.config import engine_config
-from imports.models import EngineWorker, ImportJob, Notification
+from catalog.models import VendorCall
+from imports.models import EngineWorker, ImportJob, Notification, VendorOrder
 from imports.engine.periodic import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME
 
 DEFAULT_OVERDUE_SECONDS = 120
@@ -28,6 +31,10 @@ DEFAULT_STALE_TICK_SECONDS = 180
 DEFAULT_UNSENT_SECONDS = 600
 # Engine workers seen within this long are listed (and their clocks checked).
 WORKER_SEEN_SECONDS = 600
+# The vendor's error rate is the share of its calls (catalog.models.VendorCall) of the last this many
+# seconds that were not done (refused, transient, no answer). Five minutes: long enough to hold enough
+# calls for a share to mean something at a trickle, short enough that a recovery shows within minutes.
+VENDOR_ERROR_WINDOW_SECONDS = 300
 
 # Cache backends private to one process: a worker's heartbeat written there is invisible here.
 _PROCESS_LOCAL_CACHES = (
@@ -101,6 +108,30 @@ class ImportsHealth:
     clock_offset_warn_seconds: float
     # None: the heartbeats cannot be read from this process (no shared cache/broker) -> "unknown".
     clusters: list[ClusterHeartbeat] | None
+    # Jobs waiting for the vendor (Waiting for vendor): how many, the oldest one's due time, and the
+    # next try of their open vendor orders (the earliest; past means a sender should be at it now).
+    vendor_waiting: int = 0
+    vendor_waiting_oldest_due: dt.datetime | None = None
+    vendor_next_try: dt.datetime | None = None
+    # Vendor calls of the last vendor_window_seconds, and how many were not done.
+    vendor_window_seconds: int = VENDOR_ERROR_WINDOW_SECONDS
+    vendor_calls: int = 0
+    vendor_calls_failed: int = 0
+
+    @property
+    def vendor_error_rate(self) -> float | None:
+        """The share of the window's vendor calls that were not done (0 to 1); None without calls."""
+        return None if not self.vendor_calls else self.vendor_calls_failed / self.vendor_calls
+
+    @property
+    def vendor_error_percent(self) -> float | None:
+        rate = self.vendor_error_rate
+        return None if rate is None else round(rate * 100, 1)
+
+    @property
+    def vendor_waiting_oldest_due_seconds(self) -> int | None:
+        due = self.vendor_waiting_oldest_due
+        return None if due is None else int((self.now - due).total_seconds())
 
     @property
     def last_tick_age_seconds(self) -> int | None:
@@ -176,6 +207,16 @@ class ImportsHealth:
             "clusters": None
             if self.clusters is None
             else [{**dataclasses.asdict(c), "last_heartbeat": iso(c.last_heartbeat)} for c in self.clusters],
+            "vendor": {
+                "waiting_jobs": self.vendor_waiting,
+                "oldest_due": iso(self.vendor_waiting_oldest_due),
+                "oldest_due_seconds": self.vendor_waiting_oldest_due_seconds,
+                "next_try": iso(self.vendor_next_try),
+                "window_seconds": self.vendor_window_seconds,
+                "calls": self.vendor_calls,
+                "calls_not_done": self.vendor_calls_failed,
+                "error_rate": None if self.vendor_error_rate is None else round(self.vendor_error_rate, 4),
+            },
             "problems": [str(p) for p in self.problems()],
             "healthy": not self.problems(),
         }
@@ -275,6 +316,26 @@ def cluster_heartbeats() -> list[ClusterHeartbeat] | None:
     ]
 
 
+def vendor_figures(*, now: dt.datetime, window_seconds: int = VENDOR_ERROR_WINDOW_SECONDS) -> dict:
+    """imports_health's vendor half: jobs waiting for the vendor (count, oldest due, next try) and the
+    vendor's calls of the last `window_seconds` (how many, how many not done)."""
+    waiting = ImportJob.objects.filter(status=ImportJob.Status.WAITING).aggregate(count=Count("id"), oldest=Min("due_at"))
+    next_try = VendorOrder.objects.filter(status=VendorOrder.Status.PENDING, outcome=VendorOrder.Outcome.OPEN).aggregate(
+        next=Min("next_attempt_at")
+    )["next"]
+    calls = VendorCall.objects.filter(at__gt=now - dt.timedelta(seconds=window_seconds), at__lte=now).aggregate(
+        total=Count("id"), failed=Count("id", filter=~Q(outcome=VendorCall.Outcome.DONE))
+    )
+    return {
+        "vendor_waiting": waiting["count"],
+        "vendor_waiting_oldest_due": waiting["oldest"],
+        "vendor_next_try": next_try,
+        "vendor_window_seconds": window_seconds,
+        "vendor_calls": calls["total"],
+        "vendor_calls_failed": calls["failed"],
+    }
+
+
 def imports_health(
     *,
     now: dt.datetime | None = None,
@@ -311,4 +372,5 @@ def imports_health(
         if clock_offset_warn_seconds is None
         else clock_offset_warn_seconds,
         clusters=cluster_heartbeats(),
+        **vendor_figures(now=now),
     )

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = (
         "Print the health of the import engine (pending, due, overdue and stuck jobs, unsent emails, the last "
         "dispatch tick that completed and the last failure, the engine workers and their clock offsets, cluster "
-        "heartbeats). Exits 1 with one line on stderr when something is late or stuck, or a worker's clock is off."
+        "heartbeats, jobs waiting for the vendor and the vendor's error rate). Exits 1 with one line on stderr when something is late or stuck, or a worker's clock is off."
     )
 
     def add_arguments(self, parser):
@@ -77,6 +77,18 @@ class Command(BaseCommand):
             )
             for w in health.workers
         ]
+        oldest_waiting = (
+            f" (oldest due {_when(health.vendor_waiting_oldest_due)}, {health.vendor_waiting_oldest_due_seconds}s ago)"
+            if health.vendor_waiting_oldest_due else ""
+        )
+        rows.append(("waiting for the vendor", f"{health.vendor_waiting}{oldest_waiting}"))
+        rows.append(("vendor next try", _when(health.vendor_next_try) if health.vendor_next_try else "none"))
+        rate = health.vendor_error_rate
+        rows.append((
+            f"vendor errors (last {health.vendor_window_seconds}s)",
+            f"{rate:.1%} ({health.vendor_calls_failed} of {health.vendor_calls} calls not done)" if rate is not None
+            else "no calls",
+        ))
         if health.clusters is None:
             rows.append(("cluster heartbeats", "unknown (not visible from this process)"))
         elif not health.clusters:
