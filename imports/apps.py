@@ -14,6 +14,8 @@ class ImportsConfig(AppConfig):
         from imports.bulk import services as bulk_services
         from imports.engine import checks  # noqa: F401  (registers the configuration's system check)
         from imports.engine.periodic import ensure_schedule_after_migrate
+        from imports.engine.plugins import housekeeping_register
+        from imports.engine.vendor_refresh import vendor_refresh_enqueue
         from imports.my_imports import subscription_link
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
@@ -24,6 +26,8 @@ class ImportsConfig(AppConfig):
         # (imports.engine.plugins): the engine imports nothing of bulk upload handling.
         bulk_rows.register()
         bulk_services.register()
+        # Subscriptions whose vendor order was still pending are asked about again (issue 25).
+        housekeeping_register("imports.engine.vendor_refresh", vendor_refresh_enqueue)
 
         # sender=self: once per migrate run (post_migrate fires once per app), after every
         # app's tables, django_q's included, exist.

@@ -8,6 +8,7 @@ from orders.services import orders_drafts_expire
 
 from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick
 from imports.engine.outbox_lane import outbox_send, outbox_senders_enqueue
+from imports.engine.vendor_refresh import vendor_subscriptions_refresh
 from imports.engine.runner import run_batch_task  # noqa: F401 (the queued dotted path imports.tasks.run_batch_task)
 from imports.engine.workers import Role, worker_record
 
@@ -40,3 +41,9 @@ def dispatch_tick_task() -> dict[str, int]:
         raise
     worker_record(role=Role.TICK, completed=True)
     return summary.as_dict()
+
+
+def vendor_subscriptions_refresh_task() -> dict:
+    """The outbox lane's refresh of subscriptions whose vendor order was still pending
+    (imports.engine.vendor_refresh): a few of them asked about, within the lane's time budget."""
+    return vendor_subscriptions_refresh()
