@@ -1,6 +1,7 @@
 """Django admin: every registered model's changelist, change and add pages work for staff."""
 
 import pytest
+from django.utils import timezone
 from django.contrib import admin
 from django.urls import reverse
 
@@ -17,6 +18,7 @@ from accounts.models import (
 from accounts.services import account_ids_allocate, audit_log_record
 from accounts.webhooks import new_secret
 from orders.models import Order, Subscription
+from tests.vendor.ui_helpers import vendor_call
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +33,7 @@ def every_model_has_a_row(demo):
     account_ids_allocate(count=1)
     Order.objects.create(company=demo.eritech, created_by=demo.admin_abbie)
     WebhookEndpoint.objects.create(company=demo.abbiebox, url="https://hooks.abbiebox.example/icp", secret=new_secret())
+    vendor_call(demo.eritech, at=timezone.now())
 
 
 def admin_url(model, view, *args):

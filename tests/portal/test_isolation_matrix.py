@@ -113,6 +113,7 @@ ID_CASES = {
     "company_webhook_rotate": ABBIE_BOX,
     "company_terminate": ERITECH,
     "company_credentials": ERITECH,
+    "imports:recreate_provisioning": ERITECH,
     "company_export": lambda demo: {"account_id": demo.eritech.account_id, "fmt": "csv"},
     "imports:new_account": ERITECH,
     "orders:new": ERITECH,
