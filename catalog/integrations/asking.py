@@ -41,10 +41,12 @@ _questions: ContextVar[_Questions | None] = ContextVar("vendor_questions", defau
 
 @contextmanager
 def questions_shared(
-    *, max_questions: int = MAX_QUESTIONS, budget_seconds: float = BUDGET_SECONDS, clock: Callable[[], float] = time.monotonic
+    *, max_questions: int | None = None, budget_seconds: float | None = None, clock: Callable[[], float] = time.monotonic
 ) -> Iterator[None]:
     """Within this block, the same question is asked of the vendor once, and at most `max_questions`
-    distinct questions within `budget_seconds`."""
+    (MAX_QUESTIONS) distinct questions within `budget_seconds` (BUDGET_SECONDS)."""
+    max_questions = MAX_QUESTIONS if max_questions is None else max_questions
+    budget_seconds = BUDGET_SECONDS if budget_seconds is None else budget_seconds
     token = _questions.set(_Questions(max_questions=max_questions, deadline=clock() + budget_seconds, clock=clock))
     try:
         yield
