@@ -212,8 +212,8 @@ def orders_precheck(orders: Iterable[Order], facts: OrderFacts, *, vendor: bool 
     An order that already fails locally is not asked about."""
     orders = list(orders)
     results = [Precheck(reasons=order_problems(order, facts)) for order in orders]
-    if vendor:
-        asked = [(order, result) for order, result in zip(orders, results) if not result.reasons]
+    asked = [(order, result) for order, result in zip(orders, results) if vendor and not result.reasons and order_goes_to_vendor(order)]
+    if asked:
         answers = orders_vendor_problems([order for order, _result in asked], facts)
         for (order, result), answer in zip(asked, answers):
             if isinstance(answer, VendorWait):
