@@ -22,7 +22,7 @@ def test_an_unknown_status_is_400_with_the_allowed_values(demo, abbie, job):
     body = response.json()
     assert set(body) == {"detail", "errors"}
     (message,) = body["errors"]["status"]
-    assert message == "“bogus” is not a value of status; allowed values: pending, in_progress, completed, completed_with_errors, failed, cancelled."
+    assert message == "“bogus” is not a value of status; allowed values: pending, in_progress, completed, completed_with_errors, failed, cancelled, waiting."
     assert body["detail"] == message  # the only message is the detail too
 
 
