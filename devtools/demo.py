@@ -401,7 +401,7 @@ def seed_demo_imports() -> int:
             seeding_since = timezone.now()  # what the services date "now" (auto_now_add) is re-dated below
             result = imports_bulk_start(
                 user=refs.admin_abbie, account_type=account_type, file_name=name, content=buffer.getvalue().encode(),
-                due_at=None, now=when, accept_terms=False, import_again=True,
+                due_at=None, now=when, accept_terms=False, import_again=True, ask_vendor=False,
             )
             if result.job is None:  # the demo data was changed by hand: leave it be
                 transaction.set_rollback(True)

@@ -14,7 +14,8 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from accounts.models import Company, WebhookEndpoint
 from orders.models import Order, Subscription
-from orders.validation import validate_orders
+from orders.facts import OrderFacts
+from orders.validation import orders_precheck
 
 from core.outbox import OutboxItem
 from core.stored_messages import rendered, stored
@@ -197,17 +198,24 @@ class ImportJob(models.Model):
             return self.finished_at
         return self.due_at
 
-    def precheck(self, *, day: dt.date) -> list[str]:
+    def precheck(self, *, day: dt.date, vendor: bool = False) -> list[str]:
         """The Order review's pre-check for this job's orders: the due-time checks run on `day` (what
         would fail if it ran then). Rescheduling, the API's answer to a scheduling, My imports'
         reschedule form and the reminder email (imports.notify.content) show it, so the reasons come
-        rendered in the active language."""
+        rendered in the active language.
+
+        `vendor`: also ask the vendor (orders.validation.orders_precheck) about the orders that pass the
+        local checks; its reasons, then what it could not be asked ("could not be asked now"), follow.
+        Only callers outside any transaction pass it (the API's scheduling, after its commit): the others
+        run inside one (reschedule) or in the engine (the reminder), where the due time asks anyway."""
         # From the table, not self.rows: a job read for My imports has its rows prefetched with what the
         # list shows only, and the checks read whole orders.
         rows = ImportRow.objects.filter(job=self).select_related("order__company", "order__service__vendor").order_by("position")
         orders = [row.order for row in rows if row.order_id]
-        problems = validate_orders(orders, day=day) if orders else {}
-        return [rendered(reason) for order in orders for reason in problems.get(order.pk, [])]
+        if not orders:
+            return []
+        results = orders_precheck(orders, OrderFacts.load(orders, day=day), vendor=vendor)
+        return [rendered(text) for result in results for text in (*result.reasons, *result.notes)]
 
 
 class ImportRow(models.Model):

@@ -14,15 +14,18 @@ row and the reseller reads it later in its own language. Whoever shows a reason 
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
 from catalog.billing import billing_type_label
-from catalog.integrations import get_integration
+from catalog.integrations import IntegrationContext, VendorWait, get_integration
+from catalog.integrations.asking import questions_shared
+from catalog.integrations.calls import calls_for
 from core.stored_messages import stored
 
-from .facts import OrderFacts
-from .models import Order
+from .facts import OrderFacts, subscription_info
+from .models import Order, Subscription
 
 PARENT_ACCOUNT_INACTIVE = _("The parent account %(company)s is not active (status: %(status)s).")
 SERVICE_INACTIVE = _("The service %(service)s is no longer active.")
@@ -144,6 +147,80 @@ def order_goes_to_vendor(order: Order) -> bool:
     Send to backend on, and the service's vendor has a connector (Microsoft, while MICROSOFT_ENABLED).
     Otherwise the worker provisions it locally. `order.service` (with its vendor) must be loaded."""
     return bool(order.send_to_backend) and get_integration(order.service.vendor.integration).connector() is not None
+
+
+# --- The fifth check's remote half: asking the vendor ---------------------------------------------
+
+VENDOR_NOT_ASKED = _("%(vendor)s could not be asked now (%(reason)s); the check runs again at the scheduled time.")
+
+
+def _vendor_context(order: Order, facts: OrderFacts | None) -> IntegrationContext:
+    """The integration's context: from the batch's facts, or from the order alone (one query: the
+    company's live subscriptions, as OrderFacts reads them)."""
+    if facts is not None:
+        return facts.integration_context(order)
+    live = Subscription.objects.live().filter(company_id=order.company_id).select_related("service").order_by("name", "id")
+    return IntegrationContext(
+        company=order.company,
+        config=order.vendor_config,
+        subscriptions=[subscription_info(subscription) for subscription in live],
+        service_options=order.service.integration_options if order.service_id else {},
+    )
+
+
+def order_vendor_problems(order: Order, facts: OrderFacts | None = None) -> list[str] | VendorWait:
+    """The fifth due-time check's remote half, the one implementation for the wizard's and the API's
+    pre-checks, bulk lines and the worker at the due time: [] unless the vendor provisions this order
+    (order_goes_to_vendor); else what the vendor's integration answers (vendor_checks): [] when it
+    passes, the reasons (stored text) when it fails, VendorWait when the vendor could not say.
+
+    It calls the vendor: never call it inside a transaction (the worker calls it from its sender,
+    outside the batch's). Its calls are recorded as the order's company's (calls_for)."""
+    if not order_goes_to_vendor(order):
+        return []
+    integration = get_integration(order.service.vendor.integration)
+    context = _vendor_context(order, facts)
+    with calls_for(order.company_id):
+        return integration.vendor_checks(context)
+
+
+def orders_vendor_problems(orders: Iterable[Order], facts: OrderFacts | None = None) -> list[list[str] | VendorWait]:
+    """order_vendor_problems for many orders (a bulk file's lines), in their order, within bounds: the
+    same tenant or domain is asked once, and at most catalog.integrations.asking.MAX_QUESTIONS distinct
+    questions within BUDGET_SECONDS (the rest answer VendorWait: checked at the due time)."""
+    with questions_shared():
+        return [order_vendor_problems(order, facts) for order in orders]
+
+
+def vendor_wait_note(order: Order, wait: VendorWait) -> str:
+    """What a pre-check says when the vendor could not be asked: not a failure (stored text)."""
+    return stored(VENDOR_NOT_ASKED, vendor=order.service.vendor.name, reason=wait.reason)
+
+
+@dataclass
+class Precheck:
+    """The pre-check of one order (stored text): `reasons` it would fail for if it ran now (the local
+    checks, then, when they pass, the vendor's), and `notes`: the vendor could not be asked now."""
+
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def orders_precheck(orders: Iterable[Order], facts: OrderFacts, *, vendor: bool = True) -> list[Precheck]:
+    """The pre-check of the wizard, the API and reschedules: order_problems, then, for the orders that
+    pass them and when `vendor`, the vendor's check (orders_vendor_problems; outside transactions).
+    An order that already fails locally is not asked about."""
+    orders = list(orders)
+    results = [Precheck(reasons=order_problems(order, facts)) for order in orders]
+    asked = [(order, result) for order, result in zip(orders, results) if vendor and not result.reasons and order_goes_to_vendor(order)]
+    if asked:
+        answers = orders_vendor_problems([order for order, _result in asked], facts)
+        for (order, result), answer in zip(asked, answers):
+            if isinstance(answer, VendorWait):
+                result.notes.append(vendor_wait_note(order, answer))
+            else:
+                result.reasons += answer
+    return results
 
 
 def validate_orders(orders: Iterable[Order], *, day: dt.date) -> dict[int, list[str]]:

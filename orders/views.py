@@ -327,6 +327,7 @@ def review_response(request, wizard: Wizard, form: ScheduleForm, *, warnings: li
         billing_type=billing_type_label(order.billing_frequency, order.term),
         notice=cancellation_notice(order.billing_frequency, order.term),
         warnings=warnings,
+        precheck_notes=wizard.precheck_notes(),
         confirm_failing=bool(confirm_failing and warnings),
         precheck_fingerprint=precheck_fingerprint(warnings) if warnings else "",
         confirm_title=PRECHECK_CONFIRM_TITLE,

@@ -16,7 +16,7 @@ from core.stored_messages import rendered
 from .configuration import ConfigurationFields, configuration_data
 from .facts import OrderFacts
 from .models import Order
-from .validation import order_problems
+from .validation import Precheck, orders_precheck
 
 STEP_SELECT = "select"
 STEP_TERMS = "terms"
@@ -136,10 +136,21 @@ class Wizard:
             return WizardStepError(STEP_CONFIGURE, [str(CONFIGURATION_INVALID)])
         return None
 
+    @cached_property
+    def _precheck(self) -> Precheck:
+        # Once per Wizard (per request): the vendor is asked at most once, outside any transaction (the
+        # review's views run none around it).
+        return orders_precheck([self.order], self.facts)[0]
+
     def precheck(self) -> list[str]:
         """The due-time checks, run today: what would fail if the order were provisioned now (in the
-        active language)."""
-        return [rendered(reason) for reason in order_problems(self.order, self.facts)]
+        active language): the local checks, then, when they pass, the vendor's (its reasons too)."""
+        return [rendered(reason) for reason in self._precheck.reasons]
+
+    def precheck_notes(self) -> list[str]:
+        """What the pre-check could not find out now (the vendor could not be asked), in the active
+        language: said beside the reasons, not a failure (no "Schedule anyway")."""
+        return [rendered(note) for note in self._precheck.notes]
 
     def summary(self) -> list[tuple[str, str]]:
         """(label, shown value) of the saved configuration; call after problem() found none."""

@@ -10,6 +10,7 @@ import threading
 
 from .config import Config
 from .faults import FaultError
+from .seed import SeedError
 from .server import make_server
 
 
@@ -29,6 +30,9 @@ def main(argv=None) -> int:
         return 2
     try:
         server, sandbox = make_server(config)
+    except SeedError as error:
+        print(f"sandbox: {error} (SANDBOX_SEED; empty loads no seed)", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"sandbox: cannot listen on {config.host}:{config.port}: {error.strerror or error} "
               "(set SANDBOX_PORT or --port)", file=sys.stderr)

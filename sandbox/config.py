@@ -2,10 +2,13 @@
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .faults import Faults
 
 DAY = 24 * 60 * 60
+# The customers loaded at start and by POST /_sandbox/seed: the demo's Microsoft tenants, shipped here.
+DEFAULT_SEED = str(Path(__file__).with_name("demo_customers.json"))
 
 
 def _int(name: str, default: int) -> int:
@@ -37,6 +40,9 @@ class Config:
     # The same MS-RequestId is answered with the first answer for this long (24 h).
     idempotency_seconds: int = DAY
     max_quantity: int = 10000
+    # A JSON file of customers ({"customers": [{"id", "domain", "companyName", ...}]}) the sandbox holds from
+    # its start; "" loads none.
+    seed_path: str = DEFAULT_SEED
     faults: Faults = field(default_factory=Faults)
 
     @classmethod
@@ -53,6 +59,8 @@ class Config:
             cart_ttl_seconds=_int("SANDBOX_CART_TTL_SECONDS", 7 * DAY),
             idempotency_seconds=_int("SANDBOX_IDEMPOTENCY_SECONDS", DAY),
             max_quantity=_int("SANDBOX_MAX_QUANTITY", 10000),
+            # Unset: the shipped demo customers; set to "" (SANDBOX_SEED=): none.
+            seed_path=os.environ.get("SANDBOX_SEED", DEFAULT_SEED).strip(),
             faults=Faults.from_env(),
         )
         values.update(overrides)

@@ -128,6 +128,20 @@ def _link(path: str) -> dict:
     return {"uri": path, "method": "GET", "headers": []}
 
 
+def customer_document(customer_id: str, *, company: dict, billing: dict, relationship: str = "reseller") -> dict:
+    """A customer resource (get-a-customer-by-id): its id is its tenant id."""
+    return {
+        "id": customer_id,
+        "commerceId": str(uuid.uuid4()),
+        "companyProfile": {**company, "tenantId": customer_id},
+        "billingProfile": {**billing, "id": str(uuid.uuid4())},
+        "relationshipToPartner": relationship,
+        "allowDelegatedAccess": True,
+        "links": {"self": _link(f"/v1/customers/{customer_id}")},
+        "attributes": {"objectType": "Customer"},
+    }
+
+
 class PartnerCenter:
     def __init__(self, store: Store, config: Config):
         self.store = store
@@ -146,16 +160,7 @@ class PartnerCenter:
         if self.store.one("SELECT 1 FROM customers WHERE domain = ?", domain):
             raise PartnerCenterError(600003, data=[domain])
         customer_id = str(uuid.uuid4())
-        customer = {
-            "id": customer_id,
-            "commerceId": str(uuid.uuid4()),
-            "companyProfile": {**company, "tenantId": customer_id, "domain": domain},
-            "billingProfile": {**billing, "id": str(uuid.uuid4())},
-            "relationshipToPartner": "reseller",
-            "allowDelegatedAccess": True,
-            "links": {"self": _link(f"/v1/customers/{customer_id}")},
-            "attributes": {"objectType": "Customer"},
-        }
+        customer = customer_document(customer_id, company={**company, "domain": domain}, billing=billing)
         self.store.run("INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?)", customer_id, domain, call.request_id,
                        call.correlation_id, call.now, json.dumps(customer))
         return Answer(201, customer, {"Location": f"/v1/customers/{customer_id}"})

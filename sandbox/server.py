@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from .config import Config
 from .faults import FaultError
 from .partner_center import Answer, Call, PartnerCenter, PartnerCenterError, route
+from .seed import SeedError, seed_apply, seed_read
 from .store import Store
 
 log = logging.getLogger("sandbox")
@@ -57,8 +58,16 @@ class Sandbox:
         self.faults = config.faults
         self.store = Store(config.db_path)
         self.partner_center = PartnerCenter(self.store, config)
+        # The seed's customers, from the start (a broken seed file stops the start: SeedError).
+        self.seed()
         self._tokens: dict[str, float] = {}
         self._tokens_lock = threading.Lock()
+
+    def seed(self) -> dict:
+        """Apply the seed file (read again, so an edited file applies): its customers not held yet are added."""
+        customers = seed_read(self.config.seed_path)
+        added = seed_apply(self.store, customers, now=time.time())
+        return {"seed": self.config.seed_path, "customers": len(customers), "added": added}
 
     def token_issue(self) -> tuple[str, int]:
         token = secrets.token_urlsafe(32)
@@ -137,7 +146,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(_error(500, 500, "Internal error in the sandbox."))
 
-    # -- /_sandbox/: faults, ledger, reset (never faulted) ---------------------------------
+    # -- /_sandbox/: faults, ledger, reset, seed (never faulted) ---------------------------------
     def _admin(self, path: str, body: bytes) -> Answer:
         sandbox, method = self.sandbox, self.command
         if path == "/_sandbox/faults" and method == "GET":
@@ -154,8 +163,13 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_sandbox/ledger" and method == "GET":
             return Answer(200, sandbox.store.ledger())
         if path == "/_sandbox/reset" and method == "POST":
-            sandbox.store.reset()
+            sandbox.store.reset()  # empties it, seed included (POST /_sandbox/seed puts the seed back)
             return Answer(200, {"reset": True})
+        if path == "/_sandbox/seed" and method == "POST":
+            try:
+                return Answer(200, sandbox.seed())
+            except SeedError as error:
+                return _error(500, 500, str(error))
         if path == "/_sandbox/health" and method == "GET":
             return Answer(200, {"status": "ok"})
         return _error(404, 404, f"No sandbox endpoint {method} {path}.")

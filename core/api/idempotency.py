@@ -102,6 +102,19 @@ def idempotent(handler):
     return wrapper
 
 
+def idempotent_answer_amend(request, response) -> None:
+    """Record `response` (changed after the view's transaction committed) as the answer of this request's
+    Idempotency-Key, so a replay answers the same. For what a view learns only outside its transaction
+    (e.g. the vendor's pre-check, a remote call no transaction may wait on); a crash before this keeps the
+    first answer, which was true when it was committed."""
+    key = request.headers.get(HEADER)
+    if key is None or not _valid_key(key) or response.get(REPLAYED_HEADER):
+        return
+    IdempotencyRecord.objects.filter(user=request.user, key=key, fingerprint=_fingerprint(request)).update(
+        response_body=json.loads(json.dumps(response.data, default=str))
+    )
+
+
 def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
     """Delete records past their replay time (they are ignored anyway; this keeps the table small)."""
     since = (now or timezone.now()) - dt.timedelta(hours=settings.API_IDEMPOTENCY_HOURS)

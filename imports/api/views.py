@@ -19,7 +19,7 @@ from core.clock import db_now
 from accounts.selectors import company_for_user
 from core.api.errors import django_validation_errors, error_body, validation_response
 from core.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
-from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from core.api.idempotency import IDEMPOTENCY_PARAMETER, REPLAYED_HEADER, idempotent, idempotent_answer_amend
 from core.api.pagination import NewestFirstCursor
 from orders.configuration import GENERIC_FIELDS
 from orders.validation import schedule_time_error
@@ -276,8 +276,14 @@ def _renamed(errors: dict[str, list[str]], *, vendor_names) -> dict[str, list[st
     },
 )
 class ScheduledProvisioningCreate(APIView):
-    @idempotent
     def post(self, request, account_id):
+        response = self._schedule(request, account_id)
+        if response.status_code == status.HTTP_201_CREATED and not response.get(REPLAYED_HEADER):
+            _add_vendor_warnings(request, response)
+        return response
+
+    @idempotent
+    def _schedule(self, request, account_id):
         company = company_for_user(request.user, account_id=account_id)
         now = db_now()
         serializer = ScheduledProvisioningSerializer(data=request.data, context={"now": now})
@@ -300,6 +306,18 @@ def _vendor_names(exc: ValidationError) -> set[str]:
     """Field names in a service's errors that are neither generic nor the request's own: the vendor's."""
     own = {*GENERIC_FIELDS, "product_code", "accept_terms", "scheduled_for", "__all__"}
     return {name for name in getattr(exc, "error_dict", {}) if name not in own}
+
+
+def _add_vendor_warnings(request, response) -> None:
+    """The vendor's half of the pre-check (orders.validation.orders_precheck), asked after the scheduling
+    committed (a remote call no transaction waits on) and only when the local checks passed: its reasons,
+    or that it could not be asked now, join the answer's warnings (and the Idempotency-Key's record)."""
+    if response.data.get("warnings"):
+        return
+    job = ImportJob.objects.get(pk=response.data["id"])
+    if warnings := job.precheck(day=db_now().date(), vendor=True):
+        response.data["warnings"] = warnings
+        idempotent_answer_amend(request, response)
 
 
 def _with_warnings(user, job: ImportJob, warnings: list[str]) -> dict:

@@ -3,8 +3,17 @@
 Product lines are checked with the wizard's own rules (orders.configuration's fields over the
 same OrderFacts, loaded once for the whole file), so a value the wizard refuses is refused here
 with the same words. What depends on earlier lines of the same file (a tenant created on line 3
-serving line 7) or on the day the job runs (parent active, once per account, dependencies, vendor
-checks, unique domain or email) is left to the run, which fails that line alone with its reason.
+serving line 7) or on the day the job runs (parent active, once per account, dependencies, the
+vendor integration's local checks, unique domain or email) is left to the run, which fails that line
+alone with its reason.
+
+The vendor is asked too (orders.validation.orders_vendor_problems: the fifth check's remote half, the
+same as the wizard's and the API's pre-check), once the whole file passed the checks above and when
+`ask_vendor`: what it refuses (a Microsoft Tenant Id Microsoft does not know or that is another
+company's, a tenant domain taken at Microsoft) is a line's problem like any other; when it cannot be
+asked now, the line gets a warning and the due time asks again. Each distinct tenant or domain is
+asked once for the file, at most catalog.integrations.asking.MAX_QUESTIONS of them within
+BUDGET_SECONDS (the rest: the warning), one after another (see catalog/integrations/asking.py).
 """
 
 import datetime as dt
@@ -27,7 +36,9 @@ from orders.facts import OrderFacts
 from orders.fields import UTCDateTimeField, format_utc
 from orders.models import Order
 from orders.services import new_service_refusal
-from orders.validation import SERVICE_NOT_ON_PRICE_LIST
+from catalog.integrations import VendorWait
+from orders.validation import SERVICE_NOT_ON_PRICE_LIST, orders_vendor_problems, vendor_wait_note
+from core.stored_messages import rendered
 
 from imports.models import ImportJob
 from imports.bulk.columns import normalise
@@ -82,6 +93,8 @@ class FileCheck:
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, message)
     lines: list[Line] = field(default_factory=list)
     terms: list[TermsToAccept] = field(default_factory=list)
+    # (line number, message): what could not be checked now (the vendor could not be asked); not a failure.
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
 
 def parse_bool(text: str) -> bool | None:
@@ -198,7 +211,18 @@ def _product_data(cells: dict, config: ConfigurationFields, initial: dict, due: 
     return data, deferred, errors
 
 
-def _check_products(user: User, lines, errors: list, *, due: dt.datetime, now: dt.datetime) -> FileCheck:
+def _ask_vendor(result: FileCheck, facts: OrderFacts) -> None:
+    """The vendor's pre-check of the lines that passed (see the module's docstring); the orders are
+    built as the job will submit them, so Send to backend and the vendor fields are the line's."""
+    orders = [Order(company=line.parent, service=line.service, **line.order_values) for line in result.lines]
+    for line, order, answer in zip(result.lines, orders, orders_vendor_problems(orders, facts)):
+        if isinstance(answer, VendorWait):
+            result.warnings.append(_line_error(line.position, rendered(vendor_wait_note(order, answer))))
+        else:
+            result.errors.extend(_line_error(line.position, rendered(reason)) for reason in answer)
+
+
+def _check_products(user: User, lines, errors: list, *, due: dt.datetime, now: dt.datetime, ask_vendor: bool = True) -> FileCheck:
     parents = _parents(user, lines, errors)
     codes = {cells.get("product_code", "") for _n, cells in lines}
     services = {s.code: s for s in Service.objects.select_related("vendor").filter(code__in=codes - {""})}
@@ -255,6 +279,8 @@ def _check_products(user: User, lines, errors: list, *, due: dt.datetime, now: d
             Line(position=number, cells=cells, parent=company, service=service, order_values=config.values(cleaned), deferred=deferred)
         )
     result.terms = list(needs_terms.values())
+    if ask_vendor and not errors and result.lines:
+        _ask_vendor(result, facts)
     return result
 
 
@@ -347,13 +373,15 @@ def _check_form_lines(user, lines, errors, form_class, *, booleans=(), parent_ki
 
 
 def check_lines(
-    *, user: User, account_type: str, lines, due: dt.datetime, now: dt.datetime, errors: list[tuple[int, str]] | None = None
+    *, user: User, account_type: str, lines, due: dt.datetime, now: dt.datetime, errors: list[tuple[int, str]] | None = None,
+    ask_vendor: bool = True,
 ) -> FileCheck:
-    """Check every line of a file (cells by column key); nothing is written."""
+    """Check every line of a file (cells by column key); nothing is written. `ask_vendor`: also ask the
+    vendor about product lines (it calls the vendor: only outside transactions)."""
     errors = list(errors or [])
     if account_type == AccountType.PRODUCTS:
         _repeated_lines(lines, errors)
-        result = _check_products(user, lines, errors, due=due, now=now)
+        result = _check_products(user, lines, errors, due=due, now=now, ask_vendor=ask_vendor)
     elif account_type == AccountType.COMPANIES:
         _repeated_lines(lines, errors, unique_key="domain", unique_label=gettext("Domain"))
         result = _check_form_lines(
@@ -365,6 +393,7 @@ def check_lines(
         _repeated_lines(lines, errors, unique_key="email", unique_label=gettext("Email"))
         result = _check_form_lines(user, lines, errors, UserLineForm)
     result.errors.sort(key=lambda error: error[0])  # in file order (stable within a line)
+    result.warnings.sort(key=lambda warning: warning[0])
     return result
 
 

@@ -53,6 +53,8 @@ class BulkStart:
     pending: ImportFile | None = None
     terms: list[TermsToAccept] = field(default_factory=list)
     earlier: ImportJob | None = None  # the same file imported before
+    # Lines the vendor could not be asked about now ("Line 7: Microsoft could not be asked now ..."): not failures.
+    warnings: list[str] = field(default_factory=list)
 
 
 def file_checksum(content: bytes) -> str:
@@ -150,10 +152,13 @@ def imports_bulk_start(
     import_again: bool = False,
     now: dt.datetime | None = None,
     pending: ImportFile | None = None,
+    ask_vendor: bool = True,
 ) -> BulkStart:
     """Check the whole file and, when nothing is wrong and nothing is left to confirm, create its job.
 
-    Nothing is written while any line is wrong. `due_at` None means as soon as possible.
+    Nothing is written while any line is wrong. `due_at` None means as soon as possible. `ask_vendor`:
+    the product lines' vendor pre-check (imports.bulk.checks), which calls the vendor, so only a caller
+    outside any transaction passes True.
     """
     now = now or db_now()
     if account_type not in ROW_TYPES:
@@ -165,9 +170,10 @@ def imports_bulk_start(
         lines, problems = cells_by_key(read_table(content), account_type)
     except FileProblem as problem:
         return BulkStart(errors=problem.messages)
-    check = check_lines(user=user, account_type=account_type, lines=lines, due=due, now=now, errors=problems)
+    check = check_lines(user=user, account_type=account_type, lines=lines, due=due, now=now, errors=problems, ask_vendor=ask_vendor)
     if check.errors:
         return BulkStart(errors=[message for _line, message in check.errors])
+    warnings = [message for _line, message in check.warnings]
     checksum = file_checksum(content)
     earlier = _earlier_import(user, checksum)
     if (check.terms and not accept_terms) or (earlier and not import_again):
@@ -177,7 +183,7 @@ def imports_bulk_start(
                     created_by=user, account_type=account_type, name=file_name[:255], sha256=checksum,
                     due_at=due_at, content=content,
                 )
-        return BulkStart(pending=pending, terms=check.terms, earlier=earlier)
+        return BulkStart(pending=pending, terms=check.terms, earlier=earlier, warnings=warnings)
     with transaction.atomic():
         job = _job_create(
             user=user, account_type=account_type, name=file_name, checksum=checksum, due_at=due, check=check, now=now
@@ -189,12 +195,15 @@ def imports_bulk_start(
             ImportFile.objects.create(
                 created_by=user, account_type=account_type, name=file_name[:255], sha256=checksum, due_at=due_at, job=job
             )
-    return BulkStart(job=job, earlier=earlier)
+    return BulkStart(job=job, earlier=earlier, warnings=warnings)
 
 
 def imports_bulk_confirm(*, user: User, upload_id: int, accept_terms: bool, import_again: bool, now: dt.datetime | None = None) -> BulkStart:
     """Start an upload that waited for confirmation, checked again (the data may have changed since).
-    A second click finds the upload started and returns its job, creating nothing twice."""
+    A second click finds the upload started and returns its job, creating nothing twice.
+
+    The check runs under the upload's lock, so it does not ask the vendor again (no remote call inside a
+    transaction): the vendor was asked when the file was uploaded, moments ago, and is asked at the due time."""
     with transaction.atomic():
         pending = ImportFile.objects.select_for_update().filter(pk=upload_id, created_by=user).first()
         if pending is None:
@@ -204,6 +213,7 @@ def imports_bulk_confirm(*, user: User, upload_id: int, accept_terms: bool, impo
         return imports_bulk_start(
             user=user, account_type=pending.account_type, file_name=pending.name, content=bytes(pending.content),
             due_at=pending.due_at, accept_terms=accept_terms, import_again=import_again, now=now, pending=pending,
+            ask_vendor=False,
         )
 
 

@@ -68,6 +68,8 @@ def bulk_import(request):
         due_at=form.cleaned_data["due_at"],
         now=now,
     )
+    for warning in result.warnings:  # the vendor could not be asked about a line now: said, not refused
+        messages.warning(request, warning)
     if result.job:
         return _started(request, result)
     return _page(request, form, result=result, status=400 if result.errors else 200)

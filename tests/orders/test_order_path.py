@@ -180,10 +180,12 @@ def test_the_path_of_a_scheduled_order(abbie_client, configured_draft, demo, mon
     (button, button_steps), (due, due_steps) = readme_walk().items()
     assert schedule.follows(button_steps) == [], button
     assert run.follows(due_steps) == [], due
-    # Today: 236 calls / 35 modules / 75 returns for the review's button (it runs the review's pre-check
-    # before submitting, to ask for "Schedule anyway" when it fails), about 180 / 27 / 62 for the due time.
+    # Today: 256 calls / 36 modules / 83 returns for the review's button (it runs the review's pre-check
+    # before submitting, to ask for "Schedule anyway" when it fails, and asks whether the vendor provisions
+    # the order: orders.validation.order_goes_to_vendor, the integration's connector), about 192 / 27 / 64
+    # for the due time.
     # Leaves every step asks of: core.clock (the database's clock decides), core.datetimes (the one way
     # a date reads), core.stored_messages (messages in the reader's language), core.lanes (the queue
     # names). A little room for a new helper; a new tangle fails.
-    assert schedule.figures()["modules"] <= 37 and schedule.figures()["returns"] <= 80
+    assert schedule.figures()["modules"] <= 37 and schedule.figures()["returns"] <= 86
     assert run.figures()["modules"] <= 29 and run.figures()["returns"] <= 68

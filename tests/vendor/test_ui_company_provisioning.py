@@ -100,7 +100,7 @@ def test_the_tab_of_a_company_outside_the_subtree_is_404(client, demo):
 def test_the_tab_in_spanish(abbie_client, demo):
     vendor_call(demo.eritech, at=T0, outcome=VendorCall.Outcome.REFUSED, status_code=400)
     text = text_of(abbie_client.get(TAB, HTTP_ACCEPT_LANGUAGE="es"))
-    for spanish in ("VÍNCULO CON EL PROVEEDOR", "SOLICITUDES AL PROVEEDOR", "Rechazada", "Id de correlación"):
+    for spanish in ("VÍNCULO CON EL PROVEEDOR", "SOLICITUDES AL PROVEEDOR", "Rechazado", "Id de correlación"):
         assert spanish in text, spanish
 
 
