@@ -15,6 +15,7 @@ class ImportsConfig(AppConfig):
         from imports.engine import checks  # noqa: F401  (registers the configuration's system check)
         from imports.engine.periodic import ensure_schedule_after_migrate
         from imports.my_imports import subscription_link
+        from imports.vendor import held as vendor_held
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
         subscription_link.register()
@@ -24,6 +25,8 @@ class ImportsConfig(AppConfig):
         # (imports.engine.plugins): the engine imports nothing of bulk upload handling.
         bulk_rows.register()
         bulk_services.register()
+        # Open vendor orders count as held by the due-time checks (orders cannot import us).
+        vendor_held.register()
 
         # sender=self: once per migrate run (post_migrate fires once per app), after every
         # app's tables, django_q's included, exist.

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from django.utils.translation import gettext_lazy as _
 
 from catalog.billing import billing_type_label
-from catalog.integrations import get_integration
+from catalog.integrations import VendorWait, get_integration
+from core.clock import db_now
 from core.stored_messages import stored
 
 from .facts import OrderFacts
@@ -144,6 +145,16 @@ def order_goes_to_vendor(order: Order) -> bool:
     Send to backend on, and the service's vendor has a connector (Microsoft, while MICROSOFT_ENABLED).
     Otherwise the worker provisions it locally. `order.service` (with its vendor) must be loaded."""
     return bool(order.send_to_backend) and get_integration(order.service.vendor.integration).connector() is not None
+
+
+def order_vendor_problems(order: Order, facts: OrderFacts | None = None) -> list[str] | VendorWait:
+    """The fifth check's remote half, asked of the vendor (its integration's vendor_checks): [] when it
+    passes or the vendor has no connector, the reasons (stored text) when it fails, VendorWait when the
+    vendor could not say. Call it outside any transaction: it makes HTTP calls. `facts` (loaded for the
+    order's creation day) when the caller has them; read here otherwise."""
+    if facts is None:
+        facts = OrderFacts.load([order], day=db_now().astimezone(dt.timezone.utc).date())
+    return get_integration(order.service.vendor.integration).vendor_checks(facts.integration_context(order))
 
 
 def validate_orders(orders: Iterable[Order], *, day: dt.date) -> dict[int, list[str]]:

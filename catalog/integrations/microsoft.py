@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.stored_messages import stored
 
+from . import microsoft_orders
 from .base import IntegrationContext, VendorIntegration, register
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -158,6 +159,9 @@ class MicrosoftIntegration(VendorIntegration):
         from .partner_center import partner_center
 
         return partner_center()
+
+    def provisioning(self):
+        return microsoft_orders.PROVISIONING  # cart line items, new customers: catalog.integrations.microsoft_orders
 
     def subscription_display_name(self, name: str, attributes: dict) -> str:
         if attributes.get(DOMAIN_ATTRIBUTE):
