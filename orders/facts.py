@@ -67,8 +67,9 @@ class OrderFacts:
     @classmethod
     def load(cls, orders: Iterable[Order], *, day: dt.date) -> "OrderFacts":
         """Five queries whatever the number of orders: price lists, items, acceptances, live
-        subscriptions, and the services' dependencies (when not prefetched already); plus one per
-        registered provider of subscriptions held elsewhere (held_elsewhere_register)."""
+        subscriptions, and the services' dependencies (when not prefetched already); plus, when an
+        order is of a once-per-account service or claims a domain, what the registered providers of
+        subscriptions held elsewhere read (held_elsewhere_register: one query while a vendor connector is on)."""
         orders = list(orders)
         company_ids = {order.company_id for order in orders}
         services = [order.service for order in orders if order.service_id]
@@ -90,13 +91,16 @@ class OrderFacts:
                 Subscription.objects.filter(tenant_domain__in=requested).values_list("tenant_domain", flat=True)
             )
         # Subscriptions on their way (an order with the vendor) count as held: a second order of a
-        # once-per-account service, or of the same new tenant domain, is refused meanwhile. Only the
-        # service set and the domains: the integration's own list (`held`) is what exists already.
-        for provider in _held_elsewhere.values():
-            for held in provider(company_ids, requested):
-                facts.held_services[held.company_id].add(held.service_id)
-                if held.domain and held.domain in requested:
-                    facts.taken_domains.add(held.domain)
+        # once-per-account service, or of the same new tenant domain, is refused meanwhile. Asked only
+        # when an order could be refused for it (check_not_duplicate, check_domain_available), and only
+        # the service set and the domains: the integration's own list (`held`) is what exists already.
+        once = {order.company_id for order in orders if order.service_id and order.service.once_per_account}
+        if _held_elsewhere and (once or requested):
+            for provider in _held_elsewhere.values():
+                for held in provider(once, requested):
+                    facts.held_services[held.company_id].add(held.service_id)
+                    if held.domain and held.domain in requested:
+                        facts.taken_domains.add(held.domain)
         return facts
 
     def _add(self, company_id: int, info: CompanySubscriptionInfo) -> None:

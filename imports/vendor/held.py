@@ -12,15 +12,15 @@ from orders.facts import HeldElsewhere, held_elsewhere_register
 from imports.models import VendorOrder
 
 
-def _any_connector() -> bool:
-    """Vendor orders exist only while a vendor has a connector (Microsoft with MICROSOFT_ENABLED): without
-    one, no query (the local path reads exactly what it read before vendor orders existed)."""
-    return any(get_integration(key).connector() is not None for key in registered_keys())
-
-
 def vendor_orders_held(company_ids: set[int], domains: set[str]) -> list[HeldElsewhere]:
-    """What the open vendor orders of these companies, or claiming these domains, will create."""
-    if not (company_ids or domains) or not _any_connector():
+    """What the open vendor orders of these companies, or claiming these domains, will create.
+
+    Vendor orders exist only while a vendor has a connector (Microsoft with MICROSOFT_ENABLED): without
+    one, no query, so the local path reads exactly what it read before vendor orders existed."""
+    for key in registered_keys():
+        if get_integration(key).connector() is not None:
+            break
+    else:
         return []
     where = Q(company_id__in=company_ids)
     if domains:
