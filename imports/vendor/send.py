@@ -70,7 +70,7 @@ VENDOR_NO_ANSWER = _(
 )
 VENDOR_NOT_CONNECTED = _("The connection to %(vendor)s is turned off; the order waits until it is on again.")
 VENDOR_DEADLINE_PASSED = _(
-    "%(vendor)s could not take the order before the deadline (%(deadline)s). Last trouble: %(reason)s Please schedule it again."
+    "%(vendor)s could not take the order before the deadline (%(deadline)s); please schedule it again. Last trouble: %(reason)s"
 )
 VENDOR_UNEXPECTED = _("The order could not be sent to %(vendor)s because of an unexpected error; it is tried again.")
 

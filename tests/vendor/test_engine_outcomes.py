@@ -214,7 +214,7 @@ def test_the_deadline_fails_the_job_with_the_last_trouble(vendor, demo, tenant, 
     assert "503" in row.failure_reason and row.error == order.reason
     with translation.override("es"):
         assert "Microsoft" in row.failure_reason and "could not take" not in row.failure_reason  # the reader's language
-    assert [m.subject for m in mailoutbox] == ["Your import failed"]
+    assert [m.subject for m in mailoutbox] == ["Your import is waiting for Microsoft", "Your import failed"]
     assert orders_of(vendor.ledger(), tenant) == []
 
 
