@@ -42,6 +42,7 @@ from accounts.services import account_ids_allocate, audit_log_record
 from catalog.models import Service
 from core.stored_messages import stored
 from core.clock import db_now
+from core.outbox import Budget
 from core.transient import is_transient
 from orders.configuration import vendor_defaults_fill
 from orders.facts import OrderFacts
@@ -252,13 +253,17 @@ def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | Non
     transaction.on_commit(send_import_emails, robust=True)
 
 
-def _hand_off_vendor_orders(job_ids: list[int]) -> None:
+def _hand_off_vendor_orders(job_ids: list[int], *, now: dt.datetime) -> None:
     """After commit, place the vendor orders the run just wrote (the fast path: several at once, each
     call outside any transaction, imports.vendor.send). If this never runs (worker killed) or fails,
     the outbox lane's senders place them (imports.engine.outbox_lane), with the same request ids."""
 
     def send_vendor_orders():
-        vendor_orders_send(job_ids=job_ids, concurrency=engine_config().vendor_concurrency)
+        # The batch's clock claims them: they were written due at `now`.
+        vendor_orders_send(
+            job_ids=job_ids, now=now, concurrency=engine_config().vendor_concurrency,
+            budget=Budget(engine_config().outbox_budget_seconds),
+        )
 
     transaction.on_commit(send_vendor_orders, robust=True)
 
@@ -329,7 +334,7 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
         loaded = {job.pk: (job, rows_of_job[job.pk]) for job in finishing}
         _hand_off_emails([job.pk for job in finishing], now=now, loaded=loaded)
     if waiting:
-        _hand_off_vendor_orders([job.pk for job in waiting])
+        _hand_off_vendor_orders([job.pk for job in waiting], now=now)
     return results
 
 
