@@ -5,9 +5,9 @@ The run is idempotent by construction:
 - a row provisions through `Subscription.provisioning_key = "import-row:<id>"`, which is UNIQUE,
   so a repeated run can never create a second subscription; a run that finds the key already
   taken adopts that subscription instead of creating one;
-- everything a run writes (subscriptions, rows, the jobs' final status, audit log) commits in
-  one transaction per batch of claimed jobs, so a worker killed half-way leaves its jobs In
-  progress with nothing written; lease recovery puts them back to Pending and a later pass
+- everything a run writes (subscriptions, vendor orders, rows, the jobs' final status or Waiting,
+  audit log) commits in one transaction per batch of claimed jobs, so a worker killed half-way
+  leaves its jobs In progress with nothing written; lease recovery puts them back to Pending and a later pass
   runs them again.
 
 Transient database trouble (core.transient: a lost connection, a restart, a deadlock, a lock or
@@ -19,6 +19,14 @@ with the database, or once transient trouble has lasted past IMPORT_TRANSIENT_DE
 Bulk import lines (imports.bulk) run here too, in file order: product lines are submitted orders
 like any other; company and user lines are created by imports.bulk.rows, each in a savepoint,
 their results written in the same transaction, so a repeated run never creates them twice.
+
+Orders the vendor provisions (Send to backend on and a vendor connector: orders.validation.order_goes_to_vendor)
+pass the same checks, and their subscription is built the same way (the price of the creation day),
+but not saved: the batch writes a VendorOrder instead (imports.vendor.send.vendor_order_for), with the
+request ids its calls will carry, in the same transaction, and the job ends the batch Waiting. Right
+after the commit the batch's task places those orders (the fast path, outside any transaction); the
+vendor sender finishes the job when its last vendor order is final (imports.jobs.finishing, the one
+home of a job's finishing, which the batch uses too). Jobs without one finish here as always.
 
 A batch reads what it needs once (companies, services, OrderFacts: price lists and items, terms
 acceptances, live subscriptions) and runs the very due-time checks of orders.validation on it,
@@ -459,4 +467,5 @@ def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int
     return {
         "claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED],
         "completed_with_errors": outcomes[Status.COMPLETED_WITH_ERRORS], "failed": outcomes[Status.FAILED],
+        "waiting": outcomes[Status.WAITING],
     }
