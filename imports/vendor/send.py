@@ -30,8 +30,8 @@ Here, after that commit, a sender tries it:
 
 import datetime as dt
 import logging
+import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -47,6 +47,7 @@ from core.clock import db_now
 from core.datetimes import utc_text
 from core.outbox import Budget, OutboxItem
 from core.stored_messages import stored
+from orders.facts import OrderFacts
 from orders.models import Subscription
 from orders.provisioning import subscription_from_snapshot, subscription_snapshot
 from orders.validation import order_vendor_problems
@@ -136,36 +137,87 @@ def vendor_orders_send_due(*, now: dt.datetime, budget: Budget) -> int:
 
 
 def _deliver(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budget | None) -> int:
-    """The kind's handler (core.outbox.Outbox.send_due): try each claimed vendor order; in threads when
-    there are several (each mostly waits on the vendor), each thread closing its database connection."""
-    if concurrency == 1 or len(ids) == 1:
-        return sum(_try_claimed(pk, now=now, budget=budget) for pk in ids)
+    """The kind's handler (core.outbox.Outbox.send_due): try each claimed vendor order; with several, in
+    up to `concurrency` threads (each mostly waits on the vendor), each closing its database connection
+    when it ends. The chunk's vendor orders, their orders, and what the vendor checks read (OrderFacts)
+    are read once for the chunk."""
+    finished = Finished()
+    try:
+        return _deliver_loaded(ids, now=now, concurrency=concurrency, budget=budget, finished=finished)
+    finally:
+        finished.hand_off(now=now)
 
-    def in_thread(pk: int) -> int:
+
+def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budget | None, finished: "Finished") -> int:
+    loaded = {vendor_order.pk: vendor_order for vendor_order in _open(ids)}
+    unchecked = [vo.row.order for vo in loaded.values() if vo.checked_at is None and vo.row.order_id]
+    facts = OrderFacts.load(unchecked, day=now.astimezone(UTC).date()) if unchecked else None
+    pending = [loaded[pk] for pk in ids if pk in loaded]  # the others were finished meanwhile
+    if concurrency == 1 or len(pending) <= 1:
+        return sum(_try_claimed(vendor_order, facts=facts, now=now, budget=budget, finished=finished) for vendor_order in pending)
+    lock, results = threading.Lock(), []
+
+    def worker() -> None:
         try:
-            return _try_claimed(pk, now=now, budget=budget)
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    vendor_order = pending.pop(0)
+                results.append(_try_claimed(vendor_order, facts=facts, now=now, budget=budget, finished=finished))
         finally:
-            connection.close()
+            connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(ids)), thread_name_prefix="vendor-order") as pool:
-        return sum(pool.map(in_thread, ids))
+    threads = [
+        threading.Thread(target=worker, name=f"vendor-order-{n}", daemon=True) for n in range(min(concurrency, len(pending)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(results)
 
 
-def _try_claimed(pk: int, *, now: dt.datetime, budget: Budget | None) -> int:
+def _try_claimed(
+    vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, budget: Budget | None, finished: "Finished"
+) -> int:
     if budget is not None and budget.spent():
-        VENDOR_ORDERS.release([pk], now=now)
+        VENDOR_ORDERS.release([vendor_order.pk], now=now)
         return 0
     try:
-        return 1 if vendor_order_try(pk, now=now) == Outcome.DONE else 0
+        return 1 if _try(vendor_order, facts=facts, now=now, finished=finished) == Outcome.DONE else 0
     except Exception as exc:
         # Anything unexpected (a bug, the database gone): a failed attempt with the backoff, never a
         # verdict on the order; the deadline still ends it.
-        logger.exception("Vendor order %s: unexpected error.", pk)
+        logger.exception("Vendor order %s: unexpected error.", vendor_order.pk)
         try:
-            _mark_trouble_by_pk(pk, now=now, error=f"{type(exc).__name__}: {exc}")
+            _mark_trouble_by_pk(vendor_order.pk, now=now, error=f"{type(exc).__name__}: {exc}")
         except Exception:
-            logger.exception("Vendor order %s: could not record the error; its lease hands it to another sender.", pk)
+            logger.exception("Vendor order %s: could not record the error; its lease hands it to another sender.", vendor_order.pk)
         return 0
+
+
+class Finished:
+    """The jobs a sender finished (their final email) and those it announced as waiting, once committed:
+    their emails are sent together when the sender's chunk is done (one rendering for alike emails;
+    during a burst of due jobs they wait in the outbox, imports.notify.priority). A sender that dies
+    first leaves them to the outbox lane: the Notifications are committed."""
+
+    def __init__(self):
+        self.loaded: dict[int, tuple[ImportJob, list[ImportRow]]] = {}
+        self.announced: list[int] = []
+
+    def add(self, job: ImportJob, rows: list[ImportRow]) -> None:
+        self.loaded[job.pk] = (job, rows)  # (threads: one dict item set at a time)
+
+    def hand_off(self, *, now: dt.datetime) -> None:
+        try:
+            if self.announced:
+                emails_send(job_ids=list(self.announced), now=now)
+            if self.loaded:
+                emails_send(job_ids=list(self.loaded), now=now, loaded=dict(self.loaded), yield_to_jobs=True)
+        except Exception:
+            logger.exception("Could not send the emails of finished vendor orders; the outbox lane sends them.")
 
 
 # --- One try --------------------------------------------------------------------------------------
@@ -191,12 +243,10 @@ class _Trouble:
     retry_after: float | None = None
 
 
-def _load(pk: int) -> VendorOrder | None:
-    return (
-        VendorOrder.objects.select_related("row__order__service__vendor", "row__order__company", "row__order__created_by")
-        .filter(pk=pk, status=Pending, outcome=Outcome.OPEN)
-        .first()
-    )
+def _open(ids: list[int]):
+    return VendorOrder.objects.select_related(
+        "row__order__service__vendor", "row__order__company", "row__order__created_by"
+    ).filter(pk__in=ids, status=Pending, outcome=Outcome.OPEN)
 
 
 def _vendor_name(vendor_order: VendorOrder) -> str:
@@ -208,16 +258,25 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
     """One try of one vendor order (claimed by the caller): the calls outside any transaction, each
     answer recorded in its own. Returns the outcome it reached (done, refused, expired), or None when it
     stays open (transient trouble) or was not open any more."""
-    vendor_order = _load(pk)
+    vendor_order = _open([pk]).first()
     if vendor_order is None:
         return None
+    finished = Finished()
+    try:
+        return _try(vendor_order, facts=None, now=now, finished=finished)
+    finally:
+        finished.hand_off(now=now)
+
+
+def _try(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, finished: "Finished") -> str | None:
     with calls_for(vendor_order.company_id):
-        result = _place(vendor_order, now=now)
+        result = _place(vendor_order, facts=facts, now=now)
     if isinstance(result, _Placed):
-        return Outcome.DONE if _finish_done(vendor_order, result, now=now) else None
+        return Outcome.DONE if _finish_done(vendor_order, result, now=now, finished=finished) else None
     if isinstance(result, _Refusal):
-        return Outcome.REFUSED if _finish_failed(vendor_order, Outcome.REFUSED, "\n".join(result.reasons), now=now) else None
-    return _trouble(vendor_order, result, now=now)
+        reason = "\n".join(result.reasons)
+        return Outcome.REFUSED if _finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
+    return _trouble(vendor_order, result, now=now, finished=finished)
 
 
 def _outcome_of(answer, vendor: str) -> _Refusal | _Trouble:
@@ -231,7 +290,7 @@ def _outcome_of(answer, vendor: str) -> _Refusal | _Trouble:
     return _Trouble(stored(VENDOR_TROUBLE, vendor=vendor, detail=f"unexpected answer {type(answer).__name__}"))
 
 
-def _place(vendor_order: VendorOrder, *, now: dt.datetime) -> _Placed | _Refusal | _Trouble:
+def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime) -> _Placed | _Refusal | _Trouble:
     """The calls of one try, in order; stops at the first that is not done."""
     order, vendor = vendor_order.row.order, _vendor_name(vendor_order)
     integration = get_integration(vendor_order.integration)
@@ -239,7 +298,7 @@ def _place(vendor_order: VendorOrder, *, now: dt.datetime) -> _Placed | _Refusal
     if client is None or provisioning is None:
         return _Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor))
     if vendor_order.checked_at is None:
-        problems = order_vendor_problems(order)
+        problems = order_vendor_problems(order, facts)
         if isinstance(problems, VendorWait):
             return _Trouble(problems.reason, problems.retry_after)
         if problems:
@@ -258,10 +317,10 @@ def _place(vendor_order: VendorOrder, *, now: dt.datetime) -> _Placed | _Refusal
         if not isinstance(answer, Done):
             return _outcome_of(answer, vendor)
         # Recorded at once: a sender killed after this checks out this cart, never a second one.
-        VendorOrder.objects.filter(pk=vendor_order.pk, status=Pending, cart_id="").update(cart_id=answer.result.id)
-        vendor_order.cart_id = (
-            VendorOrder.objects.filter(pk=vendor_order.pk).values_list("cart_id", flat=True).first() or answer.result.id
-        )
+        if VendorOrder.objects.filter(pk=vendor_order.pk, status=Pending, cart_id="").update(cart_id=answer.result.id):
+            vendor_order.cart_id = answer.result.id
+        else:  # recorded by another sender (the same MS-RequestId: the same cart)
+            vendor_order.cart_id = VendorOrder.objects.filter(pk=vendor_order.pk).values_list("cart_id", flat=True).first() or answer.result.id
     answer = client.cart_checkout(
         vendor_order.customer_id, vendor_order.cart_id,
         request_id=str(vendor_order.checkout_request_id), correlation_id=str(vendor_order.correlation_id),
@@ -282,7 +341,7 @@ def _open_locked(vendor_order: VendorOrder) -> VendorOrder | None:
     return VendorOrder.objects.select_for_update().filter(pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN).first()
 
 
-def _finish_done(vendor_order: VendorOrder, placed: _Placed, *, now: dt.datetime) -> bool:
+def _finish_done(vendor_order: VendorOrder, placed: _Placed, *, now: dt.datetime, finished: "Finished") -> bool:
     with transaction.atomic():
         locked = _open_locked(vendor_order)
         if locked is None:
@@ -313,11 +372,13 @@ def _finish_done(vendor_order: VendorOrder, placed: _Placed, *, now: dt.datetime
             status=ImportRow.Status.COMPLETED, subscription=subscription, result_account_id=subscription.account_id,
             error="", processed_at=now,
         )
-        _finish_job_if_done(locked.job_id, now=now)
+        done = _finish_job_if_done(locked.job_id, now=now)
+    if done:
+        finished.add(*done)  # committed: its email goes with the sender's others
     return True
 
 
-def _finish_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now: dt.datetime) -> bool:
+def _finish_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now: dt.datetime, finished: "Finished") -> bool:
     """The row fails with `reason` (stored text): refused by the vendor, or expired at the deadline."""
     with transaction.atomic():
         locked = _open_locked(vendor_order)
@@ -327,27 +388,31 @@ def _finish_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now:
             status=OutboxItem.Status.SENT, sent_at=now, outcome=outcome, reason=reason, attempts=F("attempts") + 1,
         )
         ImportRow.objects.filter(pk=locked.row_id).update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
-        _finish_job_if_done(locked.job_id, now=now)
+        done = _finish_job_if_done(locked.job_id, now=now)
+    if done:
+        finished.add(*done)
     return True
 
 
-def _finish_job_if_done(job_id: int, *, now: dt.datetime) -> None:
+def _finish_job_if_done(job_id: int, *, now: dt.datetime) -> tuple[ImportJob, list[ImportRow]] | None:
     """Finish the job once none of its vendor orders is open: its job row locked (two senders finishing
     two orders of one job take turns, the second sees the first's commit), its final status from all its
-    rows, the audit entry, email and webhook as the batch writes them (imports.jobs.finishing). The
-    emails go after the commit."""
+    rows, the audit entry, email and webhook as the batch writes them (imports.jobs.finishing). Returns
+    the job and its rows when it finished: the caller sends its email after the commit."""
     job = (
         ImportJob.objects.select_for_update(of=("self",), no_key=True).select_related("company", "created_by")
         .filter(pk=job_id, status=ImportJob.Status.WAITING).first()
     )
     if job is None:
-        return
-    if VendorOrder.objects.filter(job_id=job_id, status=Pending, outcome=Outcome.OPEN).exists():
-        return
+        return None
     rows = list(ImportRow.objects.filter(job_id=job_id).select_related("subscription", "order__service").order_by("position"))
+    # A Waiting job's rows are final but those still with the vendor (an open vendor order each): one
+    # still Pending means another vendor order is open. (Its sender updates the row before it locks the
+    # job, so whichever of two senders locks the job second sees the other's row final.)
+    if any(row.status == ImportRow.Status.PENDING for row in rows):
+        return None
     jobs_finish([job], {job_id: rows}, now=now, from_status=ImportJob.Status.WAITING)
-    loaded = {job_id: (job, rows)}
-    transaction.on_commit(lambda: emails_send(job_ids=[job_id], now=now, loaded=loaded), robust=True)
+    return job, rows
 
 
 def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | None, *, now: dt.datetime) -> dt.datetime:
@@ -357,7 +422,7 @@ def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | Non
     return now + wait
 
 
-def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime) -> str | None:
+def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime, finished: "Finished") -> str | None:
     """Transient trouble: tried again after the backoff (not before Retry-After), the same ids; past the
     deadline, expired. The job's first trouble announces that it waits."""
     if now >= vendor_order.deadline_at:
@@ -365,7 +430,7 @@ def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime) 
             VENDOR_DEADLINE_PASSED, vendor=_vendor_name(vendor_order), deadline=utc_text(vendor_order.deadline_at),
             reason=trouble.reason,
         )
-        return Outcome.EXPIRED if _finish_failed(vendor_order, Outcome.EXPIRED, reason, now=now) else None
+        return Outcome.EXPIRED if _finish_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
     attempts = vendor_order.attempts + 1
     next_try = _next_try(vendor_order, attempts, trouble.retry_after, now=now)
     marked = (
@@ -376,7 +441,7 @@ def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime) 
     if marked and vendor_order.attempts == 0 and waiting_announce(
         vendor_order.job_id, now=now, next_try_at=next_try, reason=trouble.reason
     ):
-        emails_send(job_ids=[vendor_order.job_id], now=now)
+        finished.announced.append(vendor_order.job_id)
     return None
 
 
