@@ -5,7 +5,8 @@
   a live sender never loses it; a sender that died leaves it to the next one after that long, which
   places it with the same request ids (the vendor answers a repeated MS-RequestId, or a repeated
   checkout of the same cart, with its first answer);
-- the chunk: twice IMPORT_VENDOR_CONCURRENCY claimed at a time (tried that many at once);
+- the chunk: four times IMPORT_VENDOR_CONCURRENCY claimed at a time (a batch's vendor orders in one chunk, tried
+  IMPORT_VENDOR_CONCURRENCY at once: the threads take the next as soon as one is done);
 - the backoff: 15 s doubling to 15 min (never earlier than the vendor's Retry-After, imports.vendor.send);
 - giving up: never by attempts. The deadline decides (VendorOrder.deadline_at, IMPORT_VENDOR_DEADLINE_SECONDS
   after the job's due time): the order then expires and its row fails with the last trouble.
@@ -25,7 +26,7 @@ VENDOR_ORDERS = Outbox(
     VendorOrder,
     OutboxPolicy(
         lease=lambda: dt.timedelta(seconds=settings.IMPORT_VENDOR_LEASE_SECONDS),
-        chunk=lambda: 2 * settings.IMPORT_VENDOR_CONCURRENCY,
+        chunk=lambda: 4 * settings.IMPORT_VENDOR_CONCURRENCY,
         backoff_base=dt.timedelta(seconds=15),
         backoff_cap=dt.timedelta(minutes=15),
         max_attempts=10**9,

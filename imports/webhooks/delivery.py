@@ -1,4 +1,5 @@
-"""Webhooks: import.completed / import.failed / import.cancelled POSTed to the reseller's endpoint.
+"""Webhooks: import.completed / import.failed / import.cancelled POSTed to the reseller's endpoint, and
+import.waiting once when a job's vendor orders first meet trouble (webhook_waiting_record).
 
 The endpoint (URL + secret) is accounts.WebhookEndpoint, set on the reseller's SECURITY tab. Here:
 - recording: webhook_deliveries_record() writes one WebhookDelivery per finished job whose company
@@ -209,7 +210,7 @@ def webhook_waiting_record(job: ImportJob, *, now: dt.datetime, next_try_at: dt.
     """The import.waiting event of a job whose vendor orders met transient trouble (imports.vendor.send):
     the usual payload plus `next_try_at` and `reason` (rendered in the portal's default language, like the
     rows' errors). At most one per job (the unique (job, event)); in the caller's transaction. Returns
-    whether one was written."""
+    whether the job has an endpoint to tell."""
     company = Company.objects.get(pk=job.company_id) if not ImportJob.company.is_cached(job) else job.company
     endpoint = endpoints_for([company]).get(company.pk)
     if endpoint is None:

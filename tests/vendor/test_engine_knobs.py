@@ -23,5 +23,5 @@ def test_the_outbox_policy_backs_off_from_15_seconds_to_15_minutes_and_never_giv
     assert [VENDOR_ORDERS.backoff(n).total_seconds() for n in (1, 2, 3, 6, 7, 50)] == [15, 30, 60, 480, 900, 900]
     assert VENDOR_ORDERS.policy.max_attempts >= 10**6
     with override_settings(IMPORT_VENDOR_LEASE_SECONDS=240, IMPORT_VENDOR_CONCURRENCY=5):
-        assert VENDOR_ORDERS.lease().total_seconds() == 240 and VENDOR_ORDERS.chunk() == 10
+        assert VENDOR_ORDERS.lease().total_seconds() == 240 and VENDOR_ORDERS.chunk() == 20
         assert engine_config().vendor_lease_seconds == 240

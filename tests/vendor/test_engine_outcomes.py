@@ -198,6 +198,28 @@ def test_a_sender_killed_after_the_checkout_answer_leaves_the_cart_checked_out_o
     assert checkouts.count() == 2 and set(checkouts.values_list("request_id", flat=True)) == {str(order.checkout_request_id)}
 
 
+def test_a_sender_killed_before_its_first_call_leaves_the_order_to_the_next_sender(vendor, demo, tenant, monkeypatch):
+    due = due_soon()
+    job = schedule_for(demo, tenant, due_at=due)
+    run_batch(due)
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed()
+
+    monkeypatch.setattr(vendor_send, "_place", killed)
+    with pytest.raises(Killed):
+        send(due)
+    monkeypatch.undo()
+    order = vendor_order(job)
+    assert order.outcome == "" and order.cart_id == "" and order.attempts == 0 and order.next_attempt_at == due + LEASE
+    assert send(due + LEASE) == 1
+    job.refresh_from_db()
+    assert job.status == Status.COMPLETED and len(orders_of(vendor.ledger(), tenant)) == 1
+
+
 def test_the_deadline_fails_the_job_with_the_last_trouble(vendor, demo, tenant, mailoutbox, django_capture_on_commit_callbacks):
     due = due_soon()
     job = schedule_for(demo, tenant, due_at=due)
