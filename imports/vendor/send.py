@@ -122,6 +122,10 @@ def vendor_orders_send(
     also the clock of the tries' decisions (backoff, deadline); the current time by default."""
     now = now or db_now()
     concurrency = max(1, concurrency or settings.IMPORT_VENDOR_CONCURRENCY)
+    if connection.vendor == "sqlite":
+        # SQLite has a single writer (and the tests' in-memory database a shared-cache lock per table):
+        # threads would only wait on each other. One at a time there.
+        concurrency = 1
     return VENDOR_ORDERS.send_due(
         lambda ids: _deliver(ids, now=now, concurrency=concurrency, budget=budget),
         now=now,
