@@ -193,9 +193,9 @@ def _try_claimed(
     except Exception as exc:
         # Anything unexpected (a bug, the database gone): a failed attempt with the backoff, never a
         # verdict on the order; the deadline still ends it.
-        logger.exception("Vendor order %s: unexpected error.", vendor_order.pk)
+        logger.exception("Vendor order %s: unexpected error (%s: %s).", vendor_order.pk, type(exc).__name__, exc)
         try:
-            _mark_trouble_by_pk(vendor_order.pk, now=now, error=f"{type(exc).__name__}: {exc}")
+            _mark_trouble_by_pk(vendor_order.pk, now=now, error=stored(VENDOR_UNEXPECTED, vendor=_vendor_name(vendor_order)))
         except Exception:
             logger.exception("Vendor order %s: could not record the error; its lease hands it to another sender.", vendor_order.pk)
         return 0
