@@ -387,6 +387,9 @@ class Notification(OutboxItem):
         # Optional, per user (NOTIFICATIONS tab): when the job is created, and before it is due.
         IMPORT_SCHEDULED = "import_scheduled", _("Your provisioning is scheduled")
         IMPORT_REMINDER = "import_reminder", _("Reminder before a scheduled provisioning")
+        # Once per job, when its first vendor try meets transient trouble (imports.vendor.send): the job
+        # waits for the vendor, with the next try's time and the reason.
+        IMPORT_WAITING = "import_waiting", _("Your import is waiting for the vendor")
 
     job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, default=Kind.IMPORT_FINISHED)
@@ -457,6 +460,9 @@ class WebhookDelivery(OutboxItem):
         IMPORT_COMPLETED_WITH_ERRORS = "import.completed_with_errors", "import.completed_with_errors"
         IMPORT_FAILED = "import.failed", "import.failed"
         IMPORT_CANCELLED = "import.cancelled", "import.cancelled"
+        # Once per job, when its first vendor try meets transient trouble (not a final status: the
+        # job's final event follows when the vendor is done, refuses, or the deadline passes).
+        IMPORT_WAITING = "import.waiting", "import.waiting"
 
     event_id = models.CharField(_("event id"), max_length=64, unique=True)
     event = models.CharField(_("event"), max_length=40, choices=Event.choices)
@@ -522,6 +528,9 @@ class VendorOrder(OutboxItem):
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.OPEN, blank=True)
     # The vendor's reason for a refusal, or the last transient reason at the deadline (stored text).
     reason = models.TextField(_("reason"), blank=True)
+    # When the vendor checks at the due time (orders.validation.order_vendor_problems) passed: asked once,
+    # so a retry after the cart exists does not ask again.
+    checked_at = models.DateTimeField(_("vendor checks passed at"), null=True, blank=True)
 
     class Meta(OutboxItem.Meta):
         verbose_name = _("vendor order")

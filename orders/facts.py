@@ -9,6 +9,7 @@ of a company (Subscription.objects.live) and the vendor integration's context.
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import prefetch_related_objects
@@ -18,6 +19,28 @@ from catalog.models import PriceListItem
 from catalog.selectors import PriceBook, price_book
 
 from .models import Order, Subscription
+
+
+@dataclass(frozen=True)
+class HeldElsewhere:
+    """A subscription a company will hold that is not a Subscription row yet: e.g. an order with the
+    vendor (imports.models.VendorOrder, open). `domain`: the platform-unique domain it claims, if any."""
+
+    company_id: int
+    service_id: int
+    domain: str | None = None
+
+
+# Who else knows of subscriptions about to exist: provider(company_ids, domains) → what those companies
+# will hold and which of those domains are claimed. orders cannot import the apps above it (imports),
+# so they register here (imports.apps: ImportsConfig.ready). Each is asked once per OrderFacts.load.
+HeldElsewhereProvider = Callable[[set[int], set[str]], Iterable[HeldElsewhere]]
+_held_elsewhere: dict[str, HeldElsewhereProvider] = {}
+
+
+def held_elsewhere_register(name: str, provider: HeldElsewhereProvider) -> None:
+    """Add (or replace, by `name`) a provider of subscriptions held elsewhere."""
+    _held_elsewhere[name] = provider
 
 
 def subscription_info(subscription: Subscription) -> CompanySubscriptionInfo:
@@ -44,7 +67,9 @@ class OrderFacts:
     @classmethod
     def load(cls, orders: Iterable[Order], *, day: dt.date) -> "OrderFacts":
         """Five queries whatever the number of orders: price lists, items, acceptances, live
-        subscriptions, and the services' dependencies (when not prefetched already)."""
+        subscriptions, and the services' dependencies (when not prefetched already); plus, when an
+        order is of a once-per-account service or claims a domain, what the registered providers of
+        subscriptions held elsewhere read (held_elsewhere_register: one query while a vendor connector is on)."""
         orders = list(orders)
         company_ids = {order.company_id for order in orders}
         services = [order.service for order in orders if order.service_id]
@@ -60,10 +85,22 @@ class OrderFacts:
             facts._add(company_id, CompanySubscriptionInfo(account_id, code, name, attributes, service_id))
         # One more query, only when an order asks for a domain: whoever holds it, on any account
         # (terminated subscriptions too: the domain is not released).
-        if requested := {domain for order in orders if (domain := facts.requested_domain(order))}:
+        requested = {domain for order in orders if (domain := facts.requested_domain(order))}
+        if requested:
             facts.taken_domains = set(
                 Subscription.objects.filter(tenant_domain__in=requested).values_list("tenant_domain", flat=True)
             )
+        # Subscriptions on their way (an order with the vendor) count as held: a second order of a
+        # once-per-account service, or of the same new tenant domain, is refused meanwhile. Asked only
+        # when an order could be refused for it (check_not_duplicate, check_domain_available), and only
+        # the service set and the domains: the integration's own list (`held`) is what exists already.
+        once = {order.company_id for order in orders if order.service_id and order.service.once_per_account}
+        if _held_elsewhere and (once or requested):
+            for provider in _held_elsewhere.values():
+                for held in provider(once, requested):
+                    facts.held_services[held.company_id].add(held.service_id)
+                    if held.domain and held.domain in requested:
+                        facts.taken_domains.add(held.domain)
         return facts
 
     def _add(self, company_id: int, info: CompanySubscriptionInfo) -> None:

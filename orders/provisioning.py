@@ -41,3 +41,32 @@ def subscription_build(*, order: Order, facts: OrderFacts, account_id: int, prov
     subscription.full_clean(exclude=["company", "service", "order"], validate_unique=False, validate_constraints=False)
     facts.hold(subscription)
     return subscription
+
+
+# --- The subscription a vendor order will create, kept as JSON until the vendor is done ----------------
+
+# Not part of the snapshot: the row's own id and what the database sets when it is saved.
+_NOT_SNAPSHOT = {"id", "created_at"}
+
+
+def subscription_snapshot(subscription: Subscription) -> dict:
+    """`subscription` (unsaved, from subscription_build) as JSON: each concrete field by its column
+    name, decimals and dates as strings, so subscription_from_snapshot rebuilds it exactly (the price of
+    the creation day is never read again)."""
+    snapshot = {}
+    for field in Subscription._meta.concrete_fields:
+        if field.name in _NOT_SNAPSHOT:
+            continue
+        value = getattr(subscription, field.attname)
+        snapshot[field.attname] = value if value is None or isinstance(value, (bool, int, str, dict, list)) else str(value)
+    return snapshot
+
+
+def subscription_from_snapshot(snapshot: dict, **fields) -> Subscription:
+    """The unsaved Subscription a snapshot describes, with `fields` set over it (the vendor's ids)."""
+    values = {}
+    for field in Subscription._meta.concrete_fields:
+        if field.attname in snapshot:
+            values[field.attname] = field.to_python(snapshot[field.attname])
+    values.update(fields)
+    return Subscription(**values)

@@ -42,6 +42,28 @@ class VendorWait:
     retry_after: float | None = None
 
 
+class VendorProvisioning:
+    """How a vendor with a connector provisions an order (imports.vendor.send places it): which operation,
+    on which vendor customer, with what. Microsoft's is catalog.integrations.microsoft_orders."""
+
+    CART = "cart"  # a subscription on an existing customer: a cart, then its checkout
+    CUSTOMER = "customer"  # a new customer tenant
+
+    def operation(self, order) -> str:
+        return self.CART
+
+    def customer_id(self, order) -> str:
+        """The vendor customer the order is for ("" for a new customer)."""
+        return ""
+
+    def cart_line_items(self, order) -> list:
+        raise NotImplementedError
+
+    def new_customer(self, order, domain: str):
+        """The new customer to create for the order, with the platform-unique `domain` it claims."""
+        raise NotImplementedError
+
+
 class VendorIntegration:
     key: str = ""
 
@@ -67,6 +89,11 @@ class VendorIntegration:
     def connector(self):
         """The vendor's API client (one per process), or None when the vendor has none: orders of its
         services are provisioned locally. Microsoft: catalog.integrations.partner_center."""
+        return None
+
+    def provisioning(self) -> VendorProvisioning | None:
+        """How the vendor provisions orders through its connector (see VendorProvisioning), or None: the
+        vendor has no connector and orders are provisioned locally."""
         return None
 
     def vendor_checks(self, context: IntegrationContext) -> list[str] | VendorWait:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.stored_messages import stored
 
+from . import microsoft_orders
 from .asking import ask
 from .base import IntegrationContext, VendorIntegration, VendorWait, register
 
@@ -264,6 +265,9 @@ class MicrosoftIntegration(VendorIntegration):
         if isinstance(outcome, Refused):
             return [outcome.reason]
         return _wait(outcome)
+
+    def provisioning(self):
+        return microsoft_orders.PROVISIONING  # cart line items, new customers: catalog.integrations.microsoft_orders
 
     def subscription_display_name(self, name: str, attributes: dict) -> str:
         if attributes.get(DOMAIN_ATTRIBUTE):

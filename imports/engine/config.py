@@ -27,6 +27,9 @@ ENGINE_COMMANDS = ("imports_worker", "qcluster", "run_due_imports")
 # A job claimed by a worker that died must run again within this long (the README's promise).
 RECOVERY_PROMISE_SECONDS = 120
 
+# The most vendor calls one try of a vendor order makes (imports.vendor.send: two checks, cart, checkout).
+VENDOR_CALLS_PER_TRY = 4
+
 
 def _knob(setting: str, kind: type, default, doc: str):
     return field(default=default, metadata={"setting": setting, "kind": kind, "doc": doc})
@@ -114,6 +117,20 @@ class EngineConfig:
     transient_deadline_seconds: int = _knob(
         "IMPORT_TRANSIENT_DEADLINE_SECONDS", int, 3600, "seconds past due before transient trouble fails a job"
     )
+    # The vendor outbox (imports.vendor: orders placed with Microsoft and other vendors with a connector).
+    # Transient vendor trouble (5xx, 429, no answer) keeps a job Waiting, tried again with backoff, until
+    # this long after its due time; then its vendor orders expire and the job fails with the last reason.
+    vendor_deadline_seconds: int = _knob(
+        "IMPORT_VENDOR_DEADLINE_SECONDS", int, 6 * 3600, "seconds past due before vendor trouble fails a job"
+    )
+    # Vendor orders a sender tries at once (threads: each mostly waits on the vendor's answer), on the
+    # batch's fast path and in the outbox lane's senders.
+    vendor_concurrency: int = _knob("IMPORT_VENDOR_CONCURRENCY", int, 16, "vendor orders tried at once by one sender")
+    # How long a sender holds a vendor order it claimed: one try is a few calls (checks, cart, checkout),
+    # each bounded by MICROSOFT_CONNECT_TIMEOUT + MICROSOFT_READ_TIMEOUT, so a live sender never loses it;
+    # also how long a vendor order whose sender died waits before another sender finishes it (same ids).
+    vendor_lease_seconds: int = _knob("IMPORT_VENDOR_LEASE_SECONDS", int, 180, "seconds a sender holds a vendor order")
+
     # PostgreSQL sessions of the engine's processes (imports_worker, qcluster, run_due_imports)
     # carry these, so a frozen or hung worker cannot hold locks others need for long:
     # - a transaction left idle (its process stopped, e.g. SIGSTOP or a swap storm) is ended by the
@@ -146,7 +163,8 @@ class EngineConfig:
         positive = ("q_timeout", "q_retry", "q_workers", "lease_seconds", "dispatch_batch_size", "dispatch_in_flight",
                     "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs",
                     "transient_deadline_seconds", "db_idle_in_transaction_seconds", "db_lock_timeout_seconds",
-                    "db_statement_timeout_seconds", "outbox_workers")
+                    "db_statement_timeout_seconds", "outbox_workers", "vendor_deadline_seconds", "vendor_concurrency",
+                    "vendor_lease_seconds")
         for name in positive:
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))
@@ -190,6 +208,17 @@ class EngineConfig:
                 "imports.E007",
                 "IMPORT_OUTBOX_BUDGET_SECONDS plus the longest delivery timeout (WEBHOOK_TIMEOUT, EMAIL_TIMEOUT) must be "
                 "less than Q_TIMEOUT: a sender would be killed mid-delivery, and what it claimed would wait for its lease.",
+            ))
+        # One try of a vendor order: the vendor checks (a couple of reads), the cart, its checkout.
+        vendor_try = VENDOR_CALLS_PER_TRY * (
+            float(getattr(settings, "MICROSOFT_CONNECT_TIMEOUT", 5.0)) + float(getattr(settings, "MICROSOFT_READ_TIMEOUT", 30.0))
+        )
+        if self.vendor_lease_seconds < vendor_try:
+            found.append((
+                "imports.E008",
+                f"IMPORT_VENDOR_LEASE_SECONDS must cover a whole vendor try ({VENDOR_CALLS_PER_TRY} calls of "
+                f"MICROSOFT_CONNECT_TIMEOUT + MICROSOFT_READ_TIMEOUT, {vendor_try:g} s): another sender would take "
+                "the vendor order while the first still waits on the vendor.",
             ))
         return found
 

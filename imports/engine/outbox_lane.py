@@ -2,7 +2,7 @@
 budget, and when the engine enqueues them.
 
 Deliveries to the outside world wait on receivers we do not control (a webhook receiver that
-hangs, a mail server that stalls, next a vendor's API). They run as sender tasks
+hangs, a mail server that stalls, a vendor's API). They run as sender tasks
 (imports.tasks.outbox_send_task) in the outbox lane (core.lanes): a queue and a cluster of their
 own, beside the jobs' one (`imports_worker` starts both), so a slow receiver can hold an outbox
 worker, never a worker a due job needs. Each sender task sends one kind (all of them for tasks
@@ -28,6 +28,8 @@ from imports.engine.config import engine_config
 from imports.notify import outbox as email_outbox
 from imports.notify import priority as email_priority
 from imports.notify.send import emails_send
+from imports.vendor import outbox as vendor_outbox
+from imports.vendor.send import vendor_orders_send_due
 from imports.webhooks import delivery as webhooks
 
 
@@ -46,6 +48,8 @@ def _emails_send(*, now: dt.datetime, budget: Budget) -> int:
 KINDS: dict[str, SenderKind] = {
     email_outbox.KIND: SenderKind(has_due=email_priority.emails_due, send=_emails_send),
     webhooks.KIND: SenderKind(has_due=webhooks.DELIVERIES.has_due, send=webhooks.webhooks_send_due),
+    # Vendor orders (imports.vendor): retries after their backoff, and those whose sender died.
+    vendor_outbox.KIND: SenderKind(has_due=vendor_outbox.VENDOR_ORDERS.has_due, send=vendor_orders_send_due),
 }
 
 

@@ -5,9 +5,9 @@ The run is idempotent by construction:
 - a row provisions through `Subscription.provisioning_key = "import-row:<id>"`, which is UNIQUE,
   so a repeated run can never create a second subscription; a run that finds the key already
   taken adopts that subscription instead of creating one;
-- everything a run writes (subscriptions, rows, the jobs' final status, audit log) commits in
-  one transaction per batch of claimed jobs, so a worker killed half-way leaves its jobs In
-  progress with nothing written; lease recovery puts them back to Pending and a later pass
+- everything a run writes (subscriptions, vendor orders, rows, the jobs' final status or Waiting,
+  audit log) commits in one transaction per batch of claimed jobs, so a worker killed half-way
+  leaves its jobs In progress with nothing written; lease recovery puts them back to Pending and a later pass
   runs them again.
 
 Transient database trouble (core.transient: a lost connection, a restart, a deadlock, a lock or
@@ -19,6 +19,14 @@ with the database, or once transient trouble has lasted past IMPORT_TRANSIENT_DE
 Bulk import lines (imports.bulk) run here too, in file order: product lines are submitted orders
 like any other; company and user lines are created by imports.bulk.rows, each in a savepoint,
 their results written in the same transaction, so a repeated run never creates them twice.
+
+Orders the vendor provisions (Send to backend on and a vendor connector: orders.validation.order_goes_to_vendor)
+pass the same checks, and their subscription is built the same way (the price of the creation day),
+but not saved: the batch writes a VendorOrder instead (imports.vendor.send.vendor_order_for), with the
+request ids its calls will carry, in the same transaction, and the job ends the batch Waiting. Right
+after the commit the batch's task places those orders (the fast path, outside any transaction); the
+vendor sender finishes the job when its last vendor order is final (imports.jobs.finishing, the one
+home of a job's finishing, which the batch uses too). Jobs without one finish here as always.
 
 A batch reads what it needs once (companies, services, OrderFacts: price lists and items, terms
 acceptances, live subscriptions) and runs the very due-time checks of orders.validation on it,
@@ -36,24 +44,36 @@ from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditLogEntry, Company, User
+from accounts.models import Company, User
 from accounts.selectors import companies_visible_to
 from accounts.services import account_ids_allocate, audit_log_record
 from catalog.models import Service
 from core.stored_messages import stored
 from core.clock import db_now
+from core.outbox import Budget
 from core.transient import is_transient
 from orders.configuration import vendor_defaults_fill
 from orders.facts import OrderFacts
 from orders.models import Order, Subscription
 from orders.provisioning import subscription_build
-from orders.validation import order_problems
+from orders.validation import order_goes_to_vendor, order_problems
 
 from imports.engine.config import engine_config
 from imports.jobs import states
+from imports.jobs.finishing import (  # noqa: F401 (the audit messages and LostClaim, re-exported where they were)
+    AUDIT_ACCOUNT_CREATED,
+    AUDIT_IMPORT_COMPLETED,
+    AUDIT_IMPORT_COMPLETED_WITH_ERRORS,
+    AUDIT_IMPORT_FAILED,
+    AUDIT_IMPORT_NOTHING_CREATED,
+    LostClaim,
+    final_status as _final_status,
+    jobs_finish,
+)
 from imports.engine.plugins import LINE_TYPE_UNKNOWN, line_runner_for
-from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification
+from imports.models import PROVISIONING_KEY_PREFIX, ImportJob, ImportRow, Notification, VendorOrder
 from imports.notify.send import emails_send
+from imports.vendor.send import vendor_order_for, vendor_orders_send
 from imports.webhooks.delivery import webhook_deliveries_record
 
 # Checked here for every bulk line before its runner (imports.engine.plugins) runs it.
@@ -72,18 +92,8 @@ JOB_UNAVAILABLE_TOO_LONG = _(
     "The import could not be processed: the platform was unavailable for too long after its scheduled time. "
     "Please schedule it again."
 )
-# The audit entries of a finished job; stored (core.stored_messages) and rendered in the reader's language.
-AUDIT_IMPORT_COMPLETED = _("Import '%(job)s' completed: %(created)s.")
-AUDIT_IMPORT_NOTHING_CREATED = _("nothing to create")
-AUDIT_ACCOUNT_CREATED = _("%(type)s %(account_id)s")
-AUDIT_IMPORT_FAILED = _("Import '%(job)s' failed: %(reasons)s")
-AUDIT_IMPORT_COMPLETED_WITH_ERRORS = _("Import '%(job)s' completed with errors: %(created)s. Failed: %(reasons)s")
 # Waits between tries of a batch after transient trouble; patched by tests.
 sleep = time.sleep
-
-
-class LostClaim(RuntimeError):
-    """A job of the batch was no longer In progress when the run tried to finish it."""
 
 
 @dataclass
@@ -101,6 +111,9 @@ class _Batch:
     defaulted: list[Order] = field(default_factory=list)
     # Bulk company lines: parent id → the price list a new customer inherits, read once per parent.
     price_lists: dict[int, object] = field(default_factory=dict)
+    # Orders the vendor provisions (orders.validation.order_goes_to_vendor): their intent, written with
+    # the batch; the rows stay Pending and their jobs Waiting until the vendor sender finishes them.
+    vendor_orders: list[VendorOrder] = field(default_factory=list)
 
 
 def _creation_day(now: dt.datetime) -> dt.date:
@@ -163,51 +176,17 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
     if isinstance(outcome, str):
         row.status, row.error = ImportRow.Status.FAILED, outcome
         return
+    if order_goes_to_vendor(order):
+        # The vendor creates it: record the intent (request ids, the subscription priced today) instead
+        # of the subscription; imports.vendor.send calls the vendor after the batch commits. The
+        # subscription stays recorded in the batch's facts (subscription_build), so later orders of the
+        # batch see it held, as later batches do through the open vendor order (imports.vendor.held).
+        batch.vendor_orders.append(vendor_order_for(row, job, order, outcome, now=now))
+        return
     batch.created.append(outcome)
     row.status, row.subscription, row.result_account_id, row.error = (
         ImportRow.Status.COMPLETED, outcome, outcome.account_id, ""
     )
-
-
-def _final_status(rows: list[ImportRow]) -> tuple[str, int, int]:
-    completed = sum(1 for row in rows if row.status == ImportRow.Status.COMPLETED)
-    failed = sum(1 for row in rows if row.status == ImportRow.Status.FAILED)
-    # A run with failed rows is never plain "Completed": the reseller must look at it (the email
-    # and My imports show the reasons). "Completed with errors" when some rows succeeded (a bulk
-    # import's other lines stand), Failed when none did. Imported accounts (No.) says how many.
-    if not failed:
-        return Status.COMPLETED, completed, failed
-    return (Status.COMPLETED_WITH_ERRORS if completed else Status.FAILED), completed, failed
-
-
-def _created_item(row: ImportRow) -> str:
-    """What a completed row created, for the audit entry: "<subscription> (<account id>)", "Company 4711"
-    or "User ana@example.com"."""
-    if row.subscription:
-        return f"{row.subscription.name} ({row.result_account_id})"
-    kind = dict(ImportRow.ImportType.choices).get(row.import_type, row.import_type)
-    account = row.created_account
-    if account and account["type"] == "user":  # a user has no account id: its email says which
-        return stored(AUDIT_ACCOUNT_CREATED, type=kind, account_id=account["email"])
-    return stored(AUDIT_ACCOUNT_CREATED, type=kind, account_id=row.result_account_id) if row.result_account_id else stored(kind)
-
-
-def _audit_entry(job: ImportJob, rows: list[ImportRow], status: str) -> AuditLogEntry:
-    created = [
-        _created_item(row) for row in rows
-        if row.status == ImportRow.Status.COMPLETED and (row.subscription or row.import_type != ImportRow.ImportType.PRODUCT)
-    ]
-    reasons = [line for row in rows if row.status == ImportRow.Status.FAILED for line in row.error.split("\n")]
-    label = job.stored_label()
-    if status == Status.COMPLETED:
-        action = "import.completed"
-        message = stored(AUDIT_IMPORT_COMPLETED, job=label, created=created or AUDIT_IMPORT_NOTHING_CREATED)
-    elif status == Status.COMPLETED_WITH_ERRORS:
-        action = "import.completed_with_errors"
-        message = stored(AUDIT_IMPORT_COMPLETED_WITH_ERRORS, job=label, created=created, reasons=reasons)
-    else:
-        action, message = "import.failed", stored(AUDIT_IMPORT_FAILED, job=label, reasons=reasons)
-    return AuditLogEntry(company=job.company, actor=job.created_by, action=action, message=message)
 
 
 def _save_rows(rows: list[ImportRow], *, now: dt.datetime) -> None:
@@ -282,6 +261,21 @@ def _hand_off_emails(job_ids: list[int], *, now: dt.datetime, loaded: dict | Non
     transaction.on_commit(send_import_emails, robust=True)
 
 
+def _hand_off_vendor_orders(job_ids: list[int], *, now: dt.datetime) -> None:
+    """After commit, place the vendor orders the run just wrote (the fast path: several at once, each
+    call outside any transaction, imports.vendor.send). If this never runs (worker killed) or fails,
+    the outbox lane's senders place them (imports.engine.outbox_lane), with the same request ids."""
+
+    def send_vendor_orders():
+        # The batch's clock claims them: they were written due at `now`.
+        vendor_orders_send(
+            job_ids=job_ids, now=now, concurrency=engine_config().vendor_concurrency,
+            budget=Budget(engine_config().outbox_budget_seconds),
+        )
+
+    transaction.on_commit(send_vendor_orders, robust=True)
+
+
 def _claimed(job_ids: list[int], claimed_at: dt.datetime | None):
     """The jobs of `job_ids` still In progress (under the claim made at `claimed_at`, if given:
     a task that arrives after its jobs were handed back and claimed again runs none of them)."""
@@ -316,41 +310,39 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
             )
 
     changed: list[ImportRow] = []
-    finished: dict[tuple[str, int, int], list[int]] = defaultdict(list)
-    audit: list[AuditLogEntry] = []
-    results: dict[int, str] = {}
+    finishing: list[ImportJob] = []
+    waiting: list[ImportJob] = []
     for job in jobs:  # oldest due first, so e.g. a tenant scheduled earlier serves a later order
         job_rows = rows_of_job[job.pk]
+        with_vendor = len(batch.vendor_orders)
         for row in job_rows:
             if row.status == ImportRow.Status.PENDING:  # rows finished by an earlier run stay as they are
                 _process_row(row, batch, job, now=now)
                 changed.append(row)
-        status, completed, failed = _final_status(job_rows)
-        finished[(status, completed, failed)].append(job.pk)
-        audit.append(_audit_entry(job, job_rows, status))
-        results[job.pk] = status
-        # The same values the UPDATE below writes, so the email can be built from memory.
-        job.status, job.imported_count, job.error_count, job.finished_at = status, completed, failed, now
+        # A job with an order now at the vendor waits for it (its rows stay Pending): the vendor sender
+        # finishes it (imports.jobs.finishing) once its last vendor order is final.
+        (waiting if len(batch.vendor_orders) > with_vendor else finishing).append(job)
 
     if batch.created:
         Subscription.objects.bulk_create(batch.created)
+    if batch.vendor_orders:
+        VendorOrder.objects.bulk_create(batch.vendor_orders)
     if batch.defaulted:
         Order.objects.bulk_update(batch.defaulted, ["vendor_config"])
     _save_rows(changed, now=now)
-    for (status, completed, failed), ids in finished.items():
-        moved = states.transition_many(
-            ids, Status.IN_PROGRESS, status,
-            imported_count=completed, error_count=failed, finished_at=now, lease_expires_at=None,
-        )
-        if moved != len(ids):
-            raise LostClaim(f"{len(ids) - moved} import job(s) were no longer in progress; rolling back.")
-    AuditLogEntry.objects.bulk_create(audit)
-    # The outbox: each finished job's email, committed with its final status or not at all.
-    Notification.objects.bulk_create([Notification.for_job(pk, now=now) for pk in results])
-    # The webhook outbox likewise: the reseller's import.completed / import.failed events.
-    webhook_deliveries_record(jobs, now=now, rows_of_job=rows_of_job)
-    loaded = {job.pk: (job, rows_of_job[job.pk]) for job in jobs}
-    _hand_off_emails(list(results), now=now, loaded=loaded)
+    results = jobs_finish(finishing, rows_of_job, now=now, from_status=Status.IN_PROGRESS)
+    for job in waiting:
+        _, completed, failed = _final_status(rows_of_job[job.pk])
+        if not states.transition(job.pk, Status.IN_PROGRESS, Status.WAITING,
+                                 imported_count=completed, error_count=failed, lease_expires_at=None):
+            raise LostClaim(f"Import job {job.pk} was no longer in progress; rolling back.")
+        job.status, job.imported_count, job.error_count = Status.WAITING, completed, failed
+        results[job.pk] = Status.WAITING
+    if finishing:
+        loaded = {job.pk: (job, rows_of_job[job.pk]) for job in finishing}
+        _hand_off_emails([job.pk for job in finishing], now=now, loaded=loaded)
+    if waiting:
+        _hand_off_vendor_orders([job.pk for job in waiting], now=now)
     return results
 
 
@@ -475,4 +467,5 @@ def run_batch_task(job_ids: list[int], claimed_at: dt.datetime) -> dict[str, int
     return {
         "claimed": len(job_ids), "batches": 1, "completed": outcomes[Status.COMPLETED],
         "completed_with_errors": outcomes[Status.COMPLETED_WITH_ERRORS], "failed": outcomes[Status.FAILED],
+        "waiting": outcomes[Status.WAITING],
     }

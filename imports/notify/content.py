@@ -5,7 +5,9 @@ user's choice, else its company's), as text and HTML:
 - IMPORT_REMINDER, before the due time: the Order review's pre-check run again, and "this order
   would fail today because ..." when it would;
 - IMPORT_FINISHED, the manual's "Your import is completed" (or "... completed with errors"),
-  with the failed rows' reasons and the link to the job.
+  with the failed rows' reasons and the link to the job;
+- IMPORT_WAITING, "Your import is waiting for Microsoft": once per job whose vendor orders met
+  transient trouble, with the next try's time, the deadline and the reason.
 
 imports.notify.send sends them from the outbox; nothing here writes.
 """
@@ -23,7 +25,8 @@ from core.datetimes import utc_text  # "2024-07-22 15:24 UTC", as every date-tim
 from accounts.languages import user_language
 from core.clock import db_now
 
-from imports.models import ImportJob, ImportRow, Notification
+from core.stored_messages import rendered
+from imports.models import ImportJob, ImportRow, Notification, VendorOrder
 
 UTC = dt.timezone.utc
 Kind = Notification.Kind
@@ -31,6 +34,7 @@ TEMPLATES = {
     Kind.IMPORT_FINISHED: "imports/email/import_completed",
     Kind.IMPORT_SCHEDULED: "imports/email/import_scheduled",
     Kind.IMPORT_REMINDER: "imports/email/import_reminder",
+    Kind.IMPORT_WAITING: "imports/email/import_waiting",
 }
 
 
@@ -142,11 +146,34 @@ def reminder_context(job: ImportJob, rows: list[ImportRow], *, now: dt.datetime)
     }
 
 
+def waiting_context(job: ImportJob, rows: list[ImportRow]) -> dict | None:
+    """"Your import is waiting for Microsoft": when the next try is, until when, and why (the open
+    vendor order tried next: imports.vendor.send keeps its last trouble and next try); None when none is
+    open any more (the job's final email follows)."""
+    waiting = (
+        VendorOrder.objects.filter(job=job, status=VendorOrder.Status.PENDING)
+        .select_related("row__order__service__vendor").order_by("next_attempt_at", "id").first()
+    )
+    if waiting is None:
+        return None
+    order = waiting.row.order
+    return {
+        **_common(job, rows),
+        "vendor": order.service.vendor.name if order and order.service_id else waiting.integration,
+        "next_try": utc_text(waiting.next_attempt_at),
+        "deadline": utc_text(waiting.deadline_at),
+        "reason": rendered(waiting.last_error),
+    }
+
+
 def context_for(kind: str, job: ImportJob, rows: list[ImportRow], *, now: dt.datetime) -> dict | None:
     """The template context of a notification, or None when there is nothing to say any more
-    (a reminder, or a scheduled notice, of a job that is no longer pending)."""
+    (a reminder, or a scheduled notice, of a job that is no longer pending; a waiting notice of a job
+    that no longer waits)."""
     if kind == Kind.IMPORT_FINISHED:
         return finished_context(job, rows)
+    if kind == Kind.IMPORT_WAITING:
+        return waiting_context(job, rows) if job.status == ImportJob.Status.WAITING else None
     if job.status != ImportJob.Status.PENDING:
         return None
     if kind == Kind.IMPORT_SCHEDULED:

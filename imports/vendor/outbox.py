@@ -1,10 +1,15 @@
-"""The vendor outbox: VendorOrder rows as a kind of core.outbox, and its policy.
+"""The vendor outbox: VendorOrder rows as the third kind of core.outbox, and its policy.
 
-Placeholder home, created by the PROVISIONING UI (RECREATE PROVISIONING and the admin's "Retry now"
-need VENDOR_ORDERS.retry_now): the engine's sender defines the real policy here, under the same names.
-- the lease: a sender holds the orders it claimed for IMPORT_VENDOR_LEASE_SECONDS (default 120), longer
-  than a vendor call with its timeouts, so a live sender never loses them;
-- the chunk: IMPORT_VENDOR_CLAIM_CHUNK orders claimed at a time (default 20).
+- the lease: a sender holds a vendor order for IMPORT_VENDOR_LEASE_SECONDS, longer than a whole try
+  (imports.engine.config checks it covers VENDOR_CALLS_PER_TRY calls at the connector's timeouts), so
+  a live sender never loses it; a sender that died leaves it to the next one after that long, which
+  places it with the same request ids (the vendor answers a repeated MS-RequestId, or a repeated
+  checkout of the same cart, with its first answer);
+- the chunk: four times IMPORT_VENDOR_CONCURRENCY claimed at a time (a batch's vendor orders in one chunk, tried
+  IMPORT_VENDOR_CONCURRENCY at once: the threads take the next as soon as one is done);
+- the backoff: 15 s doubling to 15 min (never earlier than the vendor's Retry-After, imports.vendor.send);
+- giving up: never by attempts. The deadline decides (VendorOrder.deadline_at, IMPORT_VENDOR_DEADLINE_SECONDS
+  after the job's due time): the order then expires and its row fails with the last trouble.
 """
 
 import datetime as dt
@@ -14,13 +19,16 @@ from django.conf import settings
 from core.outbox import Outbox, OutboxPolicy
 from imports.models import VendorOrder
 
-# This kind's name in the outbox lane (imports.engine.outbox_lane: which sender task sends what).
+# This kind's name in the outbox lane (imports.engine.outbox_lane).
 KIND = "vendor"
 
 VENDOR_ORDERS = Outbox(
     VendorOrder,
     OutboxPolicy(
-        lease=lambda: dt.timedelta(seconds=getattr(settings, "IMPORT_VENDOR_LEASE_SECONDS", 120)),
-        chunk=lambda: getattr(settings, "IMPORT_VENDOR_CLAIM_CHUNK", 20),
+        lease=lambda: dt.timedelta(seconds=settings.IMPORT_VENDOR_LEASE_SECONDS),
+        chunk=lambda: 4 * settings.IMPORT_VENDOR_CONCURRENCY,
+        backoff_base=dt.timedelta(seconds=15),
+        backoff_cap=dt.timedelta(minutes=15),
+        max_attempts=10**9,
     ),
 )

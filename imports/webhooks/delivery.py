@@ -1,4 +1,5 @@
-"""Webhooks: import.completed / import.failed / import.cancelled POSTed to the reseller's endpoint.
+"""Webhooks: import.completed / import.failed / import.cancelled POSTed to the reseller's endpoint, and
+import.waiting once when a job's vendor orders first meet trouble (webhook_waiting_record).
 
 The endpoint (URL + secret) is accounts.WebhookEndpoint, set on the reseller's SECURITY tab. Here:
 - recording: webhook_deliveries_record() writes one WebhookDelivery per finished job whose company
@@ -90,7 +91,10 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_id: int, event_id: str, now: dt.datetime) -> dict:
+def event_payload(
+    job: ImportJob, rows: Iterable[ImportRow], *, company_account_id: int, event_id: str, now: dt.datetime,
+    event: str | None = None,
+) -> dict:
     """{"id", "type", "created_at", "data"}: the job, its company and its rows (account ids, errors).
 
     A row's error is rendered (core.stored_messages) in the portal's default language, whoever runs
@@ -100,7 +104,7 @@ def event_payload(job: ImportJob, rows: Iterable[ImportRow], *, company_account_
         errors = [rendered(row.error) for row in rows]
     return {
         "id": event_id,
-        "type": EVENT_OF_STATUS[job.status].value,
+        "type": event or EVENT_OF_STATUS[job.status].value,
         "created_at": _iso(now),
         "data": {
             "job_id": job.pk,
@@ -200,6 +204,30 @@ def webhook_deliveries_record(
             )
         )
     return WebhookDelivery.objects.bulk_create(deliveries)
+
+
+def webhook_waiting_record(job: ImportJob, *, now: dt.datetime, next_try_at: dt.datetime, reason: str) -> bool:
+    """The import.waiting event of a job whose vendor orders met transient trouble (imports.vendor.send):
+    the usual payload plus `next_try_at` and `reason` (rendered in the portal's default language, like the
+    rows' errors). At most one per job (the unique (job, event)); in the caller's transaction. Returns
+    whether the job has an endpoint to tell."""
+    company = Company.objects.get(pk=job.company_id) if not ImportJob.company.is_cached(job) else job.company
+    endpoint = endpoints_for([company]).get(company.pk)
+    if endpoint is None:
+        return False
+    rows = list(ImportRow.objects.filter(job=job).order_by("position"))
+    event_id = f"evt_{uuid.uuid4().hex}"
+    payload = event_payload(
+        job, rows, company_account_id=company.account_id, event_id=event_id, now=now, event=Event.IMPORT_WAITING.value
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        payload["data"].update(next_try_at=_iso(next_try_at), reason=rendered(reason))
+    created = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(event_id=event_id, event=Event.IMPORT_WAITING, job_id=job.pk, endpoint=endpoint,
+                         payload=payload, next_attempt_at=now, created_at=now)],
+        ignore_conflicts=True,
+    )
+    return bool(created)
 
 
 # --- The outbox kind -----------------------------------------------------------------------------
