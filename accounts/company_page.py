@@ -112,15 +112,25 @@ class CompanyTable:
 
 @dataclass(frozen=True)
 class VendorLink:
-    """The company's link with a vendor, from a tenant subscription: the PROVISIONING tab's first table."""
+    """The company's link with a vendor: one customer tenant (the PROVISIONING tab's first table)."""
 
     vendor: str
     customer_id: str
     domain: str
     status: str
-    subscription_id: str = ""
-    # The subscription that holds the link (its page).
+    # The subscription that holds the tenant (its page), when the company holds one.
     url: str = ""
+
+
+@dataclass(frozen=True)
+class VendorSubscriptionLine:
+    """A subscription the vendor provisioned: the vendor's ids and last status (the tab's second table)."""
+
+    name: str
+    url: str
+    vendor_subscription_id: str
+    vendor_order_id: str
+    vendor_status: str
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,7 @@ class ProvisioningTab:
     """What the PROVISIONING tab shows: `calls_page` is a django Page of VendorCallLine (the portal's pager)."""
 
     links: Sequence[VendorLink] = ()
+    subscriptions: Sequence[VendorSubscriptionLine] = ()
     calls_page: Page | None = None
 
 

@@ -11,35 +11,61 @@ from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.company_page import ProvisioningTab, VendorCallLine, VendorLink
+from accounts.company_page import ProvisioningTab, VendorCallLine, VendorLink, VendorSubscriptionLine
 from accounts.models import Company
 from catalog.integrations.microsoft import DOMAIN_ATTRIBUTE, TENANT_ATTRIBUTE
 from catalog.models import VendorCall
 from orders.selectors import tenant_subscriptions_of
 
 CALLS_PAGE_SIZE = 20
-# A tenant the vendor never provisioned through the portal (created before the connector, or with Send
-# to backend off): the link is the tenant id the reseller gave.
-LINK_LOCAL = _("Linked (not provisioned through the vendor)")
+# The link's status: what Microsoft last said of the tenant when the portal asked (the vendor check's
+# GET /v1/customers/{id}), else that it was given by the reseller and never asked about yet.
+LINK_CONFIRMED = _("Confirmed by the vendor")
+LINK_NOT_FOUND = _("Not found at the vendor")
+LINK_LOCAL = _("Linked (not checked with the vendor yet)")
 
 CALL_FIELDS = ("id", "at", "operation", "outcome", "status_code", "correlation_id")
 
 
-def vendor_links(company: Company) -> list[VendorLink]:
-    links = []
+def _link_status(company: Company, customer_id: str) -> str:
+    last = (
+        VendorCall.objects.filter(company=company, operation="customer_get", path=f"/v1/customers/{customer_id}")
+        .exclude(outcome__in=[VendorCall.Outcome.TRANSIENT, VendorCall.Outcome.UNKNOWN])
+        .order_by("-at", "-id")
+        .values_list("outcome", flat=True)
+        .first()
+    )
+    if last == VendorCall.Outcome.DONE:
+        return str(LINK_CONFIRMED)
+    if last == VendorCall.Outcome.REFUSED:
+        return str(LINK_NOT_FOUND)
+    return str(LINK_LOCAL)
+
+
+def vendor_links(company: Company) -> tuple[list[VendorLink], list[VendorSubscriptionLine]]:
+    """One link per customer tenant the company's subscriptions name (its domain and page from the
+    subscription that holds the tenant, when there is one), and the subscriptions the vendor provisioned."""
+    tenants: dict[str, dict] = {}
+    provisioned = []
     for subscription in tenant_subscriptions_of(company):
         attributes = subscription.attributes or {}
-        links.append(
-            VendorLink(
-                vendor=subscription.service.vendor.name,
-                customer_id=str(attributes.get(TENANT_ATTRIBUTE, "")),
-                domain=str(attributes.get(DOMAIN_ATTRIBUTE) or subscription.tenant_domain or ""),
-                status=subscription.vendor_status or str(LINK_LOCAL),
-                subscription_id=subscription.vendor_subscription_id,
-                url=reverse("orders:subscription_detail", kwargs={"account_id": subscription.account_id}),
-            )
-        )
-    return links
+        customer_id = str(attributes.get(TENANT_ATTRIBUTE, "")).lower()
+        url = reverse("orders:subscription_detail", kwargs={"account_id": subscription.account_id})
+        tenant = tenants.setdefault(customer_id, {"vendor": subscription.service.vendor.name, "domain": "", "url": ""})
+        domain = str(attributes.get(DOMAIN_ATTRIBUTE) or subscription.tenant_domain or "")
+        if domain and not tenant["domain"]:
+            tenant.update(domain=domain, url=url)
+        if subscription.vendor_subscription_id:
+            provisioned.append(VendorSubscriptionLine(
+                name=subscription.display_name, url=url, vendor_subscription_id=subscription.vendor_subscription_id,
+                vendor_order_id=subscription.vendor_order_id, vendor_status=subscription.vendor_status,
+            ))
+    links = [
+        VendorLink(vendor=tenant["vendor"], customer_id=customer_id, domain=tenant["domain"], url=tenant["url"],
+                   status=_link_status(company, customer_id))
+        for customer_id, tenant in tenants.items() if customer_id
+    ]
+    return links, provisioned
 
 
 def vendor_calls_page(company: Company, page: str | None):
@@ -63,6 +89,7 @@ def vendor_calls_page(company: Company, page: str | None):
 
 
 def provisioning_tab(company: Company, page: str | None) -> ProvisioningTab:
-    return ProvisioningTab(links=vendor_links(company), calls_page=vendor_calls_page(company, page))
+    links, subscriptions = vendor_links(company)
+    return ProvisioningTab(links=links, subscriptions=subscriptions, calls_page=vendor_calls_page(company, page))
 
 

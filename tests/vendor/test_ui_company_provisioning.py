@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from accounts.models import AuditLogEntry
 from catalog.models import VendorCall
 from imports.company_provisioning.recreate import provisioning_recreate
-from imports.company_provisioning.tab import CALLS_PAGE_SIZE, LINK_LOCAL
+from imports.company_provisioning.tab import CALLS_PAGE_SIZE, LINK_CONFIRMED, LINK_LOCAL, LINK_NOT_FOUND
 from imports.company_provisioning.views import NOTHING_TO_RECREATE
 from imports.engine.outbox_lane import outbox_senders_enqueue
 from imports.models import ImportJob, VendorOrder
@@ -35,15 +35,31 @@ def recreate_url(account_id=ERITECH):
 # --- The tab ------------------------------------------------------------------------------------
 
 
-def test_the_tab_shows_the_vendor_link_of_the_tenant_subscription(abbie_client, demo):
+def test_the_tab_shows_one_vendor_link_per_tenant_and_what_the_vendor_said_of_it(abbie_client, demo):
     text = text_of(abbie_client.get(TAB))
     assert "VENDOR LINK" in text
-    assert "Microsoft e0d72b05-fb92-4d65-9424-7b58ea99d5d3 eritechperu.onmicrosoft.com" in text
-    # The demo tenant was never provisioned through the vendor.
-    assert str(LINK_LOCAL) in text
-    Subscription.objects.filter(account_id=466159).update(vendor_subscription_id="sub-123", vendor_status="active")
+    # Every Microsoft subscription of ERITECH names the tenant: one link, its domain from the tenant subscription.
+    assert text.count("e0d72b05-fb92-4d65-9424-7b58ea99d5d3") == 1
+    assert f"Microsoft e0d72b05-fb92-4d65-9424-7b58ea99d5d3 eritechperu.onmicrosoft.com {LINK_LOCAL}" in text
+    assert "SUBSCRIPTIONS AT THE VENDOR" not in text  # the demo's were provisioned locally
+    # The vendor check's last answer about the tenant gives the status (trouble says nothing about it).
+    path = "/v1/customers/e0d72b05-fb92-4d65-9424-7b58ea99d5d3"
+    vendor_call(demo.eritech, at=T0, operation="customer_get", path=path)
+    vendor_call(demo.eritech, at=T0 + dt.timedelta(minutes=1), operation="customer_get", path=path,
+                outcome=VendorCall.Outcome.TRANSIENT, status_code=503)
+    assert f"eritechperu.onmicrosoft.com {LINK_CONFIRMED}" in text_of(abbie_client.get(TAB))
+    vendor_call(demo.eritech, at=T0 + dt.timedelta(minutes=2), operation="customer_get", path=path,
+                outcome=VendorCall.Outcome.REFUSED, status_code=404)
+    assert f"eritechperu.onmicrosoft.com {LINK_NOT_FOUND}" in text_of(abbie_client.get(TAB))
+
+
+def test_the_subscriptions_the_vendor_provisioned_show_its_ids_and_status(abbie_client, demo):
+    Subscription.objects.filter(account_id=466159).update(
+        vendor_subscription_id="sub-123", vendor_order_id="ord-9", vendor_status="active"
+    )
     text = text_of(abbie_client.get(TAB))
-    assert "eritechperu.onmicrosoft.com sub-123 active" in text and str(LINK_LOCAL) not in text
+    name = Subscription.objects.get(account_id=466159).display_name
+    assert f"SUBSCRIPTIONS AT THE VENDOR Subscription Vendor subscription ID Vendor order ID Status {name} sub-123 ord-9 active" in text
 
 
 def test_a_company_without_a_tenant_says_so(abbie_client, demo):

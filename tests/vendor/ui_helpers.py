@@ -52,9 +52,9 @@ def failed_job(demo, *, due_at: dt.datetime, outcome=VendorOrder.Outcome.REFUSED
 
 
 def vendor_call(company, *, at: dt.datetime, operation="cart_create", outcome=VendorCall.Outcome.DONE, status_code=201,
-                correlation_id=None) -> VendorCall:
+                correlation_id=None, path="/v1/customers/x/carts") -> VendorCall:
     return VendorCall.objects.create(
         at=at, company=company, integration="microsoft", operation=operation, method="POST",
-        path="/v1/customers/x/carts", status_code=status_code, outcome=outcome,
+        path=path, status_code=status_code, outcome=outcome,
         request_id=str(uuid.uuid4()), correlation_id=correlation_id or str(uuid.uuid4()), duration_ms=120,
     )
