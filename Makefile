@@ -87,12 +87,16 @@ browser:
 services:
 	@bash .ci/services
 
-test: install browser services
+# The suite twice, side by side (.ci/side-by-side: each pass's log streamed behind its name, the status
+# fails if either fails, Ctrl-C/SIGTERM stops both cleanly): on SQLite, and on PostgreSQL and Redis, which
+# that pass starts first (.ci/services). Tests marked `once` run in the SQLite pass only.
+test: install browser
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null
 	$(VENV)/bin/lint-imports --no-cache
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true \
-		$(PY) -m pytest -q -p no:randomly
+	@exec bash .ci/side-by-side \
+		sqlite "DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q" \
+		postgres "bash .ci/services && DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+			DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q -p no:randomly"
 
 check-deploy: install
 	DJANGO_ENV=production DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \
