@@ -12,9 +12,13 @@ STOP_SECONDS ?= 9
 export PORT
 # The Partner Center sandbox of `make run` (sandbox/, `python -m sandbox`): Microsoft's stand-in on this machine.
 SANDBOX_PORT ?= 8001
-# PostgreSQL and Redis for the second pass of the suite (started by `make services`).
+# PostgreSQL and Redis for the PostgreSQL passes of the suite (started by `make services`). The reliability
+# pass has a database and a Redis database of its own: the other pass empties its Redis database (the API
+# throttle's cache.clear()), which would take the reliability workers' queued tasks with it.
 TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_RELIABILITY_DATABASE_URL ?= $(TEST_DATABASE_URL)_reliability
+TEST_RELIABILITY_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 .PHONY: mutants run serve test worker install migrate seed services browser check-deploy bench bench-tree messages clean
 
@@ -87,16 +91,21 @@ browser:
 services:
 	@bash .ci/services
 
-# The suite twice, side by side (.ci/side-by-side: each pass's log streamed behind its name, the status
-# fails if either fails, Ctrl-C/SIGTERM stops both cleanly): on SQLite, and on PostgreSQL and Redis, which
-# that pass starts first (.ci/services). Tests marked `once` run in the SQLite pass only.
+# The suite in three passes side by side (.ci/side-by-side: each pass's log streamed behind its name, the
+# status fails if any fails, Ctrl-C/SIGTERM stops them all cleanly): every test on SQLite; every test but
+# the reliability suite on PostgreSQL and Redis; the reliability suite (tests/reliability: real workers,
+# mostly waiting for leases and bursts) on PostgreSQL and Redis beside them rather than after. Tests marked
+# `once` run in the SQLite pass only. The PostgreSQL passes start the servers first (.ci/services).
+PYTEST := DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q
 test: install browser
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null
 	$(VENV)/bin/lint-imports --no-cache
 	@exec bash .ci/side-by-side \
-		sqlite "DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q" \
+		sqlite "$(PYTEST)" \
 		postgres "bash .ci/services && DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-			DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q -p no:randomly"
+			$(PYTEST) -p no:randomly --ignore=tests/reliability" \
+		reliability "bash .ci/services && DATABASE_URL=$(TEST_RELIABILITY_DATABASE_URL) \
+			REDIS_URL=$(TEST_RELIABILITY_REDIS_URL) $(PYTEST) -p no:randomly tests/reliability"
 
 check-deploy: install
 	DJANGO_ENV=production DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \
