@@ -91,17 +91,23 @@ browser:
 services:
 	@bash .ci/services
 
-# The suite in three passes side by side (.ci/side-by-side: each pass's log streamed behind its name, the
-# status fails if any fails, Ctrl-C/SIGTERM stops them all cleanly): every test on SQLite; every test but
-# the reliability suite on PostgreSQL and Redis; the reliability suite (tests/reliability: real workers,
-# mostly waiting for leases and bursts) on PostgreSQL and Redis beside them rather than after. Tests marked
-# `once` run in the SQLite pass only. The PostgreSQL passes start the servers first (.ci/services).
+# The suite in four passes side by side (.ci/side-by-side: each pass's log streamed behind its name, the
+# status fails if any fails, Ctrl-C/SIGTERM stops them all cleanly), so that the passes' waiting (real
+# processes starting and stopping, leases, bursts) overlaps the others' work on the two cores:
+# - sqlite: every test on SQLite but SQLITE_PROCESS_TESTS;
+# - processes: SQLITE_PROCESS_TESTS (`make run`, `make serve`, `imports_worker` on SQLite files of their own);
+# - postgres: every test but the reliability suite on PostgreSQL and Redis (tests marked `once` skip there);
+# - reliability: tests/reliability (real workers on PostgreSQL and Redis), on a database and a Redis
+#   database of its own (the postgres pass's cache.clear() empties its Redis database).
+# The PostgreSQL passes start the servers first (.ci/services).
+SQLITE_PROCESS_TESTS := tests/test_make_run.py tests/test_serve.py tests/imports/test_worker_process.py
 PYTEST := DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q
 test: install browser
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null
 	$(VENV)/bin/lint-imports --no-cache
 	@exec bash .ci/side-by-side \
-		sqlite "$(PYTEST)" \
+		sqlite "$(PYTEST) $(addprefix --ignore=,$(SQLITE_PROCESS_TESTS))" \
+		processes "$(PYTEST) $(SQLITE_PROCESS_TESTS)" \
 		postgres "bash .ci/services && DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 			$(PYTEST) -p no:randomly --ignore=tests/reliability" \
 		reliability "bash .ci/services && DATABASE_URL=$(TEST_RELIABILITY_DATABASE_URL) \
