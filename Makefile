@@ -12,9 +12,13 @@ STOP_SECONDS ?= 9
 export PORT
 # The Partner Center sandbox of `make run` (sandbox/, `python -m sandbox`): Microsoft's stand-in on this machine.
 SANDBOX_PORT ?= 8001
-# PostgreSQL and Redis for the second pass of the suite (started by `make services`).
+# PostgreSQL and Redis for the PostgreSQL passes of the suite (started by `make services`). The reliability
+# pass has a database and a Redis database of its own: the other pass empties its Redis database (the API
+# throttle's cache.clear()), which would take the reliability workers' queued tasks with it.
 TEST_DATABASE_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_RELIABILITY_DATABASE_URL ?= $(TEST_DATABASE_URL)_reliability
+TEST_RELIABILITY_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 .PHONY: mutants run serve test worker install migrate seed services browser check-deploy bench bench-tree messages clean
 
@@ -87,12 +91,27 @@ browser:
 services:
 	@bash .ci/services
 
-test: install browser services
+# The suite in four passes side by side (.ci/side-by-side: each pass's log streamed behind its name, the
+# status fails if any fails, Ctrl-C/SIGTERM stops them all cleanly), so that the passes' waiting (real
+# processes starting and stopping, leases, bursts) overlaps the others' work on the two cores:
+# - sqlite: every test on SQLite but SQLITE_PROCESS_TESTS;
+# - processes: SQLITE_PROCESS_TESTS (`make run`, `make serve`, `imports_worker` on SQLite files of their own);
+# - postgres: every test but the reliability suite on PostgreSQL and Redis (tests marked `once` skip there);
+# - reliability: tests/reliability (real workers on PostgreSQL and Redis), on a database and a Redis
+#   database of its own (the postgres pass's cache.clear() empties its Redis database).
+# The PostgreSQL passes start the servers first (.ci/services).
+SQLITE_PROCESS_TESTS := tests/test_make_run.py tests/test_serve.py tests/imports/test_worker_process.py
+PYTEST := DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q
+test: install browser
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null
 	$(VENV)/bin/lint-imports --no-cache
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true \
-		$(PY) -m pytest -q -p no:randomly
+	@exec bash .ci/side-by-side \
+		sqlite "$(PYTEST) $(addprefix --ignore=,$(SQLITE_PROCESS_TESTS))" \
+		processes "$(PYTEST) $(SQLITE_PROCESS_TESTS)" \
+		postgres "bash .ci/services && DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+			$(PYTEST) -p no:randomly --ignore=tests/reliability" \
+		reliability "bash .ci/services && DATABASE_URL=$(TEST_RELIABILITY_DATABASE_URL) \
+			REDIS_URL=$(TEST_RELIABILITY_REDIS_URL) $(PYTEST) -p no:randomly tests/reliability"
 
 check-deploy: install
 	DJANGO_ENV=production DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \

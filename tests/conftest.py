@@ -8,6 +8,28 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # (tests/vendor); processes the tests start (workers, make run) inherit it.
 os.environ.setdefault("MICROSOFT_ENABLED", "false")
 
+
+
+def pytest_configure(config):
+    """SIGTERM stops the session as Ctrl-C does: KeyboardInterrupt, so every fixture's teardown runs and
+    the servers and workers the tests started (in sessions of their own, out of reach of a signal to
+    pytest's group) are stopped too. Python's default for SIGTERM is to die on the spot, leaving them
+    running. `make test` stops its two passes this way (.ci/side-by-side). Only this process: a child
+    forked from it (none today) keeps the default."""
+    import signal
+
+    session_pid = os.getpid()
+
+    def interrupt(signum, frame):
+        if os.getpid() != session_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 CHROMIUM = "/usr/bin/chromium"
 DEMO_PASSWORD = "icp-demo-2024"
 

@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 
+# The benchmark runs in a child process on a SQLite file of its own whatever DATABASE_URL says.
+@pytest.mark.once
 def test_bench_tree_prints_figures_and_uses_the_path_index():
     manage_py = Path(settings.BASE_DIR) / "manage.py"
     result = subprocess.run(

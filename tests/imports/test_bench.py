@@ -8,6 +8,8 @@ from imports.models import ImportJob
 from orders.models import Subscription
 
 
+# The benchmark runs in a child process on a SQLite file of its own whatever DATABASE_URL says.
+@pytest.mark.once
 def test_the_benchmark_runs_on_a_database_of_its_own_and_reports_its_figures(db):
     out = io.StringIO()
     call_command("bench_dispatch", "--jobs", "40", "--companies", "4", stdout=out)

@@ -1,11 +1,14 @@
 import io
 import re
 
+import pytest
 from django.core.management import call_command
 
 from imports.models import ImportJob
 
 
+# The benchmark runs in a child process on a SQLite file of its own whatever DATABASE_URL says.
+@pytest.mark.once
 def test_the_bulk_import_benchmark_reports_check_run_and_reference(db):
     out = io.StringIO()
     call_command("bench_bulk_import", "--lines", "30", "--companies", "3", stdout=out)

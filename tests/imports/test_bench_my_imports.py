@@ -7,6 +7,8 @@ from django.core.management import CommandError, call_command
 from imports.models import ImportJob
 
 
+# The benchmark runs in a child process on a SQLite file of its own whatever DATABASE_URL says.
+@pytest.mark.once
 def test_the_benchmark_runs_on_a_database_of_its_own_and_prints_every_figure(db):
     out = io.StringIO()
     call_command("bench_my_imports", "--jobs", "60", "--companies", "5", "--repeat", "1", "--bulk-lines", "30", stdout=out)
