@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 sandbox.faults(latency_ms=0)
                 if fault_jobs:
                     runs.append(bench.run("faults", clusters=clusters, workers=workers, jobs=fault_jobs,
-                                          faults=FAULTS, IMPORT_VENDOR_BACKOFF_SECONDS=1))
+                                          faults=FAULTS, IMPORT_VENDOR_BACKOFF_SECONDS=0.25))
             finally:
                 bench.drop_all()
                 sandbox.stop()
