@@ -126,6 +126,8 @@ class VendorRun:
     vendor_calls: int
     ledger_orders: int
     duplicate_orders: int
+    call_ms_p50: float = 0.0
+    call_ms_p99: float = 0.0
 
     @property
     def calls_per_job(self) -> float:
@@ -195,6 +197,7 @@ class VendorBench(PostgresBench):
                                           (due,)).fetchone()[0])
                 statuses = dict(conn.execute("SELECT status, count(*) FROM imports_importjob GROUP BY status").fetchall())
                 calls = conn.execute("SELECT count(*) FROM catalog_vendorcall").fetchone()[0]
+                durations = [float(r[0]) for r in conn.execute("SELECT duration_ms FROM catalog_vendorcall").fetchall()]
         finally:
             self.sandbox.faults(latency_ms=0, error_rate=0, rate_limit_rate=0, lost_response_rate=0, down=False)
             for proc in procs:
@@ -206,7 +209,8 @@ class VendorBench(PostgresBench):
         for order in new:
             per_cart[order["cart_id"]] = per_cart.get(order["cart_id"], 0) + 1
         return VendorRun(name, jobs, last, statistics.median(lateness), percentile(lateness, 99), statuses, calls, len(new),
-                         sum(count - 1 for count in per_cart.values()))
+                         sum(count - 1 for count in per_cart.values()),
+                         statistics.median(durations) if durations else 0.0, percentile(durations, 99) if durations else 0.0)
 
 
 def sandbox_customer_creator(url: str):
