@@ -14,6 +14,7 @@ call) and from the sandbox's ledger (orders per cart: duplicates).
 """
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,10 @@ class SandboxProcess:
             thread.join()
         return time.monotonic() - started
 
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.http.close()
         self.process.terminate()
@@ -128,6 +133,8 @@ class VendorRun:
     duplicate_orders: int
     call_ms_p50: float = 0.0
     call_ms_p99: float = 0.0
+    worker_cpu: float = 0.0  # CPU seconds of the worker processes (every process of the clusters)
+    sandbox_cpu: float = 0.0  # CPU seconds of the sandbox during the run
 
     @property
     def calls_per_job(self) -> float:
@@ -166,6 +173,7 @@ class VendorBench(PostgresBench):
         database = f"{self.template}_{name}"
         self._create(database, template=self.template)
         env = self.env(database, Q_WORKERS=workers, **extra)
+        children_before = _children_cpu()
         procs = [
             subprocess.Popen([sys.executable, MANAGE, "imports_worker"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
@@ -184,6 +192,7 @@ class VendorBench(PostgresBench):
                 self._wait_clusters_ready(conn, clusters)
                 self.sandbox.faults(**{"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "rate_limit_rate": 0,
                                        "lost_response_rate": 0, "down": False, **(faults or {})})
+                sandbox_cpu = self.sandbox.cpu_seconds()
                 due = conn.execute("SELECT now() + interval '1 second'").fetchone()[0]
                 conn.execute("UPDATE imports_importjob SET due_at = %s", (due,))
                 deadline = time.monotonic() + timeout
@@ -195,6 +204,7 @@ class VendorBench(PostgresBench):
                     "SELECT extract(epoch FROM finished_at - due_at) FROM imports_importjob").fetchall()]
                 last = float(conn.execute("SELECT extract(epoch FROM max(finished_at) - %s) FROM imports_importjob",
                                           (due,)).fetchone()[0])
+                sandbox_cpu = self.sandbox.cpu_seconds() - sandbox_cpu
                 statuses = dict(conn.execute("SELECT status, count(*) FROM imports_importjob GROUP BY status").fetchall())
                 calls = conn.execute("SELECT count(*) FROM catalog_vendorcall").fetchone()[0]
                 durations = [float(r[0]) for r in conn.execute("SELECT duration_ms FROM catalog_vendorcall").fetchall()]
@@ -204,13 +214,22 @@ class VendorBench(PostgresBench):
                 proc.terminate()
             for proc in procs:
                 proc.wait(timeout=30)
+        # The workers wait for their clusters, which wait for their processes: the whole tree's CPU time, the
+        # start included (about the same in every run).
+        worker_cpu = _children_cpu() - children_before
         new = [o for o in self.sandbox.ledger()["orders"] if o["id"] not in before]
         per_cart: dict[str, int] = {}
         for order in new:
             per_cart[order["cart_id"]] = per_cart.get(order["cart_id"], 0) + 1
         return VendorRun(name, jobs, last, statistics.median(lateness), percentile(lateness, 99), statuses, calls, len(new),
                          sum(count - 1 for count in per_cart.values()),
-                         statistics.median(durations) if durations else 0.0, percentile(durations, 99) if durations else 0.0)
+                         statistics.median(durations) if durations else 0.0, percentile(durations, 99) if durations else 0.0,
+                         worker_cpu, sandbox_cpu)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sandbox_customer_creator(url: str):

@@ -76,11 +76,13 @@ class Command(BaseCommand):
                 sandbox.stop()
         out.write(f"\n{jobs} jobs due at once, {clusters} cluster(s) x {workers} workers, PostgreSQL, sandbox latency {latency_ms} ms")
         out.write(f"{'run':<9} {'jobs':>5} {'all final s':>11} {'p50 s':>6} {'p99 s':>6} {'calls/job':>9} {'call ms p50/p99':>15} "
-                  f"{'ledger':>6} {'dup':>4}  statuses")
+                  f"{'ledger':>6} {'dup':>4} {'cpu workers/sandbox s':>21}  statuses")
         for run in runs:
             out.write(f"{run.name:<9} {run.jobs:>5} {run.seconds:>11.1f} {run.lateness_p50:>6.1f} {run.lateness_p99:>6.1f} "
                       f"{run.calls_per_job:>9.2f} {run.call_ms_p50:>7.0f}/{run.call_ms_p99:<7.0f} "
-                      f"{run.ledger_orders:>6} {run.duplicate_orders:>4}  {run.statuses}")
+                      f"{run.ledger_orders:>6} {run.duplicate_orders:>4} {run.worker_cpu:>12.1f}/{run.sandbox_cpu:<8.1f}  {run.statuses}")
         out.write(f"reference: the vendor alone, {vendor.vendor_calls} calls {threads} at a time at {latency_ms} ms: {floor:.1f} s")
         goal = "met" if min(run.seconds for run in runs if run.name.startswith("vendor")) < 20 else "MISSED"
+        out.write(f"this machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end "
+                  "(the figures move with what else runs)")
         out.write(f"goal (< 20 s to all final with Send to backend on): {goal}")
