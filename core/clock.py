@@ -135,7 +135,7 @@ def _measurement(using: str) -> _Measurement | None:
     if cached is None and last is not None and last.pid == pid and _monotonic() - last.at < MEASURE_EVERY_SECONDS:
         # A connection with no measurement of its own: a thread's first (the vendor sender's threads each
         # open one per chunk, imports.vendor.send). Measuring there cost up to SAMPLES round trips per
-        # thread, a tenth of a sender thread's time in the vendor benchmark; the process measured its
+        # thread (about a tenth of a sender thread's wall time in bench_vendor's profile); the process measured its
         # offset moments ago. (A reconnection keeps its wrapper's old measurement: it measures again.)
         return last
     try:
