@@ -20,7 +20,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 TEST_RELIABILITY_DATABASE_URL ?= $(TEST_DATABASE_URL)_reliability
 TEST_RELIABILITY_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: mutants run serve test worker install migrate seed services browser check-deploy bench bench-tree messages clean
+.PHONY: mutants run serve test worker install migrate seed services browser check-deploy bench bench-tree bench-vendor messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11-compatible interpreter" >&2; exit 1; }
@@ -120,6 +120,14 @@ check-deploy: install
 # Set BENCH_POSTGRES_URL (a user with CREATEDB) to add real clusters on PostgreSQL.
 bench: migrate
 	$(PY) manage.py bench_dispatch --jobs 10000
+
+# The vendor path's benchmark (issue 25): 1,000 jobs due at once placed with the Partner Center sandbox (its own
+# process, 100 ms a call) by 1 cluster x 2 workers on PostgreSQL, beside Send to backend off and the vendor's own
+# floor, then a 500-job burst with the sandbox failing calls (its ledger counts). Temporary databases on
+# BENCH_POSTGRES_URL (a user with CREATEDB; default the server `make services` starts).
+BENCH_POSTGRES_URL ?= postgres://icp:icp@127.0.0.1:5432/icp
+bench-vendor: install services
+	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(PY) manage.py bench_vendor --jobs 1000 --latency-ms 100 --layout 1x2 --fault-jobs 500
 
 bench-tree: migrate
 	$(PY) manage.py bench_tree --depth 40 --width 20000

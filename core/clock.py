@@ -10,7 +10,9 @@ How: `db_now()` is `timezone.now()` plus this process's offset from the database
 - PostgreSQL: the offset is measured with `SELECT clock_timestamp()` (the server's real time, not
   the transaction's start like now()) against this process's real-time clock read just before and
   just after it (the round trip's midpoint), and kept for MEASURE_EVERY_SECONDS per process and
-  connection (a new connection, after a drop or a fork, measures again). The time between two
+  connection (a reconnection after a drop, or a fork, measures again; a thread's first connection, e.g.
+  one of the vendor sender's, takes the offset its process measured within that time: it is the
+  process's clock that is off, not the connection's). The time between two
   measurements is read from CLOCK_MONOTONIC, so a clock stepped meanwhile does not stretch it.
   The midpoint is wrong by at most half the round trip (the process may be descheduled on either
   side of the query on a busy machine), so a slow round trip is taken again, up to SAMPLES times,
@@ -129,6 +131,13 @@ def _measurement(using: str) -> _Measurement | None:
         and _monotonic() - cached.at < MEASURE_EVERY_SECONDS
     ):
         return cached
+    last = _last_known.get(using)
+    if cached is None and last is not None and last.pid == pid and _monotonic() - last.at < MEASURE_EVERY_SECONDS:
+        # A connection with no measurement of its own: a thread's first (the vendor sender's threads each
+        # open one per chunk, imports.vendor.send). Measuring there cost up to SAMPLES round trips per
+        # thread (about a tenth of a sender thread's wall time in bench_vendor's profile); the process measured its
+        # offset moments ago. (A reconnection keeps its wrapper's old measurement: it measures again.)
+        return last
     try:
         seconds, round_trip = _measure(wrapper)
     except DatabaseError as exc:

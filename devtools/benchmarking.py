@@ -99,3 +99,40 @@ def due_jobs_create(n: int, *, companies: int, now, due_at) -> list[int]:
             batch_size=500,
         )
     return [job.pk for job in jobs]
+
+
+def vendor_jobs_create(n: int, *, companies: int, now, due_at, customer_for) -> list[int]:
+    """`due_jobs_create` for the vendor path (issue 25): every job on a bench customer (none on the
+    suspended PACIFICO RETAIL, so every job can complete), and each bench customer's Microsoft tenant
+    made a customer that exists at the vendor: `customer_for(domain)` creates it (the sandbox's
+    POST /v1/customers with that <domain>) and returns its id, which becomes the tenant subscription's
+    tenant_id and the orders' Microsoft Tenant Id, so the due-time vendor checks pass (the customer's
+    domain is the one the tenant subscription holds). Send to backend stays on (the default)."""
+    from django.db import transaction
+
+    from accounts.models import Company
+    from imports.models import ImportJob, ImportRow
+    from orders.models import Order, Subscription
+
+    job_ids = due_jobs_create(n, companies=companies, now=now, due_at=due_at)
+    customers = list(Company.objects.filter(account_id__range=(5_000_000, 5_000_000 + companies - 1)).order_by("account_id"))
+    tenants = {
+        sub.company_id: sub
+        for sub in Subscription.objects.filter(company__in=customers, attributes__has_key="domain").order_by("pk")
+    }
+    vendor_ids = {company_id: customer_for(sub.attributes["domain"]) for company_id, sub in tenants.items()}
+    with transaction.atomic():
+        for company_id, sub in tenants.items():
+            sub.attributes = {**sub.attributes, "tenant_id": vendor_ids[company_id]}
+            sub.tenant_domain = sub.attributes["domain"]
+        Subscription.objects.bulk_update(tenants.values(), ["attributes", "tenant_domain"])
+        rows = list(ImportRow.objects.filter(job_id__in=job_ids).select_related("order", "job").order_by("job_id"))
+        for i, row in enumerate(rows):
+            if row.order.company_id not in vendor_ids:  # PACIFICO's tenth: moved to a bench customer
+                company = customers[i % len(customers)]
+                row.order.company = row.job.company = row.parent_company = company
+            row.order.vendor_config = {**row.order.vendor_config, "microsoft_tenant_id": vendor_ids[row.order.company_id]}
+        Order.objects.bulk_update([row.order for row in rows], ["company", "vendor_config"], batch_size=500)
+        ImportJob.objects.bulk_update([row.job for row in rows], ["company"], batch_size=500)
+        ImportRow.objects.bulk_update(rows, ["parent_company"], batch_size=500)
+    return job_ids

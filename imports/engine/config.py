@@ -130,6 +130,12 @@ class EngineConfig:
     # each bounded by MICROSOFT_CONNECT_TIMEOUT + MICROSOFT_READ_TIMEOUT, so a live sender never loses it;
     # also how long a vendor order whose sender died waits before another sender finishes it (same ids).
     vendor_lease_seconds: int = _knob("IMPORT_VENDOR_LEASE_SECONDS", int, 180, "seconds a sender holds a vendor order")
+    # The wait after a vendor order's first transient trouble, doubled after each further one up to 60 times
+    # this (15 s → 15 min by default; never earlier than the vendor's Retry-After). A knob like every other
+    # engine timing, so a fault drill (tests/reliability/test_vendor_burst.py) finishes in minutes, not hours.
+    vendor_backoff_seconds: float = _knob(
+        "IMPORT_VENDOR_BACKOFF_SECONDS", float, 15.0, "seconds before a vendor order's first retry (doubling)"
+    )
 
     # PostgreSQL sessions of the engine's processes (imports_worker, qcluster, run_due_imports)
     # carry these, so a frozen or hung worker cannot hold locks others need for long:
@@ -164,7 +170,7 @@ class EngineConfig:
                     "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs",
                     "transient_deadline_seconds", "db_idle_in_transaction_seconds", "db_lock_timeout_seconds",
                     "db_statement_timeout_seconds", "outbox_workers", "vendor_deadline_seconds", "vendor_concurrency",
-                    "vendor_lease_seconds")
+                    "vendor_lease_seconds", "vendor_backoff_seconds")
         for name in positive:
             if getattr(self, name) <= 0:
                 found.append(("imports.E001", f"{_setting(name)} must be greater than 0 (it is {getattr(self, name)})."))

@@ -7,7 +7,8 @@
   checkout of the same cart, with its first answer);
 - the chunk: four times IMPORT_VENDOR_CONCURRENCY claimed at a time (a batch's vendor orders in one chunk, tried
   IMPORT_VENDOR_CONCURRENCY at once: the threads take the next as soon as one is done);
-- the backoff: 15 s doubling to 15 min (never earlier than the vendor's Retry-After, imports.vendor.send);
+- the backoff: IMPORT_VENDOR_BACKOFF_SECONDS (15 s) doubling to 60 times that, 15 min (never earlier than the
+  vendor's Retry-After; imports.vendor.send._backoff scales this policy's waits to the knob);
 - giving up: never by attempts. The deadline decides (VendorOrder.deadline_at, IMPORT_VENDOR_DEADLINE_SECONDS
   after the job's due time): the order then expires and its row fails with the last trouble.
 """
@@ -21,13 +22,15 @@ from imports.models import VendorOrder
 
 # This kind's name in the outbox lane (imports.engine.outbox_lane).
 KIND = "vendor"
+# The policy's backoff base; the sender scales the policy's waits to IMPORT_VENDOR_BACKOFF_SECONDS.
+VENDOR_BACKOFF_BASE_SECONDS = 15
 
 VENDOR_ORDERS = Outbox(
     VendorOrder,
     OutboxPolicy(
         lease=lambda: dt.timedelta(seconds=settings.IMPORT_VENDOR_LEASE_SECONDS),
         chunk=lambda: 4 * settings.IMPORT_VENDOR_CONCURRENCY,
-        backoff_base=dt.timedelta(seconds=15),
+        backoff_base=dt.timedelta(seconds=VENDOR_BACKOFF_BASE_SECONDS),
         backoff_cap=dt.timedelta(minutes=15),
         max_attempts=10**9,
     ),

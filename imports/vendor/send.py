@@ -55,7 +55,7 @@ from orders.validation import order_vendor_problems
 from imports.jobs.finishing import jobs_finish
 from imports.models import ImportJob, ImportRow, VendorOrder
 from imports.notify.send import emails_send
-from imports.vendor.outbox import VENDOR_ORDERS
+from imports.vendor.outbox import VENDOR_BACKOFF_BASE_SECONDS, VENDOR_ORDERS
 from imports.vendor.waiting import waiting_announce
 
 logger = logging.getLogger(__name__)
@@ -419,8 +419,14 @@ def _finish_job_if_done(job_id: int, *, now: dt.datetime) -> tuple[ImportJob, li
     return job, rows
 
 
+def _backoff(attempts: int) -> dt.timedelta:
+    """The vendor outbox's backoff (15 s doubling to 15 min) scaled to IMPORT_VENDOR_BACKOFF_SECONDS: that
+    long after the first failure, doubling, at most 60 times that."""
+    return VENDOR_ORDERS.backoff(attempts) * (float(settings.IMPORT_VENDOR_BACKOFF_SECONDS) / VENDOR_BACKOFF_BASE_SECONDS)
+
+
 def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | None, *, now: dt.datetime) -> dt.datetime:
-    wait = VENDOR_ORDERS.backoff(attempts)
+    wait = _backoff(attempts)
     if retry_after:
         wait = max(wait, dt.timedelta(seconds=retry_after))
     return now + wait

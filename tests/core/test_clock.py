@@ -126,6 +126,17 @@ def test_the_offset_is_measured_once_per_connection_for_a_while(fake_pg):
     assert clock.offset_seconds() == -4.0 and fake_pg.measured == 3
 
 
+def test_a_thread_s_first_connection_takes_the_offset_its_process_just_measured(fake_pg, monkeypatch):
+    fake_pg.offsets.append(-2.0)
+    assert clock.offset_seconds() == -2.0 and fake_pg.measured == 1
+    # Another thread's connection wrapper (the vendor sender's threads): no measurement of its own.
+    monkeypatch.setattr(clock, "connections", {"default": FakePostgres()})
+    fake_pg.offsets.append(-3.0)
+    assert clock.offset_seconds() == -2.0 and fake_pg.measured == 1
+    fake_pg.monotonic += clock.MEASURE_EVERY_SECONDS  # the process's measurement is old: this one measures
+    assert clock.offset_seconds() == -3.0 and fake_pg.measured == 2
+
+
 def test_a_failed_measurement_falls_back_to_the_last_offset_known(fake_pg):
     fake_pg.offsets.append(-7.0)
     assert clock.offset_seconds() == -7.0

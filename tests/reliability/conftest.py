@@ -148,3 +148,96 @@ def message_ids(job_ids) -> dict[str, int]:
 
 def ago(seconds: float) -> dt.datetime:
     return timezone.now() - dt.timedelta(seconds=seconds)
+
+
+# --- The vendor path (issue 25): workers placing orders with the Partner Center sandbox ------------------
+
+
+@pytest.fixture
+def partner_center(tmp_path):
+    """A Partner Center sandbox process of this test's own (its own storage: the ledger is this test's),
+    orders active at once."""
+    from tests.vendor_sandbox import Sandbox
+
+    sandbox = Sandbox(tmp_path, "sandbox", SANDBOX_PROVISIONING_SECONDS=0)
+    yield sandbox
+    sandbox.stop()
+
+
+def vendor_env(sandbox, **extra) -> dict:
+    """What a worker needs to place orders with `sandbox`: Microsoft on, pointed at it, with its client's
+    credentials; short timeouts (an unanswered call is an unknown outcome in 2 s), a vendor lease that
+    still covers a whole try (imports.E008: 4 calls x (1 + 2) s) and a short backoff, so that a fault and
+    its recovery fit in seconds."""
+    from tests.vendor_sandbox import CLIENT_ID, CLIENT_SECRET
+
+    url = f"http://127.0.0.1:{sandbox.port}"
+    return {
+        "MICROSOFT_ENABLED": "true",
+        "MICROSOFT_API_URL": url,
+        "MICROSOFT_TOKEN_URL": f"{url}/sandbox/oauth2/v2.0/token",
+        "MICROSOFT_CLIENT_ID": CLIENT_ID,
+        "MICROSOFT_CLIENT_SECRET": CLIENT_SECRET,
+        "MICROSOFT_CONNECT_TIMEOUT": 1,
+        "MICROSOFT_READ_TIMEOUT": 2,
+        "IMPORT_VENDOR_LEASE_SECONDS": 12,
+        "IMPORT_VENDOR_BACKOFF_SECONDS": 1,
+        **extra,
+    }
+
+
+def vendor_burst(sandbox, n: int, *, companies: int, due_at=None) -> list[int]:
+    """`n` jobs due at `due_at` (default: now) for Microsoft services with Send to backend on, over
+    `companies` customer tenants created in `sandbox` (devtools.benchmarking.vendor_jobs_create)."""
+    from devtools.benchmarking import vendor_jobs_create
+
+    now = timezone.now()
+
+    def customer_for(domain: str) -> str:
+        return sandbox.customer(domain.removesuffix(".onmicrosoft.com"))["id"]
+
+    return vendor_jobs_create(n, companies=companies, now=now, due_at=due_at or now, customer_for=customer_for)
+
+
+def vendor_orders_of(job_ids):
+    from imports.models import VendorOrder
+
+    return list(VendorOrder.objects.filter(job_id__in=job_ids).order_by("job_id"))
+
+
+def assert_one_vendor_order_per_job(sandbox, job_ids) -> dict:
+    """Every job Completed, each with one vendor order, done; the ledger holds exactly one order (and one
+    cart) per job, found by the job's cart id and by its checkout's MS-RequestId, and nothing else at
+    these tenants; the subscriptions carry the ledger's order ids. Returns the ledger's counts."""
+    from imports.models import ImportJob, VendorOrder
+    from orders.models import Subscription
+
+    ledger = sandbox.ledger()
+    statuses = Counter(ImportJob.objects.filter(pk__in=job_ids).values_list("status", flat=True))
+    assert statuses == {ImportJob.Status.COMPLETED: len(job_ids)}, statuses
+    vendor_orders = vendor_orders_of(job_ids)
+    assert sorted(vo.job_id for vo in vendor_orders) == sorted(job_ids)  # one intent per job (one row each)
+    assert {vo.outcome for vo in vendor_orders} == {VendorOrder.Outcome.DONE}
+    orders_by_cart = Counter(o["cart_id"] for o in ledger["orders"])
+    orders_by_request = Counter(o["request_id"] for o in ledger["orders"])
+    carts_by_request = Counter(c["request_id"] for c in ledger["carts"])
+    order_ids = {o["cart_id"]: o["id"] for o in ledger["orders"]}
+    for vo in vendor_orders:
+        assert orders_by_cart[vo.cart_id] == 1, (vo.job_id, vo.cart_id, orders_by_cart[vo.cart_id])
+        assert orders_by_request[str(vo.checkout_request_id)] == 1, vo.job_id
+        assert carts_by_request[str(vo.create_request_id)] == 1, vo.job_id
+        assert vo.vendor_order_id == order_ids[vo.cart_id], vo.job_id
+    tenants = {vo.customer_id for vo in vendor_orders}
+    at_tenants = [o for o in ledger["orders"] if o["customer_id"] in tenants]
+    assert len(at_tenants) == len(job_ids), f"{len(at_tenants)} vendor orders for {len(job_ids)} jobs"
+    subscriptions = dict(
+        Subscription.objects.filter(import_row__job_id__in=job_ids).values_list("import_row__job_id", "vendor_order_id")
+    )
+    assert subscriptions == {vo.job_id: vo.vendor_order_id for vo in vendor_orders}
+    return {
+        "jobs": len(job_ids),
+        "ledger_orders": len(at_tenants),
+        "duplicate_orders": sum(count - 1 for count in orders_by_cart.values() if count > 1),
+        "ledger_carts": sum(1 for c in ledger["carts"] if c["customer_id"] in tenants),
+        "vendor_tries": sum(vo.attempts for vo in vendor_orders),
+    }
