@@ -15,6 +15,7 @@ the count is the number of distinct tenants and domains of the request, and the 
 Outside `questions_shared` (the worker at the due time, one order at a time) `ask` simply calls.
 """
 
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -29,11 +30,20 @@ BUDGET_SECONDS = 10.0
 
 
 @dataclass
+class _Answer:
+    """One question's answer; the threads that ask it while it is being asked wait for it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    value: Any = None
+
+
+@dataclass
 class _Questions:
     max_questions: int
     deadline: float
     clock: Callable[[], float]
-    answers: dict[Hashable, Any] = field(default_factory=dict)
+    answers: dict[Hashable, _Answer] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _questions: ContextVar[_Questions | None] = ContextVar("vendor_questions", default=None)
@@ -42,12 +52,25 @@ _questions: ContextVar[_Questions | None] = ContextVar("vendor_questions", defau
 @contextmanager
 def questions_shared(
     *, max_questions: int | None = None, budget_seconds: float | None = None, clock: Callable[[], float] = time.monotonic
-) -> Iterator[None]:
+) -> Iterator[_Questions]:
     """Within this block, the same question is asked of the vendor once, and at most `max_questions`
-    (MAX_QUESTIONS) distinct questions within `budget_seconds` (BUDGET_SECONDS)."""
+    (MAX_QUESTIONS) distinct questions within `budget_seconds` (BUDGET_SECONDS). Yields the shared
+    answers, which other threads join with questions_join (a context variable is not inherited)."""
     max_questions = MAX_QUESTIONS if max_questions is None else max_questions
     budget_seconds = BUDGET_SECONDS if budget_seconds is None else budget_seconds
-    token = _questions.set(_Questions(max_questions=max_questions, deadline=clock() + budget_seconds, clock=clock))
+    questions = _Questions(max_questions=max_questions, deadline=clock() + budget_seconds, clock=clock)
+    token = _questions.set(questions)
+    try:
+        yield questions
+    finally:
+        _questions.reset(token)
+
+
+@contextmanager
+def questions_join(questions: _Questions) -> Iterator[None]:
+    """This thread shares `questions` (from questions_shared in another thread): e.g. the worker's sender
+    threads, which place a chunk of vendor orders, ask about each tenant of the chunk once between them."""
+    token = _questions.set(questions)
     try:
         yield
     finally:
@@ -55,14 +78,24 @@ def questions_shared(
 
 
 def ask(key: Hashable, call: Callable[[], Any]) -> Any | None:
-    """`call()`'s answer, asked once per `key` within questions_shared; None when the block's bounds are
-    spent and the question was not asked."""
+    """`call()`'s answer, asked once per `key` within questions_shared (a thread asking a question another
+    thread is asking waits for that answer); None when the block's bounds are spent and the question was
+    not asked, or when asking it raised."""
     questions = _questions.get()
     if questions is None:
         return call()
-    if key in questions.answers:
-        return questions.answers[key]
-    if len(questions.answers) >= questions.max_questions or questions.clock() >= questions.deadline:
-        return None
-    answer = questions.answers[key] = call()
-    return answer
+    with questions.lock:
+        answer = questions.answers.get(key)
+        asking = answer is None
+        if asking:
+            if len(questions.answers) >= questions.max_questions or questions.clock() >= questions.deadline:
+                return None
+            answer = questions.answers[key] = _Answer()
+    if asking:
+        try:
+            answer.value = call()
+        finally:
+            answer.done.set()
+    else:
+        answer.done.wait()
+    return answer.value

@@ -40,6 +40,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.integrations import VendorWait, get_integration
+from catalog.integrations.asking import questions_join, questions_shared
 from catalog.integrations.base import VendorProvisioning
 from catalog.integrations.calls import calls_for
 from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
@@ -157,18 +158,27 @@ def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budge
     unchecked = [vo.row.order for vo in loaded.values() if vo.checked_at is None and vo.row.order_id]
     facts = OrderFacts.load(unchecked, day=now.astimezone(UTC).date()) if unchecked else None
     pending = [loaded[pk] for pk in ids if pk in loaded]  # the others were finished meanwhile
-    if concurrency == 1 or len(pending) <= 1:
-        return sum(_try_claimed(vendor_order, facts=facts, now=now, budget=budget, finished=finished) for vendor_order in pending)
+    # The due time's vendor checks of the chunk ask about each tenant (or new domain) once: the chunk's
+    # orders of one customer tenant share the answer, as they share the batch's facts (at most one
+    # question per order, for as long as the claim's lease).
+    with questions_shared(max_questions=len(pending), budget_seconds=settings.IMPORT_VENDOR_LEASE_SECONDS) as questions:
+        if concurrency == 1 or len(pending) <= 1:
+            return sum(_try_claimed(vendor_order, facts=facts, now=now, budget=budget, finished=finished) for vendor_order in pending)
+        return _deliver_threads(pending, questions, facts=facts, now=now, concurrency=concurrency, budget=budget, finished=finished)
+
+
+def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, budget, finished: "Finished") -> int:
     lock, results = threading.Lock(), []
 
     def worker() -> None:
         try:
-            while True:
-                with lock:
-                    if not pending:
-                        return
-                    vendor_order = pending.pop(0)
-                results.append(_try_claimed(vendor_order, facts=facts, now=now, budget=budget, finished=finished))
+            with questions_join(questions):
+                while True:
+                    with lock:
+                        if not pending:
+                            return
+                        vendor_order = pending.pop(0)
+                    results.append(_try_claimed(vendor_order, facts=facts, now=now, budget=budget, finished=finished))
         finally:
             connection.close()  # this thread's own connection
 

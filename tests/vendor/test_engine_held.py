@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 
-from catalog.models import Term
+from catalog.models import Term, VendorCall
 from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow, VendorOrder
 from orders.facts import OrderFacts
 from orders.validation import DUPLICATE_SERVICE, TENANT_DOMAIN_TAKEN, order_problems
 from tests.imports.helpers import TENANT, make_order
 
-from .engine_helpers import due_soon, eritech_tenant_at_vendor, run_batch, schedule_for, send
+from .engine_helpers import due_soon, eritech_tenant_at_vendor, orders_of, run_batch, schedule_for, send
 
 pytestmark = pytest.mark.django_db
 Status = ImportJob.Status
@@ -87,3 +87,16 @@ def test_a_job_with_two_vendor_orders_finishes_once_when_the_last_is_final(vendo
     job.refresh_from_db()
     assert job.status == Status.COMPLETED and (job.imported_count, job.error_count) == (2, 0)
     assert job.notifications.filter(kind="import_finished").count() == 1
+
+
+def test_a_chunk_asks_the_vendor_about_a_tenant_once_for_all_its_orders(vendor, demo):
+    """The due time's vendor check of a chunk's orders of one customer tenant: one GET /v1/customers/{id}."""
+    tenant = eritech_tenant_at_vendor(vendor, demo)
+    due = due_soon()
+    jobs = [schedule_for(demo, tenant, due_at=due, quantity=quantity) for quantity in (1, 2, 3)]
+    run_batch(due)
+    assert send(due) == 3
+    assert all(job.status == Status.COMPLETED for job in ImportJob.objects.filter(pk__in=[j.pk for j in jobs]))
+    operations = list(VendorCall.objects.filter(company=demo.eritech).values_list("operation", flat=True))
+    assert operations.count("customer_get") == 1 and operations.count("cart_checkout") == 3
+    assert len(orders_of(vendor.ledger(), tenant)) == 3
