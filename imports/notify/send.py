@@ -18,6 +18,7 @@ with the same Message-ID, never zero times.
 
 import datetime as dt
 import logging
+import socket
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -62,6 +63,19 @@ def _close_quietly(mail) -> None:
         logger.debug("Closing the mail connection failed.", exc_info=True)
 
 
+def _no_delay(mail) -> None:
+    """TCP_NODELAY on an SMTP backend's socket. smtplib writes each command on its own and waits
+    for its reply; on a connection kept open for several messages, Nagle's algorithm holding a
+    small write until the server's delayed ACK adds tens of milliseconds to a message (measured:
+    the kept connection slower than one per message without it)."""
+    sock = getattr(getattr(mail, "connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            logger.debug("Could not set TCP_NODELAY on the mail connection.", exc_info=True)
+
+
 class _Chunk:
     """One chunk's sending: its one mail connection and what it marks at the end.
 
@@ -80,6 +94,7 @@ class _Chunk:
         if not self.is_open:
             self.mail.open()
             self.is_open = True
+            _no_delay(self.mail)
         self.mail.send_messages([message])
 
     def broken(self) -> None:
