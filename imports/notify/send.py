@@ -12,8 +12,12 @@ queued and a rolled-back one never has. Then emails_send sends:
   nothing. A sender task starts messages while its budget lasts (IMPORT_OUTBOX_BUDGET_SECONDS)
   and releases the rest of its claim for the next one, so a mail server that stalls holds it
   for about the budget, not for a whole claim at EMAIL_TIMEOUT each.
-A message is marked sent only after the mail server accepted it: at worst it goes out twice,
-with the same Message-ID, never zero times.
+A message is marked sent only after the mail server accepted it. A chunk (IMPORT_EMAIL_CLAIM_CHUNK
+messages, claimed together) is sent over one SMTP connection, and the messages the server accepted
+are marked sent together, in one UPDATE once the chunk is done (core.outbox.Outbox.mark_sent_many);
+a failure is marked at once, for that message only (its backoff). So what a crash can re-send: a
+sender dying after the server accepted messages and before the chunk's UPDATE re-sends those, at
+most one chunk, when its lease ends, each with its own stable Message-ID; never zero times.
 """
 
 import datetime as dt
