@@ -15,7 +15,9 @@ The moves, each a conditional UPDATE that says whether it happened:
   one sends; if the first dies, the row is due again when the lease ends. That is the only way a
   row can go out twice: its sender died after the receiver accepted it and before mark_sent.
 - mark sent: only once the receiver accepted it (or there was nothing to send), only from Pending
-  (the claimed state: there is no separate status, the lease lives in next_attempt_at).
+  (the claimed state: there is no separate status, the lease lives in next_attempt_at); one row
+  (mark_sent) or the accepted rows of a chunk in one statement (mark_sent_many, after the chunk:
+  then a sender dying in between re-sends up to that chunk).
 - mark failed: attempts + 1, the error kept, due again after an exponential backoff; after
   max_attempts the row is Failed (staff see it in the admin and can "Retry now").
 - release: rows a sender claimed but will not try after all (its time budget ran out) are due
@@ -207,6 +209,21 @@ class Outbox:
             pending.update(status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1, **fields)
             == 1
         )
+
+    def mark_sent_many(self, ids: Iterable[int], *, now: dt.datetime, note: str = "") -> int:
+        """mark_sent for several rows in one statement: a sender that handed a whole chunk to the
+        receiver marks the ones it accepted together once the chunk is done (one commit per chunk,
+        not per row). The same guarantees as mark_sent, row by row: only rows still Pending move,
+        each `attempts + 1`; returns how many moved. The price, stated by the kind that uses it: a
+        sender dying after the receiver accepted a row and before this statement re-sends every
+        row of its chunk it had handed over (at most a chunk), when the lease ends."""
+        ids = list(ids)
+        if not ids:
+            return 0
+        pending = self.model.objects.filter(pk__in=ids, status=Status.PENDING)
+        if self.policy.sent_without_waiting_for_disk:
+            pending = committed_without_waiting_for_disk(pending)
+        return pending.update(status=Status.SENT, sent_at=now, last_error=note, attempts=F("attempts") + 1)
 
     def mark_failed(self, pk: int, *, now: dt.datetime, attempts: int, error: str, **fields) -> bool:
         """The `attempts`-th attempt failed: due again after the backoff, or given up (Failed) after

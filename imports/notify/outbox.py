@@ -5,12 +5,13 @@ core.outbox's, the same for every kind; imports.notify.send is this kind's handl
 - the lease: a sender holds the emails it claimed for IMPORT_EMAIL_LEASE_SECONDS, longer than
   sending a whole chunk at EMAIL_TIMEOUT each, so a live sender never loses them; it is also how
   long a message whose sender died waits before another sender takes it. That is the only way a
-  message can go out twice: its sender died after the mail server accepted it and before
-  NOTIFICATIONS.mark_sent, and the re-send carries the same Message-ID;
-- the chunk: IMPORT_EMAIL_CLAIM_CHUNK messages claimed at a time (at least one);
+  message can go out twice: its sender died after the mail server accepted it and before the
+  chunk's NOTIFICATIONS.mark_sent_many (at most a chunk), and the re-send carries the same Message-ID;
+- the chunk: IMPORT_EMAIL_CLAIM_CHUNK messages claimed at a time (at least one), sent over one SMTP
+  connection and marked sent in one UPDATE (imports.notify.send);
 - the backoff (1, 2, 4 ... minutes, at most an hour) and giving up after 12 attempts: core.outbox's
   defaults;
-- marking sent commits without waiting for the disk (one commit per email during a burst).
+- marking sent commits without waiting for the disk (one commit per chunk during a burst).
 """
 
 import datetime as dt

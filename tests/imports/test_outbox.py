@@ -106,28 +106,33 @@ def test_each_notification_is_sent_once_with_its_stable_message_id(demo, django_
     assert len(mailoutbox) == 3
 
 
-def test_a_crash_after_the_server_accepted_resends_that_one_message_and_drops_none(demo, monkeypatch, mailoutbox):
-    first, second = _ran(demo, 2)
-    mark_sent = NOTIFICATIONS.mark_sent
+def test_a_crash_after_the_server_accepted_resends_at_most_the_chunk_and_drops_none(demo, monkeypatch, mailoutbox, settings):
+    """A chunk's accepted messages are marked sent together after the chunk: a sender dying before
+    that UPDATE re-sends the chunk's messages (each with its own Message-ID), never drops one, and
+    the next chunk is not touched."""
+    settings.IMPORT_EMAIL_CLAIM_CHUNK = 2
+    first, second, third = _ran(demo, 3)
+    mark_sent_many = NOTIFICATIONS.mark_sent_many
     calls = []
 
     def dies_once(*args, **kwargs):
         calls.append(args)
         if len(calls) == 1:
             raise Boom("worker killed before marking")
-        return mark_sent(*args, **kwargs)
+        return mark_sent_many(*args, **kwargs)
 
-    monkeypatch.setattr(NOTIFICATIONS, "mark_sent", dies_once)
+    monkeypatch.setattr(NOTIFICATIONS, "mark_sent_many", dies_once)
     with pytest.raises(Boom):
         emails_send(now=DUE)
-    assert _message_ids(mailoutbox) == [first.notifications.get().message_id]
+    first_id, second_id, third_id = (job.notifications.get().message_id for job in (first, second, third))
+    assert _message_ids(mailoutbox) == [first_id, second_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Pending}
-    # Still leased to the dead sender: nobody sends it meanwhile.
-    assert emails_send(now=DUE + NOTIFICATIONS.lease() - dt.timedelta(seconds=1)) == 0
-    # When the lease ends, both go out: the first again (same Message-ID), the second once.
+    # Still leased to the dead sender: nobody sends them meanwhile (the third one was never claimed).
+    assert emails_send(now=DUE + NOTIFICATIONS.lease() - dt.timedelta(seconds=1)) == 1
+    assert _message_ids(mailoutbox) == [first_id, second_id, third_id]
+    # When the lease ends, the chunk goes out again (same Message-IDs), once.
     assert emails_send(now=DUE + NOTIFICATIONS.lease()) == 2
-    first_id, second_id = first.notifications.get().message_id, second.notifications.get().message_id
-    assert _message_ids(mailoutbox) == [first_id, first_id, second_id]
+    assert _message_ids(mailoutbox) == [first_id, second_id, third_id, first_id, second_id]
     assert set(Notification.objects.values_list("status", flat=True)) == {Sent}
     assert emails_send(now=DUE + dt.timedelta(days=1)) == 0
 
