@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import ReadOnlyAdmin
+
 from .integrations.base import registered_keys
 from .models import (
     Category,
@@ -161,7 +163,7 @@ class TermsAcceptanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(VendorCall)
-class VendorCallAdmin(admin.ModelAdmin):
+class VendorCallAdmin(ReadOnlyAdmin):
     """Every call to a vendor's API as the connector's observer recorded it (catalog.integrations.calls):
     read-only, a log. Search by the MS-CorrelationId or MS-RequestId a reseller or Microsoft quotes."""
 
@@ -177,12 +179,3 @@ class VendorCallAdmin(admin.ModelAdmin):
         "request_id", "correlation_id", "duration_ms",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
