@@ -93,6 +93,8 @@ class PostgresBench:
             "EMAIL_URL": f"filemail:///{self.tmp / ('mail-' + database)}",
             "LOG_LEVEL": "WARNING",
             "Q_CLUSTER_NAME": database,
+            # The engine on its own (orders provisioned locally); bench_vendor turns Microsoft on.
+            "MICROSOFT_ENABLED": "false",
             **{k: str(v) for k, v in extra.items()},
         }
 
@@ -103,12 +105,16 @@ class PostgresBench:
         subprocess.run([sys.executable, MANAGE, "migrate", "--noinput", "-v0"], env=env, check=True)
         code = (
             "import datetime as dt\nfrom django.utils import timezone\n"
-            "from devtools.demo import seed_demo\nfrom devtools.benchmarking import due_jobs_create\n"
+            "from devtools.demo import seed_demo\nimport devtools.benchmarking as benchmarking\n"
             "seed_demo()\nnow = timezone.now()\n"
-            f"due_jobs_create({n}, companies={companies}, now=now, due_at=now + dt.timedelta(days=365))\n"
+            f"{self.jobs_create_code(n, companies)}\n"
             "from django_q.models import Schedule\nSchedule.objects.all().delete()  # the dispatcher alone\n"
         )
         subprocess.run([sys.executable, MANAGE, "shell", "-c", code], env=env, check=True, capture_output=True)
+
+    def jobs_create_code(self, n: int, companies: int) -> str:
+        """The line of the seeding script that creates the `n` jobs (`now` and `benchmarking` are defined)."""
+        return f"benchmarking.due_jobs_create({n}, companies={companies}, now=now, due_at=now + dt.timedelta(days=365))"
 
     # --- one layout -----------------------------------------------------------------------------
 

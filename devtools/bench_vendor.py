@@ -151,21 +151,13 @@ class VendorBench(PostgresBench):
                            MICROSOFT_TOKEN_URL=f"{self.sandbox.url}/sandbox/oauth2/v2.0/token",
                            MICROSOFT_CLIENT_ID=CLIENT_ID, MICROSOFT_CLIENT_SECRET=CLIENT_SECRET, **extra)
 
-    def seed_template(self, n: int, companies: int) -> None:
-        """Migrate, seed the demo data and `n` vendor jobs over `companies` sandbox tenants (due far ahead)."""
-        self._create(self.template)
-        env = self.env(self.template)
-        subprocess.run([sys.executable, MANAGE, "migrate", "--noinput", "-v0"], env=env, check=True)
-        code = (
-            "import datetime as dt\nfrom django.utils import timezone\n"
-            "from devtools.demo import seed_demo\nfrom devtools.benchmarking import vendor_jobs_create\n"
-            "from devtools.bench_vendor import sandbox_customer_creator\n"
-            "seed_demo()\nnow = timezone.now()\n"
-            f"vendor_jobs_create({n}, companies={companies}, now=now, due_at=now + dt.timedelta(days=365),"
-            f" customer_for=sandbox_customer_creator({self.sandbox.url!r}))\n"
-            "from django_q.models import Schedule\nSchedule.objects.all().delete()  # the dispatcher alone\n"
+    def jobs_create_code(self, n: int, companies: int) -> str:
+        """`n` vendor jobs over `companies` sandbox tenants (created in this benchmark's sandbox), due far ahead."""
+        return (
+            f"from devtools.bench_vendor import sandbox_customer_creator\n"
+            f"benchmarking.vendor_jobs_create({n}, companies={companies}, now=now, due_at=now + dt.timedelta(days=365),"
+            f" customer_for=sandbox_customer_creator({self.sandbox.url!r}))"
         )
-        subprocess.run([sys.executable, MANAGE, "shell", "-c", code], env=env, check=True, capture_output=True)
 
     def run(self, name: str, *, clusters: int, workers: int, jobs: int, send_to_backend: bool = True,
             faults: dict | None = None, timeout: float = 900, **extra) -> VendorRun:

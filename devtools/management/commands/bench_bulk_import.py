@@ -45,7 +45,7 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory(prefix="icp-bench-bulk-") as tmp:
             db_file = Path(tmp) / "bench.sqlite3"
             env = {
-                **os.environ, "DATABASE_URL": f"sqlite:///{db_file}", BENCH_DB_ENV: str(db_file),
+                **os.environ, "DATABASE_URL": f"sqlite:///{db_file}", BENCH_DB_ENV: str(db_file), "MICROSOFT_ENABLED": "false",
                 "EMAIL_URL": "dummymail://", "REDIS_URL": "", "LOG_LEVEL": "WARNING",
             }
             result = subprocess.run(

@@ -84,6 +84,8 @@ class Command(BaseCommand):
                     "EMAIL_URL": "dummymail://",  # the child counts them with CountingEmailBackend
                     "REDIS_URL": "",
                     "LOG_LEVEL": "WARNING",
+                    # The engine on its own: orders provisioned locally (bench_vendor measures the vendor path).
+                    "MICROSOFT_ENABLED": "false",
                 }
                 self.stdout.write(f"--- {n} due jobs (temporary database {db_file})")
                 self.stdout.flush()

@@ -137,7 +137,7 @@ class Command(BaseCommand):
                 database_url = bench._url_for(name)
             else:
                 database_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            env = {**os.environ, "DATABASE_URL": database_url, BENCH_DB_ENV: database_url, "REDIS_URL": "", "LOG_LEVEL": "ERROR",
+            env = {**os.environ, "DATABASE_URL": database_url, BENCH_DB_ENV: database_url, "REDIS_URL": "", "LOG_LEVEL": "ERROR", "MICROSOFT_ENABLED": "false",
                    # Local provisioning: this measures the emails, not the vendor.
                    "MICROSOFT_ENABLED": "false"}
             try:
