@@ -19,6 +19,7 @@ from .models import (
     TermsAndConditions,
     Vendor,
     VendorCall,
+    VendorTenantPause,
 )
 
 
@@ -179,3 +180,12 @@ class VendorCallAdmin(ReadOnlyAdmin):
         "request_id", "correlation_id", "duration_ms",
     )
     readonly_fields = fields
+
+
+@admin.register(VendorTenantPause)
+class VendorTenantPauseAdmin(ReadOnlyAdmin):
+    """Customer tenants paused after the vendor's rate limit (catalog.integrations.pauses): read-only."""
+
+    list_display = ("integration", "customer_id", "until")
+    list_filter = ("integration",)
+    search_fields = ("=customer_id",)

@@ -251,3 +251,21 @@ class VendorCall(models.Model):
 
     def __str__(self):
         return f"{self.operation} {self.outcome} ({self.at:%Y-%m-%d %H:%M:%S})"
+
+
+class VendorTenantPause(models.Model):
+    """A customer tenant the vendor asked us to leave alone for a while (a 429 with Retry-After on its
+    resources): every sender of every worker skips the tenant's calls until `until`, instead of each
+    order meeting the limit again on its own."""
+
+    integration = models.CharField(_("integration"), max_length=50)
+    customer_id = models.CharField(_("vendor customer id"), max_length=64)
+    until = models.DateTimeField(_("paused until"))
+
+    class Meta:
+        verbose_name = _("paused vendor tenant")
+        verbose_name_plural = _("paused vendor tenants")
+        constraints = [models.UniqueConstraint(fields=["integration", "customer_id"], name="vendor_tenant_pause_unique")]
+
+    def __str__(self):
+        return f"{self.integration} {self.customer_id} until {self.until:%Y-%m-%d %H:%M:%S}"

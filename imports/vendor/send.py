@@ -43,6 +43,7 @@ from catalog.integrations import VendorWait, get_integration
 from catalog.integrations.asking import questions_join, questions_shared
 from catalog.integrations.base import VendorProvisioning
 from catalog.integrations.calls import calls_for
+from catalog.integrations.pauses import tenant_pause, tenant_paused_until
 from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
 from core.clock import db_now
 from core.datetimes import utc_text
@@ -69,6 +70,9 @@ VENDOR_TROUBLE = _("%(vendor)s could not take the order right now: %(detail)s")
 VENDOR_RATE_LIMITED = _("%(vendor)s is limiting our requests for now: %(detail)s")
 VENDOR_NO_ANSWER = _(
     "%(vendor)s did not answer after the order was sent; it is asked again with the same request, so it is never placed twice: %(detail)s"
+)
+VENDOR_TENANT_PAUSED = _(
+    "%(vendor)s asked us to slow down for this customer tenant; its orders wait until %(until)s."
 )
 VENDOR_NOT_CONNECTED = _("The connection to %(vendor)s is turned off; the order waits until it is on again.")
 VENDOR_DEADLINE_PASSED = _(
@@ -304,6 +308,14 @@ def _outcome_of(answer, vendor: str) -> _Refusal | _Trouble:
     return _Trouble(stored(VENDOR_TROUBLE, vendor=vendor, detail=f"unexpected answer {type(answer).__name__}"))
 
 
+def _not_done(vendor_order: VendorOrder, answer, vendor: str, *, now: dt.datetime) -> _Refusal | _Trouble:
+    """What a call that was not done means for the order; a 429 also pauses its tenant for every sender
+    until the vendor's Retry-After (catalog.integrations.pauses)."""
+    if isinstance(answer, Transient) and answer.status == 429 and answer.retry_after:
+        tenant_pause(vendor_order.integration, vendor_order.customer_id, until=now + dt.timedelta(seconds=answer.retry_after))
+    return _outcome_of(answer, vendor)
+
+
 def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime) -> _Placed | _Refusal | _Trouble:
     """The calls of one try, in order; stops at the first that is not done."""
     order, vendor = vendor_order.row.order, _vendor_name(vendor_order)
@@ -311,6 +323,9 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
     client, provisioning = integration.connector(), integration.provisioning()
     if client is None or provisioning is None:
         return _Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor))
+    paused = tenant_paused_until(vendor_order.integration, vendor_order.customer_id, now=now)
+    if paused is not None:  # another order met the tenant's limit: wait with it, without calling
+        return _Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
     if vendor_order.checked_at is None:
         problems = order_vendor_problems(order, facts)
         if isinstance(problems, VendorWait):
@@ -323,13 +338,13 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
         domain = vendor_order.subscription.get("tenant_domain") or ""
         answer = client.customer_create(provisioning.new_customer(order, domain), **ids)
         if not isinstance(answer, Done):
-            return _outcome_of(answer, vendor)
+            return _not_done(vendor_order, answer, vendor, now=now)
         # The new tenant's id is the vendor's customer id (instead of the random id of local provisioning).
         return _Placed(customer_id=answer.result.id, vendor_status="active", attributes={"tenant_id": answer.result.id})
     if not vendor_order.cart_id:
         answer = client.cart_create(vendor_order.customer_id, provisioning.cart_line_items(order), **ids)
         if not isinstance(answer, Done):
-            return _outcome_of(answer, vendor)
+            return _not_done(vendor_order, answer, vendor, now=now)
         # Recorded at once: a sender killed after this checks out this cart, never a second one.
         if VendorOrder.objects.filter(pk=vendor_order.pk, status=Pending, cart_id="").update(cart_id=answer.result.id):
             vendor_order.cart_id = answer.result.id
@@ -340,7 +355,7 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
         request_id=str(vendor_order.checkout_request_id), correlation_id=str(vendor_order.correlation_id),
     )
     if not isinstance(answer, Done):
-        return _outcome_of(answer, vendor)
+        return _not_done(vendor_order, answer, vendor, now=now)
     placed = answer.result.orders[0]
     subscriptions = placed.subscription_ids
     return _Placed(

@@ -17,6 +17,7 @@ from accounts.models import (
 )
 from accounts.services import account_ids_allocate, audit_log_record
 from accounts.webhooks import new_secret
+from catalog.integrations.pauses import tenant_pause
 from orders.models import Order, Subscription
 from tests.vendor.ui_helpers import vendor_call
 
@@ -34,6 +35,7 @@ def every_model_has_a_row(demo):
     Order.objects.create(company=demo.eritech, created_by=demo.admin_abbie)
     WebhookEndpoint.objects.create(company=demo.abbiebox, url="https://hooks.abbiebox.example/icp", secret=new_secret())
     vendor_call(demo.eritech, at=timezone.now())
+    tenant_pause("microsoft", "e0d72b05-fb92-4d65-9424-7b58ea99d5d3", until=timezone.now())
 
 
 def admin_url(model, view, *args):

@@ -283,3 +283,27 @@ def test_a_new_tenant_is_created_at_the_vendor_and_its_id_is_the_subscriptions_t
     assert subscription.tenant_domain == f"{domain}.onmicrosoft.com"
     order.refresh_from_db()
     assert order.customer_id == customers[0]["id"]
+
+
+def test_a_429_pauses_its_tenant_for_every_sender_until_retry_after(vendor, demo, tenant):
+    from catalog.integrations.pauses import tenant_paused_until
+
+    due = due_soon()
+    jobs = [schedule_for(demo, tenant, due_at=due, quantity=quantity) for quantity in (1, 2)]
+    run_batch(due)
+    warm_token()
+    VendorOrder.objects.filter(job__in=jobs).update(checked_at=due)  # the vendor check passed at an earlier try
+    vendor.faults(rate_limit_rate=1.0)
+    assert send(due) == 0
+    # The first order met the limit and paused the tenant; the second waited with it without calling.
+    creates = VendorCall.objects.filter(company=demo.eritech, operation="cart_create")
+    assert creates.count() == 1 and creates.get().status_code == 429
+    until = tenant_paused_until("microsoft", tenant, now=due)
+    assert until == due + dt.timedelta(seconds=1)  # the sandbox's Retry-After
+    first, second = (vendor_order(job) for job in jobs)
+    assert (first.attempts, second.attempts) == (1, 1)
+    assert "slow down" in rendered(second.last_error) and second.cart_id == ""
+    assert tenant_paused_until("microsoft", tenant, now=until) is None  # over at its end
+    vendor.faults(rate_limit_rate=0)
+    assert send(due + dt.timedelta(minutes=5)) == 2
+    assert len(orders_of(vendor.ledger(), tenant)) == 2
