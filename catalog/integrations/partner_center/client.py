@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -22,39 +22,11 @@ from django.conf import settings
 from accounts.webhooks import INTERNAL_SUFFIXES, LOCAL_HOSTS
 from catalog.integrations.calls import call_record
 
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-CONTRACT_VERSION = "v1"
-APPLICATION_NAME = "ICP portal"
-USER_AGENT = "icp-portal/partner-center"
-from .outcomes import (  # noqa: F401
+from .outcomes import (
+    APPLICATION_NAME,
+    CONTRACT_VERSION,
     Done,
     Outcome,
-    REFUSAL_REASONS,
-    REFUSAL_WITH_DESCRIPTION,
-    REFUSED_CART_NOT_FOUND,
-    REFUSED_COUNTRY,
-    REFUSED_CREDIT,
-    REFUSED_CUSTOMER_AGREEMENT,
-    REFUSED_CUSTOMER_NOT_APPROVED,
-    REFUSED_CUSTOMER_REVIEW,
-    REFUSED_GENERIC,
-    REFUSED_INVALID_INPUT,
-    REFUSED_INVENTORY,
-    REFUSED_NOT_ELIGIBLE,
-    REFUSED_NO_RELATIONSHIP,
-    REFUSED_OFFER_INVALID,
-    REFUSED_OFFER_UNAVAILABLE,
-    REFUSED_ORDER_NOT_FOUND,
-    REFUSED_PARTNER_AGREEMENT,
-    REFUSED_QUANTITY_LIMITS,
-    REFUSED_RISK,
-    REFUSED_SEAT_LIMIT,
-    REFUSED_SUBSCRIPTION_LIMIT,
-    REFUSED_SUBSCRIPTION_NOT_FOUND,
-    REFUSED_TENANT_NOT_FOUND,
     Refused,
     TRANSIENT_AUTH,
     TRANSIENT_CODES,
@@ -66,10 +38,10 @@ from .outcomes import (  # noqa: F401
     TRANSIENT_UNAVAILABLE,
     Transient,
     UNKNOWN_NO_ANSWER,
+    USER_AGENT,
     Unknown,
-    refusal_reason,
 )
-from .resources import (  # noqa: F401
+from .resources import (
     CallRecord,
     Cart,
     CartLineItem,
@@ -78,14 +50,12 @@ from .resources import (  # noqa: F401
     MalformedAnswer,
     NewCustomer,
     Order,
-    OrderError,
-    OrderLineItem,
     Subscription,
-    _int,
     _items,
-    _mapping,
     _require,
 )
+
+logger = logging.getLogger(__name__)
 
 
 # Retry-After: seconds or an HTTP date (RFC 9110 §10.2.3).

@@ -3,60 +3,9 @@ turned into) the JSON of the documented REST API; a malformed answer raises Malf
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-
-
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-CONTRACT_VERSION = "v1"
-APPLICATION_NAME = "ICP portal"
-USER_AGENT = "icp-portal/partner-center"
-from .outcomes import (  # noqa: F401
-    Done,
-    Outcome,
-    REFUSAL_REASONS,
-    REFUSAL_WITH_DESCRIPTION,
-    REFUSED_CART_NOT_FOUND,
-    REFUSED_COUNTRY,
-    REFUSED_CREDIT,
-    REFUSED_CUSTOMER_AGREEMENT,
-    REFUSED_CUSTOMER_NOT_APPROVED,
-    REFUSED_CUSTOMER_REVIEW,
-    REFUSED_GENERIC,
-    REFUSED_INVALID_INPUT,
-    REFUSED_INVENTORY,
-    REFUSED_NOT_ELIGIBLE,
-    REFUSED_NO_RELATIONSHIP,
-    REFUSED_OFFER_INVALID,
-    REFUSED_OFFER_UNAVAILABLE,
-    REFUSED_ORDER_NOT_FOUND,
-    REFUSED_PARTNER_AGREEMENT,
-    REFUSED_QUANTITY_LIMITS,
-    REFUSED_RISK,
-    REFUSED_SEAT_LIMIT,
-    REFUSED_SUBSCRIPTION_LIMIT,
-    REFUSED_SUBSCRIPTION_NOT_FOUND,
-    REFUSED_TENANT_NOT_FOUND,
-    Refused,
-    TRANSIENT_AUTH,
-    TRANSIENT_CODES,
-    TRANSIENT_CONNECT,
-    TRANSIENT_MALFORMED,
-    TRANSIENT_NOT_CONFIGURED,
-    TRANSIENT_RATE_LIMITED,
-    TRANSIENT_TOKEN,
-    TRANSIENT_UNAVAILABLE,
-    Transient,
-    UNKNOWN_NO_ANSWER,
-    Unknown,
-    refusal_reason,
-)
+from typing import Any
 
 
 class MalformedAnswer(ValueError):
