@@ -21,6 +21,7 @@ import pytest
 from tests.processes import Started, alive, children, wait_for
 
 STOP_LIMIT_SECONDS = 10
+ORPHAN_STOP_LIMIT_SECONDS = 60
 
 SCHEDULE_JOBS = """
 import datetime as dt
@@ -133,7 +134,10 @@ def test_when_the_parent_is_killed_the_cluster_stops_too(site):
     worker = site.start("imports_worker")
     pids = worker.wait_until_running(workers=2)
     worker.signal(signal.SIGKILL)
-    wait_for(lambda: not alive(pids), seconds=STOP_LIMIT_SECONDS, what="the orphaned cluster to stop")
+    # Nothing is left behind (the promise; the 10 s one is for a stop imports_worker itself runs, which
+    # SIGKILLs a cluster that lingers). An orphan has no parent left to do that: it stops by django-q2's
+    # own graceful stop, a few seconds when the machine is quiet, longer under make test's side-by-side passes.
+    wait_for(lambda: not alive(pids), seconds=ORPHAN_STOP_LIMIT_SECONDS, what="the orphaned cluster to stop")
 
 
 def lane_of(pid: int) -> str:
