@@ -171,7 +171,8 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         row.status, row.error = ImportRow.Status.FAILED, "\n".join(reasons)
         return
     outcome = subscription_build(
-        order=order, facts=batch.facts, account_id=batch.account_ids.pop(), provisioning_key=row.provisioning_key
+        order=order, facts=batch.facts, account_id=batch.account_ids.pop(), provisioning_key=row.provisioning_key,
+        started_at=now,
     )
     if isinstance(outcome, str):
         row.status, row.error = ImportRow.Status.FAILED, outcome
