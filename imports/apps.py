@@ -15,6 +15,7 @@ class ImportsConfig(AppConfig):
         from imports.engine import checks  # noqa: F401  (registers the configuration's system check)
         from imports.engine.periodic import ensure_schedule_after_migrate
         from imports.engine.plugins import housekeeping_register
+        from imports.engine.term_sync import term_syncs_enqueue
         from imports.engine.vendor_refresh import vendor_refresh_enqueue
         from imports.my_imports import subscription_link
         from imports.vendor import held as vendor_held
@@ -29,6 +30,8 @@ class ImportsConfig(AppConfig):
         bulk_services.register()
         # Subscriptions whose vendor order was still pending are asked about again (issue 25).
         housekeeping_register("imports.engine.vendor_refresh", vendor_refresh_enqueue)
+        # Subscriptions synced with their vendor before each renewal; local ones renewed at term end (issue 27).
+        housekeeping_register("imports.engine.term_sync", term_syncs_enqueue)
         # Open vendor orders count as held by the due-time checks (orders cannot import us).
         vendor_held.register()
 

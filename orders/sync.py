@@ -37,7 +37,8 @@ from catalog.integrations import get_integration
 from catalog.integrations.calls import calls_for
 from catalog.integrations.microsoft import TENANT_ATTRIBUTE
 from catalog.integrations.microsoft_orders import catalog_item_id
-from catalog.integrations.partner_center import Done, Refused
+from catalog.integrations.partner_center import Done, Refused, Transient
+from catalog.integrations.pauses import tenant_pause
 from catalog.models import BillingFrequency, Term
 from core.clock import db_now
 from core.stored_messages import stored
@@ -211,6 +212,10 @@ def subscription_sync(subscription_id: int, *, now: dt.datetime | None = None) -
         if isinstance(answer, Refused):
             return SyncResult("refused", answer.reason)
         if not isinstance(answer, Done):
+            if isinstance(answer, Transient) and answer.status == 429 and answer.retry_after:
+                # The tenant's limit is reached: every sender waits for it (its other syncs and orders alike).
+                tenant_pause(subscription.service.vendor.integration, customer_id,
+                             until=(now or db_now()) + dt.timedelta(seconds=answer.retry_after))
             return SyncResult("trouble", stored(SYNC_TROUBLE, vendor=vendor_name, detail=getattr(answer, "reason", "")))
         return _record(subscription.pk, answer.result, vendor_name=vendor_name, now=now or db_now())
     finally:
