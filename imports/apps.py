@@ -18,6 +18,7 @@ class ImportsConfig(AppConfig):
         from imports.engine.term_sync import term_syncs_enqueue
         from imports.engine.vendor_refresh import vendor_refresh_enqueue
         from imports.my_imports import subscription_link
+        from imports.engine import change_notices
         from imports.vendor import held as vendor_held
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
@@ -32,6 +33,8 @@ class ImportsConfig(AppConfig):
         housekeeping_register("imports.engine.vendor_refresh", vendor_refresh_enqueue)
         # Subscriptions synced with their vendor before each renewal; local ones renewed at term end (issue 27).
         housekeeping_register("imports.engine.term_sync", term_syncs_enqueue)
+        # A scheduled change the sync found wiped, or not applied by the renewal: its email and webhook (issue 27).
+        change_notices.register()
         # Open vendor orders count as held by the due-time checks (orders cannot import us).
         vendor_held.register()
 
