@@ -159,3 +159,17 @@ def test_sync_is_a_post_for_a_vendor_subscription_the_user_sees(abbie_client, cl
     other = local(demo, company=demo.cusco, vendor_subscription_id="sub-2")
     assert abbie_client.post(sync_url(other.account_id)).status_code == 404  # another reseller's
     assert connector.asked == []
+
+
+def test_the_demo_s_business_basic_reads_its_term_in_spanish(abbie_client, demo, monkeypatch):
+    from tests.portal.test_spanish_pages import MessageCollector
+
+    abbie_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "es"
+    collector = MessageCollector(monkeypatch)
+    html = abbie_client.get(page(493797)).content.decode()
+    for text in ("PLAZO", "Fin del plazo", "Ventana de cancelación", "cerrada", "SINCRONIZAR CON MICROSOFT", "Nunca"):
+        assert text in html, text
+    standard = Subscription.objects.get(account_id=493798)
+    html = abbie_client.get(page(493798)).content.decode()
+    assert f"La ventana de cancelación se cierra el {standard.cancellation_window_ends_at:%Y-%m-%d %H:%M} UTC" in html
+    assert collector.untranslated() == set()
