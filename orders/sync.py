@@ -327,8 +327,8 @@ def _renew_local(subscription_id: int, *, now: dt.datetime) -> bool:
             subscription_id=subscription_id, status=Status.SENT, when=When.RENEWAL))
         moved: list[SubscriptionChange] = []
         if not subscription.auto_renew:
-            subscription.status = Subscription.Status.TERMINATED
-            subscription.save(update_fields=["status"])
+            subscription.status, subscription.next_term_instructions = Subscription.Status.TERMINATED, {}
+            subscription.save(update_fields=["status", "next_term_instructions"])
             for change in sent:
                 to, extra = (Status.APPLIED, {"applied_at": ends}) if change.kind == Kind.CANCEL else (
                     Status.FAILED, {"reason": stored(CHANGE_ENDED_WITHOUT, date=ends.strftime("%Y-%m-%d"))})
@@ -363,6 +363,8 @@ def _renew_local(subscription_id: int, *, now: dt.datetime) -> bool:
             fields = term_fields(fields["term_end"], subscription.term)
         for name, value in fields.items():
             setattr(subscription, name, value)
-        subscription.save(update_fields=["quantity", "billing_frequency", "term", "service", "name", *fields])
+        subscription.next_term_instructions = {}  # taken by this renewal, as the vendor clears them
+        subscription.save(update_fields=["quantity", "billing_frequency", "term", "service", "name",
+                                         "next_term_instructions", *fields])
         _notify(moved, now=now)
     return True

@@ -54,7 +54,7 @@ def test_a_local_provisioning_starts_its_term_at_the_run(demo):
 def test_a_local_renewal_applies_its_sent_renewal_changes(demo, monkeypatch):
     noticed = []
     monkeypatch.setattr(orders_sync, "_notice_providers", [lambda changes, now: noticed.extend(changes)])
-    subscription = local(demo)
+    subscription = local(demo, next_term_instructions={"quantity": 2})
     end = subscription.term_end
     quantity = SubscriptionChange.objects.create(subscription=subscription, kind=Kind.QUANTITY, when=When.RENEWAL,
                                                  due_at=end, quantity=2, status=Status.SENT)
@@ -66,6 +66,7 @@ def test_a_local_renewal_applies_its_sent_renewal_changes(demo, monkeypatch):
     assert (subscription.term_start, subscription.term_end) == (end, end.replace(year=2028))
     assert subscription.cancellation_window_ends_at == end + dt.timedelta(hours=168)
     assert (subscription.quantity, subscription.service, subscription.name) == (2, demo.service(STANDARD), demo.service(STANDARD).name)
+    assert subscription.next_term_instructions == {}
     for change in (quantity, upgrade):
         change.refresh_from_db()
         assert (change.status, change.applied_at) == (Status.APPLIED, end)
