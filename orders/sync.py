@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.integrations import get_integration
 from catalog.integrations.calls import calls_for
-from catalog.integrations.microsoft import TENANT_ATTRIBUTE
+from catalog.integrations.microsoft import DOMAIN_ATTRIBUTE, TENANT_ATTRIBUTE
 from catalog.integrations.microsoft_orders import catalog_item_id
 from catalog.integrations.partner_center import Done, Refused, Transient
 from catalog.integrations.pauses import tenant_pause
@@ -109,10 +109,17 @@ def _notify(changes: list[SubscriptionChange], *, now: dt.datetime) -> None:
 # --- Who the vendor knows the subscription by ---------------------------------------------------------------
 
 def vendor_customer_id(subscription: Subscription) -> str:
-    """The vendor customer the subscription belongs to: the tenant its order named, or the one it holds."""
+    """The vendor customer the subscription belongs to: the tenant its order named, or the one it holds; else
+    (a subscription without either, e.g. the demo's) the tenant of its company's tenant subscription."""
     order = subscription.order
     config = (order.vendor_config if order else None) or {}
-    return str(config.get("microsoft_tenant_id") or (subscription.attributes or {}).get(TENANT_ATTRIBUTE) or "").lower()
+    tenant = config.get("microsoft_tenant_id") or (subscription.attributes or {}).get(TENANT_ATTRIBUTE)
+    if not tenant:
+        tenant = (
+            Subscription.objects.live().filter(company_id=subscription.company_id, attributes__has_key=DOMAIN_ATTRIBUTE)
+            .order_by("created_at", "id").values_list(f"attributes__{TENANT_ATTRIBUTE}", flat=True).first()
+        )
+    return str(tenant or "").lower()
 
 
 def is_vendor_subscription(subscription: Subscription) -> bool:

@@ -165,6 +165,8 @@ def test_the_engine_round_syncs_what_renews_within_a_day(vendor, demo, clock):
     subscription_sync(renewing.pk)
     subscription_sync(later.pk)
     renewing.refresh_from_db()
+    # Only this test's subscriptions are the vendor's (the demo's licences would be due too a year from now).
+    Subscription.objects.exclude(pk__in=[renewing.pk, later.pk]).update(vendor_subscription_id="")
     now = renewing.term_end - dt.timedelta(hours=3)
     Subscription.objects.filter(pk=later.pk).update(term_end=now + dt.timedelta(days=20))
     assert list(syncs_due(now=now)) == [renewing]
@@ -176,3 +178,19 @@ def test_the_engine_round_syncs_what_renews_within_a_day(vendor, demo, clock):
     clock(366 * DAY + DAY)
     assert subscriptions_sync_due(now=after, threads=1)["renewed"] == 1
     assert not syncs_due(now=after).exists()
+
+
+def test_the_demo_s_business_basic_syncs_with_the_sandbox_s_seed(vendor, demo):
+    """The demo and the sandbox's seed hold ERITECH's Business Basic alike (same vendor id; its tenant is the
+    company's): its sync finds it and takes the term the sandbox holds (other tests of the session may have
+    moved the sandbox's clock, and renewed it, meanwhile: compared with the sandbox's own answer)."""
+    from devtools.demo import ERITECH_TENANT_ID
+
+    basic = Subscription.objects.get(account_id=493797)
+    assert subscription_sync(basic.pk).ok
+    basic.refresh_from_db()
+    at_vendor = vendor.request("GET", f"/v1/customers/{ERITECH_TENANT_ID}/subscriptions/{basic.vendor_subscription_id}").json()
+    start = dt.datetime.fromisoformat(at_vendor["effectiveStartDate"].replace("Z", "+00:00"))
+    assert (basic.term_start, basic.term_end) == (start, start.replace(year=start.year + 1))
+    assert (basic.quantity, basic.vendor_status) == (at_vendor["quantity"], at_vendor["status"])
+    assert basic.synced_at is not None
