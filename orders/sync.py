@@ -257,7 +257,11 @@ def _record(subscription_id: int, vendor, *, vendor_name: str, now: dt.datetime)
         subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
         fields = _vendor_fields(subscription, vendor)
         new_start = fields.get("term_start", subscription.term_start)
-        renewed = bool(subscription.term_start and new_start and new_start - subscription.term_start > RENEWED_AFTER)
+        # A later term began: its start moved on, to (about) the end of the term we knew.
+        renewed = bool(
+            subscription.term_start and new_start and new_start - subscription.term_start > RENEWED_AFTER
+            and (subscription.term_end is None or new_start >= subscription.term_end - RENEWED_AFTER)
+        )
         ended = vendor.status in VENDOR_ENDED
         sent = list(
             SubscriptionChange.objects.select_related("service").filter(subscription_id=subscription_id, status=Status.SENT)
