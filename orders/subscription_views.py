@@ -8,7 +8,7 @@ from accounts.selectors import company_breadcrumb
 from catalog.billing import billing_type_label
 
 from .selectors import subscription_for_user
-from .subscription_page import import_link
+from .subscription_page import import_link, sections
 
 
 @login_required
@@ -26,6 +26,8 @@ def subscription_detail(request, account_id):
         if subscription.term and subscription.billing_frequency
         else "",
         "import_link": import_link(subscription),
+        # Sections other rooms add (e.g. scheduled changes: imports.changes.page).
+        "sections": sections(request, subscription),
         "order": order,
         # The order's configuration as the manual's Configuration names it.
         "tenant_id": (subscription.attributes or {}).get("tenant_id") or vendor_config.get("microsoft_tenant_id", ""),
