@@ -286,7 +286,14 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
         finished.hand_off(now=now)
 
 
+# Operations another room tries itself, calls and answers (e.g. "change": imports.changes.vendor, registered by
+# imports.apps): operation → try(vendor_order, now=, finished=) → the outcome reached, or None while open.
+OPERATIONS: dict = {}
+
+
 def _try(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, finished: "Finished") -> str | None:
+    if (operation := OPERATIONS.get(vendor_order.operation)) is not None:
+        return operation(vendor_order, now=now, finished=finished)
     with calls_for(vendor_order.company_id):
         result = _place(vendor_order, facts=facts, now=now)
     if isinstance(result, _Placed):
