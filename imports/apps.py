@@ -18,6 +18,7 @@ class ImportsConfig(AppConfig):
         from imports.engine.vendor_refresh import vendor_refresh_enqueue
         from imports.my_imports import subscription_link
         from imports.vendor import held as vendor_held
+        from catalog.integrations.budget import tenant_budgets_prune
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
         subscription_link.register()
@@ -29,6 +30,8 @@ class ImportsConfig(AppConfig):
         bulk_services.register()
         # Subscriptions whose vendor order was still pending are asked about again (issue 25).
         housekeeping_register("imports.engine.vendor_refresh", vendor_refresh_enqueue)
+        # The tenant request budget's old slots are forgotten (catalog.integrations.budget).
+        housekeeping_register("catalog.vendor_budget_prune", tenant_budgets_prune)
         # Open vendor orders count as held by the due-time checks (orders cannot import us).
         vendor_held.register()
 
