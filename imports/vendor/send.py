@@ -530,7 +530,8 @@ def _wait(vendor_order: VendorOrder, wait: Wait, *, now: dt.datetime, finished: 
     expired as after any trouble. A long wait announces the job's waiting, once."""
     if now >= vendor_order.deadline_at:
         return _trouble(vendor_order, _Trouble(wait.reason), now=now, finished=finished)
-    next_try = wait.next_try()
+    # (Never due again within the sender's own claim loop, whose clock is `now`.)
+    next_try = max(wait.next_try(), now + dt.timedelta(seconds=1))
     marked = VendorOrder.objects.filter(
         pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN, next_attempt_at=VENDOR_ORDERS.lease_end(now)
     ).update(last_error=wait.reason[:2000], next_attempt_at=next_try)
