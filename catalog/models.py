@@ -111,6 +111,11 @@ class Service(models.Model):
         blank=True,
         help_text=_('Options for the vendor integration, e.g. {"creates_tenant": true} for a Microsoft tenant.'),
     )
+    # The catalog's upgrade paths: the products a subscription of this service may be upgraded to
+    # (e.g. Business Basic → Business Standard). A scheduled upgrade off these paths is refused.
+    upgrades_to = models.ManyToManyField(
+        "self", verbose_name=_("upgrades to"), symmetrical=False, blank=True, related_name="upgrades_from"
+    )
 
     class Meta:
         verbose_name = _("service")

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext, gettext_lazy as _
 
 from accounts.models import Company, WebhookEndpoint
-from orders.models import Order, Subscription
+from orders.models import Order, Subscription, SubscriptionChange
 from orders.facts import OrderFacts
 from orders.validation import orders_precheck
 
@@ -50,10 +50,14 @@ class ImportJob(models.Model):
         PRODUCTS = "products", _("Products")
         COMPANIES = "companies", _("Companies")
         USERS = "users", _("Users")
+        # Scheduled changes to live subscriptions (one change per row: orders.models.SubscriptionChange).
+        CHANGES = "changes", _("Changes")
 
     class Source(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled provisioning")
         IMPORT = "import", _("Import")
+        # One scheduled change to a live subscription (its row points at the orders.models.SubscriptionChange).
+        CHANGE = "change", _("Scheduled change")
 
     # The statuses a job never leaves. imports.jobs.states reads them from here and allows no move out of them.
     FINAL_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED})
@@ -223,6 +227,7 @@ class ImportRow(models.Model):
         PRODUCT = "product", _("Product")
         COMPANY = "company", _("Company")
         USER = "user", _("User")
+        CHANGE = "change", _("Subscription change")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -248,6 +253,11 @@ class ImportRow(models.Model):
     error = models.TextField(_("error"), blank=True)
     subscription = models.OneToOneField(
         Subscription, verbose_name=_("subscription"), null=True, blank=True, on_delete=models.SET_NULL, related_name="import_row"
+    )
+    # A "change" row: the scheduled change to a live subscription it runs.
+    change = models.OneToOneField(
+        SubscriptionChange, verbose_name=_("subscription change"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="import_row",
     )
     # Indexed: My imports finds a job by the account id a row created.
     result_account_id = models.PositiveBigIntegerField(_("Account Id"), null=True, blank=True, db_index=True)
