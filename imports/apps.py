@@ -26,6 +26,7 @@ class ImportsConfig(AppConfig):
         from imports.vendor import held as vendor_held
         from imports.vendor import send as vendor_send
         from orders.subscription_page import register_section
+        from catalog.integrations.budget import tenant_budgets_prune
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
         subscription_link.register()
@@ -47,6 +48,8 @@ class ImportsConfig(AppConfig):
         housekeeping_register("imports.engine.term_sync", term_syncs_enqueue)
         # A scheduled change the sync found wiped, or not applied by the renewal: its email and webhook (issue 27).
         change_notices.register()
+        # The tenant request budget's old slots are forgotten (catalog.integrations.budget).
+        housekeeping_register("catalog.vendor_budget_prune", tenant_budgets_prune)
         # Open vendor orders count as held by the due-time checks (orders cannot import us).
         vendor_held.register()
 
