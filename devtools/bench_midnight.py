@@ -43,6 +43,8 @@ class MidnightRun:
     tenant_minutes_over: int
     cpu: dict  # CPU seconds of the worker processes during the burst: {"jobs": .., "outbox": .., "dispatcher": ..}
     sink_messages: int = 0
+    sandbox_cpu: float = 0.0  # CPU seconds of the sandbox during the burst
+    postgres_cpu: float = 0.0  # CPU seconds of every PostgreSQL process of this machine during the burst (shared)
 
     @property
     def calls_per_job(self) -> float:
@@ -110,6 +112,21 @@ def cpu_by_lane(before: dict, after: dict) -> dict[str, float]:
     return lanes
 
 
+def postgres_cpu() -> float:
+    """CPU seconds of every process named postgres on this machine (the server may serve others too)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1].startswith("postgres"):
+            total += sum(int(f) for f in tail.split()[11:13]) / tick
+    return total
+
+
 class MidnightBench(VendorBench):
     def __init__(self, url: str, *, tmp: Path, log, sandbox: SandboxProcess, sink: SinkProcess):
         super().__init__(url, tmp=tmp, log=log, sandbox=sandbox, prefix="icp_midnight")
@@ -127,6 +144,7 @@ class MidnightBench(VendorBench):
         with self.burst(name, clusters=clusters, workers=workers, jobs=jobs, send_to_backend=send_to_backend,
                         faults={"latency_ms": latency_ms, "jitter_ms": jitter_ms}, **extra) as (conn, due, procs, before):
             cpu_before = workers_cpu([p.pid for p in procs])
+            sandbox_before, postgres_before = self.sandbox.cpu_seconds(), postgres_cpu()
             deadline = time.monotonic() + timeout
             while True:
                 left = conn.execute(
@@ -140,6 +158,7 @@ class MidnightBench(VendorBench):
                     raise RuntimeError(f"{name}: jobs or emails not done after {timeout:.0f} s")
                 time.sleep(0.2)
             cpu = cpu_by_lane(cpu_before, workers_cpu([p.pid for p in procs]))
+            sandbox_cpu, postgres = self.sandbox.cpu_seconds() - sandbox_before, postgres_cpu() - postgres_before
             rows = conn.execute(
                 "SELECT extract(epoch FROM j.finished_at - j.due_at), extract(epoch FROM n.sent_at - %s)"
                 " FROM imports_importjob j JOIN imports_notification n ON n.job_id = j.id", (due,),
@@ -154,7 +173,7 @@ class MidnightBench(VendorBench):
         return MidnightRun(
             name, jobs, last, statistics.median(lateness), percentile(lateness, 99), len(emails), max(emails),
             percentile(emails, 99), statuses, calls, orders, duplicates, self.tenant_minutes_over(), cpu,
-            self.sink.stats()["messages"] - sent_before,
+            self.sink.stats()["messages"] - sent_before, sandbox_cpu, postgres,
         )
 
     def tenant_minutes_over(self) -> int:

@@ -128,7 +128,9 @@ def vendor_orders_send(
     try once `budget` is spent (what was claimed and not started is released). `now`: the claim's clock,
     also the clock of the tries' decisions (backoff, deadline); the current time by default."""
     now = now or db_now()
-    concurrency = max(1, concurrency or settings.IMPORT_VENDOR_CONCURRENCY)
+    # No more threads than the connector's pooled connections: one more would wait for a connection, and
+    # past MICROSOFT_CONNECT_TIMEOUT give up with transient trouble the vendor never saw.
+    concurrency = max(1, min(concurrency or settings.IMPORT_VENDOR_CONCURRENCY, settings.MICROSOFT_MAX_CONNECTIONS))
     if connection.vendor == "sqlite":
         # SQLite has a single writer (and the tests' in-memory database a shared-cache lock per table):
         # threads would only wait on each other. One at a time there.

@@ -95,7 +95,8 @@ class Command(BaseCommand):
                 f"{run.cpu.get('jobs', 0):.1f}/{run.cpu.get('outbox', 0):.1f}/{run.cpu.get('dispatcher', 0):.1f}"
             )
             out.write(f"{'':<16} statuses {run.statuses}; sandbox ledger: {run.ledger_orders} orders, "
-                      f"{run.duplicate_orders} duplicates; SMTP server accepted {run.sink_messages} messages")
+                      f"{run.duplicate_orders} duplicates; SMTP server accepted {run.sink_messages} messages; "
+                      f"CPU s sandbox {run.sandbox_cpu:.1f}, PostgreSQL {run.postgres_cpu:.1f} (every database of the server)")
         out.write("CPU: every process of the workers (dispatchers, both lanes' clusters) from the due instant to the last "
                   "email, per job and per email (each job's CPU includes its email's).")
         met = (vendor.seconds <= 60 and vendor.emails_seconds <= 75 and vendor.duplicate_orders == 0
