@@ -119,6 +119,7 @@ class SubscriptionChangeAdmin(ReadOnlyAdmin):
     list_display = ("id", "subscription", "description", "status", "due_at", "created_by", "created_at")
     list_filter = ("status", "kind", "when")
     list_select_related = ("subscription", "service", "created_by")
+    autocomplete_fields = ("subscription", "service", "replaced_by", "created_by")
     search_fields = ("subscription__name", "subscription__account_id__exact", "subscription__company__name")
     date_hierarchy = "due_at"
 
