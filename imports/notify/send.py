@@ -27,6 +27,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db.models import Prefetch, Q
 
 from core.clock import db_now
@@ -34,7 +35,8 @@ from core.clock import db_now
 from core.outbox import Budget
 from imports.models import ImportJob, ImportRow, Notification
 from imports.notify import priority as email_priority
-from imports.notify.content import email_build, recipients_for
+from imports.notify.content import email_message, email_parts, recipients_for
+from imports.notify.mime import Prepared, prepared
 from imports.notify.outbox import NOTIFICATIONS
 
 logger = logging.getLogger(__name__)
@@ -90,16 +92,28 @@ class _Chunk:
 
     def __init__(self):
         self.mail = get_connection()
+        # On an SMTP backend a message goes to smtplib as bytes built from its content's one MIME
+        # build (imports.notify.mime); any other backend gets Django messages.
+        self.smtp = isinstance(self.mail, SMTPBackend)
         self.is_open = False
         self.accepted: list[int] = []
         self.notes: dict[str, list[int]] = {}
 
-    def send(self, message) -> None:
+    def _open(self) -> None:
         if not self.is_open:
             self.mail.open()
             self.is_open = True
             _no_delay(self.mail)
+
+    def send(self, message) -> None:
+        self._open()
         self.mail.send_messages([message])
+
+    def send_prepared(self, message: Prepared) -> None:
+        """What the SMTP backend's send_messages does with a Django message (envelope, then the
+        bytes), minus building them: smtplib raises on a refusal, as the backend does."""
+        self._open()
+        self.mail.connection.sendmail(message.from_email, message.recipients, message.data)
 
     def broken(self) -> None:
         _close_quietly(self.mail)
@@ -151,14 +165,16 @@ def _deliver(
                 chunk.notes.setdefault(NOTE_NO_RECIPIENTS, []).append(notification.pk)
                 continue
             try:
-                message = email_build(
-                    notification, job, rows, connection=chunk.mail, rendered=rendered, languages=languages, now=now
-                )
-                if message is None:
+                parts = email_parts(notification, job, rows, rendered=rendered, languages=languages, now=now)
+                if parts is None:
                     # A scheduled notice or reminder of a job cancelled or run meanwhile: nothing to say.
                     chunk.notes.setdefault(NOTE_NOT_PENDING, []).append(notification.pk)
                     continue
-                chunk.send(message)
+                ready = prepared(parts, message_id=notification.message_id, cache=rendered) if chunk.smtp else None
+                if ready is not None:
+                    chunk.send_prepared(ready)
+                else:
+                    chunk.send(email_message(parts, message_id=notification.message_id, connection=chunk.mail))
             except Exception as exc:
                 # Refused, timed out, anything: the job keeps its status, the message its place in
                 # the outbox, and a later pass tries again after the backoff.
