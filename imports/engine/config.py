@@ -85,10 +85,11 @@ class EngineConfig:
     # ... and only during a burst: while at least this many due jobs are unfinished (default: a
     # batch). With fewer, as when jobs fall due one at a time, every run sends its emails at once.
     email_burst_jobs: int | None = _knob("IMPORT_EMAIL_BURST_JOBS", int, None, "due jobs that make a burst")
-    # Sender tasks enqueued (in the outbox lane) when a burst is over and its emails are due: about
-    # the number of outbox workers of all machines, so each one helps (more only end at once,
-    # finding nothing to claim).
-    email_senders: int = _knob("IMPORT_EMAIL_SENDERS", int, 4, "sender tasks after a burst")
+    # Sender tasks of one outbox kind (emails, webhooks, vendor orders) queued or running at once, at
+    # most, whoever asks for them (runs, the dispatcher, senders handing on: core.outbox.SenderPlaces):
+    # about the outbox workers of all machines, so each one helps; more would only queue up behind
+    # them and end at once, finding nothing left to claim.
+    outbox_senders: int = _knob("IMPORT_OUTBOX_SENDERS", int, 4, "sender tasks of a kind queued or running, at most")
     # The outbox lane (core.lanes): webhook deliveries and the emails the fast path left run in a
     # cluster of their own, on the queue "<Q_CLUSTER_NAME>-outbox", so a receiver that hangs
     # holds none of the workers due jobs need. `imports_worker` starts it beside the jobs' one.
@@ -167,7 +168,7 @@ class EngineConfig:
         or send an email twice, or stop the engine."""
         found = []
         positive = ("q_timeout", "q_retry", "q_workers", "lease_seconds", "dispatch_batch_size", "dispatch_in_flight",
-                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "email_senders", "email_burst_jobs",
+                    "email_timeout", "email_claim_chunk", "email_lease_seconds", "outbox_senders", "email_burst_jobs",
                     "transient_deadline_seconds", "db_idle_in_transaction_seconds", "db_lock_timeout_seconds",
                     "db_statement_timeout_seconds", "outbox_workers", "vendor_deadline_seconds", "vendor_concurrency",
                     "vendor_lease_seconds", "vendor_backoff_seconds")

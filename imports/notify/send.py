@@ -37,7 +37,8 @@ from imports.models import ImportJob, ImportRow, Notification
 from imports.notify import priority as email_priority
 from imports.notify.content import email_message, email_parts, recipients_for
 from imports.notify.mime import Prepared, prepared
-from imports.notify.outbox import NOTIFICATIONS
+from imports.notify.outbox import KIND, NOTIFICATIONS
+from imports.notify.senders import senders_enqueue
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -212,7 +213,7 @@ def emails_send(
     - `yield_to_jobs`: provisioning goes first (imports.notify.priority). For the whole outbox, a
       burst of due jobs stops the sending before each chunk. For `job_ids` (a run that just
       committed), a burst leaves them all in the outbox; otherwise they are sent, and emails other
-      runs left are handed to IMPORT_EMAIL_SENDERS sender tasks.
+      runs left are handed to sender tasks (at most IMPORT_OUTBOX_SENDERS on their way at once).
     - `loaded` (job id → the job and its rows, as the run that just finished them left them in
       memory) spares reading them again; jobs missing from it are read from the database.
     - `budget`: start messages only while it lasts (the outbox lane's sender tasks).
@@ -228,7 +229,8 @@ def emails_send(
     job_ids = sorted(set(job_ids))
     sent = _send_due(now=now, limit=limit, loaded=loaded, job_ids=job_ids, budget=budget) if job_ids else 0
     if yield_to_jobs and email_priority.emails_due(now=db_now()):
-        email_priority.outbox_senders_enqueue(settings.IMPORT_EMAIL_SENDERS)
+        # Emails other runs left: as many senders as may be on their way at once (imports.notify.senders).
+        senders_enqueue(KIND, now=db_now(), count=settings.IMPORT_OUTBOX_SENDERS)
     return sent
 
 
