@@ -234,6 +234,18 @@ def emails_send(
     return sent
 
 
+def _within_lease(budget: Budget | None) -> Budget:
+    """`budget`, cut to what the run's claims allow: every claim of a run ends at its `now` plus
+    the lease (IMPORT_EMAIL_LEASE_SECONDS), and a message is started only while at least
+    EMAIL_TIMEOUT of it is left, so a live sender never sends a message another may have claimed
+    after the lease ended, whatever the chunk's size (the rest is released for the next sender).
+    That is what lets the lease be short (how long a dead sender's chunk waits) and the chunk large."""
+    lease = NOTIFICATIONS.lease().total_seconds() - settings.EMAIL_TIMEOUT
+    if budget is None or budget.left() > lease:
+        return Budget(max(lease, 0.0))
+    return budget
+
+
 def _send_due(
     *,
     now: dt.datetime,
@@ -246,8 +258,9 @@ def _send_due(
     """Claim due notifications (of `job_ids` if given) a chunk at a time and send them, stopping
     before a chunk while a burst of due jobs waits if `yield_to_jobs`, and once `budget` is spent."""
     loaded = dict(loaded or {})
-    rendered: dict = {}  # one sending run's rendered bodies (imports.notify.content.email_build)
+    rendered: dict = {}  # one sending run's rendered bodies and MIME builds (imports.notify.content, .mime)
     languages: dict = {}  # and its creators' languages
+    budget = _within_lease(budget)
     return NOTIFICATIONS.send_due(
         lambda ids: _deliver(ids, now=now, loaded=loaded, rendered=rendered, languages=languages, budget=budget),
         now=now,
