@@ -13,11 +13,18 @@ queued and a rolled-back one never has. Then emails_send sends:
   and releases the rest of its claim for the next one, so a mail server that stalls holds it
   for about the budget, not for a whole claim at EMAIL_TIMEOUT each.
 A message is marked sent only after the mail server accepted it. A chunk (IMPORT_EMAIL_CLAIM_CHUNK
-messages, claimed together) is sent over one SMTP connection, and the messages the server accepted
-are marked sent together, in one UPDATE once the chunk is done (core.outbox.Outbox.mark_sent_many);
-a failure is marked at once, for that message only (its backoff). So what a crash can re-send: a
-sender dying after the server accepted messages and before the chunk's UPDATE re-sends those, at
-most one chunk, when its lease ends, each with its own stable Message-ID; never zero times.
+messages, 50, claimed together) is sent over one SMTP connection, and the messages the server
+accepted are marked sent together, in one UPDATE once the chunk is done
+(core.outbox.Outbox.mark_sent_many); a failure is marked at once, for that message only (its
+backoff). So what a crash can re-send: a sender dying after the server accepted messages and
+before the chunk's UPDATE re-sends those, at most one chunk (50), when its lease ends
+(IMPORT_EMAIL_LEASE_SECONDS, 60 s), each with its own stable Message-ID; never zero times.
+
+What an email costs: the chunk's notifications, jobs and rows are read once (three queries); each
+distinct content is rendered once with its per-message values stood in (imports.notify.content),
+and on an SMTP connection its MIME is built once too, each message's bytes made from it
+(imports.notify.mime). Measured with `manage.py bench_emails` (PostgreSQL, a local SMTP server):
+about 1.0 ms of CPU per email at the default chunk, against 1.3 to 1.8 ms for the job it reports.
 """
 
 import datetime as dt
