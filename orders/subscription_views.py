@@ -15,7 +15,7 @@ from core.stored_messages import rendered
 from .changes.describe import change_text
 from .models import SubscriptionChange
 from .selectors import subscription_for_user
-from .subscription_page import import_link
+from .subscription_page import import_link, sections
 from .sync import is_vendor_subscription, subscription_sync
 from .terms import in_cancellation_window
 
@@ -35,6 +35,8 @@ def subscription_detail(request, account_id):
         if subscription.term and subscription.billing_frequency
         else "",
         "import_link": import_link(subscription),
+        # Sections other rooms add (e.g. scheduled changes: imports.changes.page).
+        "sections": sections(request, subscription),
         "order": order,
         # The order's configuration as the manual's Configuration names it.
         "tenant_id": (subscription.attributes or {}).get("tenant_id") or vendor_config.get("microsoft_tenant_id", ""),

@@ -154,7 +154,10 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         if runner is None:
             row.status, row.error = ImportRow.Status.FAILED, stored(LINE_TYPE_UNKNOWN, type=row.import_type)
             return
-        return runner(row, actor=job.created_by, price_lists=batch.price_lists)
+        outcome = runner(row, actor=job.created_by, price_lists=batch.price_lists)
+        if isinstance(outcome, VendorOrder):  # a line the vendor applies (e.g. a subscription change): its job waits
+            batch.vendor_orders.append(outcome)
+        return
     order = row.order
     if order is None:
         row.status, row.error = ImportRow.Status.FAILED, stored(ROW_NOTHING_TO_PROVISION)

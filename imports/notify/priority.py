@@ -20,11 +20,9 @@ import datetime as dt
 
 from django.conf import settings
 
-from core.lanes import OUTBOX, lane_enqueue
 from imports.models import ImportJob
-from imports.notify.outbox import KIND, NOTIFICATIONS
+from imports.notify.outbox import NOTIFICATIONS
 
-OUTBOX_TASK = "imports.tasks.outbox_send_task"
 Status = ImportJob.Status
 
 
@@ -53,16 +51,3 @@ def emails_wait(*, now: dt.datetime) -> bool:
     """Whether workers should leave the outbox's emails for later and run due jobs first: during
     a burst (IMPORT_EMAIL_BURST_JOBS due jobs unfinished), unless an email waited long enough."""
     return due_jobs_unfinished(now=now, at_least=settings.IMPORT_EMAIL_BURST_JOBS) and not emails_overdue(now=now)
-
-
-def outbox_senders_enqueue(count: int = 1) -> None:
-    """Enqueue `count` email sender tasks (imports.tasks.outbox_send_task) in the outbox lane
-    (core.lanes: their own workers, never the jobs'); claims keep them from sending the same
-    message, and one that finds nothing left ends at once."""
-    for _ in range(count):
-        lane_enqueue(OUTBOX, OUTBOX_TASK, KIND, task_name=sender_task_name(KIND))
-
-
-def sender_task_name(kind: str) -> str:
-    """What the admin's task pages call a sender task of `kind`."""
-    return f"imports outbox: {kind}"
