@@ -194,3 +194,37 @@ def test_the_demo_s_business_basic_syncs_with_the_sandbox_s_seed(vendor, demo):
     assert (basic.term_start, basic.term_end) == (start, start.replace(year=start.year + 1))
     assert (basic.quantity, basic.vendor_status) == (at_vendor["quantity"], at_vendor["status"])
     assert basic.synced_at is not None
+
+
+def test_a_reduction_at_renewal_is_sent_then_applied_when_the_sandbox_renews(vendor, demo, clock):
+    """Issue 27's walk through, engine and sync together: "quantity down to 2 at renewal" goes to the sandbox as
+    next-term instructions (the change Sent), the sandbox renews the subscription at term end with them, and the
+    sync then finds the renewal with the change: Applied, the new quantity and term here."""
+    from imports.changes.services import change_schedule
+    from tests.changes.helpers import basic_subscription, now_minute, spec
+
+    from .engine_helpers import run_batch, send
+
+    customer = vendor.customer()["id"]
+    cart = vendor.cart(customer, quantity=5).json()
+    checkout = vendor.request("POST", f"/v1/customers/{customer}/carts/{cart['id']}/checkout", {}).json()
+    vendor_id = checkout["orders"][0]["lineItems"][0]["subscriptionId"]
+    subscription = basic_subscription(demo, quantity=5, vendor_subscription_id=vendor_id, attributes={"tenant_id": customer})
+    assert subscription_sync(subscription.pk).ok  # the vendor's term
+    now = now_minute()
+    scheduled = change_schedule(subscription_id=subscription.pk, user=demo.admin_abbie, now=now,
+                                spec=spec(quantity=2, when=SubscriptionChange.When.RENEWAL))
+    run_batch(now)
+    assert send(now) == 1
+    scheduled.change.refresh_from_db()
+    assert scheduled.change.status == Status.SENT
+    path = f"/v1/customers/{customer}/subscriptions/{vendor_id}"
+    assert vendor.request("GET", path).json()["scheduledNextTermInstructions"]["quantity"] == 2
+
+    assert subscription_sync(subscription.pk).moved == {}  # still held for the renewal
+    clock(366 * DAY + DAY)
+    result = subscription_sync(subscription.pk)
+    assert result.renewed and result.moved == {Status.APPLIED: [scheduled.change.pk]}
+    subscription.refresh_from_db()
+    assert (subscription.quantity, subscription.next_term_instructions) == (2, {})
+    assert vendor.request("GET", path).json()["quantity"] == 2
