@@ -91,7 +91,7 @@ class SubscriptionChangeSerializer(serializers.ModelSerializer):
         return row.job_id if row is not None else None
 
 
-class ChangeRequestSerializer(_StrictSerializer):
+class NewChangeSerializer(_StrictSerializer):
     schedule_required = False
     kind = serializers.ChoiceField(choices=Kind.values, help_text="quantity, billing_cycle, term, upgrade, auto_renew or cancel.")
     when = serializers.ChoiceField(
@@ -172,7 +172,7 @@ class SubscriptionChangeList(generics.ListAPIView):
         summary="Schedule a change to the subscription",
         description="Quantity, billing cycle, term, upgrade, auto-renew or cancellation, at a chosen UTC time (now "
         "included) or at renewal, under the same rules and messages as the subscription page.",
-        request=ChangeRequestSerializer, parameters=[IDEMPOTENCY_PARAMETER],
+        request=NewChangeSerializer, parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: ChangeScheduledSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Bad input or refused by the rules; nothing was written."),
@@ -188,7 +188,7 @@ class SubscriptionChangeList(generics.ListAPIView):
     def _schedule(self, request, account_id):
         subscription = subscription_for_user(request.user, account_id=account_id)
         now = db_now()
-        serializer = ChangeRequestSerializer(data=request.data, context={"now": now})
+        serializer = NewChangeSerializer(data=request.data, context={"now": now})
         serializer.is_valid(raise_exception=True)
         spec = _spec(serializer.validated_data)
         if isinstance(spec, dict):
