@@ -356,9 +356,15 @@ class PartnerCenter:
                 raise PartnerCenterError(600001, "friendlyName must be text.")
             changes["friendlyName"] = body["friendlyName"]
         if "status" in body:
-            if body["status"] not in ("active", "suspended"):
-                raise PartnerCenterError(600001, 'status must be "active" or "suspended".')
+            # "deleted": a cancellation inside the 7-day window (issue 27).
+            if body["status"] not in ("active", "suspended", "deleted"):
+                raise PartnerCenterError(600001, 'status must be "active", "suspended" or "deleted".')
             changes["status"] = body["status"]
+        for name in ("billingCycle", "termDuration", "offerId"):  # changes at once inside the window (issue 27)
+            if name in body:
+                if not isinstance(body[name], str) or not body[name]:
+                    raise PartnerCenterError(600001, f"{name} must be text.")
+                changes[name] = body[name]
         if "scheduledNextTermInstructions" in body:
             instructions = body["scheduledNextTermInstructions"]
             if instructions is not None and not isinstance(instructions, dict):
