@@ -170,3 +170,10 @@ def test_the_reason_reads_in_spanish(demo):
     [text] = change_problems(subscription, spec(quantity=8), now=now_minute())
     with translation.override("es"):
         assert rendered(text).startswith("Los puestos")
+
+
+def test_nothing_is_scheduled_for_a_renewal_that_will_not_happen(demo):
+    subscription = basic_subscription(demo, auto_renew=False)
+    assert problems(subscription, spec(quantity=3, when=When.RENEWAL)) == [str(rules.DOES_NOT_RENEW)]
+    end = subscription.term_end.strftime("%Y-%m-%d %H:%M UTC")
+    assert problems(subscription, spec(Kind.CANCEL, When.RENEWAL)) == [str(rules.ENDS_ALREADY % {"end": end})]
