@@ -103,8 +103,8 @@ class NewChangeSerializer(_StrictSerializer):
         help_text='For "at": ISO 8601, UTC (e.g. 2027-03-01T10:00:00Z); empty or left out: now.',
     )
     quantity = StrictIntegerField(required=False, help_text="The new quantity (kind quantity).")
-    billing_cycle = StrictCharField(required=False, help_text="kind billing_cycle: %s." % ", ".join(BillingFrequency.values))
-    term = StrictCharField(required=False, help_text="kind term: %s." % ", ".join(Term.values))
+    billing_cycle = StrictCharField(required=False, help_text=f"kind billing_cycle: {', '.join(BillingFrequency.values)}.")
+    term = StrictCharField(required=False, help_text=f"kind term: {', '.join(Term.values)}.")
     product_code = StrictCharField(required=False, help_text="The product to upgrade to (kind upgrade), on the catalog's upgrade path.")
     auto_renew = StrictBooleanField(required=False, help_text="kind auto_renew.")
     replace = StrictBooleanField(

@@ -5,7 +5,12 @@ import datetime as dt
 
 import pytest
 
-from imports.changes.services import ChangeConflict, ChangeNotCancellable, change_cancel, change_schedule
+from imports.changes.services import (
+    ChangeConflict,
+    ChangeNotCancellable,
+    change_cancel,
+    change_schedule,
+)
 from imports.engine.dispatch import imports_claim_due
 from imports.models import ImportJob
 from orders.models import SubscriptionChange
@@ -45,8 +50,8 @@ def test_a_cancel_racing_the_due_time_exactly_one_wins(demo):
             subscription_id=subscription.pk, user=demo.admin_abbie, spec=spec(quantity=2 + round_), now=due,
         )
         cancelled, claimed = run_together(
-            _outcome(lambda: change_cancel(change_id=scheduled.change.pk, user=demo.admin_abbie)),
-            lambda: imports_claim_due(now=due + dt.timedelta(seconds=2), limit=10),
+            _outcome(lambda pk=scheduled.change.pk: change_cancel(change_id=pk, user=demo.admin_abbie)),
+            lambda at=due + dt.timedelta(seconds=2): imports_claim_due(now=at, limit=10),
         )
         won_cancel = not isinstance(cancelled, ChangeNotCancellable)
         assert won_cancel != (claimed == [scheduled.job.pk])

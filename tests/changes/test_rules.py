@@ -8,12 +8,21 @@ from django.utils import translation
 from accounts.models import Company
 from catalog.models import BillingFrequency, Term
 from core.stored_messages import rendered, stored
+from devtools.demo import KIOSK
 from orders.changes import rules
 from orders.changes.rules import change_problems, notices
 from orders.models import Subscription
 from orders.validation import QUANTITY_ABOVE_LIMIT, SCHEDULE_IN_PAST, TERMS_NOT_ACCEPTED
-from devtools.demo import KIOSK
-from tests.changes.helpers import BASIC, PREMIUM, STANDARD, Kind, When, basic_subscription, now_minute, spec
+from tests.changes.helpers import (
+    BASIC,
+    PREMIUM,
+    STANDARD,
+    Kind,
+    When,
+    basic_subscription,
+    now_minute,
+    spec,
+)
 
 pytestmark = pytest.mark.django_db
 
