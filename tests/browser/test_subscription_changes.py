@@ -45,3 +45,16 @@ def test_schedule_quantity_up_see_it_applied_and_a_mid_term_reduction_refused(pa
         "Seats can be reduced only at renewal or in the 7 days after purchase or renewal (until"
     )
     assert SubscriptionChange.objects.count() == 1
+
+
+def test_the_wizard_shows_the_value_of_the_chosen_kind_only(page, live_server, log_in, demo):
+    subscription = basic_subscription(demo, quantity=1)
+    log_in("admin@abbiebox.com")
+    page.goto(f"{live_server.url}/imports/changes/{subscription.account_id}/")
+    expect(page.get_by_label("New quantity")).to_be_visible()
+    expect(page.get_by_label("Upgrade to")).to_be_hidden()
+    page.get_by_role("radio", name="Product upgrade").check()
+    expect(page.get_by_label("Upgrade to")).to_be_visible()
+    expect(page.get_by_label("New quantity")).to_be_hidden()
+    page.get_by_role("radio", name="At renewal").check()
+    expect(page.get_by_label("Apply at")).to_be_hidden()
