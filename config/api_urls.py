@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.api import CompanyDetail, CompanyList
 from imports.api.views import ImportCancel, ImportDetail, ImportList, ImportReschedule, ScheduledProvisioningCreate
+from imports.upcoming.api import UpcomingList
 from orders.api import CompanyServiceList, SubscriptionDetail, SubscriptionList
 
 from core.api.errors import NOT_FOUND, error_body
@@ -32,6 +33,8 @@ v1 = [
     path("imports/<int:job_id>/reschedule/", ImportReschedule.as_view(), name="import_reschedule"),
     path("subscriptions/", SubscriptionList.as_view(), name="subscriptions"),
     path("subscriptions/<int:account_id>/", SubscriptionDetail.as_view(), name="subscription"),
+    # The Upcoming view (Orders > Upcoming) with the page's filters.
+    path("upcoming/", UpcomingList.as_view(), name="upcoming"),
     # Only addresses ending in "/": without it, APPEND_SLASH still redirects to the right one.
     re_path(r"^.*/$", not_found),
 ]

@@ -9,6 +9,7 @@ from catalog.billing import billing_type_label
 
 from .selectors import subscription_for_user
 from .subscription_page import import_link
+from .timeline import subscription_timeline
 
 
 @login_required
@@ -30,5 +31,7 @@ def subscription_detail(request, account_id):
         # The order's configuration as the manual's Configuration names it.
         "tenant_id": (subscription.attributes or {}).get("tenant_id") or vendor_config.get("microsoft_tenant_id", ""),
         "mpn_id": vendor_config.get("mpn_id", ""),
+        # Past changes, the pending ones and the next renewal at the price it will renew at (orders.timeline).
+        "timeline": subscription_timeline(subscription),
     }
     return render(request, "orders/subscription_detail.html", context)
