@@ -36,6 +36,18 @@ from imports.upcoming.listing import (
 
 UTC = dt.timezone.utc
 OPEN = sorted(SubscriptionChange.OPEN_STATUSES)
+# Only the columns a page shows: companies and services are wide rows, and building fifty of each
+# costs more than the queries that find them.
+COMPANY_FIELDS = ("id", "name", "account_id")
+SERVICE_FIELDS = ("id", "name")
+SUBSCRIPTION_FIELDS = (
+    "id", "company_id", "service_id", "name", "account_id", "quantity", "term", "billing_frequency", "status",
+    "term_end", "auto_renew", "cancellation_window_ends_at",
+)
+
+
+def _related_only(prefix: str, fields) -> list[str]:
+    return [f"{prefix}__{name}" for name in fields]
 
 
 @dataclass
@@ -139,7 +151,9 @@ def _sources(query: UpcomingQuery, companies, *, since, until, limit) -> Iterato
         jobs = ImportJob.objects.filter(
             status=ImportJob.Status.PENDING, account_type=ImportJob.AccountType.PRODUCTS,
             source__in=[ImportJob.Source.SCHEDULED, ImportJob.Source.IMPORT],
-        ).select_related("company")
+        ).select_related("company").only(
+            "id", "name", "source", "due_at", "company_id", *_related_only("company", COMPANY_FIELDS)
+        )
         if companies is not None:
             jobs = jobs.filter(company__in=companies)
         yield [
@@ -147,8 +161,17 @@ def _sources(query: UpcomingQuery, companies, *, since, until, limit) -> Iterato
             for job in _read(jobs, "due_at", PROVISIONING, query, since, until, limit)
         ]
     if CHANGE in kinds:
-        changes = SubscriptionChange.objects.filter(status__in=OPEN, when=SubscriptionChange.When.AT).select_related(
-            "subscription__company", "subscription__service", "service"
+        # Only Pending: a change at a chosen time is never Sent (that is an at-renewal change's state), and
+        # one status keeps the (status, due_at) index's order (two would be read whole and sorted).
+        changes = SubscriptionChange.objects.filter(
+            status=SubscriptionChange.Status.PENDING, when=SubscriptionChange.When.AT
+        ).select_related("subscription__company", "subscription__service", "service").only(
+            "id", "subscription_id", "kind", "when", "due_at", "quantity", "billing_frequency", "term", "service_id",
+            "auto_renew", "before", "status",
+            *_related_only("subscription", SUBSCRIPTION_FIELDS),
+            *_related_only("subscription__company", COMPANY_FIELDS),
+            *_related_only("subscription__service", SERVICE_FIELDS),
+            *_related_only("service", SERVICE_FIELDS),
         )
         if companies is not None:
             changes = changes.filter(subscription__company__in=companies)
@@ -156,7 +179,9 @@ def _sources(query: UpcomingQuery, companies, *, since, until, limit) -> Iterato
             UpcomingItem(kind=CHANGE, at=c.due_at, id=c.pk, company=c.subscription.company, subscription=c.subscription, change=c)
             for c in _read(changes, "due_at", CHANGE, query, since, until, limit)
         ]
-    live = Subscription.objects.filter(status=Subscription.Status.ACTIVE).select_related("company", "service")
+    live = Subscription.objects.filter(status=Subscription.Status.ACTIVE).select_related("company", "service").only(
+        *SUBSCRIPTION_FIELDS, *_related_only("company", COMPANY_FIELDS), *_related_only("service", SERVICE_FIELDS)
+    )
     if companies is not None:
         live = live.filter(company__in=companies)
     renewal_kinds = {RENEWAL, RENEWAL_CHANGES} & set(kinds)
