@@ -17,6 +17,7 @@ class ImportsConfig(AppConfig):
         from imports.engine.plugins import housekeeping_register
         from imports.engine.vendor_refresh import vendor_refresh_enqueue
         from imports.my_imports import subscription_link
+        from imports.notify.notices import notices_queue_due
         from imports.vendor import held as vendor_held
 
         # The subscription page (orders) links the import that created it; orders cannot import us.
@@ -29,6 +30,8 @@ class ImportsConfig(AppConfig):
         bulk_services.register()
         # Subscriptions whose vendor order was still pending are asked about again (issue 25).
         housekeeping_register("imports.engine.vendor_refresh", vendor_refresh_enqueue)
+        # Reminders before renewals with changes and cancellation windows closing (issue 27).
+        housekeeping_register("imports.notify.notices", notices_queue_due)
         # Open vendor orders count as held by the due-time checks (orders cannot import us).
         vendor_held.register()
 
