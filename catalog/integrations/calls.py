@@ -17,6 +17,7 @@ from catalog.models import VendorCall
 logger = logging.getLogger(__name__)
 
 _company: ContextVar[int | None] = ContextVar("vendor_call_company", default=None)
+_seen: ContextVar[list | None] = ContextVar("vendor_calls_seen", default=None)
 
 
 @contextmanager
@@ -29,8 +30,23 @@ def calls_for(company_id: int | None) -> Iterator[None]:
         _company.reset(token)
 
 
+@contextmanager
+def calls_seen() -> Iterator[list[tuple[int | None, str]]]:
+    """The (HTTP status, outcome kind) of every call made inside this block, in order (the vendor
+    sender's circuit counts the vendor's failures from them: catalog.integrations.circuit)."""
+    seen: list[tuple[int | None, str]] = []
+    token = _seen.set(seen)
+    try:
+        yield seen
+    finally:
+        _seen.reset(token)
+
+
 def call_record(record, *, integration: str) -> None:
     """Write one VendorCall for `record` (a connector's CallRecord)."""
+    seen = _seen.get()
+    if seen is not None:
+        seen.append((record.status, record.outcome))
     try:
         VendorCall.objects.create(
             at=db_now(),

@@ -28,6 +28,8 @@ from catalog.models import BillingFrequency, Service, Term
 from core.datetimes import format_utc, parse_utc
 from core.numbers import parse_whole
 from core.stored_messages import rendered
+from orders.changes.describe import change_text
+from orders.changes.rules import ChangeSpec, before_values, change_problems, due_at_for, open_change
 from orders.models import Subscription, SubscriptionChange
 
 Kind = SubscriptionChange.Kind
@@ -157,8 +159,6 @@ def lines_schedule(lines, *, due_at: dt.datetime | None) -> tuple[dt.datetime | 
 
 def check_change_line(user: User, cells: dict, *, subscriptions: dict[int, Subscription], due: dt.datetime, now: dt.datetime):
     """(ChangeLine, []) or (None, [messages]) for one line: read, then the rules' one home."""
-    from orders.changes.rules import ChangeSpec, change_problems, open_change  # the "changes" room's rules
-
     text = cells.get("account_id", "").strip()
     if not text:
         return None, [str(ACCOUNT_REQUIRED)]
@@ -184,8 +184,6 @@ def check_change_line(user: User, cells: dict, *, subscriptions: dict[int, Subsc
         return None, [rendered(problem) for problem in problems]
     existing = open_change(subscription, kind)
     if existing is not None:
-        from orders.changes.describe import change_text
-
         return None, [str(ALREADY_OPEN % {"kind": Kind(kind).label.lower(), "change": change_text(existing)})]
     return ChangeLine(subscription=subscription, kind=kind, when=when, at=at, values=spec.values()), []
 
@@ -201,8 +199,6 @@ def subscriptions_of_lines(user: User, lines) -> dict[int, Subscription]:
 
 def change_create(line: ChangeLine, *, user: User, now: dt.datetime) -> SubscriptionChange:
     """The line's change, as the subscription page's scheduling writes it (in the job's transaction)."""
-    from orders.changes.rules import ChangeSpec, before_values, due_at_for
-
     spec = ChangeSpec(kind=line.kind, when=line.when, at=line.at, **line.values)
     return SubscriptionChange.objects.create(
         subscription=line.subscription, kind=line.kind, when=line.when,

@@ -42,7 +42,8 @@ from django.utils.translation import gettext_lazy as _
 from catalog.integrations import VendorWait, get_integration
 from catalog.integrations.asking import questions_join, questions_shared
 from catalog.integrations.base import VendorProvisioning
-from catalog.integrations.calls import calls_for
+from catalog.integrations.calls import calls_for, calls_seen
+from catalog.integrations.circuit import circuit_admit
 from catalog.integrations.pauses import tenant_pause, tenant_paused_until
 from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
 from core.clock import db_now
@@ -58,6 +59,7 @@ from imports.jobs.finishing import jobs_finish
 from imports.models import ImportJob, ImportRow, VendorOrder
 from imports.notify.send import emails_send
 from imports.vendor.outbox import VENDOR_BACKOFF_BASE_SECONDS, VENDOR_ORDERS
+from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait, budget_next_slot, circuit_after_try, full_jitter
 from imports.vendor.waiting import waiting_announce
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,11 @@ VENDOR_DEADLINE_PASSED = _(
     "%(vendor)s could not take the order before the deadline (%(deadline)s); please schedule it again. Last trouble: %(reason)s"
 )
 VENDOR_UNEXPECTED = _("The order could not be sent to %(vendor)s because of an unexpected error; it is tried again.")
+# Waits without a call (imports.vendor.pacing): the tenant's request budget is spent; the vendor is down.
+VENDOR_BUDGET_WAIT = _(
+    "%(vendor)s is limiting our requests for this customer tenant; the order waits for its turn, at %(until)s."
+)
+VENDOR_UNAVAILABLE = _("%(vendor)s is unavailable, next try at %(until)s.")
 
 
 # --- The intent, written by the batch -------------------------------------------------------------
@@ -286,15 +293,53 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
         finished.hand_off(now=now)
 
 
+# Operations another room tries itself, calls and answers (e.g. "change": imports.changes.vendor, registered by
+# imports.apps): operation → try(vendor_order, now=, finished=) → the outcome reached, or None while open.
+OPERATIONS: dict = {}
+
+
 def _try(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, finished: "Finished") -> str | None:
-    with calls_for(vendor_order.company_id):
+    # The integration's circuit (imports.vendor.pacing): while the vendor is down, one probe calls.
+    admission = circuit_admit(vendor_order.integration, now=db_now())
+    if not admission.call:
+        until = utc_text(admission.until)
+        return _wait(vendor_order, Wait(stored(VENDOR_UNAVAILABLE, vendor=_vendor_name(vendor_order), until=until),
+                                        admission.until, announce=True), now=now, finished=finished)
+    if (operation := OPERATIONS.get(vendor_order.operation)) is not None:
+        return operation(vendor_order, now=now, finished=finished)
+    with calls_for(vendor_order.company_id), calls_seen() as calls:
         result = _place(vendor_order, facts=facts, now=now)
+    result = _counted(vendor_order, result, calls, probe=admission.probe)
+    if isinstance(result, Wait):
+        return _wait(vendor_order, result, now=now, finished=finished)
     if isinstance(result, _Placed):
         return Outcome.DONE if _finish_done(vendor_order, result, now=now, finished=finished) else None
     if isinstance(result, _Refusal):
         reason = "\n".join(result.reasons)
         return Outcome.REFUSED if _finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
     return _trouble(vendor_order, result, now=now, finished=finished)
+
+
+def _counted(vendor_order: VendorOrder, result, calls: list, *, probe: bool):
+    """The try's calls counted in the circuit; a probe that failed waits for the next probe time. Never
+    raises: the circuit's bookkeeping must not lose the vendor's answer."""
+    try:
+        counted = circuit_after_try(vendor_order.integration, calls, probe=probe, now=db_now())
+    except Exception:
+        logger.exception("Vendor order %s: could not count its calls in the circuit.", vendor_order.pk)
+        return result
+    if counted.next_probe is not None and isinstance(result, _Trouble):
+        vendor = _vendor_name(vendor_order)
+        return Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(counted.next_probe)), counted.next_probe, announce=True)
+    return result
+
+
+def _budget_wait(vendor_order: VendorOrder, vendor: str) -> Wait | None:
+    """Reserve the tenant's request for the call about to be made (catalog.integrations.budget)."""
+    until = budget_next_slot(vendor_order, now=db_now())
+    if until is None:
+        return None
+    return Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
 
 
 def _outcome_of(answer, vendor: str) -> _Refusal | _Trouble:
@@ -316,7 +361,7 @@ def _not_done(vendor_order: VendorOrder, answer, vendor: str, *, now: dt.datetim
     return _outcome_of(answer, vendor)
 
 
-def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime) -> _Placed | _Refusal | _Trouble:
+def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime) -> _Placed | _Refusal | _Trouble | Wait:
     """The calls of one try, in order; stops at the first that is not done."""
     order, vendor = vendor_order.row.order, _vendor_name(vendor_order)
     integration = get_integration(vendor_order.integration)
@@ -342,6 +387,8 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
         # The new tenant's id is the vendor's customer id (instead of the random id of local provisioning).
         return _Placed(customer_id=answer.result.id, vendor_status="active", attributes={"tenant_id": answer.result.id})
     if not vendor_order.cart_id:
+        if wait := _budget_wait(vendor_order, vendor):
+            return wait
         answer = client.cart_create(vendor_order.customer_id, provisioning.cart_line_items(order), **ids)
         if not isinstance(answer, Done):
             return _not_done(vendor_order, answer, vendor, now=now)
@@ -350,6 +397,8 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
             vendor_order.cart_id = answer.result.id
         else:  # recorded by another sender (the same MS-RequestId: the same cart)
             vendor_order.cart_id = VendorOrder.objects.filter(pk=vendor_order.pk).values_list("cart_id", flat=True).first() or answer.result.id
+    if wait := _budget_wait(vendor_order, vendor):
+        return wait
     answer = client.cart_checkout(
         vendor_order.customer_id, vendor_order.cart_id,
         request_id=str(vendor_order.checkout_request_id), correlation_id=str(vendor_order.correlation_id),
@@ -445,13 +494,15 @@ def _finish_job_if_done(job_id: int, *, now: dt.datetime) -> tuple[ImportJob, li
 
 
 def _backoff(attempts: int) -> dt.timedelta:
-    """The vendor outbox's backoff (15 s doubling to 15 min) scaled to IMPORT_VENDOR_BACKOFF_SECONDS: that
-    long after the first failure, doubling, at most 60 times that."""
+    """The longest wait after the `attempts`-th trouble: the vendor outbox's backoff (15 s doubling to 15 min)
+    scaled to IMPORT_VENDOR_BACKOFF_SECONDS: that long after the first failure, doubling, at most 60 times that."""
     return VENDOR_ORDERS.backoff(attempts) * (float(settings.IMPORT_VENDOR_BACKOFF_SECONDS) / VENDOR_BACKOFF_BASE_SECONDS)
 
 
 def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | None, *, now: dt.datetime) -> dt.datetime:
-    wait = _backoff(attempts)
+    """A random instant within the backoff (full jitter: orders that met trouble together do not come back
+    together), never before the vendor's Retry-After."""
+    wait = full_jitter(_backoff(attempts))
     if retry_after:
         wait = max(wait, dt.timedelta(seconds=retry_after))
     return now + wait
@@ -475,6 +526,24 @@ def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime, 
     )
     if marked and vendor_order.attempts == 0 and waiting_announce(
         vendor_order.job_id, now=now, next_try_at=next_try, reason=trouble.reason
+    ):
+        finished.announced.append(vendor_order.job_id)
+    return None
+
+
+def _wait(vendor_order: VendorOrder, wait: Wait, *, now: dt.datetime, finished: "Finished") -> str | None:
+    """No call was made (the tenant's budget is spent, the vendor is down): the order waits until the wait's
+    time, with its reason shown on the job; not a try (attempts and backoff unchanged). Past the deadline,
+    expired as after any trouble. A long wait announces the job's waiting, once."""
+    if now >= vendor_order.deadline_at:
+        return _trouble(vendor_order, _Trouble(wait.reason), now=now, finished=finished)
+    # (Never due again within the sender's own claim loop, whose clock is `now`.)
+    next_try = max(wait.next_try(), now + dt.timedelta(seconds=1))
+    marked = VendorOrder.objects.filter(
+        pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN, next_attempt_at=VENDOR_ORDERS.lease_end(now)
+    ).update(last_error=wait.reason[:2000], next_attempt_at=next_try)
+    if marked and wait.announce and vendor_order.attempts == 0 and waiting_announce(
+        vendor_order.job_id, now=now, next_try_at=next_try, reason=wait.reason
     ):
         finished.announced.append(vendor_order.job_id)
     return None

@@ -17,6 +17,8 @@ from accounts.models import (
 )
 from accounts.services import account_ids_allocate, audit_log_record
 from accounts.webhooks import new_secret
+from catalog.integrations.budget import tenant_request_reserve
+from catalog.integrations.circuit import circuit_failed
 from catalog.integrations.pauses import tenant_pause
 from orders.models import Order, Subscription
 from tests.vendor.ui_helpers import vendor_call
@@ -36,6 +38,8 @@ def every_model_has_a_row(demo):
     WebhookEndpoint.objects.create(company=demo.abbiebox, url="https://hooks.abbiebox.example/icp", secret=new_secret())
     vendor_call(demo.eritech, at=timezone.now())
     tenant_pause("microsoft", "e0d72b05-fb92-4d65-9424-7b58ea99d5d3", until=timezone.now())
+    tenant_request_reserve("microsoft", "e0d72b05-fb92-4d65-9424-7b58ea99d5d3", now=timezone.now())
+    circuit_failed("microsoft", now=timezone.now())
 
 
 def admin_url(model, view, *args):

@@ -34,12 +34,7 @@ def test_the_page_offers_the_changes_template(abbie_client):
     assert response.getvalue().decode("utf-8-sig").splitlines()[0] == "Account Id,Change,New value,When"
 
 
-@pytest.fixture
-def rules():
-    return pytest.importorskip("orders.changes.rules")
-
-
-def test_a_file_of_changes_becomes_one_job_with_a_row_per_change(rules, demo, abbie_client):
+def test_a_file_of_changes_becomes_one_job_with_a_row_per_change(demo, abbie_client):
     now = timezone.now()
     standard = demo.service(STANDARD)
     grows = subscription(demo.eritech, standard, term_end=now + 200 * DAY, quantity=10)
@@ -59,7 +54,7 @@ def test_a_file_of_changes_becomes_one_job_with_a_row_per_change(rules, demo, ab
     assert all(c.status == "pending" and c.created_by == demo.admin_abbie for c in changes.values())
 
 
-def test_bad_lines_are_refused_with_the_rules_words_and_nothing_is_written(rules, demo, abbie_client):
+def test_bad_lines_are_refused_with_the_rules_words_and_nothing_is_written(demo, abbie_client):
     now = timezone.now()
     standard = demo.service(STANDARD)
     sub = subscription(demo.eritech, standard, term_end=now + 200 * DAY, quantity=10)
@@ -82,7 +77,7 @@ def test_bad_lines_are_refused_with_the_rules_words_and_nothing_is_written(rules
     assert not ImportJob.objects.filter(account_type=C).exists() and not SubscriptionChange.objects.exists()
 
 
-def test_a_date_time_must_be_the_imports_schedule(rules, demo, abbie_client):
+def test_a_date_time_must_be_the_imports_schedule(demo, abbie_client):
     now = timezone.now().replace(second=0, microsecond=0)
     sub = subscription(demo.eritech, demo.service(STANDARD), term_end=now + 200 * DAY, quantity=10)
     later = (now + 2 * DAY).strftime("%Y-%m-%d %H:%M")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0021_upcoming_window_index'),
+        ('imports', '0022_upcoming_window_index'),
         ('orders', '0005_subscription_terms_and_changes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

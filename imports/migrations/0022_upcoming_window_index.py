@@ -14,7 +14,7 @@ INDEX = "subscription_window_ends"
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("imports", "0020_subscription_changes"),
+        ("imports", "0021_change_wiped_notices"),
         ("orders", "0005_subscription_terms_and_changes"),
     ]
 
