@@ -432,6 +432,56 @@ class Notification(OutboxItem):
         return cls(job_id=job_id, kind=kind, next_attempt_at=now, created_at=now, message_id=message_id)
 
 
+class SubscriptionNotice(OutboxItem):
+    """One notice about a subscription to one user, not about a job: the notices' outbox (core.outbox,
+    the kind imports.notify.notices), written by the engine's housekeeping pass when its time comes.
+
+    Kinds are named apart from the job's emails and from the change failure and wipe notices (issue 27):
+    - "change.reminder": a few days before a renewal that has scheduled changes, to their creators;
+    - "window.closing": before a cancellation window closes, to the users above the subscription who
+      opted in (accounts.User.notify_window_closing).
+    Sent once each: unique per kind, subscription, recipient and occasion (the renewal or window end it
+    is about; a later renewal is another occasion), and a fixed Message-ID for a re-send after a crash.
+    """
+
+    class Kind(models.TextChoices):
+        CHANGE_REMINDER = "change.reminder", _("Reminder before a renewal with changes")
+        WINDOW_CLOSING = "window.closing", _("Cancellation window closing")
+
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="notices"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
+    # The renewal (term end) or the window's end the notice is about.
+    occasion_at = models.DateTimeField(_("about"))
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+
+    class Meta(OutboxItem.Meta):
+        verbose_name = _("subscription notice")
+        verbose_name_plural = _("subscription notices")
+        indexes = [OutboxItem.due_index("subscription_notice_next")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subscription", "recipient", "occasion_at"], name="subscription_notice_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.subscription_id} → {self.recipient_id})"
+
+    @classmethod
+    def build(cls, kind: str, *, subscription_id: int, recipient_id: int, occasion_at: dt.datetime, now: dt.datetime):
+        """The unsaved row, due at once."""
+        message_id = f"<{kind}-{subscription_id}-{recipient_id}.{uuid.uuid4().hex}@{_message_domain()}>"
+        return cls(
+            kind=kind, subscription_id=subscription_id, recipient_id=recipient_id, occasion_at=occasion_at,
+            next_attempt_at=now, created_at=now, message_id=message_id,
+        )
+
+
 class ImportFile(models.Model):
     """A file uploaded on the IMPORT ACCOUNTS page (imports.bulk).
 
