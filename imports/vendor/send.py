@@ -302,7 +302,7 @@ def _try(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetim
                                         admission.until, announce=True), now=now, finished=finished)
     with calls_for(vendor_order.company_id), calls_seen() as calls:
         result = _place(vendor_order, facts=facts, now=now)
-    result = _counted(vendor_order, result, calls, probe=admission.probe)
+    result = _counted(vendor_order, result, calls, admission=admission)
     if isinstance(result, Wait):
         return _wait(vendor_order, result, now=now, finished=finished)
     if isinstance(result, _Placed):
@@ -313,11 +313,11 @@ def _try(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetim
     return _trouble(vendor_order, result, now=now, finished=finished)
 
 
-def _counted(vendor_order: VendorOrder, result, calls: list, *, probe: bool):
+def _counted(vendor_order: VendorOrder, result, calls: list, *, admission):
     """The try's calls counted in the circuit; a probe that failed waits for the next probe time. Never
     raises: the circuit's bookkeeping must not lose the vendor's answer."""
     try:
-        counted = circuit_after_try(vendor_order.integration, calls, probe=probe, now=db_now())
+        counted = circuit_after_try(vendor_order.integration, calls, admission=admission, now=db_now())
     except Exception:
         logger.exception("Vendor order %s: could not count its calls in the circuit.", vendor_order.pk)
         return result
