@@ -86,9 +86,17 @@ def tenant_request_reserve(integration: str, customer_id: str, *, now: dt.dateti
     if cap <= 0:
         return slot + dt.timedelta(seconds=SLOT_SECONDS)
     table = connection.ops.quote_name(VendorTenantBudget._meta.db_table)
+    # On PostgreSQL, outside a transaction (the senders'), the statement commits without waiting for its WAL
+    # to reach the disk (set_config(.., is_local) in its own condition: that statement only): a committed
+    # write per call, and the flush was 90 % of its time (9.5 ms against 1.2 ms on a busy 2-core machine).
+    # Only a crash of the database server itself within a fraction of a second could forget a slot's last
+    # reservations, letting at most one slot's cap more through once: 448 + 32 stays under 500.
+    quick = connection.vendor == "postgresql" and not connection.in_atomic_block
+    # (A WHERE on the SELECT either way: SQLite needs one before ON CONFLICT, to parse it as the upsert's.)
+    condition = " WHERE set_config('synchronous_commit', 'off', true) = 'off'" if quick else " WHERE 1 = 1"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (integration, customer_id, slot_start, count) VALUES (%s, %s, %s, 1)"
+            f"INSERT INTO {table} (integration, customer_id, slot_start, count) SELECT %s, %s, %s, 1{condition}"
             f" ON CONFLICT (integration, customer_id, slot_start) DO UPDATE SET count = {table}.count + 1"
             f" WHERE {table}.count < %s RETURNING count",
             [integration, customer_id, connection.ops.adapt_datetimefield_value(slot), cap],

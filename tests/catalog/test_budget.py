@@ -125,3 +125,9 @@ def test_two_connections_racing_for_a_slot_never_take_more_than_its_cap():
     assert not errors, errors
     assert sum(results[0]) + sum(results[1]) == cap
     assert VendorTenantBudget.objects.get(customer_id="race").count == cap
+    # Each reservation committed without waiting for the disk, that statement only: the session's setting stays.
+    assert not connection.in_atomic_block
+    tenant_request_reserve("microsoft", "race", now=T0 + dt.timedelta(seconds=SLOT_SECONDS), cap=cap)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
