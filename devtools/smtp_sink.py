@@ -1,13 +1,16 @@
-"""A local SMTP server that accepts everything and counts it, for the email benchmark
-(devtools/management/commands/bench_emails.py). Run in a process of its own, so its CPU is not
-the sender's: `python -m devtools.smtp_sink` prints "port <n>", then answers each "stats" line on
-its stdin with "connections=<n> messages=<n> recipients=<n>"; it ends when stdin closes.
+"""A local SMTP server that accepts everything and counts it, for the email and midnight benchmarks
+(devtools/management/commands/bench_emails.py, devtools/bench_midnight.py). Run in a process of its own,
+so its CPU is not the sender's: `python -m devtools.smtp_sink` prints "port <n>", then answers each "stats"
+line on its stdin with "connections=<n> messages=<n> recipients=<n>"; it ends when stdin closes.
+`SinkProcess` starts it and asks it from a benchmark.
 
 Imports no Django (aiosmtpd, a dev dependency, only).
 """
 
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -58,6 +61,34 @@ class CountingController(Controller):
         server = CountingSMTP(self.handler, **self.SMTP_kwargs)
         server.counts = self.counts
         return server
+
+
+class SinkProcess:
+    """This module in a process of its own, from a benchmark: `port`, `stats()`, `stop()`."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devtools.smtp_sink"], cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        first = self.process.stdout.readline().split()
+        if first[:1] != ["port"]:
+            self.stop()
+            raise RuntimeError("The local SMTP server did not start (is aiosmtpd installed?).")
+        self.port = int(first[1])
+
+    def stats(self) -> dict[str, int]:
+        self.process.stdin.write("stats\n")
+        self.process.stdin.flush()
+        return {k: int(v) for k, v in (part.split("=") for part in self.process.stdout.readline().split())}
+
+    def stop(self) -> None:
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
 
 
 def main() -> None:

@@ -400,6 +400,11 @@ class Notification(OutboxItem):
         # Once per job, when its first vendor try meets transient trouble (imports.vendor.send): the job
         # waits for the vendor, with the next try's time and the reason.
         IMPORT_WAITING = "import_waiting", _("Your import is waiting for the vendor")
+        # A scheduled change the sync with the vendor found wiped before the renewal (a mid-term change made
+        # elsewhere removed it), or not applied by the renewal: to the change's creator, with the reason
+        # (orders.sync; imports.engine.change_notices). One per change job and kind.
+        CHANGE_WIPED = "change_wiped", _("A scheduled change was wiped at the vendor")
+        CHANGE_RENEWAL_FAILED = "change_renewal_failed", _("A scheduled change did not apply at the renewal")
 
     job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, default=Kind.IMPORT_FINISHED)
@@ -473,6 +478,9 @@ class WebhookDelivery(OutboxItem):
         # Once per job, when its first vendor try meets transient trouble (not a final status: the
         # job's final event follows when the vendor is done, refuses, or the deadline passes).
         IMPORT_WAITING = "import.waiting", "import.waiting"
+        # A scheduled change found wiped at the vendor, or not applied by the renewal (orders.sync), with its reason.
+        CHANGE_WIPED = "change.wiped", "change.wiped"
+        CHANGE_RENEWAL_FAILED = "change.renewal_failed", "change.renewal_failed"
 
     event_id = models.CharField(_("event id"), max_length=64, unique=True)
     event = models.CharField(_("event"), max_length=40, choices=Event.choices)

@@ -138,6 +138,8 @@ class Subscription(models.Model):
     # and when the subscription was last read from the vendor.
     next_term_instructions = models.JSONField(_("next-term instructions"), default=dict, blank=True)
     synced_at = models.DateTimeField(_("synced with the vendor"), null=True, blank=True)
+    # A sync with the vendor in progress holds the subscription until then (orders.sync): never two at once.
+    sync_claimed_until = models.DateTimeField(_("sync claimed until"), null=True, blank=True)
 
     objects = SubscriptionQuerySet.as_manager()
 

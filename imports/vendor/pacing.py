@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db.models import F
 
 from catalog.integrations.budget import SLOT_SECONDS, tenant_request_reserve
-from catalog.integrations.circuit import Admission, circuit_answered, circuit_failed, circuit_probe_end, is_outage, release_seconds
+from catalog.integrations.circuit import circuit_answered, circuit_failed, circuit_probe_end, is_outage, release_seconds
 from core.outbox import OutboxItem
 
 from imports.models import VendorOrder
@@ -69,14 +69,11 @@ class Counted:
     next_probe: dt.datetime | None = None  # this try was a probe that failed: it probes again then
 
 
-def circuit_after_try(integration: str, calls: list[tuple[int | None, str]], *, admission: Admission, now: dt.datetime) -> Counted:
+def circuit_after_try(integration: str, calls: list[tuple[int | None, str]], *, probe: bool, now: dt.datetime) -> Counted:
     """Count a try's calls in the circuit (in order: an answer resets the count, the vendor's failures
-    after the last answer add to it); a try that closed it releases the parked orders. An answer to a try
-    admitted with no failure counted writes nothing (the normal case: no statement)."""
-    probe = admission.probe
+    after the last answer add to it); a try that closed it releases the parked orders."""
     answered = [n for n, (status, kind) in enumerate(calls) if not is_outage(status, kind)]
-    reset = answered and (probe or admission.failures > 0)
-    parked_until = circuit_answered(integration, now=now) if reset else None
+    parked_until = circuit_answered(integration, now=now) if answered else None
     failures = len(calls) - (answered[-1] + 1 if answered else 0)
     next_probe = None
     if failures:
