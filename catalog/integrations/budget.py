@@ -38,7 +38,7 @@ from django.db import connection
 
 from catalog.models import VendorTenantBudget
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # The slot's length: short enough to spread a tenant's burst over the minute, long enough that a busy
 # tenant's slot is one row among a dozen a minute.
 SLOT_SECONDS = 5

@@ -22,7 +22,7 @@ from catalog.integrations.budget import (
 )
 from catalog.models import VendorTenantBudget
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 12, 1, 0, 0, 0, tzinfo=UTC)
 
 
@@ -112,7 +112,7 @@ def test_two_connections_racing_for_a_slot_never_take_more_than_its_cap():
             barrier.wait(timeout=30)
             for _ in range(per_thread):
                 results[index].append(tenant_request_reserve("microsoft", "race", now=T0, cap=cap) is None)
-        except Exception as error:  # reported in the test's thread
+        except Exception as error:  # noqa: BLE001  (reported in the test's thread)
             errors.append(error)
         finally:
             connection.close()
