@@ -176,3 +176,21 @@ def test_the_engine_round_syncs_what_renews_within_a_day(vendor, demo, clock):
     clock(366 * DAY + DAY)
     assert subscriptions_sync_due(now=after, threads=1)["renewed"] == 1
     assert not syncs_due(now=after).exists()
+
+
+def test_a_sync_spends_one_request_of_the_tenants_budget_and_waits_without_calling_when_it_is_spent(
+    vendor, demo, monkeypatch
+):
+    from catalog.integrations.budget import slot_cap, tenant_request_reserve
+    from core.clock import db_now
+    from core.stored_messages import rendered
+
+    subscription, _path = bought(vendor, demo)
+    customer = subscription.attributes["tenant_id"]
+    now = db_now()
+    monkeypatch.setattr(orders_sync, "db_now", lambda: now)
+    while tenant_request_reserve("microsoft", customer, now=now, cap=slot_cap()) is None:
+        pass  # the tenant's slot spent (by the senders, say)
+    result = subscription_sync(subscription.pk)
+    assert result.status == "trouble" and "is limiting our requests" in rendered(result.message)
+    assert not VendorCall.objects.filter(operation="subscription_get").exists()
