@@ -131,3 +131,12 @@ def test_two_connections_racing_for_a_slot_never_take_more_than_its_cap():
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db
+def test_the_engines_housekeeping_prunes_them():
+    from imports.engine.dispatch import dispatch_housekeeping
+
+    tenant_request_reserve("microsoft", "t1", now=T0, cap=5)
+    dispatch_housekeeping(now=T0 + dt.timedelta(minutes=3))
+    assert not VendorTenantBudget.objects.exists()
