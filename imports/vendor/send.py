@@ -46,7 +46,7 @@ from catalog.integrations.asking import questions_join, questions_shared
 from catalog.integrations.base import VendorProvisioning
 from catalog.integrations.budget import tenant_requests_reserve
 from catalog.integrations.calls import KeptCalls, calls_for, calls_kept, calls_write
-from catalog.integrations.circuit import Admission, circuit_admit, circuit_probe_end, circuit_state, is_outage
+from catalog.integrations.circuit import Admission, circuit_admit, circuit_probe_end, is_outage
 from catalog.integrations.pauses import tenant_pause, tenants_paused_until
 from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
 from core.clock import db_now
@@ -350,9 +350,8 @@ class _Recorder:
         if self.circuit_clean.get(integration):
             return Admission(call=True)
         admission = circuit_admit(integration, now=db_now())
-        if admission.call and not admission.probe:
-            state = circuit_state(integration)
-            self.circuit_clean[integration] = state is None or (state.opened_at is None and state.failures == 0)
+        if admission.call and not admission.probe:  # closed; clean when no failure was counted
+            self.circuit_clean[integration] = admission.failures == 0
         return admission
 
     def reserve(self, vendor_order: VendorOrder, n: int) -> dt.datetime | None:
