@@ -329,7 +329,9 @@ class _Recorder:
         answer: dict = {}
         done = threading.Event()
         self.requests.put(("cart", (vendor_order, cart_id, answer, done)))
-        done.wait()
+        # Bounded: a sender thread never outlives its claim's lease waiting for a recorder that stopped.
+        if not done.wait(timeout=settings.IMPORT_VENDOR_LEASE_SECONDS):
+            raise RuntimeError("the sender's thread did not record the cart id in time")
         if "error" in answer:
             raise answer["error"]
         return answer["cart_id"]
@@ -430,7 +432,12 @@ class _Recorder:
             if self.tried and oldest is None:
                 oldest = time.monotonic()
             if self.tried and (len(self.tried) >= self.GROUP or time.monotonic() - oldest >= self.WAIT_SECONDS):
-                self.flush()
+                try:
+                    self.flush()
+                except Exception:
+                    # The database failing under us: what was not recorded stays under the claim's lease and
+                    # the next sender tries it again with the same ids; keep serving the threads meanwhile.
+                    logger.exception("Vendor orders: could not record a group of answers; their lease hands them on.")
                 oldest = None
             if not alive and not requests and self.requests.empty():
                 return
