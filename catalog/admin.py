@@ -84,7 +84,7 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ("active", "once_per_account", "vendor", "category", "tags")
     list_select_related = ("vendor", "category")
     search_fields = ("name", "code", "description")
-    autocomplete_fields = ("vendor", "category", "tags", "dependencies", "terms")
+    autocomplete_fields = ("vendor", "category", "tags", "dependencies", "upgrades_to", "terms")
     fieldsets = (
         (None, {"fields": ("name", "code", "description", "vendor", "category", "tags")}),
         (_("Ordering rules"), {"fields": ("active", "once_per_account", "max_quantity", "dependencies", "terms")}),

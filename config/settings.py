@@ -435,8 +435,9 @@ MICROSOFT_CLIENT_SECRET = env.str("MICROSOFT_CLIENT_SECRET", default="") or ("" 
 # timeout is an unknown outcome: the request may have been done; the caller retries it with its MS-RequestId).
 MICROSOFT_CONNECT_TIMEOUT = env.float("MICROSOFT_CONNECT_TIMEOUT", default=5.0)
 MICROSOFT_READ_TIMEOUT = env.float("MICROSOFT_READ_TIMEOUT", default=30.0)
-# Connections kept open per process (one pooled client per process).
-MICROSOFT_MAX_CONNECTIONS = env.int("MICROSOFT_MAX_CONNECTIONS", default=20)
+# Connections kept open per process (one pooled client per process): at least IMPORT_VENDOR_CONCURRENCY (50),
+# the calls a sender keeps in flight.
+MICROSOFT_MAX_CONNECTIONS = env.int("MICROSOFT_MAX_CONNECTIONS", default=64)
 # A cached token is renewed this many seconds before it expires.
 MICROSOFT_TOKEN_MARGIN_SECONDS = env.int("MICROSOFT_TOKEN_MARGIN_SECONDS", default=300)
 # The most requests of one customer tenant we let reach the vendor in any 60 s window (Microsoft allows 500

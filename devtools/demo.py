@@ -311,6 +311,11 @@ class _Builder:
             if not services[code].dependencies.filter(pk=tenant_service.pk).exists():
                 services[code].dependencies.add(tenant_service)
                 self.created += 1
+        # The catalog's upgrade paths (issue 27): Business Basic → Standard → Premium.
+        for source, target in ((BASIC, STANDARD), (BASIC, PREMIUM), (STANDARD, PREMIUM)):
+            if not services[source].upgrades_to.filter(pk=services[target].pk).exists():
+                services[source].upgrades_to.add(services[target])
+                self.created += 1
 
         # The catalog's upgrade paths (issue 27): Business Basic → Business Standard → Business Premium.
         for lower, higher in ((BASIC, STANDARD), (STANDARD, PREMIUM)):
@@ -383,7 +388,8 @@ class _Builder:
                 Subscription, {"account_id": account_id},
                 {"company": eritech, "service": services[code], "name": services[code].name, "quantity": quantity,
                  "term": Term.P1Y, "billing_frequency": BillingFrequency.MONTHLY, "unit_cost": cost, "unit_price": price,
-                 "attributes": {"tenant_id": ERITECH_TENANT_ID}, "vendor_subscription_id": vendor_id,
+                 # Its tenant is the company's (its tenant subscription's: orders.sync.vendor_customer_id).
+                 "vendor_subscription_id": vendor_id,
                  "vendor_status": "active", "term_start": start, "term_end": term_end(start, Term.P1Y),
                  "cancellation_window_ends_at": purchased + CANCELLATION_WINDOW, "auto_renew": True},
                 dated=purchased,

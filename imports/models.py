@@ -281,6 +281,8 @@ class ImportRow(models.Model):
         """The service code the row provisions: its order's service, or what the bulk file said."""
         if self.order_id:
             return self.order.service.code if self.order.service_id else ""
+        if self.change_id:  # a scheduled change: the subscription's service
+            return self.change.subscription.service.code
         value = self.payload.get("product_code") if isinstance(self.payload, dict) else None
         return "" if value is None else str(value)
 
@@ -290,6 +292,8 @@ class ImportRow(models.Model):
         the email's "Import Type: Product <code>"): its order's service, else the code the file gave."""
         if self.order_id:
             return self.order.service.name if self.order.service_id else ""
+        if self.change_id:
+            return self.change.subscription.name
         value = self.payload.get("product_name") if isinstance(self.payload, dict) else None
         return str(value) if value else self.product_code
 

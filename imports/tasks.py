@@ -14,13 +14,15 @@ from imports.engine.runner import run_batch_task  # noqa: F401 (the queued dotte
 from imports.engine.workers import Role, worker_record
 
 
-def outbox_send_task(kind: str | None = None) -> int:
+def outbox_send_task(kind: str | None = None, place: str = "") -> int:
     """A sender of the outbox lane (imports.engine.outbox_lane): send what `kind` ("emails",
-    "webhooks"; every kind for a task queued without one) has due, emails a burst left there,
-    whose worker died before sending them, webhook deliveries, retries whose backoff ended, starting
-    deliveries while IMPORT_OUTBOX_BUDGET_SECONDS lasts. Emails stop early when a burst of due jobs
-    waits (jobs go first). Returns how many the receivers accepted."""
-    return outbox_send(kind)
+    "webhooks", "vendor"; every kind for a task queued without one) has due, emails a burst left
+    there, whose worker died before sending them, webhook deliveries, retries whose backoff ended,
+    starting deliveries while IMPORT_OUTBOX_BUDGET_SECONDS lasts. Emails stop early when a burst of
+    due jobs waits (jobs go first). `place`: the sender place it was enqueued into
+    (imports.notify.senders), freed or handed on when it ends (tasks queued before places had
+    none). Returns how many the receivers accepted."""
+    return outbox_send(kind, place=place)
 
 
 def dispatch_tick_task() -> dict[str, int]:

@@ -34,8 +34,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.integrations import get_integration
+from catalog.integrations.budget import tenant_request_reserve
 from catalog.integrations.calls import calls_for
-from catalog.integrations.microsoft import TENANT_ATTRIBUTE
+from catalog.integrations.microsoft import DOMAIN_ATTRIBUTE, TENANT_ATTRIBUTE
 from catalog.integrations.microsoft_orders import catalog_item_id
 from catalog.integrations.partner_center import Done, Refused, Transient
 from catalog.integrations.pauses import tenant_pause
@@ -63,6 +64,8 @@ SYNC_NOT_VENDOR = _("This subscription was not provisioned through the vendor: t
 SYNC_BUSY = _("This subscription is being synced with the vendor already; try again in a moment.")
 SYNC_NOT_CONNECTED = _("%(vendor)s cannot be asked from this server now (its integration is off).")
 SYNC_TROUBLE = _("%(vendor)s could not be asked now (%(detail)s); try again later.")
+# The tenant's request budget is spent (catalog.integrations.budget): no call now.
+SYNC_BUDGET = _("%(vendor)s is limiting our requests for this customer tenant; try again in a few seconds.")
 SYNC_DONE = _("Synced with %(vendor)s.")
 CHANGE_WIPED = _(
     "%(vendor)s no longer holds this change for the renewal: a change made to the subscription during its term "
@@ -109,10 +112,17 @@ def _notify(changes: list[SubscriptionChange], *, now: dt.datetime) -> None:
 # --- Who the vendor knows the subscription by ---------------------------------------------------------------
 
 def vendor_customer_id(subscription: Subscription) -> str:
-    """The vendor customer the subscription belongs to: the tenant its order named, or the one it holds."""
+    """The vendor customer the subscription belongs to: the tenant its order named, or the one it holds; else
+    (a subscription without either, e.g. the demo's) the tenant of its company's tenant subscription."""
     order = subscription.order
     config = (order.vendor_config if order else None) or {}
-    return str(config.get("microsoft_tenant_id") or (subscription.attributes or {}).get(TENANT_ATTRIBUTE) or "").lower()
+    tenant = config.get("microsoft_tenant_id") or (subscription.attributes or {}).get(TENANT_ATTRIBUTE)
+    if not tenant:
+        tenant = (
+            Subscription.objects.live().filter(company_id=subscription.company_id, attributes__has_key=DOMAIN_ATTRIBUTE)
+            .order_by("created_at", "id").values_list(f"attributes__{TENANT_ATTRIBUTE}", flat=True).first()
+        )
+    return str(tenant or "").lower()
 
 
 def is_vendor_subscription(subscription: Subscription) -> bool:
@@ -207,6 +217,9 @@ def subscription_sync(subscription_id: int, *, now: dt.datetime | None = None) -
     if not _claim(subscription.pk, now=now or db_now()):
         return SyncResult("busy", stored(SYNC_BUSY))
     try:
+        # A subscription is a resource Microsoft counts against the tenant: one request of its budget first.
+        if tenant_request_reserve(integration.key, customer_id, now=db_now()) is not None:
+            return SyncResult("trouble", stored(SYNC_BUDGET, vendor=vendor_name))
         with calls_for(subscription.company_id):
             answer = connector.subscription_get(customer_id, subscription.vendor_subscription_id)
         if isinstance(answer, Refused):
@@ -250,7 +263,11 @@ def _record(subscription_id: int, vendor, *, vendor_name: str, now: dt.datetime)
         subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
         fields = _vendor_fields(subscription, vendor)
         new_start = fields.get("term_start", subscription.term_start)
-        renewed = bool(subscription.term_start and new_start and new_start - subscription.term_start > RENEWED_AFTER)
+        # A later term began: its start moved on, to (about) the end of the term we knew.
+        renewed = bool(
+            subscription.term_start and new_start and new_start - subscription.term_start > RENEWED_AFTER
+            and (subscription.term_end is None or new_start >= subscription.term_end - RENEWED_AFTER)
+        )
         ended = vendor.status in VENDOR_ENDED
         sent = list(
             SubscriptionChange.objects.select_related("service").filter(subscription_id=subscription_id, status=Status.SENT)
@@ -327,8 +344,8 @@ def _renew_local(subscription_id: int, *, now: dt.datetime) -> bool:
             subscription_id=subscription_id, status=Status.SENT, when=When.RENEWAL))
         moved: list[SubscriptionChange] = []
         if not subscription.auto_renew:
-            subscription.status = Subscription.Status.TERMINATED
-            subscription.save(update_fields=["status"])
+            subscription.status, subscription.next_term_instructions = Subscription.Status.TERMINATED, {}
+            subscription.save(update_fields=["status", "next_term_instructions"])
             for change in sent:
                 to, extra = (Status.APPLIED, {"applied_at": ends}) if change.kind == Kind.CANCEL else (
                     Status.FAILED, {"reason": stored(CHANGE_ENDED_WITHOUT, date=ends.strftime("%Y-%m-%d"))})
@@ -363,6 +380,8 @@ def _renew_local(subscription_id: int, *, now: dt.datetime) -> bool:
             fields = term_fields(fields["term_end"], subscription.term)
         for name, value in fields.items():
             setattr(subscription, name, value)
-        subscription.save(update_fields=["quantity", "billing_frequency", "term", "service", "name", *fields])
+        subscription.next_term_instructions = {}  # taken by this renewal, as the vendor clears them
+        subscription.save(update_fields=["quantity", "billing_frequency", "term", "service", "name",
+                                         "next_term_instructions", *fields])
         _notify(moved, now=now)
     return True

@@ -15,7 +15,8 @@ here (paths, bodies, status codes):
 - Subscriptions: .../get-all-of-a-customer-s-subscriptions, .../get-a-subscription-by-id, and PATCH
   .../change-the-quantity-of-a-subscription, .../change-a-subscription-auto-renewal-option (autoRenewEnabled),
   .../suspend-a-subscription (status), .../change-subscription-at-renewal (scheduledNextTermInstructions): the body
-  is the subscription resource; only these fields change, the rest is read-only and ignored.
+  is the subscription resource; only these fields change, the rest is read-only and ignored. The term's fields,
+  the renewal at term end and New Commerce's cancellation window: sandbox/terms.py (cited there).
 - Errors: https://learn.microsoft.com/partner-center/developer/error-codes: every 4xx/5xx carries
   {"code", "description", "data", "source"}. The numeric codes below are the sandbox's own (stable, so a client can
   map them to reasons), in that shape.

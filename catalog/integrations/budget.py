@@ -38,7 +38,7 @@ from django.db import connection
 
 from catalog.models import VendorTenantBudget
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # The slot's length: short enough to spread a tenant's burst over the minute, long enough that a busy
 # tenant's slot is one row among a dozen a minute.
 SLOT_SECONDS = 5
@@ -85,19 +85,58 @@ def tenant_request_reserve(integration: str, customer_id: str, *, now: dt.dateti
     slot = slot_of(now)
     if cap <= 0:
         return slot + dt.timedelta(seconds=SLOT_SECONDS)
-    table = connection.ops.quote_name(VendorTenantBudget._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (integration, customer_id, slot_start, count) VALUES (%s, %s, %s, 1)"
-            f" ON CONFLICT (integration, customer_id, slot_start) DO UPDATE SET count = {table}.count + 1"
-            f" WHERE {table}.count < %s RETURNING count",
-            [integration, customer_id, connection.ops.adapt_datetimefield_value(slot), cap],
-        )
-        reserved = cursor.fetchone()
-    return None if reserved is not None else slot + dt.timedelta(seconds=SLOT_SECONDS)
+    reserved = _reserve(integration, customer_id, 1, slot=slot, cap=cap)
+    return None if reserved else slot + dt.timedelta(seconds=SLOT_SECONDS)
 
 
 def tenant_budgets_prune(*, now: dt.datetime) -> int:
     """Forget the slots that ended more than KEEP_SECONDS ago (the engine's housekeeping)."""
     deleted, _ = VendorTenantBudget.objects.filter(slot_start__lt=now - dt.timedelta(seconds=KEEP_SECONDS)).delete()
     return deleted
+
+
+def tenant_requests_reserve(integration: str, wants: list[tuple[str, int]], *, now: dt.datetime,
+                            cap: int | None = None) -> list[dt.datetime | None]:
+    """Reserve, for each (customer_id, n) of `wants` in order, n requests of the tenant's slot at `now`; for
+    each, None when reserved, else the next slot's start. One statement per tenant when its whole demand
+    fits (a vendor sender's chunk: imports.vendor.send), then one per want for a tenant whose slot is nearly
+    full, so the earliest wants get what is left. Same statement, same guarantee as tenant_request_reserve."""
+    cap = slot_cap() if cap is None else cap
+    slot = slot_of(now)
+    later = slot + dt.timedelta(seconds=SLOT_SECONDS)
+    answers: list[dt.datetime | None] = [None] * len(wants)
+    by_tenant: dict[str, list[int]] = {}
+    for index, (customer_id, n) in enumerate(wants):
+        if customer_id and n > 0:
+            by_tenant.setdefault(customer_id, []).append(index)
+    for customer_id, indexes in by_tenant.items():
+        total = sum(wants[i][1] for i in indexes)
+        if _reserve(integration, customer_id, total, slot=slot, cap=cap):
+            continue
+        for i in indexes:
+            if not _reserve(integration, customer_id, wants[i][1], slot=slot, cap=cap):
+                answers[i] = later
+    return answers
+
+
+def _reserve(integration: str, customer_id: str, n: int, *, slot: dt.datetime, cap: int) -> bool:
+    """Take n requests of the tenant's slot when they all fit under `cap` (one conditional statement)."""
+    if n > cap:
+        return False
+    table = connection.ops.quote_name(VendorTenantBudget._meta.db_table)
+    # On PostgreSQL, outside a transaction (the senders'), the statement commits without waiting for its WAL
+    # to reach the disk (set_config(.., is_local) in its own condition: that statement only): a committed
+    # write per reservation, and the flush was 90 % of its time (9.5 ms against 1.2 ms on a busy 2-core
+    # machine). Only a crash of the database server itself within a fraction of a second could forget a
+    # slot's last reservations, letting at most one slot's cap more through once: 448 + 32 stays under 500.
+    # (A WHERE on the SELECT either way: SQLite needs one before ON CONFLICT, to parse it as the upsert's.)
+    quick = connection.vendor == "postgresql" and not connection.in_atomic_block
+    condition = " WHERE set_config('synchronous_commit', 'off', true) = 'off'" if quick else " WHERE 1 = 1"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (integration, customer_id, slot_start, count) SELECT %s, %s, %s, %s{condition}"
+            f" ON CONFLICT (integration, customer_id, slot_start) DO UPDATE SET count = {table}.count + %s"
+            f" WHERE {table}.count + %s <= %s RETURNING count",
+            [integration, customer_id, connection.ops.adapt_datetimefield_value(slot), n, n, n, cap],
+        )
+        return cursor.fetchone() is not None

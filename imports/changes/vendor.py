@@ -35,13 +35,17 @@ from imports.vendor.send import (  # noqa: I001
     VENDOR_DEADLINE_PASSED,
     VENDOR_NOT_CONNECTED,
     VENDOR_TENANT_PAUSED,
+    VENDOR_BUDGET_WAIT,
     Finished,
-    _finish_job_if_done,
+    _finish_jobs_if_done,
     _not_done,
     _open_locked,
+    _Recorder,
     _trouble,
     _Trouble,
+    _wait,
 )
+from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
 
 Outcome = VendorOrder.Outcome
 
@@ -64,6 +68,12 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
     if paused is not None:
         trouble = _Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
         return _trouble(vendor_order, trouble, now=now, finished=finished)
+    # The tenant's request budget (catalog.integrations.budget), as for an order's cart calls.
+    recorder = _Recorder([vendor_order], now=now, finished=finished)
+    until = recorder.reserve(vendor_order, 1)
+    if until is not None:
+        wait = Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
+        return _wait(vendor_order, wait, now=now, finished=finished)
     plan = vendor_order.subscription
     with calls_for(vendor_order.company_id):
         answer = client.subscription_patch(
@@ -75,7 +85,7 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
         return Outcome.DONE if _record_done(vendor_order, now=now, finished=finished) else None
     if isinstance(answer, Refused):
         return Outcome.REFUSED if _record_failed(vendor_order, Outcome.REFUSED, answer.reason, now=now, finished=finished) else None
-    trouble = _not_done(vendor_order, answer, vendor, now=now)
+    trouble = _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
     if now >= vendor_order.deadline_at:
         reason = stored(VENDOR_DEADLINE_PASSED, vendor=vendor, deadline=utc_text(vendor_order.deadline_at), reason=trouble.reason)
         return Outcome.EXPIRED if _record_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
@@ -100,9 +110,9 @@ def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finis
                 status=ImportRow.Status.COMPLETED, error="", processed_at=now, result_account_id=locked.account_id,
                 created={"name": name or ""},
             )
-        done = _finish_job_if_done(locked.job_id, now=now)
-    if done:
-        finished.add(*done)
+        done = _finish_jobs_if_done({locked.job_id}, now=now)
+    for job, rows in done:
+        finished.add(job, rows)
     return True
 
 
@@ -117,7 +127,7 @@ def _record_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now:
         )
         fail_change(locked.subscription.get("change"), reason)
         ImportRow.objects.filter(pk=locked.row_id).update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
-        done = _finish_job_if_done(locked.job_id, now=now)
-    if done:
-        finished.add(*done)
+        done = _finish_jobs_if_done({locked.job_id}, now=now)
+    for job, rows in done:
+        finished.add(job, rows)
     return True

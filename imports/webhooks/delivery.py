@@ -261,15 +261,17 @@ def webhook_change_record(job: ImportJob, change, *, event: str, now: dt.datetim
 # --- The outbox kind -----------------------------------------------------------------------------
 
 
-# Claimed as many at a time as emails (IMPORT_EMAIL_CLAIM_CHUNK, at least one), each held for a whole
-# chunk at WEBHOOK_TIMEOUT each and some spare (also how long a delivery whose sender died waits for
-# another sender). The backoff (1, 2, 4 ... min, at most 1 h) and giving up after 12 attempts are
-# core.outbox's defaults, the same as the emails'.
+# Claimed as many at a time as emails (IMPORT_EMAIL_CLAIM_CHUNK, at least one), but at most
+# WEBHOOK_CLAIM_CHUNK_MAX: each held for a whole chunk at WEBHOOK_TIMEOUT each and some spare (also how
+# long a delivery whose sender died waits for another sender), and the emails' chunk of 50 would hold a
+# dead sender's deliveries for over eight minutes. The backoff (1, 2, 4 ... min, at most 1 h) and giving
+# up after 12 attempts are core.outbox's defaults, the same as the emails'.
+WEBHOOK_CLAIM_CHUNK_MAX = 10
 DELIVERIES = Outbox(
     WebhookDelivery,
     OutboxPolicy(
         lease=lambda: dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT * DELIVERIES.chunk() + 20),
-        chunk=lambda: settings.IMPORT_EMAIL_CLAIM_CHUNK,
+        chunk=lambda: min(settings.IMPORT_EMAIL_CLAIM_CHUNK, WEBHOOK_CLAIM_CHUNK_MAX),
     ),
 )
 

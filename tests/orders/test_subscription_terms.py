@@ -54,7 +54,7 @@ def test_a_local_provisioning_starts_its_term_at_the_run(demo):
 def test_a_local_renewal_applies_its_sent_renewal_changes(demo, monkeypatch):
     noticed = []
     monkeypatch.setattr(orders_sync, "_notice_providers", [lambda changes, now: noticed.extend(changes)])
-    subscription = local(demo)
+    subscription = local(demo, next_term_instructions={"quantity": 2})
     end = subscription.term_end
     quantity = SubscriptionChange.objects.create(subscription=subscription, kind=Kind.QUANTITY, when=When.RENEWAL,
                                                  due_at=end, quantity=2, status=Status.SENT)
@@ -66,6 +66,7 @@ def test_a_local_renewal_applies_its_sent_renewal_changes(demo, monkeypatch):
     assert (subscription.term_start, subscription.term_end) == (end, end.replace(year=2028))
     assert subscription.cancellation_window_ends_at == end + dt.timedelta(hours=168)
     assert (subscription.quantity, subscription.service, subscription.name) == (2, demo.service(STANDARD), demo.service(STANDARD).name)
+    assert subscription.next_term_instructions == {}
     for change in (quantity, upgrade):
         change.refresh_from_db()
         assert (change.status, change.applied_at) == (Status.APPLIED, end)
@@ -159,3 +160,17 @@ def test_sync_is_a_post_for_a_vendor_subscription_the_user_sees(abbie_client, cl
     other = local(demo, company=demo.cusco, vendor_subscription_id="sub-2")
     assert abbie_client.post(sync_url(other.account_id)).status_code == 404  # another reseller's
     assert connector.asked == []
+
+
+def test_the_demo_s_business_basic_reads_its_term_in_spanish(abbie_client, demo, monkeypatch):
+    from tests.portal.test_spanish_pages import MessageCollector
+
+    abbie_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "es"
+    collector = MessageCollector(monkeypatch)
+    html = abbie_client.get(page(493797)).content.decode()
+    for text in ("PLAZO", "Fin del plazo", "Ventana de cancelación", "cerrada", "SINCRONIZAR CON MICROSOFT", "Nunca"):
+        assert text in html, text
+    standard = Subscription.objects.get(account_id=493798)
+    html = abbie_client.get(page(493798)).content.decode()
+    assert f"La ventana de cancelación se cierra el {standard.cancellation_window_ends_at:%Y-%m-%d %H:%M} UTC" in html
+    assert collector.untranslated() == set()

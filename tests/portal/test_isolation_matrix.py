@@ -138,6 +138,8 @@ ID_CASES = {
     "orders:review": _draft,
     "orders:discard": _draft,
     "orders:subscription_detail": lambda demo: {"account_id": 493796},
+    # SYNC WITH MICROSOFT (POST) on ERITECH's Business Basic, provisioned through Microsoft.
+    "orders:subscription_sync": lambda demo: {"account_id": 493797},
     "imports:schedule_provisioning": _draft,
     "imports:change_new": lambda demo: {"account_id": 493796},
     "imports:change_cancel": _change,

@@ -103,6 +103,7 @@ def test_the_shipped_seed_holds_the_demo_s_vendor_subscriptions(demo):
     import datetime as dt
 
     from catalog.integrations.microsoft_orders import catalog_item_id
+    from orders.sync import vendor_customer_id
 
     seeded = {s["id"]: s for s in json.loads(SHIPPED_SEED.read_text())["subscriptions"]}
     demo_vendor = Subscription.objects.exclude(vendor_subscription_id="").select_related("service")
@@ -110,7 +111,7 @@ def test_the_shipped_seed_holds_the_demo_s_vendor_subscriptions(demo):
     for subscription in demo_vendor:
         item = seeded[subscription.vendor_subscription_id]
         assert (item["offerId"], item["quantity"], item["customerId"]) == (
-            catalog_item_id(subscription.service), subscription.quantity, subscription.attributes["tenant_id"]
+            catalog_item_id(subscription.service), subscription.quantity, vendor_customer_id(subscription)
         )
     now = dt.datetime.now(dt.UTC)
     basic = Subscription.objects.get(account_id=493797)

@@ -165,6 +165,8 @@ def test_the_engine_round_syncs_what_renews_within_a_day(vendor, demo, clock):
     subscription_sync(renewing.pk)
     subscription_sync(later.pk)
     renewing.refresh_from_db()
+    # Only this test's subscriptions are the vendor's (the demo's licences would be due too a year from now).
+    Subscription.objects.exclude(pk__in=[renewing.pk, later.pk]).update(vendor_subscription_id="")
     now = renewing.term_end - dt.timedelta(hours=3)
     Subscription.objects.filter(pk=later.pk).update(term_end=now + dt.timedelta(days=20))
     assert list(syncs_due(now=now)) == [renewing]
@@ -176,3 +178,71 @@ def test_the_engine_round_syncs_what_renews_within_a_day(vendor, demo, clock):
     clock(366 * DAY + DAY)
     assert subscriptions_sync_due(now=after, threads=1)["renewed"] == 1
     assert not syncs_due(now=after).exists()
+
+
+def test_the_demo_s_business_basic_syncs_with_the_sandbox_s_seed(vendor, demo):
+    """The demo and the sandbox's seed hold ERITECH's Business Basic alike (same vendor id; its tenant is the
+    company's): its sync finds it and takes the term the sandbox holds (other tests of the session may have
+    moved the sandbox's clock, and renewed it, meanwhile: compared with the sandbox's own answer)."""
+    from devtools.demo import ERITECH_TENANT_ID
+
+    basic = Subscription.objects.get(account_id=493797)
+    assert subscription_sync(basic.pk).ok
+    basic.refresh_from_db()
+    at_vendor = vendor.request("GET", f"/v1/customers/{ERITECH_TENANT_ID}/subscriptions/{basic.vendor_subscription_id}").json()
+    start = dt.datetime.fromisoformat(at_vendor["effectiveStartDate"].replace("Z", "+00:00"))
+    assert (basic.term_start, basic.term_end) == (start, start.replace(year=start.year + 1))
+    assert (basic.quantity, basic.vendor_status) == (at_vendor["quantity"], at_vendor["status"])
+    assert basic.synced_at is not None
+
+
+def test_a_reduction_at_renewal_is_sent_then_applied_when_the_sandbox_renews(vendor, demo, clock):
+    """Issue 27's walk through, engine and sync together: "quantity down to 2 at renewal" goes to the sandbox as
+    next-term instructions (the change Sent), the sandbox renews the subscription at term end with them, and the
+    sync then finds the renewal with the change: Applied, the new quantity and term here."""
+    from imports.changes.services import change_schedule
+    from tests.changes.helpers import basic_subscription, now_minute, spec
+
+    from .engine_helpers import run_batch, send
+
+    customer = vendor.customer()["id"]
+    cart = vendor.cart(customer, quantity=5).json()
+    checkout = vendor.request("POST", f"/v1/customers/{customer}/carts/{cart['id']}/checkout", {}).json()
+    vendor_id = checkout["orders"][0]["lineItems"][0]["subscriptionId"]
+    subscription = basic_subscription(demo, quantity=5, vendor_subscription_id=vendor_id, attributes={"tenant_id": customer})
+    assert subscription_sync(subscription.pk).ok  # the vendor's term
+    now = now_minute()
+    scheduled = change_schedule(subscription_id=subscription.pk, user=demo.admin_abbie, now=now,
+                                spec=spec(quantity=2, when=SubscriptionChange.When.RENEWAL))
+    run_batch(now)
+    assert send(now) == 1
+    scheduled.change.refresh_from_db()
+    assert scheduled.change.status == Status.SENT
+    path = f"/v1/customers/{customer}/subscriptions/{vendor_id}"
+    assert vendor.request("GET", path).json()["scheduledNextTermInstructions"]["quantity"] == 2
+
+    assert subscription_sync(subscription.pk).moved == {}  # still held for the renewal
+    clock(366 * DAY + DAY)
+    result = subscription_sync(subscription.pk)
+    assert result.renewed and result.moved == {Status.APPLIED: [scheduled.change.pk]}
+    subscription.refresh_from_db()
+    assert (subscription.quantity, subscription.next_term_instructions) == (2, {})
+    assert vendor.request("GET", path).json()["quantity"] == 2
+
+
+def test_a_sync_spends_one_request_of_the_tenants_budget_and_waits_without_calling_when_it_is_spent(
+    vendor, demo, monkeypatch
+):
+    from catalog.integrations.budget import slot_cap, tenant_request_reserve
+    from core.clock import db_now
+    from core.stored_messages import rendered
+
+    subscription, _path = bought(vendor, demo)
+    customer = subscription.attributes["tenant_id"]
+    now = db_now()
+    monkeypatch.setattr(orders_sync, "db_now", lambda: now)
+    while tenant_request_reserve("microsoft", customer, now=now, cap=slot_cap()) is None:
+        pass  # the tenant's slot spent (by the senders, say)
+    result = subscription_sync(subscription.pk)
+    assert result.status == "trouble" and "is limiting our requests" in rendered(result.message)
+    assert not VendorCall.objects.filter(operation="subscription_get").exists()

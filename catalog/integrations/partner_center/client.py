@@ -107,7 +107,7 @@ class PartnerCenterConfig:
     resource: str = "https://api.partnercenter.microsoft.com"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    max_connections: int = 20
+    max_connections: int = 64
     token_margin_seconds: float = 300.0
 
     @classmethod

@@ -31,36 +31,9 @@ from django.db import connection
 from django.utils import timezone
 
 from devtools.benchmarking import QueryCounter, due_jobs_create
+from devtools.smtp_sink import SinkProcess as Sink
 
 BENCH_DB_ENV = "ICP_BENCH_EMAILS_DATABASE"
-
-
-class Sink:
-    """devtools.smtp_sink in a process of its own."""
-
-    def __init__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "devtools.smtp_sink"],
-            cwd=settings.BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        first = self.process.stdout.readline().split()
-        if first[:1] != ["port"]:
-            self.stop()
-            raise CommandError("The local SMTP server did not start (is aiosmtpd installed?).")
-        self.port = int(first[1])
-
-    def stats(self) -> dict[str, int]:
-        self.process.stdin.write("stats\n")
-        self.process.stdin.flush()
-        return {k: int(v) for k, v in (part.split("=") for part in self.process.stdout.readline().split())}
-
-    def stop(self) -> None:
-        try:
-            self.process.stdin.close()
-            self.process.wait(timeout=10)
-        except Exception:
-            self.process.kill()
-            self.process.wait()
 
 
 def legacy_deliver(notification_ids, *, now, loaded, rendered):
@@ -193,13 +166,14 @@ class Command(BaseCommand):
             sink.stop()
         self.stdout.write(
             f"\n{'path':8} {'emails':>6} {'CPU ms/email':>13} {'wall ms/email':>14} {'queries/email':>14} "
-            f"{'connections':>12} {'conn/chunk':>11}"
+            f"{'connections':>12} {'conn/chunk':>11} {'SMTP server CPU ms/email':>25}"
         )
         chunk = max(settings.IMPORT_EMAIL_CLAIM_CHUNK, 1)
         for r in results:
             self.stdout.write(
                 f"{r['path']:8} {r['sent']:6} {r['cpu'] * 1000 / r['sent']:13.2f} {r['wall'] * 1000 / r['sent']:14.2f} "
                 f"{r['queries'] / r['sent']:14.2f} {r['connections']:12} {r['connections'] / -(-r['sent'] // chunk):11.2f}"
+                f" {r['sink_cpu'] * 1000 / r['sent']:25.2f}"
             )
         before = [r for r in results if r["path"] == "before"]
         after = [r for r in results if r["path"] == "after"]
@@ -247,4 +221,5 @@ class Command(BaseCommand):
         return {
             "path": path, "sent": sent, "cpu": cpu, "wall": wall, "queries": counter.count,
             "connections": after["connections"] - before["connections"],
+            "sink_cpu": (after["cpu_ms"] - before["cpu_ms"]) / 1000,
         }
