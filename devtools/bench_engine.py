@@ -51,11 +51,12 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class PostgresBench:
-    def __init__(self, url: str, *, tmp: Path, log):
+    def __init__(self, url: str, *, tmp: Path, log, prefix: str = "icp_bench"):
         self.url = url
         self.tmp = tmp
         self.log = log
-        self.template = f"icp_bench_{uuid.uuid4().hex[:8]}"
+        # Every database this run creates starts with `prefix` (the template, then one copy per run).
+        self.template = f"{prefix}_{uuid.uuid4().hex[:8]}"
         self.created: list[str] = []
         # Where the workers send their emails: a local SMTP server (bench_dispatch starts
         # devtools.smtp_sink), else one file per connection.

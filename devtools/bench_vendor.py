@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +38,14 @@ CLIENT_SECRET = "bench-secret"
 class SandboxProcess:
     """`python -m sandbox` on a free port with storage of its own, and the few calls the bench makes."""
 
-    def __init__(self, tmp: Path, port: int):
+    def __init__(self, tmp: Path, port: int, *, seed: Path | None = None):
+        """`seed`: a seed file of the sandbox's own format (sandbox/seed.py) instead of the demo's customers."""
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
         env.update(SANDBOX_DB=str(tmp / "sandbox.sqlite3"), SANDBOX_CLIENT_ID=CLIENT_ID, SANDBOX_CLIENT_SECRET=CLIENT_SECRET,
                    SANDBOX_PROVISIONING_SECONDS="0", SANDBOX_LOG_LEVEL="WARNING")
+        if seed is not None:
+            env["SANDBOX_SEED"] = str(seed)
         self.log = open(tmp / "sandbox.log", "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)], env=env,
                                         cwd=settings.BASE_DIR, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -142,8 +146,8 @@ class VendorRun:
 
 
 class VendorBench(PostgresBench):
-    def __init__(self, url: str, *, tmp: Path, log, sandbox: SandboxProcess):
-        super().__init__(url, tmp=tmp, log=log)
+    def __init__(self, url: str, *, tmp: Path, log, sandbox: SandboxProcess, prefix: str = "icp_bench"):
+        super().__init__(url, tmp=tmp, log=log, prefix=prefix)
         self.sandbox = sandbox
 
     def env(self, database: str, **extra) -> dict:
@@ -159,13 +163,16 @@ class VendorBench(PostgresBench):
             f" customer_for=sandbox_customer_creator({self.sandbox.url!r}))"
         )
 
-    def run(self, name: str, *, clusters: int, workers: int, jobs: int, send_to_backend: bool = True,
-            faults: dict | None = None, timeout: float = 900, **extra) -> VendorRun:
-        """The first `jobs` jobs of a fresh copy due at one instant; the rest deleted."""
+    @contextmanager
+    def burst(self, name: str, *, clusters: int, workers: int, jobs: int, send_to_backend: bool = True,
+              faults: dict | None = None, **extra):
+        """A fresh copy of the template keeping its first `jobs` jobs (the rest deleted), `clusters`
+        imports_worker processes on it, ready, the sandbox's faults set: then every job due at one instant,
+        a second from now. Yields (connection, due time, the workers' processes, the sandbox's order ids
+        before the burst); the workers are stopped after."""
         database = f"{self.template}_{name}"
         self._create(database, template=self.template)
         env = self.env(database, Q_WORKERS=workers, **extra)
-        children_before = _children_cpu()
         procs = [
             subprocess.Popen([sys.executable, MANAGE, "imports_worker"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
@@ -184,39 +191,51 @@ class VendorBench(PostgresBench):
                 self._wait_clusters_ready(conn, clusters)
                 self.sandbox.faults(**{"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "rate_limit_rate": 0,
                                        "lost_response_rate": 0, "down": False, **(faults or {})})
-                sandbox_cpu = self.sandbox.cpu_seconds()
                 due = conn.execute("SELECT now() + interval '1 second'").fetchone()[0]
                 conn.execute("UPDATE imports_importjob SET due_at = %s", (due,))
-                deadline = time.monotonic() + timeout
-                while conn.execute("SELECT count(*) FROM imports_importjob WHERE finished_at IS NULL").fetchone()[0]:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{name}: not all final after {timeout:.0f} s")
-                    time.sleep(0.2)
-                lateness = [float(r[0]) for r in conn.execute(
-                    "SELECT extract(epoch FROM finished_at - due_at) FROM imports_importjob").fetchall()]
-                last = float(conn.execute("SELECT extract(epoch FROM max(finished_at) - %s) FROM imports_importjob",
-                                          (due,)).fetchone()[0])
-                sandbox_cpu = self.sandbox.cpu_seconds() - sandbox_cpu
-                statuses = dict(conn.execute("SELECT status, count(*) FROM imports_importjob GROUP BY status").fetchall())
-                calls = conn.execute("SELECT count(*) FROM catalog_vendorcall").fetchone()[0]
-                durations = [float(r[0]) for r in conn.execute("SELECT duration_ms FROM catalog_vendorcall").fetchall()]
+                yield conn, due, procs, before
         finally:
-            self.sandbox.faults(latency_ms=0, error_rate=0, rate_limit_rate=0, lost_response_rate=0, down=False)
+            self.sandbox.faults(latency_ms=0, jitter_ms=0, error_rate=0, rate_limit_rate=0, lost_response_rate=0, down=False)
             for proc in procs:
                 proc.terminate()
             for proc in procs:
                 proc.wait(timeout=30)
-        # The workers wait for their clusters, which wait for their processes: the whole tree's CPU time, the
-        # start included (about the same in every run).
-        worker_cpu = _children_cpu() - children_before
+
+    def new_orders(self, before: set) -> tuple[int, int]:
+        """(orders the sandbox placed since `before`, duplicates among them: orders beyond the first per cart)."""
         new = [o for o in self.sandbox.ledger()["orders"] if o["id"] not in before]
         per_cart: dict[str, int] = {}
         for order in new:
             per_cart[order["cart_id"]] = per_cart.get(order["cart_id"], 0) + 1
-        return VendorRun(name, jobs, last, statistics.median(lateness), percentile(lateness, 99), statuses, calls, len(new),
-                         sum(count - 1 for count in per_cart.values()),
-                         statistics.median(durations) if durations else 0.0, percentile(durations, 99) if durations else 0.0,
-                         worker_cpu, sandbox_cpu)
+        return len(new), sum(count - 1 for count in per_cart.values())
+
+    def run(self, name: str, *, clusters: int, workers: int, jobs: int, send_to_backend: bool = True,
+            faults: dict | None = None, timeout: float = 900, **extra) -> VendorRun:
+        """The first `jobs` jobs of a fresh copy due at one instant: seconds until all are final."""
+        children_before = _children_cpu()
+        with self.burst(name, clusters=clusters, workers=workers, jobs=jobs, send_to_backend=send_to_backend,
+                        faults=faults, **extra) as (conn, due, _procs, before):
+            sandbox_cpu = self.sandbox.cpu_seconds()
+            deadline = time.monotonic() + timeout
+            while conn.execute("SELECT count(*) FROM imports_importjob WHERE finished_at IS NULL").fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name}: not all final after {timeout:.0f} s")
+                time.sleep(0.2)
+            lateness = [float(r[0]) for r in conn.execute(
+                "SELECT extract(epoch FROM finished_at - due_at) FROM imports_importjob").fetchall()]
+            last = float(conn.execute("SELECT extract(epoch FROM max(finished_at) - %s) FROM imports_importjob",
+                                      (due,)).fetchone()[0])
+            sandbox_cpu = self.sandbox.cpu_seconds() - sandbox_cpu
+            statuses = dict(conn.execute("SELECT status, count(*) FROM imports_importjob GROUP BY status").fetchall())
+            calls = conn.execute("SELECT count(*) FROM catalog_vendorcall").fetchone()[0]
+            durations = [float(r[0]) for r in conn.execute("SELECT duration_ms FROM catalog_vendorcall").fetchall()]
+        # The workers wait for their clusters, which wait for their processes: the whole tree's CPU time, the
+        # start included (about the same in every run).
+        worker_cpu = _children_cpu() - children_before
+        orders, duplicates = self.new_orders(before)
+        return VendorRun(name, jobs, last, statistics.median(lateness), percentile(lateness, 99), statuses, calls, orders,
+                         duplicates, statistics.median(durations) if durations else 0.0,
+                         percentile(durations, 99) if durations else 0.0, worker_cpu, sandbox_cpu)
 
 
 def _children_cpu() -> float:

@@ -1,5 +1,6 @@
 """A local SMTP server that accepts everything and counts it, for the email benchmarks
-(devtools/management/commands/bench_emails.py, and the engine's on PostgreSQL: bench_dispatch). Run
+(devtools/management/commands/bench_emails.py, the engine's on PostgreSQL: bench_dispatch, and
+devtools/bench_midnight.py; `SinkProcess` starts it and asks it from a benchmark). Run
 in a process of its own, so its CPU is not the sender's: `python -m devtools.smtp_sink` prints
 "port <n>", then answers each "stats" line on its stdin with "connections=<n> messages=<n>
 recipients=<n> cpu_ms=<n>" (cpu_ms: its own CPU time, the server's share of what a message costs
@@ -16,9 +17,11 @@ Imports no Django; standard library only.
 
 import asyncio
 import socket
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 END_OF_DATA = b"\r\n.\r\n"
 
@@ -115,6 +118,34 @@ def _serve(counts: Counts, sock: socket.socket, ready: threading.Event) -> None:
             await server.serve_forever()
 
     loop.run_until_complete(serve())
+
+
+class SinkProcess:
+    """This module in a process of its own, from a benchmark: `port`, `stats()`, `stop()`."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devtools.smtp_sink"], cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        first = self.process.stdout.readline().split()
+        if first[:1] != ["port"]:
+            self.stop()
+            raise RuntimeError("The local SMTP server did not start.")
+        self.port = int(first[1])
+
+    def stats(self) -> dict[str, int]:
+        self.process.stdin.write("stats\n")
+        self.process.stdin.flush()
+        return {k: int(v) for k, v in (part.split("=") for part in self.process.stdout.readline().split())}
+
+    def stop(self) -> None:
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from orders.services import orders_drafts_expire
 
 from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick
 from imports.engine.outbox_lane import outbox_send, outbox_senders_enqueue
+from imports.engine.term_sync import subscriptions_sync_due
 from imports.engine.vendor_refresh import vendor_subscriptions_refresh
 from imports.engine.runner import run_batch_task  # noqa: F401 (the queued dotted path imports.tasks.run_batch_task)
 from imports.engine.workers import Role, worker_record
@@ -49,3 +50,9 @@ def vendor_subscriptions_refresh_task() -> dict:
     """The outbox lane's refresh of subscriptions whose vendor order was still pending
     (imports.engine.vendor_refresh): a few of them asked about, within the lane's time budget."""
     return vendor_subscriptions_refresh()
+
+
+def subscriptions_sync_task() -> dict:
+    """The outbox lane's round of syncs of subscriptions before (and right after) their renewal
+    (imports.engine.term_sync): bounded per round and per customer tenant, within the lane's time budget."""
+    return subscriptions_sync_due()

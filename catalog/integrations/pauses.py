@@ -36,3 +36,15 @@ def tenant_pause(integration: str, customer_id: str, *, until: dt.datetime) -> N
             VendorTenantPause.objects.create(integration=integration, customer_id=customer_id, until=until)
     except IntegrityError:  # created meanwhile by another sender: keep the later end
         pauses.filter(until__lt=until).update(until=until)
+
+
+def tenants_paused_until(integration: str, customer_ids, *, now: dt.datetime) -> dict[str, dt.datetime]:
+    """tenant_paused_until for many tenants at once (a sender's chunk): customer id → its pause's end,
+    for those paused at `now`."""
+    ids = {customer_id for customer_id in customer_ids if customer_id}
+    if not ids:
+        return {}
+    return dict(
+        VendorTenantPause.objects.filter(integration=integration, customer_id__in=ids, until__gt=now)
+        .values_list("customer_id", "until")
+    )

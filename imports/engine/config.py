@@ -133,9 +133,12 @@ class EngineConfig:
     vendor_deadline_seconds: int = _knob(
         "IMPORT_VENDOR_DEADLINE_SECONDS", int, 6 * 3600, "seconds past due before vendor trouble fails a job"
     )
-    # Vendor orders a sender tries at once (threads: each mostly waits on the vendor's answer), on the
-    # batch's fast path and in the outbox lane's senders.
-    vendor_concurrency: int = _knob("IMPORT_VENDOR_CONCURRENCY", int, 16, "vendor orders tried at once by one sender")
+    # Vendor orders a sender tries at once (threads: each only waits on the vendor's answer, the sender's
+    # own thread does the database work), on the batch's fast path and in the outbox lane's senders. A
+    # batch's (IMPORT_DISPATCH_BATCH_SIZE, 50) all in flight at once: its try takes one try's calls
+    # (about 3 x the vendor's latency), not that times the batch over 16 (make bench-midnight). At most
+    # MICROSOFT_MAX_CONNECTIONS (a thread never waits for a pooled connection).
+    vendor_concurrency: int = _knob("IMPORT_VENDOR_CONCURRENCY", int, 50, "vendor orders tried at once by one sender")
     # How long a sender holds a vendor order it claimed: one try is a few calls (checks, cart, checkout),
     # each bounded by MICROSOFT_CONNECT_TIMEOUT + MICROSOFT_READ_TIMEOUT, so a live sender never loses it;
     # also how long a vendor order whose sender died waits before another sender finishes it (same ids).

@@ -28,6 +28,8 @@ from accounts.languages import user_language
 from core.clock import db_now
 
 from core.stored_messages import rendered
+from orders.changes.describe import change_text
+from orders.models import SubscriptionChange
 from imports.models import ImportJob, ImportRow, Notification, VendorOrder
 
 UTC = dt.timezone.utc
@@ -37,7 +39,12 @@ TEMPLATES = {
     Kind.IMPORT_SCHEDULED: "imports/email/import_scheduled",
     Kind.IMPORT_REMINDER: "imports/email/import_reminder",
     Kind.IMPORT_WAITING: "imports/email/import_waiting",
+    Kind.CHANGE_WIPED: "imports/email/change_notice",
+    Kind.CHANGE_RENEWAL_FAILED: "imports/email/change_notice",
 }
+# A scheduled change the sync with the vendor moved (imports.engine.change_notices): the status it reports.
+CHANGE_NOTICE_STATUS = {Kind.CHANGE_WIPED: SubscriptionChange.Status.WIPED,
+                        Kind.CHANGE_RENEWAL_FAILED: SubscriptionChange.Status.FAILED}
 
 
 _my_imports_urls: dict[tuple, str] = {}
@@ -70,8 +77,9 @@ def import_recipients(job: ImportJob) -> list[str]:
 
 
 def recipients_for(kind: str, job: ImportJob) -> list[str]:
-    """The reminder is the creator's own setting, so it goes to the creator only."""
-    if kind == Kind.IMPORT_REMINDER:
+    """The reminder is the creator's own setting, so it goes to the creator only; so does what happened to a
+    scheduled change after its job (the change's creator)."""
+    if kind == Kind.IMPORT_REMINDER or kind in CHANGE_NOTICE_STATUS:
         return [job.created_by.email] if job.created_by.email else []
     return import_recipients(job)
 
@@ -175,6 +183,25 @@ def waiting_context(job: ImportJob, rows: list[ImportRow]) -> dict | None:
     }
 
 
+def change_notice_context(kind: str, job: ImportJob, rows: list[ImportRow]) -> dict | None:
+    """A scheduled change wiped at the vendor, or not applied by the renewal: which change ("Quantity 10 → 8 at
+    renewal on 2027-03-01"), of which subscription, and why; None when the job's change is no longer so."""
+    status = CHANGE_NOTICE_STATUS[kind]
+    changes = list(
+        SubscriptionChange.objects.filter(import_row__job=job, status=status).select_related("subscription", "service")
+    )
+    if not changes:
+        return None
+    subscription = changes[0].subscription
+    return {
+        **_common(job, rows),
+        "wiped": status == SubscriptionChange.Status.WIPED,
+        "subscription": f"{subscription.name} ({subscription.account_id})",
+        # (what, why) pairs: hashable, so identical emails render once (_render_key).
+        "changes": [(change_text(change), rendered(change.reason)) for change in changes],
+    }
+
+
 def context_for(kind: str, job: ImportJob, rows: list[ImportRow], *, now: dt.datetime) -> dict | None:
     """The template context of a notification, or None when there is nothing to say any more
     (a reminder, or a scheduled notice, of a job that is no longer pending; a waiting notice of a job
@@ -183,6 +210,8 @@ def context_for(kind: str, job: ImportJob, rows: list[ImportRow], *, now: dt.dat
         return finished_context(job, rows)
     if kind == Kind.IMPORT_WAITING:
         return waiting_context(job, rows) if job.status == ImportJob.Status.WAITING else None
+    if kind in CHANGE_NOTICE_STATUS:
+        return change_notice_context(kind, job, rows)
     if job.status != ImportJob.Status.PENDING:
         return None
     if kind == Kind.IMPORT_SCHEDULED:

@@ -8,7 +8,7 @@ from imports.vendor.outbox import VENDOR_ORDERS
 
 def test_the_vendor_knobs_default_to_six_hours_sixteen_at_once_and_a_lease_longer_than_a_try():
     config = EngineConfig()
-    assert (config.vendor_deadline_seconds, config.vendor_concurrency, config.vendor_lease_seconds) == (21600, 16, 180)
+    assert (config.vendor_deadline_seconds, config.vendor_concurrency, config.vendor_lease_seconds) == (21600, 50, 180)
     assert config.errors() == []
 
 

@@ -31,36 +31,9 @@ from django.db import connection
 from django.utils import timezone
 
 from devtools.benchmarking import QueryCounter, due_jobs_create
+from devtools.smtp_sink import SinkProcess as Sink
 
 BENCH_DB_ENV = "ICP_BENCH_EMAILS_DATABASE"
-
-
-class Sink:
-    """devtools.smtp_sink in a process of its own."""
-
-    def __init__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "devtools.smtp_sink"],
-            cwd=settings.BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        first = self.process.stdout.readline().split()
-        if first[:1] != ["port"]:
-            self.stop()
-            raise CommandError("The local SMTP server did not start (is aiosmtpd installed?).")
-        self.port = int(first[1])
-
-    def stats(self) -> dict[str, int]:
-        self.process.stdin.write("stats\n")
-        self.process.stdin.flush()
-        return {k: int(v) for k, v in (part.split("=") for part in self.process.stdout.readline().split())}
-
-    def stop(self) -> None:
-        try:
-            self.process.stdin.close()
-            self.process.wait(timeout=10)
-        except Exception:
-            self.process.kill()
-            self.process.wait()
 
 
 def legacy_deliver(notification_ids, *, now, loaded, rendered):
