@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import ngettext
@@ -47,9 +47,16 @@ CHANGE_NOTICE_STATUS = {Kind.CHANGE_WIPED: SubscriptionChange.Status.WIPED,
                         Kind.CHANGE_RENEWAL_FAILED: SubscriptionChange.Status.FAILED}
 
 
+_my_imports_urls: dict[tuple, str] = {}
+
+
 def my_imports_url() -> str:
-    """Absolute: the email is sent by a worker, which has no request to build it from."""
-    return f"{settings.SITE_URL}{reverse('imports:my_imports')}"
+    """Absolute: the email is sent by a worker, which has no request to build it from. Reversed
+    once per site, URLconf and script prefix (every email of a burst asks for it)."""
+    key = (settings.SITE_URL, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
+    if key not in _my_imports_urls:
+        _my_imports_urls[key] = f"{settings.SITE_URL}{reverse('imports:my_imports')}"
+    return _my_imports_urls[key]
 
 
 def job_url(job: ImportJob) -> str:

@@ -117,7 +117,7 @@ class Command(BaseCommand):
             for key, prefix in (("dispatch", "dispatch:"), ("floor", "floor (")):
                 if line.startswith(prefix):
                     figures[key] = float(line.split(":", 1)[1].split(" s", 1)[0])
-        from devtools.management.commands.bench_emails import Sink
+        from devtools.smtp_sink import SinkProcess as Sink
 
         with tempfile.TemporaryDirectory(prefix="icp-bench-pg-") as tmp:
             bench = PostgresBench(url, tmp=Path(tmp), log=self.stdout)
