@@ -153,6 +153,8 @@ class ProvisioningTab:
     links: Sequence[VendorLink] = ()
     subscriptions: Sequence[VendorSubscriptionLine] = ()
     calls_page: Page | None = None
+    # Said above the tab's tables, e.g. that a vendor is unavailable and its orders are parked.
+    notices: Sequence[str] = ()
 
 
 StructureProvider = Callable[[Company, str], Sequence[StructureItem]]

@@ -19,6 +19,8 @@ from .models import (
     TermsAndConditions,
     Vendor,
     VendorCall,
+    VendorCircuit,
+    VendorTenantBudget,
     VendorTenantPause,
 )
 
@@ -82,7 +84,7 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ("active", "once_per_account", "vendor", "category", "tags")
     list_select_related = ("vendor", "category")
     search_fields = ("name", "code", "description")
-    autocomplete_fields = ("vendor", "category", "tags", "dependencies", "terms")
+    autocomplete_fields = ("vendor", "category", "tags", "dependencies", "upgrades_to", "terms")
     fieldsets = (
         (None, {"fields": ("name", "code", "description", "vendor", "category", "tags")}),
         (_("Ordering rules"), {"fields": ("active", "once_per_account", "max_quantity", "dependencies", "terms")}),
@@ -189,3 +191,19 @@ class VendorTenantPauseAdmin(ReadOnlyAdmin):
     list_display = ("integration", "customer_id", "until")
     list_filter = ("integration",)
     search_fields = ("=customer_id",)
+
+
+@admin.register(VendorTenantBudget)
+class VendorTenantBudgetAdmin(ReadOnlyAdmin):
+    """Requests reserved per customer tenant and slot (catalog.integrations.budget): read-only."""
+
+    list_display = ("integration", "customer_id", "slot_start", "count")
+    list_filter = ("integration",)
+    search_fields = ("=customer_id",)
+
+
+@admin.register(VendorCircuit)
+class VendorCircuitAdmin(ReadOnlyAdmin):
+    """Each integration's circuit (catalog.integrations.circuit): read-only."""
+
+    list_display = ("integration", "opened_at", "probe_at", "probe_failures", "failures", "closed_at")

@@ -18,3 +18,19 @@ def microsoft_urls_check(app_configs=None, **kwargs):
         for problem in vendor_url_problems(getattr(settings, name, "")):
             errors.append(Error(f"{name}: {problem}", hint="Point it at Microsoft over https:// (see .env.example).", id="catalog.E001"))
     return errors
+
+
+@register()
+def vendor_budget_check(app_configs=None, **kwargs):
+    """The tenant budget gives each slot of 5 s a share of VENDOR_TENANT_REQUESTS_PER_MINUTE (see
+    catalog/integrations/budget.py): below one request a slot nothing could be sent; above Microsoft's
+    limit the guarantee would be gone."""
+    from catalog.integrations.budget import SLOTS_PER_WINDOW, VENDOR_LIMIT_PER_MINUTE, requests_per_minute
+
+    limit = requests_per_minute()
+    if SLOTS_PER_WINDOW <= limit <= VENDOR_LIMIT_PER_MINUTE:
+        return []
+    return [Error(
+        f"VENDOR_TENANT_REQUESTS_PER_MINUTE must be from {SLOTS_PER_WINDOW} to {VENDOR_LIMIT_PER_MINUTE} (it is {limit}).",
+        hint="450 keeps a margin under Microsoft's 500 requests a minute per customer tenant.", id="catalog.E002",
+    )]

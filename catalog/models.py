@@ -111,6 +111,11 @@ class Service(models.Model):
         blank=True,
         help_text=_('Options for the vendor integration, e.g. {"creates_tenant": true} for a Microsoft tenant.'),
     )
+    # The catalog's upgrade paths: the products a subscription of this service may be upgraded to
+    # (e.g. Business Basic → Business Standard). A scheduled upgrade off these paths is refused.
+    upgrades_to = models.ManyToManyField(
+        "self", verbose_name=_("upgrades to"), symmetrical=False, blank=True, related_name="upgrades_from"
+    )
 
     class Meta:
         verbose_name = _("service")
@@ -269,3 +274,57 @@ class VendorTenantPause(models.Model):
 
     def __str__(self):
         return f"{self.integration} {self.customer_id} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
+class VendorTenantBudget(models.Model):
+    """The requests reserved for one customer tenant in one slot of time (catalog.integrations.budget):
+    every sender of every worker reserves a request here, with one conditional statement, before each
+    call the vendor counts against the tenant; a full slot means the order waits for the next one."""
+
+    integration = models.CharField(_("integration"), max_length=50)
+    customer_id = models.CharField(_("vendor customer id"), max_length=64)
+    # The slot's start on the database's clock (a multiple of the slot's length since the epoch).
+    slot_start = models.DateTimeField(_("slot start"), db_index=True)
+    count = models.PositiveIntegerField(_("requests"), default=0)
+
+    class Meta:
+        verbose_name = _("vendor tenant request budget")
+        verbose_name_plural = _("vendor tenant request budgets")
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "customer_id", "slot_start"], name="vendor_tenant_budget_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.integration} {self.customer_id} {self.slot_start:%Y-%m-%d %H:%M:%S}: {self.count}"
+
+
+class VendorCircuit(models.Model):
+    """An integration's circuit (catalog.integrations.circuit): after a few consecutive failures of the
+    vendor itself (5xx, no connection, no answer) across senders, the integration is marked down until a
+    probe time; meanwhile one probe order at a time may call, the others wait without calling. A probe the
+    vendor answers closes it."""
+
+    integration = models.CharField(_("integration"), max_length=50, unique=True)
+    # Consecutive failures of the vendor itself seen by the senders (reset by any answer).
+    failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    # Set while the circuit is open (the vendor is taken as down); null when closed.
+    opened_at = models.DateTimeField(_("down since"), null=True, blank=True)
+    # While open: when the next probe may call, and how many probes failed since it opened.
+    probe_at = models.DateTimeField(_("next probe"), null=True, blank=True)
+    probe_failures = models.PositiveIntegerField(_("failed probes"), default=0)
+    # The current probe's lease: no other probe starts before it ends (a probe whose sender died).
+    probing_until = models.DateTimeField(_("probe under way until"), null=True, blank=True)
+    # The probe time an order already waits for (it will be the probe): parked orders wait for
+    # parked_until, one waits for each probe.
+    probe_booked_for = models.DateTimeField(_("probe booked for"), null=True, blank=True)
+    # Orders parked while open wait until this time, exactly: closing the circuit finds them by it and
+    # releases them gradually (imports.vendor.parking).
+    parked_until = models.DateTimeField(_("parked orders wait until"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("last closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("vendor circuit")
+        verbose_name_plural = _("vendor circuits")
+
+    def __str__(self):
+        return f"{self.integration}: {'down since ' + f'{self.opened_at:%Y-%m-%d %H:%M:%S}' if self.opened_at else 'up'}"

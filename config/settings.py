@@ -440,3 +440,14 @@ MICROSOFT_READ_TIMEOUT = env.float("MICROSOFT_READ_TIMEOUT", default=30.0)
 MICROSOFT_MAX_CONNECTIONS = env.int("MICROSOFT_MAX_CONNECTIONS", default=64)
 # A cached token is renewed this many seconds before it expires.
 MICROSOFT_TOKEN_MARGIN_SECONDS = env.int("MICROSOFT_TOKEN_MARGIN_SECONDS", default=300)
+# The most requests of one customer tenant we let reach the vendor in any 60 s window (Microsoft allows 500
+# on the subscription, cart and order resources); catalog/integrations/budget.py explains the margin.
+VENDOR_TENANT_REQUESTS_PER_MINUTE = env.int("VENDOR_TENANT_REQUESTS_PER_MINUTE", default=450)
+# The vendor's circuit (catalog/integrations/circuit.py): this many consecutive failures of the vendor itself
+# (5xx, no connection, no answer) mark it down; one probe order after this many seconds (doubling, at most 6
+# times it) while the others are parked (for at most VENDOR_CIRCUIT_PARK_SECONDS at a time); when it answers,
+# the parked orders come back spread over VENDOR_CIRCUIT_RELEASE_SECONDS.
+VENDOR_CIRCUIT_FAILURES = env.int("VENDOR_CIRCUIT_FAILURES", default=10)
+VENDOR_CIRCUIT_PROBE_SECONDS = env.float("VENDOR_CIRCUIT_PROBE_SECONDS", default=10.0)
+VENDOR_CIRCUIT_PARK_SECONDS = env.float("VENDOR_CIRCUIT_PARK_SECONDS", default=300.0)
+VENDOR_CIRCUIT_RELEASE_SECONDS = env.float("VENDOR_CIRCUIT_RELEASE_SECONDS", default=30.0)

@@ -27,3 +27,24 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.user_id})"
+
+
+class OutboxSenderPlace(models.Model):
+    """A place for one sender task of an outbox kind (core.outbox.SenderPlaces): a task is
+    enqueued only into a free place, so at most as many senders of a kind are queued or running
+    as it has places, however many runs ask for one. `token` names the task holding it; the place
+    is free again when that task ends, or when `held_until` passes (a task the broker lost, or a
+    worker killed mid-send)."""
+
+    kind = models.CharField(_("kind"), max_length=40)
+    place = models.PositiveSmallIntegerField(_("place"))
+    token = models.CharField(_("token"), max_length=32, blank=True)
+    held_until = models.DateTimeField(_("held until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox sender place")
+        verbose_name_plural = _("outbox sender places")
+        constraints = [models.UniqueConstraint(fields=["kind", "place"], name="outbox_sender_place_unique")]
+
+    def __str__(self):
+        return f"{self.kind} #{self.place}"

@@ -30,11 +30,14 @@ is spent, and its handler releases what it claimed and did not start. Senders ru
 lane (core.lanes), so a receiver that hangs holds a sender, never a due job's worker; the budget
 keeps that sender short, so the others (and the other receivers) are not held either.
 
+How many senders of a kind may be queued or running at once: SenderPlaces (below).
+
 This module imports no app: the kinds import it, never the reverse.
 """
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -289,3 +292,88 @@ class Outbox:
                 remaining -= len(claimed)
             sent += deliver(claimed)
         return sent
+
+
+# --- Senders: how many tasks send a kind at once ---------------------------------------------
+
+
+class SenderPlaces:
+    """At most `most()` sender tasks of one outbox kind queued or running at once.
+
+    Runs, dispatch ticks and senders all ask for senders when something is due; without a bound
+    each ask enqueued more (after 10,000 single-job runs the queue held 28,938 sender tasks, nearly
+    all of which found nothing left). A task is enqueued only into a free place (a row of
+    core.models.OutboxSenderPlace, taken with a conditional UPDATE like any claim), which it holds
+    while it waits in the queue and runs, and frees when it ends. A sender whose budget ran out
+    with more due hands its place to the task that goes on (`hand_on`), so a backlog is worked
+    off without waiting for the next ask.
+
+    A place is also free once `held_until` passes: `hold()` from when it was taken (long enough
+    for a task to wait in the queue and run: Q_RETRY + Q_TIMEOUT) or from when its task started
+    (Q_TIMEOUT: no task runs longer). So a lost task (a broker that drops it, a worker killed)
+    holds a place for that long at most; and a task that waited past its hold may find its place
+    taken by another, which makes one sender more than the bound for that while, never a message
+    sent twice (the claims see to that).
+    """
+
+    def __init__(self, kind: str, *, most: Callable[[], int], hold: Callable[[], dt.timedelta],
+                 running: Callable[[], dt.timedelta]):
+        self.kind = kind
+        self.most = most
+        self.hold = hold
+        self.running = running
+
+    def __repr__(self) -> str:
+        return f"SenderPlaces({self.kind})"
+
+    def _model(self):
+        # Function-local: this module is imported while the models load (OutboxItem, above).
+        from core.models import OutboxSenderPlace
+
+        return OutboxSenderPlace
+
+    def take(self, *, now: dt.datetime, count: int = 1) -> list[str]:
+        """Up to `count` free places, each now held under a new token (returned); none when every
+        place is held. Two callers never take the same place."""
+        model, most = self._model(), self.most()
+        free = model.objects.filter(kind=self.kind, place__lt=most).filter(Q(held_until__isnull=True) | Q(held_until__lte=now))
+        taken: list[str] = []
+        for attempt in range(2):
+            with transaction.atomic():
+                ids = claim_ids(
+                    free.order_by("place"), limit=count - len(taken),
+                    move=lambda ids: model.objects.filter(pk__in=ids).filter(
+                        Q(held_until__isnull=True) | Q(held_until__lte=now)).update(held_until=now + self.hold()),
+                    move_one=lambda pk: model.objects.filter(pk=pk).filter(
+                        Q(held_until__isnull=True) | Q(held_until__lte=now)).update(held_until=now + self.hold()) == 1,
+                )
+                for pk in ids:
+                    token = uuid.uuid4().hex
+                    model.objects.filter(pk=pk).update(token=token)
+                    taken.append(token)
+            if len(taken) >= count or attempt:
+                break
+            # The places are rows made on first need: make the missing ones (a unique pair per
+            # place, so two callers making them at once make each once), then look again.
+            if model.objects.filter(kind=self.kind, place__lt=most).count() >= most:
+                break
+            model.objects.bulk_create([model(kind=self.kind, place=p) for p in range(most)], ignore_conflicts=True)
+        return taken
+
+    def started(self, token: str, *, now: dt.datetime) -> bool:
+        """Its task runs: held for `running()` from now (it cannot run longer). False when the
+        place is no longer this token's (its hold passed while it waited and another took it)."""
+        return self._model().objects.filter(kind=self.kind, token=token).update(held_until=now + self.running()) == 1
+
+    def hand_on(self, token: str, *, now: dt.datetime) -> bool:
+        """The place passes to the task that goes on with the rest (enqueued by the caller under
+        the same token): held for `hold()` again, as a place just taken."""
+        return self._model().objects.filter(kind=self.kind, token=token).update(held_until=now + self.hold()) == 1
+
+    def free(self, token: str, *, now: dt.datetime) -> bool:
+        """Its task ended: the place is free (only if still this token's)."""
+        return self._model().objects.filter(kind=self.kind, token=token).update(token="", held_until=None) == 1
+
+    def held(self, *, now: dt.datetime) -> int:
+        """Places held now (senders queued or running, as far as the places know)."""
+        return self._model().objects.filter(kind=self.kind, place__lt=self.most(), held_until__gt=now).count()

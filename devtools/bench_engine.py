@@ -4,7 +4,8 @@ For each layout (clusters × workers) a fresh database is copied from one seeded
 (`CREATE DATABASE ... TEMPLATE`, so every layout starts from the same rows), the clusters are
 started and running, then every job is made due at the same instant. Figures come from the
 database the workers wrote: when each job finished (finished_at) and when its email was accepted
-by the mail server (Notification.sent_at, a file backend here), against its due time.
+by the mail server (Notification.sent_at: a local SMTP server when `email_url` names one, else a
+file backend), against its due time.
 
 A steady phase measures lateness without a burst: jobs falling due one at a time.
 """
@@ -35,6 +36,7 @@ class LayoutResult:
     lateness_p50: float
     lateness_p99: float
     email_p99: float
+    email_last: float = float("nan")  # due → the last email accepted
 
     @property
     def throughput(self) -> float:
@@ -56,6 +58,9 @@ class PostgresBench:
         # Every database this run creates starts with `prefix` (the template, then one copy per run).
         self.template = f"{prefix}_{uuid.uuid4().hex[:8]}"
         self.created: list[str] = []
+        # Where the workers send their emails: a local SMTP server (bench_dispatch starts
+        # devtools.smtp_sink), else one file per connection.
+        self.email_url = ""
 
     # --- databases ------------------------------------------------------------------------------
 
@@ -91,7 +96,7 @@ class PostgresBench:
             **os.environ,
             "DATABASE_URL": self._url_for(database),
             "REDIS_URL": "",
-            "EMAIL_URL": f"filemail:///{self.tmp / ('mail-' + database)}",
+            "EMAIL_URL": self.email_url or f"filemail:///{self.tmp / ('mail-' + database)}",
             "LOG_LEVEL": "WARNING",
             "Q_CLUSTER_NAME": database,
             # The engine on its own (orders provisioned locally); bench_vendor turns Microsoft on.
@@ -195,4 +200,7 @@ class PostgresBench:
         lateness = [float(r[0]) for r in rows]
         email = [float(r[1]) for r in rows]
         last = conn.execute("SELECT extract(epoch FROM max(finished_at) - %s) FROM imports_importjob", (due,)).fetchone()[0]
-        return LayoutResult(layout, n, float(last), statistics.median(lateness), percentile(lateness, 99), percentile(email, 99))
+        return LayoutResult(
+            layout, n, float(last), statistics.median(lateness), percentile(lateness, 99), percentile(email, 99),
+            max(email, default=float("nan")),
+        )

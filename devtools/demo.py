@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Company, User
@@ -28,6 +28,7 @@ from catalog.models import (
     Vendor,
 )
 from orders.models import Subscription
+from orders.terms import CANCELLATION_WINDOW, term_end, term_fields
 
 DEFAULT_PASSWORD = "icp-demo-2024"
 # The demo users, in the order the seed_demo command lists them.
@@ -41,6 +42,15 @@ WORLD_FROM = dt.datetime(2023, 9, 1, 12, 0, tzinfo=UTC)
 PRICES_FROM = dt.date(2023, 1, 1)
 STRUCTURE_CREATED_AT = dt.datetime(2023, 10, 2, 10, 0, tzinfo=UTC)
 ERITECH_TENANT_ID = "e0d72b05-fb92-4d65-9424-7b58ea99d5d3"
+# ERITECH's subscriptions "at Microsoft" (issue 27): the sandbox's seed (sandbox/demo_customers.json) holds them
+# with these vendor ids, placed in their term relative to the day of the seed as these are:
+# (account id, service, quantity, vendor subscription id, where its term stands). Business Basic renews in 3
+# days (mid-term: a reduction waits for the renewal); Business Standard was bought 2 days ago (inside its
+# 7-day cancellation window).
+DEMO_VENDOR_SUBSCRIPTIONS = (
+    (493797, "100113_Micros365BusineBasic_14991", 1, "5b2f0c8e-7d1a-4c3e-9f6b-2a8d4e1c7b01", {"renewsInDays": 3}),
+    (493798, "100113_Micros365BusineStand_20553", 2, "5b2f0c8e-7d1a-4c3e-9f6b-2a8d4e1c7b02", {"startedDaysAgo": 2}),
+)
 
 NCE_TERMS_TEXT = """SPECIAL PRODUCT TERMS
 Microsoft New Commerce Experience
@@ -301,6 +311,17 @@ class _Builder:
             if not services[code].dependencies.filter(pk=tenant_service.pk).exists():
                 services[code].dependencies.add(tenant_service)
                 self.created += 1
+        # The catalog's upgrade paths (issue 27): Business Basic → Standard → Premium.
+        for source, target in ((BASIC, STANDARD), (BASIC, PREMIUM), (STANDARD, PREMIUM)):
+            if not services[source].upgrades_to.filter(pk=services[target].pk).exists():
+                services[source].upgrades_to.add(services[target])
+                self.created += 1
+
+        # The catalog's upgrade paths (issue 27): Business Basic → Business Standard → Business Premium.
+        for lower, higher in ((BASIC, STANDARD), (STANDARD, PREMIUM)):
+            if not services[lower].upgrades_to.filter(pk=services[higher].pk).exists():
+                services[lower].upgrades_to.add(services[higher])
+                self.created += 1
 
         abbie_list = self.ensure(PriceList, {"name": "ABBIE BOX - Price list"}, {"owner": abbiebox})
         andes_list = self.ensure(PriceList, {"name": "ANDES CLOUD - Price list"}, {"owner": andes})
@@ -347,6 +368,45 @@ class _Builder:
              "tenant_domain": "eritechperu.onmicrosoft.com"},
             dated=created,
         )
+        self.vendor_subscriptions(eritech, services)
+        terms_brought_to_now(now=timezone.now())
+
+    def vendor_subscriptions(self, eritech, services):
+        """ERITECH's licences provisioned through Microsoft (DEMO_VENDOR_SUBSCRIPTIONS), their terms placed
+        relative to today as the sandbox's seed places them (the first sync aligns the two to the minute)."""
+        now = timezone.now()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        for account_id, code, quantity, vendor_id, where in DEMO_VENDOR_SUBSCRIPTIONS:
+            if "renewsInDays" in where:
+                ends = today + dt.timedelta(days=where["renewsInDays"])
+                purchased = start = ends.replace(year=ends.year - 1)
+            else:
+                purchased = now - dt.timedelta(days=where["startedDaysAgo"])
+                start = purchased.replace(hour=0, minute=0, second=0, microsecond=0)
+            cost, price = (Decimal(v) for v in SERVICES[[s[1] for s in SERVICES].index(code)][7])
+            self.ensure(
+                Subscription, {"account_id": account_id},
+                {"company": eritech, "service": services[code], "name": services[code].name, "quantity": quantity,
+                 "term": Term.P1Y, "billing_frequency": BillingFrequency.MONTHLY, "unit_cost": cost, "unit_price": price,
+                 # Its tenant is the company's (its tenant subscription's: orders.sync.vendor_customer_id).
+                 "vendor_subscription_id": vendor_id,
+                 "vendor_status": "active", "term_start": start, "term_end": term_end(start, Term.P1Y),
+                 "cancellation_window_ends_at": purchased + CANCELLATION_WINDOW, "auto_renew": True},
+                dated=purchased,
+            )
+
+
+def terms_brought_to_now(*, now: dt.datetime) -> int:
+    """The demo's local subscriptions with a term are in their current term, as if the engine had renewed them
+    on time since their creation (orders.sync renews them from now on); returns how many were moved."""
+    moved = 0
+    due = Subscription.objects.live().filter(vendor_subscription_id="").exclude(term="")
+    for subscription in due.filter(models.Q(term_start__isnull=True) | models.Q(term_end__lte=now)):
+        fields = term_fields(subscription.term_start or subscription.created_at, subscription.term)
+        while fields["term_end"] is not None and fields["term_end"] <= now:
+            fields = term_fields(fields["term_end"], subscription.term)
+        moved += Subscription.objects.filter(pk=subscription.pk).update(**fields)
+    return moved
 
 
 # --- Two finished bulk imports, so a new user sees the manual's My imports at once ----------------
@@ -417,6 +477,7 @@ def seed_demo_imports() -> int:
                 run_jobs([job.pk], now=ran)
             _date_as_history(job, uploaded=when, ran=ran, since=seeding_since)
         created += 1
+    terms_brought_to_now(now=timezone.now())  # provisioned in 2023: renewed every year since
     return created
 
 

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext, gettext_lazy as _
 
 from accounts.models import Company, WebhookEndpoint
-from orders.models import Order, Subscription
+from orders.models import Order, Subscription, SubscriptionChange
 from orders.facts import OrderFacts
 from orders.validation import orders_precheck
 
@@ -50,10 +50,14 @@ class ImportJob(models.Model):
         PRODUCTS = "products", _("Products")
         COMPANIES = "companies", _("Companies")
         USERS = "users", _("Users")
+        # Scheduled changes to live subscriptions (one change per row: orders.models.SubscriptionChange).
+        CHANGES = "changes", _("Changes")
 
     class Source(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled provisioning")
         IMPORT = "import", _("Import")
+        # One scheduled change to a live subscription (its row points at the orders.models.SubscriptionChange).
+        CHANGE = "change", _("Scheduled change")
 
     # The statuses a job never leaves. imports.jobs.states reads them from here and allows no move out of them.
     FINAL_STATUSES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED})
@@ -223,6 +227,7 @@ class ImportRow(models.Model):
         PRODUCT = "product", _("Product")
         COMPANY = "company", _("Company")
         USER = "user", _("User")
+        CHANGE = "change", _("Subscription change")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -249,6 +254,11 @@ class ImportRow(models.Model):
     subscription = models.OneToOneField(
         Subscription, verbose_name=_("subscription"), null=True, blank=True, on_delete=models.SET_NULL, related_name="import_row"
     )
+    # A "change" row: the scheduled change to a live subscription it runs.
+    change = models.OneToOneField(
+        SubscriptionChange, verbose_name=_("subscription change"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="import_row",
+    )
     # Indexed: My imports finds a job by the account id a row created.
     result_account_id = models.PositiveBigIntegerField(_("Account Id"), null=True, blank=True, db_index=True)
     # What a company or user line created, as it was created (the account may be renamed later; the
@@ -271,6 +281,8 @@ class ImportRow(models.Model):
         """The service code the row provisions: its order's service, or what the bulk file said."""
         if self.order_id:
             return self.order.service.code if self.order.service_id else ""
+        if self.change_id:  # a scheduled change: the subscription's service
+            return self.change.subscription.service.code
         value = self.payload.get("product_code") if isinstance(self.payload, dict) else None
         return "" if value is None else str(value)
 
@@ -280,6 +292,8 @@ class ImportRow(models.Model):
         the email's "Import Type: Product <code>"): its order's service, else the code the file gave."""
         if self.order_id:
             return self.order.service.name if self.order.service_id else ""
+        if self.change_id:
+            return self.change.subscription.name
         value = self.payload.get("product_name") if isinstance(self.payload, dict) else None
         return str(value) if value else self.product_code
 
@@ -390,6 +404,11 @@ class Notification(OutboxItem):
         # Once per job, when its first vendor try meets transient trouble (imports.vendor.send): the job
         # waits for the vendor, with the next try's time and the reason.
         IMPORT_WAITING = "import_waiting", _("Your import is waiting for the vendor")
+        # A scheduled change the sync with the vendor found wiped before the renewal (a mid-term change made
+        # elsewhere removed it), or not applied by the renewal: to the change's creator, with the reason
+        # (orders.sync; imports.engine.change_notices). One per change job and kind.
+        CHANGE_WIPED = "change_wiped", _("A scheduled change was wiped at the vendor")
+        CHANGE_RENEWAL_FAILED = "change_renewal_failed", _("A scheduled change did not apply at the renewal")
 
     job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, default=Kind.IMPORT_FINISHED)
@@ -411,6 +430,56 @@ class Notification(OutboxItem):
         """The unsaved row of a job that has just finished, due at once."""
         message_id = f"<import-{job_id}-{kind}.{uuid.uuid4().hex}@{_message_domain()}>"
         return cls(job_id=job_id, kind=kind, next_attempt_at=now, created_at=now, message_id=message_id)
+
+
+class SubscriptionNotice(OutboxItem):
+    """One notice about a subscription to one user, not about a job: the notices' outbox (core.outbox,
+    the kind imports.notify.notices), written by the engine's housekeeping pass when its time comes.
+
+    Kinds are named apart from the job's emails and from the change failure and wipe notices (issue 27):
+    - "change.reminder": a few days before a renewal that has scheduled changes, to their creators;
+    - "window.closing": before a cancellation window closes, to the users above the subscription who
+      opted in (accounts.User.notify_window_closing).
+    Sent once each: unique per kind, subscription, recipient and occasion (the renewal or window end it
+    is about; a later renewal is another occasion), and a fixed Message-ID for a re-send after a crash.
+    """
+
+    class Kind(models.TextChoices):
+        CHANGE_REMINDER = "change.reminder", _("Reminder before a renewal with changes")
+        WINDOW_CLOSING = "window.closing", _("Cancellation window closing")
+
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="notices"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
+    # The renewal (term end) or the window's end the notice is about.
+    occasion_at = models.DateTimeField(_("about"))
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+
+    class Meta(OutboxItem.Meta):
+        verbose_name = _("subscription notice")
+        verbose_name_plural = _("subscription notices")
+        indexes = [OutboxItem.due_index("subscription_notice_next")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subscription", "recipient", "occasion_at"], name="subscription_notice_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.subscription_id} → {self.recipient_id})"
+
+    @classmethod
+    def build(cls, kind: str, *, subscription_id: int, recipient_id: int, occasion_at: dt.datetime, now: dt.datetime):
+        """The unsaved row, due at once."""
+        message_id = f"<{kind}-{subscription_id}-{recipient_id}.{uuid.uuid4().hex}@{_message_domain()}>"
+        return cls(
+            kind=kind, subscription_id=subscription_id, recipient_id=recipient_id, occasion_at=occasion_at,
+            next_attempt_at=now, created_at=now, message_id=message_id,
+        )
 
 
 class ImportFile(models.Model):
@@ -463,6 +532,9 @@ class WebhookDelivery(OutboxItem):
         # Once per job, when its first vendor try meets transient trouble (not a final status: the
         # job's final event follows when the vendor is done, refuses, or the deadline passes).
         IMPORT_WAITING = "import.waiting", "import.waiting"
+        # A scheduled change found wiped at the vendor, or not applied by the renewal (orders.sync), with its reason.
+        CHANGE_WIPED = "change.wiped", "change.wiped"
+        CHANGE_RENEWAL_FAILED = "change.renewal_failed", "change.renewal_failed"
 
     event_id = models.CharField(_("event id"), max_length=64, unique=True)
     event = models.CharField(_("event"), max_length=40, choices=Event.choices)

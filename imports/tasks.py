@@ -8,18 +8,21 @@ from orders.services import orders_drafts_expire
 
 from imports.engine.dispatch import dispatch_housekeeping, dispatch_tick
 from imports.engine.outbox_lane import outbox_send, outbox_senders_enqueue
+from imports.engine.term_sync import subscriptions_sync_due
 from imports.engine.vendor_refresh import vendor_subscriptions_refresh
 from imports.engine.runner import run_batch_task  # noqa: F401 (the queued dotted path imports.tasks.run_batch_task)
 from imports.engine.workers import Role, worker_record
 
 
-def outbox_send_task(kind: str | None = None) -> int:
+def outbox_send_task(kind: str | None = None, place: str = "") -> int:
     """A sender of the outbox lane (imports.engine.outbox_lane): send what `kind` ("emails",
-    "webhooks"; every kind for a task queued without one) has due, emails a burst left there,
-    whose worker died before sending them, webhook deliveries, retries whose backoff ended, starting
-    deliveries while IMPORT_OUTBOX_BUDGET_SECONDS lasts. Emails stop early when a burst of due jobs
-    waits (jobs go first). Returns how many the receivers accepted."""
-    return outbox_send(kind)
+    "webhooks", "vendor"; every kind for a task queued without one) has due, emails a burst left
+    there, whose worker died before sending them, webhook deliveries, retries whose backoff ended,
+    starting deliveries while IMPORT_OUTBOX_BUDGET_SECONDS lasts. Emails stop early when a burst of
+    due jobs waits (jobs go first). `place`: the sender place it was enqueued into
+    (imports.notify.senders), freed or handed on when it ends (tasks queued before places had
+    none). Returns how many the receivers accepted."""
+    return outbox_send(kind, place=place)
 
 
 def dispatch_tick_task() -> dict[str, int]:
@@ -47,3 +50,9 @@ def vendor_subscriptions_refresh_task() -> dict:
     """The outbox lane's refresh of subscriptions whose vendor order was still pending
     (imports.engine.vendor_refresh): a few of them asked about, within the lane's time budget."""
     return vendor_subscriptions_refresh()
+
+
+def subscriptions_sync_task() -> dict:
+    """The outbox lane's round of syncs of subscriptions before (and right after) their renewal
+    (imports.engine.term_sync): bounded per round and per customer tenant, within the lane's time budget."""
+    return subscriptions_sync_due()

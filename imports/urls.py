@@ -3,6 +3,7 @@ from django.urls import path
 from imports.company_provisioning import views as provisioning_views
 from imports.my_imports import views
 from imports.bulk import new_account_views
+from imports.changes import views as change_views
 from imports.bulk import views as bulk_views
 
 app_name = "imports"
@@ -27,4 +28,7 @@ urlpatterns = [
     path("<int:job_id>/retry/", views.retry, name="retry"),
     # The Order review's "Schedule provisioning" button (the review page itself is orders:review).
     path("schedule/<uuid:order_uuid>/", views.schedule_provisioning, name="schedule_provisioning"),
+    # The subscription page's change wizard and the cancel of an open change (issue 27).
+    path("changes/<int:account_id>/", change_views.change_new, name="change_new"),
+    path("changes/<int:account_id>/<int:change_id>/cancel/", change_views.change_cancel_view, name="change_cancel"),
 ]

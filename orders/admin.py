@@ -4,9 +4,11 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.services import account_ids_allocate
 
-from .models import Order, Subscription
+from .changes.describe import change_text
+from .models import Order, Subscription, SubscriptionChange
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -108,3 +110,19 @@ class SubscriptionAdmin(admin.ModelAdmin):
         if not change and obj.account_id is None:
             obj.account_id = account_ids_allocate(count=1)[0]
         super().save_model(request, obj, form, change)
+
+
+@admin.register(SubscriptionChange)
+class SubscriptionChangeAdmin(ReadOnlyAdmin):
+    """Scheduled changes are written by their services only (the rules, the engine, the sync): staff look."""
+
+    list_display = ("id", "subscription", "description", "status", "due_at", "created_by", "created_at")
+    list_filter = ("status", "kind", "when")
+    list_select_related = ("subscription", "service", "created_by")
+    autocomplete_fields = ("subscription", "service", "replaced_by", "created_by")
+    search_fields = ("subscription__name", "subscription__account_id__exact", "subscription__company__name")
+    date_hierarchy = "due_at"
+
+    @admin.display(description=_("change"))
+    def description(self, change):
+        return change_text(change)

@@ -79,6 +79,11 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             # The vendor's ids and last status when the order went through its integration (issue 25);
             # empty strings for a subscription provisioned locally.
             "vendor_subscription_id", "vendor_order_id", "vendor_status",
+            # The current term (issue 27; fixed keys): null for a service without a term. The cancellation
+            # window is the 7 days (168 h) after the purchase or the last renewal; `synced_at` is when the
+            # vendor was last asked (null for a local provisioning), `next_term_instructions` what it holds
+            # for the renewal.
+            "term_start", "term_end", "auto_renew", "cancellation_window_ends_at", "next_term_instructions", "synced_at",
         ]
         read_only_fields = fields
 

@@ -4,16 +4,23 @@ Called by the worker (imports) after the due-time checks of orders.validation ha
 the same OrderFacts, so the price and the vendor's attributes come from what was just checked.
 """
 
+import datetime as dt
+
 from catalog.integrations import get_integration
 
 from .facts import OrderFacts
 from .models import Order, Subscription
+from .terms import term_fields
 from .validation import no_price_on_day
 
 
-def subscription_build(*, order: Order, facts: OrderFacts, account_id: int, provisioning_key: str) -> Subscription | str:
+def subscription_build(
+    *, order: Order, facts: OrderFacts, account_id: int, provisioning_key: str, started_at: dt.datetime | None = None
+) -> Subscription | str:
     """The order's subscription, not yet saved, and recorded in `facts` so later orders of the batch
-    see it; or the reason it cannot be built."""
+    see it; or the reason it cannot be built. Its term begins at `started_at` (the run's time): the term
+    of a subscription the vendor provisions is then replaced by the vendor's own at its first sync
+    (orders.sync, right after the vendor's order completes: imports.engine.vendor_refresh)."""
     item = facts.price_item(order)
     if item is None:  # the checks have just found one; unreachable unless the data is inconsistent
         return no_price_on_day(order, facts.day)
@@ -34,6 +41,7 @@ def subscription_build(*, order: Order, facts: OrderFacts, account_id: int, prov
         attributes=attributes,
         tenant_domain=facts.requested_domain(order),
         provisioning_key=provisioning_key,
+        **(term_fields(started_at, order.term) if started_at else {}),
     )
     # The foreign keys are the validated order's own rows, and uniqueness (account id,
     # provisioning key) is enforced by the INSERT itself: checking them first would add three

@@ -15,4 +15,6 @@ urlpatterns = [
     path("<uuid:order_uuid>/discard/", views.order_discard_view, name="discard"),
     # A subscription's page, opened from the COMPANY STRUCTURE (read-only).
     path("subscriptions/<int:account_id>/", subscription_views.subscription_detail, name="subscription_detail"),
+    # SYNC WITH MICROSOFT on that page (POST).
+    path("subscriptions/<int:account_id>/sync/", subscription_views.subscription_sync_now, name="subscription_sync"),
 ]

@@ -15,20 +15,21 @@ here (paths, bodies, status codes):
 - Subscriptions: .../get-all-of-a-customer-s-subscriptions, .../get-a-subscription-by-id, and PATCH
   .../change-the-quantity-of-a-subscription, .../change-a-subscription-auto-renewal-option (autoRenewEnabled),
   .../suspend-a-subscription (status), .../change-subscription-at-renewal (scheduledNextTermInstructions): the body
-  is the subscription resource; only these fields change, the rest is read-only and ignored.
+  is the subscription resource; only these fields change, the rest is read-only and ignored. The term's fields,
+  the renewal at term end and New Commerce's cancellation window: sandbox/terms.py (cited there).
 - Errors: https://learn.microsoft.com/partner-center/developer/error-codes: every 4xx/5xx carries
   {"code", "description", "data", "source"}. The numeric codes below are the sandbox's own (stable, so a client can
   map them to reasons), in that shape.
 """
 
-import datetime as dt
 import json
 import re
 import uuid
 from dataclasses import dataclass, field
 
 from .config import Config
-from .store import Store
+from .store import SUBSCRIPTION_COLUMNS, Store
+from .terms import ENDED, TERM, in_window, iso, presented, renews_at, seconds_of, term_dates
 
 # code -> (HTTP status, description)
 ERRORS = {
@@ -45,6 +46,17 @@ ERRORS = {
     800006: (409, "The subscription is still being provisioned; try again once its order is completed."),
     800007: (400, "The subscription is not active."),
     800008: (400, "The quantity exceeds the offer's maximum."),
+    # New Commerce (https://learn.microsoft.com/partner-center/customers/subscription-cancellation-window): seats
+    # are reduced, the billing cycle or term changed, or the subscription cancelled only inside the window of
+    # 168 hours after the purchase or the renewal; later, such changes wait for the renewal as
+    # scheduledNextTermInstructions.
+    800110: (400, "Seats can be reduced only within the cancellation window (168 hours after the purchase or the "
+                  "renewal); schedule the reduction for the renewal (scheduledNextTermInstructions)."),
+    800111: (400, "The billing cycle or term can be changed only within the cancellation window (168 hours after the "
+                  "purchase or the renewal); schedule it for the renewal (scheduledNextTermInstructions)."),
+    800112: (400, "The subscription can be cancelled only within the cancellation window (168 hours after the "
+                  "purchase or the renewal); turn auto-renew off to end it at the end of its term."),
+    800113: (400, "The subscription has ended (expired or cancelled) and cannot be changed."),
 }
 # The code each error answers with: Partner Center's documented error codes where one exists (see
 # https://learn.microsoft.com/partner-center/developer/error-codes and the connector's table in
@@ -64,7 +76,6 @@ PUBLIC_CODES = {
     800008: 800067,  # seat limit
 }
 BILLING_CYCLES = {"monthly", "annual", "triennial", "one_time", "none"}
-TERM = re.compile(r"^P(\d{1,2})([MY])$")
 DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.onmicrosoft\.com$")
 
 
@@ -105,23 +116,6 @@ class Answer:
     status: int
     body: dict | None = None
     headers: dict = field(default_factory=dict)
-
-
-def _iso(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _add_term(start: dt.datetime, term: str) -> dt.datetime:
-    count, unit = TERM.match(term).groups()
-    months = int(count) * (12 if unit == "Y" else 1)
-    month0 = start.month - 1 + months
-    year, month = start.year + month0 // 12, month0 % 12 + 1
-    for day in (start.day, 30, 29, 28):
-        try:
-            return start.replace(year=year, month=month, day=day) - dt.timedelta(days=1)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _link(path: str) -> dict:
@@ -218,9 +212,9 @@ class PartnerCenter:
         expires = call.now + self.config.cart_ttl_seconds
         cart = {
             "id": cart_id,
-            "creationTimestamp": _iso(call.now),
-            "lastModifiedTimestamp": _iso(call.now),
-            "expirationTimestamp": _iso(expires),
+            "creationTimestamp": iso(call.now),
+            "lastModifiedTimestamp": iso(call.now),
+            "expirationTimestamp": iso(expires),
             "lastModifiedUser": self.config.client_id,
             "status": "Active",
             "lineItems": items,
@@ -250,7 +244,6 @@ class PartnerCenter:
             raise PartnerCenterError(800002, data=[cart_id])
         cart = json.loads(row["doc"])
         order_id = str(uuid.uuid4())
-        start = dt.datetime.fromtimestamp(call.now, dt.UTC)
         line_items = []
         for item in cart["lineItems"]:
             subscription_id = str(uuid.uuid4())
@@ -262,9 +255,9 @@ class PartnerCenter:
                 "friendlyName": item.get("friendlyName") or offer,
                 "quantity": item["quantity"],
                 "unitType": "Licenses",
-                "creationDate": _iso(call.now),
-                "effectiveStartDate": start.date().isoformat() + "T00:00:00Z",
-                "commitmentEndDate": _add_term(start, item["termDuration"]).date().isoformat() + "T00:00:00Z",
+                "creationDate": iso(call.now),
+                # effectiveStartDate, commitmentEndDate, cancellationAllowedUntilDate (sandbox/terms.py).
+                **term_dates(call.now, item["termDuration"], window_from=call.now),
                 "autoRenewEnabled": True,
                 "status": "pending",
                 "billingCycle": item["billingCycle"],
@@ -274,8 +267,9 @@ class PartnerCenter:
                 "links": {"self": _link(f"/v1/customers/{customer_id}/subscriptions/{subscription_id}")},
                 "attributes": {"objectType": "Subscription"},
             }
-            self.store.run("INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)", subscription_id, customer_id,
-                           order_id, cart_id, call.request_id, call.now, json.dumps(subscription))
+            self.store.run(f"INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           subscription_id, customer_id, order_id, cart_id, call.request_id, call.now,
+                           json.dumps(subscription), renews_at(subscription))
             line_items.append({
                 "lineItemNumber": item["id"], "offerId": offer, "subscriptionId": subscription_id,
                 "termDuration": item["termDuration"], "quantity": item["quantity"], "friendlyName": subscription["friendlyName"],
@@ -287,7 +281,7 @@ class PartnerCenter:
             "billingCycle": cart["lineItems"][0]["billingCycle"],
             "currencyCode": "USD",
             "lineItems": line_items,
-            "creationDate": _iso(call.now),
+            "creationDate": iso(call.now),
             "status": "pending",
             "links": {"self": _link(f"/v1/customers/{customer_id}/orders/{order_id}"),
                       "provisioningStatus": _link(f"/v1/customers/{customer_id}/orders/{order_id}/provisioningstatus")},
@@ -297,7 +291,7 @@ class PartnerCenter:
                        call.request_id, call.correlation_id, call.now, call.now + self.config.provisioning_seconds,
                        json.dumps(order))
         result = {"orders": [order], "orderErrors": [], "attributes": {"objectType": "CartCheckoutResult"}}
-        cart.update(status="Ordered", lastModifiedTimestamp=_iso(call.now))
+        cart.update(status="Ordered", lastModifiedTimestamp=iso(call.now))
         self.store.run("UPDATE carts SET doc = ?, checkout_status = 201, checkout_result = ? WHERE id = ?",
                        json.dumps(cart), json.dumps(result), cart_id)
         return Answer(201, result)
@@ -321,7 +315,7 @@ class PartnerCenter:
         self._customer(call.params["customer"])
         rows = self.store.all("SELECT doc FROM subscriptions WHERE customer_id = ? ORDER BY created_at, id",
                               call.params["customer"])
-        return Answer(200, _collection([json.loads(r["doc"]) for r in rows]))
+        return Answer(200, _collection([presented(json.loads(r["doc"]), call.now) for r in rows]))
 
     def _subscription(self, call: Call) -> dict:
         self._customer(call.params["customer"])
@@ -332,13 +326,21 @@ class PartnerCenter:
         return json.loads(row["doc"])
 
     def subscription_get(self, call: Call) -> Answer:
-        return Answer(200, self._subscription(call))
+        return Answer(200, presented(self._subscription(call), call.now))
 
     def subscription_patch(self, call: Call) -> Answer:
+        """The fields Partner Center lets a partner change, with New Commerce's rules: a reduction of seats, a
+        change of billing cycle or term, and a cancellation (status "deleted") only inside the cancellation
+        window; any mid-term change of quantity, billing cycle, term or offer removes the scheduled next-term
+        instructions (change-subscription-at-renewal), unless the same PATCH sets new ones."""
         subscription = self._subscription(call)
         body = call.json()
         if subscription["status"] == "pending":
             raise PartnerCenterError(800006)
+        if subscription["status"] in ENDED:
+            raise PartnerCenterError(800113, data=[subscription["id"]])
+        window = in_window(subscription, call.now)
+        until = subscription.get("cancellationAllowedUntilDate")
         changes = {}
         if "quantity" in body:
             quantity = body["quantity"]
@@ -346,6 +348,8 @@ class PartnerCenter:
                 raise PartnerCenterError(600001, "quantity must be a whole number of 1 or more.")
             if quantity > self.config.max_quantity:
                 raise PartnerCenterError(800008)
+            if quantity < subscription["quantity"] and not window:
+                raise PartnerCenterError(800110, f"The window closed at {until}.", data=[subscription["id"]])
             changes["quantity"] = quantity
         if "autoRenewEnabled" in body:
             if not isinstance(body["autoRenewEnabled"], bool):
@@ -355,27 +359,77 @@ class PartnerCenter:
             if not isinstance(body["friendlyName"], str):
                 raise PartnerCenterError(600001, "friendlyName must be text.")
             changes["friendlyName"] = body["friendlyName"]
+        if "billingCycle" in body:
+            cycle = body["billingCycle"]
+            if not isinstance(cycle, str) or cycle.lower() not in BILLING_CYCLES:
+                raise PartnerCenterError(600001, f"billingCycle must be one of {sorted(BILLING_CYCLES)}.")
+            changes["billingCycle"] = cycle.lower()
+        if "termDuration" in body:
+            term = body["termDuration"]
+            if not isinstance(term, str) or not TERM.match(term):
+                raise PartnerCenterError(600001, "termDuration must be an ISO 8601 duration (P1M, P1Y, P3Y).")
+            changes["termDuration"] = term
+        for key in ("billingCycle", "termDuration"):
+            if key in changes and changes[key] != subscription.get(key) and not window:
+                raise PartnerCenterError(800111, f"The window closed at {until}.", data=[subscription["id"]])
+        if "offerId" in body:
+            if not isinstance(body["offerId"], str) or not body["offerId"].strip() or len(body["offerId"]) > 200:
+                raise PartnerCenterError(600001, "offerId must be a catalog item id.")
+            changes["offerId"] = body["offerId"]
         if "status" in body:
-            if body["status"] not in ("active", "suspended"):
-                raise PartnerCenterError(600001, 'status must be "active" or "suspended".')
+            if body["status"] not in ("active", "suspended", "deleted"):
+                raise PartnerCenterError(600001, 'status must be "active", "suspended" or "deleted".')
+            if body["status"] == "deleted" and not window:
+                raise PartnerCenterError(800112, f"The window closed at {until}.", data=[subscription["id"]])
             changes["status"] = body["status"]
         if "scheduledNextTermInstructions" in body:
-            instructions = body["scheduledNextTermInstructions"]
-            if instructions is not None and not isinstance(instructions, dict):
-                raise PartnerCenterError(600001, "scheduledNextTermInstructions must be an object or null.")
-            if instructions and "quantity" in instructions and (
-                isinstance(instructions["quantity"], bool) or not isinstance(instructions["quantity"], int)
-                or instructions["quantity"] < 1
-            ):
-                raise PartnerCenterError(600001, "scheduledNextTermInstructions.quantity must be 1 or more.")
-            changes["scheduledNextTermInstructions"] = instructions
+            changes["scheduledNextTermInstructions"] = self._instructions(body["scheduledNextTermInstructions"])
         if subscription["status"] != "active" and changes.get("status") != "active" and (
-            {"quantity", "autoRenewEnabled", "scheduledNextTermInstructions"} & changes.keys()
+            {"quantity", "autoRenewEnabled", "scheduledNextTermInstructions", "billingCycle", "termDuration", "offerId"}
+            & changes.keys()
         ):
             raise PartnerCenterError(800007)
+        mid_term = any(key in changes and changes[key] != subscription.get(key)
+                       for key in ("quantity", "billingCycle", "termDuration", "offerId"))
+        if mid_term and "scheduledNextTermInstructions" not in changes:
+            changes["scheduledNextTermInstructions"] = None  # Partner Center wipes them on a mid-term change
+        if changes.get("status") == "deleted":
+            # Cancelled inside the window: it ends now, never renews, and its instructions go with it.
+            changes.update(autoRenewEnabled=False, scheduledNextTermInstructions=None)
+        term_changed = changes.get("termDuration", subscription.get("termDuration")) != subscription.get("termDuration")
         subscription.update(changes)
-        self.store.run("UPDATE subscriptions SET doc = ? WHERE id = ?", json.dumps(subscription), subscription["id"])
-        return Answer(200, subscription)
+        if term_changed:  # inside the window: the current term becomes the new one, from the same start
+            dates = term_dates(seconds_of(subscription["effectiveStartDate"]), subscription["termDuration"], window_from=0)
+            subscription["commitmentEndDate"] = dates["commitmentEndDate"]
+        self.store.subscription_save(subscription)
+        return Answer(200, presented(subscription, call.now))
+
+    def _instructions(self, instructions):
+        """scheduledNextTermInstructions as PATCHed: null (none), or the next term's product, quantity, billing
+        cycle and term (change-subscription-at-renewal)."""
+        if instructions is None:
+            return None
+        if not isinstance(instructions, dict):
+            raise PartnerCenterError(600001, "scheduledNextTermInstructions must be an object or null.")
+        if "quantity" in instructions and (
+            isinstance(instructions["quantity"], bool) or not isinstance(instructions["quantity"], int)
+            or instructions["quantity"] < 1
+        ):
+            raise PartnerCenterError(600001, "scheduledNextTermInstructions.quantity must be 1 or more.")
+        if isinstance(instructions.get("quantity"), int) and instructions["quantity"] > self.config.max_quantity:
+            raise PartnerCenterError(800008)
+        product = instructions.get("product")
+        if product is not None and not isinstance(product, dict):
+            raise PartnerCenterError(600001, "scheduledNextTermInstructions.product must be an object.")
+        for key in ("billingCycle", "termDuration"):
+            for where, value in (("", instructions.get(key)), ("product.", (product or {}).get(key))):
+                if value is None:
+                    continue
+                valid = (isinstance(value, str) and value.lower() in BILLING_CYCLES) if key == "billingCycle" else (
+                    isinstance(value, str) and TERM.match(value))
+                if not valid:
+                    raise PartnerCenterError(600001, f"scheduledNextTermInstructions.{where}{key} is not valid.")
+        return instructions
 
 
 def _collection(items: list) -> dict:

@@ -43,6 +43,7 @@ log = logging.getLogger("sandbox")
 TOKEN_PATH = re.compile(r"^/(?P<tenant>[^/]+)/oauth2(?:/v2\.0)?/token$")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_BODY = 1024 * 1024
+MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 60 * 60
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 
 
@@ -65,9 +66,10 @@ class Sandbox:
 
     def seed(self) -> dict:
         """Apply the seed file (read again, so an edited file applies): its customers not held yet are added."""
-        customers = seed_read(self.config.seed_path)
-        added = seed_apply(self.store, customers, now=time.time())
-        return {"seed": self.config.seed_path, "customers": len(customers), "added": added}
+        seed = seed_read(self.config.seed_path)
+        added = seed_apply(self.store, seed, now=self.store.now())
+        return {"seed": self.config.seed_path, "customers": len(seed["customers"]),
+                "subscriptions": len(seed["subscriptions"]), **added}
 
     def token_issue(self) -> tuple[str, int]:
         token = secrets.token_urlsafe(32)
@@ -176,9 +178,33 @@ class Handler(BaseHTTPRequestHandler):
                 return Answer(200, sandbox.seed())
             except SeedError as error:
                 return _error(500, 500, str(error))
+        if path == "/_sandbox/clock" and method == "GET":
+            return Answer(200, sandbox.store.clock())
+        if path == "/_sandbox/clock" and method == "POST":
+            return self._clock(body)
         if path == "/_sandbox/health" and method == "GET":
             return Answer(200, {"status": "ok"})
         return _error(404, 404, f"No sandbox endpoint {method} {path}.")
+
+    def _clock(self, body: bytes) -> Answer:
+        """POST /_sandbox/clock: {"advance_seconds": N} moves the sandbox's time forward (N from 0 to 10 years), so a
+        term's end, a renewal or a closed cancellation window is reached; {"reset": true} puts it back to the real
+        time (for tests; what renewed meanwhile stays renewed)."""
+        try:
+            values = json.loads(body or b"null")
+        except ValueError:
+            return _error(400, 600000, "The clock body is not valid JSON.")
+        if not isinstance(values, dict) or set(values) - {"advance_seconds", "reset"} or not values:
+            return _error(400, 600001, 'The clock body is {"advance_seconds": N} or {"reset": true}.')
+        store = self.sandbox.store
+        if values.get("reset") is True:
+            store.clock_reset()
+        elif "reset" in values:
+            return _error(400, 600001, 'reset must be true.')
+        seconds = values.get("advance_seconds", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            return _error(400, 600001, f"advance_seconds must be a number of seconds from 0 to {MAX_ADVANCE_SECONDS}.")
+        return Answer(200, store.clock_advance(seconds) if seconds else store.clock())
 
     # -- Partner Center ------------------------------------------------------------------------
     def _partner_center(self, path: str, body: bytes) -> None:
@@ -232,8 +258,10 @@ class Handler(BaseHTTPRequestHandler):
             return injected
 
         with sandbox.store.transaction() as store:
-            call = Call(method, path, body, request_id, correlation_id, time.time(), params)
-            replay = store.reply_find(request_id, method, path, since=call.now - sandbox.config.idempotency_seconds) \
+            # Partner Center's decisions follow the sandbox's clock (advanced by POST /_sandbox/clock); the
+            # MS-RequestId replay window keeps the real time, as the store keeps it.
+            call = Call(method, path, body, request_id, correlation_id, store.now(), params)
+            replay = store.reply_find(request_id, method, path, since=time.time() - sandbox.config.idempotency_seconds) \
                 if method in WRITES else None
             if replay is None:
                 store.settle(call.now)

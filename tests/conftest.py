@@ -84,6 +84,16 @@ def microsoft_off(settings):
     settings.MICROSOFT_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def vendor_backoff_without_jitter(monkeypatch):
+    """A vendor order's backoff is a random wait within its bound (full jitter, imports.vendor.pacing);
+    tests read exact times, so the jitter draws its largest value (the bound itself) unless a test of the
+    jitter (tests/vendor/test_pacing.py) sets its own."""
+    from imports.vendor import pacing
+
+    monkeypatch.setattr(pacing.jitter_random, "random", lambda: 1.0)
+
+
 # --- The demo world: built once per session, seen only by the tests that ask for `demo` ----------
 #
 # Most tests start from the manual's scenario (devtools.demo, what the seed_demo command runs). Building

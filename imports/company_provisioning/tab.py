@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.company_page import ProvisioningTab, VendorCallLine, VendorLink, VendorSubscriptionLine
 from accounts.models import Company
+from catalog.integrations.circuit import circuits_open
 from catalog.integrations.microsoft import DOMAIN_ATTRIBUTE, TENANT_ATTRIBUTE
-from catalog.models import VendorCall
+from catalog.models import Vendor, VendorCall
+from core.datetimes import utc_text
 from orders.selectors import tenant_subscriptions_of
 
 CALLS_PAGE_SIZE = 20
@@ -23,6 +25,11 @@ CALLS_PAGE_SIZE = 20
 LINK_CONFIRMED = _("Confirmed by the vendor")
 LINK_NOT_FOUND = _("Not found at the vendor")
 LINK_LOCAL = _("Linked (not checked with the vendor yet)")
+
+# A vendor whose circuit is open (catalog.integrations.circuit).
+VENDOR_DOWN = _(
+    "%(vendor)s is unavailable since %(since)s: orders for it wait, and one at a time is tried to see whether it is back."
+)
 
 CALL_FIELDS = ("id", "at", "operation", "outcome", "status_code", "correlation_id")
 
@@ -88,8 +95,21 @@ def vendor_calls_page(company: Company, page: str | None):
     return page_obj
 
 
+def vendors_down() -> list[str]:
+    """What the tab says of each vendor marked down by its circuit (none while they answer)."""
+    down = circuits_open()
+    if not down:
+        return []
+    names = dict(Vendor.objects.exclude(integration="").values_list("integration", "name"))
+    return [
+        str(VENDOR_DOWN % {"vendor": names.get(c.integration, c.integration), "since": utc_text(c.opened_at)}) for c in down
+    ]
+
+
 def provisioning_tab(company: Company, page: str | None) -> ProvisioningTab:
     links, subscriptions = vendor_links(company)
-    return ProvisioningTab(links=links, subscriptions=subscriptions, calls_page=vendor_calls_page(company, page))
+    return ProvisioningTab(
+        links=links, subscriptions=subscriptions, calls_page=vendor_calls_page(company, page), notices=vendors_down()
+    )
 
 

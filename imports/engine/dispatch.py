@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Min
 
 from imports.engine.config import engine_config
-from imports.notify import priority as email_priority
+from imports.notify.senders import OUTBOX_TASK
 from imports.engine.plugins import housekeeping_run
 from core.claiming import claim_ids
 from core.lanes import JOBS, lane_queue
@@ -40,7 +40,6 @@ Status = ImportJob.Status
 
 # The dotted path queued batches carry: imports.tasks re-exports imports.engine.runner.run_batch_task.
 RUN_BATCH_TASK = "imports.tasks.run_batch_task"
-OUTBOX_TASK = email_priority.OUTBOX_TASK
 
 
 @dataclass

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.clock import db_now
 from imports.engine.config import engine_config
+from catalog.integrations.circuit import circuits_open
 from catalog.models import VendorCall
 from imports.models import EngineWorker, ImportJob, Notification, VendorOrder
 from imports.engine.periodic import DISPATCH_SCHEDULE_FUNC, DISPATCH_SCHEDULE_NAME
@@ -88,6 +89,17 @@ class WorkerSeen:
 
 
 @dataclasses.dataclass(frozen=True)
+class VendorDown:
+    """A vendor integration whose circuit is open (catalog.integrations.circuit): its orders are parked
+    while one probe order at a time asks whether it is back."""
+
+    integration: str
+    since: dt.datetime
+    next_probe: dt.datetime | None
+    failed_probes: int
+
+
+@dataclasses.dataclass(frozen=True)
 class ImportsHealth:
     now: dt.datetime
     overdue_seconds: int
@@ -117,6 +129,8 @@ class ImportsHealth:
     vendor_window_seconds: int = VENDOR_ERROR_WINDOW_SECONDS
     vendor_calls: int = 0
     vendor_calls_failed: int = 0
+    # Vendors marked down by their circuit (none: every vendor is taken as up).
+    vendor_down: tuple[VendorDown, ...] = ()
 
     @property
     def vendor_error_rate(self) -> float | None:
@@ -216,6 +230,11 @@ class ImportsHealth:
                 "calls": self.vendor_calls,
                 "calls_not_done": self.vendor_calls_failed,
                 "error_rate": None if self.vendor_error_rate is None else round(self.vendor_error_rate, 4),
+                "down": [
+                    {"integration": d.integration, "since": iso(d.since), "next_probe": iso(d.next_probe),
+                     "failed_probes": d.failed_probes}
+                    for d in self.vendor_down
+                ],
             },
             "problems": [str(p) for p in self.problems()],
             "healthy": not self.problems(),
@@ -333,6 +352,9 @@ def vendor_figures(*, now: dt.datetime, window_seconds: int = VENDOR_ERROR_WINDO
         "vendor_window_seconds": window_seconds,
         "vendor_calls": calls["total"],
         "vendor_calls_failed": calls["failed"],
+        "vendor_down": tuple(
+            VendorDown(c.integration, c.opened_at, c.probe_at, c.probe_failures) for c in circuits_open()
+        ),
     }
 
 

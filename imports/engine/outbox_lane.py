@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 from core.clock import db_now
 
-from core.lanes import OUTBOX, lane_enqueue, lane_waiting
 from core.outbox import Budget
 from imports.engine.config import engine_config
+from imports.notify import notices
 from imports.notify import outbox as email_outbox
 from imports.notify import priority as email_priority
+from imports.notify.senders import sender_hand_on, sender_places, senders_enqueue
 from imports.notify.send import emails_send
 from imports.vendor import outbox as vendor_outbox
 from imports.vendor.send import vendor_orders_send_due
@@ -50,32 +51,43 @@ KINDS: dict[str, SenderKind] = {
     webhooks.KIND: SenderKind(has_due=webhooks.DELIVERIES.has_due, send=webhooks.webhooks_send_due),
     # Vendor orders (imports.vendor): retries after their backoff, and those whose sender died.
     vendor_outbox.KIND: SenderKind(has_due=vendor_outbox.VENDOR_ORDERS.has_due, send=vendor_orders_send_due),
+    # Notices about subscriptions (issue 27): renewal reminders, cancellation windows closing.
+    notices.KIND: SenderKind(has_due=notices.NOTICES.has_due, send=notices.notices_send_due),
 }
 
 
-def outbox_send(kind: str | None = None, *, budget: Budget | None = None) -> int:
+def outbox_send(kind: str | None = None, *, budget: Budget | None = None, place: str = "") -> int:
     """One sender task's work: send what `kind` (every kind if None) has due, starting deliveries
     while the budget lasts (IMPORT_OUTBOX_BUDGET_SECONDS; kinds in turn share it). Returns how
-    many the receivers accepted."""
+    many the receivers accepted.
+
+    `place` (its sender place, imports.notify.senders): held while it runs; at the end, when the
+    budget ran out with more of its kind due, handed to a task enqueued at once to go on with the
+    rest (a backlog is worked off by the same few senders, one after the other), else freed."""
     budget = budget or Budget(engine_config().outbox_budget_seconds)
+    if place and kind is not None:
+        sender_places(kind).started(place, now=db_now())
     sent = 0
-    for name in [kind] if kind is not None else list(KINDS):
-        if budget.spent():
-            break
-        sent += KINDS[name].send(now=db_now(), budget=budget)
+    try:
+        for name in [kind] if kind is not None else list(KINDS):
+            if budget.spent():
+                break
+            sent += KINDS[name].send(now=db_now(), budget=budget)
+    finally:
+        if place and kind is not None:
+            now = db_now()
+            more = budget.spent() and KINDS[kind].has_due(now=now)
+            if not (more and sender_hand_on(kind, place, now=now)):
+                sender_places(kind).free(place, now=now)
     return sent
 
 
 def outbox_senders_enqueue(*, now: dt.datetime | None = None) -> list[str]:
     """A sender task in the outbox lane for each kind with something due (emails the fast path
-    did not send, webhook deliveries, retries whose backoff ended), unless the lane already has as
-    many tasks waiting as its cluster has workers: a lane slowed down by its receivers is not
-    buried under more senders (each enqueue here comes every IMPORT_RECOVERY_SECONDS). Claims keep
-    two senders from sending the same thing. Returns the kinds enqueued."""
+    did not send, webhook deliveries, retries whose backoff ended), unless IMPORT_OUTBOX_SENDERS
+    of that kind are already queued or running (imports.notify.senders): a lane slowed down by its
+    receivers is not buried under more senders (each enqueue here comes every
+    IMPORT_RECOVERY_SECONDS). Claims keep two senders from sending the same thing. Returns the
+    kinds enqueued."""
     now = now or db_now()
-    due = [name for name, kind in KINDS.items() if kind.has_due(now=now)]
-    if not due or lane_waiting(OUTBOX) >= engine_config().outbox_workers:
-        return []
-    for name in due:
-        lane_enqueue(OUTBOX, email_priority.OUTBOX_TASK, name, task_name=email_priority.sender_task_name(name))
-    return due
+    return [name for name, kind in KINDS.items() if kind.has_due(now=now) and senders_enqueue(name, now=now)]

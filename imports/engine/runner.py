@@ -154,7 +154,10 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         if runner is None:
             row.status, row.error = ImportRow.Status.FAILED, stored(LINE_TYPE_UNKNOWN, type=row.import_type)
             return
-        return runner(row, actor=job.created_by, price_lists=batch.price_lists)
+        outcome = runner(row, actor=job.created_by, price_lists=batch.price_lists)
+        if isinstance(outcome, VendorOrder):  # a line the vendor applies (e.g. a subscription change): its job waits
+            batch.vendor_orders.append(outcome)
+        return
     order = row.order
     if order is None:
         row.status, row.error = ImportRow.Status.FAILED, stored(ROW_NOTHING_TO_PROVISION)
@@ -171,7 +174,8 @@ def _process_row(row: ImportRow, batch: _Batch, job: ImportJob, *, now: dt.datet
         row.status, row.error = ImportRow.Status.FAILED, "\n".join(reasons)
         return
     outcome = subscription_build(
-        order=order, facts=batch.facts, account_id=batch.account_ids.pop(), provisioning_key=row.provisioning_key
+        order=order, facts=batch.facts, account_id=batch.account_ids.pop(), provisioning_key=row.provisioning_key,
+        started_at=now,
     )
     if isinstance(outcome, str):
         row.status, row.error = ImportRow.Status.FAILED, outcome

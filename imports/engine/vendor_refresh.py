@@ -13,6 +13,8 @@ wait, never a worker a due job needs), enqueued by the engine's housekeeping pas
 (imports.engine.plugins) when there is something to refresh and the lane is not already busy. Each
 call is outside any transaction and attached to the subscription's company (calls_for), so it shows on
 the PROVISIONING tab; each answer is recorded by its own conditional UPDATE (from "pending" only).
+A subscription that became active is then synced once (orders.sync: one GET of the subscription), so its
+term, cancellation window and auto-renew are the vendor's from the start.
 """
 
 import datetime as dt
@@ -22,12 +24,16 @@ import time
 from django.db.models import QuerySet
 
 from catalog.integrations import get_integration
+from catalog.integrations.budget import tenant_request_reserve
 from catalog.integrations.calls import calls_for
+from catalog.integrations.circuit import circuit_state
 from catalog.integrations.microsoft import TENANT_ATTRIBUTE
 from catalog.integrations.partner_center import Done
+from core.clock import db_now
 from core.lanes import OUTBOX, lane_enqueue, lane_waiting
 from core.outbox import Budget
 from orders.models import Subscription
+from orders.sync import subscription_sync
 
 from imports.engine.config import engine_config
 
@@ -73,7 +79,7 @@ def _next_round(limit: int) -> list[Subscription]:
 def vendor_subscriptions_refresh(*, limit: int = VENDOR_REFRESH_LIMIT, budget: Budget | None = None) -> dict[str, int]:
     """Ask the vendor about up to `limit` pending subscriptions; returns how many were asked and moved."""
     budget = budget or Budget(engine_config().outbox_budget_seconds)
-    asked = moved = 0
+    asked = moved = synced = 0
     for subscription in _next_round(limit):
         if budget.spent():
             break
@@ -81,6 +87,13 @@ def vendor_subscriptions_refresh(*, limit: int = VENDOR_REFRESH_LIMIT, budget: B
         connector = integration.connector() if integration else None
         customer_id = _customer_id(subscription)
         if connector is None or not customer_id:
+            continue
+        # An order is a resource Microsoft counts against the tenant: the tenant's request budget
+        # (catalog.integrations.budget) first, and nothing while the vendor is marked down; asked on a later run.
+        circuit = circuit_state(integration.key)
+        if circuit is not None and circuit.opened_at is not None:
+            break
+        if tenant_request_reserve(integration.key, customer_id, now=db_now()) is not None:
             continue
         with calls_for(subscription.company_id):
             outcome = connector.order_get(customer_id, subscription.vendor_order_id)
@@ -94,8 +107,13 @@ def vendor_subscriptions_refresh(*, limit: int = VENDOR_REFRESH_LIMIT, budget: B
         fields = {"vendor_status": status}
         if not subscription.vendor_subscription_id and outcome.result.subscription_ids:
             fields["vendor_subscription_id"] = outcome.result.subscription_ids[0]
-        moved += Subscription.objects.filter(pk=subscription.pk, vendor_status=PENDING).update(**fields)
-    return {"asked": asked, "moved": moved}
+        if Subscription.objects.filter(pk=subscription.pk, vendor_status=PENDING).update(**fields):
+            moved += 1
+            if status == "active" and not budget.spent():
+                # Its term as the vendor holds it (dates, window, auto-renew), instead of the run's estimate:
+                # one GET of the subscription (orders.sync); when the budget is spent, the pre-renewal sync does it.
+                synced += subscription_sync(subscription.pk).ok
+    return {"asked": asked, "moved": moved, "synced": synced}
 
 
 def vendor_refresh_enqueue(*, now: dt.datetime) -> bool:

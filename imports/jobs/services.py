@@ -5,7 +5,7 @@ finish), imports.engine.dispatch (the recurring pass), imports.notify.send (the 
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,10 +16,12 @@ from accounts.models import User
 from accounts.selectors import company_visible_to
 from accounts.text import search_folded
 from accounts.services import audit_log_record
-from core.stored_messages import stored
+from core.stored_messages import rendered, stored
 from core.clock import db_now
+from orders.changes import states as change_states
+from orders.changes.rules import ChangeSpec, change_problems
 from orders.fields import format_utc
-from orders.models import Order
+from orders.models import Order, SubscriptionChange
 from orders.services import SubmitResult, order_copy, order_submit
 from orders.validation import schedule_time_error
 
@@ -140,6 +142,11 @@ def import_cancel(*, job_id: int, user: User) -> bool:
     with transaction.atomic():  # the webhook event is written with the cancel or not at all
         won = states.transition(job.pk, Status.PENDING, Status.CANCELLED, finished_at=now)
         if won:
+            # A "Scheduled change" job: its change (orders.changes) is cancelled with it, in the same transaction.
+            change_states.transition_queryset(
+                SubscriptionChange.objects.filter(import_row__job=job), SubscriptionChange.Status.PENDING,
+                SubscriptionChange.Status.CANCELLED,
+            )
             audit_log_record(
                 company=job.company,
                 actor=user,
@@ -201,10 +208,13 @@ def import_reschedule(*, job_id: int, user: User, due_at: dt.datetime | None, no
         raise ValidationError(RESCHEDULE_REQUIRED, code="required")
     if error := schedule_time_error(due_at, now=now):
         raise ValidationError(error, code="out_of_range")
+    change = _change_rescheduled(job, due_at, now=now)
     old = job.due_at
     if not states.update_while(job.pk, Status.PENDING, due_at=due_at):
         job.refresh_from_db(fields=["status"])
         raise not_reschedulable_reason(job)
+    if change is not None:
+        SubscriptionChange.objects.filter(pk=change.pk, status=SubscriptionChange.Status.PENDING).update(due_at=due_at)
     Order.objects.filter(import_row__job=job).update(scheduled_for=due_at, updated_at=now)
     job.due_at = due_at
     audit_log_record(
@@ -214,6 +224,28 @@ def import_reschedule(*, job_id: int, user: User, due_at: dt.datetime | None, no
         message=stored(AUDIT_IMPORT_RESCHEDULED, job=job.stored_label(), old=format_utc(old), new=format_utc(due_at)),
     )
     return RescheduleResult(job=job, old_due_at=old, warnings=job.precheck(day=now.date()))
+
+
+CHANGE_AT_RENEWAL_NOT_RESCHEDULABLE = _("A change at renewal is sent to the vendor at once; it cannot be rescheduled.")
+
+
+def _change_rescheduled(job: ImportJob, due_at: dt.datetime, *, now: dt.datetime) -> SubscriptionChange | None:
+    """A "Scheduled change" job's change, when its rules (orders.changes.rules) allow it at `due_at`:
+    else ValidationError with their reasons, or JobNotReschedulable for a change at renewal."""
+    if job.source != ImportJob.Source.CHANGE:
+        return None
+    change = (
+        SubscriptionChange.objects.filter(import_row__job=job)
+        .select_related("subscription__company", "subscription__service__vendor", "service").first()
+    )
+    if change is None:
+        return None
+    if change.when != SubscriptionChange.When.AT:
+        raise JobNotReschedulable(str(CHANGE_AT_RENEWAL_NOT_RESCHEDULABLE))
+    problems = change_problems(change.subscription, replace(ChangeSpec.of(change), at=due_at), now=now)
+    if problems:
+        raise ValidationError([rendered(problem) for problem in problems], code="change_rules")
+    return change
 
 
 # --- Schedule again a failed job ------------------------------------------------------------------

@@ -13,12 +13,14 @@ imports.notify.send sends them from the outbox; nothing here writes.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 from django.utils.translation import ngettext
 
 from core.datetimes import utc_text  # "2024-07-22 15:24 UTC", as every date-time of the portal
@@ -26,6 +28,8 @@ from accounts.languages import user_language
 from core.clock import db_now
 
 from core.stored_messages import rendered
+from orders.changes.describe import change_text
+from orders.models import SubscriptionChange
 from imports.models import ImportJob, ImportRow, Notification, VendorOrder
 
 UTC = dt.timezone.utc
@@ -35,7 +39,12 @@ TEMPLATES = {
     Kind.IMPORT_SCHEDULED: "imports/email/import_scheduled",
     Kind.IMPORT_REMINDER: "imports/email/import_reminder",
     Kind.IMPORT_WAITING: "imports/email/import_waiting",
+    Kind.CHANGE_WIPED: "imports/email/change_notice",
+    Kind.CHANGE_RENEWAL_FAILED: "imports/email/change_notice",
 }
+# A scheduled change the sync with the vendor moved (imports.engine.change_notices): the status it reports.
+CHANGE_NOTICE_STATUS = {Kind.CHANGE_WIPED: SubscriptionChange.Status.WIPED,
+                        Kind.CHANGE_RENEWAL_FAILED: SubscriptionChange.Status.FAILED}
 
 
 def my_imports_url() -> str:
@@ -61,8 +70,9 @@ def import_recipients(job: ImportJob) -> list[str]:
 
 
 def recipients_for(kind: str, job: ImportJob) -> list[str]:
-    """The reminder is the creator's own setting, so it goes to the creator only."""
-    if kind == Kind.IMPORT_REMINDER:
+    """The reminder is the creator's own setting, so it goes to the creator only; so does what happened to a
+    scheduled change after its job (the change's creator)."""
+    if kind == Kind.IMPORT_REMINDER or kind in CHANGE_NOTICE_STATUS:
         return [job.created_by.email] if job.created_by.email else []
     return import_recipients(job)
 
@@ -166,6 +176,25 @@ def waiting_context(job: ImportJob, rows: list[ImportRow]) -> dict | None:
     }
 
 
+def change_notice_context(kind: str, job: ImportJob, rows: list[ImportRow]) -> dict | None:
+    """A scheduled change wiped at the vendor, or not applied by the renewal: which change ("Quantity 10 → 8 at
+    renewal on 2027-03-01"), of which subscription, and why; None when the job's change is no longer so."""
+    status = CHANGE_NOTICE_STATUS[kind]
+    changes = list(
+        SubscriptionChange.objects.filter(import_row__job=job, status=status).select_related("subscription", "service")
+    )
+    if not changes:
+        return None
+    subscription = changes[0].subscription
+    return {
+        **_common(job, rows),
+        "wiped": status == SubscriptionChange.Status.WIPED,
+        "subscription": f"{subscription.name} ({subscription.account_id})",
+        # (what, why) pairs: hashable, so identical emails render once (_render_key).
+        "changes": [(change_text(change), rendered(change.reason)) for change in changes],
+    }
+
+
 def context_for(kind: str, job: ImportJob, rows: list[ImportRow], *, now: dt.datetime) -> dict | None:
     """The template context of a notification, or None when there is nothing to say any more
     (a reminder, or a scheduled notice, of a job that is no longer pending; a waiting notice of a job
@@ -174,6 +203,8 @@ def context_for(kind: str, job: ImportJob, rows: list[ImportRow], *, now: dt.dat
         return finished_context(job, rows)
     if kind == Kind.IMPORT_WAITING:
         return waiting_context(job, rows) if job.status == ImportJob.Status.WAITING else None
+    if kind in CHANGE_NOTICE_STATUS:
+        return change_notice_context(kind, job, rows)
     if job.status != ImportJob.Status.PENDING:
         return None
     if kind == Kind.IMPORT_SCHEDULED:
@@ -192,8 +223,23 @@ def render(kind: str, context: dict, *, language: str) -> tuple[str, str, str]:
         )
 
 
-# Survives HTML escaping unchanged, and no real link contains it.
+# What differs between the emails of one kind, language and outcome: the job's link, its creator,
+# its customer, its product, its times. Each email's body is rendered once per distinct rest (the
+# render key) with these stand-ins in place of those values, and each message gets its own values
+# put in (EmailParts.filled; imports.notify.mime does the same in the MIME bytes). Only a value on
+# one line that HTML escaping leaves unchanged is stood in (the text templates are not escaped, the
+# HTML ones are: such a value reads the same in both); any other value is rendered, and keyed, as
+# it is. The stand-ins survive escaping unchanged, and no real value contains them.
 JOB_URL_STAND_IN = "https://job-link.invalid/stand-in"
+STAND_INS = {
+    "job_url": JOB_URL_STAND_IN,
+    **{name: f"icp-stand-in-{name.replace('_', '-')}.invalid"
+       for name in ("user_name", "created_by", "date_created", "company", "import_name", "product")},
+}
+
+
+def _stands_in(value) -> bool:
+    return isinstance(value, str) and bool(value) and "\n" not in value and "\r" not in value and escape(value) == value
 
 
 def _render_key(kind: str, language: str, context: dict) -> tuple:
@@ -202,21 +248,43 @@ def _render_key(kind: str, language: str, context: dict) -> tuple:
     return (kind, language, values)
 
 
-def email_build(
+@dataclass(frozen=True)
+class EmailParts:
+    """One notification's email before it becomes a message: its recipients and its rendered
+    subject, text and HTML, with stand-ins (STAND_INS) where its own values go (`fields`: each
+    stand-in and its value). `key` names the rendered content: two notifications with the same key
+    differ only by their recipients, their `fields` and their Message-ID (imports.notify.mime builds
+    their MIME once)."""
+
+    key: tuple
+    recipients: list[str]
+    subject: str
+    text: str
+    html: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def filled(self) -> tuple[str, str, str]:
+        """(subject, text, html) with this email's own values in place of the stand-ins."""
+        parts = (self.subject, self.text, self.html)
+        for stand_in, value in self.fields:
+            parts = tuple(part.replace(stand_in, value) for part in parts)
+        return parts
+
+
+def email_parts(
     notification: Notification,
     job: ImportJob,
     rows: list[ImportRow],
     *,
-    connection=None,
     rendered: dict | None = None,
     languages: dict | None = None,
     now: dt.datetime | None = None,
-) -> EmailMultiAlternatives | None:
-    """The email of one notification, or None when it has no recipient or nothing to say.
+) -> EmailParts | None:
+    """The parts of one notification's email, or None when it has no recipient or nothing to say.
 
-    `rendered` (kept for one sending run) remembers rendered bodies: the jobs a reseller scheduled
-    together usually produce the very same email, and rendering is most of its cost. `languages`
-    (also per run) remembers each creator's language.
+    `rendered` (kept for one sending run) remembers rendered bodies: rendering is most of an
+    email's cost, and the emails of one burst differ mostly by the values stood in (STAND_INS), so
+    each distinct rest is rendered once. `languages` (also per run) remembers each creator's language.
     """
     kind = notification.kind
     recipients = recipients_for(kind, job)
@@ -232,23 +300,41 @@ def email_build(
         context = context_for(kind, job, rows, now=now or db_now())
     if context is None:
         return None
-    if rendered is None:
-        subject, text, html = render(kind, context, language=language)
-    else:
-        # Each email links to its own job, the one thing that differs between the emails of jobs
-        # scheduled together: render with a stand-in link once, then put each job's link in.
-        job_link = context.get("job_url")
-        shared = {**context, "job_url": JOB_URL_STAND_IN} if job_link else context
-        key = _render_key(kind, language, shared)
-        if key not in rendered:
-            rendered[key] = render(kind, shared, language=language)
-        subject, text, html = (
-            (part.replace(JOB_URL_STAND_IN, job_link) for part in rendered[key]) if job_link else rendered[key]
-        )
+    fields = tuple((STAND_INS[name], context[name]) for name in STAND_INS if _stands_in(context.get(name)))
+    shared = {**context, **{name: STAND_INS[name] for name in STAND_INS if _stands_in(context.get(name))}}
+    key = _render_key(kind, language, shared)
+    rendered = {} if rendered is None else rendered
+    if key not in rendered:
+        rendered[key] = render(kind, shared, language=language)
+    subject, text, html = rendered[key]
+    return EmailParts(key=key, recipients=recipients, subject=subject, text=text, html=html, fields=fields)
+
+
+def email_message(parts: EmailParts, *, message_id: str, connection=None) -> EmailMultiAlternatives:
+    """`parts` as a Django message (any mail backend)."""
+    subject, text, html = parts.filled()
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients, connection=connection,
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=parts.recipients, connection=connection,
         # The outbox's id for this message, the same on a re-send (Django makes one up otherwise).
-        headers={"Message-ID": notification.message_id} if notification.message_id else None,
+        headers={"Message-ID": message_id} if message_id else None,
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def email_build(
+    notification: Notification,
+    job: ImportJob,
+    rows: list[ImportRow],
+    *,
+    connection=None,
+    rendered: dict | None = None,
+    languages: dict | None = None,
+    now: dt.datetime | None = None,
+) -> EmailMultiAlternatives | None:
+    """The email of one notification, or None when it has no recipient or nothing to say
+    (email_parts, then email_message)."""
+    parts = email_parts(notification, job, rows, rendered=rendered, languages=languages, now=now)
+    if parts is None:
+        return None
+    return email_message(parts, message_id=notification.message_id, connection=connection)

@@ -13,11 +13,18 @@ queued and a rolled-back one never has. Then emails_send sends:
   and releases the rest of its claim for the next one, so a mail server that stalls holds it
   for about the budget, not for a whole claim at EMAIL_TIMEOUT each.
 A message is marked sent only after the mail server accepted it. A chunk (IMPORT_EMAIL_CLAIM_CHUNK
-messages, claimed together) is sent over one SMTP connection, and the messages the server accepted
-are marked sent together, in one UPDATE once the chunk is done (core.outbox.Outbox.mark_sent_many);
-a failure is marked at once, for that message only (its backoff). So what a crash can re-send: a
-sender dying after the server accepted messages and before the chunk's UPDATE re-sends those, at
-most one chunk, when its lease ends, each with its own stable Message-ID; never zero times.
+messages, 50, claimed together) is sent over one SMTP connection, and the messages the server
+accepted are marked sent together, in one UPDATE once the chunk is done
+(core.outbox.Outbox.mark_sent_many); a failure is marked at once, for that message only (its
+backoff). So what a crash can re-send: a sender dying after the server accepted messages and
+before the chunk's UPDATE re-sends those, at most one chunk (50), when its lease ends
+(IMPORT_EMAIL_LEASE_SECONDS, 60 s), each with its own stable Message-ID; never zero times.
+
+What an email costs: the chunk's notifications, jobs and rows are read once (three queries); each
+distinct content is rendered once with its per-message values stood in (imports.notify.content),
+and on an SMTP connection its MIME is built once too, each message's bytes made from it
+(imports.notify.mime). Measured with `manage.py bench_emails` (PostgreSQL, a local SMTP server):
+about 1.0 ms of CPU per email at the default chunk, against 1.3 to 1.8 ms for the job it reports.
 """
 
 import datetime as dt
@@ -27,6 +34,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db.models import Prefetch, Q
 
 from core.clock import db_now
@@ -34,8 +42,10 @@ from core.clock import db_now
 from core.outbox import Budget
 from imports.models import ImportJob, ImportRow, Notification
 from imports.notify import priority as email_priority
-from imports.notify.content import email_build, recipients_for
-from imports.notify.outbox import NOTIFICATIONS
+from imports.notify.content import email_message, email_parts, recipients_for
+from imports.notify.mime import Prepared, prepared
+from imports.notify.outbox import KIND, NOTIFICATIONS
+from imports.notify.senders import senders_enqueue
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -90,16 +100,28 @@ class _Chunk:
 
     def __init__(self):
         self.mail = get_connection()
+        # On an SMTP backend a message goes to smtplib as bytes built from its content's one MIME
+        # build (imports.notify.mime); any other backend gets Django messages.
+        self.smtp = isinstance(self.mail, SMTPBackend)
         self.is_open = False
         self.accepted: list[int] = []
         self.notes: dict[str, list[int]] = {}
 
-    def send(self, message) -> None:
+    def _open(self) -> None:
         if not self.is_open:
             self.mail.open()
             self.is_open = True
             _no_delay(self.mail)
+
+    def send(self, message) -> None:
+        self._open()
         self.mail.send_messages([message])
+
+    def send_prepared(self, message: Prepared) -> None:
+        """What the SMTP backend's send_messages does with a Django message (envelope, then the
+        bytes), minus building them: smtplib raises on a refusal, as the backend does."""
+        self._open()
+        self.mail.connection.sendmail(message.from_email, message.recipients, message.data)
 
     def broken(self) -> None:
         _close_quietly(self.mail)
@@ -151,14 +173,16 @@ def _deliver(
                 chunk.notes.setdefault(NOTE_NO_RECIPIENTS, []).append(notification.pk)
                 continue
             try:
-                message = email_build(
-                    notification, job, rows, connection=chunk.mail, rendered=rendered, languages=languages, now=now
-                )
-                if message is None:
+                parts = email_parts(notification, job, rows, rendered=rendered, languages=languages, now=now)
+                if parts is None:
                     # A scheduled notice or reminder of a job cancelled or run meanwhile: nothing to say.
                     chunk.notes.setdefault(NOTE_NOT_PENDING, []).append(notification.pk)
                     continue
-                chunk.send(message)
+                ready = prepared(parts, message_id=notification.message_id, cache=rendered) if chunk.smtp else None
+                if ready is not None:
+                    chunk.send_prepared(ready)
+                else:
+                    chunk.send(email_message(parts, message_id=notification.message_id, connection=chunk.mail))
             except Exception as exc:
                 # Refused, timed out, anything: the job keeps its status, the message its place in
                 # the outbox, and a later pass tries again after the backoff.
@@ -196,7 +220,7 @@ def emails_send(
     - `yield_to_jobs`: provisioning goes first (imports.notify.priority). For the whole outbox, a
       burst of due jobs stops the sending before each chunk. For `job_ids` (a run that just
       committed), a burst leaves them all in the outbox; otherwise they are sent, and emails other
-      runs left are handed to IMPORT_EMAIL_SENDERS sender tasks.
+      runs left are handed to sender tasks (at most IMPORT_OUTBOX_SENDERS on their way at once).
     - `loaded` (job id → the job and its rows, as the run that just finished them left them in
       memory) spares reading them again; jobs missing from it are read from the database.
     - `budget`: start messages only while it lasts (the outbox lane's sender tasks).
@@ -212,8 +236,21 @@ def emails_send(
     job_ids = sorted(set(job_ids))
     sent = _send_due(now=now, limit=limit, loaded=loaded, job_ids=job_ids, budget=budget) if job_ids else 0
     if yield_to_jobs and email_priority.emails_due(now=db_now()):
-        email_priority.outbox_senders_enqueue(settings.IMPORT_EMAIL_SENDERS)
+        # Emails other runs left: as many senders as may be on their way at once (imports.notify.senders).
+        senders_enqueue(KIND, now=db_now(), count=settings.IMPORT_OUTBOX_SENDERS)
     return sent
+
+
+def _within_lease(budget: Budget | None) -> Budget:
+    """`budget`, cut to what the run's claims allow: every claim of a run ends at its `now` plus
+    the lease (IMPORT_EMAIL_LEASE_SECONDS), and a message is started only while at least
+    EMAIL_TIMEOUT of it is left, so a live sender never sends a message another may have claimed
+    after the lease ended, whatever the chunk's size (the rest is released for the next sender).
+    That is what lets the lease be short (how long a dead sender's chunk waits) and the chunk large."""
+    lease = NOTIFICATIONS.lease().total_seconds() - settings.EMAIL_TIMEOUT
+    if budget is None or budget.left() > lease:
+        return Budget(max(lease, 0.0))
+    return budget
 
 
 def _send_due(
@@ -228,8 +265,9 @@ def _send_due(
     """Claim due notifications (of `job_ids` if given) a chunk at a time and send them, stopping
     before a chunk while a burst of due jobs waits if `yield_to_jobs`, and once `budget` is spent."""
     loaded = dict(loaded or {})
-    rendered: dict = {}  # one sending run's rendered bodies (imports.notify.content.email_build)
+    rendered: dict = {}  # one sending run's rendered bodies and MIME builds (imports.notify.content, .mime)
     languages: dict = {}  # and its creators' languages
+    budget = _within_lease(budget)
     return NOTIFICATIONS.send_due(
         lambda ids: _deliver(ids, now=now, loaded=loaded, rendered=rendered, languages=languages, budget=budget),
         now=now,

@@ -44,7 +44,9 @@ from django.utils.translation import gettext_lazy as _
 from catalog.integrations import VendorWait, get_integration
 from catalog.integrations.asking import questions_join, questions_shared
 from catalog.integrations.base import VendorProvisioning
+from catalog.integrations.budget import tenant_requests_reserve
 from catalog.integrations.calls import KeptCalls, calls_for, calls_kept, calls_write
+from catalog.integrations.circuit import Admission, circuit_admit, circuit_probe_end, is_outage
 from catalog.integrations.pauses import tenant_pause, tenants_paused_until
 from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
 from core.clock import db_now
@@ -60,6 +62,7 @@ from imports.jobs.finishing import jobs_finish
 from imports.models import ImportJob, ImportRow, VendorOrder
 from imports.notify.send import emails_send
 from imports.vendor.outbox import VENDOR_BACKOFF_BASE_SECONDS, VENDOR_ORDERS
+from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait, circuit_after_try, full_jitter
 from imports.vendor.waiting import waiting_announce
 
 logger = logging.getLogger(__name__)
@@ -81,6 +84,16 @@ VENDOR_DEADLINE_PASSED = _(
     "%(vendor)s could not take the order before the deadline (%(deadline)s); please schedule it again. Last trouble: %(reason)s"
 )
 VENDOR_UNEXPECTED = _("The order could not be sent to %(vendor)s because of an unexpected error; it is tried again.")
+# Waits without a call (imports.vendor.pacing): the tenant's request budget is spent; the vendor is down.
+VENDOR_BUDGET_WAIT = _(
+    "%(vendor)s is limiting our requests for this customer tenant; the order waits for its turn, at %(until)s."
+)
+VENDOR_UNAVAILABLE = _("%(vendor)s is unavailable, next try at %(until)s.")
+
+# Operations another room tries itself, calls and answers (e.g. "change": imports.changes.vendor, registered by
+# imports.apps): operation → try(vendor_order, now=, finished=) → the outcome reached, or None while open.
+# Tried one by one in the sender's own thread (few: a subscription change is one PATCH).
+OPERATIONS: dict = {}
 
 
 # --- The intent, written by the batch -------------------------------------------------------------
@@ -166,6 +179,10 @@ def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budge
     unchecked = [vo.row.order for vo in loaded.values() if vo.checked_at is None and vo.row.order_id]
     facts = OrderFacts.load(unchecked, day=now.astimezone(UTC).date()) if unchecked else None
     pending = [loaded[pk] for pk in ids if pk in loaded]  # the others were finished meanwhile
+    done = 0
+    for vendor_order in [vo for vo in pending if vo.operation in OPERATIONS]:
+        done += _other_operation(vendor_order, now=now, finished=finished) == Outcome.DONE
+    pending = [vo for vo in pending if vo.operation not in OPERATIONS]
     recorder = _Recorder(pending, now=now, finished=finished)
     # The due time's vendor checks of the chunk ask about each tenant (or new domain) once: the chunk's
     # orders of one customer tenant share the answer, as they share the batch's facts (at most one
@@ -181,7 +198,19 @@ def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budge
                                  recorder=recorder)
         finally:
             recorder.flush()
-    return recorder.done
+    return done + recorder.done
+
+
+def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: "Finished") -> str | None:
+    """A vendor order another room tries (OPERATIONS), behind the integration's circuit like the others."""
+    admission = circuit_admit(vendor_order.integration, now=db_now())
+    if not admission.call:
+        vendor = _vendor_name(vendor_order)
+        wait = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(admission.until)), admission.until, announce=True)
+        return _wait(vendor_order, wait, now=now, finished=finished)
+    if admission.probe:
+        circuit_probe_end(vendor_order.integration)  # its one call is counted by the next order's try
+    return OPERATIONS[vendor_order.operation](vendor_order, now=now, finished=finished)
 
 
 def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, budget, recorder: "_Recorder") -> None:
@@ -216,20 +245,31 @@ class _Tried:
     _Trouble), or `released` (not tried: the budget was spent), or `error` (an unexpected exception)."""
 
     vendor_order: VendorOrder
-    result: "_Placed | _Refusal | _Trouble | None" = None
+    result: "_Placed | _Refusal | _Trouble | Wait | None" = None
     released: bool = False
     error: Exception | None = None
+    calls: list = field(default_factory=list)  # the vendor calls it made (catalog.models.VendorCall, unsaved)
+    probe: bool = False  # it was the open circuit's one probe
 
 
 def _attempt(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, budget: Budget | None,
              recorder: "_Recorder") -> _Tried:
     if budget is not None and budget.spent():
         return _Tried(vendor_order, released=True)
+    # The integration's circuit (catalog.integrations.circuit): while the vendor is down, one probe calls and
+    # the others wait without calling (not a try: no attempt, no backoff).
+    admission = recorder.admit(vendor_order)
+    if not admission.call:
+        vendor = _vendor_name(vendor_order)
+        wait = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(admission.until)), admission.until, announce=True)
+        return _Tried(vendor_order, wait)
+    kept = KeptCalls()  # this try's own calls: the circuit counts them with its outcome
     try:
-        with calls_for(vendor_order.company_id):
-            return _Tried(vendor_order, _place(vendor_order, facts=facts, now=now, recorder=recorder))
+        with calls_kept(kept), calls_for(vendor_order.company_id):
+            result = _place(vendor_order, facts=facts, now=now, recorder=recorder)
+        return _Tried(vendor_order, result, calls=kept.take(), probe=admission.probe)
     except Exception as exc:
-        return _Tried(vendor_order, error=exc)
+        return _Tried(vendor_order, error=exc, calls=kept.take(), probe=admission.probe)
 
 
 class _Recorder:
@@ -244,6 +284,10 @@ class _Recorder:
 
     def __init__(self, pending: list[VendorOrder], *, now: dt.datetime, finished: "Finished"):
         self.now, self.finished = now, finished
+        # Integration → its circuit is closed with no failure counted (read at the first admission): a try
+        # whose calls were all answered then changes nothing in it and is not counted (no statement).
+        self.circuit_clean: dict[str, bool] = {}
+        self.outcomes: dict[int, str | None] = {}
         self.done = 0
         self.calls = KeptCalls()
         self.owner = threading.get_ident()
@@ -292,6 +336,40 @@ class _Recorder:
             raise answer["error"]
         return answer["cart_id"]
 
+    def admit(self, vendor_order: VendorOrder) -> Admission:
+        """May this try call the vendor (the integration's circuit)? Asked of the sender's thread."""
+        if self._here():
+            return self._admit(vendor_order.integration)
+        answer: dict = {}
+        done = threading.Event()
+        self.requests.put(("admit", (vendor_order, answer, done)))
+        done.wait()
+        if "error" in answer:
+            raise answer["error"]
+        return answer["admission"]
+
+    def _admit(self, integration: str) -> Admission:
+        if self.circuit_clean.get(integration):
+            return Admission(call=True)
+        admission = circuit_admit(integration, now=db_now())
+        if admission.call and not admission.probe:  # closed; clean when no failure was counted
+            self.circuit_clean[integration] = admission.failures == 0
+        return admission
+
+    def reserve(self, vendor_order: VendorOrder, n: int) -> dt.datetime | None:
+        """Reserve n of the tenant's requests right before the calls that use them (catalog.integrations.budget):
+        None when reserved, else the next slot's start. The sender's thread reserves for every try that asks
+        at about the same time in one statement per tenant (_Recorder.serve)."""
+        if self._here():
+            return tenant_requests_reserve(vendor_order.integration, [(vendor_order.customer_id, n)], now=db_now())[0]
+        answer: dict = {}
+        done = threading.Event()
+        self.requests.put(("reserve", (vendor_order, n, answer, done)))
+        done.wait()
+        if "error" in answer:
+            raise answer["error"]
+        return answer["until"]
+
     def put(self, tried: _Tried) -> None:
         self.requests.put(("tried", tried))
 
@@ -300,6 +378,7 @@ class _Recorder:
         return threading.get_ident() == self.owner
 
     def add(self, tried: _Tried) -> None:
+        self._count(tried)
         self.tried.append(tried)
         if len(self.tried) >= self.GROUP:
             self.flush()
@@ -318,6 +397,18 @@ class _Recorder:
                     requests.append(self.requests.get_nowait())
                 except queue.Empty:
                     break
+            for kind, value in requests:
+                if kind == "tried":  # counted in the circuit before the next admission
+                    self._count(value)
+            for kind, (vendor_order, answer, done) in ((k, v) for k, v in requests if k == "admit"):
+                try:
+                    answer["admission"] = self._admit(vendor_order.integration)
+                except Exception as exc:
+                    answer["error"] = exc
+                done.set()
+            reserves = [value for kind, value in requests if kind == "reserve"]
+            if reserves:
+                self._reserve_all(reserves)
             carts = [value for kind, value in requests if kind == "cart"]
             if carts:
                 error: Exception = RuntimeError("the cart id was not recorded")
@@ -332,7 +423,7 @@ class _Recorder:
                         answer["error"] = error
                     done.set()
             for kind, value in requests:
-                if kind == "cart":
+                if kind in ("cart", "reserve", "admit"):
                     continue
                 elif kind == "checked":
                     self.checked.append(value)
@@ -350,6 +441,47 @@ class _Recorder:
                 oldest = None
             if not alive and not requests and self.requests.empty():
                 return
+
+    def _reserve_all(self, reserves: list) -> None:
+        """Answer the tries' reservations together: one statement per tenant (tenant_requests_reserve)."""
+        try:
+            by_integration: dict[str, list] = {}
+            for value in reserves:
+                by_integration.setdefault(value[0].integration, []).append(value)
+            now = db_now()
+            for integration, values in by_integration.items():
+                answers = tenant_requests_reserve(integration, [(vo.customer_id, n) for vo, n, _a, _d in values], now=now)
+                for (_vo, _n, answer, _done), until in zip(values, answers):
+                    answer["until"] = until
+        except Exception as exc:
+            for _vo, _n, answer, _done in reserves:
+                answer.setdefault("error", exc)
+        finally:
+            for _vo, _n, _answer, done in reserves:
+                done.set()
+
+    def _count(self, tried: _Tried) -> None:
+        """Count a try's calls in its integration's circuit (the vendor's own failures across every sender
+        open it; any answer resets it), and hand them on to be written; a failed probe waits for the next
+        probe time. Never raises: the circuit's bookkeeping must not lose the vendor's answers."""
+        with self.calls.lock:
+            self.calls.calls.extend(tried.calls)
+        integration = tried.vendor_order.integration
+        outage = any(is_outage(call.status_code, call.outcome) for call in tried.calls)
+        if not (outage or tried.probe or (tried.calls and not self.circuit_clean.get(integration))):
+            return
+        try:
+            counted = circuit_after_try(
+                integration, [(call.status_code, call.outcome) for call in tried.calls], probe=tried.probe, now=db_now()
+            )
+        except Exception:
+            logger.exception("Vendor order %s: could not count its calls in the circuit.", tried.vendor_order.pk)
+            return
+        self.circuit_clean[integration] = False if outage else self.circuit_clean.get(integration, False)
+        if counted.next_probe is not None and isinstance(tried.result, _Trouble):
+            vendor = _vendor_name(tried.vendor_order)
+            tried.result = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(counted.next_probe)),
+                                counted.next_probe, announce=True)
 
     def flush(self) -> None:
         """Record the calls made, then what the tries came to: placed orders in one transaction
@@ -381,6 +513,8 @@ class _Recorder:
                     raise t.error
                 if isinstance(t.result, _Refusal):
                     _finish_failed(t.vendor_order, Outcome.REFUSED, "\n".join(t.result.reasons), now=now, finished=self.finished)
+                elif isinstance(t.result, Wait):
+                    _wait(t.vendor_order, t.result, now=now, finished=self.finished)
                 else:
                     _trouble(t.vendor_order, t.result, now=now, finished=self.finished)
             except Exception as exc:
@@ -526,12 +660,15 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
         return None
     finished = Finished()
     try:
+        if vendor_order.operation in OPERATIONS:
+            return _other_operation(vendor_order, now=now, finished=finished)
         recorder = _Recorder([vendor_order], now=now, finished=finished)
-        try:
-            with calls_kept(recorder.calls), calls_for(vendor_order.company_id):
-                result = _place(vendor_order, facts=None, now=now, recorder=recorder)
-        finally:
-            calls_write(recorder.calls)
+        tried = _attempt(vendor_order, facts=None, now=now, budget=None, recorder=recorder)
+        recorder._count(tried)
+        calls_write(recorder.calls)
+        result = tried.result
+        if tried.error is not None:
+            raise tried.error
         if recorder.checked:
             VendorOrder.objects.filter(pk=pk, status=Pending, checked_at__isnull=True).update(checked_at=now)
         if isinstance(result, _Placed):
@@ -539,6 +676,8 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
         if isinstance(result, _Refusal):
             reason = "\n".join(result.reasons)
             return Outcome.REFUSED if _finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
+        if isinstance(result, Wait):
+            return _wait(vendor_order, result, now=now, finished=finished)
         return _trouble(vendor_order, result, now=now, finished=finished)
     finally:
         finished.hand_off(now=now)
@@ -563,7 +702,16 @@ def _not_done(vendor_order: VendorOrder, answer, vendor: str, *, now: dt.datetim
     return _outcome_of(answer, vendor)
 
 
-def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, recorder: _Recorder) -> _Placed | _Refusal | _Trouble:
+def _budget_wait(vendor_order: VendorOrder, vendor: str, recorder: _Recorder) -> Wait | None:
+    """Reserve the tenant's request for the call about to be made (catalog.integrations.budget): no budget
+    left, the order waits for the next slot, spread over it, without calling."""
+    until = recorder.reserve(vendor_order, 1)
+    if until is None:
+        return None
+    return Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
+
+
+def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, recorder: _Recorder) -> _Placed | _Refusal | _Trouble | Wait:
     """The calls of one try, in order; stops at the first that is not done. Its only writes go through
     `recorder` (the cart id, at once; the checks passed)."""
     order, vendor = vendor_order.row.order, _vendor_name(vendor_order)
@@ -590,11 +738,15 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
         # The new tenant's id is the vendor's customer id (instead of the random id of local provisioning).
         return _Placed(customer_id=answer.result.id, vendor_status="active", attributes={"tenant_id": answer.result.id})
     if not vendor_order.cart_id:
+        if wait := _budget_wait(vendor_order, vendor, recorder):
+            return wait
         answer = client.cart_create(vendor_order.customer_id, provisioning.cart_line_items(order), **ids)
         if not isinstance(answer, Done):
             return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
         # Recorded at once: a sender killed after this checks out this cart, never a second one.
         vendor_order.cart_id = recorder.cart_record(vendor_order, answer.result.id)
+    if wait := _budget_wait(vendor_order, vendor, recorder):
+        return wait
     answer = client.cart_checkout(
         vendor_order.customer_id, vendor_order.cart_id,
         request_id=str(vendor_order.checkout_request_id), correlation_id=str(vendor_order.correlation_id),
@@ -735,13 +887,15 @@ def _finish_jobs_if_done(job_ids: set[int], *, now: dt.datetime) -> list[tuple[I
 
 
 def _backoff(attempts: int) -> dt.timedelta:
-    """The vendor outbox's backoff (15 s doubling to 15 min) scaled to IMPORT_VENDOR_BACKOFF_SECONDS: that
-    long after the first failure, doubling, at most 60 times that."""
+    """The longest wait after the `attempts`-th trouble: the vendor outbox's backoff (15 s doubling to 15 min)
+    scaled to IMPORT_VENDOR_BACKOFF_SECONDS: that long after the first failure, doubling, at most 60 times that."""
     return VENDOR_ORDERS.backoff(attempts) * (float(settings.IMPORT_VENDOR_BACKOFF_SECONDS) / VENDOR_BACKOFF_BASE_SECONDS)
 
 
 def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | None, *, now: dt.datetime) -> dt.datetime:
-    wait = _backoff(attempts)
+    """A random instant within the backoff (full jitter: orders that met trouble together do not come back
+    together), never before the vendor's Retry-After."""
+    wait = full_jitter(_backoff(attempts))
     if retry_after:
         wait = max(wait, dt.timedelta(seconds=retry_after))
     return now + wait
@@ -765,6 +919,24 @@ def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime, 
     )
     if marked and vendor_order.attempts == 0 and waiting_announce(
         vendor_order.job_id, now=now, next_try_at=next_try, reason=trouble.reason
+    ):
+        finished.announced.append(vendor_order.job_id)
+    return None
+
+
+def _wait(vendor_order: VendorOrder, wait: Wait, *, now: dt.datetime, finished: "Finished") -> str | None:
+    """No call was made (the tenant's budget is spent, the vendor is down): the order waits until the wait's
+    time, with its reason shown on the job; not a try (attempts and backoff unchanged). Past the deadline,
+    expired as after any trouble. A long wait announces the job's waiting, once."""
+    if now >= vendor_order.deadline_at:
+        return _trouble(vendor_order, _Trouble(wait.reason), now=now, finished=finished)
+    # (Never due again within the sender's own claim loop, whose clock is `now`.)
+    next_try = max(wait.next_try(), now + dt.timedelta(seconds=1))
+    marked = VendorOrder.objects.filter(
+        pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN, next_attempt_at=VENDOR_ORDERS.lease_end(now)
+    ).update(last_error=wait.reason[:2000], next_attempt_at=next_try)
+    if marked and wait.announce and vendor_order.attempts == 0 and waiting_announce(
+        vendor_order.job_id, now=now, next_try_at=next_try, reason=wait.reason
     ):
         finished.announced.append(vendor_order.job_id)
     return None

@@ -230,18 +230,48 @@ def webhook_waiting_record(job: ImportJob, *, now: dt.datetime, next_try_at: dt.
     return bool(created)
 
 
+def webhook_change_record(job: ImportJob, change, *, event: str, now: dt.datetime) -> bool:
+    """A scheduled change's event after the sync with the vendor moved it ("change.wiped", "change.renewal_failed":
+    imports.engine.change_notices): the job's usual payload plus `change` ({"id", "kind", "status", "text", "reason",
+    "subscription_account_id"}; text and reason in the portal's default language, like the rows' errors). At most
+    one per job and event; in the caller's transaction. Returns whether the job has an endpoint to tell."""
+    from orders.changes.describe import change_text
+
+    company = job.company if ImportJob.company.is_cached(job) else Company.objects.get(pk=job.company_id)
+    endpoint = endpoints_for([company]).get(company.pk)
+    if endpoint is None:
+        return False
+    rows = list(ImportRow.objects.filter(job=job).order_by("position"))
+    event_id = f"evt_{uuid.uuid4().hex}"
+    payload = event_payload(job, rows, company_account_id=company.account_id, event_id=event_id, now=now, event=str(event))
+    with translation.override(settings.LANGUAGE_CODE):
+        payload["data"]["change"] = {
+            "id": change.pk, "kind": change.kind, "status": change.status, "text": change_text(change),
+            "reason": rendered(change.reason),
+            "subscription_account_id": change.subscription.account_id,
+        }
+    created = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(event_id=event_id, event=event, job_id=job.pk, endpoint=endpoint, payload=payload,
+                         next_attempt_at=now, created_at=now)],
+        ignore_conflicts=True,
+    )
+    return bool(created)
+
+
 # --- The outbox kind -----------------------------------------------------------------------------
 
 
-# Claimed as many at a time as emails (IMPORT_EMAIL_CLAIM_CHUNK, at least one), each held for a whole
-# chunk at WEBHOOK_TIMEOUT each and some spare (also how long a delivery whose sender died waits for
-# another sender). The backoff (1, 2, 4 ... min, at most 1 h) and giving up after 12 attempts are
-# core.outbox's defaults, the same as the emails'.
+# Claimed as many at a time as emails (IMPORT_EMAIL_CLAIM_CHUNK, at least one), but at most
+# WEBHOOK_CLAIM_CHUNK_MAX: each held for a whole chunk at WEBHOOK_TIMEOUT each and some spare (also how
+# long a delivery whose sender died waits for another sender), and the emails' chunk of 50 would hold a
+# dead sender's deliveries for over eight minutes. The backoff (1, 2, 4 ... min, at most 1 h) and giving
+# up after 12 attempts are core.outbox's defaults, the same as the emails'.
+WEBHOOK_CLAIM_CHUNK_MAX = 10
 DELIVERIES = Outbox(
     WebhookDelivery,
     OutboxPolicy(
         lease=lambda: dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT * DELIVERIES.chunk() + 20),
-        chunk=lambda: settings.IMPORT_EMAIL_CLAIM_CHUNK,
+        chunk=lambda: min(settings.IMPORT_EMAIL_CLAIM_CHUNK, WEBHOOK_CLAIM_CHUNK_MAX),
     ),
 )
 

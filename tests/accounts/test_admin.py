@@ -17,8 +17,10 @@ from accounts.models import (
 )
 from accounts.services import account_ids_allocate, audit_log_record
 from accounts.webhooks import new_secret
+from catalog.integrations.budget import tenant_request_reserve
+from catalog.integrations.circuit import circuit_failed
 from catalog.integrations.pauses import tenant_pause
-from orders.models import Order, Subscription
+from orders.models import Order, Subscription, SubscriptionChange
 from tests.vendor.ui_helpers import vendor_call
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +38,13 @@ def every_model_has_a_row(demo):
     WebhookEndpoint.objects.create(company=demo.abbiebox, url="https://hooks.abbiebox.example/icp", secret=new_secret())
     vendor_call(demo.eritech, at=timezone.now())
     tenant_pause("microsoft", "e0d72b05-fb92-4d65-9424-7b58ea99d5d3", until=timezone.now())
+    tenant_request_reserve("microsoft", "e0d72b05-fb92-4d65-9424-7b58ea99d5d3", now=timezone.now())
+    circuit_failed("microsoft", now=timezone.now())
+    subscription = Subscription.objects.filter(company=demo.eritech).exclude(term="").first()
+    SubscriptionChange.objects.get_or_create(
+        subscription=subscription, kind=SubscriptionChange.Kind.QUANTITY,
+        defaults={"when": SubscriptionChange.When.AT, "due_at": timezone.now(), "quantity": 3, "before": {"quantity": 1}},
+    )
 
 
 def admin_url(model, view, *args):

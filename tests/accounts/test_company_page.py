@@ -95,6 +95,8 @@ def test_sidebar_lists_the_company_and_its_subscriptions(abbie_client):
     assert items == [
         "ERITECH PERU S.A.",
         "(NCE) Exchange Online Kiosk (1)",
+        "(NCE) Microsoft 365 Business Basic (1)",
+        "(NCE) Microsoft 365 Business Standard (2)",
         "Azure Plan (Eritech Perú)",
         "Microsoft Organization tenant (eritechperu.onmicrosoft.com)",
     ]

@@ -25,7 +25,8 @@ def test_billing_tab_lists_the_live_subscriptions_with_their_monthly_fee(abbie_c
     table = re.search(r'<table class="data acc-billing">.*?</table>', response.content.decode(), flags=re.S).group(0)
     assert "493796" in table and "(NCE) Exchange Online Kiosk" in table
     assert "Monthly (with 1-year commitment) - P1Y" in table
-    assert "Total (Monthly) USD 2.00" in text
+    # Kiosk 1 × 2.00, and ERITECH's Microsoft licences (issue 27): Business Basic 1 × 6.02175, Standard 2 × 12.50.
+    assert "Total (Monthly) USD 33.02175" in text
     assert "Billing start date 2024-04-01 23:40 (UTC)" in text
 
 

@@ -50,7 +50,8 @@ def test_services_show_prices_billing_types_terms_and_vendor_fields(demo, abbie)
 
 def test_subscriptions_list_and_detail(demo, abbie, andes):
     body = abbie.get("/api/v1/subscriptions/").json()
-    assert {sub["account_id"] for sub in body["results"]} == {493796, 466160, 466159}
+    # ERITECH's licences through Microsoft (issue 27) too: 493797, 493798.
+    assert {sub["account_id"] for sub in body["results"]} == {493796, 466160, 466159, 493797, 493798}
     assert abbie.get("/api/v1/subscriptions/?company=466201").json()["results"] == []
     detail = abbie.get("/api/v1/subscriptions/493796/").json()
     assert (detail["product_code"], detail["company_account_id"]) == (KIOSK, 466158)

@@ -49,6 +49,8 @@ def test_reseller_opens_eritech_from_the_company_structure(page, live_server, de
         expect(overview_value(page, label)).to_have_text(value)
     for subscription in (
         "(NCE) Exchange Online Kiosk (1)",
+        "(NCE) Microsoft 365 Business Basic (1)",
+        "(NCE) Microsoft 365 Business Standard (2)",
         "Azure Plan (Eritech Perú)",
         "Microsoft Organization tenant (eritechperu.onmicrosoft.com)",
     ):

@@ -128,8 +128,9 @@ def test_the_email_benchmark_sends_to_a_real_smtp_server_and_reports_connections
     out = io.StringIO()
     call_command("bench_emails", "--emails", "12", "--companies", "2", "--chunk", "5", stdout=out)
     report = out.getvalue()
-    before = re.search(r"^before\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)\s+([\d.]+)$", report, re.M)
-    after = re.search(r"^after\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)\s+([\d.]+)$", report, re.M)
+    # path, emails, CPU, wall, queries, connections, connections per chunk, the SMTP server's CPU
+    before = re.search(r"^before\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)\s+([\d.]+)\s+[\d.]+$", report, re.M)
+    after = re.search(r"^after\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)\s+([\d.]+)\s+[\d.]+$", report, re.M)
     assert before and after, report
     sent = int(after.group(1))
     assert sent >= 12 and int(before.group(1)) == sent
@@ -137,3 +138,35 @@ def test_the_email_benchmark_sends_to_a_real_smtp_server_and_reports_connections
     assert int(after.group(2)) == -(-sent // 5)  # one per chunk now
     assert "emails: before / after: CPU" in report
     assert not Notification.objects.exists()  # nothing written to the configured database
+
+
+class SlowBackend(LocmemBackend):
+    """Locmem whose every message takes `seconds` on the clock the test gives the sender's budget."""
+
+    clock = [0.0]
+    seconds = 4.0
+
+    def send_messages(self, messages):
+        SlowBackend.clock[0] += SlowBackend.seconds * len(messages)
+        return super().send_messages(messages)
+
+
+def test_a_message_is_started_only_while_its_claim_has_email_timeout_left(demo, mailoutbox, monkeypatch, settings):
+    """The lease need not cover the whole chunk: the sender stops starting messages when less than
+    EMAIL_TIMEOUT of its claim's lease is left and releases the rest for the next sender."""
+    from core.outbox import Budget
+    from imports.notify import send
+
+    notifications = _ran(demo, 5)
+    settings.IMPORT_EMAIL_CLAIM_CHUNK = 10
+    settings.EMAIL_TIMEOUT, settings.IMPORT_EMAIL_LEASE_SECONDS = 10, 25  # 15 s to start messages in
+    SlowBackend.clock = [0.0]
+    monkeypatch.setattr(send, "Budget", lambda seconds: Budget(seconds, clock=lambda: SlowBackend.clock[0]))
+    with override_settings(EMAIL_BACKEND=f"{__name__}.SlowBackend"):
+        # Started at 0, 4, 8 and 12 s; at 16 s less than EMAIL_TIMEOUT is left of the 25 s lease.
+        assert emails_send(now=DUE) == 4
+    statuses = [n.status for n in Notification.objects.filter(pk__in=[n.pk for n in notifications]).order_by("id")]
+    assert statuses == [Sent] * 4 + [Pending]
+    # Released, not left to its lease: due again at once for the next sender.
+    assert Notification.objects.get(pk=notifications[-1].pk).next_attempt_at == DUE
+    assert emails_send(now=DUE) == 1

@@ -15,6 +15,7 @@ from imports import tasks
 
 from imports.notify import priority as email_priority
 from imports.engine.dispatch import OUTBOX_TASK
+from imports.notify.senders import sender_places
 from imports.engine.dispatch import imports_claim_due
 from imports.models import Notification
 from imports.notify.send import UNSENT_PASS_LIMIT, emails_send
@@ -46,7 +47,7 @@ def _statuses(jobs) -> list[str]:
 def test_a_runs_emails_wait_while_a_due_job_is_unfinished_then_sender_tasks_send_them(
     demo, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
-    settings.IMPORT_EMAIL_SENDERS = 2
+    settings.IMPORT_OUTBOX_SENDERS = 2
     first, second = schedule(demo, due_at=DUE), schedule(demo, due_at=DUE)
     claimed = imports_claim_due(now=DUE, limit=1)
     assert claimed == [first.pk]
@@ -59,9 +60,12 @@ def test_a_runs_emails_wait_while_a_due_job_is_unfinished_then_sender_tasks_send
     # Nothing is unfinished any more: this run sends its own email at once and hands the one
     # the first run left to sender tasks.
     assert _statuses([first, second]) == [Pending, Sent]
-    assert [task["func"] for task in queued_tasks()] == [OUTBOX_TASK, OUTBOX_TASK]
-    assert tasks.outbox_send_task() == 1
-    assert tasks.outbox_send_task() == 0  # the second sender finds nothing left
+    queued = queued_tasks()
+    assert [task["func"] for task in queued] == [OUTBOX_TASK, OUTBOX_TASK]  # as many as IMPORT_OUTBOX_SENDERS
+    assert tasks.outbox_send_task(*queued[0]["args"], **queued[0]["kwargs"]) == 1
+    # the second sender finds nothing left
+    assert tasks.outbox_send_task(*queued[1]["args"], **queued[1]["kwargs"]) == 0
+    assert sender_places("emails").held(now=DUE) == 0  # both ended: their places are free
     assert _statuses([first, second]) == [Sent, Sent]
     assert sorted(message.to[0] for message in mailoutbox) == sorted([first.created_by.email, second.created_by.email])
 

@@ -13,7 +13,7 @@ from imports.engine.config import EngineConfig, as_settings, config_from_env, en
 def test_defaults_are_the_documented_ones_and_derived_ones_follow_their_sources():
     config = EngineConfig()
     assert (config.q_timeout, config.q_retry, config.lease_seconds, config.dispatch_batch_size) == (60, 75, 90, 50)
-    assert config.email_lease_seconds == 10 * 10 + 20
+    assert (config.email_claim_chunk, config.email_lease_seconds) == (50, 4 * 10 + 20)  # the lease: not the chunk's
     assert config.email_burst_jobs == 50
     changed = EngineConfig(email_timeout=5, email_claim_chunk=4, dispatch_batch_size=20)
     assert (changed.email_lease_seconds, changed.email_burst_jobs) == (40, 20)
@@ -41,7 +41,7 @@ def test_engine_config_reads_the_settings_in_force():
         ({"q_retry": 60}, "imports.E002"),
         ({"q_retry": 50}, "imports.E002"),
         ({"lease_seconds": 60}, "imports.E003"),
-        ({"email_lease_seconds": 99}, "imports.E004"),
+        ({"email_lease_seconds": 19}, "imports.E004"),  # < 2 x EMAIL_TIMEOUT
         ({"dispatch_batch_size": 0}, "imports.E001"),
         ({"q_workers": 0}, "imports.E001"),
         ({"dispatch_poll_seconds": 0.0}, "imports.E001"),

@@ -16,7 +16,7 @@ from imports import tasks
 
 from imports.engine import dispatch
 
-from imports.notify import priority as email_priority
+from imports.notify.senders import senders_enqueue
 
 from imports.engine import worker
 from imports.engine.dispatch import OUTBOX_TASK, RUN_BATCH_TASK, dispatch_tick, jobs_in_flight
@@ -271,7 +271,7 @@ def test_the_orm_broker_hands_tasks_out_in_the_order_they_were_enqueued(db):
 
 
 def test_sender_tasks_are_named_for_the_admin_and_go_to_the_outbox_lane(demo):
-    email_priority.outbox_senders_enqueue(2)
+    assert senders_enqueue("emails", now=T0, count=2) == 2
     queue = lane_queue(OUTBOX)
     assert [(task["func"], task["args"], task["name"], task["cluster"]) for task in queued_tasks()] == [
         (OUTBOX_TASK, ("emails",), "imports outbox: emails", queue)

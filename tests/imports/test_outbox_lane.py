@@ -249,8 +249,8 @@ def test_a_kindless_sender_task_queued_before_the_lanes_sends_every_kind_within_
     assert outbox_lane.outbox_send(budget=budget) == 0 and calls == ["emails"]
 
 
-def test_senders_are_enqueued_per_due_kind_in_the_outbox_lane_and_not_beyond_its_workers(demo, settings):
-    settings.IMPORT_OUTBOX_WORKERS = 2
+def test_senders_are_enqueued_per_due_kind_in_the_outbox_lane_and_not_beyond_their_places(demo, settings):
+    settings.IMPORT_OUTBOX_SENDERS = 1
     endpoint = WebhookEndpoint.objects.create(company=demo.abbiebox, url="https://hooks.example/icp", secret="s")
     assert outbox_lane.outbox_senders_enqueue(now=DUE) == []
     deliveries_to(demo, endpoint, 1)
@@ -258,13 +258,14 @@ def test_senders_are_enqueued_per_due_kind_in_the_outbox_lane_and_not_beyond_its
     Notification.for_job(job.pk, now=DUE).save()
     assert outbox_lane.outbox_senders_enqueue(now=DUE) == ["emails", "webhooks"]
     assert lane_waiting(OUTBOX) == 2 and lane_waiting(JOBS) == 0
-    # Two senders wait already (as many as the lane has workers): none more.
+    # A sender of each kind is on its way (as many as IMPORT_OUTBOX_SENDERS): none more.
     assert outbox_lane.outbox_senders_enqueue(now=DUE) == []
     queued = queued_tasks()
     assert [(t["func"], t["args"], t["cluster"]) for t in queued] == [
         ("imports.tasks.outbox_send_task", ("emails",), lane_queue(OUTBOX)),
         ("imports.tasks.outbox_send_task", ("webhooks",), lane_queue(OUTBOX)),
     ]
+    assert all(t["kwargs"]["place"] for t in queued)  # each with the place it holds
 
 
 def test_batches_are_enqueued_to_the_jobs_lane_by_name(demo, monkeypatch, django_capture_on_commit_callbacks):

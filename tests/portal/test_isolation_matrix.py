@@ -103,6 +103,21 @@ def _pending_upload(demo) -> dict:
     return {"upload_id": result.pending.pk}
 
 
+def _change(demo) -> dict:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from orders.models import Subscription, SubscriptionChange
+
+    subscription = Subscription.objects.get(account_id=493796)
+    change = SubscriptionChange.objects.create(
+        subscription=subscription, kind=SubscriptionChange.Kind.QUANTITY, when=SubscriptionChange.When.AT,
+        due_at=timezone.now() + dt.timedelta(days=1), quantity=2,
+    )
+    return {"account_id": subscription.account_id, "change_id": change.pk}
+
+
 ERITECH = lambda demo: {"account_id": demo.eritech.account_id}  # noqa: E731
 ABBIE_BOX = lambda demo: {"account_id": demo.abbiebox.account_id}  # noqa: E731
 ABBIE_USER = lambda demo: {"user_id": demo.admin_abbie.pk}  # noqa: E731
@@ -123,7 +138,11 @@ ID_CASES = {
     "orders:review": _draft,
     "orders:discard": _draft,
     "orders:subscription_detail": lambda demo: {"account_id": 493796},
+    # SYNC WITH MICROSOFT (POST) on ERITECH's Business Basic, provisioned through Microsoft.
+    "orders:subscription_sync": lambda demo: {"account_id": 493797},
     "imports:schedule_provisioning": _draft,
+    "imports:change_new": lambda demo: {"account_id": 493796},
+    "imports:change_cancel": _change,
     "imports:cancel": _job,
     "imports:reschedule": _job,
     "imports:retry": _failed_job,

@@ -167,8 +167,8 @@ def partner_center(tmp_path):
 def vendor_env(sandbox, **extra) -> dict:
     """What a worker needs to place orders with `sandbox`: Microsoft on, pointed at it, with its client's
     credentials; short timeouts (an unanswered call is an unknown outcome in 2 s), a vendor lease that
-    still covers a whole try (imports.E008: 4 calls x (1 + 2) s) and a short backoff, so that a fault and
-    its recovery fit in seconds."""
+    still covers a whole try (imports.E008: 4 calls x (1 + 2) s), a short backoff and quick probes of the
+    circuit, so that a fault and its recovery fit in seconds."""
     from tests.vendor_sandbox import CLIENT_ID, CLIENT_SECRET
 
     url = f"http://127.0.0.1:{sandbox.port}"
@@ -182,6 +182,10 @@ def vendor_env(sandbox, **extra) -> dict:
         "MICROSOFT_READ_TIMEOUT": 2,
         "IMPORT_VENDOR_LEASE_SECONDS": 12,
         "IMPORT_VENDOR_BACKOFF_SECONDS": 1,
+        # The vendor's circuit (catalog.integrations.circuit): probes after 2 s (doubling to 12 s), parked
+        # orders released over 5 s, so an outage's end drains in seconds.
+        "VENDOR_CIRCUIT_PROBE_SECONDS": 2,
+        "VENDOR_CIRCUIT_RELEASE_SECONDS": 5,
         **extra,
     }
 

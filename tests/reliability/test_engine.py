@@ -114,11 +114,12 @@ def test_sigkill_between_the_commit_and_the_email_still_delivers_the_email(engin
     server = Controller(handler, hostname="127.0.0.1", port=port)
     server.start()
     try:
-        # A lease of 10 s that still covers its claim (imports.E004: EMAIL_TIMEOUT x IMPORT_EMAIL_CLAIM_CHUNK);
-        # the killed worker is still inside its SMTP exchange, which the stall holds for EMAIL_TIMEOUT.
+        # A lease of 20 s, the shortest imports.E004 allows (2 x EMAIL_TIMEOUT: a message is started only while
+        # EMAIL_TIMEOUT of it is left); the killed worker is still inside its SMTP exchange, which the stall
+        # holds for EMAIL_TIMEOUT.
         smtp = {
             "EMAIL_URL": f"smtp://127.0.0.1:{port}",
-            "IMPORT_EMAIL_LEASE_SECONDS": 10,
+            "IMPORT_EMAIL_LEASE_SECONDS": 20,
             "EMAIL_TIMEOUT": 10,
             "IMPORT_EMAIL_CLAIM_CHUNK": 1,
         }

@@ -94,3 +94,34 @@ def test_a_broken_seed_stops_the_start_with_a_clear_message(tmp_path, content):
     )
     assert done.returncode == 2
     assert "seed" in done.stderr and str(path) in done.stderr
+
+
+def test_the_shipped_seed_holds_the_demo_s_vendor_subscriptions(demo):
+    """ERITECH's licences provisioned through Microsoft (issue 27): the seed holds each with the demo's vendor id,
+    offer (the portal's catalog item id for its service) and quantity; one renews in 3 days, one is inside its
+    7-day window, in the demo and at the sandbox alike."""
+    import datetime as dt
+
+    from catalog.integrations.microsoft_orders import catalog_item_id
+    from orders.sync import vendor_customer_id
+
+    seeded = {s["id"]: s for s in json.loads(SHIPPED_SEED.read_text())["subscriptions"]}
+    demo_vendor = Subscription.objects.exclude(vendor_subscription_id="").select_related("service")
+    assert {s.vendor_subscription_id for s in demo_vendor} == set(seeded)
+    for subscription in demo_vendor:
+        item = seeded[subscription.vendor_subscription_id]
+        assert (item["offerId"], item["quantity"], item["customerId"]) == (
+            catalog_item_id(subscription.service), subscription.quantity, vendor_customer_id(subscription)
+        )
+    now = dt.datetime.now(dt.UTC)
+    basic = Subscription.objects.get(account_id=493797)
+    assert basic.service.name == "(NCE) Microsoft 365 Business Basic" and basic.company == demo.eritech
+    assert dt.timedelta(days=2) < basic.term_end - now <= dt.timedelta(days=3)
+    assert basic.cancellation_window_ends_at < now  # mid-term
+    standard = Subscription.objects.get(account_id=493798)
+    assert dt.timedelta(days=4) < standard.cancellation_window_ends_at - now < dt.timedelta(days=5, minutes=1)
+    # The demo catalog's upgrade paths.
+    assert list(basic.service.upgrades_to.values_list("name", flat=True)) == ["(NCE) Microsoft 365 Business Standard"]
+    assert list(standard.service.upgrades_to.values_list("name", flat=True)) == ["(NCE) Microsoft 365 Business Premium"]
+    # Every local subscription with a term is in its current one.
+    assert not Subscription.objects.exclude(term="").filter(term_end__lte=now).exists()

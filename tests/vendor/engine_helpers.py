@@ -24,7 +24,7 @@ def eritech_tenant_at_vendor(vendor, demo) -> str:
     """A sandbox customer, made ERITECH's Microsoft tenant (its tenant subscription's tenant id and domain),
     so the local checks and the vendor agree on it."""
     customer = vendor.customer()
-    tenant = Subscription.objects.get(company=demo.eritech, attributes__tenant_id=ERITECH_TENANT_ID)
+    tenant = Subscription.objects.get(company=demo.eritech, attributes__tenant_id=ERITECH_TENANT_ID, tenant_domain__isnull=False)
     domain = customer["companyProfile"]["domain"]
     # Its domain too: the vendor check (MicrosoftIntegration.vendor_checks) wants the customer's domain at
     # Microsoft to be the one the company's tenant subscription holds.

@@ -42,7 +42,7 @@ def test_the_selector_counts_waiting_jobs_and_the_vendors_error_rate(vendor_worl
     assert vendor == {
         "waiting_jobs": 2, "oldest_due": "2024-07-22T15:10:00+00:00", "oldest_due_seconds": 1200,
         "next_try": "2024-07-22T15:32:00+00:00", "window_seconds": VENDOR_ERROR_WINDOW_SECONDS,
-        "calls": 4, "calls_not_done": 2, "error_rate": 0.5,
+        "calls": 4, "calls_not_done": 2, "error_rate": 0.5, "down": [],
     }
 
 
@@ -72,3 +72,25 @@ def test_the_command_prints_them_in_text_and_json(vendor_world, monkeypatch):
 def test_the_staff_page_shows_them(staff_client, vendor_world):
     html = staff_client.get(reverse("imports:health")).content.decode()
     assert 'id="health-vendor-waiting"' in html and 'id="health-vendor-errors"' in html
+
+
+def test_a_vendor_marked_down_by_its_circuit_shows_in_the_selector_the_command_and_the_page(
+    vendor_world, staff_client, monkeypatch, settings
+):
+    from catalog.integrations.circuit import circuit_failed
+    from imports.management.commands import imports_health as command
+
+    settings.VENDOR_CIRCUIT_FAILURES, settings.VENDOR_CIRCUIT_PROBE_SECONDS = 2, 10
+    assert imports_health(now=NOW).vendor_down == ()
+    circuit_failed("microsoft", now=NOW - dt.timedelta(minutes=3), failures=2)
+    assert imports_health(now=NOW).as_dict()["vendor"]["down"] == [
+        {"integration": "microsoft", "since": "2024-07-22T15:27:00+00:00", "next_probe": "2024-07-22T15:27:10+00:00",
+         "failed_probes": 0}
+    ]
+    monkeypatch.setattr(command, "imports_health", lambda **kwargs: imports_health(now=NOW, **kwargs))
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("imports_health", stdout=out, stderr=io.StringIO())
+    assert "vendor circuit:             microsoft down since 2024-07-22 15:27:00 UTC, next probe 2024-07-22 15:27:10 UTC (0 failed)" in out.getvalue()
+    html = staff_client.get(reverse("imports:health")).content.decode()
+    assert "microsoft is unavailable since 2024-07-22 15:27:00 UTC" in html

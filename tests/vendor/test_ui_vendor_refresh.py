@@ -49,20 +49,25 @@ def _fresh_round():
 def test_a_completed_order_makes_the_subscription_active_through_the_sandbox(vendor, demo):
     customer, order_id = placed_order(vendor)
     subscription = pending_subscription(demo, customer_id=customer, order_id=order_id)
-    assert vendor_subscriptions_refresh() == {"asked": 1, "moved": 1}
+    assert vendor_subscriptions_refresh() == {"asked": 1, "moved": 1, "synced": 1}
     subscription.refresh_from_db()
     assert subscription.vendor_status == "active"
     assert subscription.vendor_subscription_id  # the order's subscription id, filled in
+    # Then synced once: its term is the vendor's (the day it began, P1Y, the window 168 h after the purchase).
+    assert subscription.synced_at is not None and subscription.term_start.time() == dt.time(0, 0)
+    assert subscription.term_end == subscription.term_start.replace(year=subscription.term_start.year + 1)
+    assert subscription.cancellation_window_ends_at - subscription.term_start <= dt.timedelta(days=8)
     call = VendorCall.objects.filter(operation="order_get").get()
+    assert VendorCall.objects.filter(operation="subscription_get", company=demo.eritech).count() == 1
     assert (call.company, call.outcome, call.status_code) == (demo.eritech, "done", 200)
     assert not pending_vendor_subscriptions().exists()
-    assert vendor_subscriptions_refresh() == {"asked": 0, "moved": 0}  # nothing left to ask
+    assert vendor_subscriptions_refresh() == {"asked": 0, "moved": 0, "synced": 0}  # nothing left to ask
 
 
 def test_an_order_the_vendor_does_not_know_stays_pending(vendor, demo):
     customer = vendor.customer()["id"]
     subscription = pending_subscription(demo, customer_id=customer, order_id="no-such-order")
-    assert vendor_subscriptions_refresh() == {"asked": 1, "moved": 0}
+    assert vendor_subscriptions_refresh() == {"asked": 1, "moved": 0, "synced": 0}
     subscription.refresh_from_db()
     assert subscription.vendor_status == "pending"
 
@@ -92,12 +97,12 @@ def connector(monkeypatch, settings):
 def test_each_run_is_bounded_and_goes_round_so_a_stuck_order_starves_none(demo, connector):
     subscriptions = [pending_subscription(demo, customer_id="c", order_id=f"ord-{n}") for n in range(5)]
     connector.statuses = {f"ord-{n}": "pending" for n in range(5)}
-    assert vendor_subscriptions_refresh(limit=2) == {"asked": 2, "moved": 0}
-    assert vendor_subscriptions_refresh(limit=2) == {"asked": 2, "moved": 0}
+    assert vendor_subscriptions_refresh(limit=2) == {"asked": 2, "moved": 0, "synced": 0}
+    assert vendor_subscriptions_refresh(limit=2) == {"asked": 2, "moved": 0, "synced": 0}
     assert connector.asked == ["ord-0", "ord-1", "ord-2", "ord-3"]
     connector.statuses["ord-0"] = "completed"
     connector.statuses["ord-1"] = "cancelled"
-    assert vendor_subscriptions_refresh(limit=3) == {"asked": 3, "moved": 2}  # ord-4, then round to ord-0, ord-1
+    assert vendor_subscriptions_refresh(limit=3) == {"asked": 3, "moved": 2, "synced": 0}  # ord-4, then round to ord-0, ord-1
     statuses = dict(Subscription.objects.filter(pk__in=[s.pk for s in subscriptions]).values_list("vendor_order_id", "vendor_status"))
     assert statuses == {"ord-0": "active", "ord-1": "cancelled", "ord-2": "pending", "ord-3": "pending", "ord-4": "pending"}
 
@@ -105,14 +110,14 @@ def test_each_run_is_bounded_and_goes_round_so_a_stuck_order_starves_none(demo, 
 def test_a_spent_budget_stops_the_run(demo, connector):
     pending_subscription(demo, customer_id="c", order_id="ord-a")
     spent = Budget(0)
-    assert vendor_subscriptions_refresh(budget=spent) == {"asked": 0, "moved": 0}
+    assert vendor_subscriptions_refresh(budget=spent) == {"asked": 0, "moved": 0, "synced": 0}
     assert connector.asked == []
 
 
 def test_microsoft_off_asks_nothing(demo, settings):
     settings.MICROSOFT_ENABLED = False
     pending_subscription(demo, customer_id="c", order_id="ord-a")
-    assert vendor_subscriptions_refresh() == {"asked": 0, "moved": 0}
+    assert vendor_subscriptions_refresh() == {"asked": 0, "moved": 0, "synced": 0}
 
 
 def test_housekeeping_enqueues_a_refresh_on_the_outbox_lane_only_when_one_is_pending(demo, monkeypatch):
@@ -128,3 +133,25 @@ def test_housekeeping_enqueues_a_refresh_on_the_outbox_lane_only_when_one_is_pen
     monkeypatch.setattr(vendor_refresh, "lane_waiting", lambda lane: 99)
     dispatch_housekeeping()
     assert len(enqueued) == 1
+
+
+def test_the_refresh_spends_the_tenants_request_budget_and_asks_nothing_while_the_vendor_is_down(
+    vendor, demo, settings, monkeypatch
+):
+    from catalog.integrations.budget import slot_cap, tenant_request_reserve
+    from catalog.integrations.circuit import circuit_answered, circuit_failed
+    from core.clock import db_now
+
+    customer, order_id = placed_order(vendor)
+    pending_subscription(demo, customer_id=customer, order_id=order_id)
+    settings.VENDOR_CIRCUIT_FAILURES = 1
+    circuit_failed("microsoft", now=db_now())
+    assert vendor_subscriptions_refresh()["asked"] == 0
+    circuit_answered("microsoft", now=db_now())
+    # The tenant's slot is spent (by the senders, say): not asked now, asked on a later run.
+    now = db_now()
+    monkeypatch.setattr(vendor_refresh, "db_now", lambda: now)
+    while tenant_request_reserve("microsoft", customer, now=now, cap=slot_cap()) is None:
+        pass
+    assert vendor_subscriptions_refresh()["asked"] == 0
+    assert not VendorCall.objects.filter(operation="order_get").exists()

@@ -403,10 +403,17 @@ class PartnerCenterClient:
         auto_renew_enabled: bool | None = None,
         status: str | None = None,
         scheduled_next_term_instructions: Mapping | None = None,
+        billing_cycle: str | None = None,
+        term_duration: str | None = None,
+        offer_id: str | None = None,
         correlation_id: str | None = None,
     ) -> Outcome:
-        """PATCH the fields given (quantity, autoRenewEnabled, status, scheduledNextTermInstructions)."""
+        """PATCH the fields given (quantity, autoRenewEnabled, status, scheduledNextTermInstructions; and,
+        inside the cancellation window, billingCycle, termDuration, offerId: a change applied at once)."""
         body: dict[str, Any] = {}
+        for name, value in (("billingCycle", billing_cycle), ("termDuration", term_duration), ("offerId", offer_id)):
+            if value is not None:
+                body[name] = value
         if quantity is not None:
             body["quantity"] = quantity
         if auto_renew_enabled is not None:

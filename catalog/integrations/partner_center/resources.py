@@ -4,7 +4,7 @@ turned into) the JSON of the documented REST API; a malformed answer raises Malf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -225,10 +225,16 @@ class Subscription:
     term_duration: str = ""
     order_id: str = ""
     commitment_end_date: str = ""
+    # The term (New Commerce): the day it began, when the cancellation window (168 h after the purchase or the
+    # renewal) closes, and what the next term will take (scheduledNextTermInstructions; {} when none). ISO 8601.
+    effective_start_date: str = ""
+    cancellation_allowed_until_date: str = ""
+    scheduled_next_term_instructions: Mapping = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any) -> Subscription:
         auto_renew = data.get("autoRenewEnabled") if isinstance(data, Mapping) else None
+        instructions = data.get("scheduledNextTermInstructions") if isinstance(data, Mapping) else None
         return cls(
             id=str(_require(data, "id")),
             offer_id=str(data.get("offerId") or ""),
@@ -241,6 +247,9 @@ class Subscription:
             term_duration=str(data.get("termDuration") or ""),
             order_id=str(data.get("orderId") or ""),
             commitment_end_date=str(data.get("commitmentEndDate") or ""),
+            effective_start_date=str(data.get("effectiveStartDate") or ""),
+            cancellation_allowed_until_date=str(data.get("cancellationAllowedUntilDate") or ""),
+            scheduled_next_term_instructions=dict(instructions) if isinstance(instructions, Mapping) else {},
         )
 
 

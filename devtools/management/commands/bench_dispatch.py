@@ -117,8 +117,13 @@ class Command(BaseCommand):
             for key, prefix in (("dispatch", "dispatch:"), ("floor", "floor (")):
                 if line.startswith(prefix):
                     figures[key] = float(line.split(":", 1)[1].split(" s", 1)[0])
+        from devtools.management.commands.bench_emails import Sink
+
         with tempfile.TemporaryDirectory(prefix="icp-bench-pg-") as tmp:
             bench = PostgresBench(url, tmp=Path(tmp), log=self.stdout)
+            # Every email accepted by a local SMTP server in a process of its own (devtools.smtp_sink).
+            sink = Sink()
+            bench.email_url = f"smtp://127.0.0.1:{sink.port}"
             try:
                 self.stdout.write(f"--- PostgreSQL: seeding a template database with {n} jobs ...")
                 self.stdout.flush()
@@ -133,7 +138,12 @@ class Command(BaseCommand):
                     self.stdout.flush()
                     results.append(bench.steady_lateness(1, 1, steady, 0.5))
                 self.print_table(n, figures, results)
+                stats = sink.stats()
+                self.stdout.write(
+                    f"emails accepted by the local SMTP server: {stats['messages']:,} over {stats['connections']:,} connections"
+                )
             finally:
+                sink.stop()
                 bench.drop_all()
 
     def print_table(self, n, figures, results):
@@ -142,11 +152,14 @@ class Command(BaseCommand):
             ("SQLite, bulk_create floor", n, figures.get("floor"), None),
         ] + [(f"PostgreSQL {r.layout}", r.jobs, r.seconds, r) for r in results]
         self.stdout.write(
-            f"\n{'run':34} {'jobs':>6} {'seconds':>8} {'jobs/s':>8} {'late p50':>9} {'late p99':>9} {'email p99':>10}"
+            f"\n{'run':34} {'jobs':>6} {'seconds':>8} {'jobs/s':>8} {'late p50':>9} {'late p99':>9} {'email p99':>10} {'email max':>10}"
         )
         for name, jobs, seconds, r in rows:
             rate = f"{jobs / seconds:8,.0f}" if seconds else f"{'-':>8}"
-            late = f"{r.lateness_p50:9.2f} {r.lateness_p99:9.2f} {r.email_p99:10.2f}" if r else f"{'-':>9} {'-':>9} {'-':>10}"
+            late = (
+                f"{r.lateness_p50:9.2f} {r.lateness_p99:9.2f} {r.email_p99:10.2f} {r.email_last:10.2f}" if r
+                else f"{'-':>9} {'-':>9} {'-':>10} {'-':>10}"
+            )
             self.stdout.write(f"{name:34} {jobs:6} {seconds or 0:8.2f} {rate} {late}")
         by_layout = {r.layout: r for r in results}
         if "1 x 1" in by_layout and "2 x 2" in by_layout:

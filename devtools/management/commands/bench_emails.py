@@ -166,13 +166,14 @@ class Command(BaseCommand):
             sink.stop()
         self.stdout.write(
             f"\n{'path':8} {'emails':>6} {'CPU ms/email':>13} {'wall ms/email':>14} {'queries/email':>14} "
-            f"{'connections':>12} {'conn/chunk':>11}"
+            f"{'connections':>12} {'conn/chunk':>11} {'SMTP server CPU ms/email':>25}"
         )
         chunk = max(settings.IMPORT_EMAIL_CLAIM_CHUNK, 1)
         for r in results:
             self.stdout.write(
                 f"{r['path']:8} {r['sent']:6} {r['cpu'] * 1000 / r['sent']:13.2f} {r['wall'] * 1000 / r['sent']:14.2f} "
                 f"{r['queries'] / r['sent']:14.2f} {r['connections']:12} {r['connections'] / -(-r['sent'] // chunk):11.2f}"
+                f" {r['sink_cpu'] * 1000 / r['sent']:25.2f}"
             )
         before = [r for r in results if r["path"] == "before"]
         after = [r for r in results if r["path"] == "after"]
@@ -220,4 +221,5 @@ class Command(BaseCommand):
         return {
             "path": path, "sent": sent, "cpu": cpu, "wall": wall, "queries": counter.count,
             "connections": after["connections"] - before["connections"],
+            "sink_cpu": (after["cpu_ms"] - before["cpu_ms"]) / 1000,
         }

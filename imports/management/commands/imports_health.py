@@ -89,6 +89,10 @@ class Command(BaseCommand):
             f"{rate:.1%} ({health.vendor_calls_failed} of {health.vendor_calls} calls not done)" if rate is not None
             else "no calls",
         ))
+        rows.append(("vendor circuit", "; ".join(
+            f"{d.integration} down since {_when(d.since)}, next probe {_when(d.next_probe) if d.next_probe else 'now'}"
+            f" ({d.failed_probes} failed)" for d in health.vendor_down
+        ) or "closed (the vendors answer)"))
         if health.clusters is None:
             rows.append(("cluster heartbeats", "unknown (not visible from this process)"))
         elif not health.clusters:

@@ -1,0 +1,133 @@
+"""A change's one vendor call: the vendor sender's operation "change" (imports.vendor.send dispatches a
+VendorOrder of this operation here; registered by imports.apps).
+
+One try is ONE PATCH (the connector's subscription_patch) with the plan the batch recorded
+(imports.changes.plan) and the vendor order's create_request_id as MS-RequestId, outside any transaction;
+a retry (transient trouble, a sender killed after the call) sends the same body with the same id, which
+Partner Center answers with its first answer. The answer is recorded in a short transaction of its own,
+only while the vendor order is still open:
+- done → the plan applied here (the vendor's answer is the truth: not only while active), the change
+  Applied (or Sent: at renewal), the row Completed, the job finished;
+- refused → the change and the row Failed with the vendor's reason;
+- transient or unknown → the vendor sender's own backoff and waiting (imports.vendor.send); past the
+  deadline, the change and the row fail with the last trouble.
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+
+from catalog.integrations import get_integration
+from catalog.integrations.calls import calls_for
+from catalog.integrations.pauses import tenant_paused_until
+from catalog.integrations.partner_center import Done, Refused
+from core.datetimes import utc_text
+from core.outbox import OutboxItem
+from core.stored_messages import stored
+from orders.models import Subscription
+
+from imports.changes.runner import apply_plan, fail_change
+from imports.models import ImportRow, VendorOrder
+
+# The vendor sender's machinery, shared so that a change waits, backs off and expires exactly as an order does.
+from imports.vendor.send import (  # noqa: I001
+    VENDOR_DEADLINE_PASSED,
+    VENDOR_NOT_CONNECTED,
+    VENDOR_TENANT_PAUSED,
+    VENDOR_BUDGET_WAIT,
+    Finished,
+    _finish_jobs_if_done,
+    _not_done,
+    _open_locked,
+    _Recorder,
+    _trouble,
+    _Trouble,
+    _wait,
+)
+from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
+
+Outcome = VendorOrder.Outcome
+
+
+def _vendor_name(vendor_order: VendorOrder) -> str:
+    name = (
+        Subscription.objects.filter(account_id=vendor_order.account_id).values_list("service__vendor__name", flat=True).first()
+    )
+    return name or vendor_order.integration
+
+
+def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finished) -> str | None:
+    """One try of a change's vendor order (claimed by the caller): the outcome it reached, or None when it
+    stays open (transient trouble) or was finished by another sender meanwhile."""
+    vendor = _vendor_name(vendor_order)
+    client = get_integration(vendor_order.integration).connector()
+    if client is None:
+        return _trouble(vendor_order, _Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor)), now=now, finished=finished)
+    paused = tenant_paused_until(vendor_order.integration, vendor_order.customer_id, now=now)
+    if paused is not None:
+        trouble = _Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
+        return _trouble(vendor_order, trouble, now=now, finished=finished)
+    # The tenant's request budget (catalog.integrations.budget), as for an order's cart calls.
+    recorder = _Recorder([vendor_order], now=now, finished=finished)
+    until = recorder.reserve(vendor_order, 1)
+    if until is not None:
+        wait = Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
+        return _wait(vendor_order, wait, now=now, finished=finished)
+    plan = vendor_order.subscription
+    with calls_for(vendor_order.company_id):
+        answer = client.subscription_patch(
+            vendor_order.customer_id, vendor_order.vendor_subscription_id,
+            request_id=str(vendor_order.create_request_id), correlation_id=str(vendor_order.correlation_id),
+            **plan["patch"],
+        )
+    if isinstance(answer, Done):
+        return Outcome.DONE if _record_done(vendor_order, now=now, finished=finished) else None
+    if isinstance(answer, Refused):
+        return Outcome.REFUSED if _record_failed(vendor_order, Outcome.REFUSED, answer.reason, now=now, finished=finished) else None
+    trouble = _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
+    if now >= vendor_order.deadline_at:
+        reason = stored(VENDOR_DEADLINE_PASSED, vendor=vendor, deadline=utc_text(vendor_order.deadline_at), reason=trouble.reason)
+        return Outcome.EXPIRED if _record_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
+    return _trouble(vendor_order, trouble, now=now, finished=finished)
+
+
+def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finished) -> bool:
+    with transaction.atomic():
+        locked = _open_locked(vendor_order)
+        if locked is None:
+            return False  # finished by another sender meanwhile
+        VendorOrder.objects.filter(pk=locked.pk).update(
+            status=OutboxItem.Status.SENT, sent_at=now, outcome=Outcome.DONE, attempts=F("attempts") + 1, last_error="",
+        )
+        reason = apply_plan(locked.subscription, now=now, strict=False)
+        row = ImportRow.objects.filter(pk=locked.row_id)
+        if reason:
+            row.update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
+        else:
+            name = Subscription.objects.filter(pk=locked.subscription["subscription"]).values_list("name", flat=True).first()
+            row.update(
+                status=ImportRow.Status.COMPLETED, error="", processed_at=now, result_account_id=locked.account_id,
+                created={"name": name or ""},
+            )
+        done = _finish_jobs_if_done({locked.job_id}, now=now)
+    for job, rows in done:
+        finished.add(job, rows)
+    return True
+
+
+def _record_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now: dt.datetime, finished: Finished) -> bool:
+    """Refused by the vendor, or expired at the deadline: the change, the row and the job fail with `reason`."""
+    with transaction.atomic():
+        locked = _open_locked(vendor_order)
+        if locked is None:
+            return False
+        VendorOrder.objects.filter(pk=locked.pk).update(
+            status=OutboxItem.Status.SENT, sent_at=now, outcome=outcome, reason=reason, attempts=F("attempts") + 1,
+        )
+        fail_change(locked.subscription.get("change"), reason)
+        ImportRow.objects.filter(pk=locked.row_id).update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
+        done = _finish_jobs_if_done({locked.job_id}, now=now)
+    for job, rows in done:
+        finished.add(job, rows)
+    return True
