@@ -42,7 +42,7 @@ ID_CASES = {
     "api_v1:subscription_change_reschedule": _change,
 }
 # Lists: the other reseller's token gets its own (empty) subtree.
-LIST_CASES = {"api_v1:companies", "api_v1:imports", "api_v1:subscriptions"}
+LIST_CASES = {"api_v1:companies", "api_v1:imports", "api_v1:subscriptions", "api_v1:upcoming"}
 PUBLIC = {"api:schema", "api:docs", "api/v1/^.*/$"}
 
 

@@ -117,3 +117,15 @@ def test_query_count_is_bounded(world, demo, django_assert_max_num_queries):
     now = world["now"]
     with django_assert_max_num_queries(12):
         upcoming_page(demo.admin_abbie, UpcomingQuery(days=90), now=now)
+
+
+def test_a_company_of_the_other_branch_is_ignored_and_nothing_of_it_leaks(world, demo, client):
+    """As ANDES CLOUD, naming ABBIE BOX's customer: ignored like an unknown value (its own subtree shown)."""
+    client.force_login(demo.admin_andes)
+    page = upcoming_page(demo.admin_andes, UpcomingQuery(days=90, company=world["acme"].account_id), now=world["now"])
+    assert page.company is None and ("renewal", world["other"].pk) in kinds(page)
+    assert not [item for item in page.items if item.company == world["acme"]]
+    body = client.get(f"/orders/upcoming/?days=90&company={world['acme'].account_id}").content.decode()
+    assert "ACME UPCOMING" not in body and "CUSCO UPCOMING" in body
+    export = client.get(f"/orders/upcoming/export/?format=csv&company={world['acme'].account_id}")
+    assert "ACME UPCOMING" not in b"".join(export.streaming_content).decode("utf-8-sig")
