@@ -20,7 +20,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 TEST_RELIABILITY_DATABASE_URL ?= $(TEST_DATABASE_URL)_reliability
 TEST_RELIABILITY_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: mutants run serve test worker install migrate seed services browser check-deploy bench bench-tree bench-vendor bench-midnight messages clean
+.PHONY: mutants run serve test worker install migrate seed services browser check-deploy bench bench-tree bench-vendor bench-midnight bench-renewals messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11-compatible interpreter" >&2; exit 1; }
@@ -136,6 +136,12 @@ bench-vendor: install services
 # MIDNIGHT_LATENCY_MS, MIDNIGHT_JITTER_MS (or the command's options: manage.py bench_midnight --help).
 bench-midnight: install services
 	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(PY) manage.py bench_midnight
+
+# The renewal day (issue 27): 10,000 Microsoft subscriptions renewing at 00:00 UTC, 2,000 with a change at renewal,
+# synced and their changes verified by 2 clusters x 2 workers on PostgreSQL with the sandbox at 100 ms a call,
+# within 10 minutes and under the vendor's per-tenant limit (the sandbox ledger's per-minute counts).
+bench-renewals: install services
+	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(PY) manage.py bench_renewals --subscriptions 10000 --changes 2000 --latency-ms 100 --layout 2x2
 
 bench-tree: migrate
 	$(PY) manage.py bench_tree --depth 40 --width 20000

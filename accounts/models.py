@@ -271,6 +271,9 @@ class User(AbstractUser):
     reminder_hours = models.PositiveSmallIntegerField(
         _("reminder before the due time"), choices=ReminderHours.choices, default=ReminderHours.DAY
     )
+    # Opt-in: an email before a cancellation window of a subscription below the user's company closes
+    # (the last days seats can be reduced or the subscription cancelled with a refund).
+    notify_window_closing = models.BooleanField(_("email before a cancellation window closes"), default=False)
     # The zone its date-time controls start in and its dates' local line is shown in (an IANA name of
     # core.datetimes.time_zone_names()); empty is UTC. Remembered when the user picks a zone in a
     # date-time control, or set on the NOTIFICATIONS tab.

@@ -88,15 +88,23 @@ def items_in_force(items: Iterable[PriceListItem], *, day: dt.date) -> dict[Pric
 
 def price_book(*, company_ids: Iterable[int], day: dt.date, service_ids: Iterable[int] | None = None) -> PriceBook:
     """Load a PriceBook for these companies (and services; None = every service): three queries."""
-    company_ids = set(company_ids)
+    return price_books(company_ids=company_ids, days=[day], service_ids=service_ids)[day]
+
+
+def price_books(
+    *, company_ids: Iterable[int], days: Iterable[dt.date], service_ids: Iterable[int] | None = None
+) -> dict[dt.date, PriceBook]:
+    """A PriceBook for each of `days` (e.g. the renewal days of the Upcoming view's page), from the
+    same three queries as one: each day's items in force are picked from the items read once."""
+    company_ids, days = set(company_ids), sorted(set(days))
     price_lists = {
         a.company_id: a.price_list
         for a in PriceListAssignment.objects.filter(company_id__in=company_ids).select_related("price_list")
     }
-    book = PriceBook(day=day, price_lists=price_lists)
+    books = {day: PriceBook(day=day, price_lists=price_lists) for day in days}
     list_ids = {pl.pk for pl in price_lists.values()}
-    if not list_ids:
-        return book
+    if not list_ids or not days:
+        return books
     items = PriceListItem.objects.filter(price_list_id__in=list_ids).select_related("service")
     acceptances = TermsAcceptance.objects.filter(price_list_id__in=list_ids)
     if service_ids is not None:
@@ -104,10 +112,12 @@ def price_book(*, company_ids: Iterable[int], day: dt.date, service_ids: Iterabl
         items = items.filter(service_id__in=service_ids)
         acceptances = acceptances.filter(service_id__in=service_ids)
     items = list(items)
-    book.priced = {(item.price_list_id, item.service_id) for item in items}
-    book.in_force = items_in_force(items, day=day)
-    book.acceptances = set(acceptances.values_list("price_list_id", "service_id", "terms_id"))
-    return book
+    priced = {(item.price_list_id, item.service_id) for item in items}
+    accepted = set(acceptances.values_list("price_list_id", "service_id", "terms_id"))
+    for day, book in books.items():
+        book.priced, book.acceptances = priced, accepted
+        book.in_force = items_in_force(items, day=day)
+    return books
 
 
 # --- One company ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.api import CompanyDetail, CompanyList
 from imports.api.changes import SubscriptionChangeCancel, SubscriptionChangeList, SubscriptionChangeReschedule
 from imports.api.views import ImportCancel, ImportDetail, ImportList, ImportReschedule, ScheduledProvisioningCreate
+from imports.upcoming.api import UpcomingList
 from orders.api import CompanyServiceList, SubscriptionDetail, SubscriptionList
 
 from core.api.errors import NOT_FOUND, error_body
@@ -33,6 +34,8 @@ v1 = [
     path("imports/<int:job_id>/reschedule/", ImportReschedule.as_view(), name="import_reschedule"),
     path("subscriptions/", SubscriptionList.as_view(), name="subscriptions"),
     path("subscriptions/<int:account_id>/", SubscriptionDetail.as_view(), name="subscription"),
+    # The Upcoming view (Orders > Upcoming) with the page's filters.
+    path("upcoming/", UpcomingList.as_view(), name="upcoming"),
     # Scheduled changes (issue 27): schedule and list; cancel and reschedule here or on their import job.
     path("subscriptions/<int:account_id>/changes/", SubscriptionChangeList.as_view(), name="subscription_changes"),
     path(

@@ -26,6 +26,8 @@ urlpatterns = [
     path("favicon.ico", favicon),
     # The UTC line under every date-time control (core.datetimes), as the reseller types.
     path("dates/utc/", datetime_preview, name="datetime_preview"),
+    # Orders > Upcoming (imports.upcoming: it reads import jobs too, so it cannot be orders').
+    path("orders/upcoming/", include("imports.upcoming.urls")),
     path("orders/", include("orders.urls")),
     path("imports/", include("imports.urls")),
     # The REST API: /api/v1/..., /api/schema/, /api/docs/ (config/api_urls.py).

@@ -128,13 +128,15 @@ def postgres_cpu() -> float:
 
 
 class MidnightBench(VendorBench):
-    def __init__(self, url: str, *, tmp: Path, log, sandbox: SandboxProcess, sink: SinkProcess):
+    def __init__(self, url: str, *, tmp: Path, log, sandbox: SandboxProcess, sink: SinkProcess, redis_url: str = ""):
         super().__init__(url, tmp=tmp, log=log, sandbox=sandbox, prefix="icp_midnight")
         self.sink = sink
+        self.redis_url = redis_url
 
     def env(self, database: str, **extra) -> dict:
-        # Every email to the local SMTP server (plain SMTP, no credentials).
-        return super().env(database, **{"EMAIL_URL": f"smtp://127.0.0.1:{self.sink.port}", **extra})
+        # Every email to the local SMTP server (plain SMTP, no credentials); the Redis broker when given (the
+        # ORM broker on the run's database otherwise). One run at a time: the run's queue name is its database's.
+        return super().env(database, **{"EMAIL_URL": f"smtp://127.0.0.1:{self.sink.port}", "REDIS_URL": self.redis_url, **extra})
 
     def midnight(self, name: str, *, clusters: int, workers: int, jobs: int, send_to_backend: bool = True,
                  latency_ms: int = 100, jitter_ms: int = 50, timeout: float = 900, **extra) -> MidnightRun:

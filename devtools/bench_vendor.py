@@ -38,11 +38,14 @@ CLIENT_SECRET = "bench-secret"
 class SandboxProcess:
     """`python -m sandbox` on a free port with storage of its own, and the few calls the bench makes."""
 
-    def __init__(self, tmp: Path, port: int):
+    def __init__(self, tmp: Path, port: int, *, seed: Path | None = None):
+        """`seed`: a seed file of the sandbox's own format (sandbox/seed.py) instead of the demo's customers."""
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
         env.update(SANDBOX_DB=str(tmp / "sandbox.sqlite3"), SANDBOX_CLIENT_ID=CLIENT_ID, SANDBOX_CLIENT_SECRET=CLIENT_SECRET,
                    SANDBOX_PROVISIONING_SECONDS="0", SANDBOX_LOG_LEVEL="WARNING")
+        if seed is not None:
+            env["SANDBOX_SEED"] = str(seed)
         self.log = open(tmp / "sandbox.log", "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)], env=env,
                                         cwd=settings.BASE_DIR, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -311,6 +311,11 @@ class _Builder:
             if not services[code].dependencies.filter(pk=tenant_service.pk).exists():
                 services[code].dependencies.add(tenant_service)
                 self.created += 1
+        # The catalog's upgrade paths (issue 27): Business Basic → Standard → Premium.
+        for source, target in ((BASIC, STANDARD), (BASIC, PREMIUM), (STANDARD, PREMIUM)):
+            if not services[source].upgrades_to.filter(pk=services[target].pk).exists():
+                services[source].upgrades_to.add(services[target])
+                self.created += 1
 
         # The catalog's upgrade paths (issue 27): Business Basic → Business Standard → Business Premium.
         for lower, higher in ((BASIC, STANDARD), (STANDARD, PREMIUM)):

@@ -8,7 +8,8 @@ from imports.jobs.services import import_cancel
 from core.clock import db_now
 from core.stored_messages import rendered
 from imports.engine.outbox_lane import outbox_senders_enqueue
-from imports.models import EngineWorker, ImportJob, ImportRow, Notification, VendorOrder, WebhookDelivery
+from imports.models import EngineWorker, ImportJob, ImportRow, Notification, SubscriptionNotice, VendorOrder, WebhookDelivery
+from imports.notify.notices import NOTICES
 from imports.notify.outbox import NOTIFICATIONS
 from imports.vendor.outbox import VENDOR_ORDERS
 from imports.webhooks.delivery import DELIVERIES
@@ -200,6 +201,26 @@ class NotificationAdmin(OutboxAdmin):
     # Sent only after the mail server accepted it: never marked sent by hand.
     readonly_fields = fields
     outbox = NOTIFICATIONS
+
+    def retried_message(self, count):
+        return ngettext(
+            "%(count)d notification will be sent with the next pass.",
+            "%(count)d notifications will be sent with the next pass.",
+            count,
+        ) % {"count": count}
+
+
+@admin.register(SubscriptionNotice)
+class SubscriptionNoticeAdmin(OutboxAdmin):
+    """Renewal reminders and cancellation windows closing (imports.notify.notices). Read-only."""
+
+    list_display = ("subscription", "kind", "recipient", "occasion_at", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("subscription__name", "recipient__email", "message_id")
+    list_select_related = ("subscription", "recipient")
+    fields = ("subscription", "recipient", "occasion_at", *NOTIFICATION_FIELDS)
+    readonly_fields = fields
+    outbox = NOTICES
 
     def retried_message(self, count):
         return ngettext(

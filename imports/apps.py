@@ -22,6 +22,7 @@ class ImportsConfig(AppConfig):
         from imports.engine.vendor_refresh import vendor_refresh_enqueue
         from imports.models import ImportRow
         from imports.my_imports import subscription_link
+        from imports.notify.notices import notices_queue_due
         from imports.engine import change_notices
         from imports.vendor import held as vendor_held
         from imports.vendor import send as vendor_send
@@ -44,6 +45,8 @@ class ImportsConfig(AppConfig):
         register_section("imports.changes", change_page.changes_section)
         # Subscriptions whose vendor order was still pending are asked about again (issue 25).
         housekeeping_register("imports.engine.vendor_refresh", vendor_refresh_enqueue)
+        # Reminders before renewals with changes and cancellation windows closing (issue 27).
+        housekeeping_register("imports.notify.notices", notices_queue_due)
         # Subscriptions synced with their vendor before each renewal; local ones renewed at term end (issue 27).
         housekeeping_register("imports.engine.term_sync", term_syncs_enqueue)
         # A scheduled change the sync found wiped, or not applied by the renewal: its email and webhook (issue 27).

@@ -281,6 +281,8 @@ class ImportRow(models.Model):
         """The service code the row provisions: its order's service, or what the bulk file said."""
         if self.order_id:
             return self.order.service.code if self.order.service_id else ""
+        if self.change_id:  # a scheduled change: the subscription's service
+            return self.change.subscription.service.code
         value = self.payload.get("product_code") if isinstance(self.payload, dict) else None
         return "" if value is None else str(value)
 
@@ -290,6 +292,8 @@ class ImportRow(models.Model):
         the email's "Import Type: Product <code>"): its order's service, else the code the file gave."""
         if self.order_id:
             return self.order.service.name if self.order.service_id else ""
+        if self.change_id:
+            return self.change.subscription.name
         value = self.payload.get("product_name") if isinstance(self.payload, dict) else None
         return str(value) if value else self.product_code
 
@@ -426,6 +430,56 @@ class Notification(OutboxItem):
         """The unsaved row of a job that has just finished, due at once."""
         message_id = f"<import-{job_id}-{kind}.{uuid.uuid4().hex}@{_message_domain()}>"
         return cls(job_id=job_id, kind=kind, next_attempt_at=now, created_at=now, message_id=message_id)
+
+
+class SubscriptionNotice(OutboxItem):
+    """One notice about a subscription to one user, not about a job: the notices' outbox (core.outbox,
+    the kind imports.notify.notices), written by the engine's housekeeping pass when its time comes.
+
+    Kinds are named apart from the job's emails and from the change failure and wipe notices (issue 27):
+    - "change.reminder": a few days before a renewal that has scheduled changes, to their creators;
+    - "window.closing": before a cancellation window closes, to the users above the subscription who
+      opted in (accounts.User.notify_window_closing).
+    Sent once each: unique per kind, subscription, recipient and occasion (the renewal or window end it
+    is about; a later renewal is another occasion), and a fixed Message-ID for a re-send after a crash.
+    """
+
+    class Kind(models.TextChoices):
+        CHANGE_REMINDER = "change.reminder", _("Reminder before a renewal with changes")
+        WINDOW_CLOSING = "window.closing", _("Cancellation window closing")
+
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="notices"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
+    # The renewal (term end) or the window's end the notice is about.
+    occasion_at = models.DateTimeField(_("about"))
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+
+    class Meta(OutboxItem.Meta):
+        verbose_name = _("subscription notice")
+        verbose_name_plural = _("subscription notices")
+        indexes = [OutboxItem.due_index("subscription_notice_next")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subscription", "recipient", "occasion_at"], name="subscription_notice_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.subscription_id} → {self.recipient_id})"
+
+    @classmethod
+    def build(cls, kind: str, *, subscription_id: int, recipient_id: int, occasion_at: dt.datetime, now: dt.datetime):
+        """The unsaved row, due at once."""
+        message_id = f"<{kind}-{subscription_id}-{recipient_id}.{uuid.uuid4().hex}@{_message_domain()}>"
+        return cls(
+            kind=kind, subscription_id=subscription_id, recipient_id=recipient_id, occasion_at=occasion_at,
+            next_attempt_at=now, created_at=now, message_id=message_id,
+        )
 
 
 class ImportFile(models.Model):

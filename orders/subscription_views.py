@@ -18,6 +18,7 @@ from .selectors import subscription_for_user
 from .subscription_page import import_link, sections
 from .sync import is_vendor_subscription, subscription_sync
 from .terms import in_cancellation_window
+from .timeline import subscription_timeline
 
 
 @login_required
@@ -41,6 +42,8 @@ def subscription_detail(request, account_id):
         # The order's configuration as the manual's Configuration names it.
         "tenant_id": (subscription.attributes or {}).get("tenant_id") or vendor_config.get("microsoft_tenant_id", ""),
         "mpn_id": vendor_config.get("mpn_id", ""),
+        # Past changes, the pending ones and the next renewal at the price it will renew at (orders.timeline).
+        "timeline": subscription_timeline(subscription),
         # The term (issue 27): the window's end, or "closed"; the SYNC button only for what the vendor holds.
         "window_open": in_cancellation_window(subscription, timezone.now()),
         "can_sync": is_vendor_subscription(subscription),

@@ -34,6 +34,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.integrations import get_integration
+from catalog.integrations.budget import tenant_request_reserve
 from catalog.integrations.calls import calls_for
 from catalog.integrations.microsoft import DOMAIN_ATTRIBUTE, TENANT_ATTRIBUTE
 from catalog.integrations.microsoft_orders import catalog_item_id
@@ -63,6 +64,8 @@ SYNC_NOT_VENDOR = _("This subscription was not provisioned through the vendor: t
 SYNC_BUSY = _("This subscription is being synced with the vendor already; try again in a moment.")
 SYNC_NOT_CONNECTED = _("%(vendor)s cannot be asked from this server now (its integration is off).")
 SYNC_TROUBLE = _("%(vendor)s could not be asked now (%(detail)s); try again later.")
+# The tenant's request budget is spent (catalog.integrations.budget): no call now.
+SYNC_BUDGET = _("%(vendor)s is limiting our requests for this customer tenant; try again in a few seconds.")
 SYNC_DONE = _("Synced with %(vendor)s.")
 CHANGE_WIPED = _(
     "%(vendor)s no longer holds this change for the renewal: a change made to the subscription during its term "
@@ -214,6 +217,9 @@ def subscription_sync(subscription_id: int, *, now: dt.datetime | None = None) -
     if not _claim(subscription.pk, now=now or db_now()):
         return SyncResult("busy", stored(SYNC_BUSY))
     try:
+        # A subscription is a resource Microsoft counts against the tenant: one request of its budget first.
+        if tenant_request_reserve(integration.key, customer_id, now=db_now()) is not None:
+            return SyncResult("trouble", stored(SYNC_BUDGET, vendor=vendor_name))
         with calls_for(subscription.company_id):
             answer = connector.subscription_get(customer_id, subscription.vendor_subscription_id)
         if isinstance(answer, Refused):

@@ -68,14 +68,16 @@ class NotificationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["email_language", "notify_scheduled", "reminder_hours", "time_zone"]
+        fields = ["email_language", "notify_scheduled", "reminder_hours", "notify_window_closing", "time_zone"]
         labels = {
+            "notify_window_closing": _("Cancellation window closing"),
             "email_language": _("Language of the emails"),
             "time_zone": _("Time zone"),
             "notify_scheduled": _("Your provisioning is scheduled"),
             "reminder_hours": _("Reminder before a scheduled provisioning runs"),
         }
         help_texts = {
+            "notify_window_closing": _("An email two days before the cancellation window of a subscription below your company closes: the last days its seats can be reduced or it can be cancelled with a refund."),
             "email_language": _("Empty: the language of the user's company."),
             "notify_scheduled": _("An email each time a provisioning is scheduled."),
             "reminder_hours": _("Runs the pre-check again and says whether the order would fail today."),

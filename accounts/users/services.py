@@ -210,19 +210,22 @@ def user_password_set(*, user: User, password: str, via) -> User:
     return user
 
 
-NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours", "time_zone")
+NOTIFICATION_SETTINGS = ("email_language", "notify_scheduled", "reminder_hours", "notify_window_closing", "time_zone")
 
 
 @transaction.atomic
 def user_notifications_update(
-    *, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int, time_zone: str | None = None
+    *, actor: User, user: User, email_language: str, notify_scheduled: bool, reminder_hours: int, time_zone: str | None = None,
+    notify_window_closing: bool | None = None,
 ) -> User:
     """NOTIFICATIONS tab: the optional emails and their language (the completion email is mandatory),
-    and the user's time zone (None: unchanged)."""
+    the opt-in notice before a cancellation window closes, and the user's time zone (None: unchanged)."""
     locked = _lock_manageable(actor, user)
     locked.email_language, locked.notify_scheduled, locked.reminder_hours = email_language, notify_scheduled, reminder_hours
     if time_zone is not None:
         locked.time_zone = time_zone
+    if notify_window_closing is not None:
+        locked.notify_window_closing = notify_window_closing
     # Only these fields: the choices are the rule (the rest of the user is not this tab's to judge).
     locked.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in NOTIFICATION_SETTINGS])
     locked.save(update_fields=list(NOTIFICATION_SETTINGS))

@@ -38,7 +38,7 @@ from django.db import connection
 
 from catalog.models import VendorTenantBudget
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # The slot's length: short enough to spread a tenant's burst over the minute, long enough that a busy
 # tenant's slot is one row among a dozen a minute.
 SLOT_SECONDS = 5
@@ -85,16 +85,8 @@ def tenant_request_reserve(integration: str, customer_id: str, *, now: dt.dateti
     slot = slot_of(now)
     if cap <= 0:
         return slot + dt.timedelta(seconds=SLOT_SECONDS)
-    table = connection.ops.quote_name(VendorTenantBudget._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (integration, customer_id, slot_start, count) VALUES (%s, %s, %s, 1)"
-            f" ON CONFLICT (integration, customer_id, slot_start) DO UPDATE SET count = {table}.count + 1"
-            f" WHERE {table}.count < %s RETURNING count",
-            [integration, customer_id, connection.ops.adapt_datetimefield_value(slot), cap],
-        )
-        reserved = cursor.fetchone()
-    return None if reserved is not None else slot + dt.timedelta(seconds=SLOT_SECONDS)
+    reserved = _reserve(integration, customer_id, 1, slot=slot, cap=cap)
+    return None if reserved else slot + dt.timedelta(seconds=SLOT_SECONDS)
 
 
 def tenant_budgets_prune(*, now: dt.datetime) -> int:
@@ -132,9 +124,17 @@ def _reserve(integration: str, customer_id: str, n: int, *, slot: dt.datetime, c
     if n > cap:
         return False
     table = connection.ops.quote_name(VendorTenantBudget._meta.db_table)
+    # On PostgreSQL, outside a transaction (the senders'), the statement commits without waiting for its WAL
+    # to reach the disk (set_config(.., is_local) in its own condition: that statement only): a committed
+    # write per reservation, and the flush was 90 % of its time (9.5 ms against 1.2 ms on a busy 2-core
+    # machine). Only a crash of the database server itself within a fraction of a second could forget a
+    # slot's last reservations, letting at most one slot's cap more through once: 448 + 32 stays under 500.
+    # (A WHERE on the SELECT either way: SQLite needs one before ON CONFLICT, to parse it as the upsert's.)
+    quick = connection.vendor == "postgresql" and not connection.in_atomic_block
+    condition = " WHERE set_config('synchronous_commit', 'off', true) = 'off'" if quick else " WHERE 1 = 1"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (integration, customer_id, slot_start, count) VALUES (%s, %s, %s, %s)"
+            f"INSERT INTO {table} (integration, customer_id, slot_start, count) SELECT %s, %s, %s, %s{condition}"
             f" ON CONFLICT (integration, customer_id, slot_start) DO UPDATE SET count = {table}.count + %s"
             f" WHERE {table}.count + %s <= %s RETURNING count",
             [integration, customer_id, connection.ops.adapt_datetimefield_value(slot), n, n, n, cap],

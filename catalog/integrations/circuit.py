@@ -81,12 +81,15 @@ class Admission:
     call: bool
     probe: bool = False
     until: dt.datetime | None = None
+    # The failures counted when it was admitted: 0 means an answer has nothing to reset (one statement saved
+    # per try while the vendor is well).
+    failures: int = 0
 
 
 def circuit_admit(integration: str, *, now: dt.datetime) -> Admission:
     circuit = VendorCircuit.objects.filter(integration=integration).first()
     if circuit is None or circuit.opened_at is None:
-        return Admission(call=True)
+        return Admission(call=True, failures=circuit.failures if circuit is not None else 0)
     free = Q(probing_until__isnull=True) | Q(probing_until__lte=now)
     took = (
         VendorCircuit.objects.filter(pk=circuit.pk, opened_at__isnull=False, probe_at__lte=now)

@@ -91,7 +91,7 @@ class SubscriptionChangeSerializer(serializers.ModelSerializer):
         return row.job_id if row is not None else None
 
 
-class ChangeRequestSerializer(_StrictSerializer):
+class NewChangeSerializer(_StrictSerializer):
     schedule_required = False
     kind = serializers.ChoiceField(choices=Kind.values, help_text="quantity, billing_cycle, term, upgrade, auto_renew or cancel.")
     when = serializers.ChoiceField(
@@ -103,8 +103,8 @@ class ChangeRequestSerializer(_StrictSerializer):
         help_text='For "at": ISO 8601, UTC (e.g. 2027-03-01T10:00:00Z); empty or left out: now.',
     )
     quantity = StrictIntegerField(required=False, help_text="The new quantity (kind quantity).")
-    billing_cycle = StrictCharField(required=False, help_text="kind billing_cycle: %s." % ", ".join(BillingFrequency.values))
-    term = StrictCharField(required=False, help_text="kind term: %s." % ", ".join(Term.values))
+    billing_cycle = StrictCharField(required=False, help_text=f"kind billing_cycle: {', '.join(BillingFrequency.values)}.")
+    term = StrictCharField(required=False, help_text=f"kind term: {', '.join(Term.values)}.")
     product_code = StrictCharField(required=False, help_text="The product to upgrade to (kind upgrade), on the catalog's upgrade path.")
     auto_renew = StrictBooleanField(required=False, help_text="kind auto_renew.")
     replace = StrictBooleanField(
@@ -172,7 +172,7 @@ class SubscriptionChangeList(generics.ListAPIView):
         summary="Schedule a change to the subscription",
         description="Quantity, billing cycle, term, upgrade, auto-renew or cancellation, at a chosen UTC time (now "
         "included) or at renewal, under the same rules and messages as the subscription page.",
-        request=ChangeRequestSerializer, parameters=[IDEMPOTENCY_PARAMETER],
+        request=NewChangeSerializer, parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: ChangeScheduledSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Bad input or refused by the rules; nothing was written."),
@@ -188,7 +188,7 @@ class SubscriptionChangeList(generics.ListAPIView):
     def _schedule(self, request, account_id):
         subscription = subscription_for_user(request.user, account_id=account_id)
         now = db_now()
-        serializer = ChangeRequestSerializer(data=request.data, context={"now": now})
+        serializer = NewChangeSerializer(data=request.data, context={"now": now})
         serializer.is_valid(raise_exception=True)
         spec = _spec(serializer.validated_data)
         if isinstance(spec, dict):

@@ -41,6 +41,7 @@ from orders.validation import SERVICE_NOT_ON_PRICE_LIST, orders_vendor_problems,
 from core.stored_messages import rendered
 
 from imports.models import ImportJob
+from imports.bulk import change_lines
 from imports.bulk.columns import normalise
 
 AccountType = ImportJob.AccountType
@@ -80,6 +81,8 @@ class Line:
     deferred: list[str] = field(default_factory=list)
     # Companies and users: the cleaned values.
     values: dict | None = None
+    # Changes: the change to create on confirmation (imports.bulk.change_lines.ChangeLine).
+    change: object | None = None
 
 
 @dataclass(frozen=True)
@@ -372,6 +375,30 @@ def _check_form_lines(user, lines, errors, form_class, *, booleans=(), parent_ki
     return result
 
 
+def _check_changes(user: User, lines, errors: list, *, due: dt.datetime, now: dt.datetime) -> FileCheck:
+    """Changes: each line read and checked by the change rules' one home (imports.bulk.change_lines)."""
+    result = FileCheck(errors=errors)
+    subscriptions = change_lines.subscriptions_of_lines(user, lines)
+    kinds_seen: dict[tuple[int, str], int] = {}
+    for number, cells in lines:
+        line, problems = change_lines.check_change_line(user, cells, subscriptions=subscriptions, due=due, now=now)
+        for message in problems:
+            errors.append(_line_error(number, message))
+        if line is None:
+            continue
+        # One open change per kind and subscription: a file asking two is refused like the page's second tab.
+        key = (line.subscription.pk, line.kind)
+        if key in kinds_seen:
+            errors.append((number, str(VALUE_REPEATED % {
+                "line": number, "column": gettext("Change"), "value": f"{line.subscription.account_id} {line.kind}",
+                "first": kinds_seen[key],
+            })))
+            continue
+        kinds_seen[key] = number
+        result.lines.append(Line(position=number, cells=cells, parent=line.subscription.company, change=line))
+    return result
+
+
 def check_lines(
     *, user: User, account_type: str, lines, due: dt.datetime, now: dt.datetime, errors: list[tuple[int, str]] | None = None,
     ask_vendor: bool = True,
@@ -389,6 +416,9 @@ def check_lines(
             booleans=[("is_billable", _("Is billable"))],
             parent_kinds=COMPANY_PARENT_KINDS,
         )
+    elif account_type == AccountType.CHANGES:
+        _repeated_lines(lines, errors)
+        result = _check_changes(user, lines, errors, due=due, now=now)
     else:
         _repeated_lines(lines, errors, unique_key="email", unique_label=gettext("Email"))
         result = _check_form_lines(user, lines, errors, UserLineForm)

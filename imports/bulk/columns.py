@@ -71,8 +71,17 @@ USER_COLUMNS = (
     Column(gettext_noop("Phone"), "phone", example="+51 900 000 404"),
 )
 
+# Scheduled changes to live subscriptions, one a line (imports.bulk.change_lines).
+CHANGE_COLUMNS = (
+    Column(gettext_noop("Account Id"), "account_id", required=True, example="300001"),
+    Column(gettext_noop("Change"), "change", required=True, example="quantity"),
+    Column(gettext_noop("New value"), "new_value", example="8"),
+    Column(gettext_noop("When"), "when", example="renewal"),
+)
+
 COLUMNS = {
     AccountType.PRODUCTS: PRODUCT_COLUMNS,
+    AccountType.CHANGES: CHANGE_COLUMNS,
     AccountType.COMPANIES: COMPANY_COLUMNS,
     AccountType.USERS: USER_COLUMNS,
 }
@@ -82,6 +91,7 @@ ROW_TYPES = {
     AccountType.PRODUCTS: "product",
     AccountType.COMPANIES: "company",
     AccountType.USERS: "user",
+    AccountType.CHANGES: "change",
 }
 
 ERROR_COLUMN_EN = "Error"

@@ -12,7 +12,7 @@ from orders.validation import schedule_time_error
 from imports.models import ImportJob
 from imports.bulk.files import FILE_EMPTY, FILE_TOO_BIG, MAX_BYTES
 
-ACCOUNT_TYPE_REQUIRED = _("Choose the account type to import: Companies, Products or Users.")
+ACCOUNT_TYPE_REQUIRED = _("Choose the account type to import: Companies, Products, Users or Changes.")
 FILE_REQUIRED = _("Choose the file to upload (CSV or Excel .xlsx).")
 SCHEDULE_INVALID = _("Enter the schedule date as YYYY-MM-DD HH:MM, e.g. 2024-08-01 10:00, or leave it empty.")
 TERMS_REQUIRED = _("Accept the terms and conditions listed above to start the import.")
@@ -23,6 +23,8 @@ ACCOUNT_TYPES = [
     (ImportJob.AccountType.COMPANIES, _("Companies")),
     (ImportJob.AccountType.PRODUCTS, _("Products")),
     (ImportJob.AccountType.USERS, _("Users")),
+    # Scheduled changes to live subscriptions (issue 27): one change a line.
+    (ImportJob.AccountType.CHANGES, _("Changes")),
 ]
 
 

@@ -11,7 +11,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -27,6 +27,7 @@ from orders.validation import schedule_time_error
 from imports.models import ImportFile, ImportJob, ImportRow
 from imports.my_imports.selectors import imports_visible_to
 from imports.jobs.services import search_entry_for
+from imports.bulk import change_lines
 from imports.bulk.checks import FileCheck, TermsToAccept, check_lines
 from imports.bulk.columns import ROW_TYPES
 from imports.bulk.files import FileProblem, cells_by_key, read_table
@@ -40,6 +41,7 @@ AUDIT_BULK_ACCOUNT_TYPES = {
     ImportJob.AccountType.PRODUCTS: pgettext_lazy("bulk import audit", "products"),
     ImportJob.AccountType.COMPANIES: pgettext_lazy("bulk import audit", "companies"),
     ImportJob.AccountType.USERS: pgettext_lazy("bulk import audit", "users"),
+    ImportJob.AccountType.CHANGES: pgettext_lazy("bulk import audit", "changes"),
 }
 UPLOAD_GONE = _("This upload is no longer waiting for confirmation; upload the file again.")
 
@@ -118,6 +120,11 @@ def _job_create(*, user: User, account_type: str, name: str, checksum: str, due_
     if account_type == ImportJob.AccountType.PRODUCTS:
         built = [Order(company=line.parent, service=line.service, **line.order_values) for line in lines]
         orders = orders_submit_many(orders=built, user=user, due_at=due_at, now=now)
+    changes: list = [None] * len(lines)
+    if account_type == ImportJob.AccountType.CHANGES:
+        # Created on confirmation, each as the subscription page's scheduling writes it; the database's
+        # one open change per kind refuses one opened meanwhile (imports_bulk_start says so).
+        changes = [change_lines.change_create(line.change, user=user, now=due_at) for line in lines]
     ImportRow.objects.bulk_create(
         ImportRow(
             job=job,
@@ -125,9 +132,10 @@ def _job_create(*, user: User, account_type: str, name: str, checksum: str, due_
             import_type=ROW_TYPES[account_type],
             parent_company=line.parent,
             order=order,
+            change=change,
             payload=_payload(line),
         )
-        for line, order in zip(lines, orders)
+        for line, order, change in zip(lines, orders, changes)
     )
     audit_log_record(
         company=job.company,
@@ -163,13 +171,18 @@ def imports_bulk_start(
     now = now or db_now()
     if account_type not in ROW_TYPES:
         raise ValueError(f"Unknown account type {account_type!r}.")
-    due = due_at or now
-    if error := schedule_time_error(due, now=now):
-        return BulkStart(errors=[error])
     try:
         lines, problems = cells_by_key(read_table(content), account_type)
     except FileProblem as problem:
         return BulkStart(errors=problem.messages)
+    if account_type == ImportJob.AccountType.CHANGES:
+        # A file of changes is one job: its changes at a chosen time share its schedule, which the
+        # lines may give when the page left it empty (imports.bulk.change_lines).
+        due_at, schedule_problems = change_lines.lines_schedule(lines, due_at=due_at)
+        problems = [*problems, *schedule_problems]
+    due = due_at or now
+    if error := schedule_time_error(due, now=now):
+        return BulkStart(errors=[error])
     check = check_lines(user=user, account_type=account_type, lines=lines, due=due, now=now, errors=problems, ask_vendor=ask_vendor)
     if check.errors:
         return BulkStart(errors=[message for _line, message in check.errors])
@@ -184,17 +197,23 @@ def imports_bulk_start(
                     due_at=due_at, content=content,
                 )
         return BulkStart(pending=pending, terms=check.terms, earlier=earlier, warnings=warnings)
-    with transaction.atomic():
-        job = _job_create(
-            user=user, account_type=account_type, name=file_name, checksum=checksum, due_at=due, check=check, now=now
-        )
-        if pending is not None:
-            pending.job, pending.content = job, b""
-            pending.save(update_fields=["job", "content"])
-        else:
-            ImportFile.objects.create(
-                created_by=user, account_type=account_type, name=file_name[:255], sha256=checksum, due_at=due_at, job=job
+    try:
+        with transaction.atomic():
+            job = _job_create(
+                user=user, account_type=account_type, name=file_name, checksum=checksum, due_at=due, check=check, now=now
             )
+            if pending is not None:
+                pending.job, pending.content = job, b""
+                pending.save(update_fields=["job", "content"])
+            else:
+                ImportFile.objects.create(
+                    created_by=user, account_type=account_type, name=file_name[:255], sha256=checksum, due_at=due_at, job=job
+                )
+    except IntegrityError:
+        if account_type != ImportJob.AccountType.CHANGES:
+            raise
+        # One open change per kind and subscription: another tab or file opened one after the check.
+        return BulkStart(errors=[str(change_lines.CHANGE_OPENED_MEANWHILE)])
     return BulkStart(job=job, earlier=earlier, warnings=warnings)
 
 

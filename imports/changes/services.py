@@ -41,6 +41,7 @@ from imports.jobs.services import (
     search_entry_for,
 )
 from imports.models import ImportJob, ImportRow
+from imports.webhooks.delivery import webhook_deliveries_record
 
 ChangeStatus = SubscriptionChange.Status
 
@@ -131,9 +132,13 @@ def _replace_open(existing: SubscriptionChange, *, user: User, now: dt.datetime)
     """Take an open change out of the way of its replacement: a pending one's job cancelled (not if a
     worker has it), a sent one marked Replaced (the new change, or the resend job, tells the vendor)."""
     if existing.status == ChangeStatus.PENDING:
-        row = ImportRow.objects.filter(change=existing).only("job_id").first()
-        if row is not None and not job_states.transition(row.job_id, ImportJob.Status.PENDING, ImportJob.Status.CANCELLED, finished_at=now):
-            return False
+        job = change_job(existing)
+        if job is not None:
+            if not job_states.transition(job.pk, ImportJob.Status.PENDING, ImportJob.Status.CANCELLED, finished_at=now):
+                return False
+            # Its job ends as a cancelled one does (My imports' X): the webhook event, with the cancel.
+            job.status, job.finished_at = ImportJob.Status.CANCELLED, now
+            webhook_deliveries_record([job], now=now)
         return change_states.transition(existing.pk, ChangeStatus.PENDING, ChangeStatus.REPLACED)
     return change_states.transition(existing.pk, ChangeStatus.SENT, ChangeStatus.REPLACED)
 

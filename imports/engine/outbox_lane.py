@@ -24,6 +24,7 @@ from core.clock import db_now
 
 from core.outbox import Budget
 from imports.engine.config import engine_config
+from imports.notify import notices
 from imports.notify import outbox as email_outbox
 from imports.notify import priority as email_priority
 from imports.notify.senders import sender_hand_on, sender_places, senders_enqueue
@@ -50,6 +51,8 @@ KINDS: dict[str, SenderKind] = {
     webhooks.KIND: SenderKind(has_due=webhooks.DELIVERIES.has_due, send=webhooks.webhooks_send_due),
     # Vendor orders (imports.vendor): retries after their backoff, and those whose sender died.
     vendor_outbox.KIND: SenderKind(has_due=vendor_outbox.VENDOR_ORDERS.has_due, send=vendor_orders_send_due),
+    # Notices about subscriptions (issue 27): renewal reminders, cancellation windows closing.
+    notices.KIND: SenderKind(has_due=notices.NOTICES.has_due, send=notices.notices_send_due),
 }
 
 

@@ -335,13 +335,20 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
         Order.objects.bulk_update(batch.defaulted, ["vendor_config"])
     _save_rows(changed, now=now)
     results = jobs_finish(finishing, rows_of_job, now=now, from_status=Status.IN_PROGRESS)
+    # One UPDATE per (completed, failed) pair, not one per job: a burst's batch of 50 waiting jobs moves
+    # in one or two statements.
+    waiting_by_counts: dict[tuple[int, int], list[ImportJob]] = defaultdict(list)
     for job in waiting:
         _, completed, failed = _final_status(rows_of_job[job.pk])
-        if not states.transition(job.pk, Status.IN_PROGRESS, Status.WAITING,
-                                 imported_count=completed, error_count=failed, lease_expires_at=None):
-            raise LostClaim(f"Import job {job.pk} was no longer in progress; rolling back.")
-        job.status, job.imported_count, job.error_count = Status.WAITING, completed, failed
-        results[job.pk] = Status.WAITING
+        waiting_by_counts[(completed, failed)].append(job)
+    for (completed, failed), jobs_alike in waiting_by_counts.items():
+        moved = states.transition_many([job.pk for job in jobs_alike], Status.IN_PROGRESS, Status.WAITING,
+                                       imported_count=completed, error_count=failed, lease_expires_at=None)
+        if moved != len(jobs_alike):
+            raise LostClaim(f"{len(jobs_alike) - moved} import job(s) were no longer in progress; rolling back.")
+        for job in jobs_alike:
+            job.status, job.imported_count, job.error_count = Status.WAITING, completed, failed
+            results[job.pk] = Status.WAITING
     if finishing:
         loaded = {job.pk: (job, rows_of_job[job.pk]) for job in finishing}
         _hand_off_emails([job.pk for job in finishing], now=now, loaded=loaded)

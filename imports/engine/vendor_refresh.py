@@ -24,9 +24,12 @@ import time
 from django.db.models import QuerySet
 
 from catalog.integrations import get_integration
+from catalog.integrations.budget import tenant_request_reserve
 from catalog.integrations.calls import calls_for
+from catalog.integrations.circuit import circuit_state
 from catalog.integrations.microsoft import TENANT_ATTRIBUTE
 from catalog.integrations.partner_center import Done
+from core.clock import db_now
 from core.lanes import OUTBOX, lane_enqueue, lane_waiting
 from core.outbox import Budget
 from orders.models import Subscription
@@ -84,6 +87,13 @@ def vendor_subscriptions_refresh(*, limit: int = VENDOR_REFRESH_LIMIT, budget: B
         connector = integration.connector() if integration else None
         customer_id = _customer_id(subscription)
         if connector is None or not customer_id:
+            continue
+        # An order is a resource Microsoft counts against the tenant: the tenant's request budget
+        # (catalog.integrations.budget) first, and nothing while the vendor is marked down; asked on a later run.
+        circuit = circuit_state(integration.key)
+        if circuit is not None and circuit.opened_at is not None:
+            break
+        if tenant_request_reserve(integration.key, customer_id, now=db_now()) is not None:
             continue
         with calls_for(subscription.company_id):
             outcome = connector.order_get(customer_id, subscription.vendor_order_id)

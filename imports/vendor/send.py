@@ -46,7 +46,7 @@ from catalog.integrations.asking import questions_join, questions_shared
 from catalog.integrations.base import VendorProvisioning
 from catalog.integrations.budget import tenant_requests_reserve
 from catalog.integrations.calls import KeptCalls, calls_for, calls_kept, calls_write
-from catalog.integrations.circuit import Admission, circuit_admit, circuit_probe_end, circuit_state, is_outage
+from catalog.integrations.circuit import Admission, circuit_admit, circuit_probe_end, is_outage
 from catalog.integrations.pauses import tenant_pause, tenants_paused_until
 from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
 from core.clock import db_now
@@ -329,7 +329,9 @@ class _Recorder:
         answer: dict = {}
         done = threading.Event()
         self.requests.put(("cart", (vendor_order, cart_id, answer, done)))
-        done.wait()
+        # Bounded: a sender thread never outlives its claim's lease waiting for a recorder that stopped.
+        if not done.wait(timeout=settings.IMPORT_VENDOR_LEASE_SECONDS):
+            raise RuntimeError("the sender's thread did not record the cart id in time")
         if "error" in answer:
             raise answer["error"]
         return answer["cart_id"]
@@ -350,9 +352,8 @@ class _Recorder:
         if self.circuit_clean.get(integration):
             return Admission(call=True)
         admission = circuit_admit(integration, now=db_now())
-        if admission.call and not admission.probe:
-            state = circuit_state(integration)
-            self.circuit_clean[integration] = state is None or (state.opened_at is None and state.failures == 0)
+        if admission.call and not admission.probe:  # closed; clean when no failure was counted
+            self.circuit_clean[integration] = admission.failures == 0
         return admission
 
     def reserve(self, vendor_order: VendorOrder, n: int) -> dt.datetime | None:
@@ -431,7 +432,12 @@ class _Recorder:
             if self.tried and oldest is None:
                 oldest = time.monotonic()
             if self.tried and (len(self.tried) >= self.GROUP or time.monotonic() - oldest >= self.WAIT_SECONDS):
-                self.flush()
+                try:
+                    self.flush()
+                except Exception:
+                    # The database failing under us: what was not recorded stays under the claim's lease and
+                    # the next sender tries it again with the same ids; keep serving the threads meanwhile.
+                    logger.exception("Vendor orders: could not record a group of answers; their lease hands them on.")
                 oldest = None
             if not alive and not requests and self.requests.empty():
                 return

@@ -55,6 +55,8 @@ AUTO_RENEW_UNCHANGED_ON = _("Auto-renew is already on.")
 AUTO_RENEW_UNCHANGED_OFF = _("Auto-renew is already off.")
 AUTO_RENEW_AT_RENEWAL = _("Auto-renew is turned on or off at a chosen time, not at renewal.")
 NO_TERM = _("The subscription has no term, so nothing can be scheduled for its renewal.")
+DOES_NOT_RENEW = _("The subscription does not renew (auto-renew is off); turn auto-renew on first.")
+ENDS_ALREADY = _("Auto-renew is already off: the subscription ends at its term end (%(end)s).")
 RENEWAL_PASSED = _("The subscription's term ended on %(end)s; the change cannot be made at that renewal any more.")
 PAST_TERM_END = _(
     "%(when)s is not before the end of the subscription's current term (%(end)s); choose an earlier time, or \"at renewal\"."
@@ -212,6 +214,11 @@ def _when_problems(subscription: Subscription, spec: ChangeSpec, *, now: dt.date
             return [stored(NO_TERM)]
         if end <= now:
             return [stored(RENEWAL_PASSED, end=utc_text(end))]
+        if not at_due_time and not subscription.auto_renew:
+            # (At the due time a Sent cancellation at term end has turned it off: judged when scheduled.)
+            if spec.kind == Kind.CANCEL:
+                return [stored(ENDS_ALREADY, end=utc_text(end))]
+            return [stored(DOES_NOT_RENEW)]
         return []
     due_at = spec.at or now
     if not at_due_time and (error := schedule_time_error(due_at, now=now)):

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def url(subscription, *rest) -> str:
-    return "/api/v1/subscriptions/%s/changes/%s" % (subscription.account_id, "".join(f"{part}/" for part in rest))
+    tail = "".join(f"{part}/" for part in rest)
+    return f"/api/v1/subscriptions/{subscription.account_id}/changes/{tail}"
 
 
 def post(client, address, body=None, key=None):

@@ -21,6 +21,12 @@ def _job(demo) -> dict:
     return {"job_id": schedule(demo, due_at=timezone.now() + dt.timedelta(days=1)).pk}
 
 
+def _change(demo) -> dict:
+    from tests.portal.test_isolation_matrix import _change as change_of_eritech
+
+    return change_of_eritech(demo)
+
+
 ERITECH = lambda demo: {"account_id": demo.eritech.account_id}  # noqa: E731
 
 ID_CASES = {
@@ -31,9 +37,12 @@ ID_CASES = {
     "api_v1:import_cancel": _job,
     "api_v1:import_reschedule": _job,
     "api_v1:subscription": lambda demo: {"account_id": 493796},
+    "api_v1:subscription_changes": lambda demo: {"account_id": 493796},
+    "api_v1:subscription_change_cancel": _change,
+    "api_v1:subscription_change_reschedule": _change,
 }
 # Lists: the other reseller's token gets its own (empty) subtree.
-LIST_CASES = {"api_v1:companies", "api_v1:imports", "api_v1:subscriptions"}
+LIST_CASES = {"api_v1:companies", "api_v1:imports", "api_v1:subscriptions", "api_v1:upcoming"}
 PUBLIC = {"api:schema", "api:docs", "api/v1/^.*/$"}
 
 

@@ -22,7 +22,7 @@ from catalog.integrations.budget import (
 )
 from catalog.models import VendorTenantBudget
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 12, 1, 0, 0, 0, tzinfo=UTC)
 
 
@@ -112,7 +112,7 @@ def test_two_connections_racing_for_a_slot_never_take_more_than_its_cap():
             barrier.wait(timeout=30)
             for _ in range(per_thread):
                 results[index].append(tenant_request_reserve("microsoft", "race", now=T0, cap=cap) is None)
-        except Exception as error:  # reported in the test's thread
+        except Exception as error:  # noqa: BLE001  (reported in the test's thread)
             errors.append(error)
         finally:
             connection.close()
@@ -125,3 +125,18 @@ def test_two_connections_racing_for_a_slot_never_take_more_than_its_cap():
     assert not errors, errors
     assert sum(results[0]) + sum(results[1]) == cap
     assert VendorTenantBudget.objects.get(customer_id="race").count == cap
+    # Each reservation committed without waiting for the disk, that statement only: the session's setting stays.
+    assert not connection.in_atomic_block
+    tenant_request_reserve("microsoft", "race", now=T0 + dt.timedelta(seconds=SLOT_SECONDS), cap=cap)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db
+def test_the_engines_housekeeping_prunes_them():
+    from imports.engine.dispatch import dispatch_housekeeping
+
+    tenant_request_reserve("microsoft", "t1", now=T0, cap=5)
+    dispatch_housekeeping(now=T0 + dt.timedelta(minutes=3))
+    assert not VendorTenantBudget.objects.exists()

@@ -18,7 +18,7 @@ from catalog.integrations.circuit import (
 
 pytestmark = pytest.mark.django_db
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 12, 1, 0, 0, 0, tzinfo=UTC)
 S = dt.timedelta(seconds=1)
 

@@ -14,7 +14,7 @@ from orders.terms import term_fields
 from tests.factories import SubscriptionFactory
 from tests.imports.helpers import ERITECH_TENANT_ID, accept_terms
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 Kind = SubscriptionChange.Kind
 When = SubscriptionChange.When
 

@@ -7,7 +7,14 @@ import pytest
 from freezegun import freeze_time
 
 from core.stored_messages import rendered
-from imports.changes.services import ChangeConflict, ChangeNotCancellable, ChangeRefused, change_cancel, change_reschedule, change_schedule
+from imports.changes.services import (
+    ChangeConflict,
+    ChangeNotCancellable,
+    ChangeRefused,
+    change_cancel,
+    change_reschedule,
+    change_schedule,
+)
 from imports.engine.dispatch import dispatch_due_imports
 from imports.jobs.services import import_cancel
 from imports.models import ImportJob, ImportRow

@@ -8,11 +8,21 @@ from django.utils import translation
 from accounts.models import Company
 from catalog.models import BillingFrequency, Term
 from core.stored_messages import rendered, stored
+from devtools.demo import KIOSK
 from orders.changes import rules
 from orders.changes.rules import change_problems, notices
 from orders.models import Subscription
 from orders.validation import QUANTITY_ABOVE_LIMIT, SCHEDULE_IN_PAST, TERMS_NOT_ACCEPTED
-from tests.changes.helpers import BASIC, PREMIUM, STANDARD, Kind, When, basic_subscription, now_minute, spec
+from tests.changes.helpers import (
+    BASIC,
+    PREMIUM,
+    STANDARD,
+    Kind,
+    When,
+    basic_subscription,
+    now_minute,
+    spec,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -123,9 +133,14 @@ def test_unchanged_values_are_refused(demo):
 def test_an_upgrade_only_along_the_catalog_paths(demo):
     subscription = basic_subscription(demo)
     assert problems(subscription, spec(Kind.UPGRADE, When.RENEWAL, service=demo.service(STANDARD))) == []
+    # On the demo's paths, but the target's own due-time checks apply: its terms are not accepted yet.
     premium = demo.service(PREMIUM)
     assert problems(subscription, spec(Kind.UPGRADE, When.RENEWAL, service=premium)) == [
-        f"{premium.name} is not an upgrade of {subscription.service.name} in the catalog."
+        str(TERMS_NOT_ACCEPTED % {"service": premium.name, "price_list": demo.abbie_price_list.name})
+    ]
+    kiosk = demo.service(KIOSK)
+    assert problems(subscription, spec(Kind.UPGRADE, When.RENEWAL, service=kiosk)) == [
+        f"{kiosk.name} is not an upgrade of {subscription.service.name} in the catalog."
     ]
     assert problems(subscription, spec(Kind.UPGRADE, When.RENEWAL)) == [str(rules.UPGRADE_REQUIRED)]
 
@@ -164,3 +179,10 @@ def test_the_reason_reads_in_spanish(demo):
     [text] = change_problems(subscription, spec(quantity=8), now=now_minute())
     with translation.override("es"):
         assert rendered(text).startswith("Los puestos")
+
+
+def test_nothing_is_scheduled_for_a_renewal_that_will_not_happen(demo):
+    subscription = basic_subscription(demo, auto_renew=False)
+    assert problems(subscription, spec(quantity=3, when=When.RENEWAL)) == [str(rules.DOES_NOT_RENEW)]
+    end = subscription.term_end.strftime("%Y-%m-%d %H:%M UTC")
+    assert problems(subscription, spec(Kind.CANCEL, When.RENEWAL)) == [str(rules.ENDS_ALREADY % {"end": end})]

@@ -91,3 +91,19 @@ def test_another_resellers_subscription_is_404(client, demo):
     client.force_login(demo.admin_andes)
     assert client.get(wizard(subscription)).status_code == 404
     assert client.post(wizard(subscription), choose(quantity=3)).status_code == 404
+
+
+def test_my_imports_lists_the_change_described_cancellable_and_reschedulable(abbie_client, demo):
+    subscription = basic_subscription(demo, quantity=1)
+    due = (now_minute() + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    abbie_client.post(wizard(subscription), choose(quantity=3, schedule_at=due, step="schedule"))
+    job = ImportJob.objects.get(source="change")
+    html = abbie_client.get("/imports/?source=change").content.decode()
+    assert f"Quantity 1 → 3 on {due} UTC" in html and "Scheduled change" in html
+    assert f"/imports/{job.pk}/cancel/" in html and f"/imports/{job.pk}/reschedule/" in html
+    later = (now_minute() + dt.timedelta(hours=2))
+    response = abbie_client.post(f"/imports/{job.pk}/reschedule/", {"due_at": later.strftime("%Y-%m-%d %H:%M"), "due_at_tz": "UTC"})
+    assert response.status_code in (200, 302)
+    change = SubscriptionChange.objects.get()
+    job.refresh_from_db()
+    assert job.due_at == change.due_at == later

@@ -13,6 +13,7 @@ PostgreSQL and the Partner Center sandbox as a real process):
 Each prints its figures (`pytest -s`).
 """
 
+import datetime as dt
 import time
 from collections import Counter
 
@@ -24,7 +25,13 @@ from imports.models import ImportJob, VendorOrder
 from tests.processes import wait_for
 from tests.vendor_sandbox import Sandbox
 
-from .conftest import assert_one_vendor_order_per_job, final, vendor_burst, vendor_env, wait_all_final
+from .conftest import (
+    assert_one_vendor_order_per_job,
+    final,
+    vendor_burst,
+    vendor_env,
+    wait_all_final,
+)
 from .short import SHORT
 from .test_faults import db_now, own_postgres, robust  # noqa: F401  (own_postgres: the fixture)
 
@@ -52,10 +59,12 @@ def calls_in_flight(job_ids) -> bool:
 def test_postgresql_restarted_mid_burst_with_the_vendor_in_the_path_fails_none_and_orders_once(
     engine, own_postgres, partner_center  # noqa: F811
 ):
-    jobs = vendor_burst(partner_center, 60, companies=12)
-    partner_center.faults(latency_ms=80, jitter_ms=40)  # calls in flight long enough to be cut mid-way
     for name in ("a", "b"):
         engine.start(name, workers=2, **SHORT, **vendor_env(partner_center))
+    # Due in a few seconds (the burst's tenants are made at the vendor after its jobs are written), then
+    # calls slow enough to be cut mid-way.
+    jobs = vendor_burst(partner_center, 80, companies=16, due_at=timezone.now() + dt.timedelta(seconds=5))
+    partner_center.faults(latency_ms=400, jitter_ms=100)
     started = time.monotonic()
     restarts = 0
     while restarts < 2:
@@ -103,9 +112,9 @@ def test_the_vendor_down_then_back_parks_the_jobs_probes_one_at_a_time_and_drain
     back_at = timezone.now()
     state = circuit()
     during = VendorCall.objects.filter(at__gte=down_at, at__lt=back_at)
-    # After the circuit opened (plus a second for the tries then under way, each answered 503 at once),
-    # only the probes called: one call each (the token request, refused by the vendor that is down).
-    after_open = during.filter(at__gt=opened + timezone.timedelta(seconds=1)).count()
+    # After the circuit opened (plus 3 s for the tries then under way, each answered 503 at once, on a busy
+    # machine), only the probes called: one call each (the token request, refused by the vendor that is down).
+    after_open = during.filter(at__gt=opened + dt.timedelta(seconds=3)).count()
     drained = time.monotonic()
     wait_all_final(jobs, seconds=60)
     counts = assert_one_vendor_order_per_job(partner_center, jobs)

@@ -165,7 +165,7 @@ def test_subscription_patch(sandbox):
     assert sandbox.request("PATCH", path, {"status": "suspended"}).json()["status"] == "suspended"
     assert sandbox.request("PATCH", path, {"quantity": 3}).status == 400  # not active
     assert sandbox.request("PATCH", path, {"status": "active"}).json()["status"] == "active"
-    for bad in ({"quantity": 0}, {"quantity": "2"}, {"autoRenewEnabled": "no"}, {"status": "cancelled"}):
+    for bad in ({"quantity": 0}, {"quantity": "2"}, {"autoRenewEnabled": "no"}, {"status": "gone"}, {"billingCycle": 3}):
         response = sandbox.request("PATCH", path, bad)
         assert response.status == 400, bad
         assert isinstance(response.json()["code"], int)

@@ -13,6 +13,7 @@ from imports.changes.services import change_schedule
 from imports.models import ImportJob, ImportRow, VendorOrder
 from orders.models import SubscriptionChange
 from tests.changes.helpers import Kind, When, basic_subscription, now_minute, spec
+
 from .engine_helpers import run_batch, send, warm_token
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +96,7 @@ def test_a_change_at_renewal_becomes_next_term_instructions(vendor, demo):
 
 
 def test_a_refusal_fails_the_change_with_the_vendors_reason(vendor, demo):
-    subscription, customer = at_the_vendor(vendor, demo, quantity=1)
+    subscription, _customer = at_the_vendor(vendor, demo, quantity=1)
     subscription.vendor_subscription_id = "00000000-0000-0000-0000-000000000000"
     subscription.save(update_fields=["vendor_subscription_id"])
     now = now_minute()
@@ -107,3 +108,16 @@ def test_a_refusal_fails_the_change_with_the_vendors_reason(vendor, demo):
     assert scheduled.change.status == Status.FAILED and scheduled.change.reason
     assert row.status == ImportRow.Status.FAILED and row.failure_reason == rendered(scheduled.change.reason)
     assert ImportJob.objects.get(pk=scheduled.job.pk).status == ImportJob.Status.FAILED
+
+
+def test_cancel_now_inside_the_window_deletes_it_at_the_vendor(vendor, demo):
+    subscription, customer = at_the_vendor(vendor, demo, quantity=2, days_into_term=1)
+    now = now_minute()
+    scheduled = change_schedule(subscription_id=subscription.pk, user=demo.admin_abbie, spec=spec(Kind.CANCEL), now=now)
+    run_batch(now)
+    assert send(now) == 1
+    subscription.refresh_from_db()
+    assert subscription.status == "terminated"
+    assert vendor_doc(vendor, customer, subscription)["status"] == "deleted"
+    scheduled.change.refresh_from_db()
+    assert scheduled.change.status == Status.APPLIED

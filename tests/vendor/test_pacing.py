@@ -16,7 +16,15 @@ from imports.models import ImportJob, Notification, VendorOrder
 from imports.vendor import pacing
 from imports.vendor import send as vendor_send
 
-from .engine_helpers import due_soon, eritech_tenant_at_vendor, orders_of, run_batch, schedule_for, send, warm_token
+from .engine_helpers import (
+    due_soon,
+    eritech_tenant_at_vendor,
+    orders_of,
+    run_batch,
+    schedule_for,
+    send,
+    warm_token,
+)
 
 pytestmark = pytest.mark.django_db
 S = dt.timedelta(seconds=1)
@@ -126,7 +134,7 @@ def test_an_outage_opens_the_circuit_one_probe_calls_and_its_end_releases_the_pa
 def test_the_backoff_is_a_random_wait_within_its_bound(monkeypatch, settings):
     settings.IMPORT_VENDOR_BACKOFF_SECONDS = 15
     monkeypatch.setattr(pacing.jitter_random, "random", random.Random(26).random)
-    now = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     for attempts, bound in ((1, 15), (2, 30), (3, 60), (10, 900)):
         waits = [(vendor_send._next_try(None, attempts, None, now=now) - now).total_seconds() for _ in range(50)]
         assert all(0 <= wait <= bound for wait in waits)

@@ -228,3 +228,21 @@ def test_a_reduction_at_renewal_is_sent_then_applied_when_the_sandbox_renews(ven
     subscription.refresh_from_db()
     assert (subscription.quantity, subscription.next_term_instructions) == (2, {})
     assert vendor.request("GET", path).json()["quantity"] == 2
+
+
+def test_a_sync_spends_one_request_of_the_tenants_budget_and_waits_without_calling_when_it_is_spent(
+    vendor, demo, monkeypatch
+):
+    from catalog.integrations.budget import slot_cap, tenant_request_reserve
+    from core.clock import db_now
+    from core.stored_messages import rendered
+
+    subscription, _path = bought(vendor, demo)
+    customer = subscription.attributes["tenant_id"]
+    now = db_now()
+    monkeypatch.setattr(orders_sync, "db_now", lambda: now)
+    while tenant_request_reserve("microsoft", customer, now=now, cap=slot_cap()) is None:
+        pass  # the tenant's slot spent (by the senders, say)
+    result = subscription_sync(subscription.pk)
+    assert result.status == "trouble" and "is limiting our requests" in rendered(result.message)
+    assert not VendorCall.objects.filter(operation="subscription_get").exists()

@@ -133,3 +133,25 @@ def test_housekeeping_enqueues_a_refresh_on_the_outbox_lane_only_when_one_is_pen
     monkeypatch.setattr(vendor_refresh, "lane_waiting", lambda lane: 99)
     dispatch_housekeeping()
     assert len(enqueued) == 1
+
+
+def test_the_refresh_spends_the_tenants_request_budget_and_asks_nothing_while_the_vendor_is_down(
+    vendor, demo, settings, monkeypatch
+):
+    from catalog.integrations.budget import slot_cap, tenant_request_reserve
+    from catalog.integrations.circuit import circuit_answered, circuit_failed
+    from core.clock import db_now
+
+    customer, order_id = placed_order(vendor)
+    pending_subscription(demo, customer_id=customer, order_id=order_id)
+    settings.VENDOR_CIRCUIT_FAILURES = 1
+    circuit_failed("microsoft", now=db_now())
+    assert vendor_subscriptions_refresh()["asked"] == 0
+    circuit_answered("microsoft", now=db_now())
+    # The tenant's slot is spent (by the senders, say): not asked now, asked on a later run.
+    now = db_now()
+    monkeypatch.setattr(vendor_refresh, "db_now", lambda: now)
+    while tenant_request_reserve("microsoft", customer, now=now, cap=slot_cap()) is None:
+        pass
+    assert vendor_subscriptions_refresh()["asked"] == 0
+    assert not VendorCall.objects.filter(operation="order_get").exists()

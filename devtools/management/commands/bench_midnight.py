@@ -40,10 +40,12 @@ class Command(BaseCommand):
                             help="imports_worker processes x workers each (default %(default)s)")
         parser.add_argument("--no-local", action="store_true", help="skip the run with Send to backend off")
         parser.add_argument("--timeout", type=float, default=900, help="seconds a run may take (default %(default)s)")
+        parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", ""), metavar="URL",
+                            help="Redis broker for the workers (default $BENCH_REDIS_URL; empty: the ORM broker on PostgreSQL)")
         parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL", ""), metavar="URL",
                             help="PostgreSQL server for the temporary databases (default $BENCH_POSTGRES_URL)")
 
-    def handle(self, *args, jobs, tenants, latency_ms, jitter_ms, layout, no_local, timeout, postgres, **options):
+    def handle(self, *args, jobs, tenants, latency_ms, jitter_ms, layout, no_local, timeout, redis, postgres, **options):
         if not postgres:
             raise CommandError("Set BENCH_POSTGRES_URL (or --postgres), e.g. postgres://icp:icp@127.0.0.1:5432/icp (a user with CREATEDB).")
         if jobs < 1 or tenants < 1 or latency_ms < 0 or jitter_ms < 0 or timeout <= 0:
@@ -67,7 +69,7 @@ class Command(BaseCommand):
             except RuntimeError as error:
                 sandbox.stop()
                 raise CommandError(str(error)) from None
-            bench = MidnightBench(postgres, tmp=Path(tmp), log=out, sandbox=sandbox, sink=sink)
+            bench = MidnightBench(postgres, tmp=Path(tmp), log=out, sandbox=sandbox, sink=sink, redis_url=redis)
             try:
                 out.write(f"Seeding {jobs} jobs over {tenants} sandbox tenants ...")
                 bench.seed_template(jobs, tenants)
@@ -80,7 +82,7 @@ class Command(BaseCommand):
                 sandbox.stop()
         load = os.getloadavg()
         out.write(f"\n{jobs} jobs over {tenants} customer tenants due at one instant, {clusters} imports_worker x {workers} "
-                  f"workers, PostgreSQL, sandbox {latency_ms} ms ± {jitter_ms} ms a call; {os.cpu_count()} CPUs, load average "
+                  f"workers, PostgreSQL ({'Redis' if redis else 'ORM'} broker), sandbox {latency_ms} ms ± {jitter_ms} ms a call; {os.cpu_count()} CPUs, load average "
                   f"{load_vendor[0]:.1f} after the vendor run, {load[0]:.1f} at the end")
         out.write(f"{'Send to backend':<16} {'jobs':>6} {'all final s':>11} {'late p50':>8} {'late p99':>8} {'emails':>6} "
                   f"{'last email s':>12} {'email p99':>9} {'calls/job':>9} {'CPU ms/job':>10} {'CPU ms/email':>12}  CPU s jobs/outbox/dispatch")

@@ -1,0 +1,299 @@
+"""Reads of the Upcoming view: everything scheduled across the user's subtree in the next 7, 30 or
+90 days, soonest first, a keyset page at a time.
+
+Four sources, each an indexed range read in the order of its time column:
+- new subscriptions: Pending provisioning jobs (ImportJob (status, due_at, company, id) index);
+- changes at a chosen time: open SubscriptionChange (its (status, due_at) index);
+- renewals, with and without changes: active auto-renewing subscriptions by term_end (its index);
+  their open at-renewal changes are shown under them (orders.timeline.renewal_previews), not as
+  items of their own;
+- cancellation windows closing: active subscriptions by cancellation_window_ends_at (the index of
+  imports' migration 0021).
+A page reads at most `per_page + 1` rows of each source starting at the cursor (time, rank, id),
+merges them and keeps the first `per_page`: a deep page costs what the first costs, whatever the
+number of items (a reseller with 100,000 of them: `manage.py bench_upcoming`). Then the page's
+own extras: the renewals' changes and prices (orders.timeline), the jobs' products.
+"""
+
+import datetime as dt
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.models import Company, User
+from accounts.selectors import companies_visible_to, user_sees_all
+from orders.changes.describe import change_text
+from orders.models import Subscription, SubscriptionChange
+from orders.timeline import RenewalPreview, open_renewal_changes, renewal_previews
+
+from imports.models import ImportJob, ImportRow
+from imports.upcoming.listing import (
+    CHANGE, KINDS, PROVISIONING, RANKS, RENEWAL, RENEWAL_CHANGES, WINDOW, Cursor, UpcomingQuery,
+)
+
+UTC = dt.timezone.utc
+OPEN = sorted(SubscriptionChange.OPEN_STATUSES)
+# Only the columns a page shows: companies and services are wide rows, and building fifty of each
+# costs more than the queries that find them.
+COMPANY_FIELDS = ("id", "name", "account_id")
+SERVICE_FIELDS = ("id", "name")
+SUBSCRIPTION_FIELDS = (
+    "id", "company_id", "service_id", "name", "account_id", "quantity", "term", "billing_frequency", "status",
+    "term_end", "auto_renew", "cancellation_window_ends_at",
+)
+
+
+def _related_only(prefix: str, fields) -> list[str]:
+    return [f"{prefix}__{name}" for name in fields]
+
+
+@dataclass
+class UpcomingItem:
+    kind: str
+    at: dt.datetime
+    id: int  # the job's, change's or subscription's
+    company: Company
+    subscription: Subscription | None = None
+    job: ImportJob | None = None
+    change: SubscriptionChange | None = None
+    renewal: RenewalPreview | None = None
+    text: str = ""
+
+    @property
+    def rank(self) -> int:
+        return RANKS[self.kind]
+
+    @property
+    def key(self) -> tuple:
+        return (self.at, self.rank, self.id)
+
+    @property
+    def day(self) -> dt.date:
+        return self.at.astimezone(UTC).date()
+
+    @property
+    def kind_label(self) -> str:
+        return str(KINDS[self.kind])
+
+    @property
+    def price_text(self) -> str:
+        return self.renewal.price_text if self.renewal is not None else ""
+
+    @property
+    def changes(self) -> list[str]:
+        return self.renewal.change_texts if self.renewal is not None else []
+
+    def cursor(self, *, before: bool) -> Cursor:
+        return Cursor(at=self.at, rank=self.rank, id=self.id, before=before)
+
+
+@dataclass
+class UpcomingPage:
+    query: UpcomingQuery
+    items: list[UpcomingItem]
+    since: dt.datetime
+    until: dt.datetime
+    has_next: bool = False
+    has_previous: bool = False
+    company: Company | None = None  # the company filter, when the user may see it
+    days: list[tuple[dt.date, list[UpcomingItem]]] = field(default_factory=list)
+
+    def next(self) -> UpcomingQuery | None:
+        return self.query.with_(cursor=self.items[-1].cursor(before=False)) if self.has_next else None
+
+    def previous(self) -> UpcomingQuery | None:
+        return self.query.with_(cursor=self.items[0].cursor(before=True)) if self.has_previous else None
+
+
+def _scope(user: User, query: UpcomingQuery) -> tuple[QuerySet[Company] | None, Company | None, bool]:
+    """(companies the items must belong to, or None for every company; the company filter; whether
+    nothing is visible). A company filter the user cannot see is ignored, like any unknown value."""
+    visible = companies_visible_to(user)
+    company = None
+    if query.company is not None:
+        company = visible.filter(account_id=query.company).only("pk", "name", "account_id", "path").first()
+    if company is not None:
+        return Company.objects.filter(path__under=company.path).values("pk"), company, False
+    if user_sees_all(user):
+        return None, None, False
+    if not user.is_authenticated or not user.is_active or user.company_id is None:
+        return None, None, True
+    return visible.values("pk"), None, False
+
+
+def _beyond(field_name: str, rank: int, cursor: Cursor | None) -> Q:
+    """Rows of a source of `rank` strictly after the cursor in (time, rank, id) order (before it, for
+    a `before` cursor). Written as a range on the time column first, so it stays an index seek."""
+    if cursor is None:
+        return Q()
+    op, op_eq = ("lt", "lte") if cursor.before else ("gt", "gte")
+    if rank == cursor.rank:
+        return Q(**{f"{field_name}__{op_eq}": cursor.at}) & (
+            Q(**{f"{field_name}__{op}": cursor.at}) | Q(**{f"id__{op}": cursor.id})
+        )
+    ahead = rank > cursor.rank if not cursor.before else rank < cursor.rank
+    return Q(**{f"{field_name}__{op_eq if ahead else op}": cursor.at})
+
+
+def _read(queryset: QuerySet, field_name: str, kind: str, query: UpcomingQuery, since, until, limit) -> list:
+    backwards = query.cursor is not None and query.cursor.before
+    order = (f"-{field_name}", "-id") if backwards else (field_name, "id")
+    rows = queryset.filter(**{f"{field_name}__gte": since, f"{field_name}__lt": until})
+    return list(rows.filter(_beyond(field_name, RANKS[kind], query.cursor)).order_by(*order)[:limit])
+
+
+def _sources(query: UpcomingQuery, companies, *, since, until, limit) -> Iterator[list[UpcomingItem]]:
+    kinds = query.shown_kinds
+    if PROVISIONING in kinds:
+        jobs = ImportJob.objects.filter(
+            status=ImportJob.Status.PENDING, account_type=ImportJob.AccountType.PRODUCTS,
+            source__in=[ImportJob.Source.SCHEDULED, ImportJob.Source.IMPORT],
+        ).select_related("company").only(
+            "id", "name", "source", "due_at", "company_id", *_related_only("company", COMPANY_FIELDS)
+        )
+        if companies is not None:
+            jobs = jobs.filter(company__in=companies)
+        yield [
+            UpcomingItem(kind=PROVISIONING, at=job.due_at, id=job.pk, company=job.company, job=job)
+            for job in _read(jobs, "due_at", PROVISIONING, query, since, until, limit)
+        ]
+    if CHANGE in kinds:
+        # Only Pending: a change at a chosen time is never Sent (that is an at-renewal change's state), and
+        # one status keeps the (status, due_at) index's order (two would be read whole and sorted).
+        changes = SubscriptionChange.objects.filter(
+            status=SubscriptionChange.Status.PENDING, when=SubscriptionChange.When.AT
+        ).select_related("subscription__company", "subscription__service", "service").only(
+            "id", "subscription_id", "kind", "when", "due_at", "quantity", "billing_frequency", "term", "service_id",
+            "auto_renew", "before", "status",
+            *_related_only("subscription", SUBSCRIPTION_FIELDS),
+            *_related_only("subscription__company", COMPANY_FIELDS),
+            *_related_only("subscription__service", SERVICE_FIELDS),
+            *_related_only("service", SERVICE_FIELDS),
+        )
+        if companies is not None:
+            changes = changes.filter(subscription__company__in=companies)
+        yield [
+            UpcomingItem(kind=CHANGE, at=c.due_at, id=c.pk, company=c.subscription.company, subscription=c.subscription, change=c)
+            for c in _read(changes, "due_at", CHANGE, query, since, until, limit)
+        ]
+    live = Subscription.objects.filter(status=Subscription.Status.ACTIVE).select_related("company", "service").only(
+        *SUBSCRIPTION_FIELDS, *_related_only("company", COMPANY_FIELDS), *_related_only("service", SERVICE_FIELDS)
+    )
+    if companies is not None:
+        live = live.filter(company__in=companies)
+    renewal_kinds = {RENEWAL, RENEWAL_CHANGES} & set(kinds)
+    if renewal_kinds:
+        renewals = live.filter(auto_renew=True)
+        if len(renewal_kinds) == 1:
+            with_changes = Exists(SubscriptionChange.objects.filter(
+                subscription=OuterRef("pk"), status__in=OPEN, when=SubscriptionChange.When.RENEWAL
+            ))
+            renewals = renewals.filter(with_changes if RENEWAL_CHANGES in renewal_kinds else ~with_changes)
+        yield [
+            UpcomingItem(kind=RENEWAL, at=s.term_end, id=s.pk, company=s.company, subscription=s)
+            for s in _read(renewals, "term_end", RENEWAL, query, since, until, limit)
+        ]
+    if WINDOW in kinds:
+        yield [
+            UpcomingItem(kind=WINDOW, at=s.cancellation_window_ends_at, id=s.pk, company=s.company, subscription=s)
+            for s in _read(live, "cancellation_window_ends_at", WINDOW, query, since, until, limit)
+        ]
+
+
+def _describe(items: list[UpcomingItem]) -> None:
+    """What each item of the page says: the renewals' changes and prices (orders.timeline, batch),
+    the changes' sentence, the jobs' product."""
+    renewals = [item for item in items if item.kind == RENEWAL]
+    if renewals:
+        changes = open_renewal_changes(item.id for item in renewals)
+        previews = renewal_previews([item.subscription for item in renewals], changes=changes)
+        for item in renewals:
+            item.renewal = previews.get(item.id)
+            if item.renewal is not None and item.renewal.changes:
+                item.kind = RENEWAL_CHANGES
+    jobs = {item.id: item for item in items if item.kind == PROVISIONING}
+    if jobs:
+        # A scheduled provisioning has one row (its order); a bulk import is named after its file.
+        scheduled = [pk for pk, item in jobs.items() if item.job.source == ImportJob.Source.SCHEDULED]
+        rows = {
+            row.job_id: row
+            for row in ImportRow.objects.filter(job_id__in=scheduled).select_related("order__service").order_by("-position")
+        }
+        for pk, item in jobs.items():
+            item.text = _job_text(item.job, rows.get(pk))
+    for item in items:
+        if item.kind == CHANGE:
+            item.text = change_text(item.change)
+        elif item.kind in (RENEWAL, RENEWAL_CHANGES):
+            item.text = _renewal_text(item.renewal)
+        elif item.kind == WINDOW:
+            item.text = _("Last day to cancel or reduce %(name)s with a refund") % {"name": item.subscription.display_name}
+
+
+def _job_text(job: ImportJob, row: ImportRow | None) -> str:
+    if job.source == ImportJob.Source.SCHEDULED and row is not None and row.order_id:
+        order = row.order
+        return _("%(product)s × %(quantity)s") % {"product": row.product_name, "quantity": order.quantity or 1}
+    return job.display_name
+
+
+def _renewal_text(renewal: RenewalPreview | None) -> str:
+    if renewal is None:
+        return ""
+    if not renewal.renews:
+        return _("Ends at term end (no renewal)")
+    if renewal.price_text:
+        return _("Renews at %(price)s") % {"price": renewal.price_text}
+    return _("Renews (no price in force on that day)")
+
+
+def upcoming_page(user: User, query: UpcomingQuery, *, now: dt.datetime) -> UpcomingPage:
+    """One page of what is scheduled for `user` from `now` to `now + query.days`, soonest first."""
+    since, until = now, now + dt.timedelta(days=query.days)
+    companies, company, nothing = _scope(user, query)
+    page = UpcomingPage(query=query, items=[], since=since, until=until, company=company)
+    if nothing:
+        return page
+    limit = query.per_page + 1
+    backwards = query.cursor is not None and query.cursor.before
+    merged = heapq.merge(
+        *(sorted(source, key=lambda i: i.key, reverse=backwards) for source in _sources(
+            query, companies, since=since, until=until, limit=limit
+        )),
+        key=lambda i: i.key, reverse=backwards,
+    )
+    items = [item for _index, item in zip(range(limit), merged)]
+    more = len(items) > query.per_page
+    items = items[: query.per_page]
+    if backwards:
+        items.reverse()
+        page.has_previous, page.has_next = more, True
+    else:
+        page.has_next, page.has_previous = more, query.cursor is not None
+    _describe(items)
+    page.items = items
+    page.days = _by_day(items)
+    return page
+
+
+def _by_day(items: list[UpcomingItem]) -> list[tuple[dt.date, list[UpcomingItem]]]:
+    days: list[tuple[dt.date, list[UpcomingItem]]] = []
+    for item in items:
+        if not days or days[-1][0] != item.day:
+            days.append((item.day, []))
+        days[-1][1].append(item)
+    return days
+
+
+def upcoming_all(user: User, query: UpcomingQuery, *, now: dt.datetime, chunk: int = 500) -> Iterator[UpcomingItem]:
+    """Every item of the view (the export), a keyset page at a time: never all in memory."""
+    query = query.with_(per_page=chunk, cursor=None)
+    while True:
+        page = upcoming_page(user, query, now=now)
+        yield from page.items
+        if not page.has_next:
+            return
+        query = page.next()

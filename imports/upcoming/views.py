@@ -1,0 +1,77 @@
+"""Orders > Upcoming: what will happen next across the user's subtree (new subscriptions, changes,
+renewals with and without changes, cancellation windows closing), grouped by day, filterable by
+horizon, kind and company, and exportable. Thin: the address is imports.upcoming.listing's, the
+reads imports.upcoming.selectors'."""
+
+import html
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
+
+from core.clock import db_now
+from core.spreadsheets import FORMATS
+
+from imports.my_imports.selectors import FILTER_CHOICES_LIMIT
+from imports.upcoming.export import export_response
+from imports.upcoming.listing import HORIZONS, KINDS, PAGE_SIZES, UpcomingQuery, upcoming_problems
+from imports.upcoming.selectors import upcoming_all, upcoming_page
+from accounts.selectors import companies_visible_to
+
+
+def _url(query: UpcomingQuery | None, name: str = "upcoming:list", **extra) -> str:
+    if query is None:
+        return ""
+    text = query.urlencode()
+    for key, value in extra.items():
+        text = f"{text}&{key}={value}" if text else f"{key}={value}"
+    return f"{reverse(name)}?{text}" if text else reverse(name)
+
+
+def _company_options(companies, selected: int | None) -> str:
+    """The company filter's <option>s, escaped with the standard library's escape: a thousand of them
+    through the template language cost more than the rest of the page (as on My imports)."""
+    parts = []
+    for account_id, name in companies:
+        mark = " selected" if account_id == selected else ""
+        parts.append(f'<option value="{account_id}"{mark}>{html.escape(name)} ({account_id})</option>')
+    return mark_safe("".join(parts))  # every name escaped above
+
+
+@login_required
+@require_safe
+def upcoming(request):
+    query = UpcomingQuery.parse(request.GET)
+    page = upcoming_page(request.user, query, now=db_now())
+    shown = query.with_(cursor=None)
+    companies = companies_visible_to(request.user).order_by("path").values_list("account_id", "name")[:FILTER_CHOICES_LIMIT]
+    context = {
+        "page": page,
+        "query": query,
+        "horizons": HORIZONS,
+        "kinds": list(KINDS.items()),
+        "page_sizes": PAGE_SIZES,
+        "company_options": _company_options(companies, query.company),
+        "problems": [message for messages_ in upcoming_problems(request.GET).values() for message in messages_],
+        "urls": {
+            "next": _url(page.next()),
+            "previous": _url(page.previous()),
+            "first": _url(shown) if query.cursor is not None else "",
+            "csv": _url(shown, "upcoming:export", format="csv"),
+            "xlsx": _url(shown, "upcoming:export", format="xlsx"),
+        },
+    }
+    return render(request, "imports/upcoming.html", context)
+
+
+@login_required
+@require_safe
+def export(request):
+    fmt = request.GET.get("format", "csv")
+    if fmt not in FORMATS:
+        raise Http404
+    query = UpcomingQuery.parse(request.GET)
+    return export_response(fmt, upcoming_all(request.user, query, now=db_now()))
