@@ -317,12 +317,6 @@ class _Builder:
                 services[source].upgrades_to.add(services[target])
                 self.created += 1
 
-        # The catalog's upgrade paths (issue 27): Business Basic → Business Standard → Business Premium.
-        for lower, higher in ((BASIC, STANDARD), (STANDARD, PREMIUM)):
-            if not services[lower].upgrades_to.filter(pk=services[higher].pk).exists():
-                services[lower].upgrades_to.add(services[higher])
-                self.created += 1
-
         abbie_list = self.ensure(PriceList, {"name": "ABBIE BOX - Price list"}, {"owner": abbiebox})
         andes_list = self.ensure(PriceList, {"name": "ANDES CLOUD - Price list"}, {"owner": andes})
         for price_list, codes in ((abbie_list, list(services)), (andes_list, [BASIC, TENANT, AZURE])):
