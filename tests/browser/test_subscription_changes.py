@@ -20,7 +20,8 @@ def test_schedule_quantity_up_see_it_applied_and_a_mid_term_reduction_refused(pa
     due = (timezone.now() + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
     log_in("admin@abbiebox.com")
     page.goto(f"{live_server.url}/orders/subscriptions/{subscription.account_id}/")
-    expect(page.get_by_role("heading", name="SCHEDULED CHANGES")).to_be_visible()
+    # exact: the timeline (orders.timeline) has a "Scheduled changes" heading of its own.
+    expect(page.get_by_role("heading", name="SCHEDULED CHANGES", exact=True)).to_be_visible()
     page.get_by_role("link", name="SCHEDULE A CHANGE").click()
 
     page.get_by_label("New quantity").fill("3")
