@@ -382,8 +382,8 @@ class _Builder:
                 Subscription, {"account_id": account_id},
                 {"company": eritech, "service": services[code], "name": services[code].name, "quantity": quantity,
                  "term": Term.P1Y, "billing_frequency": BillingFrequency.MONTHLY, "unit_cost": cost, "unit_price": price,
-                 # Its tenant is the company's (its tenant subscription's: orders.sync.vendor_customer_id).
-                 "vendor_subscription_id": vendor_id,
+                 # The tenant it was bought for, as a licence the vendor provisions holds it.
+                 "attributes": {"tenant_id": ERITECH_TENANT_ID}, "vendor_subscription_id": vendor_id,
                  "vendor_status": "active", "term_start": start, "term_end": term_end(start, Term.P1Y),
                  "cancellation_window_ends_at": purchased + CANCELLATION_WINDOW, "auto_renew": True},
                 dated=purchased,
