@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 
 from devtools.bench_vendor import MANAGE, VendorBench
 
@@ -155,19 +154,10 @@ class RenewalBench(VendorBench):
 
     def renewal_day(self, *, subscriptions: int, changes: int, tenants: int, clusters: int, workers: int,
                     latency_ms: int, timeout: float = 900) -> RenewalRun:
-        database = f"{self.template}_day"
-        self._create(database, template=self.template)
         # What the tenants got before the run (the seeding's PATCHes), taken off the run's counts below.
         before = {(r["tenant"], r["minute"]): r["count"] for r in self.sandbox.ledger()["requests_per_minute"]}
-        env = self.env(database, Q_WORKERS=workers)
-        procs = [
-            subprocess.Popen([sys.executable, MANAGE, "imports_worker"], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
-            for _ in range(clusters)
-        ]
         try:
-            with psycopg.connect(self._url_for(database), autocommit=True) as conn:
-                self._wait_clusters_ready(conn, clusters)
+            with self._running(clusters, workers, "day") as conn:
                 self.sandbox.faults(latency_ms=0, jitter_ms=0, error_rate=0, rate_limit_rate=0, lost_response_rate=0,
                                     down=False)
                 # The sandbox's clock past its next 00:00 UTC: Partner Center renews them (lazily, on the next read).
@@ -199,10 +189,6 @@ class RenewalBench(VendorBench):
                 calls = conn.execute("SELECT count(*) FROM catalog_vendorcall").fetchone()[0]
         finally:
             self.sandbox.faults(latency_ms=0)
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=30)
         first_minute = int(started_wall // 60) * 60
         counts = [
             row["count"] - before.get((row["tenant"], row["minute"]), 0) for row in self.sandbox.ledger()["requests_per_minute"]

@@ -15,6 +15,37 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
+def page_timing(client, url: str, repeat: int) -> tuple[float, int, int, int]:
+    """(median ms, SQL statements, HTTP status, bytes) of `repeat` requests of `url` by a test client, after one
+    request that warms the caches (templates, database pages): the page benchmarks' measure."""
+    import statistics
+    import time
+
+    from django.db import connection
+
+    client.get(url)
+    timings = []
+    counter = QueryCounter()
+    status = size = 0
+    for _i in range(repeat):
+        counter.count = 0
+        with connection.execute_wrapper(counter):
+            started = time.perf_counter()
+            response = client.get(url)
+            body = b"".join(response.streaming_content) if hasattr(response, "streaming_content") else response.content
+            timings.append((time.perf_counter() - started) * 1000)
+        status, size = response.status_code, len(body)
+    return statistics.median(timings), counter.count, status, size
+
+
+def page_figures_write(stdout, results: list) -> None:
+    """One line per (label, ms, queries, status, bytes), aligned; a status other than 200 is flagged."""
+    width = max(len(r[0]) for r in results)
+    for label, ms, queries, status, size in results:
+        flag = "" if status == 200 else f"  HTTP {status}!"
+        stdout.write(f"{label:<{width}}  {ms:8.1f} ms  {queries:3d} queries  {size / 1024:8.1f} KB{flag}")
+
+
 def due_jobs_create(n: int, *, companies: int, now, due_at) -> list[int]:
     """A burst for the benchmarks and the reliability tests: `n` scheduled provisioning jobs over
     `companies` customers of ABBIE BOX (created once, each with a Microsoft tenant), on the demo

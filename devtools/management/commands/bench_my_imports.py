@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import io
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from devtools.benchmarking import QueryCounter
+from devtools.benchmarking import page_figures_write, page_timing
 
 BENCH_DB_ENV = "ICP_BENCH_DATABASE_FILE"
 GOAL_MS = 50.0
@@ -274,10 +273,7 @@ class Command(BaseCommand):
         results.append(("staff    admin change list of ImportJob (reference)",
                         *self.time(staff, "/admin/imports/importjob/", repeat)))
         admin_ms = results[-1][1]
-        width = max(len(r[0]) for r in results)
-        for label, ms, queries, status, size in results:
-            flag = "" if status == 200 else f"  HTTP {status}!"
-            self.stdout.write(f"{label:<{width}}  {ms:8.1f} ms  {queries:3d} queries  {size / 1024:8.1f} KB{flag}")
+        page_figures_write(self.stdout, results)
         worst = max(r[1] for r in results[:-1] if not r[0].endswith("*"))
         self.stdout.write(
             f"worst My imports figure: {worst:.1f} ms (goal < {GOAL_MS:.0f} ms; "
@@ -285,17 +281,4 @@ class Command(BaseCommand):
         )
 
     def time(self, client, url: str, repeat: int) -> tuple[float, int, int, int]:
-        """(median ms, SQL statements, HTTP status, bytes) of `repeat` requests of `url`."""
-        client.get(url)  # warm caches (templates, SQLite pages) once
-        timings = []
-        counter = QueryCounter()
-        status = size = 0
-        for i in range(repeat):
-            counter.count = 0
-            with connection.execute_wrapper(counter):
-                started = time.perf_counter()
-                response = client.get(url)
-                body = b"".join(response.streaming_content) if hasattr(response, "streaming_content") else response.content
-                timings.append((time.perf_counter() - started) * 1000)
-            status, size = response.status_code, len(body)
-        return statistics.median(timings), counter.count, status, size
+        return page_timing(client, url, repeat)
