@@ -196,7 +196,7 @@ def change_schedule(
             if existing.status == ChangeStatus.SENT and spec.when != SubscriptionChange.When.RENEWAL:
                 # The vendor still holds the replaced change's instructions, and the new change will
                 # not send any: tell it what remains.
-                _resend_job_create(subscription, existing, user=user, now=now)
+                resend_job_create(subscription, existing, user=user, now=now)
         audit_log_record(
             company=subscription.company, actor=user, action="change.scheduled",
             message=stored(AUDIT_CHANGE_SCHEDULED, subscription=subscription.name, change=change_text(change)),
@@ -205,9 +205,10 @@ def change_schedule(
     return Scheduled(change=change, job=job, replaced=existing, notices=[rendered(text) for text in notices(spec)])
 
 
-def _resend_job_create(subscription: Subscription, cancelled: SubscriptionChange, *, user: User, now: dt.datetime) -> ImportJob:
-    """A job due now whose one vendor call re-sends what remains for the renewal after `cancelled` left
-    (imports.changes.runner: the merged instructions of the open renewal changes, or auto-renew back on)."""
+def resend_job_create(subscription: Subscription, cancelled: SubscriptionChange, *, user: User, now: dt.datetime) -> ImportJob:
+    """A job due now whose one vendor call re-sends what remains for the renewal after `cancelled` left, or
+    after our own mid-term change wiped the vendor's copy (imports.changes.vendor): the merged instructions of
+    the open renewal changes, or auto-renew back on (imports.changes.runner)."""
     name = rendered(stored(RESEND_NAME, subscription=subscription.name))
     return change_job_create(
         change=None, subscription=subscription, user=user, due_at=now, name=name,
@@ -249,7 +250,7 @@ def change_cancel(*, change_id: int, user: User, now: dt.datetime | None = None)
                 change.refresh_from_db(fields=["status"])
                 raise ChangeNotCancellable(str(CHANGE_NOT_CANCELLABLE % {"status": change.get_status_display()}))
             subscription = _subscription_locked(change.subscription_id)
-            _resend_job_create(subscription, change, user=user, now=now)
+            resend_job_create(subscription, change, user=user, now=now)
             audit_log_record(
                 company=subscription.company, actor=user, action="change.cancelled",
                 message=stored(AUDIT_CHANGE_CANCELLED, subscription=subscription.name, change=change_text(change)),

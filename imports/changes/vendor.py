@@ -25,9 +25,10 @@ from catalog.integrations.partner_center import Done, Refused
 from core.datetimes import utc_text
 from core.outbox import OutboxItem
 from core.stored_messages import stored
-from orders.models import Subscription
+from orders.models import Subscription, SubscriptionChange
 
 from imports.changes.runner import apply_plan, fail_change
+from imports.changes.services import resend_job_create
 from imports.models import ImportRow, VendorOrder
 
 # The vendor sender's machinery, shared so that a change waits, backs off and expires exactly as an order does.
@@ -92,6 +93,32 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
     return _trouble(vendor_order, trouble, now=now, finished=finished)
 
 
+# Partner Center wipes a subscription's next-term instructions on any mid-term change of these.
+MID_TERM_PATCH_KEYS = frozenset({"quantity", "billing_cycle", "term_duration", "offer_id"})
+
+
+def _instructions_restore(vendor_order: VendorOrder, *, now: dt.datetime) -> None:
+    """After our own mid-term change, the renewal changes the vendor held for this subscription (Sent) are
+    sent again at once (a resend job, due now, in this transaction): Partner Center wiped them with our
+    PATCH, and the reseller must not lose them to a change of its own (the sync would report them Wiped)."""
+    plan = vendor_order.subscription
+    if not MID_TERM_PATCH_KEYS & set(plan.get("patch") or {}):
+        return
+    held = (
+        SubscriptionChange.objects.filter(
+            subscription_id=plan.get("subscription"), status=SubscriptionChange.Status.SENT,
+            when=SubscriptionChange.When.RENEWAL,
+        )
+        .exclude(kind=SubscriptionChange.Kind.CANCEL)
+        .order_by("pk")
+        .first()
+    )
+    if held is None:
+        return
+    subscription = Subscription.objects.select_related("company", "service").get(pk=held.subscription_id)
+    resend_job_create(subscription, held, user=vendor_order.job.created_by, now=now)
+
+
 def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finished) -> bool:
     with transaction.atomic():
         locked = _open_locked(vendor_order)
@@ -105,6 +132,7 @@ def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finis
         if reason:
             row.update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
         else:
+            _instructions_restore(locked, now=now)
             name = Subscription.objects.filter(pk=locked.subscription["subscription"]).values_list("name", flat=True).first()
             row.update(
                 status=ImportRow.Status.COMPLETED, error="", processed_at=now, result_account_id=locked.account_id,

@@ -246,3 +246,41 @@ def test_a_sync_spends_one_request_of_the_tenants_budget_and_waits_without_calli
     result = subscription_sync(subscription.pk)
     assert result.status == "trouble" and "is limiting our requests" in rendered(result.message)
     assert not VendorCall.objects.filter(operation="subscription_get").exists()
+
+
+def test_our_own_quantity_change_mid_term_sends_the_renewal_changes_again(vendor, demo):
+    """Partner Center wipes the next-term instructions on a mid-term change: after the portal's own "quantity up
+    now", the renewal change it had Sent (here: the upgrade to Business Standard at renewal) is sent again at once, so the
+    sync never finds it Wiped."""
+    from imports.changes.services import change_schedule
+    from tests.changes.helpers import STANDARD, basic_subscription, now_minute, spec
+
+    from .engine_helpers import run_batch, send
+
+    customer = vendor.customer()["id"]
+    cart = vendor.cart(customer, quantity=5).json()
+    checkout = vendor.request("POST", f"/v1/customers/{customer}/carts/{cart['id']}/checkout", {}).json()
+    vendor_id = checkout["orders"][0]["lineItems"][0]["subscriptionId"]
+    subscription = basic_subscription(demo, quantity=5, vendor_subscription_id=vendor_id, attributes={"tenant_id": customer})
+    assert subscription_sync(subscription.pk).ok
+    path = f"/v1/customers/{customer}/subscriptions/{vendor_id}"
+    now = now_minute()
+    upgrade = change_schedule(subscription_id=subscription.pk, user=demo.admin_abbie, now=now, spec=spec(
+        kind=SubscriptionChange.Kind.UPGRADE, when=SubscriptionChange.When.RENEWAL, service=demo.service(STANDARD),
+    )).change
+    run_batch(now)
+    assert send(now) == 1
+    held = vendor.request("GET", path).json()["scheduledNextTermInstructions"]
+    assert held
+
+    change_schedule(subscription_id=subscription.pk, user=demo.admin_abbie, now=now, spec=spec(quantity=7))
+    run_batch(now)
+    assert send(now) == 1  # the PATCH of the quantity: the vendor wiped the instructions with it...
+    run_batch(now)  # ...and the resend job it left, due now, sends them again
+    assert send(now) == 1
+    at_vendor = vendor.request("GET", path).json()
+    # Held again, for the seats the subscription has now.
+    assert (at_vendor["quantity"], at_vendor["scheduledNextTermInstructions"]) == (7, {**held, "quantity": 7})
+    assert not subscription_sync(subscription.pk).moved  # nothing wiped
+    upgrade.refresh_from_db()
+    assert upgrade.status == Status.SENT
