@@ -5,11 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.selectors import company_breadcrumb
 from catalog.billing import billing_type_label
+from core.clock import db_now
 from core.stored_messages import rendered
 
 from .changes.describe import change_text
@@ -45,7 +45,8 @@ def subscription_detail(request, account_id):
         # Past changes, the pending ones and the next renewal at the price it will renew at (orders.timeline).
         "timeline": subscription_timeline(subscription),
         # The term (issue 27): the window's end, or "closed"; the SYNC button only for what the vendor holds.
-        "window_open": in_cancellation_window(subscription, timezone.now()),
+        # Whether the window is still open is the database clock's to say (core.clock), as at the due time.
+        "window_open": in_cancellation_window(subscription, db_now()),
         "can_sync": is_vendor_subscription(subscription),
         # Changes the vendor lost (a mid-term change made elsewhere wiped them), with why: never silently.
         "wiped_changes": [
