@@ -84,6 +84,57 @@ def microsoft_off(settings):
     settings.MICROSOFT_ENABLED = False
 
 
+# --- The Partner Center sandbox: one process for the session, started by the first test that asks -------
+
+# The sandbox's faults as it starts: none (tests that set some put these back).
+NO_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "rate_limit_rate": 0, "lost_response_rate": 0, "down": False}
+
+
+@pytest.fixture(scope="session")
+def vendor_sandbox(tmp_path_factory):
+    """The Partner Center sandbox as a real process (tests/vendor_sandbox.py), shared by the session: the
+    vendor tests (tests/vendor) and the browser walks that go through it (tests/browser)."""
+    from tests.vendor_sandbox import Sandbox
+
+    started = Sandbox(tmp_path_factory.mktemp("vendor"), "vendor", SANDBOX_PROVISIONING_SECONDS=0)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def vendor(vendor_sandbox, settings):
+    """The sandbox, with the portal's connector pointed at it and Microsoft on (after the autouse microsoft_off).
+    Read timeouts are short so that a held response is an unknown outcome quickly; its faults are put
+    back after the test."""
+    from catalog.integrations.partner_center import partner_center_reset
+    from tests.vendor_sandbox import CLIENT_ID, CLIENT_SECRET
+
+    url = f"http://127.0.0.1:{vendor_sandbox.port}"
+    settings.MICROSOFT_ENABLED = True
+    settings.MICROSOFT_API_URL = url
+    settings.MICROSOFT_TOKEN_URL = f"{url}/sandbox/oauth2/v2.0/token"
+    settings.MICROSOFT_CLIENT_ID, settings.MICROSOFT_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
+    settings.MICROSOFT_READ_TIMEOUT = 2.0
+    partner_center_reset()
+    vendor_sandbox.faults(**NO_FAULTS)
+    yield vendor_sandbox
+    vendor_sandbox.faults(**NO_FAULTS)
+    partner_center_reset()
+
+
+@pytest.fixture
+def sandbox_clock(vendor):
+    """Moves the session sandbox's clock forward (`sandbox_clock(seconds)`: a term's end, a renewal, a closed
+    window is reached); put back to the real time after the test (renewals made meanwhile stay)."""
+
+    def advance(seconds):
+        response = vendor.request("POST", "/_sandbox/clock", {"advance_seconds": seconds}, auth=False, request_id=False)
+        assert response.status == 200, response.body
+
+    yield advance
+    vendor.request("POST", "/_sandbox/clock", {"reset": True}, auth=False, request_id=False)
+
+
 @pytest.fixture(autouse=True)
 def vendor_backoff_without_jitter(monkeypatch):
     """A vendor order's backoff is a random wait within its bound (full jitter, imports.vendor.pacing);

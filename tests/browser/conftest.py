@@ -1,4 +1,6 @@
+import os
 from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -19,6 +21,15 @@ def log_in(page, live_server):
         expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
     return log_in_as
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where a walk's screenshots go: $ICP_SCREENSHOTS (e.g. /work/screenshots/issue-27) when set, else the
+    test's temporary folder."""
+    folder = Path(os.environ.get("ICP_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,8 +4,6 @@ at 1440 px and as a 390 px card. Screenshots go to $ICP_SCREENSHOTS (e.g. /work/
 set, else to the test's temporary folder."""
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -19,13 +17,6 @@ from tests.vendor.ui_helpers import vendor_call, waiting_job
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 THROTTLED = "Microsoft answered 429 Too Many Requests; Retry-After 30 s."
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("ICP_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture

@@ -24,13 +24,9 @@ Status = SubscriptionChange.Status
 
 
 @pytest.fixture
-def clock(vendor):
-    """The session sandbox's clock, put back to the real time after the test (renewals made meanwhile stay)."""
-    def advance(seconds):
-        response = vendor.request("POST", "/_sandbox/clock", {"advance_seconds": seconds}, auth=False, request_id=False)
-        assert response.status == 200, response.body
-    yield advance
-    vendor.request("POST", "/_sandbox/clock", {"reset": True}, auth=False, request_id=False)
+def clock(sandbox_clock):
+    """The session sandbox's clock (tests/conftest.py), put back to the real time after the test."""
+    return sandbox_clock
 
 
 @pytest.fixture
