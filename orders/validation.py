@@ -69,6 +69,12 @@ def no_price_on_day(order: Order, day: dt.date) -> str:
 
 
 def check_service_accessible(order: Order, facts: OrderFacts) -> str | None:
+    """The service is offered to the company (active, on its price list, priced on the day) and its terms are
+    accepted at that price list."""
+    return check_service_offered(order, facts) or check_terms_accepted(order, facts)
+
+
+def check_service_offered(order: Order, facts: OrderFacts) -> str | None:
     service, company, book = order.service, order.company, facts.book
     if not service.active:
         return stored(SERVICE_INACTIVE, service=service.name)
@@ -76,6 +82,13 @@ def check_service_accessible(order: Order, facts: OrderFacts) -> str | None:
         return stored(SERVICE_NOT_ON_PRICE_LIST, service=service.name, company=company.name)
     if facts.price_item(order) is None:
         return no_price_on_day(order, facts.day)
+    return None
+
+
+def check_terms_accepted(order: Order, facts: OrderFacts) -> str | None:
+    """The service's terms accepted at the company's price list (asked once check_service_offered passed: the
+    company has a price list offering it)."""
+    service, company, book = order.service, order.company, facts.book
     if not book.terms_accepted(company.pk, service):
         return stored(TERMS_NOT_ACCEPTED, service=service.name, price_list=book.price_list(company.pk).name)
     return None

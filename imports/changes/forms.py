@@ -13,6 +13,7 @@ from orders.models import Subscription, SubscriptionChange
 Kind = SubscriptionChange.Kind
 When = SubscriptionChange.When
 ON, OFF = "on", "off"
+CHANGE_TERMS_REQUIRED = _("Accept the terms and conditions above to schedule the change.")
 
 
 class ChangeForm(ZonedForm, forms.Form):
@@ -46,3 +47,11 @@ class ChangeForm(ZonedForm, forms.Form):
             billing_frequency=data.get("billing_frequency") or "", term=data.get("term") or "",
             service=data.get("service"), auto_renew=auto_renew,
         )
+
+
+class ChangeTermsForm(forms.Form):
+    """The review's acceptance of the terms still to accept for the change (orders.changes.rules.terms_pending)."""
+
+    accept_terms = forms.BooleanField(
+        label=_("I accept these terms and conditions"), error_messages={"required": CHANGE_TERMS_REQUIRED},
+    )

@@ -24,11 +24,22 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.selectors import company_visible_to
 from accounts.services import audit_log_record
+from catalog.selectors import price_list_for
+from catalog.services import terms_accept
 from core.clock import db_now
 from core.stored_messages import rendered, stored
 from orders.changes import states as change_states
 from orders.changes.describe import change_text
-from orders.changes.rules import ChangeSpec, before_values, change_problems, due_at_for, job_due_at, notices, open_change
+from orders.changes.rules import (
+    ChangeSpec,
+    before_values,
+    change_problems,
+    due_at_for,
+    job_due_at,
+    notices,
+    open_change,
+    terms_pending,
+)
 from orders.models import Subscription, SubscriptionChange
 
 from imports.jobs import states as job_states
@@ -128,6 +139,15 @@ def change_name(subscription: Subscription, change: SubscriptionChange) -> str:
     return f"{subscription.name}: {change_text(change)}"
 
 
+def _terms_accept(subscription: Subscription, spec: ChangeSpec, *, user: User, now: dt.datetime) -> None:
+    """The terms of what the change leaves charged for, accepted for the company's whole price list (audited by
+    catalog), as the order wizard's Accept does."""
+    service = terms_pending(subscription, spec, now=now)
+    price_list = price_list_for(subscription.company) if service is not None else None
+    if price_list is not None:
+        terms_accept(price_list=price_list, service=service, user=user, company=subscription.company)
+
+
 def _replace_open(existing: SubscriptionChange, *, user: User, now: dt.datetime) -> bool:
     """Take an open change out of the way of its replacement: a pending one's job cancelled (not if a
     worker has it), a sent one marked Replaced (the new change, or the resend job, tells the vendor)."""
@@ -145,10 +165,12 @@ def _replace_open(existing: SubscriptionChange, *, user: User, now: dt.datetime)
 
 def change_schedule(
     *, subscription_id: int, user: User, spec: ChangeSpec, replace_open: bool = False, now: dt.datetime | None = None,
-    account_type: str = ImportJob.AccountType.PRODUCTS,
+    account_type: str = ImportJob.AccountType.PRODUCTS, accept_terms: bool = False,
 ) -> Scheduled:
     """Schedule `spec` on the subscription: the change, its Pending job and row, and the "scheduled"
-    email, in one transaction.
+    email, in one transaction. With `accept_terms` the terms still to accept for it (rules.terms_pending:
+    the service it leaves charged for) are accepted at the company's price list first, in that transaction
+    (a refusal writes neither).
 
     Raises PermissionDenied (a subscription the user may not see), ChangeRefused (the rules' reasons),
     ChangeConflict (a change of the kind is open and `replace_open` is False). With `replace_open`, the
@@ -159,6 +181,8 @@ def change_schedule(
         subscription = _subscription_locked(subscription_id)
         if not company_visible_to(user, subscription.company_id):
             raise PermissionDenied
+        if accept_terms:
+            _terms_accept(subscription, spec, user=user, now=now)
         problems = change_problems(subscription, spec, now=now)
         if problems:
             raise ChangeRefused(problems)

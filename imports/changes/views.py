@@ -17,11 +17,11 @@ from core.datetimes import utc_text
 from core.stored_messages import rendered
 from orders.changes.describe import change_text
 from orders.changes.preview import price_effect
-from orders.changes.rules import before_values, change_problems, due_at_for, notices, open_change
+from orders.changes.rules import before_values, change_problems, due_at_for, notices, open_change, terms_pending
 from orders.models import Subscription, SubscriptionChange
 from orders.selectors import subscription_for_user
 
-from imports.changes.forms import ChangeForm
+from imports.changes.forms import ChangeForm, ChangeTermsForm
 from imports.changes.services import (
     ChangeConflict,
     ChangeNotCancellable,
@@ -61,7 +61,8 @@ def _unsaved(subscription: Subscription, spec, *, now) -> SubscriptionChange:
 @login_required
 @require_http_methods(["GET", "POST"])
 def change_new(request, account_id):
-    """GET: choose the change. POST step=review: the rules, then the review. POST step=schedule: schedule it."""
+    """GET: choose the change. POST step=review: the rules, then the review. POST step=schedule: schedule it.
+    Terms not accepted yet for what the change is charged for are shown on the review, to accept with it."""
     subscription = subscription_for_user(request.user, account_id=account_id)
     now = db_now()
     if request.method == "GET":
@@ -76,16 +77,21 @@ def change_new(request, account_id):
     if not form.is_valid():
         return render(request, "imports/changes/choose.html", _context(request, subscription, form=form), status=400)
     spec = form.spec()
-    problems = change_problems(subscription, spec, now=now)
+    problems = change_problems(subscription, spec, now=now, accepting_terms=True)
     if problems:
         for problem in problems:
             form.add_error(None, rendered(problem))
         return render(request, "imports/changes/choose.html", _context(request, subscription, form=form), status=400)
+    scheduling = request.POST.get("step") == SCHEDULE
+    terms_service = terms_pending(subscription, spec, now=now)
+    terms_form = ChangeTermsForm(request.POST if scheduling else None) if terms_service else None
+    terms_ok = terms_form is None or terms_form.is_valid()
     existing = open_change(subscription, spec.kind)
-    if request.POST.get("step") == SCHEDULE and (existing is None or form.cleaned_data["replace"]):
+    if scheduling and terms_ok and (existing is None or form.cleaned_data["replace"]):
         try:
             scheduled = change_schedule(
                 subscription_id=subscription.pk, user=request.user, spec=spec, replace_open=form.cleaned_data["replace"], now=now,
+                accept_terms=terms_form is not None,
             )
         except PermissionDenied:
             raise Http404 from None
@@ -107,8 +113,9 @@ def change_new(request, account_id):
         effect=price_effect(subscription, spec, day=applies.date()), existing=existing,
         existing_text=change_text(existing) if existing else "", notices=[rendered(text) for text in notices(spec)],
         schedule_at_utc=(spec.at.strftime("%Y-%m-%d %H:%M") if spec.at else ""),
+        terms_service=terms_service, terms_form=terms_form,
     )
-    return render(request, "imports/changes/review.html", context)
+    return render(request, "imports/changes/review.html", context, status=400 if scheduling and not terms_ok else 200)
 
 
 @login_required

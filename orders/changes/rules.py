@@ -31,7 +31,8 @@ from orders.terms import in_cancellation_window
 from orders.validation import (
     check_parent_account_active,
     check_quantity_limit,
-    check_service_accessible,
+    check_service_offered,
+    check_terms_accepted,
     schedule_time_error,
 )
 
@@ -251,19 +252,26 @@ def facts_for(subscription: Subscription, spec: ChangeSpec, *, day: dt.date) -> 
     return OrderFacts.load([standing_order(subscription, spec)], day=day)
 
 
-def _due_time_problems(subscription: Subscription, spec: ChangeSpec, facts: OrderFacts) -> list[str]:
-    """orders.validation's checks that still apply to a live subscription: its parent is active, and
-    what it will be charged for (the service, or the upgrade's target, at its billing type) is still
-    accessible on facts.day (active, priced, terms accepted). A cancellation or auto-renew off needs
-    only the parent."""
-    order = standing_order(subscription, spec)
-    if inactive := check_parent_account_active(order, facts):
-        return [inactive]
+def _charged_order(subscription: Subscription, spec: ChangeSpec) -> Order | None:
+    """The standing order of what the change leaves charged for (the service, or the upgrade's target, at its
+    billing type), or None: a cancellation or auto-renew off charges for nothing more, and a service
+    without a billing type (no term) is priced by its creation only."""
     if spec.kind == Kind.CANCEL or (spec.kind == Kind.AUTO_RENEW and spec.auto_renew is False):
+        return None
+    order = standing_order(subscription, spec)
+    return order if order.billing_frequency and order.term else None
+
+
+def _due_time_problems(subscription: Subscription, spec: ChangeSpec, facts: OrderFacts, *, accepting_terms: bool) -> list[str]:
+    """orders.validation's checks that still apply to a live subscription: its parent is active, and
+    what it will be charged for is still accessible on facts.day (active, priced, terms accepted: unless
+    `accepting_terms`). A cancellation or auto-renew off needs only the parent."""
+    if inactive := check_parent_account_active(standing_order(subscription, spec), facts):
+        return [inactive]
+    order = _charged_order(subscription, spec)
+    if order is None:
         return []
-    if not order.billing_frequency or not order.term:
-        return []  # a service without a billing type (no term) is priced by its creation only
-    reason = check_service_accessible(order, facts)
+    reason = check_service_offered(order, facts) or (None if accepting_terms else check_terms_accepted(order, facts))
     return [reason] if reason else []
 
 
@@ -274,12 +282,15 @@ def change_problems(
     now: dt.datetime,
     facts: OrderFacts | None = None,
     at_due_time: bool = False,
+    accepting_terms: bool = False,
 ) -> list[str]:
     """Every reason `spec` cannot be made on `subscription` (empty when it can), as stored text.
 
     At scheduling (`at_due_time` False) the chosen time must be a schedule time (not past, within a
     year); at the due time the window is judged at `now`. `facts`: loaded for the day the change
-    applies (facts_for), else loaded here. `subscription.company`, `.service` (with its vendor) loaded."""
+    applies (facts_for), else loaded here. `accepting_terms`: the reseller is to accept, as it schedules,
+    the terms terms_pending names (the wizard's review asks), so they are not a reason here.
+    `subscription.company`, `.service` (with its vendor) loaded."""
     if spec.kind not in Kind.values:
         return [stored(KIND_UNKNOWN)]
     if spec.when not in When.values:
@@ -295,7 +306,21 @@ def change_problems(
     if facts is None:
         applies = due_at_for(subscription, spec, now=now) or now
         facts = facts_for(subscription, spec, day=(now if at_due_time else applies).date())
-    return _due_time_problems(subscription, spec, facts)
+    return _due_time_problems(subscription, spec, facts, accepting_terms=accepting_terms)
+
+
+def terms_pending(subscription: Subscription, spec: ChangeSpec, *, now: dt.datetime) -> Service | None:
+    """The service the change leaves charged for (the subscription's own, or the upgrade's target) when it is
+    offered to the company but its terms are not accepted yet at the company's price list: the reseller
+    reads and accepts them as it schedules (the change wizard's review, as the order wizard's Terms step).
+    None when there is nothing to accept."""
+    order = _charged_order(subscription, spec)
+    if order is None or order.service.terms_id is None:
+        return None
+    facts = facts_for(subscription, spec, day=(due_at_for(subscription, spec, now=now) or now).date())
+    if check_service_offered(order, facts) is None and check_terms_accepted(order, facts):
+        return order.service
+    return None
 
 
 def open_change(subscription: Subscription, kind: str) -> SubscriptionChange | None:

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from freezegun import freeze_time
 
+from catalog.models import TermsAcceptance
 from core.stored_messages import rendered
 from imports.changes.services import (
     ChangeConflict,
@@ -20,7 +21,14 @@ from imports.jobs.services import import_cancel
 from imports.models import ImportJob, ImportRow
 from orders.changes.describe import change_text
 from orders.models import Subscription, SubscriptionChange
-from tests.changes.helpers import Kind, When, basic_subscription, now_minute, spec
+from tests.changes.helpers import (
+    BASIC,
+    Kind,
+    When,
+    basic_subscription,
+    now_minute,
+    spec,
+)
 
 pytestmark = pytest.mark.django_db
 Status = SubscriptionChange.Status
@@ -72,6 +80,16 @@ def test_a_refusal_writes_nothing(demo):
         schedule(demo, subscription, spec(quantity=8))
     assert refused.value.messages[0].startswith("Seats can be reduced only at renewal")
     assert not SubscriptionChange.objects.exists() and not ImportJob.objects.filter(source=ImportJob.Source.CHANGE).exists()
+
+
+def test_a_refusal_accepts_no_terms_either(demo):
+    subscription = basic_subscription(demo, quantity=10, days_into_term=30)
+    demo.abbie_price_list.acceptances.filter(service__code=BASIC).delete()
+    with pytest.raises(ChangeRefused):
+        schedule(demo, subscription, spec(quantity=8), accept_terms=True)
+    assert not TermsAcceptance.objects.filter(service__code=BASIC).exists()
+    schedule(demo, subscription, spec(quantity=12), accept_terms=True)
+    assert TermsAcceptance.objects.filter(service__code=BASIC).exists()
 
 
 def test_a_second_change_of_the_kind_asks_to_replace_the_first(demo):

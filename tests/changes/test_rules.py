@@ -174,6 +174,30 @@ def test_the_due_time_checks_still_apply(demo):
     assert problems(subscription, spec(Kind.CANCEL, When.RENEWAL)) == []
 
 
+def test_terms_not_accepted_yet_are_pending_to_accept_and_only_they_may_be_left_to_the_scheduling(demo):
+    """The wizard shows the terms of what the change leaves charged for when they are not accepted yet (the
+    demo's Business Basic: ABBIE BOX never accepted them), to accept as the change is scheduled."""
+    subscription = basic_subscription(demo)
+    demo.abbie_price_list.acceptances.filter(service__code=BASIC).delete()
+    now = now_minute()
+    assert rules.terms_pending(subscription, spec(quantity=3), now=now) == subscription.service
+    assert problems(subscription, spec(quantity=3), accepting_terms=True) == []
+    # The upgrade's target is what is charged for: its terms, not the subscription's.
+    premium = demo.service(PREMIUM)
+    upgrade = spec(Kind.UPGRADE, When.RENEWAL, service=premium)
+    assert rules.terms_pending(subscription, upgrade, now=now) == premium
+    # A cancellation charges for nothing more; accepted terms leave nothing to accept.
+    assert rules.terms_pending(subscription, spec(Kind.CANCEL, When.RENEWAL), now=now) is None
+    assert rules.terms_pending(subscription, spec(Kind.UPGRADE, When.RENEWAL, service=demo.service(STANDARD)), now=now) is None
+    # Accepting the terms is no way round the other checks: a service no longer offered is still refused.
+    subscription.service.active = False
+    subscription.service.save(update_fields=["active"])
+    assert rules.terms_pending(subscription, spec(quantity=3), now=now) is None
+    assert problems(subscription, spec(quantity=3), accepting_terms=True) == [
+        f"The service {subscription.service.name} is no longer active."
+    ]
+
+
 def test_the_reason_reads_in_spanish(demo):
     subscription = basic_subscription(demo, quantity=10, days_into_term=30)
     [text] = change_problems(subscription, spec(quantity=8), now=now_minute())

@@ -5,9 +5,11 @@ import datetime as dt
 
 import pytest
 
+from accounts.models import AuditLogEntry
+from catalog.models import TermsAcceptance
 from imports.models import ImportJob
 from orders.models import SubscriptionChange
-from tests.changes.helpers import basic_subscription, now_minute
+from tests.changes.helpers import BASIC, basic_subscription, now_minute
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +61,43 @@ def test_a_mid_term_reduction_is_refused_on_the_page_with_the_reason(abbie_clien
     assert response.status_code == 400
     assert "Seats can be reduced only at renewal or in the 7 days after purchase or renewal (until" in response.content.decode()
     assert not SubscriptionChange.objects.exists()
+
+
+def test_terms_not_accepted_yet_are_shown_on_the_review_and_accepted_with_the_change(abbie_client, demo):
+    """ERITECH's Business Basic in the demo: ABBIE BOX never accepted its terms. The review shows them; scheduling
+    asks to accept them, then accepts them for the price list and schedules the change, in one go."""
+    subscription = basic_subscription(demo, quantity=1)
+    demo.abbie_price_list.acceptances.filter(service__code=BASIC).delete()
+    review = abbie_client.post(wizard(subscription), choose(quantity=3))
+    html = review.content.decode()
+    assert review.status_code == 200
+    assert "The terms and conditions of (NCE) Microsoft 365 Business Basic are not yet accepted for your price list." in html
+    assert "SPECIAL PRODUCT TERMS" in html and 'name="accept_terms"' in html
+    refused = abbie_client.post(wizard(subscription), choose(quantity=3, step="schedule"))
+    assert refused.status_code == 400
+    assert "Accept the terms and conditions above to schedule the change." in refused.content.decode()
+    assert not SubscriptionChange.objects.exists()
+    assert not TermsAcceptance.objects.filter(service__code=BASIC).exists()
+
+    done = abbie_client.post(wizard(subscription), choose(quantity=3, step="schedule", accept_terms="on"), follow=True)
+    assert "Change scheduled: Quantity 1 → 3 on" in done.content.decode()
+    assert SubscriptionChange.objects.get().quantity == 3
+    acceptance = TermsAcceptance.objects.get(price_list=demo.abbie_price_list, service__code=BASIC)
+    assert acceptance.accepted_by == demo.admin_abbie
+    assert AuditLogEntry.objects.filter(action="terms.accepted", company=demo.eritech).exists()
+    # Accepted now: the next change's review asks nothing.
+    assert 'name="accept_terms"' not in abbie_client.post(wizard(subscription), choose(kind="auto_renew", auto_renew="off")).content.decode()
+
+
+def test_the_terms_to_accept_read_in_spanish(abbie_client, demo):
+    subscription = basic_subscription(demo, quantity=1)
+    demo.abbie_price_list.acceptances.filter(service__code=BASIC).delete()
+    abbie_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "es"
+    html = abbie_client.post(wizard(subscription), choose(quantity=3)).content.decode()
+    assert "Los términos y condiciones de (NCE) Microsoft 365 Business Basic aún no se han aceptado" in html
+    assert "Acepto estos términos y condiciones" in html
+    refused = abbie_client.post(wizard(subscription), choose(quantity=3, step="schedule")).content.decode()
+    assert "Acepte los términos y condiciones indicados arriba para programar el cambio." in refused
 
 
 def test_the_replace_confirmation_shows_both(abbie_client, demo):
