@@ -96,15 +96,17 @@ services:
 # The suite in four passes side by side (.ci/side-by-side: each pass's log streamed behind its name, the
 # status fails if any fails, Ctrl-C/SIGTERM stops them all cleanly), so that the passes' waiting (real
 # processes starting and stopping, leases, bursts) overlaps the others' work on the two cores:
-# - sqlite: every test on SQLite but SQLITE_PROCESS_TESTS;
+# - sqlite: every test on SQLite but SQLITE_PROCESS_TESTS and the browser's;
 # - processes: SQLITE_PROCESS_TESTS (`make run`, `make serve`, `imports_worker` on SQLite files of their own),
 #   then VENDOR_RELIABILITY_TESTS (real workers, the sandbox and PostgreSQL: mostly waiting, so they fit
 #   beside the others), on a database and a Redis database of their own;
 # - postgres: every test but the reliability suite on PostgreSQL and Redis (tests marked `once` skip there);
 # - reliability: the rest of tests/reliability (real workers on PostgreSQL and Redis), on a database and a
-#   Redis database of its own (the postgres pass's cache.clear() empties its Redis database).
+#   Redis database of its own (the postgres pass's cache.clear() empties its Redis database), then the
+#   browser tests (Chromium) on SQLite.
 # The PostgreSQL passes start the servers first (.ci/services).
 SQLITE_PROCESS_TESTS := tests/test_make_run.py tests/test_serve.py tests/imports/test_worker_process.py
+BROWSER_TESTS := tests/browser
 VENDOR_RELIABILITY_TESTS := $(addprefix tests/reliability/,test_vendor_burst.py test_vendor_kills.py \
 	test_vendor_outages.py test_bench_midnight.py)
 PYTEST := DJANGO_ALLOW_ASYNC_UNSAFE=true exec $(PY) -m pytest -q
@@ -112,15 +114,15 @@ test: install browser
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null
 	$(VENV)/bin/lint-imports --no-cache
 	@exec bash .ci/side-by-side \
-		sqlite "$(PYTEST) $(addprefix --ignore=,$(SQLITE_PROCESS_TESTS))" \
+		sqlite "$(PYTEST) $(addprefix --ignore=,$(SQLITE_PROCESS_TESTS) $(BROWSER_TESTS))" \
 		processes "($(PYTEST) $(SQLITE_PROCESS_TESTS)) && bash .ci/services && \
 			DATABASE_URL=$(TEST_VENDOR_RELIABILITY_DATABASE_URL) REDIS_URL=$(TEST_VENDOR_RELIABILITY_REDIS_URL) \
 			$(PYTEST) -p no:randomly $(VENDOR_RELIABILITY_TESTS)" \
 		postgres "bash .ci/services && DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 			$(PYTEST) -p no:randomly --ignore=tests/reliability" \
-		reliability "bash .ci/services && DATABASE_URL=$(TEST_RELIABILITY_DATABASE_URL) \
+		reliability "bash .ci/services && (DATABASE_URL=$(TEST_RELIABILITY_DATABASE_URL) \
 			REDIS_URL=$(TEST_RELIABILITY_REDIS_URL) $(PYTEST) -p no:randomly tests/reliability \
-			$(addprefix --ignore=,$(VENDOR_RELIABILITY_TESTS))"
+			$(addprefix --ignore=,$(VENDOR_RELIABILITY_TESTS))) && $(PYTEST) $(BROWSER_TESTS)"
 
 check-deploy: install
 	DJANGO_ENV=production DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \
