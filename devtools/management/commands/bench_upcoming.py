@@ -10,6 +10,9 @@ the next 7), then measures whole requests through the test client (view, queries
 the median of `--repeat` requests for the first page (30 and 90 days), a deep page (a keyset cursor
 in the middle of the 90 days), one company, one kind, the API, and staff's page; and Django admin's
 change list of subscriptions as the reference, in the same run.
+
+Seeding takes minutes; while iterating on the view, `--keep` leaves the PostgreSQL database in place
+(its name is printed) and `--reuse NAME` measures again on it (migrated, not seeded again; kept).
 """
 
 import argparse
@@ -32,7 +35,9 @@ from django.utils import timezone
 from devtools.benchmarking import page_figures_write, page_timing
 
 BENCH_DB_ENV = "ICP_BENCH_DATABASE_FILE"
+DB_PREFIX = "icp_bench_upcoming_"
 GOAL_MS = 50.0
+BENCH_CUSTOMER_BASE = 5_000_000  # the seeded customers' account ids
 ACCOUNT_BASE = 20_000_000  # the seeded subscriptions' account ids, clear of the demo's and the factories'
 
 
@@ -49,40 +54,64 @@ class Command(BaseCommand):
             help="Run on PostgreSQL, in a temporary database created on this server and dropped after "
             "(e.g. postgres://icp:icp@127.0.0.1:5432/icp; the user needs CREATEDB). Default: a SQLite file.",
         )
+        parser.add_argument(
+            "--keep", action="store_true",
+            help="PostgreSQL: leave the seeded database in place (its name is printed) for --reuse.",
+        )
+        parser.add_argument(
+            "--reuse", default="", metavar="NAME",
+            help=f"PostgreSQL: measure on a database a --keep run left ({DB_PREFIX}...), without seeding; it is kept. "
+            "Give the same --items, --others and --companies it was seeded with.",
+        )
         parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--seeded", action="store_true", help=argparse.SUPPRESS)
 
-    def handle(self, *args, items, others, companies, repeat, postgres, child, **options):
+    def handle(self, *args, items, others, companies, repeat, postgres, keep, reuse, child, seeded, **options):
         if items < 1 or others < 0 or companies < 1 or repeat < 1:
             raise CommandError("--items, --companies and --repeat must be positive, --others at least 0.")
+        if reuse and not reuse.startswith(DB_PREFIX):
+            raise CommandError(f"--reuse takes the name of a database a --keep run left ({DB_PREFIX}...).")
+        if (keep or reuse) and not postgres:
+            raise CommandError("--keep and --reuse need PostgreSQL (--postgres or BENCH_POSTGRES_URL).")
         self.sizes = {"items": items, "others": others, "companies": companies, "repeat": repeat}
         if child:
-            return self.run_child()
+            return self.run_child(seeded=seeded)
         if postgres:
-            return self.run_on_postgres(postgres)
+            return self.run_on_postgres(postgres, keep=keep, reuse=reuse)
         with tempfile.TemporaryDirectory(prefix="icp-bench-") as tmp:
             db_file = Path(tmp) / "bench.sqlite3"
             self.run_in_child(f"sqlite:///{db_file}", str(db_file))
 
-    def run_on_postgres(self, url: str):
+    def run_on_postgres(self, url: str, *, keep: bool = False, reuse: str = ""):
         import uuid
         from urllib.parse import urlparse, urlunparse
 
         import psycopg
 
-        name = f"icp_bench_upcoming_{uuid.uuid4().hex[:8]}"
+        name = reuse or f"{DB_PREFIX}{uuid.uuid4().hex[:8]}"
+        target = urlunparse(urlparse(url)._replace(path=f"/{name}"))
         admin = urlunparse(urlparse(url)._replace(path="/postgres"))
+        if reuse:
+            try:
+                psycopg.connect(target).close()
+            except psycopg.Error as exc:
+                raise CommandError(f"Cannot open the kept database {name}: {exc}") from None
+            return self.run_in_child(target, name, seeded=True)
         try:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{name}"')
         except psycopg.Error as exc:
             raise CommandError(f"Cannot create the benchmark's database on {urlparse(url).hostname}: {exc}") from None
         try:
-            self.run_in_child(urlunparse(urlparse(url)._replace(path=f"/{name}")), name)
+            self.run_in_child(target, name)
         finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if keep:
+                self.stdout.write(f"kept {name}: measure again with --reuse {name}; drop it with DROP DATABASE \"{name}\"")
+            else:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def run_in_child(self, database_url: str, database_name: str):
+    def run_in_child(self, database_url: str, database_name: str, *, seeded: bool = False):
         manage_py = Path(settings.BASE_DIR) / "manage.py"
         env = {
             **os.environ, "DATABASE_URL": database_url, BENCH_DB_ENV: database_name,
@@ -96,7 +125,8 @@ class Command(BaseCommand):
         self.stdout.flush()
         process = subprocess.Popen(
             [sys.executable, str(manage_py), "bench_upcoming", "--child", "--items", str(s["items"]), "--others",
-             str(s["others"]), "--companies", str(s["companies"]), "--repeat", str(s["repeat"])],
+             str(s["others"]), "--companies", str(s["companies"]), "--repeat", str(s["repeat"]),
+             *(["--seeded"] if seeded else [])],
             env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for line in process.stdout:
@@ -107,12 +137,14 @@ class Command(BaseCommand):
 
     # --- the child: runs against the temporary database only -----------------------------------
 
-    def run_child(self):
+    def run_child(self, *, seeded: bool = False):
         expected = os.environ.get(BENCH_DB_ENV, "")
         db = settings.DATABASES["default"]
         if not expected or db["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql") or str(db["NAME"]) != expected:
             raise CommandError("Refusing to run: the database is not the benchmark's temporary one.")
         call_command("migrate", verbosity=0, interactive=False)
+        if seeded:  # a kept database: the items were seeded relative to that run's now, which is close enough
+            return self.measure_seeded()
         call_command("seed_demo", verbosity=0, stdout=io.StringIO())
         started = time.perf_counter()
         now = timezone.now().replace(microsecond=0)
@@ -130,6 +162,15 @@ class Command(BaseCommand):
         self.stdout.write(f"seeded in {time.perf_counter() - started:.1f} s")
         self.measure(demo, target, now=now)
 
+    def measure_seeded(self):
+        from accounts.models import Company
+        from devtools.demo import DemoRefs
+
+        target = Company.objects.filter(account_id=BENCH_CUSTOMER_BASE + self.sizes["companies"] // 2).first()
+        if target is None:
+            raise CommandError("This database was not seeded with these --companies.")
+        self.measure(DemoRefs.load(), target, now=timezone.now().replace(microsecond=0))
+
     def seed(self, reseller, n: int, companies: int, *, now, prefix: str, offset: int):
         """`n` items of `reseller`'s subtree, a fifth of each kind; returns a customer in the middle."""
         from accounts.models import Company
@@ -141,7 +182,7 @@ class Command(BaseCommand):
 
         demo = DemoRefs.load()
         basic = demo.service(BASIC)
-        base = 5_000_000 + (0 if prefix == "BENCH" else 500_000)
+        base = BENCH_CUSTOMER_BASE + (0 if prefix == "BENCH" else 500_000)
         with transaction.atomic():
             customers = []
             for i in range(companies):
