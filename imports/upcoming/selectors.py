@@ -256,7 +256,9 @@ def _describe(items: list[UpcomingItem]) -> None:
         scheduled = [pk for pk, item in jobs.items() if item.job.source == ImportJob.Source.SCHEDULED]
         rows = {
             row.job_id: row
-            for row in ImportRow.objects.filter(job_id__in=scheduled).select_related("order__service").order_by("-position")
+            for row in ImportRow.objects.filter(job_id__in=scheduled).select_related("order__service")
+            .only("id", "job_id", "position", "order", "order__quantity", "order__service", "order__service__name")
+            .order_by("-position")
         }
         for pk, item in jobs.items():
             item.text = _job_text(item.job, rows.get(pk))
