@@ -55,6 +55,10 @@ CHANGE_FIELDS = (
 )
 
 
+# Subtrees up to this many companies are read as literal ids (_ids).
+SCOPE_IDS_MAX = 100
+
+
 def _columns(model, names) -> tuple[str, ...]:
     """`names` in the model's column order, the order Model.from_db takes values in (the others deferred)."""
     wanted = set(names)
@@ -125,7 +129,7 @@ class UpcomingPage:
         return self.query.with_(cursor=self.items[0].cursor(before=True)) if self.has_previous else None
 
 
-def _scope(user: User, query: UpcomingQuery) -> tuple[QuerySet[Company] | None, Company | None, bool]:
+def _scope(user: User, query: UpcomingQuery) -> tuple[list[int] | QuerySet[Company] | None, Company | None, bool]:
     """(companies the items must belong to, or None for every company; the company filter; whether
     nothing is visible). A company filter the user cannot see is ignored, like any unknown value."""
     visible = companies_visible_to(user)
@@ -133,12 +137,23 @@ def _scope(user: User, query: UpcomingQuery) -> tuple[QuerySet[Company] | None, 
     if query.company is not None:
         company = visible.filter(account_id=query.company).only("pk", "name", "account_id", "path").first()
     if company is not None:
-        return Company.objects.filter(path__under=company.path).values("pk"), company, False
+        return _ids(Company.objects.filter(path__under=company.path)), company, False
     if user_sees_all(user):
         return None, None, False
     if not user.is_authenticated or not user.is_active or user.company_id is None:
         return None, None, True
-    return visible.values("pk"), None, False
+    return _ids(visible), None, False
+
+
+def _ids(companies: QuerySet[Company]) -> list[int] | QuerySet[Company]:
+    """A small subtree as its ids, a large one as a subquery. Given ids, PostgreSQL estimates each
+    source's rows from company_id's statistics and reads a small company's items by its company
+    index; given the path subquery, it guessed a dozen companies for any narrow prefix and walked
+    the time index instead, filtering: 80 ms for a customer with no renewals among 100,000 items.
+    A large subtree's estimate is sound, and a long list costs planning time (1.5 ms at 1,000 ids
+    for each of the four reads)."""
+    ids = list(companies.values_list("pk", flat=True)[: SCOPE_IDS_MAX + 1])
+    return ids if len(ids) <= SCOPE_IDS_MAX else companies.values("pk")
 
 
 def _beyond(field_name: str, rank: int, cursor: Cursor | None) -> Q:

@@ -129,3 +129,16 @@ def test_a_company_of_the_other_branch_is_ignored_and_nothing_of_it_leaks(world,
     assert "ACME UPCOMING" not in body and "CUSCO UPCOMING" in body
     export = client.get(f"/orders/upcoming/export/?format=csv&company={world['acme'].account_id}")
     assert "ACME UPCOMING" not in b"".join(export.streaming_content).decode("utf-8-sig")
+
+
+def test_a_large_subtree_is_read_by_subquery_with_the_same_items(world, demo, monkeypatch):
+    """Up to SCOPE_IDS_MAX companies the scope is their ids (PostgreSQL plans a small subtree right
+    only then); beyond, the path subquery: the same items either way."""
+    from imports.upcoming import selectors
+
+    now = world["now"]
+    queries = [UpcomingQuery(days=90), UpcomingQuery(days=90, company=world["acme"].account_id)]
+    as_ids = [kinds(upcoming_page(demo.admin_abbie, query, now=now)) for query in queries]
+    monkeypatch.setattr(selectors, "SCOPE_IDS_MAX", 0)
+    by_subquery = [kinds(upcoming_page(demo.admin_abbie, query, now=now)) for query in queries]
+    assert by_subquery == as_ids and all(as_ids)
