@@ -92,10 +92,13 @@ def price_book(*, company_ids: Iterable[int], day: dt.date, service_ids: Iterabl
 
 
 def price_books(
-    *, company_ids: Iterable[int], days: Iterable[dt.date], service_ids: Iterable[int] | None = None
+    *, company_ids: Iterable[int], days: Iterable[dt.date], service_ids: Iterable[int] | None = None,
+    terms: bool = True,
 ) -> dict[dt.date, PriceBook]:
     """A PriceBook for each of `days` (e.g. the renewal days of the Upcoming view's page), from the
-    same three queries as one: each day's items in force are picked from the items read once."""
+    same three queries as one: each day's items in force are picked from the items read once.
+    `terms=False` for a caller that asks prices only (renewal previews): the books then know no
+    acceptances (terms_accepted is False for a service with terms), and cost two queries."""
     company_ids, days = set(company_ids), sorted(set(days))
     price_lists = {
         a.company_id: a.price_list
@@ -113,7 +116,7 @@ def price_books(
         acceptances = acceptances.filter(service_id__in=service_ids)
     items = list(items)
     priced = {(item.price_list_id, item.service_id) for item in items}
-    accepted = set(acceptances.values_list("price_list_id", "service_id", "terms_id"))
+    accepted = set(acceptances.values_list("price_list_id", "service_id", "terms_id")) if terms else set()
     for day, book in books.items():
         book.priced, book.acceptances = priced, accepted
         book.in_force = items_in_force(items, day=day)

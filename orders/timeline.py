@@ -3,7 +3,7 @@ price it will renew at.
 
 The one home of "the next renewal": the subscription page's timeline, the Upcoming view (a page of
 renewals: imports.upcoming) and the renewal reminders ask renewal_previews, batch-native (a page of
-50 renewals costs what one costs: the open changes in one query, the prices in three).
+50 renewals costs what one costs: the open changes in one query, the prices in two).
 
 A renewal applies the subscription's open at-renewal changes (quantity, billing cycle, term,
 upgrade; a cancellation or auto-renew off at renewal means it ends instead of renewing), priced
@@ -94,7 +94,7 @@ def renewal_previews(
 ) -> dict[int, RenewalPreview]:
     """The next renewal of each subscription with a term end (by subscription id): its open
     at-renewal changes applied, priced on the renewal day. `changes` (open_renewal_changes) when
-    the caller has them already. Four queries at most, whatever the number of subscriptions."""
+    the caller has them already. Three queries at most, whatever the number of subscriptions."""
     subscriptions = [s for s in subscriptions if s.term_end is not None]
     if not subscriptions:
         return {}
@@ -114,6 +114,7 @@ def renewal_previews(
         company_ids={s.company_id for s in subscriptions},
         days={p.at.astimezone(UTC).date() for p in previews.values()},
         service_ids={p.service.pk for p in previews.values() if p.service is not None},
+        terms=False,  # a preview asks prices only
     )
     for preview in previews.values():
         if preview.service is None:

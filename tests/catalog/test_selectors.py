@@ -1,12 +1,13 @@
-"""catalog.selectors.available_price_items_on: the AVAILABLE SERVICES tab's rows."""
+"""catalog.selectors.available_price_items_on: the AVAILABLE SERVICES tab's rows; price_books."""
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from catalog.selectors import available_price_items_on
-from tests.factories import PriceListFactory, PriceListItemFactory, ServiceFactory
+from catalog.models import BillingFrequency, Term, TermsAcceptance
+from catalog.selectors import available_price_items_on, price_books
+from tests.factories import PriceListAssignmentFactory, PriceListFactory, PriceListItemFactory, ServiceFactory, TermsFactory
 from tests.factories import TreeCompanyFactory as CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,18 @@ def test_query_count_does_not_grow_with_the_items(price_list, django_assert_num_
         items = available_price_items_on(price_list=price_list, day=DAY)
         names = [i.service.name for i in items]
     assert len(names) == 15
+
+
+def test_price_books_for_prices_only_skip_the_terms(price_list, django_assert_num_queries):
+    """Renewal previews ask prices only (terms=False): the same items in force, one query fewer."""
+    company = PriceListAssignmentFactory(price_list=price_list).company
+    service = ServiceFactory(terms=TermsFactory())
+    PriceListItemFactory(price_list=price_list, service=service, effective_from=dt.date(2024, 1, 1), selling_price=Decimal("6.5"))
+    TermsAcceptance.objects.create(price_list=price_list, service=service, terms=service.terms)
+    with django_assert_num_queries(3):
+        full = price_books(company_ids=[company.pk], days=[DAY], service_ids=[service.pk])[DAY]
+    with django_assert_num_queries(2):
+        prices = price_books(company_ids=[company.pk], days=[DAY], service_ids=[service.pk], terms=False)[DAY]
+    item = prices.item(company.pk, service.pk, BillingFrequency.MONTHLY, Term.P1Y)
+    assert prices.in_force == full.in_force and item is not None and item.selling_price == Decimal("6.5")
+    assert full.terms_accepted(company.pk, service) and not prices.terms_accepted(company.pk, service)

@@ -56,5 +56,5 @@ def test_renewal_applies_every_kind_and_ends_on_cancel(demo, now):
 def test_previews_are_batch_native(demo, now, django_assert_num_queries):
     basic = demo.service(BASIC)
     subs = [subscription(demo.eritech, basic, term_end=now + n * DAY) for n in range(1, 30)]
-    with django_assert_num_queries(4):  # the changes, then the price lists, items and acceptances
+    with django_assert_num_queries(3):  # the changes, then the price lists and items (no terms: prices only)
         renewal_previews(subs)
