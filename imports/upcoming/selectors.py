@@ -12,10 +12,10 @@ Four sources, each an indexed range read in the order of its time column:
 A page reads at most `per_page + 1` rows of each source starting at the cursor (time, rank, id),
 merges them and keeps the first `per_page`: a deep page costs what the first costs, whatever the
 number of items (a reseller with 100,000 of them: `manage.py bench_upcoming`). The reads join
-nothing but the scope's companies and return plain values: only the kept rows become model
-instances, and their companies and services come in one query each for the whole page (joined
-into each read, they cost more: PostgreSQL plans a five-table join in milliseconds, and four
-sources build four times the instances a page shows). Then the page's own extras: the renewals'
+only what their filters need and return plain values: only the kept rows become model instances,
+and their companies and services come in one query each for the whole page (joined into each
+read, they cost more: PostgreSQL took ~3 ms to plan the changes' five-table join, and the four
+sources built four times the instances a page shows). Then the page's own extras: the renewals'
 changes and prices (orders.timeline), the jobs' products.
 """
 
@@ -41,6 +41,8 @@ from imports.upcoming.listing import (
 
 UTC = dt.timezone.utc
 OPEN = sorted(SubscriptionChange.OPEN_STATUSES)
+# A subtree of up to this many companies is read by its ids, a larger one by a subquery (_ids).
+SCOPE_IDS_MAX = 100
 # Only the columns a page shows (and its renewal previews read): companies and services are wide rows.
 COMPANY_FIELDS = ("id", "name", "account_id")
 SERVICE_FIELDS = ("id", "name")
@@ -53,10 +55,6 @@ CHANGE_FIELDS = (
     "id", "subscription_id", "kind", "when", "due_at", "quantity", "billing_frequency", "term", "service_id",
     "auto_renew", "before", "status",
 )
-
-
-# Subtrees up to this many companies are read as literal ids (_ids).
-SCOPE_IDS_MAX = 100
 
 
 def _columns(model, names) -> tuple[str, ...]:
@@ -177,8 +175,8 @@ def _read(queryset: QuerySet, field_name: str, kind: str, query: UpcomingQuery, 
     order = (f"-{field_name}", "-id") if backwards else (field_name, "id")
     rows = queryset.filter(**{f"{field_name}__gte": since, f"{field_name}__lt": until})
     rows = rows.filter(_beyond(field_name, RANKS[kind], query.cursor)).order_by(*order)
-    at, rank = columns.index(field_name), RANKS[kind]
-    return [((values[at], rank, values[0]), kind, values) for values in rows.values_list(*columns)[:limit]]
+    at, rank, pk = columns.index(field_name), RANKS[kind], columns.index("id")
+    return [((values[at], rank, values[pk]), kind, values) for values in rows.values_list(*columns)[:limit]]
 
 
 def _sources(query: UpcomingQuery, companies, *, since, until, limit) -> Iterator[list]:
