@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.models import BillingFrequency, Term, TermsAcceptance
+from catalog.models import BillingFrequency, PriceListAssignment, Term, TermsAcceptance
 from catalog.selectors import available_price_items_on, price_books
-from tests.factories import PriceListAssignmentFactory, PriceListFactory, PriceListItemFactory, ServiceFactory, TermsFactory
+from tests.factories import PriceListFactory, PriceListItemFactory, ServiceFactory
 from tests.factories import TreeCompanyFactory as CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,9 @@ def test_query_count_does_not_grow_with_the_items(price_list, django_assert_num_
 
 def test_price_books_for_prices_only_skip_the_terms(price_list, django_assert_num_queries):
     """Renewal previews ask prices only (terms=False): the same items in force, one query fewer."""
-    company = PriceListAssignmentFactory(price_list=price_list).company
+    from tests.factories import TermsFactory
+
+    company = PriceListAssignment.objects.create(company=CompanyFactory(), price_list=price_list).company
     service = ServiceFactory(terms=TermsFactory())
     PriceListItemFactory(price_list=price_list, service=service, effective_from=dt.date(2024, 1, 1), selling_price=Decimal("6.5"))
     TermsAcceptance.objects.create(price_list=price_list, service=service, terms=service.terms)
