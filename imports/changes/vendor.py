@@ -32,18 +32,14 @@ from imports.changes.services import resend_job_create
 from imports.models import ImportRow, VendorOrder
 
 # The vendor sender's machinery, shared so that a change waits, backs off and expires exactly as an order does.
+from imports.vendor.outcomes import VENDOR_BUDGET_WAIT, VENDOR_DEADLINE_PASSED, VENDOR_NOT_CONNECTED, VENDOR_TENANT_PAUSED, Trouble
 from imports.vendor.send import (  # noqa: I001
-    VENDOR_DEADLINE_PASSED,
-    VENDOR_NOT_CONNECTED,
-    VENDOR_TENANT_PAUSED,
-    VENDOR_BUDGET_WAIT,
     Finished,
     _finish_jobs_if_done,
     _not_done,
     _open_locked,
     _Recorder,
     _trouble,
-    _Trouble,
     _wait,
 )
 from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
@@ -64,10 +60,10 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
     vendor = _vendor_name(vendor_order)
     client = get_integration(vendor_order.integration).connector()
     if client is None:
-        return _trouble(vendor_order, _Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor)), now=now, finished=finished)
+        return _trouble(vendor_order, Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor)), now=now, finished=finished)
     paused = tenant_paused_until(vendor_order.integration, vendor_order.customer_id, now=now)
     if paused is not None:
-        trouble = _Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
+        trouble = Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
         return _trouble(vendor_order, trouble, now=now, finished=finished)
     # The tenant's request budget (catalog.integrations.budget), as for an order's cart calls.
     recorder = _Recorder([vendor_order], now=now, finished=finished)

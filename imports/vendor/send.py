@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.utils.translation import gettext_lazy as _
 
 from catalog.integrations import VendorWait, get_integration
 from catalog.integrations.asking import questions_join, questions_shared
@@ -62,6 +61,21 @@ from imports.jobs.finishing import jobs_finish
 from imports.models import ImportJob, ImportRow, VendorOrder
 from imports.notify.send import emails_send
 from imports.vendor.outbox import VENDOR_BACKOFF_BASE_SECONDS, VENDOR_ORDERS
+from imports.vendor.outcomes import (
+    VENDOR_BUDGET_WAIT,
+    VENDOR_DEADLINE_PASSED,
+    VENDOR_NO_ANSWER,
+    VENDOR_NOT_CONNECTED,
+    VENDOR_RATE_LIMITED,
+    VENDOR_TENANT_PAUSED,
+    VENDOR_TROUBLE,
+    VENDOR_UNAVAILABLE,
+    VENDOR_UNEXPECTED,
+    Placed,
+    Refusal,
+    Trouble,
+    vendor_name,
+)
 from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait, circuit_after_try, full_jitter
 from imports.vendor.waiting import waiting_announce
 
@@ -69,26 +83,6 @@ logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 Pending = OutboxItem.Status.PENDING
 Outcome = VendorOrder.Outcome
-
-# Stored (core.stored_messages) in last_error and on the failed row; shown in the reader's language.
-VENDOR_TROUBLE = _("%(vendor)s could not take the order right now: %(detail)s")
-VENDOR_RATE_LIMITED = _("%(vendor)s is limiting our requests for now: %(detail)s")
-VENDOR_NO_ANSWER = _(
-    "%(vendor)s did not answer after the order was sent; it is asked again with the same request, so it is never placed twice: %(detail)s"
-)
-VENDOR_TENANT_PAUSED = _(
-    "%(vendor)s asked us to slow down for this customer tenant; its orders wait until %(until)s."
-)
-VENDOR_NOT_CONNECTED = _("The connection to %(vendor)s is turned off; the order waits until it is on again.")
-VENDOR_DEADLINE_PASSED = _(
-    "%(vendor)s could not take the order before the deadline (%(deadline)s); please schedule it again. Last trouble: %(reason)s"
-)
-VENDOR_UNEXPECTED = _("The order could not be sent to %(vendor)s because of an unexpected error; it is tried again.")
-# Waits without a call (imports.vendor.pacing): the tenant's request budget is spent; the vendor is down.
-VENDOR_BUDGET_WAIT = _(
-    "%(vendor)s is limiting our requests for this customer tenant; the order waits for its turn, at %(until)s."
-)
-VENDOR_UNAVAILABLE = _("%(vendor)s is unavailable, next try at %(until)s.")
 
 # Operations another room tries itself, calls and answers (e.g. "change": imports.changes.vendor, registered by
 # imports.apps): operation → try(vendor_order, now=, finished=) → the outcome reached, or None while open.
@@ -205,7 +199,7 @@ def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: "
     """A vendor order another room tries (OPERATIONS), behind the integration's circuit like the others."""
     admission = circuit_admit(vendor_order.integration, now=db_now())
     if not admission.call:
-        vendor = _vendor_name(vendor_order)
+        vendor = vendor_name(vendor_order)
         wait = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(admission.until)), admission.until, announce=True)
         return _wait(vendor_order, wait, now=now, finished=finished)
     if admission.probe:
@@ -241,11 +235,11 @@ def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, 
 
 @dataclass
 class _Tried:
-    """What one try of one vendor order came to, for the recorder: the answer (_Placed, _Refusal,
-    _Trouble), or `released` (not tried: the budget was spent), or `error` (an unexpected exception)."""
+    """What one try of one vendor order came to, for the recorder: the answer (Placed, Refusal,
+    Trouble), or `released` (not tried: the budget was spent), or `error` (an unexpected exception)."""
 
     vendor_order: VendorOrder
-    result: "_Placed | _Refusal | _Trouble | Wait | None" = None
+    result: "Placed | Refusal | Trouble | Wait | None" = None
     released: bool = False
     error: Exception | None = None
     calls: list = field(default_factory=list)  # the vendor calls it made (catalog.models.VendorCall, unsaved)
@@ -260,7 +254,7 @@ def _attempt(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.dat
     # the others wait without calling (not a try: no attempt, no backoff).
     admission = recorder.admit(vendor_order)
     if not admission.call:
-        vendor = _vendor_name(vendor_order)
+        vendor = vendor_name(vendor_order)
         wait = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(admission.until)), admission.until, announce=True)
         return _Tried(vendor_order, wait)
     kept = KeptCalls()  # this try's own calls: the circuit counts them with its outcome
@@ -478,8 +472,8 @@ class _Recorder:
             logger.exception("Vendor order %s: could not count its calls in the circuit.", tried.vendor_order.pk)
             return
         self.circuit_clean[integration] = False if outage else self.circuit_clean.get(integration, False)
-        if counted.next_probe is not None and isinstance(tried.result, _Trouble):
-            vendor = _vendor_name(tried.vendor_order)
+        if counted.next_probe is not None and isinstance(tried.result, Trouble):
+            vendor = vendor_name(tried.vendor_order)
             tried.result = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(counted.next_probe)),
                                 counted.next_probe, announce=True)
 
@@ -493,7 +487,7 @@ class _Recorder:
         now = self.now
         if checked:
             VendorOrder.objects.filter(pk__in=checked, status=Pending, checked_at__isnull=True).update(checked_at=now)
-        placed = [(t.vendor_order, t.result) for t in tried if isinstance(t.result, _Placed)]
+        placed = [(t.vendor_order, t.result) for t in tried if isinstance(t.result, Placed)]
         if placed:
             try:
                 self.done += _finish_done(placed, now=now, finished=self.finished)
@@ -506,12 +500,12 @@ class _Recorder:
         if released:
             VENDOR_ORDERS.release(released, now=now)
         for t in tried:
-            if t.released or isinstance(t.result, _Placed):
+            if t.released or isinstance(t.result, Placed):
                 continue
             try:
                 if t.error is not None:
                     raise t.error
-                if isinstance(t.result, _Refusal):
+                if isinstance(t.result, Refusal):
                     _finish_failed(t.vendor_order, Outcome.REFUSED, "\n".join(t.result.reasons), now=now, finished=self.finished)
                 elif isinstance(t.result, Wait):
                     _wait(t.vendor_order, t.result, now=now, finished=self.finished)
@@ -525,7 +519,7 @@ class _Recorder:
 
     def _unexpected(self, vendor_order: VendorOrder) -> None:
         try:
-            _mark_trouble_by_pk(vendor_order.pk, now=self.now, error=stored(VENDOR_UNEXPECTED, vendor=_vendor_name(vendor_order)))
+            _mark_trouble_by_pk(vendor_order.pk, now=self.now, error=stored(VENDOR_UNEXPECTED, vendor=vendor_name(vendor_order)))
         except Exception:
             logger.exception("Vendor order %s: could not record the error; its lease hands it to another sender.", vendor_order.pk)
 
@@ -620,35 +614,10 @@ class Finished:
 # --- One try --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Placed:
-    vendor_order_id: str = ""
-    vendor_subscription_id: str = ""
-    vendor_status: str = ""
-    customer_id: str = ""
-    attributes: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Refusal:
-    reasons: list[str]
-
-
-@dataclass(frozen=True)
-class _Trouble:
-    reason: str
-    retry_after: float | None = None
-
-
 def _open(ids: list[int]):
     return VendorOrder.objects.select_related(
         "row__order__service__vendor", "row__order__company", "row__order__created_by"
     ).filter(pk__in=ids, status=Pending, outcome=Outcome.OPEN)
-
-
-def _vendor_name(vendor_order: VendorOrder) -> str:
-    order = vendor_order.row.order
-    return order.service.vendor.name if order is not None and order.service_id else vendor_order.integration
 
 
 def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
@@ -671,9 +640,9 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
             raise tried.error
         if recorder.checked:
             VendorOrder.objects.filter(pk=pk, status=Pending, checked_at__isnull=True).update(checked_at=now)
-        if isinstance(result, _Placed):
+        if isinstance(result, Placed):
             return Outcome.DONE if _finish_done([(vendor_order, result)], now=now, finished=finished) else None
-        if isinstance(result, _Refusal):
+        if isinstance(result, Refusal):
             reason = "\n".join(result.reasons)
             return Outcome.REFUSED if _finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
         if isinstance(result, Wait):
@@ -683,18 +652,18 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
         finished.hand_off(now=now)
 
 
-def _outcome_of(answer, vendor: str) -> _Refusal | _Trouble:
+def _outcome_of(answer, vendor: str) -> Refusal | Trouble:
     if isinstance(answer, Refused):
-        return _Refusal([answer.reason])
+        return Refusal([answer.reason])
     if isinstance(answer, Unknown):
-        return _Trouble(stored(VENDOR_NO_ANSWER, vendor=vendor, detail=answer.reason))
+        return Trouble(stored(VENDOR_NO_ANSWER, vendor=vendor, detail=answer.reason))
     if isinstance(answer, Transient):
         message = VENDOR_RATE_LIMITED if answer.status == 429 else VENDOR_TROUBLE
-        return _Trouble(stored(message, vendor=vendor, detail=answer.reason), answer.retry_after)
-    return _Trouble(stored(VENDOR_TROUBLE, vendor=vendor, detail=f"unexpected answer {type(answer).__name__}"))
+        return Trouble(stored(message, vendor=vendor, detail=answer.reason), answer.retry_after)
+    return Trouble(stored(VENDOR_TROUBLE, vendor=vendor, detail=f"unexpected answer {type(answer).__name__}"))
 
 
-def _not_done(vendor_order: VendorOrder, answer, vendor: str, *, now: dt.datetime, recorder: _Recorder) -> _Refusal | _Trouble:
+def _not_done(vendor_order: VendorOrder, answer, vendor: str, *, now: dt.datetime, recorder: _Recorder) -> Refusal | Trouble:
     """What a call that was not done means for the order; a 429 also pauses its tenant for every sender
     until the vendor's Retry-After (catalog.integrations.pauses)."""
     if isinstance(answer, Transient) and answer.status == 429 and answer.retry_after:
@@ -711,23 +680,23 @@ def _budget_wait(vendor_order: VendorOrder, vendor: str, recorder: _Recorder) ->
     return Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
 
 
-def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, recorder: _Recorder) -> _Placed | _Refusal | _Trouble | Wait:
+def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, recorder: _Recorder) -> Placed | Refusal | Trouble | Wait:
     """The calls of one try, in order; stops at the first that is not done. Its only writes go through
     `recorder` (the cart id, at once; the checks passed)."""
-    order, vendor = vendor_order.row.order, _vendor_name(vendor_order)
+    order, vendor = vendor_order.row.order, vendor_name(vendor_order)
     integration = get_integration(vendor_order.integration)
     client, provisioning = integration.connector(), integration.provisioning()
     if client is None or provisioning is None:
-        return _Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor))
+        return Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor))
     paused = recorder.paused_until(vendor_order)
     if paused is not None and paused > now:  # another order met the tenant's limit: wait with it, without calling
-        return _Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
+        return Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
     if vendor_order.checked_at is None:
         problems = order_vendor_problems(order, facts)
         if isinstance(problems, VendorWait):
-            return _Trouble(problems.reason, problems.retry_after)
+            return Trouble(problems.reason, problems.retry_after)
         if problems:
-            return _Refusal(list(problems))
+            return Refusal(list(problems))
         recorder.check_passed(vendor_order)
     ids = {"request_id": str(vendor_order.create_request_id), "correlation_id": str(vendor_order.correlation_id)}
     if vendor_order.operation == VendorProvisioning.CUSTOMER:
@@ -736,7 +705,7 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
         if not isinstance(answer, Done):
             return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
         # The new tenant's id is the vendor's customer id (instead of the random id of local provisioning).
-        return _Placed(customer_id=answer.result.id, vendor_status="active", attributes={"tenant_id": answer.result.id})
+        return Placed(customer_id=answer.result.id, vendor_status="active", attributes={"tenant_id": answer.result.id})
     if not vendor_order.cart_id:
         if wait := _budget_wait(vendor_order, vendor, recorder):
             return wait
@@ -755,7 +724,7 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
         return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
     placed = answer.result.orders[0]
     subscriptions = placed.subscription_ids
-    return _Placed(
+    return Placed(
         vendor_order_id=placed.id, vendor_subscription_id=subscriptions[0] if subscriptions else "", vendor_status=placed.status,
     )
 
@@ -767,7 +736,7 @@ def _open_locked(vendor_order: VendorOrder) -> VendorOrder | None:
     return VendorOrder.objects.select_for_update().filter(pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN).first()
 
 
-def _finish_done(placed: list[tuple[VendorOrder, _Placed]], *, now: dt.datetime, finished: "Finished") -> int:
+def _finish_done(placed: list[tuple[VendorOrder, Placed]], *, now: dt.datetime, finished: "Finished") -> int:
     """Record vendor orders the vendor placed, in one short transaction: each one still open (locked; one
     finished by another sender meanwhile is left as it is) gets its Subscription (the snapshot's, with the
     vendor's ids), its row Completed, and its job finished when none of its vendor orders is open any
@@ -810,7 +779,7 @@ def _finish_done(placed: list[tuple[VendorOrder, _Placed]], *, now: dt.datetime,
     return len(items)
 
 
-def _subscription_of(vendor_order: VendorOrder, placed: _Placed) -> Subscription:
+def _subscription_of(vendor_order: VendorOrder, placed: Placed) -> Subscription:
     subscription = subscription_from_snapshot(
         vendor_order.subscription,
         vendor_subscription_id=placed.vendor_subscription_id,
@@ -901,12 +870,12 @@ def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | Non
     return now + wait
 
 
-def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime, finished: "Finished") -> str | None:
+def _trouble(vendor_order: VendorOrder, trouble: Trouble, *, now: dt.datetime, finished: "Finished") -> str | None:
     """Transient trouble: tried again after the backoff (not before Retry-After), the same ids; past the
     deadline, expired. The job's first trouble announces that it waits."""
     if now >= vendor_order.deadline_at:
         reason = stored(
-            VENDOR_DEADLINE_PASSED, vendor=_vendor_name(vendor_order), deadline=utc_text(vendor_order.deadline_at),
+            VENDOR_DEADLINE_PASSED, vendor=vendor_name(vendor_order), deadline=utc_text(vendor_order.deadline_at),
             reason=trouble.reason,
         )
         return Outcome.EXPIRED if _finish_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
@@ -929,7 +898,7 @@ def _wait(vendor_order: VendorOrder, wait: Wait, *, now: dt.datetime, finished: 
     time, with its reason shown on the job; not a try (attempts and backoff unchanged). Past the deadline,
     expired as after any trouble. A long wait announces the job's waiting, once."""
     if now >= vendor_order.deadline_at:
-        return _trouble(vendor_order, _Trouble(wait.reason), now=now, finished=finished)
+        return _trouble(vendor_order, Trouble(wait.reason), now=now, finished=finished)
     # (Never due again within the sender's own claim loop, whose clock is `now`.)
     next_try = max(wait.next_try(), now + dt.timedelta(seconds=1))
     marked = VendorOrder.objects.filter(
