@@ -77,6 +77,7 @@ from imports.vendor.outcomes import (
     vendor_name,
 )
 from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait, circuit_after_try, full_jitter
+from imports.vendor.updates import update_each
 from imports.vendor.waiting import waiting_announce
 
 logger = logging.getLogger(__name__)
@@ -524,54 +525,10 @@ class _Recorder:
             logger.exception("Vendor order %s: could not record the error; its lease hands it to another sender.", vendor_order.pk)
 
 
-def _update_each(model, values: dict[int, dict], *, where: Q | None = None, **same) -> set[int]:
-    """UPDATE rows of `model` by primary key, each with its own `values[pk]` (the same fields for every
-    row) and the `same` values for all, only where `where` holds; returns the pks updated. One statement on
-    PostgreSQL (UPDATE ... FROM (VALUES ...)): Django's bulk_update builds a CASE per field and row, which
-    cost more CPU than the rest of recording a group of vendor orders. Elsewhere, one UPDATE per row."""
-    if not values:
-        return set()
-    qs = model.objects.filter(pk__in=list(values))
-    if where is not None:
-        qs = qs.filter(where)
-    if connection.vendor != "postgresql":
-        updated = set()
-        for pk, fields in values.items():
-            if qs.filter(pk=pk).update(**fields, **same):
-                updated.add(pk)
-        return updated
-    names = list(next(iter(values.values())))
-    fields = [model._meta.get_field(name) for name in names]
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk_column = connection.ops.quote_name(model._meta.pk.column)
-    row = "(%s::" + model._meta.pk.db_type(connection) + "".join(f", %s::{f.db_type(connection)}" for f in fields) + ")"
-    params: list = []
-    for pk, row_values in values.items():
-        params.append(pk)
-        params.extend(f.get_db_prep_save(row_values[name], connection) for name, f in zip(names, fields))
-    # The conditions (status, the same constant values) through the ORM: the ids it would update.
-    compiler_sql, compiler_params = qs.values("pk").query.sql_with_params()
-    sets = [f"{connection.ops.quote_name(f.column)} = v.{connection.ops.quote_name(f.column)}" for f in fields]
-    same_params: list = []
-    for name, value in same.items():
-        field = model._meta.get_field(name)
-        sets.append(f"{connection.ops.quote_name(field.column)} = %s")
-        same_params.append(field.get_db_prep_save(value, connection))
-    columns = ", ".join([pk_column] + [connection.ops.quote_name(f.column) for f in fields])
-    sql = (
-        f"UPDATE {table} SET {', '.join(sets)} FROM (VALUES {', '.join([row] * len(values))}) AS v({columns})"
-        f" WHERE {table}.{pk_column} = v.{pk_column} AND {table}.{pk_column} IN ({compiler_sql})"
-        f" RETURNING {table}.{pk_column}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*same_params, *params, *compiler_params])
-        return {r[0] for r in cursor.fetchall()}
-
-
 def _carts_write(carts: dict[int, str]) -> dict[int, str]:
     """Write many cart ids at once (vendor order pk → cart id); returns vendor order pk → the cart id
     recorded (another sender's for one it had recorded first: the same MS-RequestId, the same cart)."""
-    written = _update_each(VendorOrder, {pk: {"cart_id": cart_id} for pk, cart_id in carts.items()},
+    written = update_each(VendorOrder, {pk: {"cart_id": cart_id} for pk, cart_id in carts.items()},
                            where=Q(status=Pending, cart_id=""))
     recorded = {pk: cart_id for pk, cart_id in carts.items() if pk in written}
     others = [pk for pk in carts if pk not in written]
@@ -753,7 +710,7 @@ def _finish_done(placed: list[tuple[VendorOrder, Placed]], *, now: dt.datetime, 
         subscriptions = _subscriptions_save([
             _subscription_of(vendor_order, result) for vendor_order, result in items
         ])
-        _update_each(
+        update_each(
             VendorOrder,
             {
                 vendor_order.pk: {
@@ -765,7 +722,7 @@ def _finish_done(placed: list[tuple[VendorOrder, Placed]], *, now: dt.datetime, 
             },
             status=OutboxItem.Status.SENT, sent_at=now, outcome=Outcome.DONE, last_error="",
         )
-        _update_each(
+        update_each(
             ImportRow,
             {
                 vendor_order.row_id: {"subscription_id": subscription.pk, "result_account_id": subscription.account_id}
