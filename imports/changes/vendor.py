@@ -32,15 +32,11 @@ from imports.changes.services import resend_job_create
 from imports.models import ImportRow, VendorOrder
 
 # The vendor sender's machinery, shared so that a change waits, backs off and expires exactly as an order does.
+from imports.vendor.finish import Finished, finish_jobs_if_done, open_locked, trouble_record, wait_record
 from imports.vendor.outcomes import VENDOR_BUDGET_WAIT, VENDOR_DEADLINE_PASSED, VENDOR_NOT_CONNECTED, VENDOR_TENANT_PAUSED, Trouble
 from imports.vendor.send import (  # noqa: I001
-    Finished,
-    _finish_jobs_if_done,
     _not_done,
-    _open_locked,
     _Recorder,
-    _trouble,
-    _wait,
 )
 from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
 
@@ -60,17 +56,17 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
     vendor = _vendor_name(vendor_order)
     client = get_integration(vendor_order.integration).connector()
     if client is None:
-        return _trouble(vendor_order, Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor)), now=now, finished=finished)
+        return trouble_record(vendor_order, Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor)), now=now, finished=finished)
     paused = tenant_paused_until(vendor_order.integration, vendor_order.customer_id, now=now)
     if paused is not None:
         trouble = Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
-        return _trouble(vendor_order, trouble, now=now, finished=finished)
+        return trouble_record(vendor_order, trouble, now=now, finished=finished)
     # The tenant's request budget (catalog.integrations.budget), as for an order's cart calls.
     recorder = _Recorder([vendor_order], now=now, finished=finished)
     until = recorder.reserve(vendor_order, 1)
     if until is not None:
         wait = Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
-        return _wait(vendor_order, wait, now=now, finished=finished)
+        return wait_record(vendor_order, wait, now=now, finished=finished)
     plan = vendor_order.subscription
     with calls_for(vendor_order.company_id):
         answer = client.subscription_patch(
@@ -86,7 +82,7 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
     if now >= vendor_order.deadline_at:
         reason = stored(VENDOR_DEADLINE_PASSED, vendor=vendor, deadline=utc_text(vendor_order.deadline_at), reason=trouble.reason)
         return Outcome.EXPIRED if _record_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
-    return _trouble(vendor_order, trouble, now=now, finished=finished)
+    return trouble_record(vendor_order, trouble, now=now, finished=finished)
 
 
 # Partner Center wipes a subscription's next-term instructions on any mid-term change of these.
@@ -117,7 +113,7 @@ def _instructions_restore(vendor_order: VendorOrder, *, now: dt.datetime) -> Non
 
 def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finished) -> bool:
     with transaction.atomic():
-        locked = _open_locked(vendor_order)
+        locked = open_locked(vendor_order)
         if locked is None:
             return False  # finished by another sender meanwhile
         VendorOrder.objects.filter(pk=locked.pk).update(
@@ -134,7 +130,7 @@ def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finis
                 status=ImportRow.Status.COMPLETED, error="", processed_at=now, result_account_id=locked.account_id,
                 created={"name": name or ""},
             )
-        done = _finish_jobs_if_done({locked.job_id}, now=now)
+        done = finish_jobs_if_done({locked.job_id}, now=now)
     for job, rows in done:
         finished.add(job, rows)
     return True
@@ -143,7 +139,7 @@ def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finis
 def _record_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now: dt.datetime, finished: Finished) -> bool:
     """Refused by the vendor, or expired at the deadline: the change, the row and the job fail with `reason`."""
     with transaction.atomic():
-        locked = _open_locked(vendor_order)
+        locked = open_locked(vendor_order)
         if locked is None:
             return False
         VendorOrder.objects.filter(pk=locked.pk).update(
@@ -151,7 +147,7 @@ def _record_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now:
         )
         fail_change(locked.subscription.get("change"), reason)
         ImportRow.objects.filter(pk=locked.row_id).update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
-        done = _finish_jobs_if_done({locked.job_id}, now=now)
+        done = finish_jobs_if_done({locked.job_id}, now=now)
     for job, rows in done:
         finished.add(job, rows)
     return True

@@ -37,8 +37,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import Q
 
 from catalog.integrations import VendorWait, get_integration
 from catalog.integrations.asking import questions_join, questions_shared
@@ -54,16 +54,14 @@ from core.outbox import Budget, OutboxItem
 from core.stored_messages import stored
 from orders.facts import OrderFacts
 from orders.models import Subscription
-from orders.provisioning import subscription_from_snapshot, subscription_snapshot
+from orders.provisioning import subscription_snapshot
 from orders.validation import order_vendor_problems
 
-from imports.jobs.finishing import jobs_finish
 from imports.models import ImportJob, ImportRow, VendorOrder
-from imports.notify.send import emails_send
-from imports.vendor.outbox import VENDOR_BACKOFF_BASE_SECONDS, VENDOR_ORDERS
+from imports.vendor.finish import Finished, finish_done, finish_failed, mark_trouble_by_pk, trouble_record, wait_record
+from imports.vendor.outbox import VENDOR_ORDERS
 from imports.vendor.outcomes import (
     VENDOR_BUDGET_WAIT,
-    VENDOR_DEADLINE_PASSED,
     VENDOR_NO_ANSWER,
     VENDOR_NOT_CONNECTED,
     VENDOR_RATE_LIMITED,
@@ -76,9 +74,8 @@ from imports.vendor.outcomes import (
     Trouble,
     vendor_name,
 )
-from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait, circuit_after_try, full_jitter
+from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait, circuit_after_try
 from imports.vendor.updates import update_each
-from imports.vendor.waiting import waiting_announce
 
 logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -202,7 +199,7 @@ def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: "
     if not admission.call:
         vendor = vendor_name(vendor_order)
         wait = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(admission.until)), admission.until, announce=True)
-        return _wait(vendor_order, wait, now=now, finished=finished)
+        return wait_record(vendor_order, wait, now=now, finished=finished)
     if admission.probe:
         circuit_probe_end(vendor_order.integration)  # its one call is counted by the next order's try
     return OPERATIONS[vendor_order.operation](vendor_order, now=now, finished=finished)
@@ -269,7 +266,7 @@ def _attempt(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.dat
 
 class _Recorder:
     """The database work of a sender's chunk, done by the sender's own thread in few statements: the
-    tries' answers recorded together (_finish_done: one short transaction for a group of placed orders),
+    tries' answers recorded together (finish_done: one short transaction for a group of placed orders),
     the vendor calls written together (calls_write), the checks passed marked together, and the cart ids
     written at once (a try waits for its cart id's commit before the checkout). Sender threads hand it
     what they have (`put`, `cart_record`); `serve` runs it until they have all ended."""
@@ -480,7 +477,7 @@ class _Recorder:
 
     def flush(self) -> None:
         """Record the calls made, then what the tries came to: placed orders in one transaction
-        (_finish_done), the others one by one (refusals, trouble: rare in a burst), the released ones due
+        (finish_done), the others one by one (refusals, trouble: rare in a burst), the released ones due
         again."""
         calls_write(self.calls)
         tried, self.tried = self.tried, []
@@ -491,7 +488,7 @@ class _Recorder:
         placed = [(t.vendor_order, t.result) for t in tried if isinstance(t.result, Placed)]
         if placed:
             try:
-                self.done += _finish_done(placed, now=now, finished=self.finished)
+                self.done += finish_done(placed, now=now, finished=self.finished)
             except Exception as exc:
                 logger.exception("Vendor orders %s: could not record their answers (%s: %s).",
                                  [vo.pk for vo, _placed in placed], type(exc).__name__, exc)
@@ -507,11 +504,11 @@ class _Recorder:
                 if t.error is not None:
                     raise t.error
                 if isinstance(t.result, Refusal):
-                    _finish_failed(t.vendor_order, Outcome.REFUSED, "\n".join(t.result.reasons), now=now, finished=self.finished)
+                    finish_failed(t.vendor_order, Outcome.REFUSED, "\n".join(t.result.reasons), now=now, finished=self.finished)
                 elif isinstance(t.result, Wait):
-                    _wait(t.vendor_order, t.result, now=now, finished=self.finished)
+                    wait_record(t.vendor_order, t.result, now=now, finished=self.finished)
                 else:
-                    _trouble(t.vendor_order, t.result, now=now, finished=self.finished)
+                    trouble_record(t.vendor_order, t.result, now=now, finished=self.finished)
             except Exception as exc:
                 # Anything unexpected (a bug, the database gone): a failed attempt with the backoff, never a
                 # verdict on the order; the deadline still ends it.
@@ -520,7 +517,7 @@ class _Recorder:
 
     def _unexpected(self, vendor_order: VendorOrder) -> None:
         try:
-            _mark_trouble_by_pk(vendor_order.pk, now=self.now, error=stored(VENDOR_UNEXPECTED, vendor=vendor_name(vendor_order)))
+            mark_trouble_by_pk(vendor_order.pk, now=self.now, error=stored(VENDOR_UNEXPECTED, vendor=vendor_name(vendor_order)))
         except Exception:
             logger.exception("Vendor order %s: could not record the error; its lease hands it to another sender.", vendor_order.pk)
 
@@ -543,29 +540,6 @@ def _cart_write(vendor_order: VendorOrder, cart_id: str) -> str:
         return cart_id
     # Recorded by another sender (the same MS-RequestId: the same cart).
     return VendorOrder.objects.filter(pk=vendor_order.pk).values_list("cart_id", flat=True).first() or cart_id
-
-
-class Finished:
-    """The jobs a sender finished (their final email) and those it announced as waiting, once committed:
-    their emails are sent together when the sender's chunk is done (one rendering for alike emails;
-    during a burst of due jobs they wait in the outbox, imports.notify.priority). A sender that dies
-    first leaves them to the outbox lane: the Notifications are committed."""
-
-    def __init__(self):
-        self.loaded: dict[int, tuple[ImportJob, list[ImportRow]]] = {}
-        self.announced: list[int] = []
-
-    def add(self, job: ImportJob, rows: list[ImportRow]) -> None:
-        self.loaded[job.pk] = (job, rows)  # (threads: one dict item set at a time)
-
-    def hand_off(self, *, now: dt.datetime) -> None:
-        try:
-            if self.announced:
-                emails_send(job_ids=list(self.announced), now=now)
-            if self.loaded:
-                emails_send(job_ids=list(self.loaded), now=now, loaded=dict(self.loaded), yield_to_jobs=True)
-        except Exception:
-            logger.exception("Could not send the emails of finished vendor orders; the outbox lane sends them.")
 
 
 # --- One try --------------------------------------------------------------------------------------
@@ -598,13 +572,13 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
         if recorder.checked:
             VendorOrder.objects.filter(pk=pk, status=Pending, checked_at__isnull=True).update(checked_at=now)
         if isinstance(result, Placed):
-            return Outcome.DONE if _finish_done([(vendor_order, result)], now=now, finished=finished) else None
+            return Outcome.DONE if finish_done([(vendor_order, result)], now=now, finished=finished) else None
         if isinstance(result, Refusal):
             reason = "\n".join(result.reasons)
-            return Outcome.REFUSED if _finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
+            return Outcome.REFUSED if finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
         if isinstance(result, Wait):
-            return _wait(vendor_order, result, now=now, finished=finished)
-        return _trouble(vendor_order, result, now=now, finished=finished)
+            return wait_record(vendor_order, result, now=now, finished=finished)
+        return trouble_record(vendor_order, result, now=now, finished=finished)
     finally:
         finished.hand_off(now=now)
 
@@ -683,196 +657,4 @@ def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datet
     subscriptions = placed.subscription_ids
     return Placed(
         vendor_order_id=placed.id, vendor_subscription_id=subscriptions[0] if subscriptions else "", vendor_status=placed.status,
-    )
-
-
-# --- Recording the answers, each in a short transaction of its own ---------------------------------
-
-
-def _open_locked(vendor_order: VendorOrder) -> VendorOrder | None:
-    return VendorOrder.objects.select_for_update().filter(pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN).first()
-
-
-def _finish_done(placed: list[tuple[VendorOrder, Placed]], *, now: dt.datetime, finished: "Finished") -> int:
-    """Record vendor orders the vendor placed, in one short transaction: each one still open (locked; one
-    finished by another sender meanwhile is left as it is) gets its Subscription (the snapshot's, with the
-    vendor's ids), its row Completed, and its job finished when none of its vendor orders is open any
-    more. Returns how many were recorded here."""
-    with transaction.atomic():
-        locked = {
-            vo.pk: vo for vo in VendorOrder.objects.select_for_update().filter(
-                pk__in=[vendor_order.pk for vendor_order, _placed in placed], status=Pending, outcome=Outcome.OPEN,
-            ).order_by("pk")
-        }
-        items = [(locked[vendor_order.pk], result) for vendor_order, result in placed if vendor_order.pk in locked]
-        if not items:
-            return 0
-        subscriptions = _subscriptions_save([
-            _subscription_of(vendor_order, result) for vendor_order, result in items
-        ])
-        update_each(
-            VendorOrder,
-            {
-                vendor_order.pk: {
-                    "attempts": vendor_order.attempts + 1, "vendor_order_id": result.vendor_order_id,
-                    "vendor_subscription_id": result.vendor_subscription_id,
-                    "customer_id": result.customer_id or vendor_order.customer_id,
-                }
-                for vendor_order, result in items
-            },
-            status=OutboxItem.Status.SENT, sent_at=now, outcome=Outcome.DONE, last_error="",
-        )
-        update_each(
-            ImportRow,
-            {
-                vendor_order.row_id: {"subscription_id": subscription.pk, "result_account_id": subscription.account_id}
-                for (vendor_order, _result), subscription in zip(items, subscriptions)
-            },
-            status=ImportRow.Status.COMPLETED, error="", processed_at=now,
-        )
-        done = _finish_jobs_if_done({vendor_order.job_id for vendor_order, _result in items}, now=now)
-    for job, job_rows in done:
-        finished.add(job, job_rows)  # committed: its email goes with the sender's others
-    return len(items)
-
-
-def _subscription_of(vendor_order: VendorOrder, placed: Placed) -> Subscription:
-    subscription = subscription_from_snapshot(
-        vendor_order.subscription,
-        vendor_subscription_id=placed.vendor_subscription_id,
-        vendor_order_id=placed.vendor_order_id,
-        vendor_status=placed.vendor_status[:30],
-    )
-    if placed.attributes:
-        subscription.attributes = {**subscription.attributes, **placed.attributes}
-    return subscription
-
-
-def _subscriptions_save(subscriptions: list[Subscription]) -> list[Subscription]:
-    """Insert the subscriptions (in the caller's transaction); one whose provisioning key (unique) is taken
-    already is adopted instead: whoever created it first wins."""
-    keys = [s.provisioning_key for s in subscriptions if s.provisioning_key]
-    existing = {s.provisioning_key: s for s in Subscription.objects.filter(provisioning_key__in=keys)} if keys else {}
-    new = [s for s in subscriptions if s.provisioning_key not in existing]
-    try:
-        with transaction.atomic():
-            Subscription.objects.bulk_create(new)
-    except IntegrityError:
-        # Created meanwhile by another sender: one at a time, adopting the ones taken.
-        for subscription in new:
-            try:
-                with transaction.atomic():
-                    subscription.save(force_insert=True)
-            except IntegrityError:
-                taken = Subscription.objects.filter(provisioning_key=subscription.provisioning_key).first()
-                if taken is None:
-                    raise
-                existing[subscription.provisioning_key] = taken
-    return [existing.get(s.provisioning_key) or s for s in subscriptions]
-
-
-def _finish_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now: dt.datetime, finished: "Finished") -> bool:
-    """The row fails with `reason` (stored text): refused by the vendor, or expired at the deadline."""
-    with transaction.atomic():
-        locked = _open_locked(vendor_order)
-        if locked is None:
-            return False
-        VendorOrder.objects.filter(pk=locked.pk).update(
-            status=OutboxItem.Status.SENT, sent_at=now, outcome=outcome, reason=reason, attempts=F("attempts") + 1,
-        )
-        ImportRow.objects.filter(pk=locked.row_id).update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
-        done = _finish_jobs_if_done({locked.job_id}, now=now)
-    for job, job_rows in done:
-        finished.add(job, job_rows)
-    return True
-
-
-def _finish_jobs_if_done(job_ids: set[int], *, now: dt.datetime) -> list[tuple[ImportJob, list[ImportRow]]]:
-    """Finish the jobs none of whose vendor orders is open any more: their job rows locked (two senders
-    finishing two orders of one job take turns, the second sees the first's commit; locked in id order),
-    each one's final status from all its rows, the audit entry, email and webhook as the batch writes them
-    (imports.jobs.finishing). Returns the jobs that finished and their rows: the caller sends their emails
-    after the commit."""
-    jobs = list(
-        ImportJob.objects.select_for_update(of=("self",), no_key=True).select_related("company", "created_by")
-        .filter(pk__in=job_ids, status=ImportJob.Status.WAITING).order_by("pk")
-    )
-    if not jobs:
-        return []
-    rows_of_job: dict[int, list[ImportRow]] = {job.pk: [] for job in jobs}
-    for row in ImportRow.objects.filter(job_id__in=rows_of_job).select_related("subscription", "order__service").order_by("job_id", "position"):
-        rows_of_job[row.job_id].append(row)
-    # A Waiting job's rows are final but those still with the vendor (an open vendor order each): one
-    # still Pending means another vendor order is open. (Its sender updates the row before it locks the
-    # job, so whichever of two senders locks the job second sees the other's row final.)
-    ready = [job for job in jobs if not any(row.status == ImportRow.Status.PENDING for row in rows_of_job[job.pk])]
-    if not ready:
-        return []
-    jobs_finish(ready, rows_of_job, now=now, from_status=ImportJob.Status.WAITING)
-    return [(job, rows_of_job[job.pk]) for job in ready]
-
-
-def _backoff(attempts: int) -> dt.timedelta:
-    """The longest wait after the `attempts`-th trouble: the vendor outbox's backoff (15 s doubling to 15 min)
-    scaled to IMPORT_VENDOR_BACKOFF_SECONDS: that long after the first failure, doubling, at most 60 times that."""
-    return VENDOR_ORDERS.backoff(attempts) * (float(settings.IMPORT_VENDOR_BACKOFF_SECONDS) / VENDOR_BACKOFF_BASE_SECONDS)
-
-
-def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | None, *, now: dt.datetime) -> dt.datetime:
-    """A random instant within the backoff (full jitter: orders that met trouble together do not come back
-    together), never before the vendor's Retry-After."""
-    wait = full_jitter(_backoff(attempts))
-    if retry_after:
-        wait = max(wait, dt.timedelta(seconds=retry_after))
-    return now + wait
-
-
-def _trouble(vendor_order: VendorOrder, trouble: Trouble, *, now: dt.datetime, finished: "Finished") -> str | None:
-    """Transient trouble: tried again after the backoff (not before Retry-After), the same ids; past the
-    deadline, expired. The job's first trouble announces that it waits."""
-    if now >= vendor_order.deadline_at:
-        reason = stored(
-            VENDOR_DEADLINE_PASSED, vendor=vendor_name(vendor_order), deadline=utc_text(vendor_order.deadline_at),
-            reason=trouble.reason,
-        )
-        return Outcome.EXPIRED if _finish_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
-    attempts = vendor_order.attempts + 1
-    next_try = _next_try(vendor_order, attempts, trouble.retry_after, now=now)
-    marked = (
-        VendorOrder.objects.filter(pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN,
-                                   next_attempt_at=VENDOR_ORDERS.lease_end(now))
-        .update(attempts=attempts, last_error=trouble.reason[:2000], next_attempt_at=next_try)
-    )
-    if marked and vendor_order.attempts == 0 and waiting_announce(
-        vendor_order.job_id, now=now, next_try_at=next_try, reason=trouble.reason
-    ):
-        finished.announced.append(vendor_order.job_id)
-    return None
-
-
-def _wait(vendor_order: VendorOrder, wait: Wait, *, now: dt.datetime, finished: "Finished") -> str | None:
-    """No call was made (the tenant's budget is spent, the vendor is down): the order waits until the wait's
-    time, with its reason shown on the job; not a try (attempts and backoff unchanged). Past the deadline,
-    expired as after any trouble. A long wait announces the job's waiting, once."""
-    if now >= vendor_order.deadline_at:
-        return _trouble(vendor_order, Trouble(wait.reason), now=now, finished=finished)
-    # (Never due again within the sender's own claim loop, whose clock is `now`.)
-    next_try = max(wait.next_try(), now + dt.timedelta(seconds=1))
-    marked = VendorOrder.objects.filter(
-        pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN, next_attempt_at=VENDOR_ORDERS.lease_end(now)
-    ).update(last_error=wait.reason[:2000], next_attempt_at=next_try)
-    if marked and wait.announce and vendor_order.attempts == 0 and waiting_announce(
-        vendor_order.job_id, now=now, next_try_at=next_try, reason=wait.reason
-    ):
-        finished.announced.append(vendor_order.job_id)
-    return None
-
-
-def _mark_trouble_by_pk(pk: int, *, now: dt.datetime, error: str) -> None:
-    vendor_order = VendorOrder.objects.filter(pk=pk, status=Pending).first()
-    if vendor_order is None:
-        return
-    attempts = vendor_order.attempts + 1
-    VendorOrder.objects.filter(pk=pk, status=Pending, next_attempt_at=VENDOR_ORDERS.lease_end(now)).update(
-        attempts=attempts, last_error=error[:2000], next_attempt_at=_next_try(vendor_order, attempts, None, now=now),
     )
