@@ -34,10 +34,8 @@ from imports.models import ImportRow, VendorOrder
 # The vendor sender's machinery, shared so that a change waits, backs off and expires exactly as an order does.
 from imports.vendor.finish import Finished, finish_jobs_if_done, open_locked, trouble_record, wait_record
 from imports.vendor.outcomes import VENDOR_BUDGET_WAIT, VENDOR_DEADLINE_PASSED, VENDOR_NOT_CONNECTED, VENDOR_TENANT_PAUSED, Trouble
-from imports.vendor.send import (  # noqa: I001
-    _not_done,
-    _Recorder,
-)
+from imports.vendor.recorder import Recorder
+from imports.vendor.send import _not_done  # noqa: I001
 from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
 
 Outcome = VendorOrder.Outcome
@@ -62,7 +60,7 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
         trouble = Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
         return trouble_record(vendor_order, trouble, now=now, finished=finished)
     # The tenant's request budget (catalog.integrations.budget), as for an order's cart calls.
-    recorder = _Recorder([vendor_order], now=now, finished=finished)
+    recorder = Recorder([vendor_order], now=now, finished=finished)
     until = recorder.reserve(vendor_order, 1)
     if until is not None:
         wait = Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)

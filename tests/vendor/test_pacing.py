@@ -15,6 +15,7 @@ from core.stored_messages import rendered
 from imports.models import ImportJob, Notification, VendorOrder
 from imports.vendor import finish as vendor_finish
 from imports.vendor import pacing
+from imports.vendor import recorder as vendor_recorder
 from imports.vendor import send as vendor_send
 
 from .engine_helpers import (
@@ -41,7 +42,10 @@ def tenant(vendor, demo):
 def clock(monkeypatch):
     """The sender's database clock, set by the test (the claims' `now` is passed to send())."""
     now = [None]
+    # Looked up by the sender (vendor_orders_send, other operations) and by its recorder (the circuit's
+    # admissions and counts, the tenants' reservations).
     monkeypatch.setattr(vendor_send, "db_now", lambda: now[0])
+    monkeypatch.setattr(vendor_recorder, "db_now", lambda: now[0])
     return now
 
 
