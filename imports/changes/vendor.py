@@ -34,9 +34,9 @@ from imports.models import ImportRow, VendorOrder
 # The vendor sender's machinery, shared so that a change waits, backs off and expires exactly as an order does.
 from imports.vendor.finish import Finished, finish_jobs_if_done, open_locked, trouble_record, wait_record
 from imports.vendor.outcomes import VENDOR_BUDGET_WAIT, VENDOR_DEADLINE_PASSED, VENDOR_NOT_CONNECTED, VENDOR_TENANT_PAUSED, Trouble
-from imports.vendor.recorder import Recorder
-from imports.vendor.send import _not_done  # noqa: I001
 from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
+from imports.vendor.place import not_done
+from imports.vendor.recorder import Recorder
 
 Outcome = VendorOrder.Outcome
 
@@ -76,7 +76,7 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
         return Outcome.DONE if _record_done(vendor_order, now=now, finished=finished) else None
     if isinstance(answer, Refused):
         return Outcome.REFUSED if _record_failed(vendor_order, Outcome.REFUSED, answer.reason, now=now, finished=finished) else None
-    trouble = _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
+    trouble = not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
     if now >= vendor_order.deadline_at:
         reason = stored(VENDOR_DEADLINE_PASSED, vendor=vendor, deadline=utc_text(vendor_order.deadline_at), reason=trouble.reason)
         return Outcome.EXPIRED if _record_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None

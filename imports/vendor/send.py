@@ -26,10 +26,15 @@ Here, after that commit, a sender tries it:
   leaves the order open under its lease; the next sender tries it again with the same ids and cart,
   so the vendor never places two orders for one row. The Subscription's unique provisioning_key is
   the last guard: a sender that finds it taken adopts that subscription.
+
+The sender's rooms, each importing only those to its right: send → place → recorder → finish → outcomes
+and updates. This one holds the entry points (vendor_order_for, vendor_orders_send, vendor_orders_send_due,
+vendor_order_try, OPERATIONS) and the delivery (the chunk, its threads, each try's admission); it may import
+every module of imports.vendor, and none of them imports it. One try's calls are imports.vendor.place's, the
+chunk's database work imports.vendor.recorder's, finishing and the backoff imports.vendor.finish's.
 """
 
 import datetime as dt
-import logging
 import threading
 import uuid
 
@@ -37,12 +42,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-from catalog.integrations import VendorWait, get_integration
+from catalog.integrations import get_integration
 from catalog.integrations.asking import questions_join, questions_shared
-from catalog.integrations.base import VendorProvisioning
 from catalog.integrations.calls import KeptCalls, calls_for, calls_kept, calls_write
 from catalog.integrations.circuit import circuit_admit, circuit_probe_end
-from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
 from core.clock import db_now
 from core.datetimes import utc_text
 from core.outbox import Budget, OutboxItem
@@ -50,28 +53,15 @@ from core.stored_messages import stored
 from orders.facts import OrderFacts
 from orders.models import Subscription
 from orders.provisioning import subscription_snapshot
-from orders.validation import order_vendor_problems
 
 from imports.models import ImportJob, ImportRow, VendorOrder
 from imports.vendor.finish import Finished, finish_done, finish_failed, trouble_record, wait_record
 from imports.vendor.outbox import VENDOR_ORDERS
-from imports.vendor.outcomes import (
-    VENDOR_BUDGET_WAIT,
-    VENDOR_NO_ANSWER,
-    VENDOR_NOT_CONNECTED,
-    VENDOR_RATE_LIMITED,
-    VENDOR_TENANT_PAUSED,
-    VENDOR_TROUBLE,
-    VENDOR_UNAVAILABLE,
-    Placed,
-    Refusal,
-    Trouble,
-    vendor_name,
-)
-from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
+from imports.vendor.outcomes import VENDOR_UNAVAILABLE, Placed, Refusal, vendor_name
+from imports.vendor.pacing import Wait
+from imports.vendor.place import place
 from imports.vendor.recorder import Recorder, Tried
 
-logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 Pending = OutboxItem.Status.PENDING
 Outcome = VendorOrder.Outcome
@@ -160,7 +150,7 @@ def _deliver(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budg
         finished.hand_off(now=now)
 
 
-def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budget | None, finished: "Finished") -> int:
+def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budget | None, finished: Finished) -> int:
     loaded = {vendor_order.pk: vendor_order for vendor_order in _open(ids)}
     unchecked = [vo.row.order for vo in loaded.values() if vo.checked_at is None and vo.row.order_id]
     facts = OrderFacts.load(unchecked, day=now.astimezone(UTC).date()) if unchecked else None
@@ -187,7 +177,7 @@ def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budge
     return done + recorder.done
 
 
-def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: "Finished") -> str | None:
+def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finished) -> str | None:
     """A vendor order another room tries (OPERATIONS), behind the integration's circuit like the others."""
     admission = circuit_admit(vendor_order.integration, now=db_now())
     if not admission.call:
@@ -199,7 +189,7 @@ def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: "
     return OPERATIONS[vendor_order.operation](vendor_order, now=now, finished=finished)
 
 
-def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, budget, recorder: "Recorder") -> None:
+def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, budget, recorder: Recorder) -> None:
     """`concurrency` threads take the chunk's vendor orders one after another and place them (_attempt:
     vendor calls, no database work of their own but the rare tenant pause); this thread meanwhile writes
     what they ask to have written (Recorder.serve): a cart id before its checkout, the answers."""
@@ -226,7 +216,7 @@ def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, 
 
 
 def _attempt(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, budget: Budget | None,
-             recorder: "Recorder") -> Tried:
+             recorder: Recorder) -> Tried:
     if budget is not None and budget.spent():
         return Tried(vendor_order, released=True)
     # The integration's circuit (catalog.integrations.circuit): while the vendor is down, one probe calls and
@@ -239,7 +229,7 @@ def _attempt(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.dat
     kept = KeptCalls()  # this try's own calls: the circuit counts them with its outcome
     try:
         with calls_kept(kept), calls_for(vendor_order.company_id):
-            result = _place(vendor_order, facts=facts, now=now, recorder=recorder)
+            result = place(vendor_order, facts=facts, now=now, recorder=recorder)
         return Tried(vendor_order, result, calls=kept.take(), probe=admission.probe)
     except Exception as exc:
         return Tried(vendor_order, error=exc, calls=kept.take(), probe=admission.probe)
@@ -284,80 +274,3 @@ def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
         return trouble_record(vendor_order, result, now=now, finished=finished)
     finally:
         finished.hand_off(now=now)
-
-
-def _outcome_of(answer, vendor: str) -> Refusal | Trouble:
-    if isinstance(answer, Refused):
-        return Refusal([answer.reason])
-    if isinstance(answer, Unknown):
-        return Trouble(stored(VENDOR_NO_ANSWER, vendor=vendor, detail=answer.reason))
-    if isinstance(answer, Transient):
-        message = VENDOR_RATE_LIMITED if answer.status == 429 else VENDOR_TROUBLE
-        return Trouble(stored(message, vendor=vendor, detail=answer.reason), answer.retry_after)
-    return Trouble(stored(VENDOR_TROUBLE, vendor=vendor, detail=f"unexpected answer {type(answer).__name__}"))
-
-
-def _not_done(vendor_order: VendorOrder, answer, vendor: str, *, now: dt.datetime, recorder: Recorder) -> Refusal | Trouble:
-    """What a call that was not done means for the order; a 429 also pauses its tenant for every sender
-    until the vendor's Retry-After (catalog.integrations.pauses)."""
-    if isinstance(answer, Transient) and answer.status == 429 and answer.retry_after:
-        recorder.pause(vendor_order, now + dt.timedelta(seconds=answer.retry_after))
-    return _outcome_of(answer, vendor)
-
-
-def _budget_wait(vendor_order: VendorOrder, vendor: str, recorder: Recorder) -> Wait | None:
-    """Reserve the tenant's request for the call about to be made (catalog.integrations.budget): no budget
-    left, the order waits for the next slot, spread over it, without calling."""
-    until = recorder.reserve(vendor_order, 1)
-    if until is None:
-        return None
-    return Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
-
-
-def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, recorder: Recorder) -> Placed | Refusal | Trouble | Wait:
-    """The calls of one try, in order; stops at the first that is not done. Its only writes go through
-    `recorder` (the cart id, at once; the checks passed)."""
-    order, vendor = vendor_order.row.order, vendor_name(vendor_order)
-    integration = get_integration(vendor_order.integration)
-    client, provisioning = integration.connector(), integration.provisioning()
-    if client is None or provisioning is None:
-        return Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor))
-    paused = recorder.paused_until(vendor_order)
-    if paused is not None and paused > now:  # another order met the tenant's limit: wait with it, without calling
-        return Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
-    if vendor_order.checked_at is None:
-        problems = order_vendor_problems(order, facts)
-        if isinstance(problems, VendorWait):
-            return Trouble(problems.reason, problems.retry_after)
-        if problems:
-            return Refusal(list(problems))
-        recorder.check_passed(vendor_order)
-    ids = {"request_id": str(vendor_order.create_request_id), "correlation_id": str(vendor_order.correlation_id)}
-    if vendor_order.operation == VendorProvisioning.CUSTOMER:
-        domain = vendor_order.subscription.get("tenant_domain") or ""
-        answer = client.customer_create(provisioning.new_customer(order, domain), **ids)
-        if not isinstance(answer, Done):
-            return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
-        # The new tenant's id is the vendor's customer id (instead of the random id of local provisioning).
-        return Placed(customer_id=answer.result.id, vendor_status="active", attributes={"tenant_id": answer.result.id})
-    if not vendor_order.cart_id:
-        if wait := _budget_wait(vendor_order, vendor, recorder):
-            return wait
-        answer = client.cart_create(vendor_order.customer_id, provisioning.cart_line_items(order), **ids)
-        if not isinstance(answer, Done):
-            return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
-        # Recorded at once: a sender killed after this checks out this cart, never a second one.
-        vendor_order.cart_id = recorder.cart_record(vendor_order, answer.result.id)
-    if wait := _budget_wait(vendor_order, vendor, recorder):
-        return wait
-    answer = client.cart_checkout(
-        vendor_order.customer_id, vendor_order.cart_id,
-        request_id=str(vendor_order.checkout_request_id), correlation_id=str(vendor_order.correlation_id),
-    )
-    if not isinstance(answer, Done):
-        return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
-    placed = answer.result.orders[0]
-    subscriptions = placed.subscription_ids
-    return Placed(
-        vendor_order_id=placed.id, vendor_subscription_id=subscriptions[0] if subscriptions else "", vendor_status=placed.status,
-    )
