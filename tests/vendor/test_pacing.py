@@ -16,7 +16,6 @@ from imports.models import ImportJob, Notification, VendorOrder
 from imports.vendor import finish as vendor_finish
 from imports.vendor import pacing
 from imports.vendor import recorder as vendor_recorder
-from imports.vendor import send as vendor_send
 
 from .engine_helpers import (
     due_soon,
@@ -42,9 +41,8 @@ def tenant(vendor, demo):
 def clock(monkeypatch):
     """The sender's database clock, set by the test (the claims' `now` is passed to send())."""
     now = [None]
-    # Looked up by the sender (vendor_orders_send, other operations) and by its recorder (the circuit's
-    # admissions and counts, the tenants' reservations).
-    monkeypatch.setattr(vendor_send, "db_now", lambda: now[0])
+    # Where the sender reads it during a chunk (imports.vendor.recorder: the circuit's admissions and counts,
+    # the tenants' reservations); send() passes the claims' own.
     monkeypatch.setattr(vendor_recorder, "db_now", lambda: now[0])
     return now
 
