@@ -9,7 +9,7 @@ only while the vendor order is still open:
 - done → the plan applied here (the vendor's answer is the truth: not only while active), the change
   Applied (or Sent: at renewal), the row Completed, the job finished;
 - refused → the change and the row Failed with the vendor's reason;
-- transient or unknown → the vendor sender's own backoff and waiting (imports.vendor.send); past the
+- transient or unknown → the vendor sender's own backoff and waiting (imports.vendor.finish); past the
   deadline, the change and the row fail with the last trouble.
 """
 
