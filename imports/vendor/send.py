@@ -29,7 +29,7 @@ Here, after that commit, a sender tries it:
 
 The sender's rooms, each importing only those to its right: send → place → recorder → finish → outcomes
 and updates. This one holds the entry points (vendor_order_for, vendor_orders_send, vendor_orders_send_due,
-vendor_order_try, OPERATIONS) and the delivery (the chunk, its threads, each try's admission); it may import
+OPERATIONS) and the delivery (the chunk, its threads, each try's admission); it may import
 every module of imports.vendor, and none of them imports it. One try's calls are imports.vendor.place's, the
 chunk's database work imports.vendor.recorder's, finishing and the backoff imports.vendor.finish's.
 """
@@ -44,7 +44,7 @@ from django.db.models import Q
 
 from catalog.integrations import get_integration
 from catalog.integrations.asking import questions_join, questions_shared
-from catalog.integrations.calls import KeptCalls, calls_for, calls_kept, calls_write
+from catalog.integrations.calls import KeptCalls, calls_for, calls_kept
 from catalog.integrations.circuit import circuit_admit, circuit_probe_end
 from core.clock import db_now
 from core.datetimes import utc_text
@@ -55,9 +55,9 @@ from orders.models import Subscription
 from orders.provisioning import subscription_snapshot
 
 from imports.models import ImportJob, ImportRow, VendorOrder
-from imports.vendor.finish import Finished, finish_done, finish_failed, trouble_record, wait_record
+from imports.vendor.finish import Finished, wait_record
 from imports.vendor.outbox import VENDOR_ORDERS
-from imports.vendor.outcomes import VENDOR_UNAVAILABLE, Placed, Refusal, vendor_name
+from imports.vendor.outcomes import VENDOR_UNAVAILABLE, vendor_name
 from imports.vendor.pacing import Wait
 from imports.vendor.place import place
 from imports.vendor.recorder import Recorder, Tried
@@ -242,35 +242,3 @@ def _open(ids: list[int]):
     return VendorOrder.objects.select_related(
         "row__order__service__vendor", "row__order__company", "row__order__created_by"
     ).filter(pk__in=ids, status=Pending, outcome=Outcome.OPEN)
-
-
-def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
-    """One try of one vendor order (claimed by the caller): the calls outside any transaction, each
-    answer recorded in its own. Returns the outcome it reached (done, refused, expired), or None when it
-    stays open (transient trouble) or was not open any more."""
-    vendor_order = _open([pk]).first()
-    if vendor_order is None:
-        return None
-    finished = Finished()
-    try:
-        if vendor_order.operation in OPERATIONS:
-            return _other_operation(vendor_order, now=now, finished=finished)
-        recorder = Recorder([vendor_order], now=now, finished=finished)
-        tried = _attempt(vendor_order, facts=None, now=now, budget=None, recorder=recorder)
-        recorder.count(tried)
-        calls_write(recorder.calls)
-        result = tried.result
-        if tried.error is not None:
-            raise tried.error
-        if recorder.checked:
-            VendorOrder.objects.filter(pk=pk, status=Pending, checked_at__isnull=True).update(checked_at=now)
-        if isinstance(result, Placed):
-            return Outcome.DONE if finish_done([(vendor_order, result)], now=now, finished=finished) else None
-        if isinstance(result, Refusal):
-            reason = "\n".join(result.reasons)
-            return Outcome.REFUSED if finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
-        if isinstance(result, Wait):
-            return wait_record(vendor_order, result, now=now, finished=finished)
-        return trouble_record(vendor_order, result, now=now, finished=finished)
-    finally:
-        finished.hand_off(now=now)
