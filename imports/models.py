@@ -401,7 +401,7 @@ class Notification(OutboxItem):
         # Optional, per user (NOTIFICATIONS tab): when the job is created, and before it is due.
         IMPORT_SCHEDULED = "import_scheduled", _("Your provisioning is scheduled")
         IMPORT_REMINDER = "import_reminder", _("Reminder before a scheduled provisioning")
-        # Once per job, when its first vendor try meets transient trouble (imports.vendor.send): the job
+        # Once per job, when its first vendor try meets transient trouble (imports.vendor.finish): the job
         # waits for the vendor, with the next try's time and the reason.
         IMPORT_WAITING = "import_waiting", _("Your import is waiting for the vendor")
         # A scheduled change the sync with the vendor found wiped before the renewal (a mid-term change made

@@ -47,6 +47,7 @@ from core.stored_messages import stored
 from .changes.states import transition
 from .models import Subscription, SubscriptionChange
 from .terms import term_fields
+from .timeline import renewal_prices
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +291,12 @@ def _record(subscription_id: int, vendor, *, vendor_name: str, now: dt.datetime)
         fields["synced_at"] = now
         for name, value in fields.items():
             setattr(subscription, name, value)
+        if renewed and new_start is not None:
+            # The new term is charged at the price of its first day, as the renewal's preview said.
+            prices = renewal_prices(subscription, day=new_start.astimezone(dt.timezone.utc).date())
+            for name, value in prices.items():
+                setattr(subscription, name, value)
+            fields.update(prices)
         subscription.save(update_fields=list(fields))
         _notify(moved.get(Status.WIPED, []) + moved.get(Status.FAILED, []), now=now)
     return SyncResult(
@@ -381,7 +388,11 @@ def _renew_local(subscription_id: int, *, now: dt.datetime) -> bool:
         for name, value in fields.items():
             setattr(subscription, name, value)
         subscription.next_term_instructions = {}  # taken by this renewal, as the vendor clears them
+        # The new term is charged at the price of its first day, as the renewal's preview said.
+        prices = renewal_prices(subscription, day=(fields["term_start"] or ends).astimezone(dt.timezone.utc).date())
+        for name, value in prices.items():
+            setattr(subscription, name, value)
         subscription.save(update_fields=["quantity", "billing_frequency", "term", "service", "name",
-                                         "next_term_instructions", *fields])
+                                         "next_term_instructions", *fields, *prices])
         _notify(moved, now=now)
     return True

@@ -8,7 +8,8 @@ renewals: imports.upcoming) and the renewal reminders ask renewal_previews, batc
 A renewal applies the subscription's open at-renewal changes (quantity, billing cycle, term,
 upgrade; a cancellation or auto-renew off at renewal means it ends instead of renewing), priced
 from the price list in force on the renewal day (catalog.selectors.PriceBook), not the day the
-subscription was bought: prices change between scheduling and renewal.
+subscription was bought: prices change between scheduling and renewal. The renewal itself charges that price
+from then on (renewal_prices, written by orders.sync when the term renews).
 """
 
 import datetime as dt
@@ -124,6 +125,19 @@ def renewal_previews(
         if item is not None:
             preview.unit_price, preview.currency = item.selling_price, item.currency
     return previews
+
+
+def renewal_prices(subscription: Subscription, *, day: dt.date) -> dict:
+    """The prices a term begun on `day` is charged at, for what the subscription renews as (its service, billing
+    cycle and term, the renewal's changes applied): the item in force that day, as renewal_previews promised
+    before it; {} (the prices stay) when none is. The renewals (orders.sync) write them. Three queries."""
+    if not subscription.service_id or not subscription.billing_frequency or not subscription.term:
+        return {}
+    book = price_books(company_ids=[subscription.company_id], days=[day], service_ids=[subscription.service_id])[day]
+    item = book.item(subscription.company_id, subscription.service_id, subscription.billing_frequency, subscription.term)
+    if item is None:
+        return {}
+    return {"unit_cost": item.cost, "unit_price": item.selling_price, "currency": item.currency}
 
 
 @dataclass

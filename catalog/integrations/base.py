@@ -43,7 +43,7 @@ class VendorWait:
 
 
 class VendorProvisioning:
-    """How a vendor with a connector provisions an order (imports.vendor.send places it): which operation,
+    """How a vendor with a connector provisions an order (imports.vendor.place places it): which operation,
     on which vendor customer, with what. Microsoft's is catalog.integrations.microsoft_orders."""
 
     CART = "cart"  # a subscription on an existing customer: a cart, then its checkout

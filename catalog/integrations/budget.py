@@ -99,7 +99,7 @@ def tenant_requests_reserve(integration: str, wants: list[tuple[str, int]], *, n
                             cap: int | None = None) -> list[dt.datetime | None]:
     """Reserve, for each (customer_id, n) of `wants` in order, n requests of the tenant's slot at `now`; for
     each, None when reserved, else the next slot's start. One statement per tenant when its whole demand
-    fits (a vendor sender's chunk: imports.vendor.send), then one per want for a tenant whose slot is nearly
+    fits (a vendor sender's chunk: imports.vendor.recorder), then one per want for a tenant whose slot is nearly
     full, so the earliest wants get what is left. Same statement, same guarantee as tenant_request_reserve."""
     cap = slot_cap() if cap is None else cap
     slot = slot_of(now)

@@ -1,4 +1,4 @@
-"""Microsoft's provisioning: what the vendor sender (imports.vendor.send) asks Partner Center for an order.
+"""Microsoft's provisioning: what the vendor sender (imports.vendor.place) asks Partner Center for an order.
 
 - A subscription on an existing customer tenant is a cart of one line item, then its checkout
   (https://learn.microsoft.com/en-us/partner-center/developer/create-a-cart): the line item's catalog

@@ -9,7 +9,7 @@ only while the vendor order is still open:
 - done → the plan applied here (the vendor's answer is the truth: not only while active), the change
   Applied (or Sent: at renewal), the row Completed, the job finished;
 - refused → the change and the row Failed with the vendor's reason;
-- transient or unknown → the vendor sender's own backoff and waiting (imports.vendor.send); past the
+- transient or unknown → the vendor sender's own backoff and waiting (imports.vendor.finish); past the
   deadline, the change and the row fail with the last trouble.
 """
 
@@ -32,21 +32,11 @@ from imports.changes.services import resend_job_create
 from imports.models import ImportRow, VendorOrder
 
 # The vendor sender's machinery, shared so that a change waits, backs off and expires exactly as an order does.
-from imports.vendor.send import (  # noqa: I001
-    VENDOR_DEADLINE_PASSED,
-    VENDOR_NOT_CONNECTED,
-    VENDOR_TENANT_PAUSED,
-    VENDOR_BUDGET_WAIT,
-    Finished,
-    _finish_jobs_if_done,
-    _not_done,
-    _open_locked,
-    _Recorder,
-    _trouble,
-    _Trouble,
-    _wait,
-)
+from imports.vendor.finish import Finished, finish_jobs_if_done, open_locked, trouble_record, wait_record
+from imports.vendor.outcomes import VENDOR_BUDGET_WAIT, VENDOR_DEADLINE_PASSED, VENDOR_NOT_CONNECTED, VENDOR_TENANT_PAUSED, Trouble
 from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait
+from imports.vendor.place import not_done
+from imports.vendor.recorder import Recorder
 
 Outcome = VendorOrder.Outcome
 
@@ -64,17 +54,17 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
     vendor = _vendor_name(vendor_order)
     client = get_integration(vendor_order.integration).connector()
     if client is None:
-        return _trouble(vendor_order, _Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor)), now=now, finished=finished)
+        return trouble_record(vendor_order, Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor)), now=now, finished=finished)
     paused = tenant_paused_until(vendor_order.integration, vendor_order.customer_id, now=now)
     if paused is not None:
-        trouble = _Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
-        return _trouble(vendor_order, trouble, now=now, finished=finished)
+        trouble = Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
+        return trouble_record(vendor_order, trouble, now=now, finished=finished)
     # The tenant's request budget (catalog.integrations.budget), as for an order's cart calls.
-    recorder = _Recorder([vendor_order], now=now, finished=finished)
+    recorder = Recorder([vendor_order], now=now, finished=finished)
     until = recorder.reserve(vendor_order, 1)
     if until is not None:
         wait = Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
-        return _wait(vendor_order, wait, now=now, finished=finished)
+        return wait_record(vendor_order, wait, now=now, finished=finished)
     plan = vendor_order.subscription
     with calls_for(vendor_order.company_id):
         answer = client.subscription_patch(
@@ -86,11 +76,11 @@ def change_try(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finishe
         return Outcome.DONE if _record_done(vendor_order, now=now, finished=finished) else None
     if isinstance(answer, Refused):
         return Outcome.REFUSED if _record_failed(vendor_order, Outcome.REFUSED, answer.reason, now=now, finished=finished) else None
-    trouble = _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
+    trouble = not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
     if now >= vendor_order.deadline_at:
         reason = stored(VENDOR_DEADLINE_PASSED, vendor=vendor, deadline=utc_text(vendor_order.deadline_at), reason=trouble.reason)
         return Outcome.EXPIRED if _record_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
-    return _trouble(vendor_order, trouble, now=now, finished=finished)
+    return trouble_record(vendor_order, trouble, now=now, finished=finished)
 
 
 # Partner Center wipes a subscription's next-term instructions on any mid-term change of these.
@@ -121,7 +111,7 @@ def _instructions_restore(vendor_order: VendorOrder, *, now: dt.datetime) -> Non
 
 def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finished) -> bool:
     with transaction.atomic():
-        locked = _open_locked(vendor_order)
+        locked = open_locked(vendor_order)
         if locked is None:
             return False  # finished by another sender meanwhile
         VendorOrder.objects.filter(pk=locked.pk).update(
@@ -138,7 +128,7 @@ def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finis
                 status=ImportRow.Status.COMPLETED, error="", processed_at=now, result_account_id=locked.account_id,
                 created={"name": name or ""},
             )
-        done = _finish_jobs_if_done({locked.job_id}, now=now)
+        done = finish_jobs_if_done({locked.job_id}, now=now)
     for job, rows in done:
         finished.add(job, rows)
     return True
@@ -147,7 +137,7 @@ def _record_done(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finis
 def _record_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now: dt.datetime, finished: Finished) -> bool:
     """Refused by the vendor, or expired at the deadline: the change, the row and the job fail with `reason`."""
     with transaction.atomic():
-        locked = _open_locked(vendor_order)
+        locked = open_locked(vendor_order)
         if locked is None:
             return False
         VendorOrder.objects.filter(pk=locked.pk).update(
@@ -155,7 +145,7 @@ def _record_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now:
         )
         fail_change(locked.subscription.get("change"), reason)
         ImportRow.objects.filter(pk=locked.row_id).update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
-        done = _finish_jobs_if_done({locked.job_id}, now=now)
+        done = finish_jobs_if_done({locked.job_id}, now=now)
     for job, rows in done:
         finished.add(job, rows)
     return True

@@ -27,7 +27,7 @@ ENGINE_COMMANDS = ("imports_worker", "qcluster", "run_due_imports")
 # A job claimed by a worker that died must run again within this long (the README's promise).
 RECOVERY_PROMISE_SECONDS = 120
 
-# The most vendor calls one try of a vendor order makes (imports.vendor.send: two checks, cart, checkout).
+# The most vendor calls one try of a vendor order makes (imports.vendor.place: two checks, cart, checkout).
 VENDOR_CALLS_PER_TRY = 4
 
 

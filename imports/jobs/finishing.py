@@ -1,6 +1,6 @@
 """Finishing a job that ran: its final status from its rows, the audit entry, the email and the
 webhook event, all written in the caller's transaction. One home for it, used by the batch
-(imports.engine.runner: jobs In progress) and by the vendor sender (imports.vendor.send: a job that
+(imports.engine.runner: jobs In progress) and by the vendor sender (imports.vendor.finish: a job that
 waited for its vendor orders).
 
 The caller hands the emails off after its commit (the fast path): the batch and the sender each do

@@ -165,7 +165,7 @@ def reminder_context(job: ImportJob, rows: list[ImportRow], *, now: dt.datetime)
 
 def waiting_context(job: ImportJob, rows: list[ImportRow]) -> dict | None:
     """"Your import is waiting for Microsoft": when the next try is, until when, and why (the open
-    vendor order tried next: imports.vendor.send keeps its last trouble and next try); None when none is
+    vendor order tried next: imports.vendor.finish keeps its last trouble and next try); None when none is
     open any more (the job's final email follows)."""
     waiting = (
         VendorOrder.objects.filter(job=job, status=VendorOrder.Status.PENDING)

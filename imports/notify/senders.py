@@ -10,7 +10,7 @@ ask while they are all on their way costs one UPDATE that finds no free place. T
 its place with it (`place`, a token) and frees it when it ends, or hands it to the task that
 goes on with the rest.
 
-Here, below the engine, because the emails' fast path (imports.notify.send, imports.vendor.send)
+Here, below the engine, because the emails' fast path (imports.notify.send, imports.vendor.finish)
 asks too.
 """
 

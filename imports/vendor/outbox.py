@@ -8,7 +8,7 @@
 - the chunk: four times IMPORT_VENDOR_CONCURRENCY claimed at a time (a batch's vendor orders in one chunk, tried
   IMPORT_VENDOR_CONCURRENCY at once: the threads take the next as soon as one is done);
 - the backoff: IMPORT_VENDOR_BACKOFF_SECONDS (15 s) doubling to 60 times that, 15 min (never earlier than the
-  vendor's Retry-After; imports.vendor.send._backoff scales this policy's waits to the knob);
+  vendor's Retry-After; imports.vendor.finish.backoff scales this policy's waits to the knob);
 - giving up: never by attempts. The deadline decides (VendorOrder.deadline_at, IMPORT_VENDOR_DEADLINE_SECONDS
   after the job's due time): the order then expires and its row fails with the last trouble.
 """

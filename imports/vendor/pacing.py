@@ -1,5 +1,6 @@
 """How fast the vendor sender goes: the per-order backoff, the tenant budget, the integration's circuit and
-the gradual release of the orders an outage parked. imports.vendor.send calls these around each try.
+the gradual release of the orders an outage parked. imports.vendor.place (the budget), recorder (the circuit)
+and finish (the backoff) use these around each try.
 
 - Backoff with full jitter (per order): after the n-th transient trouble the next try is a random instant
   in [0, min(cap, base * 2^(n-1))] (never before the vendor's Retry-After). Without jitter, orders that

@@ -26,69 +26,45 @@ Here, after that commit, a sender tries it:
   leaves the order open under its lease; the next sender tries it again with the same ids and cart,
   so the vendor never places two orders for one row. The Subscription's unique provisioning_key is
   the last guard: a sender that finds it taken adopts that subscription.
+
+The sender's rooms, each importing only those to its right: send → place → recorder → finish → outcomes
+and updates. This one holds the entry points (vendor_order_for, vendor_orders_send, vendor_orders_send_due,
+OPERATIONS) and the delivery (the chunk, its threads, each try's admission); it may import
+every module of imports.vendor, and none of them imports it. One try's calls are imports.vendor.place's, the
+chunk's database work imports.vendor.recorder's, finishing and the backoff imports.vendor.finish's.
 """
 
 import datetime as dt
-import logging
-import queue
 import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
-from django.utils.translation import gettext_lazy as _
+from django.db import connection
+from django.db.models import Q
 
-from catalog.integrations import VendorWait, get_integration
+from catalog.integrations import get_integration
 from catalog.integrations.asking import questions_join, questions_shared
-from catalog.integrations.base import VendorProvisioning
-from catalog.integrations.budget import tenant_requests_reserve
-from catalog.integrations.calls import KeptCalls, calls_for, calls_kept, calls_write
-from catalog.integrations.circuit import Admission, circuit_admit, circuit_probe_end, is_outage
-from catalog.integrations.pauses import tenant_pause, tenants_paused_until
-from catalog.integrations.partner_center import Done, Refused, Transient, Unknown
+from catalog.integrations.calls import KeptCalls, calls_for, calls_kept
+from catalog.integrations.circuit import circuit_admit, circuit_probe_end
 from core.clock import db_now
 from core.datetimes import utc_text
 from core.outbox import Budget, OutboxItem
 from core.stored_messages import stored
 from orders.facts import OrderFacts
 from orders.models import Subscription
-from orders.provisioning import subscription_from_snapshot, subscription_snapshot
-from orders.validation import order_vendor_problems
+from orders.provisioning import subscription_snapshot
 
-from imports.jobs.finishing import jobs_finish
 from imports.models import ImportJob, ImportRow, VendorOrder
-from imports.notify.send import emails_send
-from imports.vendor.outbox import VENDOR_BACKOFF_BASE_SECONDS, VENDOR_ORDERS
-from imports.vendor.pacing import BUDGET_SPREAD_SECONDS, Wait, circuit_after_try, full_jitter
-from imports.vendor.waiting import waiting_announce
+from imports.vendor.finish import Finished, wait_record
+from imports.vendor.outbox import VENDOR_ORDERS
+from imports.vendor.outcomes import VENDOR_UNAVAILABLE, vendor_name
+from imports.vendor.pacing import Wait
+from imports.vendor.place import place
+from imports.vendor.recorder import Recorder, Tried
 
-logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 Pending = OutboxItem.Status.PENDING
 Outcome = VendorOrder.Outcome
-
-# Stored (core.stored_messages) in last_error and on the failed row; shown in the reader's language.
-VENDOR_TROUBLE = _("%(vendor)s could not take the order right now: %(detail)s")
-VENDOR_RATE_LIMITED = _("%(vendor)s is limiting our requests for now: %(detail)s")
-VENDOR_NO_ANSWER = _(
-    "%(vendor)s did not answer after the order was sent; it is asked again with the same request, so it is never placed twice: %(detail)s"
-)
-VENDOR_TENANT_PAUSED = _(
-    "%(vendor)s asked us to slow down for this customer tenant; its orders wait until %(until)s."
-)
-VENDOR_NOT_CONNECTED = _("The connection to %(vendor)s is turned off; the order waits until it is on again.")
-VENDOR_DEADLINE_PASSED = _(
-    "%(vendor)s could not take the order before the deadline (%(deadline)s); please schedule it again. Last trouble: %(reason)s"
-)
-VENDOR_UNEXPECTED = _("The order could not be sent to %(vendor)s because of an unexpected error; it is tried again.")
-# Waits without a call (imports.vendor.pacing): the tenant's request budget is spent; the vendor is down.
-VENDOR_BUDGET_WAIT = _(
-    "%(vendor)s is limiting our requests for this customer tenant; the order waits for its turn, at %(until)s."
-)
-VENDOR_UNAVAILABLE = _("%(vendor)s is unavailable, next try at %(until)s.")
 
 # Operations another room tries itself, calls and answers (e.g. "change": imports.changes.vendor, registered by
 # imports.apps): operation → try(vendor_order, now=, finished=) → the outcome reached, or None while open.
@@ -165,7 +141,7 @@ def vendor_orders_send_due(*, now: dt.datetime, budget: Budget) -> int:
 def _deliver(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budget | None) -> int:
     """The kind's handler (core.outbox.Outbox.send_due): try each claimed vendor order; with several, in
     up to `concurrency` threads that only call the vendor (each mostly waits on its answer) while this
-    thread does the chunk's database work (_Recorder). The chunk's vendor orders, their orders, what the
+    thread does the chunk's database work (Recorder). The chunk's vendor orders, their orders, what the
     vendor checks read (OrderFacts) and the tenants' pauses are read once for the chunk."""
     finished = Finished()
     try:
@@ -174,7 +150,7 @@ def _deliver(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budg
         finished.hand_off(now=now)
 
 
-def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budget | None, finished: "Finished") -> int:
+def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budget: Budget | None, finished: Finished) -> int:
     loaded = {vendor_order.pk: vendor_order for vendor_order in _open(ids)}
     unchecked = [vo.row.order for vo in loaded.values() if vo.checked_at is None and vo.row.order_id]
     facts = OrderFacts.load(unchecked, day=now.astimezone(UTC).date()) if unchecked else None
@@ -183,7 +159,7 @@ def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budge
     for vendor_order in [vo for vo in pending if vo.operation in OPERATIONS]:
         done += _other_operation(vendor_order, now=now, finished=finished) == Outcome.DONE
     pending = [vo for vo in pending if vo.operation not in OPERATIONS]
-    recorder = _Recorder(pending, now=now, finished=finished)
+    recorder = Recorder(pending, now=now, finished=finished)
     # The due time's vendor checks of the chunk ask about each tenant (or new domain) once: the chunk's
     # orders of one customer tenant share the answer, as they share the batch's facts (at most one
     # question per order, for as long as the claim's lease).
@@ -201,22 +177,22 @@ def _deliver_loaded(ids: list[int], *, now: dt.datetime, concurrency: int, budge
     return done + recorder.done
 
 
-def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: "Finished") -> str | None:
+def _other_operation(vendor_order: VendorOrder, *, now: dt.datetime, finished: Finished) -> str | None:
     """A vendor order another room tries (OPERATIONS), behind the integration's circuit like the others."""
     admission = circuit_admit(vendor_order.integration, now=db_now())
     if not admission.call:
-        vendor = _vendor_name(vendor_order)
+        vendor = vendor_name(vendor_order)
         wait = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(admission.until)), admission.until, announce=True)
-        return _wait(vendor_order, wait, now=now, finished=finished)
+        return wait_record(vendor_order, wait, now=now, finished=finished)
     if admission.probe:
         circuit_probe_end(vendor_order.integration)  # its one call is counted by the next order's try
     return OPERATIONS[vendor_order.operation](vendor_order, now=now, finished=finished)
 
 
-def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, budget, recorder: "_Recorder") -> None:
+def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, budget, recorder: Recorder) -> None:
     """`concurrency` threads take the chunk's vendor orders one after another and place them (_attempt:
     vendor calls, no database work of their own but the rare tenant pause); this thread meanwhile writes
-    what they ask to have written (_Recorder.serve): a cart id before its checkout, the answers."""
+    what they ask to have written (Recorder.serve): a cart id before its checkout, the answers."""
     lock, todo = threading.Lock(), list(pending)
 
     def worker() -> None:
@@ -239,714 +215,30 @@ def _deliver_threads(pending: list, questions, *, facts, now, concurrency: int, 
     recorder.serve(threads)
 
 
-@dataclass
-class _Tried:
-    """What one try of one vendor order came to, for the recorder: the answer (_Placed, _Refusal,
-    _Trouble), or `released` (not tried: the budget was spent), or `error` (an unexpected exception)."""
-
-    vendor_order: VendorOrder
-    result: "_Placed | _Refusal | _Trouble | Wait | None" = None
-    released: bool = False
-    error: Exception | None = None
-    calls: list = field(default_factory=list)  # the vendor calls it made (catalog.models.VendorCall, unsaved)
-    probe: bool = False  # it was the open circuit's one probe
-
-
 def _attempt(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, budget: Budget | None,
-             recorder: "_Recorder") -> _Tried:
+             recorder: Recorder) -> Tried:
     if budget is not None and budget.spent():
-        return _Tried(vendor_order, released=True)
+        return Tried(vendor_order, released=True)
     # The integration's circuit (catalog.integrations.circuit): while the vendor is down, one probe calls and
     # the others wait without calling (not a try: no attempt, no backoff).
     admission = recorder.admit(vendor_order)
     if not admission.call:
-        vendor = _vendor_name(vendor_order)
+        vendor = vendor_name(vendor_order)
         wait = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(admission.until)), admission.until, announce=True)
-        return _Tried(vendor_order, wait)
+        return Tried(vendor_order, wait)
     kept = KeptCalls()  # this try's own calls: the circuit counts them with its outcome
     try:
         with calls_kept(kept), calls_for(vendor_order.company_id):
-            result = _place(vendor_order, facts=facts, now=now, recorder=recorder)
-        return _Tried(vendor_order, result, calls=kept.take(), probe=admission.probe)
+            result = place(vendor_order, facts=facts, now=now, recorder=recorder)
+        return Tried(vendor_order, result, calls=kept.take(), probe=admission.probe)
     except Exception as exc:
-        return _Tried(vendor_order, error=exc, calls=kept.take(), probe=admission.probe)
-
-
-class _Recorder:
-    """The database work of a sender's chunk, done by the sender's own thread in few statements: the
-    tries' answers recorded together (_finish_done: one short transaction for a group of placed orders),
-    the vendor calls written together (calls_write), the checks passed marked together, and the cart ids
-    written at once (a try waits for its cart id's commit before the checkout). Sender threads hand it
-    what they have (`put`, `cart_record`); `serve` runs it until they have all ended."""
-
-    GROUP = 32  # answers recorded in one transaction, at most
-    WAIT_SECONDS = 0.25  # the longest an answer waits for its group
-
-    def __init__(self, pending: list[VendorOrder], *, now: dt.datetime, finished: "Finished"):
-        self.now, self.finished = now, finished
-        # Integration → its circuit is closed with no failure counted (read at the first admission): a try
-        # whose calls were all answered then changes nothing in it and is not counted (no statement).
-        self.circuit_clean: dict[str, bool] = {}
-        self.outcomes: dict[int, str | None] = {}
-        self.done = 0
-        self.calls = KeptCalls()
-        self.owner = threading.get_ident()
-        self.requests: queue.Queue = queue.Queue()
-        self.tried: list[_Tried] = []
-        self.checked: list[int] = []
-        integrations = {vo.integration for vo in pending}
-        self.paused: dict[tuple[str, str], dt.datetime] = {
-            (integration, customer_id): until
-            for integration in integrations
-            for customer_id, until in tenants_paused_until(
-                integration, [vo.customer_id for vo in pending if vo.integration == integration], now=now
-            ).items()
-        }
-
-    # -- asked by the tries (any thread) ------------------------------------------------------------
-    def paused_until(self, vendor_order: VendorOrder) -> dt.datetime | None:
-        return self.paused.get((vendor_order.integration, vendor_order.customer_id))
-
-    def pause(self, vendor_order: VendorOrder, until: dt.datetime) -> None:
-        """A 429 paused the tenant: for every sender (tenant_pause) and for the rest of this chunk."""
-        tenant_pause(vendor_order.integration, vendor_order.customer_id, until=until)
-        key = (vendor_order.integration, vendor_order.customer_id)
-        self.paused[key] = max(until, self.paused.get(key, until))
-
-    def check_passed(self, vendor_order: VendorOrder) -> None:
-        """The due time's vendor checks passed: recorded with the next group (a sender killed first asks
-        again, which changes nothing at the vendor)."""
-        if self._here():
-            self.checked.append(vendor_order.pk)
-        else:
-            self.requests.put(("checked", vendor_order.pk))
-
-    def cart_record(self, vendor_order: VendorOrder, cart_id: str) -> str:
-        """Write the cart's id at once (committed before its checkout: a sender killed after this checks out
-        this cart, never a second one); returns the cart id recorded (another sender's, the same cart)."""
-        if self._here():
-            return _cart_write(vendor_order, cart_id)
-        answer: dict = {}
-        done = threading.Event()
-        self.requests.put(("cart", (vendor_order, cart_id, answer, done)))
-        # Bounded: a sender thread never outlives its claim's lease waiting for a recorder that stopped.
-        if not done.wait(timeout=settings.IMPORT_VENDOR_LEASE_SECONDS):
-            raise RuntimeError("the sender's thread did not record the cart id in time")
-        if "error" in answer:
-            raise answer["error"]
-        return answer["cart_id"]
-
-    def admit(self, vendor_order: VendorOrder) -> Admission:
-        """May this try call the vendor (the integration's circuit)? Asked of the sender's thread."""
-        if self._here():
-            return self._admit(vendor_order.integration)
-        answer: dict = {}
-        done = threading.Event()
-        self.requests.put(("admit", (vendor_order, answer, done)))
-        done.wait()
-        if "error" in answer:
-            raise answer["error"]
-        return answer["admission"]
-
-    def _admit(self, integration: str) -> Admission:
-        if self.circuit_clean.get(integration):
-            return Admission(call=True)
-        admission = circuit_admit(integration, now=db_now())
-        if admission.call and not admission.probe:  # closed; clean when no failure was counted
-            self.circuit_clean[integration] = admission.failures == 0
-        return admission
-
-    def reserve(self, vendor_order: VendorOrder, n: int) -> dt.datetime | None:
-        """Reserve n of the tenant's requests right before the calls that use them (catalog.integrations.budget):
-        None when reserved, else the next slot's start. The sender's thread reserves for every try that asks
-        at about the same time in one statement per tenant (_Recorder.serve)."""
-        if self._here():
-            return tenant_requests_reserve(vendor_order.integration, [(vendor_order.customer_id, n)], now=db_now())[0]
-        answer: dict = {}
-        done = threading.Event()
-        self.requests.put(("reserve", (vendor_order, n, answer, done)))
-        done.wait()
-        if "error" in answer:
-            raise answer["error"]
-        return answer["until"]
-
-    def put(self, tried: _Tried) -> None:
-        self.requests.put(("tried", tried))
-
-    # -- this thread ---------------------------------------------------------------------------------
-    def _here(self) -> bool:
-        return threading.get_ident() == self.owner
-
-    def add(self, tried: _Tried) -> None:
-        self._count(tried)
-        self.tried.append(tried)
-        if len(self.tried) >= self.GROUP:
-            self.flush()
-
-    def serve(self, threads: list[threading.Thread]) -> None:
-        """Until every thread has ended: write the cart ids asked for at once, the answers in groups."""
-        oldest = None
-        while True:
-            alive = any(thread.is_alive() for thread in threads)
-            try:
-                requests = [self.requests.get(timeout=0.02)]
-            except queue.Empty:
-                requests = []
-            while True:
-                try:
-                    requests.append(self.requests.get_nowait())
-                except queue.Empty:
-                    break
-            for kind, value in requests:
-                if kind == "tried":  # counted in the circuit before the next admission
-                    self._count(value)
-            for kind, (vendor_order, answer, done) in ((k, v) for k, v in requests if k == "admit"):
-                try:
-                    answer["admission"] = self._admit(vendor_order.integration)
-                except Exception as exc:
-                    answer["error"] = exc
-                done.set()
-            reserves = [value for kind, value in requests if kind == "reserve"]
-            if reserves:
-                self._reserve_all(reserves)
-            carts = [value for kind, value in requests if kind == "cart"]
-            if carts:
-                error: Exception = RuntimeError("the cart id was not recorded")
-                try:
-                    recorded = _carts_write({vendor_order.pk: cart_id for vendor_order, cart_id, _answer, _done in carts})
-                except Exception as exc:
-                    recorded, error = {}, exc
-                for vendor_order, _cart_id, answer, done in carts:
-                    if vendor_order.pk in recorded:
-                        answer["cart_id"] = recorded[vendor_order.pk]
-                    else:
-                        answer["error"] = error
-                    done.set()
-            for kind, value in requests:
-                if kind in ("cart", "reserve", "admit"):
-                    continue
-                elif kind == "checked":
-                    self.checked.append(value)
-                else:
-                    self.tried.append(value)
-            if self.tried and oldest is None:
-                oldest = time.monotonic()
-            if self.tried and (len(self.tried) >= self.GROUP or time.monotonic() - oldest >= self.WAIT_SECONDS):
-                try:
-                    self.flush()
-                except Exception:
-                    # The database failing under us: what was not recorded stays under the claim's lease and
-                    # the next sender tries it again with the same ids; keep serving the threads meanwhile.
-                    logger.exception("Vendor orders: could not record a group of answers; their lease hands them on.")
-                oldest = None
-            if not alive and not requests and self.requests.empty():
-                return
-
-    def _reserve_all(self, reserves: list) -> None:
-        """Answer the tries' reservations together: one statement per tenant (tenant_requests_reserve)."""
-        try:
-            by_integration: dict[str, list] = {}
-            for value in reserves:
-                by_integration.setdefault(value[0].integration, []).append(value)
-            now = db_now()
-            for integration, values in by_integration.items():
-                answers = tenant_requests_reserve(integration, [(vo.customer_id, n) for vo, n, _a, _d in values], now=now)
-                for (_vo, _n, answer, _done), until in zip(values, answers):
-                    answer["until"] = until
-        except Exception as exc:
-            for _vo, _n, answer, _done in reserves:
-                answer.setdefault("error", exc)
-        finally:
-            for _vo, _n, _answer, done in reserves:
-                done.set()
-
-    def _count(self, tried: _Tried) -> None:
-        """Count a try's calls in its integration's circuit (the vendor's own failures across every sender
-        open it; any answer resets it), and hand them on to be written; a failed probe waits for the next
-        probe time. Never raises: the circuit's bookkeeping must not lose the vendor's answers."""
-        with self.calls.lock:
-            self.calls.calls.extend(tried.calls)
-        integration = tried.vendor_order.integration
-        outage = any(is_outage(call.status_code, call.outcome) for call in tried.calls)
-        if not (outage or tried.probe or (tried.calls and not self.circuit_clean.get(integration))):
-            return
-        try:
-            counted = circuit_after_try(
-                integration, [(call.status_code, call.outcome) for call in tried.calls], probe=tried.probe, now=db_now()
-            )
-        except Exception:
-            logger.exception("Vendor order %s: could not count its calls in the circuit.", tried.vendor_order.pk)
-            return
-        self.circuit_clean[integration] = False if outage else self.circuit_clean.get(integration, False)
-        if counted.next_probe is not None and isinstance(tried.result, _Trouble):
-            vendor = _vendor_name(tried.vendor_order)
-            tried.result = Wait(stored(VENDOR_UNAVAILABLE, vendor=vendor, until=utc_text(counted.next_probe)),
-                                counted.next_probe, announce=True)
-
-    def flush(self) -> None:
-        """Record the calls made, then what the tries came to: placed orders in one transaction
-        (_finish_done), the others one by one (refusals, trouble: rare in a burst), the released ones due
-        again."""
-        calls_write(self.calls)
-        tried, self.tried = self.tried, []
-        checked, self.checked = self.checked, []
-        now = self.now
-        if checked:
-            VendorOrder.objects.filter(pk__in=checked, status=Pending, checked_at__isnull=True).update(checked_at=now)
-        placed = [(t.vendor_order, t.result) for t in tried if isinstance(t.result, _Placed)]
-        if placed:
-            try:
-                self.done += _finish_done(placed, now=now, finished=self.finished)
-            except Exception as exc:
-                logger.exception("Vendor orders %s: could not record their answers (%s: %s).",
-                                 [vo.pk for vo, _placed in placed], type(exc).__name__, exc)
-                for vendor_order, _placed in placed:
-                    self._unexpected(vendor_order)
-        released = [t.vendor_order.pk for t in tried if t.released]
-        if released:
-            VENDOR_ORDERS.release(released, now=now)
-        for t in tried:
-            if t.released or isinstance(t.result, _Placed):
-                continue
-            try:
-                if t.error is not None:
-                    raise t.error
-                if isinstance(t.result, _Refusal):
-                    _finish_failed(t.vendor_order, Outcome.REFUSED, "\n".join(t.result.reasons), now=now, finished=self.finished)
-                elif isinstance(t.result, Wait):
-                    _wait(t.vendor_order, t.result, now=now, finished=self.finished)
-                else:
-                    _trouble(t.vendor_order, t.result, now=now, finished=self.finished)
-            except Exception as exc:
-                # Anything unexpected (a bug, the database gone): a failed attempt with the backoff, never a
-                # verdict on the order; the deadline still ends it.
-                logger.exception("Vendor order %s: unexpected error (%s: %s).", t.vendor_order.pk, type(exc).__name__, exc)
-                self._unexpected(t.vendor_order)
-
-    def _unexpected(self, vendor_order: VendorOrder) -> None:
-        try:
-            _mark_trouble_by_pk(vendor_order.pk, now=self.now, error=stored(VENDOR_UNEXPECTED, vendor=_vendor_name(vendor_order)))
-        except Exception:
-            logger.exception("Vendor order %s: could not record the error; its lease hands it to another sender.", vendor_order.pk)
-
-
-def _update_each(model, values: dict[int, dict], *, where: Q | None = None, **same) -> set[int]:
-    """UPDATE rows of `model` by primary key, each with its own `values[pk]` (the same fields for every
-    row) and the `same` values for all, only where `where` holds; returns the pks updated. One statement on
-    PostgreSQL (UPDATE ... FROM (VALUES ...)): Django's bulk_update builds a CASE per field and row, which
-    cost more CPU than the rest of recording a group of vendor orders. Elsewhere, one UPDATE per row."""
-    if not values:
-        return set()
-    qs = model.objects.filter(pk__in=list(values))
-    if where is not None:
-        qs = qs.filter(where)
-    if connection.vendor != "postgresql":
-        updated = set()
-        for pk, fields in values.items():
-            if qs.filter(pk=pk).update(**fields, **same):
-                updated.add(pk)
-        return updated
-    names = list(next(iter(values.values())))
-    fields = [model._meta.get_field(name) for name in names]
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk_column = connection.ops.quote_name(model._meta.pk.column)
-    row = "(%s::" + model._meta.pk.db_type(connection) + "".join(f", %s::{f.db_type(connection)}" for f in fields) + ")"
-    params: list = []
-    for pk, row_values in values.items():
-        params.append(pk)
-        params.extend(f.get_db_prep_save(row_values[name], connection) for name, f in zip(names, fields))
-    # The conditions (status, the same constant values) through the ORM: the ids it would update.
-    compiler_sql, compiler_params = qs.values("pk").query.sql_with_params()
-    sets = [f"{connection.ops.quote_name(f.column)} = v.{connection.ops.quote_name(f.column)}" for f in fields]
-    same_params: list = []
-    for name, value in same.items():
-        field = model._meta.get_field(name)
-        sets.append(f"{connection.ops.quote_name(field.column)} = %s")
-        same_params.append(field.get_db_prep_save(value, connection))
-    columns = ", ".join([pk_column] + [connection.ops.quote_name(f.column) for f in fields])
-    sql = (
-        f"UPDATE {table} SET {', '.join(sets)} FROM (VALUES {', '.join([row] * len(values))}) AS v({columns})"
-        f" WHERE {table}.{pk_column} = v.{pk_column} AND {table}.{pk_column} IN ({compiler_sql})"
-        f" RETURNING {table}.{pk_column}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*same_params, *params, *compiler_params])
-        return {r[0] for r in cursor.fetchall()}
-
-
-def _carts_write(carts: dict[int, str]) -> dict[int, str]:
-    """Write many cart ids at once (vendor order pk → cart id); returns vendor order pk → the cart id
-    recorded (another sender's for one it had recorded first: the same MS-RequestId, the same cart)."""
-    written = _update_each(VendorOrder, {pk: {"cart_id": cart_id} for pk, cart_id in carts.items()},
-                           where=Q(status=Pending, cart_id=""))
-    recorded = {pk: cart_id for pk, cart_id in carts.items() if pk in written}
-    others = [pk for pk in carts if pk not in written]
-    if others:
-        found = dict(VendorOrder.objects.filter(pk__in=others).values_list("pk", "cart_id"))
-        recorded.update({pk: found.get(pk) or carts[pk] for pk in others})
-    return recorded
-
-
-def _cart_write(vendor_order: VendorOrder, cart_id: str) -> str:
-    if VendorOrder.objects.filter(pk=vendor_order.pk, status=Pending, cart_id="").update(cart_id=cart_id):
-        return cart_id
-    # Recorded by another sender (the same MS-RequestId: the same cart).
-    return VendorOrder.objects.filter(pk=vendor_order.pk).values_list("cart_id", flat=True).first() or cart_id
-
-
-class Finished:
-    """The jobs a sender finished (their final email) and those it announced as waiting, once committed:
-    their emails are sent together when the sender's chunk is done (one rendering for alike emails;
-    during a burst of due jobs they wait in the outbox, imports.notify.priority). A sender that dies
-    first leaves them to the outbox lane: the Notifications are committed."""
-
-    def __init__(self):
-        self.loaded: dict[int, tuple[ImportJob, list[ImportRow]]] = {}
-        self.announced: list[int] = []
-
-    def add(self, job: ImportJob, rows: list[ImportRow]) -> None:
-        self.loaded[job.pk] = (job, rows)  # (threads: one dict item set at a time)
-
-    def hand_off(self, *, now: dt.datetime) -> None:
-        try:
-            if self.announced:
-                emails_send(job_ids=list(self.announced), now=now)
-            if self.loaded:
-                emails_send(job_ids=list(self.loaded), now=now, loaded=dict(self.loaded), yield_to_jobs=True)
-        except Exception:
-            logger.exception("Could not send the emails of finished vendor orders; the outbox lane sends them.")
+        return Tried(vendor_order, error=exc, calls=kept.take(), probe=admission.probe)
 
 
 # --- One try --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Placed:
-    vendor_order_id: str = ""
-    vendor_subscription_id: str = ""
-    vendor_status: str = ""
-    customer_id: str = ""
-    attributes: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Refusal:
-    reasons: list[str]
-
-
-@dataclass(frozen=True)
-class _Trouble:
-    reason: str
-    retry_after: float | None = None
 
 
 def _open(ids: list[int]):
     return VendorOrder.objects.select_related(
         "row__order__service__vendor", "row__order__company", "row__order__created_by"
     ).filter(pk__in=ids, status=Pending, outcome=Outcome.OPEN)
-
-
-def _vendor_name(vendor_order: VendorOrder) -> str:
-    order = vendor_order.row.order
-    return order.service.vendor.name if order is not None and order.service_id else vendor_order.integration
-
-
-def vendor_order_try(pk: int, *, now: dt.datetime) -> str | None:
-    """One try of one vendor order (claimed by the caller): the calls outside any transaction, each
-    answer recorded in its own. Returns the outcome it reached (done, refused, expired), or None when it
-    stays open (transient trouble) or was not open any more."""
-    vendor_order = _open([pk]).first()
-    if vendor_order is None:
-        return None
-    finished = Finished()
-    try:
-        if vendor_order.operation in OPERATIONS:
-            return _other_operation(vendor_order, now=now, finished=finished)
-        recorder = _Recorder([vendor_order], now=now, finished=finished)
-        tried = _attempt(vendor_order, facts=None, now=now, budget=None, recorder=recorder)
-        recorder._count(tried)
-        calls_write(recorder.calls)
-        result = tried.result
-        if tried.error is not None:
-            raise tried.error
-        if recorder.checked:
-            VendorOrder.objects.filter(pk=pk, status=Pending, checked_at__isnull=True).update(checked_at=now)
-        if isinstance(result, _Placed):
-            return Outcome.DONE if _finish_done([(vendor_order, result)], now=now, finished=finished) else None
-        if isinstance(result, _Refusal):
-            reason = "\n".join(result.reasons)
-            return Outcome.REFUSED if _finish_failed(vendor_order, Outcome.REFUSED, reason, now=now, finished=finished) else None
-        if isinstance(result, Wait):
-            return _wait(vendor_order, result, now=now, finished=finished)
-        return _trouble(vendor_order, result, now=now, finished=finished)
-    finally:
-        finished.hand_off(now=now)
-
-
-def _outcome_of(answer, vendor: str) -> _Refusal | _Trouble:
-    if isinstance(answer, Refused):
-        return _Refusal([answer.reason])
-    if isinstance(answer, Unknown):
-        return _Trouble(stored(VENDOR_NO_ANSWER, vendor=vendor, detail=answer.reason))
-    if isinstance(answer, Transient):
-        message = VENDOR_RATE_LIMITED if answer.status == 429 else VENDOR_TROUBLE
-        return _Trouble(stored(message, vendor=vendor, detail=answer.reason), answer.retry_after)
-    return _Trouble(stored(VENDOR_TROUBLE, vendor=vendor, detail=f"unexpected answer {type(answer).__name__}"))
-
-
-def _not_done(vendor_order: VendorOrder, answer, vendor: str, *, now: dt.datetime, recorder: _Recorder) -> _Refusal | _Trouble:
-    """What a call that was not done means for the order; a 429 also pauses its tenant for every sender
-    until the vendor's Retry-After (catalog.integrations.pauses)."""
-    if isinstance(answer, Transient) and answer.status == 429 and answer.retry_after:
-        recorder.pause(vendor_order, now + dt.timedelta(seconds=answer.retry_after))
-    return _outcome_of(answer, vendor)
-
-
-def _budget_wait(vendor_order: VendorOrder, vendor: str, recorder: _Recorder) -> Wait | None:
-    """Reserve the tenant's request for the call about to be made (catalog.integrations.budget): no budget
-    left, the order waits for the next slot, spread over it, without calling."""
-    until = recorder.reserve(vendor_order, 1)
-    if until is None:
-        return None
-    return Wait(stored(VENDOR_BUDGET_WAIT, vendor=vendor, until=utc_text(until)), until, spread_seconds=BUDGET_SPREAD_SECONDS)
-
-
-def _place(vendor_order: VendorOrder, *, facts: OrderFacts | None, now: dt.datetime, recorder: _Recorder) -> _Placed | _Refusal | _Trouble | Wait:
-    """The calls of one try, in order; stops at the first that is not done. Its only writes go through
-    `recorder` (the cart id, at once; the checks passed)."""
-    order, vendor = vendor_order.row.order, _vendor_name(vendor_order)
-    integration = get_integration(vendor_order.integration)
-    client, provisioning = integration.connector(), integration.provisioning()
-    if client is None or provisioning is None:
-        return _Trouble(stored(VENDOR_NOT_CONNECTED, vendor=vendor))
-    paused = recorder.paused_until(vendor_order)
-    if paused is not None and paused > now:  # another order met the tenant's limit: wait with it, without calling
-        return _Trouble(stored(VENDOR_TENANT_PAUSED, vendor=vendor, until=utc_text(paused)), (paused - now).total_seconds())
-    if vendor_order.checked_at is None:
-        problems = order_vendor_problems(order, facts)
-        if isinstance(problems, VendorWait):
-            return _Trouble(problems.reason, problems.retry_after)
-        if problems:
-            return _Refusal(list(problems))
-        recorder.check_passed(vendor_order)
-    ids = {"request_id": str(vendor_order.create_request_id), "correlation_id": str(vendor_order.correlation_id)}
-    if vendor_order.operation == VendorProvisioning.CUSTOMER:
-        domain = vendor_order.subscription.get("tenant_domain") or ""
-        answer = client.customer_create(provisioning.new_customer(order, domain), **ids)
-        if not isinstance(answer, Done):
-            return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
-        # The new tenant's id is the vendor's customer id (instead of the random id of local provisioning).
-        return _Placed(customer_id=answer.result.id, vendor_status="active", attributes={"tenant_id": answer.result.id})
-    if not vendor_order.cart_id:
-        if wait := _budget_wait(vendor_order, vendor, recorder):
-            return wait
-        answer = client.cart_create(vendor_order.customer_id, provisioning.cart_line_items(order), **ids)
-        if not isinstance(answer, Done):
-            return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
-        # Recorded at once: a sender killed after this checks out this cart, never a second one.
-        vendor_order.cart_id = recorder.cart_record(vendor_order, answer.result.id)
-    if wait := _budget_wait(vendor_order, vendor, recorder):
-        return wait
-    answer = client.cart_checkout(
-        vendor_order.customer_id, vendor_order.cart_id,
-        request_id=str(vendor_order.checkout_request_id), correlation_id=str(vendor_order.correlation_id),
-    )
-    if not isinstance(answer, Done):
-        return _not_done(vendor_order, answer, vendor, now=now, recorder=recorder)
-    placed = answer.result.orders[0]
-    subscriptions = placed.subscription_ids
-    return _Placed(
-        vendor_order_id=placed.id, vendor_subscription_id=subscriptions[0] if subscriptions else "", vendor_status=placed.status,
-    )
-
-
-# --- Recording the answers, each in a short transaction of its own ---------------------------------
-
-
-def _open_locked(vendor_order: VendorOrder) -> VendorOrder | None:
-    return VendorOrder.objects.select_for_update().filter(pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN).first()
-
-
-def _finish_done(placed: list[tuple[VendorOrder, _Placed]], *, now: dt.datetime, finished: "Finished") -> int:
-    """Record vendor orders the vendor placed, in one short transaction: each one still open (locked; one
-    finished by another sender meanwhile is left as it is) gets its Subscription (the snapshot's, with the
-    vendor's ids), its row Completed, and its job finished when none of its vendor orders is open any
-    more. Returns how many were recorded here."""
-    with transaction.atomic():
-        locked = {
-            vo.pk: vo for vo in VendorOrder.objects.select_for_update().filter(
-                pk__in=[vendor_order.pk for vendor_order, _placed in placed], status=Pending, outcome=Outcome.OPEN,
-            ).order_by("pk")
-        }
-        items = [(locked[vendor_order.pk], result) for vendor_order, result in placed if vendor_order.pk in locked]
-        if not items:
-            return 0
-        subscriptions = _subscriptions_save([
-            _subscription_of(vendor_order, result) for vendor_order, result in items
-        ])
-        _update_each(
-            VendorOrder,
-            {
-                vendor_order.pk: {
-                    "attempts": vendor_order.attempts + 1, "vendor_order_id": result.vendor_order_id,
-                    "vendor_subscription_id": result.vendor_subscription_id,
-                    "customer_id": result.customer_id or vendor_order.customer_id,
-                }
-                for vendor_order, result in items
-            },
-            status=OutboxItem.Status.SENT, sent_at=now, outcome=Outcome.DONE, last_error="",
-        )
-        _update_each(
-            ImportRow,
-            {
-                vendor_order.row_id: {"subscription_id": subscription.pk, "result_account_id": subscription.account_id}
-                for (vendor_order, _result), subscription in zip(items, subscriptions)
-            },
-            status=ImportRow.Status.COMPLETED, error="", processed_at=now,
-        )
-        done = _finish_jobs_if_done({vendor_order.job_id for vendor_order, _result in items}, now=now)
-    for job, job_rows in done:
-        finished.add(job, job_rows)  # committed: its email goes with the sender's others
-    return len(items)
-
-
-def _subscription_of(vendor_order: VendorOrder, placed: _Placed) -> Subscription:
-    subscription = subscription_from_snapshot(
-        vendor_order.subscription,
-        vendor_subscription_id=placed.vendor_subscription_id,
-        vendor_order_id=placed.vendor_order_id,
-        vendor_status=placed.vendor_status[:30],
-    )
-    if placed.attributes:
-        subscription.attributes = {**subscription.attributes, **placed.attributes}
-    return subscription
-
-
-def _subscriptions_save(subscriptions: list[Subscription]) -> list[Subscription]:
-    """Insert the subscriptions (in the caller's transaction); one whose provisioning key (unique) is taken
-    already is adopted instead: whoever created it first wins."""
-    keys = [s.provisioning_key for s in subscriptions if s.provisioning_key]
-    existing = {s.provisioning_key: s for s in Subscription.objects.filter(provisioning_key__in=keys)} if keys else {}
-    new = [s for s in subscriptions if s.provisioning_key not in existing]
-    try:
-        with transaction.atomic():
-            Subscription.objects.bulk_create(new)
-    except IntegrityError:
-        # Created meanwhile by another sender: one at a time, adopting the ones taken.
-        for subscription in new:
-            try:
-                with transaction.atomic():
-                    subscription.save(force_insert=True)
-            except IntegrityError:
-                taken = Subscription.objects.filter(provisioning_key=subscription.provisioning_key).first()
-                if taken is None:
-                    raise
-                existing[subscription.provisioning_key] = taken
-    return [existing.get(s.provisioning_key) or s for s in subscriptions]
-
-
-def _finish_failed(vendor_order: VendorOrder, outcome: str, reason: str, *, now: dt.datetime, finished: "Finished") -> bool:
-    """The row fails with `reason` (stored text): refused by the vendor, or expired at the deadline."""
-    with transaction.atomic():
-        locked = _open_locked(vendor_order)
-        if locked is None:
-            return False
-        VendorOrder.objects.filter(pk=locked.pk).update(
-            status=OutboxItem.Status.SENT, sent_at=now, outcome=outcome, reason=reason, attempts=F("attempts") + 1,
-        )
-        ImportRow.objects.filter(pk=locked.row_id).update(status=ImportRow.Status.FAILED, error=reason, processed_at=now)
-        done = _finish_jobs_if_done({locked.job_id}, now=now)
-    for job, job_rows in done:
-        finished.add(job, job_rows)
-    return True
-
-
-def _finish_jobs_if_done(job_ids: set[int], *, now: dt.datetime) -> list[tuple[ImportJob, list[ImportRow]]]:
-    """Finish the jobs none of whose vendor orders is open any more: their job rows locked (two senders
-    finishing two orders of one job take turns, the second sees the first's commit; locked in id order),
-    each one's final status from all its rows, the audit entry, email and webhook as the batch writes them
-    (imports.jobs.finishing). Returns the jobs that finished and their rows: the caller sends their emails
-    after the commit."""
-    jobs = list(
-        ImportJob.objects.select_for_update(of=("self",), no_key=True).select_related("company", "created_by")
-        .filter(pk__in=job_ids, status=ImportJob.Status.WAITING).order_by("pk")
-    )
-    if not jobs:
-        return []
-    rows_of_job: dict[int, list[ImportRow]] = {job.pk: [] for job in jobs}
-    for row in ImportRow.objects.filter(job_id__in=rows_of_job).select_related("subscription", "order__service").order_by("job_id", "position"):
-        rows_of_job[row.job_id].append(row)
-    # A Waiting job's rows are final but those still with the vendor (an open vendor order each): one
-    # still Pending means another vendor order is open. (Its sender updates the row before it locks the
-    # job, so whichever of two senders locks the job second sees the other's row final.)
-    ready = [job for job in jobs if not any(row.status == ImportRow.Status.PENDING for row in rows_of_job[job.pk])]
-    if not ready:
-        return []
-    jobs_finish(ready, rows_of_job, now=now, from_status=ImportJob.Status.WAITING)
-    return [(job, rows_of_job[job.pk]) for job in ready]
-
-
-def _backoff(attempts: int) -> dt.timedelta:
-    """The longest wait after the `attempts`-th trouble: the vendor outbox's backoff (15 s doubling to 15 min)
-    scaled to IMPORT_VENDOR_BACKOFF_SECONDS: that long after the first failure, doubling, at most 60 times that."""
-    return VENDOR_ORDERS.backoff(attempts) * (float(settings.IMPORT_VENDOR_BACKOFF_SECONDS) / VENDOR_BACKOFF_BASE_SECONDS)
-
-
-def _next_try(vendor_order: VendorOrder, attempts: int, retry_after: float | None, *, now: dt.datetime) -> dt.datetime:
-    """A random instant within the backoff (full jitter: orders that met trouble together do not come back
-    together), never before the vendor's Retry-After."""
-    wait = full_jitter(_backoff(attempts))
-    if retry_after:
-        wait = max(wait, dt.timedelta(seconds=retry_after))
-    return now + wait
-
-
-def _trouble(vendor_order: VendorOrder, trouble: _Trouble, *, now: dt.datetime, finished: "Finished") -> str | None:
-    """Transient trouble: tried again after the backoff (not before Retry-After), the same ids; past the
-    deadline, expired. The job's first trouble announces that it waits."""
-    if now >= vendor_order.deadline_at:
-        reason = stored(
-            VENDOR_DEADLINE_PASSED, vendor=_vendor_name(vendor_order), deadline=utc_text(vendor_order.deadline_at),
-            reason=trouble.reason,
-        )
-        return Outcome.EXPIRED if _finish_failed(vendor_order, Outcome.EXPIRED, reason, now=now, finished=finished) else None
-    attempts = vendor_order.attempts + 1
-    next_try = _next_try(vendor_order, attempts, trouble.retry_after, now=now)
-    marked = (
-        VendorOrder.objects.filter(pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN,
-                                   next_attempt_at=VENDOR_ORDERS.lease_end(now))
-        .update(attempts=attempts, last_error=trouble.reason[:2000], next_attempt_at=next_try)
-    )
-    if marked and vendor_order.attempts == 0 and waiting_announce(
-        vendor_order.job_id, now=now, next_try_at=next_try, reason=trouble.reason
-    ):
-        finished.announced.append(vendor_order.job_id)
-    return None
-
-
-def _wait(vendor_order: VendorOrder, wait: Wait, *, now: dt.datetime, finished: "Finished") -> str | None:
-    """No call was made (the tenant's budget is spent, the vendor is down): the order waits until the wait's
-    time, with its reason shown on the job; not a try (attempts and backoff unchanged). Past the deadline,
-    expired as after any trouble. A long wait announces the job's waiting, once."""
-    if now >= vendor_order.deadline_at:
-        return _trouble(vendor_order, _Trouble(wait.reason), now=now, finished=finished)
-    # (Never due again within the sender's own claim loop, whose clock is `now`.)
-    next_try = max(wait.next_try(), now + dt.timedelta(seconds=1))
-    marked = VendorOrder.objects.filter(
-        pk=vendor_order.pk, status=Pending, outcome=Outcome.OPEN, next_attempt_at=VENDOR_ORDERS.lease_end(now)
-    ).update(last_error=wait.reason[:2000], next_attempt_at=next_try)
-    if marked and wait.announce and vendor_order.attempts == 0 and waiting_announce(
-        vendor_order.job_id, now=now, next_try_at=next_try, reason=wait.reason
-    ):
-        finished.announced.append(vendor_order.job_id)
-    return None
-
-
-def _mark_trouble_by_pk(pk: int, *, now: dt.datetime, error: str) -> None:
-    vendor_order = VendorOrder.objects.filter(pk=pk, status=Pending).first()
-    if vendor_order is None:
-        return
-    attempts = vendor_order.attempts + 1
-    VendorOrder.objects.filter(pk=pk, status=Pending, next_attempt_at=VENDOR_ORDERS.lease_end(now)).update(
-        attempts=attempts, last_error=error[:2000], next_attempt_at=_next_try(vendor_order, attempts, None, now=now),
-    )

@@ -207,7 +207,7 @@ def webhook_deliveries_record(
 
 
 def webhook_waiting_record(job: ImportJob, *, now: dt.datetime, next_try_at: dt.datetime, reason: str) -> bool:
-    """The import.waiting event of a job whose vendor orders met transient trouble (imports.vendor.send):
+    """The import.waiting event of a job whose vendor orders met transient trouble (imports.vendor.finish):
     the usual payload plus `next_try_at` and `reason` (rendered in the portal's default language, like the
     rows' errors). At most one per job (the unique (job, event)); in the caller's transaction. Returns
     whether the job has an endpoint to tell."""

@@ -4,13 +4,14 @@ window's end or "closed", the last sync) with SYNC WITH MICROSOFT only for a ven
 verdicts with a stand-in connector (no sandbox)."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from catalog.integrations import get_integration
 from catalog.integrations.partner_center import Done, Subscription as VendorSubscription, Transient
-from catalog.models import VendorTenantPause
+from catalog.models import PriceListItem, VendorTenantPause
 from devtools.demo import BASIC, STANDARD
 from imports.engine.dispatch import dispatch_due_imports
 from orders import sync as orders_sync
@@ -18,6 +19,7 @@ from orders.models import Subscription, SubscriptionChange
 from orders.sync import subscription_sync, subscriptions_renew_local
 from tests.factories import SubscriptionFactory
 from tests.imports.helpers import schedule
+from tests.upcoming.helpers import price
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +176,51 @@ def test_the_demo_s_business_basic_reads_its_term_in_spanish(abbie_client, demo,
     html = abbie_client.get(page(493798)).content.decode()
     assert f"La ventana de cancelación se cierra el {standard.cancellation_window_ends_at:%Y-%m-%d %H:%M} UTC" in html
     assert collector.untranslated() == set()
+
+
+# --- A renewed term is charged at the price of its first day --------------------------------------------------
+
+
+def test_a_local_renewal_charges_the_price_in_force_on_the_renewal_day(demo):
+    subscription = local(demo, unit_price=Decimal("6.00000"), unit_cost=Decimal("5.00000"))
+    end = subscription.term_end
+    # The price list changed after the purchase: the day before the renewal, and again the day after it.
+    price(demo.eritech, demo.service(BASIC), selling_price="7.25000", effective_from=(end - dt.timedelta(days=1)).date())
+    price(demo.eritech, demo.service(BASIC), selling_price="9.00000", effective_from=(end + dt.timedelta(days=1)).date())
+    assert subscriptions_renew_local(now=end + dt.timedelta(minutes=1)) == 1
+    subscription.refresh_from_db()
+    assert (subscription.unit_price, subscription.unit_cost, subscription.currency) == (
+        Decimal("7.25000"), Decimal("7.25000"), "USD")
+
+
+def test_a_local_upgrade_at_renewal_charges_the_target_s_price_and_no_price_keeps_the_old(demo):
+    upgraded = local(demo, unit_price=Decimal("6.00000"))
+    end = upgraded.term_end
+    SubscriptionChange.objects.create(subscription=upgraded, kind=Kind.UPGRADE, when=When.RENEWAL, due_at=end,
+                                      service=demo.service(STANDARD), status=Status.SENT)
+    price(demo.eritech, demo.service(STANDARD), selling_price="12.50000", effective_from=(end - dt.timedelta(days=3)).date())
+    unpriced = local(demo, term="P1M", term_end=end, unit_price=Decimal("6.00000"))
+    PriceListItem.objects.filter(service=demo.service(BASIC), term="P1M").delete()  # no price for its term any more
+    assert subscriptions_renew_local(now=end + dt.timedelta(minutes=1)) == 2
+    upgraded.refresh_from_db()
+    unpriced.refresh_from_db()
+    assert (upgraded.service, upgraded.unit_price) == (demo.service(STANDARD), Decimal("12.50000"))
+    assert unpriced.unit_price == Decimal("6.00000")
+
+
+def test_a_renewal_the_sync_finds_charges_the_price_of_the_new_term_s_first_day(demo, connector):
+    subscription = local(demo, vendor_subscription_id="sub-1", attributes={"tenant_id": "tenant-1"},
+                         term_start=dt.datetime(2026, 3, 10, tzinfo=UTC), term_end=dt.datetime(2027, 3, 10, tzinfo=UTC),
+                         unit_price=Decimal("6.00000"))
+    price(demo.eritech, demo.service(BASIC), selling_price="8.00000", effective_from=dt.date(2027, 3, 1))
+    connector.answer = Done(vendor_answer())  # the term we know: not renewed, the price stays
+    assert subscription_sync(subscription.pk, now=dt.datetime(2027, 3, 9, tzinfo=UTC)).status == "synced"
+    subscription.refresh_from_db()
+    assert subscription.unit_price == Decimal("6.00000")
+    connector.answer = Done(vendor_answer(effective_start_date="2027-03-10T00:00:00Z",
+                                          commitment_end_date="2028-03-09T00:00:00Z"))
+    result = subscription_sync(subscription.pk, now=dt.datetime(2027, 3, 10, 1, tzinfo=UTC))
+    assert result.renewed
+    subscription.refresh_from_db()
+    assert subscription.unit_price == Decimal("8.00000")
+    assert subscription.term_end == dt.datetime(2028, 3, 10, tzinfo=UTC)

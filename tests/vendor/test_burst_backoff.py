@@ -6,13 +6,13 @@ import datetime as dt
 from django.test import override_settings
 
 from imports.engine.config import EngineConfig
-from imports.vendor.send import _backoff, _next_try
+from imports.vendor.finish import backoff, next_try_at
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
 
 
 def seconds(attempts) -> list[float]:
-    return [_backoff(n).total_seconds() for n in attempts]
+    return [backoff(n).total_seconds() for n in attempts]
 
 
 def test_the_default_is_the_policy_15_seconds_doubling_to_15_minutes():
@@ -23,8 +23,8 @@ def test_the_knob_scales_the_first_wait_and_the_cap_sixty_times_it():
     with override_settings(IMPORT_VENDOR_BACKOFF_SECONDS=1):
         assert seconds((1, 2, 3, 6, 7, 50)) == [1, 2, 4, 32, 60, 60]
         # Retry-After stays a floor under it.
-        assert _next_try(None, 1, 5.0, now=NOW) == NOW + dt.timedelta(seconds=5)
-        assert _next_try(None, 3, 1.0, now=NOW) == NOW + dt.timedelta(seconds=4)
+        assert next_try_at(None, 1, 5.0, now=NOW) == NOW + dt.timedelta(seconds=5)
+        assert next_try_at(None, 3, 1.0, now=NOW) == NOW + dt.timedelta(seconds=4)
 
 
 def test_a_zero_backoff_is_refused():

@@ -12,6 +12,7 @@ from catalog.integrations.partner_center import REFUSED_TENANT_NOT_FOUND
 from catalog.models import VendorCall
 from core.stored_messages import rendered
 from imports.models import ImportJob, ImportRow, Notification, VendorOrder, WebhookDelivery
+from imports.vendor import recorder as vendor_recorder
 from imports.vendor import send as vendor_send
 from imports.vendor.outbox import VENDOR_ORDERS
 from orders.models import Subscription
@@ -189,7 +190,7 @@ def test_a_sender_killed_after_the_checkout_answer_leaves_the_cart_checked_out_o
     def killed(*args, **kwargs):
         raise Killed()
 
-    monkeypatch.setattr(vendor_send, "_finish_done", killed)
+    monkeypatch.setattr(vendor_recorder, "finish_done", killed)  # looked up by the recorder's flush
     with pytest.raises(Killed):
         send(due)
     order = vendor_order(job)
@@ -217,7 +218,7 @@ def test_a_sender_killed_before_its_first_call_leaves_the_order_to_the_next_send
     def killed(*args, **kwargs):
         raise Killed()
 
-    monkeypatch.setattr(vendor_send, "_place", killed)
+    monkeypatch.setattr(vendor_send, "place", killed)  # looked up by the sender's _attempt
     with pytest.raises(Killed):
         send(due)
     monkeypatch.undo()

@@ -13,8 +13,9 @@ from catalog.integrations.circuit import circuit_state
 from catalog.models import VendorCall
 from core.stored_messages import rendered
 from imports.models import ImportJob, Notification, VendorOrder
+from imports.vendor import finish as vendor_finish
 from imports.vendor import pacing
-from imports.vendor import send as vendor_send
+from imports.vendor import recorder as vendor_recorder
 
 from .engine_helpers import (
     due_soon,
@@ -40,7 +41,9 @@ def tenant(vendor, demo):
 def clock(monkeypatch):
     """The sender's database clock, set by the test (the claims' `now` is passed to send())."""
     now = [None]
-    monkeypatch.setattr(vendor_send, "db_now", lambda: now[0])
+    # Where the sender reads it during a chunk (imports.vendor.recorder: the circuit's admissions and counts,
+    # the tenants' reservations); send() passes the claims' own.
+    monkeypatch.setattr(vendor_recorder, "db_now", lambda: now[0])
     return now
 
 
@@ -136,8 +139,8 @@ def test_the_backoff_is_a_random_wait_within_its_bound(monkeypatch, settings):
     monkeypatch.setattr(pacing.jitter_random, "random", random.Random(26).random)
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     for attempts, bound in ((1, 15), (2, 30), (3, 60), (10, 900)):
-        waits = [(vendor_send._next_try(None, attempts, None, now=now) - now).total_seconds() for _ in range(50)]
+        waits = [(vendor_finish.next_try_at(None, attempts, None, now=now) - now).total_seconds() for _ in range(50)]
         assert all(0 <= wait <= bound for wait in waits)
         assert max(waits) - min(waits) > bound / 2  # spread, not one instant
     # Never before the vendor's Retry-After.
-    assert all(vendor_send._next_try(None, 1, 20, now=now) >= now + 20 * S for _ in range(20))
+    assert all(vendor_finish.next_try_at(None, 1, 20, now=now) >= now + 20 * S for _ in range(20))
