@@ -43,13 +43,15 @@ UTC = dt.timezone.utc
 OPEN = sorted(SubscriptionChange.OPEN_STATUSES)
 # A subtree of up to this many companies is read by its ids, a larger one by a subquery (_ids).
 SCOPE_IDS_MAX = 100
-# Only the columns a page shows (and its renewal previews read): companies and services are wide rows.
+# Only the columns a page asks for: companies and services are wide rows, and each column of the reads is
+# parsed for per_page + 1 rows of each source (a timestamp costs most). A subscription shows its name,
+# seats and account id (the page, the API, the export); a renewal's preview reads its service, cycle,
+# term end and auto-renew (orders.timeline), a window its end. Anything else would be read one by one.
 COMPANY_FIELDS = ("id", "name", "account_id")
 SERVICE_FIELDS = ("id", "name")
-SUBSCRIPTION_FIELDS = (
-    "id", "company_id", "service_id", "name", "account_id", "quantity", "term", "billing_frequency", "status",
-    "term_end", "auto_renew", "cancellation_window_ends_at",
-)
+SUBSCRIPTION_FIELDS = ("id", "company_id", "name", "account_id", "quantity", "term")
+RENEWAL_FIELDS = (*SUBSCRIPTION_FIELDS, "service_id", "billing_frequency", "term_end", "auto_renew")
+WINDOW_FIELDS = (*SUBSCRIPTION_FIELDS, "cancellation_window_ends_at")
 JOB_FIELDS = ("id", "name", "source", "due_at", "company_id")
 CHANGE_FIELDS = (
     "id", "subscription_id", "kind", "when", "due_at", "quantity", "billing_frequency", "term", "service_id",
@@ -67,6 +69,8 @@ JOB_COLUMNS = _columns(ImportJob, JOB_FIELDS)
 CHANGE_COLUMNS = _columns(SubscriptionChange, CHANGE_FIELDS)
 SUBSCRIPTION_COLUMNS = _columns(Subscription, SUBSCRIPTION_FIELDS)
 CHANGE_WITH_SUBSCRIPTION_COLUMNS = (*CHANGE_COLUMNS, *(f"subscription__{name}" for name in SUBSCRIPTION_COLUMNS))
+RENEWAL_COLUMNS = _columns(Subscription, RENEWAL_FIELDS)
+WINDOW_COLUMNS = _columns(Subscription, WINDOW_FIELDS)
 
 
 @dataclass
@@ -210,9 +214,9 @@ def _sources(query: UpcomingQuery, companies, *, since, until, limit) -> Iterato
                 subscription=OuterRef("pk"), status__in=OPEN, when=SubscriptionChange.When.RENEWAL
             ))
             renewals = renewals.filter(with_changes if RENEWAL_CHANGES in renewal_kinds else ~with_changes)
-        yield _read(renewals, "term_end", RENEWAL, query, since, until, limit, SUBSCRIPTION_COLUMNS)
+        yield _read(renewals, "term_end", RENEWAL, query, since, until, limit, RENEWAL_COLUMNS)
     if WINDOW in kinds:
-        yield _read(live, "cancellation_window_ends_at", WINDOW, query, since, until, limit, SUBSCRIPTION_COLUMNS)
+        yield _read(live, "cancellation_window_ends_at", WINDOW, query, since, until, limit, WINDOW_COLUMNS)
 
 
 def _instances(rows: list) -> list[UpcomingItem]:
@@ -228,22 +232,26 @@ def _instances(rows: list) -> list[UpcomingItem]:
             change.subscription = Subscription.from_db(db, SUBSCRIPTION_COLUMNS, values[n:])
             items.append(UpcomingItem(kind=kind, at=at, id=pk, subscription=change.subscription, change=change))
         else:
-            subscription = Subscription.from_db(db, SUBSCRIPTION_COLUMNS, values)
-            items.append(UpcomingItem(kind=kind, at=at, id=pk, subscription=subscription))
+            columns = RENEWAL_COLUMNS if kind == RENEWAL else WINDOW_COLUMNS
+            items.append(UpcomingItem(kind=kind, at=at, id=pk, subscription=Subscription.from_db(db, columns, values)))
     return items
 
 
 def _attach(items: list[UpcomingItem]) -> None:
-    """The page's companies and services, one query each, set on its jobs, subscriptions and changes."""
+    """The page's companies and services, one query each, set on its jobs, subscriptions and changes
+    (services: a renewal's, which its preview prices, and an upgrade's target, which its sentence names)."""
     subscriptions = [item.subscription for item in items if item.subscription is not None]
+    renewing = [item.subscription for item in items if item.kind == RENEWAL]
     changes = [item.change for item in items if item.change is not None]
     jobs = [item.job for item in items if item.job is not None]
     company_ids = {s.company_id for s in subscriptions} | {job.company_id for job in jobs}
     companies = Company.objects.only(*COMPANY_FIELDS).in_bulk(company_ids) if company_ids else {}
-    service_ids = {s.service_id for s in subscriptions} | {c.service_id for c in changes if c.service_id}
+    service_ids = {s.service_id for s in renewing} | {c.service_id for c in changes if c.service_id}
     services = Service.objects.only(*SERVICE_FIELDS).in_bulk(service_ids) if service_ids else {}
     for subscription in subscriptions:
-        subscription.company, subscription.service = companies[subscription.company_id], services[subscription.service_id]
+        subscription.company = companies[subscription.company_id]
+    for subscription in renewing:
+        subscription.service = services[subscription.service_id]
     for change in changes:
         change.service = services[change.service_id] if change.service_id else None
     for job in jobs:
