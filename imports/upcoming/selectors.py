@@ -123,6 +123,9 @@ class UpcomingPage:
     has_previous: bool = False
     company: Company | None = None  # the company filter, when the user may see it
     days: list[tuple[dt.date, list[UpcomingItem]]] = field(default_factory=list)
+    # The companies the user sees (accounts.selectors, unevaluated): the page's company filter lists them
+    # without asking again where the user's subtree is.
+    visible: QuerySet[Company] | None = None
 
     def next(self) -> UpcomingQuery | None:
         return self.query.with_(cursor=self.items[-1].cursor(before=False)) if self.has_next else None
@@ -131,10 +134,11 @@ class UpcomingPage:
         return self.query.with_(cursor=self.items[0].cursor(before=True)) if self.has_previous else None
 
 
-def _scope(user: User, query: UpcomingQuery) -> tuple[list[int] | QuerySet[Company] | None, Company | None, bool]:
+def _scope(
+    user: User, query: UpcomingQuery, visible: QuerySet[Company]
+) -> tuple[list[int] | QuerySet[Company] | None, Company | None, bool]:
     """(companies the items must belong to, or None for every company; the company filter; whether
     nothing is visible). A company filter the user cannot see is ignored, like any unknown value."""
-    visible = companies_visible_to(user)
     company = None
     if query.company is not None:
         company = visible.filter(account_id=query.company).only("pk", "name", "account_id", "path").first()
@@ -316,8 +320,9 @@ def _key(row) -> tuple:
 def upcoming_page(user: User, query: UpcomingQuery, *, now: dt.datetime) -> UpcomingPage:
     """One page of what is scheduled for `user` from `now` to `now + query.days`, soonest first."""
     since, until = now, now + dt.timedelta(days=query.days)
-    companies, company, nothing = _scope(user, query)
-    page = UpcomingPage(query=query, items=[], since=since, until=until, company=company)
+    visible = companies_visible_to(user)
+    companies, company, nothing = _scope(user, query, visible)
+    page = UpcomingPage(query=query, items=[], since=since, until=until, company=company, visible=visible)
     if nothing:
         return page
     limit = query.per_page + 1

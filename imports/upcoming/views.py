@@ -20,7 +20,6 @@ from imports.my_imports.selectors import FILTER_CHOICES_LIMIT
 from imports.upcoming.export import export_response
 from imports.upcoming.listing import HORIZONS, KINDS, PAGE_SIZES, UpcomingQuery, upcoming_problems
 from imports.upcoming.selectors import UTC, UpcomingItem, UpcomingPage, upcoming_all, upcoming_page
-from accounts.selectors import companies_visible_to
 
 # Stands for the account id in a URL reversed once a page (_linker); no account id has 13 digits.
 _ACCOUNT_PLACEHOLDER = 1_234_567_890_123
@@ -79,8 +78,8 @@ def _days(page: UpcomingPage) -> list[tuple]:
             else:
                 link = text = ""
             rows.append(Row(
-                item=item, time=item.at.astimezone(UTC).strftime("%H:%M"), company_url=company_url(item.company.account_id),
-                link=link, link_text=text, changes=item.changes,
+                item=item, time=item.at.astimezone(UTC).strftime("%H:%M"),
+                company_url=company_url(item.company.account_id), link=link, link_text=text, changes=item.changes,
             ))
         days.append((day, rows))
     return days
@@ -92,7 +91,7 @@ def upcoming(request):
     query = UpcomingQuery.parse(request.GET)
     page = upcoming_page(request.user, query, now=db_now())
     shown = query.with_(cursor=None)
-    companies = companies_visible_to(request.user).order_by("path").values_list("account_id", "name")[:FILTER_CHOICES_LIMIT]
+    companies = page.visible.order_by("path").values_list("account_id", "name")[:FILTER_CHOICES_LIMIT]
     context = {
         "page": page,
         "days": _days(page),
