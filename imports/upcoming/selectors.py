@@ -242,20 +242,23 @@ def _instances(rows: list) -> list[UpcomingItem]:
 
 
 def _attach(items: list[UpcomingItem]) -> None:
-    """The page's companies and services, one query each, set on its jobs, subscriptions and changes
-    (services: a renewal's, which its preview prices, and an upgrade's target, which its sentence names)."""
+    """The page's companies, in one query, set on its jobs and subscriptions; the services an upgrade
+    names (its sentence), in one more when there are any; a renewal's service by its id alone."""
     subscriptions = [item.subscription for item in items if item.subscription is not None]
-    renewing = [item.subscription for item in items if item.kind == RENEWAL]
     changes = [item.change for item in items if item.change is not None]
     jobs = [item.job for item in items if item.job is not None]
     company_ids = {s.company_id for s in subscriptions} | {job.company_id for job in jobs}
     companies = Company.objects.only(*COMPANY_FIELDS).in_bulk(company_ids) if company_ids else {}
-    service_ids = {s.service_id for s in renewing} | {c.service_id for c in changes if c.service_id}
+    service_ids = {c.service_id for c in changes if c.service_id}
     services = Service.objects.only(*SERVICE_FIELDS).in_bulk(service_ids) if service_ids else {}
     for subscription in subscriptions:
         subscription.company = companies[subscription.company_id]
-    for subscription in renewing:
-        subscription.service = services[subscription.service_id]
+    db = Service.objects.db
+    for item in items:
+        if item.kind == RENEWAL:
+            # Its preview prices the service by id (orders.timeline.renewal_previews) and shows nothing
+            # of it: an instance holding the id (the rest deferred, as .only("id") reads it) spares a query.
+            item.subscription.service = Service.from_db(db, ("id",), (item.subscription.service_id,))
     for change in changes:
         change.service = services[change.service_id] if change.service_id else None
     for job in jobs:

@@ -115,7 +115,9 @@ def test_cursor_round_trip_and_tampering():
 
 def test_query_count_is_bounded(world, demo, django_assert_max_num_queries):
     now = world["now"]
-    with django_assert_max_num_queries(12):
+    # Where the subtree is and its ids, the four reads, their companies, the renewals' changes and
+    # prices (two), the new subscriptions' products.
+    with django_assert_max_num_queries(11):
         upcoming_page(demo.admin_abbie, UpcomingQuery(days=90), now=now)
 
 
@@ -142,3 +144,23 @@ def test_a_large_subtree_is_read_by_subquery_with_the_same_items(world, demo, mo
     monkeypatch.setattr(selectors, "SCOPE_IDS_MAX", 0)
     by_subquery = [kinds(upcoming_page(demo.admin_abbie, query, now=now)) for query in queries]
     assert by_subquery == as_ids and all(as_ids)
+
+
+def test_upgrades_name_their_target_and_renewals_are_priced_as_upgraded(world, demo, django_assert_max_num_queries):
+    """The services an upgrade names are read for the page (a renewal's own service is priced by its id)."""
+    from tests.imports.helpers import BASIC, STANDARD
+    from tests.upcoming.helpers import change
+
+    w, now = world, world["now"]
+    basic, standard = demo.service(BASIC), demo.service(STANDARD)
+    at = change(w["changed"], kind="upgrade", due_at=now + 1 * DAY, service=standard)
+    change(w["later"], kind="upgrade", when="renewal", service=standard)
+    with django_assert_max_num_queries(13):
+        page = upcoming_page(demo.admin_abbie, UpcomingQuery(days=90, company=w["acme"].account_id), now=now)
+    items = {(item.kind, item.id): item for item in page.items}
+    assert items[("change", at.pk)].text == f"Upgrade {basic.name} → {standard.name} on {at.due_at:%Y-%m-%d %H:%M} UTC"
+    upgraded = items[("renewal_changes", w["later"].pk)]
+    plain = items[("renewal", w["plain"].pk)]  # a Standard licence: the unit price the upgrade renews at
+    assert upgraded.changes == [f"Upgrade {basic.name} → {standard.name} at renewal on {w['later'].term_end:%Y-%m-%d}"]
+    assert upgraded.renewal.service == standard and plain.renewal.unit_price is not None
+    assert upgraded.renewal.unit_price == plain.renewal.unit_price and upgraded.renewal.quantity == 10
