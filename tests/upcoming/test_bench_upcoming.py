@@ -26,3 +26,10 @@ def test_the_benchmark_runs_on_a_database_of_its_own_and_prints_every_figure(db)
 def test_the_benchmark_refuses_to_run_on_the_configured_database(db):
     with pytest.raises(CommandError, match="Refusing to run"):
         call_command("bench_upcoming", "--child", "--items", "1", stdout=io.StringIO())
+
+
+def test_keep_and_reuse_are_for_a_kept_postgresql_database_only(db):
+    with pytest.raises(CommandError, match="need PostgreSQL"):
+        call_command("bench_upcoming", "--keep", "--postgres", "", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="--reuse takes the name of a database a --keep run left"):
+        call_command("bench_upcoming", "--reuse", "icp", "--postgres", "postgres://icp@127.0.0.1/icp", stdout=io.StringIO())
