@@ -130,10 +130,11 @@ def renewal_previews(
 def renewal_prices(subscription: Subscription, *, day: dt.date) -> dict:
     """The prices a term begun on `day` is charged at, for what the subscription renews as (its service, billing
     cycle and term, the renewal's changes applied): the item in force that day, as renewal_previews promised
-    before it; {} (the prices stay) when none is. The renewals (orders.sync) write them. Three queries."""
+    before it; {} (the prices stay) when none is. The renewals (orders.sync) write them. Two queries."""
     if not subscription.service_id or not subscription.billing_frequency or not subscription.term:
         return {}
-    book = price_books(company_ids=[subscription.company_id], days=[day], service_ids=[subscription.service_id])[day]
+    book = price_books(company_ids=[subscription.company_id], days=[day], service_ids=[subscription.service_id],
+                       terms=False)[day]
     item = book.item(subscription.company_id, subscription.service_id, subscription.billing_frequency, subscription.term)
     if item is None:
         return {}
