@@ -51,10 +51,11 @@ def test_latency_and_jitter(sandbox):
     sandbox.faults(latency_ms=200, jitter_ms=200)
     for _ in range(3):
         response, seconds = _timed(lambda: sandbox.request("GET", path))
-        assert response.status == 200 and seconds < 1.5
-    # The sandbox's own endpoints are never slowed down.
+        assert response.status == 200 and seconds < 3  # at most 0.4 s of fault; the rest is a busy machine's slack
+    # The sandbox's own endpoints are never slowed down: a 10 s latency would show whatever the machine's load.
+    sandbox.faults(latency_ms=10_000)
     _, seconds = _timed(sandbox.ledger)
-    assert seconds < 0.3
+    assert seconds < 10
 
 
 def test_error_rate_answers_5xx_without_doing_the_work(sandbox):
