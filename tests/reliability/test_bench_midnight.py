@@ -49,5 +49,6 @@ def test_the_midnight_benchmark_prints_its_line_last_and_figures_that_agree(db):
     assert float(on["calls"]) >= 2  # a cart and its checkout per job at least
     assert float(off["calls"]) == 0  # Send to backend off: no vendor call
     assert float(on["p50"]) <= float(on["p99"]) <= float(on["final"])
+    assert re.search(r"^goals with Send to backend off \(all final <= 8 s, every email <= 15 s\): (met|MISSED)$", report, re.M)
     assert "statuses {'completed': 12}; sandbox ledger: 12 orders, 0 duplicates; SMTP server accepted 12 messages" in report
     assert "statuses {'completed': 12}; sandbox ledger: 0 orders, 0 duplicates; SMTP server accepted 12 messages" in report
