@@ -110,6 +110,12 @@ class NewChangeSerializer(_StrictSerializer):
     replace = StrictBooleanField(
         required=False, default=False, help_text="true replaces the open change of the same kind (else 409 shows both).",
     )
+    accept_terms = StrictBooleanField(
+        required=False, default=False,
+        help_text="true accepts, for the whole price list, the terms of what the change leaves charged for (the "
+        "service, or the upgrade's target) when not yet accepted, as the subscription page's review does; "
+        "without it such a change is refused with the terms' reason.",
+    )
 
     def validate_schedule_at(self, value):
         if not value:
@@ -197,6 +203,7 @@ class SubscriptionChangeList(generics.ListAPIView):
             scheduled = change_schedule(
                 subscription_id=subscription.pk, user=request.user, spec=spec,
                 replace_open=serializer.validated_data["replace"], now=now,
+                accept_terms=serializer.validated_data["accept_terms"],
             )
         except PermissionDenied:
             raise Http404 from None

@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 
+from catalog.models import TermsAcceptance
+from devtools.demo import BASIC
 from imports.models import ImportJob
 from orders.models import SubscriptionChange
 from tests.changes.helpers import basic_subscription, now_minute
@@ -122,3 +124,22 @@ def test_the_schema_describes_the_changes(abbie):
     schema = abbie.get("/api/schema/?format=json").json()
     assert "/api/v1/subscriptions/{account_id}/changes/" in schema["paths"]
     assert "post" in schema["paths"]["/api/v1/subscriptions/{account_id}/changes/"]
+
+
+def test_terms_not_accepted_yet_refuse_the_change_unless_accept_terms(abbie, demo):
+    """As the subscription page's review: ERITECH's Business Basic with its terms not accepted at ABBIE BOX's price
+    list. Without accept_terms the change is refused with the terms' reason and nothing is written; with it, the
+    terms are accepted for the price list (audited) and the change scheduled, in one transaction."""
+    subscription = basic_subscription(demo, quantity=1)
+    demo.abbie_price_list.acceptances.filter(service__code=BASIC).delete()
+    refused = post(abbie, url(subscription), {"kind": "quantity", "quantity": 3})
+    assert refused.status_code == 400, refused.json()
+    assert "terms" in refused.json()["detail"].lower()
+    assert not SubscriptionChange.objects.exists()
+    assert not TermsAcceptance.objects.filter(service__code=BASIC).exists()
+    done = post(abbie, url(subscription), {"kind": "quantity", "quantity": 3, "accept_terms": True})
+    assert done.status_code == 201, done.json()
+    assert TermsAcceptance.objects.get(price_list=demo.abbie_price_list, service__code=BASIC).accepted_by == demo.admin_abbie
+    assert SubscriptionChange.objects.get().quantity == 3
+    bad = post(abbie, url(subscription), {"kind": "auto_renew", "auto_renew": False, "accept_terms": "yes"})
+    assert bad.status_code == 400 and "accept_terms" in bad.json()["errors"]
