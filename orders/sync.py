@@ -292,17 +292,22 @@ def _record(subscription_id: int, vendor, *, vendor_name: str, now: dt.datetime)
         for name, value in fields.items():
             setattr(subscription, name, value)
         if renewed and new_start is not None:
-            # The new term is charged at the price of its first day, as the renewal's preview said.
-            prices = renewal_prices(subscription, day=new_start.astimezone(dt.timezone.utc).date())
-            for name, value in prices.items():
-                setattr(subscription, name, value)
-            fields.update(prices)
+            fields.update(_reprice(subscription, start=new_start))
         subscription.save(update_fields=list(fields))
         _notify(moved.get(Status.WIPED, []) + moved.get(Status.FAILED, []), now=now)
     return SyncResult(
         "synced", stored(SYNC_DONE, vendor=vendor_name), renewed=renewed,
         moved={status: [c.pk for c in changes] for status, changes in moved.items()},
     )
+
+
+def _reprice(subscription: Subscription, *, start: dt.datetime) -> dict:
+    """A renewed term is charged at the price of its first day, as the renewal's preview said: those prices set on
+    `subscription` (its renewed service, cycle and term already set), returned as the fields to save."""
+    prices = renewal_prices(subscription, day=start.astimezone(dt.timezone.utc).date())
+    for name, value in prices.items():
+        setattr(subscription, name, value)
+    return prices
 
 
 def _verdict(change, vendor, *, renewed, ended, start, end, vendor_name) -> tuple[str | None, dict]:
@@ -388,10 +393,7 @@ def _renew_local(subscription_id: int, *, now: dt.datetime) -> bool:
         for name, value in fields.items():
             setattr(subscription, name, value)
         subscription.next_term_instructions = {}  # taken by this renewal, as the vendor clears them
-        # The new term is charged at the price of its first day, as the renewal's preview said.
-        prices = renewal_prices(subscription, day=(fields["term_start"] or ends).astimezone(dt.timezone.utc).date())
-        for name, value in prices.items():
-            setattr(subscription, name, value)
+        prices = _reprice(subscription, start=fields["term_start"] or ends)
         subscription.save(update_fields=["quantity", "billing_frequency", "term", "service", "name",
                                          "next_term_instructions", *fields, *prices])
         _notify(moved, now=now)

@@ -304,9 +304,14 @@ def change_problems(
     if problems:
         return problems
     if facts is None:
-        applies = due_at_for(subscription, spec, now=now) or now
-        facts = facts_for(subscription, spec, day=(now if at_due_time else applies).date())
+        facts = facts_for(subscription, spec, day=now.date() if at_due_time else _applies_day(subscription, spec, now=now))
     return _due_time_problems(subscription, spec, facts, accepting_terms=accepting_terms)
+
+
+def _applies_day(subscription: Subscription, spec: ChangeSpec, *, now: dt.datetime) -> dt.date:
+    """The day a change being scheduled applies (its chosen time, or the renewal; now when neither is known):
+    the day whose prices and terms the scheduling checks read."""
+    return (due_at_for(subscription, spec, now=now) or now).date()
 
 
 def terms_pending(subscription: Subscription, spec: ChangeSpec, *, now: dt.datetime) -> Service | None:
@@ -317,7 +322,7 @@ def terms_pending(subscription: Subscription, spec: ChangeSpec, *, now: dt.datet
     order = _charged_order(subscription, spec)
     if order is None or order.service.terms_id is None:
         return None
-    facts = facts_for(subscription, spec, day=(due_at_for(subscription, spec, now=now) or now).date())
+    facts = facts_for(subscription, spec, day=_applies_day(subscription, spec, now=now))
     if check_service_offered(order, facts) is None and check_terms_accepted(order, facts):
         return order.service
     return None
