@@ -8,7 +8,8 @@ the machine); it ends when stdin closes.
 
 It stands in for the mail server, which in production runs on another machine: so it does the
 least an SMTP server must (the commands smtplib sends, each answered; a message accepted once its
-data's final "." arrived) with a plain asyncio protocol, about 0.3 ms of CPU a message on a kept connection. (aiosmtpd,
+data's final "." arrived; PIPELINING offered, as mail servers offer it, so commands that arrive
+together are answered together) with a plain asyncio protocol, about 0.3 ms of CPU a message on a kept connection. (aiosmtpd,
 used before, took 0.9 ms a message: on this 2-core machine, where the benchmark's workers, database
 and mail server share the cores, the stand-in was costing as much CPU as the sender it measured.)
 
@@ -84,7 +85,7 @@ class SinkProtocol(asyncio.Protocol):
             line, self.buffer = self.buffer[:line_end], self.buffer[line_end + 2:]
             verb = line[:4].upper()
             if verb == b"EHLO":
-                replies.append(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 0\r\n")
+                replies.append(b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 0\r\n")
             elif verb == b"MAIL":
                 self.recipients = 0
                 replies.append(b"250 OK\r\n")

@@ -42,6 +42,7 @@ from core.clock import db_now
 from core.outbox import Budget
 from imports.models import ImportJob, ImportRow, Notification
 from imports.notify import priority as email_priority
+from imports.notify import smtp
 from imports.notify.content import email_message, email_parts, recipients_for
 from imports.notify.mime import Prepared, prepared
 from imports.notify.outbox import KIND, NOTIFICATIONS
@@ -58,13 +59,29 @@ NOTE_NO_RECIPIENTS = "Nothing sent: the job has no recipient."
 NOTE_NOT_PENDING = "Nothing sent: the job is no longer pending."
 
 
+# The columns an email reads (imports.notify.content: its context, recipients and language). Reading
+# only these is most of what loading a chunk's jobs costs less: a sender working off a burst's backlog
+# builds eight model instances an email, and every column is one more value to decode and set on each.
+# A column left out is still read on access (one query), so a new field an email shows costs queries
+# until it is added here; tests/imports/test_email_chunks.py counts them.
+JOB_COLUMNS = (
+    "name", "source", "status", "due_at", "created_at", "imported_count", "error_count", "notify_emails",
+    "created_by__email", "created_by__first_name", "created_by__last_name", "created_by__email_language",
+    "created_by__company__language", "company__name", "company__account_id",
+)
+ROW_COLUMNS = (
+    "job_id", "position", "import_type", "status", "error", "payload", "change_id", "order__service__code",
+    "order__service__name",
+)
+
+
 def _load(job_ids: list[int]) -> dict[int, tuple[ImportJob, list[ImportRow]]]:
+    rows = ImportRow.objects.select_related("order__service").only(*ROW_COLUMNS).order_by("position")
     jobs = (
         ImportJob.objects.filter(pk__in=job_ids)
         .select_related("created_by__company", "company")
-        .prefetch_related(
-            Prefetch("rows", queryset=ImportRow.objects.select_related("order__service").order_by("position"))
-        )
+        .only(*JOB_COLUMNS)
+        .prefetch_related(Prefetch("rows", queryset=rows))
     )
     return {job.pk: (job, list(job.rows.all())) for job in jobs}
 
@@ -119,9 +136,10 @@ class _Chunk:
 
     def send_prepared(self, message: Prepared) -> None:
         """What the SMTP backend's send_messages does with a Django message (envelope, then the
-        bytes), minus building them: smtplib raises on a refusal, as the backend does."""
+        bytes), minus building them, and pipelined where the server allows (imports.notify.smtp):
+        a refusal raises, as it does in the backend."""
         self._open()
-        self.mail.connection.sendmail(message.from_email, message.recipients, message.data)
+        smtp.send(self.mail.connection, message.from_email, message.recipients, message.data)
 
     def broken(self) -> None:
         _close_quietly(self.mail)

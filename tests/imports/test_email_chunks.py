@@ -13,11 +13,11 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from imports.engine.dispatch import dispatch_due_imports
-from imports.models import Notification
+from imports.models import ImportJob, ImportRow, Notification
 from imports.notify.outbox import NOTIFICATIONS
 from imports.notify.send import emails_send
 
-from .helpers import UTC, schedule
+from .helpers import BASIC, UTC, schedule
 
 DUE = dt.datetime(2024, 7, 22, 15, 30, tzinfo=UTC)
 Sent, Pending = Notification.Status.SENT, Notification.Status.PENDING
@@ -170,3 +170,30 @@ def test_a_message_is_started_only_while_its_claim_has_email_timeout_left(demo, 
     # Released, not left to its lease: due again at once for the next sender.
     assert Notification.objects.get(pk=notifications[-1].pk).next_attempt_at == DUE
     assert emails_send(now=DUE) == 1
+
+
+def _finished_mix(demo, sets: int) -> None:
+    """`sets` times: a provisioning that succeeds, one that fails, and a bulk import with a failed line."""
+    for _ in range(sets):
+        schedule(demo, due_at=DUE)
+        schedule(demo, due_at=DUE, code=BASIC, vendor_config={"microsoft_tenant_id": "nope", "mpn_id": "x"})
+        bulk = ImportJob.objects.create(
+            name="july.csv", source=ImportJob.Source.IMPORT, due_at=DUE, created_by=demo.admin_abbie, company=demo.eritech,
+        )
+        ImportRow.objects.create(job=bulk, position=7, parent_company=demo.eritech, payload={"product_code": "nope"})
+    dispatch_due_imports(now=DUE)
+
+
+@pytest.mark.parametrize("sets", [1, 3])
+def test_a_chunks_queries_do_not_grow_with_its_emails(demo, counting_backend, mailoutbox, settings, sets):
+    """The chunk's jobs are read with only the columns an email shows (imports.notify.send._load): an
+    email reading one more would cost a query per message, which this counts."""
+    _finished_mix(demo, sets)
+    settings.IMPORT_EMAIL_CLAIM_CHUNK = 50
+    with CaptureQueriesContext(connection) as queries:
+        assert emails_send(now=DUE) == 3 * sets
+    # The claim (its savepoint, the ids, the UPDATE), the chunk's notifications, jobs and rows, the UPDATE
+    # marking them sent, then the next claim finding nothing: the same for 3 emails and for 9.
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 7, statements
+    assert any("Line 7: " in message.body for message in mailoutbox)
