@@ -204,9 +204,11 @@ def _save_rows(rows: list[ImportRow], *, now: dt.datetime) -> None:
     if accounts:  # companies and users created by bulk lines: one row each (they were created one by one too)
         ImportRow.objects.bulk_update(accounts, ["status", "error", "processed_at", "result_account_id", "created"])
     if completed:
+        # Unordered: the key is unique, and the model's ordering (by company path) would join the
+        # companies into both subqueries for every row.
         by_key = Subscription.objects.filter(
             provisioning_key=Concat(Value(PROVISIONING_KEY_PREFIX), Cast(OuterRef("pk"), CharField()))
-        )
+        ).order_by()
         ImportRow.objects.filter(pk__in=completed).update(
             status=ImportRow.Status.COMPLETED,
             error="",

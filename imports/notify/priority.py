@@ -35,12 +35,13 @@ Status = ImportJob.Status
 def due_jobs_unfinished(*, now: dt.datetime, at_least: int = 1) -> bool:
     """At least `at_least` due jobs not finished yet: Pending and due (not claimed), or claimed
     under a live lease (their batch queued or running). Counts stop at `at_least`, so asking
-    costs the same during a burst of any size."""
-    pending = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now)
+    costs the same during a burst of any size. Unordered: the model's ordering (newest first) in
+    the counted subquery made PostgreSQL read and sort every due job to count the first few."""
+    pending = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).order_by()
     found = pending.values("pk")[:at_least].count()
     if found >= at_least:
         return True
-    claimed = ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__gte=now)
+    claimed = ImportJob.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__gte=now).order_by()
     return found + claimed.values("pk")[: at_least - found].count() >= at_least
 
 

@@ -137,3 +137,16 @@ def test_a_burst_counts_due_jobs_pending_and_claimed(demo, settings):
     assert email_priority.emails_wait(now=DUE)
     settings.IMPORT_EMAIL_BURST_JOBS = 4
     assert not email_priority.emails_wait(now=DUE)
+
+
+def test_asking_whether_a_burst_waits_reads_a_few_rows_not_every_due_job(demo):
+    """The counts stop at IMPORT_EMAIL_BURST_JOBS: unordered, so the database can stop there too (the
+    model's newest-first ordering made it read and sort every due job, each chunk of every sender)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    schedule(demo, due_at=DUE)
+    with CaptureQueriesContext(connection) as queries:
+        assert email_priority.due_jobs_unfinished(now=DUE, at_least=2) is False
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 2 and not any("ORDER BY" in sql for sql in counts)

@@ -174,3 +174,19 @@ def test_a_job_that_raises_fails_with_a_generic_reason_and_does_not_hold_back_th
     assert broken.status == ImportJob.Status.FAILED
     assert broken.rows.get().failure_reason == str(JOB_UNEXPECTED_ERROR)
     assert not Subscription.objects.filter(order=order).exists()
+
+
+def test_completed_rows_find_their_subscription_by_key_alone(demo):
+    """One UPDATE fills every completed row's subscription and account id from the unique provisioning
+    key: no ordering (the model's, by company path) joining the companies into it for every row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = schedule(demo, due_at=DUE)
+    with CaptureQueriesContext(connection) as queries:
+        run_jobs(imports_claim_due(now=DUE, limit=10), now=DUE)
+    (update,) = [q["sql"] for q in queries.captured_queries
+                 if q["sql"].startswith('UPDATE "imports_importrow"') and "provisioning_key" in q["sql"]]
+    assert "accounts_company" not in update and "ORDER BY" not in update
+    row = job.rows.get()
+    assert row.subscription.provisioning_key.endswith(str(row.pk)) and row.result_account_id == row.subscription.account_id
