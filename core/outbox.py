@@ -78,9 +78,11 @@ class OutboxItem(models.Model):
 
     @staticmethod
     def due_index(name: str) -> models.Index:
-        """The index claims and "anything due?" read: (status, next_attempt_at). Declared by each
-        concrete model under its own name (index names are unique per database)."""
-        return models.Index(fields=["status", "next_attempt_at"], name=name)
+        """The index claims and "anything due?" read: (status, next_attempt_at, id), the claim's very
+        order, so a claim reads its chunk's rows and stops (without the id, a burst's rows, all due at
+        one instant, were read and sorted whole for each chunk). Declared by each concrete model under
+        its own name (index names are unique per database)."""
+        return models.Index(fields=["status", "next_attempt_at", "id"], name=name)
 
 
 Status = OutboxItem.Status

@@ -35,9 +35,10 @@ Status = ImportJob.Status
 def due_jobs_unfinished(*, now: dt.datetime, at_least: int = 1) -> bool:
     """At least `at_least` due jobs not finished yet: Pending and due (not claimed), or claimed
     under a live lease (their batch queued or running). Counts stop at `at_least`, so asking
-    costs the same during a burst of any size. Unordered: the model's ordering (newest first) in
-    the counted subquery made PostgreSQL read and sort every due job to count the first few."""
-    pending = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).order_by()
+    costs the same during a burst of any size. In the claim's order (imports.engine.dispatch): the
+    model's ordering (newest first) made PostgreSQL read and sort every due job to count the first
+    few, and none let it scan the table from the start, through every job a burst already claimed."""
+    pending = ImportJob.objects.filter(status=Status.PENDING, due_at__lte=now).order_by("due_at", "company_id", "id")
     found = pending.values("pk")[:at_least].count()
     if found >= at_least:
         return True

@@ -80,7 +80,7 @@ def test_both_kinds_share_the_bookkeeping_fields_and_the_due_index():
     for model in (Notification, WebhookDelivery):
         assert issubclass(model, OutboxItem) and model.Status is OutboxItem.Status
         assert shared <= {field.name for field in model._meta.get_fields()}
-        assert [index.fields for index in model._meta.indexes] == [["status", "next_attempt_at"]]
+        assert [index.fields for index in model._meta.indexes] == [["status", "next_attempt_at", "id"]]
         assert model._meta.ordering == ["-created_at", "-id"]
 
 
