@@ -53,8 +53,11 @@ class EngineConfig:
     # How often the dispatcher looks for due jobs (it also wakes up exactly when the next one is due).
     dispatch_poll_seconds: float = _knob("IMPORT_DISPATCH_POLL_SECONDS", float, 1.0, "dispatcher poll")
     # Jobs per task. Small enough that a burst spreads over every worker, large enough that the
-    # per-batch reads (five queries for any number of orders) and the broker round trip stay cheap.
-    dispatch_batch_size: int = _knob("IMPORT_DISPATCH_BATCH_SIZE", int, 50, "jobs per batch task")
+    # per-batch work (the task's trip through the broker, the reads: five queries for any number of
+    # orders, a dozen statements to compile) stays small beside the jobs'. make bench-midnight, 10,000
+    # jobs on 2 x 2: 50 a batch cost 9 CPU-seconds of jobs-lane workers and took 6.7 s, 100 cost 7
+    # and took 5.0-5.6 s (and through the vendor 41.4 s against 43-45).
+    dispatch_batch_size: int = _knob("IMPORT_DISPATCH_BATCH_SIZE", int, 100, "jobs per batch task")
     # At most this many jobs claimed and not yet finished, across all clusters: keeps every worker
     # busy during a burst while bounding how long a claimed job waits in the queue (see the lease).
     dispatch_in_flight: int = _knob("IMPORT_DISPATCH_IN_FLIGHT", int, 1000, "jobs claimed and unfinished, at most")
@@ -73,10 +76,10 @@ class EngineConfig:
     worker_stop_seconds: float = _knob("IMPORT_WORKER_STOP_SECONDS", float, 8.0, "graceful stop, then kill")
     # The email outbox (imports.notify.send). A sender claims a chunk of emails at a time, sends
     # them over one SMTP connection and marks the accepted ones sent in one UPDATE after the chunk.
-    # The chunk is the dispatcher's batch (50): a batch's emails are one claim, one connection, one
-    # UPDATE, and the per-chunk work (claim, reads, mark) is spread over 50 messages (CPU per email,
-    # bench_emails on PostgreSQL: about 1.6 ms at 10, 1.0 ms at 50, against 1.3 to 1.8 ms for the
-    # job it reports). Its price, what a crash may re-send: a sender dying after the mail server
+    # At 50, a batch's emails are two claims, two connections, two UPDATEs, and the per-chunk work
+    # (claim, reads, mark) is spread over 50 messages (CPU per email, bench_emails on PostgreSQL: about
+    # 1.6 ms at 10, 1.0 ms at 50 before the chunk's reads were narrowed and its envelopes pipelined,
+    # 0.6 ms since). Its price, what a crash may re-send: a sender dying after the mail server
     # accepted messages and before the chunk's UPDATE re-sends at most IMPORT_EMAIL_CLAIM_CHUNK
     # messages (50), each with its own stable Message-ID, once the lease ends; never loses one.
     email_timeout: int = _knob("EMAIL_TIMEOUT", int, 10, "seconds one SMTP exchange may take")
@@ -135,8 +138,8 @@ class EngineConfig:
     )
     # Vendor orders a sender tries at once (threads: each only waits on the vendor's answer, the sender's
     # own thread does the database work), on the batch's fast path and in the outbox lane's senders. A
-    # batch's (IMPORT_DISPATCH_BATCH_SIZE, 50) all in flight at once: its try takes one try's calls
-    # (about 3 x the vendor's latency), not that times the batch over 16 (make bench-midnight). At most
+    # batch's (IMPORT_DISPATCH_BATCH_SIZE, 100) in two rounds: its try takes two tries' calls (about
+    # 6 x the vendor's latency), not one try's times the batch over 16 (make bench-midnight). At most
     # MICROSOFT_MAX_CONNECTIONS (a thread never waits for a pooled connection).
     vendor_concurrency: int = _knob("IMPORT_VENDOR_CONCURRENCY", int, 50, "vendor orders tried at once by one sender")
     # How long a sender holds a vendor order it claimed: one try is a few calls (checks, cart, checkout),

@@ -337,7 +337,7 @@ def _run_batch(job_ids: list[int], *, now: dt.datetime, claimed_at: dt.datetime 
         Order.objects.bulk_update(batch.defaulted, ["vendor_config"])
     _save_rows(changed, now=now)
     results = jobs_finish(finishing, rows_of_job, now=now, from_status=Status.IN_PROGRESS)
-    # One UPDATE per (completed, failed) pair, not one per job: a burst's batch of 50 waiting jobs moves
+    # One UPDATE per (completed, failed) pair, not one per job: a burst's batch of 100 waiting jobs moves
     # in one or two statements.
     waiting_by_counts: dict[tuple[int, int], list[ImportJob]] = defaultdict(list)
     for job in waiting:

@@ -12,9 +12,9 @@ from imports.engine.config import EngineConfig, as_settings, config_from_env, en
 
 def test_defaults_are_the_documented_ones_and_derived_ones_follow_their_sources():
     config = EngineConfig()
-    assert (config.q_timeout, config.q_retry, config.lease_seconds, config.dispatch_batch_size) == (60, 75, 90, 50)
+    assert (config.q_timeout, config.q_retry, config.lease_seconds, config.dispatch_batch_size) == (60, 75, 90, 100)
     assert (config.email_claim_chunk, config.email_lease_seconds) == (50, 4 * 10 + 20)  # the lease: not the chunk's
-    assert config.email_burst_jobs == 50
+    assert config.email_burst_jobs == 100  # a batch
     changed = EngineConfig(email_timeout=5, email_claim_chunk=4, dispatch_batch_size=20)
     assert (changed.email_lease_seconds, changed.email_burst_jobs) == (40, 20)
     assert EngineConfig().errors() == [] and EngineConfig().warnings() == []

@@ -48,6 +48,9 @@ class Engine:
             "Q_CLUSTER_NAME": self.queue,
             "EMAIL_URL": f"filemail:///{mail_dir}",  # four slashes: an absolute path
             "LOG_LEVEL": "INFO",
+            # Batches of 50, not the default 100: the few hundred jobs of a test make ten batches or more,
+            # so that faults land between batches and inside them, and both clusters get some.
+            "IMPORT_DISPATCH_BATCH_SIZE": "50",
             **{key: str(value) for key, value in extra.items()},
         }
 
