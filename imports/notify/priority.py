@@ -1,7 +1,7 @@
 """Provisioning first, emails next: when workers send the outbox's emails.
 
-An email no longer costs more than the job it reports (issue 26: about 1.0 ms of CPU against 1.3
-to 1.8 ms, bench_emails), but during a burst both compete for the same cores: the workers, the
+An email no longer costs more than the job it reports (issue 26: about 0.6 ms of CPU against about
+1 ms, bench_emails), but during a burst both compete for the same cores: the workers, the
 database and the mail server share them, and every CPU-second spent on emails while due jobs wait
 makes those jobs later. A job's due time is the promise; its email reports it. So during a burst
 (at least IMPORT_EMAIL_BURST_JOBS, a batch, of due jobs unfinished: Pending and due, or claimed
