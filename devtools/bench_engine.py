@@ -82,20 +82,25 @@ class PostgresBench:
         self.created.append(name)
 
     def drop_all(self) -> None:
-        """Drop the databases this run created. A stopped cluster's connections (and autovacuum on a
+        """Drop the databases this run created."""
+        for name in reversed(list(self.created)):
+            self.drop(name)
+
+    def drop(self, name: str) -> None:
+        """Drop one database this run created. A stopped cluster's connections (and autovacuum on a
         freshly seeded database) can linger a moment: wait for them rather than terminating
         backends, which needs more than CREATEDB."""
         with self._admin() as conn:
-            for name in reversed(self.created):
-                for attempt in range(50):
-                    try:
-                        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                        break
-                    except psycopg.errors.ObjectInUse:
-                        time.sleep(0.2)
-                else:
-                    self.log.write(f"could not drop the temporary database {name}; drop it by hand")
-        self.created.clear()
+            for attempt in range(50):
+                try:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    break
+                except psycopg.errors.ObjectInUse:
+                    time.sleep(0.2)
+            else:
+                self.log.write(f"could not drop the temporary database {name}; drop it by hand")
+        if name in self.created:
+            self.created.remove(name)
 
     def env(self, database: str, **extra) -> dict:
         return {
