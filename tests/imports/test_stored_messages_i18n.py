@@ -36,7 +36,7 @@ STORING_MODULES = [
     "orders.validation", "catalog.integrations.microsoft", "imports.engine.runner", "imports.engine.plugins",
     "imports.bulk.rows", "accounts.models", "catalog.services", "orders.services", "imports.jobs.services",
     "imports.bulk.services", "accounts.users.api_tokens", "accounts.users.services", "accounts.services",
-    "accounts.impersonation_audit", "accounts.webhooks", "accounts.admin", "imports.models", "accounts.companies.services",
+    "accounts.impersonation_audit", "accounts.webhooks", "accounts.admin", "imports.models.jobs", "accounts.companies.services",
 ]
 # The reasons the checks and the engine give, whatever their constant's name.
 REASON_MODULES = {"orders.validation", "catalog.integrations.microsoft", "imports.engine.runner", "imports.engine.plugins", "imports.bulk.rows"}
