@@ -19,9 +19,8 @@ subscription id) through the integration's connector (Partner Center: GET .../su
    providers registered here (imports writes their emails and webhook events to the outbox), so a
    wipe is never silently lost and never announced for a sync that rolled back.
 
-`subscriptions_renew_local(now=...)` renews the subscriptions provisioned locally (no vendor) whose term
-ended: the next term (orders.terms) with their Sent renewal changes applied, or Terminated when auto-renew
-is off. The engine's periodic pass calls both (imports.engine.term_sync).
+The renewals of subscriptions provisioned locally (no vendor) are orders.renewals'; the engine's periodic pass
+runs both (imports.engine.term_sync). The notices and the repricing are shared with them from here.
 """
 
 import datetime as dt
@@ -46,7 +45,6 @@ from core.stored_messages import stored
 
 from .changes.states import transition
 from .models import Subscription, SubscriptionChange
-from .terms import term_fields
 from .timeline import renewal_prices
 
 logger = logging.getLogger(__name__)
@@ -74,7 +72,6 @@ CHANGE_WIPED = _(
 )
 CHANGE_RENEWED_WITHOUT = _("%(vendor)s renewed the subscription on %(date)s without this change.")
 CHANGE_ENDED_WITHOUT = _("The subscription ended on %(date)s without renewing, so this change could not apply.")
-CHANGE_RENEWED_LOCALLY = _("The subscription renewed on %(date)s while auto-renew was on, so it was not cancelled.")
 
 
 @dataclass
@@ -104,7 +101,7 @@ def sync_notices_register(provider: SyncNotice) -> None:
         _notice_providers.append(provider)
 
 
-def _notify(changes: list[SubscriptionChange], *, now: dt.datetime) -> None:
+def notify_moved(changes: list[SubscriptionChange], *, now: dt.datetime) -> None:
     if changes:
         for provider in _notice_providers:
             provider(changes, now=now)
@@ -292,16 +289,16 @@ def _record(subscription_id: int, vendor, *, vendor_name: str, now: dt.datetime)
         for name, value in fields.items():
             setattr(subscription, name, value)
         if renewed and new_start is not None:
-            fields.update(_reprice(subscription, start=new_start))
+            fields.update(reprice(subscription, start=new_start))
         subscription.save(update_fields=list(fields))
-        _notify(moved.get(Status.WIPED, []) + moved.get(Status.FAILED, []), now=now)
+        notify_moved(moved.get(Status.WIPED, []) + moved.get(Status.FAILED, []), now=now)
     return SyncResult(
         "synced", stored(SYNC_DONE, vendor=vendor_name), renewed=renewed,
         moved={status: [c.pk for c in changes] for status, changes in moved.items()},
     )
 
 
-def _reprice(subscription: Subscription, *, start: dt.datetime) -> dict:
+def reprice(subscription: Subscription, *, start: dt.datetime) -> dict:
     """A renewed term is charged at the price of its first day, as the renewal's preview said: those prices set on
     `subscription` (its renewed service, cycle and term already set), returned as the fields to save."""
     prices = renewal_prices(subscription, day=start.astimezone(dt.timezone.utc).date())
@@ -326,75 +323,3 @@ def _verdict(change, vendor, *, renewed, ended, start, end, vendor_name) -> tupl
     if not _carried(change, vendor):
         return Status.WIPED, {"reason": stored(CHANGE_WIPED, vendor=vendor_name)}
     return None, {}
-
-
-# --- Local renewals ---------------------------------------------------------------------------------------
-
-def local_renewals_due(*, now: dt.datetime):
-    """Live subscriptions provisioned locally (no vendor) whose term has ended: renewed (or ended) here."""
-    return Subscription.objects.live().filter(vendor_subscription_id="", term_end__lte=now).exclude(term="")
-
-
-def subscriptions_renew_local(*, now: dt.datetime, limit: int = 500) -> int:
-    """Renew up to `limit` local subscriptions whose term ended (one short transaction each); returns how many."""
-    done = 0
-    for subscription_id in list(local_renewals_due(now=now).order_by("term_end", "id").values_list("pk", flat=True)[:limit]):
-        done += _renew_local(subscription_id, now=now)
-    return done
-
-
-def _renew_local(subscription_id: int, *, now: dt.datetime) -> bool:
-    with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update().filter(pk=subscription_id, term_end__lte=now, vendor_subscription_id="")
-            .exclude(status=Subscription.Status.TERMINATED).select_related("service").first()
-        )
-        if subscription is None:  # renewed by another pass meanwhile
-            return False
-        ends = subscription.term_end
-        sent = list(SubscriptionChange.objects.select_related("service").filter(
-            subscription_id=subscription_id, status=Status.SENT, when=When.RENEWAL))
-        moved: list[SubscriptionChange] = []
-        if not subscription.auto_renew:
-            subscription.status, subscription.next_term_instructions = Subscription.Status.TERMINATED, {}
-            subscription.save(update_fields=["status", "next_term_instructions"])
-            for change in sent:
-                to, extra = (Status.APPLIED, {"applied_at": ends}) if change.kind == Kind.CANCEL else (
-                    Status.FAILED, {"reason": stored(CHANGE_ENDED_WITHOUT, date=ends.strftime("%Y-%m-%d"))})
-                if transition(change.pk, Status.SENT, to, **extra) and to == Status.FAILED:
-                    change.status, change.reason = to, extra["reason"]
-                    moved.append(change)
-            _notify(moved, now=now)
-            return True
-        updated = []
-        for change in sent:
-            if change.kind == Kind.CANCEL:
-                extra = {"reason": stored(CHANGE_RENEWED_LOCALLY, date=ends.strftime("%Y-%m-%d"))}
-                if transition(change.pk, Status.SENT, Status.FAILED, **extra):
-                    change.status, change.reason = Status.FAILED, extra["reason"]
-                    moved.append(change)
-                continue
-            if transition(change.pk, Status.SENT, Status.APPLIED, applied_at=ends):
-                updated.append(change)
-        for change in updated:
-            if change.kind == Kind.QUANTITY:
-                subscription.quantity = change.quantity
-            elif change.kind == Kind.BILLING_CYCLE:
-                subscription.billing_frequency = change.billing_frequency
-            elif change.kind == Kind.TERM:
-                subscription.term = change.term
-            elif change.kind == Kind.UPGRADE:
-                if subscription.name == subscription.service.name:
-                    subscription.name = change.service.name
-                subscription.service = change.service
-        fields = term_fields(ends, subscription.term)
-        while fields["term_end"] is not None and fields["term_end"] <= now:  # terms missed while nothing ran
-            fields = term_fields(fields["term_end"], subscription.term)
-        for name, value in fields.items():
-            setattr(subscription, name, value)
-        subscription.next_term_instructions = {}  # taken by this renewal, as the vendor clears them
-        prices = _reprice(subscription, start=fields["term_start"] or ends)
-        subscription.save(update_fields=["quantity", "billing_frequency", "term", "service", "name",
-                                         "next_term_instructions", *fields, *prices])
-        _notify(moved, now=now)
-    return True

@@ -2,7 +2,7 @@
 
 The engine's housekeeping pass (imports.engine.plugins, every IMPORT_RECOVERY_SECONDS) calls
 `term_syncs_enqueue`:
-- local subscriptions (no vendor) whose term ended renew at once, in the pass (orders.sync.subscriptions_renew_local:
+- local subscriptions (no vendor) whose term ended renew at once, in the pass (orders.renewals.subscriptions_renew_local:
   a few short transactions, at most LOCAL_RENEWALS_PER_PASS a pass);
 - when a vendor subscription is due a sync and the outbox lane has room, one task on that lane (where calls to the
   outside world wait, never a worker a due job needs) syncs a round of them: `subscriptions_sync_due`.
@@ -34,7 +34,8 @@ from core.clock import db_now
 from core.lanes import OUTBOX, lane_enqueue, lane_waiting
 from core.outbox import Budget
 from orders.models import Subscription
-from orders.sync import subscription_sync, subscriptions_renew_local, vendor_customer_id
+from orders.renewals import subscriptions_renew_local
+from orders.sync import subscription_sync, vendor_customer_id
 
 from imports.engine.config import engine_config
 

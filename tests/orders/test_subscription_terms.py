@@ -16,7 +16,8 @@ from devtools.demo import BASIC, STANDARD
 from imports.engine.dispatch import dispatch_due_imports
 from orders import sync as orders_sync
 from orders.models import Subscription, SubscriptionChange
-from orders.sync import subscription_sync, subscriptions_renew_local
+from orders.renewals import subscriptions_renew_local
+from orders.sync import subscription_sync
 from tests.factories import SubscriptionFactory
 from tests.imports.helpers import schedule
 from tests.upcoming.helpers import price
