@@ -5,10 +5,11 @@ billing cycle, term, upgrade, auto-renew, cancel: its key or its label), New val
 cycle or term by key or label; the upgrade's product code; true / false; empty for a cancellation),
 When ("renewal", "now" or empty, or a UTC date-time).
 
-Each line is read here and checked by the change rules' one home (orders.changes.rules.change_problems:
+Each line is read here and checked by the change rules' one home (orders.changes.rules.scheduling_review:
 the same rules and words as the subscription page's wizard and the API), plus "one open change per
 kind" (a file does not replace: the page does, showing both). Nothing is written while any line is
-wrong. On confirmation the job is created (imports.bulk.services) with one row per line, each row
+wrong. Terms not yet accepted for what a change leaves charged for are listed on the check page and
+accepted with the import, as a Products file's (imports.bulk.checks, imports.bulk.services). On confirmation the job is created (imports.bulk.services) with one row per line, each row
 pointing at its change, created then; the engine runs them at the job's due time like any change.
 
 "When" and the job's one due time: a change at a chosen time makes its one vendor call when its job
@@ -29,7 +30,7 @@ from core.datetimes import format_utc, parse_utc
 from core.numbers import parse_whole
 from core.stored_messages import rendered
 from orders.changes.describe import change_text
-from orders.changes.rules import ChangeSpec, before_values, change_problems, due_at_for, open_change
+from orders.changes.rules import ChangeSpec, before_values, due_at_for, open_change, scheduling_review
 from orders.models import Subscription, SubscriptionChange
 
 Kind = SubscriptionChange.Kind
@@ -91,6 +92,8 @@ class ChangeLine:
     when: str
     at: dt.datetime | None  # "at" lines: the job's due time
     values: dict  # the SubscriptionChange fields of its kind's new value
+    # The service whose terms the reseller accepts with the import (orders.changes.rules.terms_pending), or None.
+    terms: Service | None = None
 
 
 def _kind(text: str) -> str | None:
@@ -179,13 +182,14 @@ def check_change_line(user: User, cells: dict, *, subscriptions: dict[int, Subsc
     when = parsed[0]
     at = due if when == When.AT else None
     spec = ChangeSpec(kind=kind, when=when, at=at, **values)
-    problems = change_problems(subscription, spec, now=now)
+    # Terms not accepted yet are listed on the check page and accepted with the import, as a Products file's.
+    problems, terms = scheduling_review(subscription, spec, now=now)
     if problems:
         return None, [rendered(problem) for problem in problems]
     existing = open_change(subscription, kind)
     if existing is not None:
         return None, [str(ALREADY_OPEN % {"kind": Kind(kind).label.lower(), "change": change_text(existing)})]
-    return ChangeLine(subscription=subscription, kind=kind, when=when, at=at, values=spec.values()), []
+    return ChangeLine(subscription=subscription, kind=kind, when=when, at=at, values=spec.values(), terms=terms), []
 
 
 def subscriptions_of_lines(user: User, lines) -> dict[int, Subscription]:

@@ -31,6 +31,7 @@ from catalog.billing import (  # noqa: F401  (the messages are re-exported for t
     billing_type_parse,
 )
 from catalog.models import PriceList, Service
+from catalog.selectors import price_list_for
 from orders.configuration import BOOLEAN_FIELDS, ConfigurationFields
 from orders.facts import OrderFacts
 from orders.fields import UTCDateTimeField, format_utc
@@ -380,6 +381,7 @@ def _check_changes(user: User, lines, errors: list, *, due: dt.datetime, now: dt
     result = FileCheck(errors=errors)
     subscriptions = change_lines.subscriptions_of_lines(user, lines)
     kinds_seen: dict[tuple[int, str], int] = {}
+    needs_terms: dict[tuple[int, int], TermsToAccept] = {}
     for number, cells in lines:
         line, problems = change_lines.check_change_line(user, cells, subscriptions=subscriptions, due=due, now=now)
         for message in problems:
@@ -395,7 +397,10 @@ def _check_changes(user: User, lines, errors: list, *, due: dt.datetime, now: dt
             })))
             continue
         kinds_seen[key] = number
+        if line.terms is not None and (price_list := price_list_for(line.subscription.company)) is not None:
+            needs_terms.setdefault((price_list.pk, line.terms.pk), TermsToAccept(price_list, line.terms))
         result.lines.append(Line(position=number, cells=cells, parent=line.subscription.company, change=line))
+    result.terms = list(needs_terms.values())
     return result
 
 

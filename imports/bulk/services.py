@@ -102,7 +102,10 @@ def _job_create(*, user: User, account_type: str, name: str, checksum: str, due_
     lines = check.lines
     for terms in check.terms:
         # Recorded and audited as on the wizard's Terms step, for the whole price list.
-        company = next(line.parent for line in lines if line.service == terms.service)
+        company = next(
+            line.parent for line in lines
+            if line.service == terms.service or (line.change is not None and line.change.terms == terms.service)
+        )
         terms_accept(price_list=terms.price_list, service=terms.service, user=user, company=company)
     products = [(line.service.name, line.service.code) for line in lines if line.service is not None]
     job = ImportJob.objects.create(

@@ -17,7 +17,7 @@ from core.datetimes import utc_text
 from core.stored_messages import rendered
 from orders.changes.describe import change_text
 from orders.changes.preview import price_effect
-from orders.changes.rules import before_values, change_problems, due_at_for, notices, open_change, terms_pending
+from orders.changes.rules import before_values, due_at_for, notices, open_change, scheduling_review
 from orders.models import Subscription, SubscriptionChange
 from orders.selectors import subscription_for_user
 
@@ -77,13 +77,12 @@ def change_new(request, account_id):
     if not form.is_valid():
         return render(request, "imports/changes/choose.html", _context(request, subscription, form=form), status=400)
     spec = form.spec()
-    problems = change_problems(subscription, spec, now=now, accepting_terms=True)
+    problems, terms_service = scheduling_review(subscription, spec, now=now)
     if problems:
         for problem in problems:
             form.add_error(None, rendered(problem))
         return render(request, "imports/changes/choose.html", _context(request, subscription, form=form), status=400)
     scheduling = request.POST.get("step") == SCHEDULE
-    terms_service = terms_pending(subscription, spec, now=now)
     terms_form = ChangeTermsForm(request.POST if scheduling else None) if terms_service else None
     terms_ok = terms_form is None or terms_form.is_valid()
     existing = open_change(subscription, spec.kind)

@@ -291,6 +291,16 @@ def change_problems(
     applies (facts_for), else loaded here. `accepting_terms`: the reseller is to accept, as it schedules,
     the terms terms_pending names (the wizard's review asks), so they are not a reason here.
     `subscription.company`, `.service` (with its vendor) loaded."""
+    problems = _spec_problems(subscription, spec, now=now, at_due_time=at_due_time)
+    if problems:
+        return problems
+    if facts is None:
+        facts = facts_for(subscription, spec, day=now.date() if at_due_time else _applies_day(subscription, spec, now=now))
+    return _due_time_problems(subscription, spec, facts, accepting_terms=accepting_terms)
+
+
+def _spec_problems(subscription: Subscription, spec: ChangeSpec, *, now: dt.datetime, at_due_time: bool) -> list[str]:
+    """What change_problems finds before reading any facts: the kind, the time, the subscription, the value."""
     if spec.kind not in Kind.values:
         return [stored(KIND_UNKNOWN)]
     if spec.when not in When.values:
@@ -300,12 +310,20 @@ def change_problems(
     problems = _value_problems(subscription, spec)
     if problems:
         return problems
-    problems = _when_problems(subscription, spec, now=now, at_due_time=at_due_time)
+    return _when_problems(subscription, spec, now=now, at_due_time=at_due_time)
+
+
+def scheduling_review(subscription: Subscription, spec: ChangeSpec, *, now: dt.datetime) -> tuple[list[str], Service | None]:
+    """What the review of a change being scheduled shows (the change wizard's, a bulk Changes line's): its
+    problems (change_problems, the terms left to the reseller to accept as it schedules) and, when there are
+    none, the service whose terms it accepts with it (terms_pending, or None). One load of the change's facts
+    for both."""
+    problems = _spec_problems(subscription, spec, now=now, at_due_time=False)
     if problems:
-        return problems
-    if facts is None:
-        facts = facts_for(subscription, spec, day=now.date() if at_due_time else _applies_day(subscription, spec, now=now))
-    return _due_time_problems(subscription, spec, facts, accepting_terms=accepting_terms)
+        return problems, None
+    facts = facts_for(subscription, spec, day=_applies_day(subscription, spec, now=now))
+    problems = _due_time_problems(subscription, spec, facts, accepting_terms=True)
+    return problems, (None if problems else _terms_pending_in(subscription, spec, facts))
 
 
 def _applies_day(subscription: Subscription, spec: ChangeSpec, *, now: dt.datetime) -> dt.date:
@@ -322,7 +340,14 @@ def terms_pending(subscription: Subscription, spec: ChangeSpec, *, now: dt.datet
     order = _charged_order(subscription, spec)
     if order is None or order.service.terms_id is None:
         return None
-    facts = facts_for(subscription, spec, day=_applies_day(subscription, spec, now=now))
+    return _terms_pending_in(subscription, spec, facts_for(subscription, spec, day=_applies_day(subscription, spec, now=now)))
+
+
+def _terms_pending_in(subscription: Subscription, spec: ChangeSpec, facts: OrderFacts) -> Service | None:
+    """terms_pending, on the change's facts already loaded."""
+    order = _charged_order(subscription, spec)
+    if order is None or order.service.terms_id is None:
+        return None
     if check_service_offered(order, facts) is None and check_terms_accepted(order, facts):
         return order.service
     return None

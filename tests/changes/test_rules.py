@@ -198,6 +198,27 @@ def test_terms_not_accepted_yet_are_pending_to_accept_and_only_they_may_be_left_
     ]
 
 
+
+def test_the_review_gives_the_problems_and_the_terms_from_one_load_of_the_facts(demo):
+    """scheduling_review (the change wizard's review, a bulk Changes line) says what change_problems (terms left
+    to the reseller) and terms_pending say, reading the change's facts once: the queries of change_problems alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    subscription = basic_subscription(demo)
+    demo.abbie_price_list.acceptances.filter(service__code=BASIC).delete()
+    now = now_minute()
+    for change in (spec(quantity=3), spec(quantity=0), spec(Kind.UPGRADE, When.RENEWAL, service=demo.service(PREMIUM))):
+        change_problems(subscription, change, now=now)  # what it reads once (the service's vendor) read before
+        with CaptureQueriesContext(connection) as alone:
+            expected_problems = change_problems(subscription, change, now=now, accepting_terms=True)
+        with CaptureQueriesContext(connection) as review:
+            found_problems, terms = rules.scheduling_review(subscription, change, now=now)
+        assert found_problems == expected_problems
+        assert terms == (None if expected_problems else rules.terms_pending(subscription, change, now=now))
+        assert len(review.captured_queries) == len(alone.captured_queries)
+    assert rules.scheduling_review(subscription, spec(quantity=3), now=now) == ([], subscription.service)
+
 def test_the_reason_reads_in_spanish(demo):
     subscription = basic_subscription(demo, quantity=10, days_into_term=30)
     [text] = change_problems(subscription, spec(quantity=8), now=now_minute())

@@ -10,11 +10,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AuditLogEntry
+from catalog.models import TermsAcceptance
+from catalog.selectors import price_list_for
 from imports.bulk.change_lines import WHEN_NOT_THE_SCHEDULE
-from imports.models import ImportJob
+from imports.models import ImportFile, ImportJob
 from orders.models import SubscriptionChange
 from tests.imports.bulk_helpers import csv_bytes, lines_for
-from tests.imports.helpers import STANDARD
+from tests.imports.helpers import BASIC, STANDARD
 from tests.upcoming.helpers import subscription
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +93,26 @@ def test_a_date_time_must_be_the_imports_schedule(demo, abbie_client):
     job = ImportJob.objects.get(account_type=C)
     assert job.due_at.strftime("%Y-%m-%d %H:%M") == later
     assert job.rows.get().change.due_at == job.due_at
+
+
+def test_terms_not_yet_accepted_are_listed_and_accepted_with_the_import(demo, abbie_client):
+    """A change to a service whose terms ABBIE BOX never accepted (Business Basic): listed on the check page,
+    as a Products file's, and accepted with the import; nothing written before."""
+    now = timezone.now()
+    basic = demo.service(BASIC)
+    sub = subscription(demo.eritech, basic, term_end=now + 200 * DAY, quantity=10)
+    assert not TermsAcceptance.objects.filter(service=basic).exists()
+    response = upload(abbie_client, lines_for(C, {"Account Id": str(sub.account_id), "Change": "quantity", "New value": "12"}))
+    body = response.content.decode()
+    assert response.status_code == 200, body[:2000]
+    assert "Terms and Conditions of (NCE) Microsoft 365 Business Basic" in html.unescape(body)
+    assert not ImportJob.objects.filter(account_type=C).exists() and not SubscriptionChange.objects.exists()
+    confirm = reverse("imports:bulk_confirm", args=[ImportFile.objects.get(job__isnull=True).pk])
+    assert abbie_client.post(confirm, {}).status_code == 400
+    assert not SubscriptionChange.objects.exists() and not TermsAcceptance.objects.filter(service=basic).exists()
+    assert abbie_client.post(confirm, {"accept_terms": "on"}).status_code == 302
+    change = ImportJob.objects.get(account_type=C).rows.get().change
+    assert (change.subscription_id, change.quantity, change.status) == (sub.pk, 12, "pending")
+    acceptance = TermsAcceptance.objects.get(service=basic, price_list=price_list_for(demo.eritech))
+    assert acceptance.accepted_by == demo.admin_abbie
+    assert AuditLogEntry.objects.filter(action="terms.accepted", company=demo.eritech).exists()
