@@ -168,7 +168,7 @@ class VendorBench(PostgresBench):
               faults: dict | None = None, **extra):
         """A fresh copy of the template keeping its first `jobs` jobs (the rest deleted), `clusters`
         imports_worker processes on it, ready, the sandbox's faults set: then every job due at one instant,
-        a second from now. Yields (connection, due time, the workers' processes, the sandbox's order ids
+        five seconds from now, the tables the set-up moved vacuumed meanwhile. Yields (connection, due time, the workers' processes, the sandbox's order ids
         before the burst); the workers are stopped after."""
         database = f"{self.template}_{name}"
         self._create(database, template=self.template)
