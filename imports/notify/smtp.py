@@ -33,7 +33,7 @@ _quoted = lru_cache(maxsize=64)(smtplib.quoteaddr)  # the sender's address: one 
 def _refused(connection: smtplib.SMTP, *codes: int) -> None:
     """What sendmail does to a connection after a refusal: closed if the server said it is closing
     (421), else reset for the next message."""
-    if SERVER_CLOSING in codes or connection.sock is None:
+    if SERVER_CLOSING in codes:
         connection.close()
         return
     try:
@@ -55,23 +55,19 @@ def send(connection: smtplib.SMTP, from_address: str, recipients: list[str], dat
     commands += [f"rcpt TO:<{recipient}>" for recipient in recipients]
     commands.append("data")
     connection.send("".join(f"{command}\r\n" for command in commands))
-    # Every reply is read, in order, whatever the first ones say: they are on their way already;
-    # up to a 421, after which the server closes the connection (sendmail stops there too).
+    # Every reply is read, in order, whatever the first ones say: they are on their way already; up to
+    # a 421, after which the server closes the connection (sendmail stops there too). The last one read
+    # is DATA's, or that 421.
     replies = []
     while len(replies) < len(recipients) + 2 and (not replies or replies[-1][0] != SERVER_CLOSING):
         replies.append(connection.getreply())
-    closing = replies[-1][0] == SERVER_CLOSING
-    mail_code, mail_reply = replies[0]
-    refused = {r: reply for r, reply in zip(recipients, replies[1:]) if reply[0] not in RECIPIENT_OK}
-    data_code, data_reply = replies[-1] if len(replies) == len(recipients) + 2 else (SERVER_CLOSING, b"")
-    # sendmail gives up on a message whose sender is refused, whose every recipient is refused, or
-    # at a recipient's 421.
+    (mail_code, mail_reply), (data_code, data_reply) = replies[0], replies[-1]
+    refused = {r: reply for r, reply in zip(recipients, replies[1:len(recipients) + 1]) if reply[0] not in RECIPIENT_OK}
+    # sendmail gives up on a message whose sender is refused, whose every recipient is refused, or at a
+    # recipient's 421.
     codes = [code for code, _ in refused.values()]
     recipients_failed = bool(refused) and (len(refused) == len(recipients) or SERVER_CLOSING in codes)
-    envelope_failed = mail_code != 250 or recipients_failed or closing
-    if closing:
-        connection.close()
-    elif envelope_failed and data_code == 354:
+    if data_code == 354 and (mail_code != 250 or recipients_failed):
         # The server took DATA although the envelope failed: RFC 2920 says end it with nothing in it.
         connection.send(b".\r\n")
         connection.getreply()

@@ -33,7 +33,10 @@ class Server(socketserver.ThreadingTCPServer):
         self.refuse_sender: dict[str, str] = {}  # address -> reply
         self.refuse_recipient: dict[str, str] = {}
         self.refuse_data: str = ""  # a reply to the final "." instead of 250
+        self.refuse_data_command: str = ""  # a reply to DATA itself instead of 354
         self.accept_data_without_recipients = False
+        self.offers_size = True
+        self.closes_after_421 = True  # a server that says 421 and keeps the connection open: the client closes it
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -52,7 +55,8 @@ class Handler(socketserver.StreamRequestHandler):
             server.commands.append(command)
             verb = command[:4].upper()
             if verb == "EHLO":
-                self.reply("250-test\r\n250-PIPELINING\r\n250 SIZE 100000" if server.pipelining else "250-test\r\n250 SIZE 100000")
+                lines = ["test", *(["PIPELINING"] if server.pipelining else []), *(["SIZE 100000"] if server.offers_size else [])]
+                self.reply("\r\n".join(f"250{'-' if i < len(lines) - 1 else ' '}{line}" for i, line in enumerate(lines)))
             elif verb == "MAIL":
                 address = command.split(":", 1)[1].split(">")[0].lstrip("<")
                 sender, recipients = address, []
@@ -60,7 +64,7 @@ class Handler(socketserver.StreamRequestHandler):
                 self.reply(refusal or "250 OK")
                 if refusal:
                     sender = None
-                if refusal and refusal.startswith("421"):
+                if refusal and refusal.startswith("421") and server.closes_after_421:
                     return
             elif verb == "RCPT":
                 address = command.split(":", 1)[1].strip("<>")
@@ -68,9 +72,13 @@ class Handler(socketserver.StreamRequestHandler):
                 if refusal is None and sender is not None:
                     recipients.append(address)
                 self.reply(refusal or ("250 OK" if sender is not None else "503 need MAIL"))
-                if refusal and refusal.startswith("421"):
+                if refusal and refusal.startswith("421") and server.closes_after_421:
                     return
             elif verb == "DATA":
+                if server.refuse_data_command:
+                    self.reply(server.refuse_data_command)
+                    sender, recipients = None, []
+                    continue
                 if not recipients and not server.accept_data_without_recipients:
                     self.reply("554 no valid recipients")
                     continue
@@ -154,7 +162,7 @@ def test_a_refused_sender_raises_and_the_connection_sends_the_next_message(serve
     server.refuse_sender["noreply@icp.example"] = "550 not you"
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:
         smtp.send(connection, FROM, ["a@example.com"], DATA)
-    assert refused.value.smtp_code == 550
+    assert (refused.value.smtp_code, refused.value.smtp_error, refused.value.sender) == (550, b"not you", FROM)
     server.refuse_sender.clear()
     smtp.send(connection, FROM, ["b@example.com"], DATA)
     assert [recipients for _, recipients, _ in server.messages] == [["b@example.com"]]
@@ -185,7 +193,7 @@ def test_a_refused_message_raises_a_data_error(server, connection):
     server.refuse_data = "552 too big"
     with pytest.raises(smtplib.SMTPDataError) as refused:
         smtp.send(connection, FROM, ["a@example.com"], DATA)
-    assert refused.value.smtp_code == 552
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (552, b"too big")
     server.refuse_data = ""
     smtp.send(connection, FROM, ["a@example.com"], DATA)
     assert len(server.messages) == 1
@@ -248,3 +256,34 @@ def test_the_outbox_sends_over_smtp_the_bytes_django_builds_for_each_fully_loade
     got = [re.sub(rb"Date: [^\r]+", b"Date: D", BOUNDARY.sub(b"B", data)) for _, _, data in server.messages]
     assert sorted(got) == sorted(re.sub(rb"Date: [^\r]+", b"Date: D", data) for data in expected)
     assert any(b"Line 7: " in data for data in got) and any(b"failed" in data.lower() for data in got)
+
+
+def test_size_is_given_only_when_the_server_offers_it(server, connection):
+    server.offers_size = False
+    connection.ehlo()
+    smtp.send(connection, FROM, ["a@example.com"], DATA)
+    assert [c for c in server.commands if c.startswith("mail")][-1] == "mail FROM:<noreply@icp.example>"
+
+
+def test_data_itself_refused_raises_a_data_error_and_the_connection_goes_on(server, connection):
+    server.refuse_data_command = "451 try later"
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        smtp.send(connection, FROM, ["a@example.com"], DATA)
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (451, b"try later")
+    server.refuse_data_command = ""
+    smtp.send(connection, FROM, ["b@example.com"], DATA)
+    assert [recipients for _, recipients, _ in server.messages] == [["b@example.com"]]
+
+
+@pytest.mark.parametrize("where", ["sender", "first recipient", "second recipient"])
+def test_a_421_closes_the_connection_even_when_the_server_does_not(server, connection, where):
+    server.closes_after_421 = False
+    if where == "sender":
+        server.refuse_sender["noreply@icp.example"] = "421 closing"
+    else:
+        server.refuse_recipient["a@example.com" if where == "first recipient" else "b@example.com"] = "421 closing"
+    expected = smtplib.SMTPSenderRefused if where == "sender" else smtplib.SMTPRecipientsRefused
+    with pytest.raises(expected) as refused:
+        smtp.send(connection, FROM, ["a@example.com", "b@example.com"], DATA)
+    assert refused.value.smtp_code == 421 if where == "sender" else 421 in [c for c, _ in refused.value.recipients.values()]
+    assert connection.sock is None and server.messages == []
