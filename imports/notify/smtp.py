@@ -11,7 +11,7 @@ round trips a message. Where a server does not offer it, this is smtplib's sendm
 Nothing changes in what the server is told or what counts as accepted: the same commands with the
 same arguments (SIZE when offered), the same refusals raised as smtplib's own exceptions
 (SMTPSenderRefused, SMTPRecipientsRefused when every recipient is refused, SMTPDataError), the
-connection reset after a refusal (closed after a 421), and some recipients refused is still a
+connection reset after a refusal (closed after a 421, at DATA too, where sendmail misses it), and some recipients refused is still a
 message sent to the others, as sendmail returns it.
 
 The recipients must be plain addresses, as imports.notify.mime.prepared lets through only: for
