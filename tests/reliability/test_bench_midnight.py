@@ -38,8 +38,9 @@ def test_the_midnight_benchmark_prints_its_line_last_and_figures_that_agree(db):
     last = LAST_LINE.match(lines[-1])
     assert last, report
     assert (int(last["jobs"]), int(last["emails"]), int(last["duplicates"]), int(last["over"])) == (12, 12, 0, 0)
-    # An email is sent once its job is final: the last email comes no earlier than the last job.
-    assert float(last["emails_s"]) >= float(last["jobs_s"]) > 0
+    # An email is sent once its job is final: the last email comes no earlier than the last job. (Twelve jobs
+    # at no latency can all be final within 50 ms of the due time: "0.0 s" once rounded.)
+    assert float(last["emails_s"]) >= float(last["jobs_s"]) >= 0
     rows = {m["backend"]: m for m in ROW.finditer(report)}
     assert set(rows) == {"on", "off"}, report
     on, off = rows["on"], rows["off"]
