@@ -45,6 +45,39 @@ def children(pid: int) -> list[int]:
     )
 
 
+def with_environment(**wanted: str) -> set[int]:
+    """Every live process whose environment holds all of `wanted` (name=value), wherever it sits in the
+    process tree: a cluster's processes whose parent was killed are re-parented to init, out of any tree,
+    and a fork made while a tree was being killed was not in it."""
+    needles = {f"{name}={value}".encode() for name, value in wanted.items()}
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = set((entry / "environ").read_bytes().split(b"\0"))
+        except OSError:
+            continue
+        if needles <= environ:
+            found.add(int(entry.name))
+    return found
+
+
+def kill_with_environment(**wanted: str) -> None:
+    """SIGKILL every process with that environment, again until none is left (one forked meanwhile has it
+    too); a few rounds at most."""
+    for _ in range(10):
+        pids = with_environment(**wanted)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+
+
 def descendants(pid: int) -> set[int]:
     """Every live process below `pid` (children, grandchildren, ...)."""
     children: dict[int, list[int]] = {}

@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.processes import Started, alive, wait_for
+from tests.processes import Started, alive, kill_with_environment, wait_for
 
 MESSAGE_ID = re.compile(r"^Message-ID:\s+(<[^>]+>)", re.MULTILINE)  # long ones are folded
 
@@ -61,14 +61,18 @@ class Engine:
             "imports_worker", env=self.env(name, Q_WORKERS=workers, **extra), log=self.tmp_path / f"{name}.log",
             prefix=("faketime", "-f", clock) if clock else (),
         )
+        cluster.engine_name = name
         self.started.append(cluster)
         cluster.wait_until_running(workers=workers)
         return cluster
 
     def kill(self, cluster: Started) -> None:
-        """SIGKILL the worker and its whole cluster at once: a machine that lost power."""
+        """SIGKILL the worker and its whole cluster at once: a machine that lost power. Every process of
+        it, found by its environment too: one its lane cluster forked while the tree was being killed is
+        not in the tree, and would go on working after the "power loss"."""
         for pid in alive(cluster.tree()):
             os.kill(pid, 9)
+        kill_with_environment(Q_CLUSTER_NAME=self.queue, DATABASE_URL=self.env(cluster.engine_name)["DATABASE_URL"])
         cluster.process.wait(timeout=10)
 
     # --- what happened ------------------------------------------------------------------------
@@ -90,6 +94,9 @@ class Engine:
     def stop_all(self) -> None:
         for cluster in self.started:
             cluster.kill_everything()
+        # And whatever of this test's clusters is left outside those trees (a lane cluster whose
+        # imports_worker was killed first is re-parented to init): every process of them has this queue.
+        kill_with_environment(Q_CLUSTER_NAME=self.queue)
 
 
 @pytest.fixture
