@@ -382,6 +382,7 @@ def _check_changes(user: User, lines, errors: list, *, due: dt.datetime, now: dt
     subscriptions = change_lines.subscriptions_of_lines(user, lines)
     kinds_seen: dict[tuple[int, str], int] = {}
     needs_terms: dict[tuple[int, int], TermsToAccept] = {}
+    price_lists: dict[int, PriceList | None] = {}  # company id → its price list: read once per company, not per line
     for number, cells in lines:
         line, problems = change_lines.check_change_line(user, cells, subscriptions=subscriptions, due=due, now=now)
         for message in problems:
@@ -397,8 +398,12 @@ def _check_changes(user: User, lines, errors: list, *, due: dt.datetime, now: dt
             })))
             continue
         kinds_seen[key] = number
-        if line.terms is not None and (price_list := price_list_for(line.subscription.company)) is not None:
-            needs_terms.setdefault((price_list.pk, line.terms.pk), TermsToAccept(price_list, line.terms))
+        if line.terms is not None:
+            company = line.subscription.company
+            if company.pk not in price_lists:
+                price_lists[company.pk] = price_list_for(company)
+            if (price_list := price_lists[company.pk]) is not None:
+                needs_terms.setdefault((price_list.pk, line.terms.pk), TermsToAccept(price_list, line.terms))
         result.lines.append(Line(position=number, cells=cells, parent=line.subscription.company, change=line))
     result.terms = list(needs_terms.values())
     return result
